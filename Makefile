@@ -1,0 +1,55 @@
+# Atelier CRM. The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+
+.PHONY: run test install install-dev migrate lint format vendor bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/python -m crm migrate
+
+## Set up, migrate, load the demo company, print the log-in and serve on 127.0.0.1:$(PORT).
+run: migrate
+	$(BIN)/flask --app app crm demo --port $(PORT)
+	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
+
+## Set up, lint, and run the whole test suite (SQLite, then PostgreSQL when one answers).
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/run_tests.py
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Re-copy front-end libraries from the npm registry (needs Node.js; the files are committed).
+vendor:
+	npm ci --no-audit --no-fund --ignore-scripts
+	$(BIN)/python scripts/vendor.py
+
+bench: install-dev
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

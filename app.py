@@ -1,0 +1,59 @@
+"""The application factory. Nothing else happens at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Atelier CRM application.
+
+    ``config`` overrides settings read from the environment (see ``crm.config``). Raises
+    ``crm.migrate.DatabaseNotMigrated`` when the database is not at the code's revision,
+    with the command that fixes it, unless ``CHECK_MIGRATIONS`` is False.
+    """
+    from crm import config as settings
+    from crm.db import configure_engine
+    from crm.extensions import csrf, db, htmx, login_manager
+    from crm.migrate import check_up_to_date
+    from crm.models import import_all
+
+    values = settings.load(config)
+    app = Flask(
+        __name__,
+        instance_path=values["INSTANCE_PATH"],
+        template_folder="templates",
+        static_folder="static",
+    )
+    app.config.update(values)
+
+    import_all()
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+
+    with app.app_context():
+        configure_engine(db.engine)
+        if app.config.get("CHECK_MIGRATIONS", True):
+            try:
+                with db.engine.connect() as connection:
+                    check_up_to_date(connection, db.engine.url.render_as_string(hide_password=True))
+            except Exception:
+                db.engine.dispose()
+                raise
+
+    from crm.cli import register_cli
+    from crm.security.views import bp as auth_bp
+    from crm.security.views import init_login
+    from crm.web import register_web
+    from crm.web.views import bp as web_bp
+
+    init_login(app)
+    register_web(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(web_bp)
+    register_cli(app)
+    return app

@@ -1,0 +1,1 @@
+"""Atelier CRM: a server-rendered, low-code CRM configurator."""

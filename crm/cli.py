@@ -1,0 +1,54 @@
+"""``flask --app app crm ...`` commands for installs and scripts."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from crm.errors import ValidationFailed
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the ``crm`` command group to ``app``."""
+    group = click.Group("crm", help="Atelier CRM administration.")
+
+    @group.command("create-admin")
+    @click.option("--email", prompt=True)
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--name", "display_name", default="Administrator", show_default=True)
+    def create_admin(email: str, password: str, display_name: str) -> None:
+        """Create an administrator (non-interactive when --email and --password are given)."""
+        from crm.security import service
+
+        try:
+            if service.needs_first_admin():
+                user = service.create_first_admin(
+                    email=email, display_name=display_name, password=password
+                )
+            else:
+                user = service.create_user(
+                    email=email, display_name=display_name, password=password, is_admin=True
+                )
+        except ValidationFailed as exc:
+            for field, messages in exc.errors.items():
+                for message in messages:
+                    click.echo(f"{field}: {message}", err=True)
+            raise click.exceptions.Exit(1) from None
+        click.echo(f"Administrator {user.email} created.")
+
+    @group.command("demo")
+    @click.option("--port", default="5000")
+    def demo(port: str) -> None:
+        """Load the demo company into an empty database and print how to sign in."""
+        from crm import demo as demo_data
+
+        login = demo_data.ensure_demo()
+        click.echo("")
+        click.echo("  Atelier CRM is starting on http://127.0.0.1:" + port)
+        if login:
+            click.echo(f"  Sign in as {login.email} with the password {login.password}")
+        else:
+            click.echo("  This database already had users; sign in with your own account.")
+        click.echo("")
+
+    app.cli.add_command(group)

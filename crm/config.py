@@ -1,0 +1,77 @@
+"""Settings read from the environment, with safe defaults for a local install."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+
+
+def instance_path() -> Path:
+    """Return the folder for local state (SQLite file, generated secret key)."""
+    return Path(os.environ.get("ATELIER_INSTANCE_PATH", DEFAULT_INSTANCE)).resolve()
+
+
+def database_url(folder: Path | None = None) -> str:
+    """``DATABASE_URL`` from the environment, else an SQLite file under ``instance/``.
+
+    ``postgres://`` and ``postgresql://`` URLs are mapped to the psycopg 3 driver.
+    """
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        folder = folder or instance_path()
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{folder / 'atelier.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key(folder: Path | None = None) -> str:
+    """``SECRET_KEY`` from the environment, else one generated once and kept under ``instance/``.
+
+    There is deliberately no hard-coded fallback: a leaked default would let anyone forge
+    sessions on every install that kept it.
+    """
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key:
+        return key
+    folder = folder or instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration: environment first, then explicit overrides."""
+    overrides = dict(overrides or {})
+    folder = Path(overrides.get("INSTANCE_PATH") or instance_path())
+    config: dict[str, Any] = {
+        "INSTANCE_PATH": str(folder),
+        "SQLALCHEMY_DATABASE_URI": overrides.get("SQLALCHEMY_DATABASE_URI") or database_url(folder),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        "SESSION_COOKIE_NAME": "atelier_session",
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "WTF_CSRF_SSL_STRICT": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
+        "LOGIN_LOCKOUT_SECONDS": 15 * 60,
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    }
+    config.update(overrides)
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = secret_key(folder)
+    return config

@@ -1,0 +1,34 @@
+"""Engine set-up per dialect.
+
+SQLite: Python's ``sqlite3`` driver does not begin a transaction before DDL, so an
+``ALTER TABLE`` would survive a rollback. Following SQLAlchemy's SQLite dialect docs
+("Serializable isolation / Savepoints / Transactional DDL"), we switch the driver's own
+transaction handling off and emit ``BEGIN`` ourselves when SQLAlchemy begins. Foreign keys
+are switched on, and WAL lets readers work while a writer writes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+def configure_engine(engine: Engine) -> None:
+    """Attach the per-dialect connection hooks to ``engine`` (idempotent per engine)."""
+    if engine.dialect.name != "sqlite" or getattr(engine, "_atelier_configured", False):
+        return
+    engine._atelier_configured = True  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - driver callback
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # pragma: no cover - driver callback
+        connection.exec_driver_sql("BEGIN")

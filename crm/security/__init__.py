@@ -1,0 +1,1 @@
+"""Users, sessions, log-in; later departments, roles and the access policy."""

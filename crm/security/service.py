@@ -1,0 +1,252 @@
+"""Accounts and sign-in: the only code that creates users, sessions and lock-outs.
+
+Services own their transactions: each public function commits on success and leaves the
+session clean (rolled back) when it raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from crm.errors import Conflict, NotFound, TooManyAttempts, ValidationFailed
+from crm.extensions import db
+from crm.security.models import AppSetting, AuthSession, LoginFailure, User
+from crm.security.passwords import hash_password, needs_rehash, password_problems, verify_password
+from crm.timeutil import utcnow
+
+SIGN_IN_REFUSED = "That e-mail and password do not match an active account."
+SETUP_KEY = "first_admin_created"
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses are compared case-insensitively and without outer spaces."""
+    return (email or "").strip().lower()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Lockout:
+    until: datetime
+
+    @property
+    def minutes_left(self) -> int:
+        seconds = max(0, (self.until - utcnow()).total_seconds())
+        return max(1, int((seconds + 59) // 60))
+
+
+def current_lockout(email: str) -> Lockout | None:
+    """The lock-out in force for ``email``, if its recent failures reached the limit."""
+    cfg = current_app.config
+    limit = int(cfg["LOGIN_MAX_FAILURES"])
+    window = timedelta(seconds=int(cfg["LOGIN_FAILURE_WINDOW_SECONDS"]))
+    now = utcnow()
+    recent = db.session.scalars(
+        select(LoginFailure.at)
+        .where(LoginFailure.email == normalise_email(email), LoginFailure.at > now - window)
+        .order_by(LoginFailure.at.desc())
+        .limit(limit)
+    ).all()
+    if len(recent) < limit:
+        return None
+    until = recent[0] + timedelta(seconds=int(cfg["LOGIN_LOCKOUT_SECONDS"]))
+    return Lockout(until) if until > now else None
+
+
+def sign_in(
+    email: str, password: str, *, ip: str | None = None, user_agent: str | None = None
+) -> User:
+    """Check the credentials and open a new server-side session for the user.
+
+    Raises ``TooManyAttempts`` (without checking the password) while the account is locked
+    out, and ``ValidationFailed`` with one message for an unknown e-mail, a wrong password
+    and an inactive account alike.
+    """
+    email = normalise_email(email)
+    lock = current_lockout(email)
+    if lock:
+        raise TooManyAttempts(
+            "Too many failed sign-ins for this account. "
+            f"Try again in {lock.minutes_left} minute{'s' if lock.minutes_left != 1 else ''}."
+        )
+    user = db.session.scalar(select(User).where(User.email == email))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        db.session.add(LoginFailure(email=email[:254], ip=ip))
+        db.session.commit()
+        raise ValidationFailed(SIGN_IN_REFUSED)
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    user.auth_session = _open_session(user, ip=ip, user_agent=user_agent)
+    db.session.commit()
+    return user
+
+
+def _open_session(user: User, *, ip: str | None, user_agent: str | None) -> AuthSession:
+    token = secrets.token_urlsafe(32)
+    row = AuthSession(
+        token_hash=_token_hash(token),
+        user_id=user.id,
+        ip=(ip or "")[:64] or None,
+        user_agent=(user_agent or "")[:255] or None,
+    )
+    row.token = token
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def load_session_user(token: str) -> User | None:
+    """The user of a live session token, or None when revoked, unknown or deactivated."""
+    if not token or len(token) > 200:
+        return None
+    row = db.session.scalar(
+        select(AuthSession).where(
+            AuthSession.token_hash == _token_hash(token), AuthSession.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+        row.last_seen_at = now
+        db.session.commit()
+    row.token = token
+    user.auth_session = row
+    return user
+
+
+def revoke_sessions(user_id: int, *, keep: AuthSession | None = None) -> int:
+    """Revoke every live session of a user except ``keep``; return how many were revoked.
+
+    The caller commits (this runs inside other services' transactions).
+    """
+    stmt = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        stmt = stmt.where(AuthSession.id != keep.id)
+    return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount or 0
+
+
+def sign_out(user: User) -> None:
+    """Sign the user out here and everywhere else they are signed in."""
+    revoke_sessions(user.id)
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one; ends the user's other sessions."""
+    errors: dict[str, list[str]] = {}
+    if not verify_password(user.password_hash, current):
+        errors["current_password"] = ["That is not your current password."]
+    problems = password_problems(new, email=user.email)
+    if problems:
+        errors["new_password"] = problems
+    if errors:
+        raise ValidationFailed("The password was not changed.", errors=errors)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    revoke_sessions(user.id, keep=user.auth_session)
+    db.session.commit()
+
+
+def set_active(user_id: int, active: bool) -> User:
+    """Activate or deactivate a user; deactivation ends all of their sessions at once."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    user.is_active = active
+    if not active:
+        revoke_sessions(user.id)
+    db.session.commit()
+    return user
+
+
+def create_user(*, email: str, display_name: str, password: str, is_admin: bool = False) -> User:
+    """Create an active user; raises ``ValidationFailed`` listing every problem at once."""
+    user = _new_user(email=email, display_name=display_name, password=password, is_admin=is_admin)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ValidationFailed(
+            "The account was not created.",
+            errors={"email": ["An account with this e-mail address already exists."]},
+        ) from None
+    return user
+
+
+def _new_user(*, email: str, display_name: str, password: str, is_admin: bool) -> User:
+    from email_validator import EmailNotValidError, validate_email
+
+    errors: dict[str, list[str]] = {}
+    email = normalise_email(email)
+    try:
+        # No DNS look-ups and no "globally deliverable" demand: staff accounts are often on
+        # company-internal domains.
+        validate_email(email, check_deliverability=False, globally_deliverable=False)
+    except EmailNotValidError as exc:
+        errors["email"] = [str(exc)]
+    name = (display_name or "").strip()
+    if not name:
+        errors["display_name"] = ["Enter a name."]
+    elif len(name) > 120:
+        errors["display_name"] = ["Use at most 120 characters."]
+    problems = password_problems(password, email=email)
+    if problems:
+        errors["password"] = problems
+    if not errors.get("email") and db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = ["An account with this e-mail address already exists."]
+    if errors:
+        raise ValidationFailed("The account was not created.", errors=errors)
+    user = User(
+        email=email,
+        display_name=name,
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+        is_active=True,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def needs_first_admin() -> bool:
+    """True until the first administrator exists (the first-run page is open until then)."""
+    return db.session.get(AppSetting, SETUP_KEY) is None and not db.session.scalar(
+        select(func.count()).select_from(User)
+    )
+
+
+def create_first_admin(*, email: str, display_name: str, password: str) -> User:
+    """Create the first administrator, once. A second attempt raises ``Conflict``.
+
+    The setting row's primary key makes two racing first-run submissions safe: only one
+    transaction can insert it.
+    """
+    if not needs_first_admin():
+        raise Conflict("This installation already has an administrator. Sign in instead.")
+    user = _new_user(email=email, display_name=display_name, password=password, is_admin=True)
+    db.session.add(AppSetting(key=SETUP_KEY, value=str(user.id)))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("This installation already has an administrator. Sign in instead.") from None
+    return user

@@ -1,0 +1,75 @@
+"""One error handler: domain errors and HTTP errors become calm pages or htmx fragments.
+
+Nothing internal (stack traces, SQL, exception text of unexpected errors) is ever shown.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, make_response, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.web.htmx import is_htmx, retarget, vary
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("The request could not be understood", "Check what you entered and try again."),
+    403: ("You do not have access to this", "Ask an administrator if you need it."),
+    404: ("Page not found", "The page or record does not exist, or it was removed."),
+    405: ("Not allowed here", "This page cannot be used that way."),
+    409: ("Someone else changed this first", "Reload the page to see the latest version."),
+    413: ("That upload is too large", "Send a smaller file."),
+    429: ("Too many attempts", "Wait a little and try again."),
+    500: ("Something went wrong on our side", "The error was logged. Try again in a moment."),
+}
+
+
+def render_error(status: int, message: str | None = None) -> Response:
+    """A full error page, or for htmx a notice swapped into the page's message area."""
+    title, hint = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
+    ctx = {"status": status, "title": title, "message": message or hint}
+    if is_htmx():
+        response = make_response(render_template("errors/_notice.html", **ctx), status)
+        retarget(response, "#messages", "afterbegin")
+    else:
+        response = make_response(render_template("errors/error.html", **ctx), status)
+    return vary(response)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map every error to ``render_error``."""
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        db.session.rollback()
+        return render_error(exc.status, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc: CSRFError) -> Response:
+        return render_error(
+            400,
+            "This form was open too long or came from another page. Reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        if isinstance(exc, InternalServerError):
+            return _unexpected(exc)
+        response = render_error(exc.code or 500)
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("Unhandled error", exc_info=exc)
+        try:
+            db.session.rollback()
+        except Exception:
+            log.exception("Rollback after an unhandled error failed")
+        return render_error(500)

@@ -1,0 +1,19 @@
+"""Jinja filters and globals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+
+def datetime_short(value: datetime | None) -> str:
+    """``2026-11-23 14:05`` (UTC), or an empty string."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def register_filters(app: Flask) -> None:
+    """Install the filters on ``app``'s Jinja environment."""
+    app.jinja_env.filters["datetime_short"] = datetime_short
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

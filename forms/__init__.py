@@ -1,0 +1,1 @@
+"""WTForms classes. Every form derives from ``forms.base.BaseForm`` (CSRF included)."""
