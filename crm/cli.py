@@ -51,4 +51,25 @@ def register_cli(app: Flask) -> None:
             click.echo("  This database already had users; sign in with your own account.")
         click.echo("")
 
+    @group.command("doctor")
+    def doctor() -> None:
+        """Compare the metadata with the database's real schema; exit 1 on any difference."""
+        from crm.extensions import db
+        from crm.metadata import specs
+        from crm.schema.doctor import reconcile
+
+        compiled = specs.current()
+        problems = reconcile(db.session.connection(), compiled)
+        db.session.rollback()
+        if problems:
+            for problem in problems:
+                click.echo(f"  ✗ {problem}")
+            click.echo(f"{len(problems)} difference(s) between the metadata and the database.")
+            raise click.exceptions.Exit(1)
+        fields = sum(len(s.fields) for s in compiled.entities.values())
+        click.echo(
+            f"The database matches the metadata: {len(compiled.entities)} entities, "
+            f"{fields} fields (metadata version {compiled.version})."
+        )
+
     app.cli.add_command(group)

@@ -91,6 +91,8 @@ class TestDatabases:
             if system:
                 quoted = ", ".join(f'"{n}"' for n in system)
                 conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            # Rows that migrations seed, as a freshly migrated database has them.
+            conn.execute(text("INSERT INTO meta_version (id, version) VALUES (1, 1)"))
 
     def close(self) -> None:
         if self.kind == "postgresql":

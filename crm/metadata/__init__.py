@@ -1,0 +1,1 @@
+"""Metadata: entities and fields stored as rows, compiled into frozen specs."""

@@ -1,0 +1,124 @@
+"""Rules for keys (stable identifiers) and labels (free text) of metadata.
+
+Keys become table and column names, so they are strict: ``^[a-z][a-z0-9_]{0,40}$``, not a
+reserved word of SQL, PostgreSQL, SQLite or Python, not a spine column. Labels are free
+Unicode text; they are only cleaned of characters that can never be meant (NUL and other
+control characters) and limited in length.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import unicodedata
+
+from crm.metadata.spec import SPINE_COLUMNS
+
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+MAX_LABEL = 200
+
+# SQL:2016 reserved words, PostgreSQL's reserved and type-function words, and SQLite's
+# keywords. A key never needs quoting, in any tool that reads the database.
+SQL_RESERVED = frozenset(
+    """
+    abort action add after all alter always analyze and any array as asc asymmetric
+    attach authorization autoincrement before begin between bigint binary bit boolean both
+    by cascade case cast char character check collate collation column commit concurrently
+    conflict constraint create cross current current_catalog current_date current_role
+    current_schema current_time current_timestamp current_user database date day dec decimal
+    default deferrable deferred delete desc detach distinct do double drop each else end
+    escape except exclude exclusive exists explain false fetch filter first float following
+    for foreign freeze from full function generated glob grant group groups having hour if
+    ignore ilike immediate in index indexed initially inner insert instead int integer
+    intersect interval into is isnull join key lateral last leading left like limit
+    localtime localtimestamp match materialized minute month natural no not nothing notnull
+    null nulls numeric of offset on only or order others outer over overlaps partition plan
+    placing pragma preceding primary procedure query raise range real recursive references
+    regexp reindex release rename replace restrict returning revoke right role rollback row
+    rows savepoint schema second select session_user set similar smallint some symmetric
+    table temp temporary then ties time timestamp to trailing transaction trigger true
+    unbounded union unique update user using vacuum values varchar variadic verbose view
+    virtual when where window with without year zone
+    """.split()
+)
+PYTHON_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {
+    "none",
+    "true",
+    "false",
+    "self",
+    "cls",
+}
+SPINE = frozenset(SPINE_COLUMNS)
+# Names the runtime itself uses in forms, URLs and exports.
+APP_RESERVED = frozenset({"csrf_token", "q", "page", "sort", "view", "owner", "x"})
+
+
+def key_problems(key: str, *, what: str = "key") -> list[str]:
+    """Every reason ``key`` cannot be used, in words an administrator understands."""
+    if not isinstance(key, str) or key == "":
+        return [f"Enter a {what}."]
+    problems: list[str] = []
+    if len(key) > 41:
+        problems.append(f"The {what} is too long: use at most 41 characters.")
+    if not KEY_RE.match(key[:41]):
+        if key[:1].isdigit() or key[:1] == "_":
+            problems.append(f"The {what} must start with a lowercase letter (a–z).")
+        elif key.lower() != key and KEY_RE.match(key.lower()[:41]):
+            problems.append(f"The {what} must be lowercase: try “{key.lower()}”.")
+        else:
+            problems.append(
+                f"The {what} may use only lowercase letters a–z, digits and underscores, "
+                "starting with a letter."
+            )
+    lowered = key.lower()
+    if lowered in SPINE:
+        problems.append(f"“{key}” is a column every record already has; choose another {what}.")
+    elif lowered in SQL_RESERVED or lowered in PYTHON_RESERVED or lowered in APP_RESERVED:
+        problems.append(f"“{key}” is a reserved word; choose another {what}.")
+    return problems
+
+
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+def clean_label(label: str) -> str:
+    """Normalise a label: NFC, outer whitespace stripped, control characters removed.
+
+    Right-to-left text, emoji and CJK are kept as typed. Format characters (zero-width
+    joiners, direction marks) are kept inside the text (emoji sequences and Arabic need
+    them) but a label made only of them is empty.
+    """
+    text = unicodedata.normalize("NFC", label or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cc", "Cs", "Co"})
+    text = " ".join(text.split())
+    if all(unicodedata.category(ch) in _INVISIBLE for ch in text):
+        return ""
+    return text
+
+
+def label_problems(label: str, *, what: str = "label", required: bool = True) -> list[str]:
+    """Problems with a (raw) label: empty after cleaning, or too long."""
+    cleaned = clean_label(label)
+    if required and not cleaned:
+        return [f"Enter a {what}."]
+    if len(cleaned) > MAX_LABEL:
+        return [f"The {what} is too long: use at most {MAX_LABEL} characters."]
+    return []
+
+
+def suggest_key(label: str, *, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A valid key suggested from a label: ASCII-folded, snake_case, not reserved, not taken.
+
+    Non-Latin labels without an ASCII form fall back to ``entity``/``field`` style keys
+    chosen by the caller through ``taken``; the designer lets the administrator edit it.
+    """
+    folded = unicodedata.normalize("NFKD", clean_label(label))
+    ascii_text = folded.encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")[:36]
+    if not base or not base[0].isalpha():
+        base = f"f_{base}" if base else "item"
+    candidate, n = base, 2
+    while key_problems(candidate) or candidate in taken:
+        candidate = f"{base}_{n}"
+        n += 1
+    return candidate

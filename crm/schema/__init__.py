@@ -1,0 +1,1 @@
+"""The one schema pipeline: validate -> plan -> apply -> bump (ARCHITECTURE.md §3)."""

@@ -1,0 +1,145 @@
+"""Operations and the planner: a pure function from current to wanted spec.
+
+No session, no connection: ``plan`` only compares specs, so it is unit-tested without a
+database. Entities are never dropped by a plan (they are archived); a field disappears from
+the wanted spec only when it is purged, which is an explicit, separate action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from crm.metadata import types
+from crm.metadata.compile import wanted_indexes
+from crm.metadata.spec import EntitySpec, FieldSpec
+
+
+@dataclass(frozen=True)
+class CreateTable:
+    entity: EntitySpec
+
+
+@dataclass(frozen=True)
+class DropTable:
+    entity: EntitySpec
+
+
+@dataclass(frozen=True)
+class AddColumn:
+    table: str
+    field: FieldSpec
+
+
+@dataclass(frozen=True)
+class AlterColumnType:
+    """``entity`` is the table's state just before this change (SQLite rebuilds from it)."""
+
+    entity: EntitySpec
+    before: FieldSpec
+    after: FieldSpec
+
+
+@dataclass(frozen=True)
+class DropColumn:
+    table: str
+    field: FieldSpec
+
+
+@dataclass(frozen=True)
+class CreateIndex:
+    table: str
+    name: str
+    column: str
+    unique: bool
+
+
+@dataclass(frozen=True)
+class DropIndex:
+    table: str
+    name: str
+    column: str
+
+
+Op = CreateTable | DropTable | AddColumn | AlterColumnType | DropColumn | CreateIndex | DropIndex
+
+
+def storage_signature(f: FieldSpec) -> tuple:
+    """What the column looks like in the database; a difference means an ALTER."""
+    sa_type = types.get(f.type).sa_type(f)
+    return (
+        type(sa_type).__name__,
+        getattr(sa_type, "length", None),
+        getattr(sa_type, "precision", None),
+        getattr(sa_type, "scale", None),
+    )
+
+
+def plan(current: EntitySpec | None, wanted: EntitySpec | None) -> list[Op]:
+    """The DDL operations that turn ``current`` into ``wanted``, in a safe order:
+    drop indexes, drop (purged) columns, alter types, add columns, create indexes."""
+    if wanted is None:
+        # Only an explicit purge removes an entity from the wanted state.
+        return [DropTable(current)] if current is not None else []
+    table = wanted.table_name
+    want_ix = wanted_indexes(wanted)
+    if current is None:
+        return [CreateTable(wanted)] + [
+            CreateIndex(table, name, col, unique) for name, (col, unique) in sorted(want_ix.items())
+        ]
+
+    cur_fields = {f.key: f for f in current.fields}
+    want_fields = {f.key: f for f in wanted.fields}
+    purged = [cur_fields[k] for k in cur_fields if k not in want_fields]
+    added = [want_fields[k] for k in want_fields if k not in cur_fields]
+    altered = [
+        (cur_fields[k], want_fields[k])
+        for k in want_fields
+        if k in cur_fields and storage_signature(cur_fields[k]) != storage_signature(want_fields[k])
+    ]
+    altered_cols = {b.column for b, _ in altered}
+
+    cur_ix = wanted_indexes(current)
+    drop_ix = {
+        name: col
+        for name, (col, unique) in cur_ix.items()
+        if want_ix.get(name) != (col, unique) or col in altered_cols
+    }
+    create_ix = {
+        name: (col, unique)
+        for name, (col, unique) in want_ix.items()
+        if cur_ix.get(name) != (col, unique) or col in altered_cols
+    }
+
+    ops: list[Op] = [DropIndex(table, name, col) for name, col in sorted(drop_ix.items())]
+    ops += [DropColumn(table, f) for f in purged]
+
+    # Each type change sees the table as the previous steps left it.
+    state = replace(current, fields=tuple(f for f in current.fields if f.key in want_fields))
+    for before, after in altered:
+        ops.append(AlterColumnType(state, before, after))
+        state = replace(
+            state, fields=tuple(after if f.key == after.key else f for f in state.fields)
+        )
+    ops += [AddColumn(table, f) for f in added]
+    ops += [CreateIndex(table, n, c, u) for n, (c, u) in sorted(create_ix.items())]
+    return ops
+
+
+def describe(op: Op) -> str:
+    """One line for logs and the administrator's preview."""
+    match op:
+        case CreateTable(entity=e):
+            return f"create table {e.table_name}"
+        case DropTable(entity=e):
+            return f"drop table {e.table_name}"
+        case AddColumn(table=t, field=f):
+            return f"add column {t}.{f.column} ({f.type})"
+        case AlterColumnType(entity=e, before=b, after=a):
+            return f"change {e.table_name}.{b.column} from {b.type} to {a.type}"
+        case DropColumn(table=t, field=f):
+            return f"drop column {t}.{f.column}"
+        case CreateIndex(table=t, name=n, column=c, unique=u):
+            return f"create {'unique ' if u else ''}index {n} on {t}({c})"
+        case DropIndex(table=t, name=n):
+            return f"drop index {n} on {t}"
+    raise TypeError(op)

@@ -1,0 +1,162 @@
+"""Data preflights: count the rows a schema change would break, before anything changes.
+
+Each function returns ``{where: [messages]}`` (empty when the change is safe). Counts cover
+live records and those in the recycle bin alike, since a restore must not bring back a
+value the column can no longer hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Table, func, or_, select
+
+from crm.extensions import db
+from crm.metadata import types
+from crm.metadata.spec import FieldSpec
+from crm.schema.plan import storage_signature
+
+BATCH = 5000
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _empty(table: Table, f: FieldSpec):
+    col = table.c[f.column]
+    conditions = [col.is_(None)]
+    if types.get(f.type).storage in ("string", "text"):
+        conditions.append(col == "")
+    return or_(*conditions)
+
+
+def count_rows(table: Table) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def count_unconvertible(table: Table, old: FieldSpec, new: FieldSpec) -> tuple[int, list[str]]:
+    """How many stored values of ``old`` would not survive as ``new`` (and a few examples)."""
+    col = table.c[old.column]
+    bad, examples = 0, []
+    result = db.session.execute(
+        select(col).where(col.is_not(None)).execution_options(yield_per=BATCH)
+    )
+    for (value,) in result:
+        try:
+            types.convert_value(old, new, value)
+        except (ValueError, TypeError):
+            bad += 1
+            if len(examples) < 3:
+                examples.append(str(value)[:40])
+    return bad, examples
+
+
+def field_change(table: Table, old: FieldSpec, new: FieldSpec) -> dict[str, list[str]]:
+    """Refuse a change of type/size, or a new required/unique rule, that existing rows break."""
+    where = f"{table.name[2:]}.{old.key}"
+    problems: list[str] = []
+    if old.type != new.type or storage_signature(old) != storage_signature(new):
+        bad, examples = count_unconvertible(table, old, new)
+        if bad:
+            shown = ", ".join(f"“{e}”" for e in examples)
+            problems.append(
+                f"{_plural(bad, 'value', 'values')} would not convert (for example {shown}). "
+                "Correct them first; nothing was changed."
+            )
+    if new.required and not old.required:
+        missing = int(
+            db.session.scalar(
+                select(func.count())
+                .select_from(table)
+                .where(table.c.deleted_at.is_(None), _empty(table, new))
+            )
+            or 0
+        )
+        if missing:
+            problems.append(
+                f"{_plural(missing, 'record has', 'records have')} no value here, so the field "
+                "cannot be required yet."
+            )
+    if new.unique and not old.unique:
+        col = table.c[new.column]
+        dupes = (
+            select(col, func.count().label("n"))
+            .where(table.c.deleted_at.is_(None), col.is_not(None))
+            .group_by(col)
+            .having(func.count() > 1)
+            .subquery()
+        )
+        rows = int(db.session.scalar(select(func.coalesce(func.sum(dupes.c.n), 0))) or 0)
+        if rows:
+            problems.append(
+                f"{_plural(rows, 'record shares', 'records share')} a value with another "
+                "record, so the field cannot be unique yet."
+            )
+    return {where: problems} if problems else {}
+
+
+def new_field_rules(table: Table, new: FieldSpec) -> dict[str, list[str]]:
+    """A new required field without a default cannot be added to a table that has records."""
+    if not new.required or new.default is not None:
+        return {}
+    live = int(
+        db.session.scalar(
+            select(func.count()).select_from(table).where(table.c.deleted_at.is_(None))
+        )
+        or 0
+    )
+    if not live:
+        return {}
+    return {
+        f"{table.name[2:]}.{new.key}": [
+            f"{_plural(live, 'existing record', 'existing records')} would have no value. "
+            "Give the field a default value, or add it as optional first."
+        ]
+    }
+
+
+def removed_choices(table: Table, f: FieldSpec, keys: list[str]) -> dict[str, list[str]]:
+    """A picklist value still in use cannot be deleted (archive it instead)."""
+    col = table.c[f.column]
+    dialect = db.session.get_bind().dialect.name
+    condition = types.build_filter(f, col, "contains_any" if f.type == "multi_picklist" else "in", keys, dialect_name=dialect)
+    used = int(db.session.scalar(select(func.count()).select_from(table).where(condition)) or 0)
+    if not used:
+        return {}
+    return {
+        f"{table.name[2:]}.{f.key}": [
+            f"{_plural(used, 'record uses', 'records use')} the removed value"
+            f"{'s' if len(keys) > 1 else ''} {', '.join(keys)}. Archive the value instead."
+        ]
+    }
+
+
+@dataclass(frozen=True)
+class TypeChangePreview:
+    """What the designer shows before asking for confirmation of a type change."""
+
+    allowed: bool
+    reason: str
+    total: int
+    unconvertible: int
+    examples: tuple[str, ...]
+    rebuilds_table: bool
+
+
+def preview_type_change(table: Table, old: FieldSpec, new: FieldSpec, dialect: str) -> TypeChangePreview:
+    """Count what a type change would do, without changing anything."""
+    kind = types.SAFE_CONVERSIONS.get((old.type, new.type)) if old.type != new.type else "lossless"
+    if kind is None:
+        return TypeChangePreview(False, "This conversion is not supported.", 0, 0, (), False)
+    total = count_rows(table)
+    bad, examples = count_unconvertible(table, old, new)
+    changes_storage = storage_signature(old) != storage_signature(new)
+    return TypeChangePreview(
+        bad == 0,
+        "" if bad == 0 else f"{bad:,} values would not convert.",
+        total,
+        bad,
+        tuple(examples),
+        changes_storage and dialect == "sqlite",
+    )

@@ -1,0 +1,736 @@
+"""The schema service: the only code path that changes entities, fields and their tables.
+
+Every change — from the designer, a configuration package or the command line — runs as
+one ``SchemaChange``: every edit is validated against the evolving wanted state (all errors
+are reported together), data preflights count rows a change would break, then in ONE
+transaction the metadata rows are written, the planned DDL is applied on the same
+connection, the metadata version is bumped and the change log written. Any failure rolls
+all of it back: no orphan column, no orphan metadata row, no version bump.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from crm.errors import Conflict, NotFound, ValidationFailed
+from crm.extensions import db
+from crm.metadata import specs as spec_cache
+from crm.metadata import types
+from crm.metadata.compile import build_tables, entity_spec
+from crm.metadata.keys import clean_label, key_problems, label_problems
+from crm.metadata.models import ConfigChange, EntityRow, FieldRow, MetaVersion, Sequence
+from crm.metadata.spec import Choice, EntitySpec, FieldSpec
+from crm.schema import preflight
+from crm.schema.apply import apply_ops
+from crm.schema.plan import Op, plan
+from crm.timeutil import utcnow
+
+CHOICE_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+NO_UNIQUE_TYPES = frozenset({"long_text", "multi_picklist", "boolean"})
+NAME_FIELD_TYPES = frozenset({"text", "email", "phone", "auto_number", "url"})
+MAX_FIELDS = 500
+DEFAULT_LOCK_TIMEOUT_MS = 3000
+
+Checkpoint = Callable[[str], None]
+
+
+@dataclass
+class _Log:
+    entity_key: str
+    field_key: str | None
+    action: str
+    before: Any
+    after: Any
+
+
+def _field_public(f: FieldSpec | None) -> dict | None:
+    if f is None:
+        return None
+    return {
+        "key": f.key,
+        "type": f.type,
+        "label": f.label,
+        "help_text": f.help_text,
+        "required": f.required,
+        "unique": f.unique,
+        "default": f.default,
+        "position": f.position,
+        "searchable": f.searchable,
+        "archived": f.archived,
+        "options": dict(f.options),
+        "choices": [c.__dict__ for c in f.choices],
+    }
+
+
+def _entity_public(e: EntitySpec | None) -> dict | None:
+    if e is None:
+        return None
+    return {
+        "key": e.key,
+        "label_singular": e.label_singular,
+        "label_plural": e.label_plural,
+        "description": e.description,
+        "icon": e.icon,
+        "color": e.color,
+        "name_field": e.name_field,
+        "archived": e.archived,
+    }
+
+
+class SchemaChange:
+    """A unit of schema work. Use through ``change()``; edits only touch the wanted state
+    until ``commit`` runs the pipeline."""
+
+    def __init__(self, current: dict[str, EntitySpec], actor_id: int | None):
+        self.current = current
+        self.wanted: dict[str, EntitySpec] = dict(current)
+        self.actor_id = actor_id
+        self.errors: dict[str, list[str]] = {}
+        self.logs: list[_Log] = []
+        self.checks: list[Callable[[], dict[str, list[str]]]] = []
+        self.backfills: list[tuple[str, FieldSpec]] = []
+
+    # -- errors ------------------------------------------------------------------------
+    def _err(self, where: str, message: str) -> None:
+        self.errors.setdefault(where, []).append(message)
+
+    def _errs(self, where: str, messages: list[str]) -> bool:
+        for m in messages:
+            self._err(where, m)
+        return bool(messages)
+
+    def _entity(self, key: str) -> EntitySpec:
+        spec = self.wanted.get(key)
+        if spec is None:
+            raise NotFound(f"There is no entity with the key “{key}”.")
+        return spec
+
+    def _field(self, entity_key: str, field_key: str) -> FieldSpec:
+        spec = self._entity(entity_key).field(field_key, include_archived=True)
+        if spec is None:
+            raise NotFound(f"There is no field “{field_key}” on “{entity_key}”.")
+        return spec
+
+    def _put_field(self, entity_key: str, new: FieldSpec) -> None:
+        e = self.wanted[entity_key]
+        fields = [new if f.key == new.key else f for f in e.fields]
+        if not any(f.key == new.key for f in e.fields):
+            fields.append(new)
+        self.wanted[entity_key] = replace(e, fields=tuple(fields))
+
+    # -- entities ----------------------------------------------------------------------
+    def create_entity(
+        self,
+        key: str,
+        label_singular: str,
+        label_plural: str | None = None,
+        *,
+        description: str = "",
+        icon: str = "",
+        color: str = "",
+        name_field: str | None = None,
+        fields: list[dict] | tuple = (),
+    ) -> None:
+        """Add an entity (and, optionally, its first fields) to the wanted state."""
+        where = "key"
+        problems = key_problems(key, what="entity key")
+        if not problems and key in self.wanted:
+            problems.append(f"An entity with the key “{key}” already exists.")
+        bad = self._errs(where, problems)
+        bad |= self._errs("label_singular", label_problems(label_singular, what="singular label"))
+        plural = label_plural if label_plural and clean_label(label_plural) else label_singular
+        bad |= self._errs("label_plural", label_problems(plural, what="plural label"))
+        bad |= self._errs("description", _text_problems(description, 4000, "description"))
+        bad |= self._errs("icon", _text_problems(icon, 40, "icon"))
+        bad |= self._errs("color", _color_problems(color))
+        if bad:
+            return
+        self.wanted[key] = EntitySpec(
+            key=key,
+            label_singular=clean_label(label_singular),
+            label_plural=clean_label(plural),
+            description=(description or "").strip(),
+            icon=(icon or "").strip(),
+            color=(color or "").strip(),
+        )
+        self.logs.append(_Log(key, None, "create_entity", None, None))
+        for i, f in enumerate(fields):
+            self.add_field(key, **{"position": (i + 1) * 10, **f})
+        if name_field:
+            self.update_entity(key, name_field=name_field)
+
+    def update_entity(self, key: str, **changes: Any) -> None:
+        """Change labels, description, icon, colour or the naming field (no table change)."""
+        e = self._entity(key)
+        allowed = {"label_singular", "label_plural", "description", "icon", "color", "name_field"}
+        unknown = set(changes) - allowed
+        if unknown:
+            self._err("entity", f"These cannot be changed: {', '.join(sorted(unknown))}.")
+            return
+        new = e
+        for name, value in changes.items():
+            if name in ("label_singular", "label_plural"):
+                if self._errs(name, label_problems(value or "", what=name.replace("_", " "))):
+                    continue
+                new = replace(new, **{name: clean_label(value)})
+            elif name == "description":
+                if not self._errs(name, _text_problems(value, 4000, "description")):
+                    new = replace(new, description=(value or "").strip())
+            elif name == "icon":
+                if not self._errs(name, _text_problems(value, 40, "icon")):
+                    new = replace(new, icon=(value or "").strip())
+            elif name == "color":
+                if not self._errs(name, _color_problems(value)):
+                    new = replace(new, color=(value or "").strip())
+            elif name == "name_field":
+                if value:
+                    f = e.field(value)
+                    if f is None:
+                        self._err(name, f"There is no active field “{value}” to name records by.")
+                        continue
+                    if f.type not in NAME_FIELD_TYPES:
+                        self._err(name, "Records can be named only by a text-like field.")
+                        continue
+                new = replace(new, name_field=value or None)
+        if new != e:
+            self.wanted[key] = new
+            self.logs.append(_Log(key, None, "update_entity", _entity_public(e), _entity_public(new)))
+
+    def archive_entity(self, key: str) -> None:
+        """Hide an entity everywhere; its table and records stay."""
+        e = self._entity(key)
+        if not e.archived:
+            self.wanted[key] = replace(e, archived=True)
+            self.logs.append(_Log(key, None, "archive_entity", None, None))
+
+    def restore_entity(self, key: str) -> None:
+        e = self._entity(key)
+        if e.archived:
+            self.wanted[key] = replace(e, archived=False)
+            self.logs.append(_Log(key, None, "restore_entity", None, None))
+
+    def purge_entity(self, key: str, *, confirm_key: str) -> None:
+        """Drop an archived entity's table and every record in it, for good."""
+        e = self._entity(key)
+        if not e.archived:
+            self._err(key, "Archive the entity before purging it.")
+            return
+        if confirm_key != key:
+            self._err(key, f"Type the entity key “{key}” to confirm the purge.")
+            return
+        users = [
+            f"{other.key}.{f.key}"
+            for other in self.wanted.values()
+            if other.key != key
+            for f in other.fields
+            if f.type == "lookup" and f.option("target") == key
+        ]
+        if users:
+            self._err(key, f"Fields still look up this entity: {', '.join(users)}. Purge them first.")
+            return
+        del self.wanted[key]
+        self.logs.append(_Log(key, None, "purge_entity", _entity_public(e), None))
+
+    # -- fields ------------------------------------------------------------------------
+    def add_field(
+        self,
+        entity_key: str,
+        key: str,
+        type: str,  # noqa: A002 - the field's type key
+        label: str,
+        *,
+        help_text: str = "",
+        required: bool = False,
+        unique: bool = False,
+        default: Any = None,
+        position: int | None = None,
+        searchable: bool = False,
+        options: dict | None = None,
+        choices: list[dict] | None = None,
+    ) -> None:
+        """Add a field (a new nullable column) to an entity in the wanted state."""
+        e = self._entity(entity_key)
+        where = f"{entity_key}.{key}" if isinstance(key, str) else entity_key
+        problems = key_problems(key, what="field key")
+        if not problems and e.field(key, include_archived=True) is not None:
+            problems.append(f"The field key “{key}” is already used in this entity.")
+        if len(e.fields) >= MAX_FIELDS:
+            problems.append(f"An entity can have at most {MAX_FIELDS} fields.")
+        bad = self._errs(where, problems)
+        if type not in types.REGISTRY:
+            self._err(where, f"Unknown field type “{type}”.")
+            return
+        bad |= self._errs(where, label_problems(label, what="field label"))
+        bad |= self._errs(where, _text_problems(help_text, 2000, "help text"))
+        ftype = types.get(type)
+        merged = {**dict(ftype.default_options), **(options or {})}
+        for option, messages in types.check_options(type, merged).items():
+            bad |= self._errs(where, [f"{option}: {m}" for m in messages])
+        if type == "lookup" and not bad:
+            target = merged.get("target")
+            if target not in self.wanted:
+                bad |= self._errs(where, [f"The lookup target “{target}” is not an entity."])
+        parsed_choices, choice_problems = _parse_choices(choices, type)
+        bad |= self._errs(where, choice_problems)
+        if unique and type in NO_UNIQUE_TYPES:
+            bad |= self._errs(where, [f"A {ftype.label} field cannot be unique."])
+        if bad:
+            return
+        if position is None:
+            position = max((f.position for f in e.fields), default=0) + 10
+        new = FieldSpec(
+            key=key,
+            type=type,
+            label=clean_label(label),
+            help_text=(help_text or "").strip(),
+            required=bool(required),
+            unique=bool(unique),
+            position=int(position),
+            searchable=bool(searchable),
+            options=MappingProxyType(merged),
+            choices=parsed_choices,
+        )
+        if default not in (None, ""):
+            try:
+                new = replace(new, default=_jsonable(ftype.parse(new, default)))
+            except ValueError as exc:
+                self._err(where, f"Default value: {exc}")
+                return
+        self._put_field(entity_key, new)
+        self.logs.append(_Log(entity_key, key, "add_field", None, _field_public(new)))
+        if entity_key in self.current:  # a new field on an existing table with rows
+            self.checks.append(lambda: preflight.new_field_rules(self._table(entity_key), new))
+            if new.default is not None:
+                self.backfills.append((entity_key, new))
+
+    def update_field(self, entity_key: str, field_key: str, **changes: Any) -> None:
+        """Change a field. Labels, help text and picklist options change no table; a type
+        change goes through the safe-conversion table and a preflight; making a field
+        required or unique is refused while existing rows break the rule."""
+        old = self._field(entity_key, field_key)
+        where = f"{entity_key}.{field_key}"
+        allowed = {
+            "label", "help_text", "required", "unique", "default", "position",
+            "searchable", "options", "choices", "type",
+        }  # fmt: skip
+        unknown = set(changes) - allowed
+        if unknown:
+            self._err(where, f"These cannot be changed: {', '.join(sorted(unknown))}.")
+            return
+        new = old
+        if "label" in changes and not self._errs(where, label_problems(changes["label"] or "")):
+            new = replace(new, label=clean_label(changes["label"]))
+        if "help_text" in changes:
+            if not self._errs(where, _text_problems(changes["help_text"], 2000, "help text")):
+                new = replace(new, help_text=(changes["help_text"] or "").strip())
+        if "position" in changes:
+            try:
+                new = replace(new, position=int(changes["position"]))
+            except (TypeError, ValueError):
+                self._err(where, "The position must be a whole number.")
+        if "searchable" in changes:
+            new = replace(new, searchable=bool(changes["searchable"]))
+        new_type = changes.get("type", old.type)
+        if new_type not in types.REGISTRY:
+            self._err(where, f"Unknown field type “{new_type}”.")
+            return
+        if "options" in changes or new_type != old.type:
+            options = {**dict(types.get(new_type).default_options)}
+            if new_type == old.type:
+                options.update(dict(old.options))
+            options.update(changes.get("options") or {})
+            if old.type == "lookup" and new_type == "lookup":
+                if options.get("target") != old.option("target"):
+                    self._err(where, "The target of a lookup cannot change; add a new field.")
+                    return
+            problems = types.check_options(new_type, options)
+            for option, messages in problems.items():
+                self._errs(where, [f"{option}: {m}" for m in messages])
+            if problems:
+                return
+            new = replace(new, options=MappingProxyType(options))
+        if "choices" in changes:
+            parsed, problems = _parse_choices(changes["choices"], new_type)
+            if self._errs(where, problems):
+                return
+            removed = {c.key for c in old.choices} - {c.key for c in parsed}
+            new = replace(new, choices=parsed)
+            if removed and entity_key in self.current:
+                self.checks.append(
+                    lambda r=removed: preflight.removed_choices(
+                        self._table(entity_key), old, sorted(r)
+                    )
+                )
+        if new_type != old.type:
+            kind = types.SAFE_CONVERSIONS.get((old.type, new_type))
+            if kind is None:
+                self._err(
+                    where,
+                    f"A {types.get(old.type).label} field cannot be changed to "
+                    f"{types.get(new_type).label}. Add a new field and copy the values instead.",
+                )
+                return
+            new = replace(new, type=new_type)
+        if "unique" in changes:
+            if changes["unique"] and new.type in NO_UNIQUE_TYPES:
+                self._err(where, f"A {types.get(new.type).label} field cannot be unique.")
+                return
+            new = replace(new, unique=bool(changes["unique"]))
+        if "required" in changes:
+            new = replace(new, required=bool(changes["required"]))
+        if "default" in changes:
+            value = changes["default"]
+            if value in (None, ""):
+                new = replace(new, default=None)
+            else:
+                try:
+                    new = replace(new, default=_jsonable(types.get(new.type).parse(new, value)))
+                except ValueError as exc:
+                    self._err(where, f"Default value: {exc}")
+                    return
+        if new == old:
+            return
+        if entity_key in self.current:
+            self.checks.append(lambda: preflight.field_change(self._table(entity_key), old, new))
+        self._put_field(entity_key, new)
+        self.logs.append(_Log(entity_key, field_key, "update_field", _field_public(old), _field_public(new)))
+
+    def archive_field(self, entity_key: str, field_key: str) -> None:
+        """Hide a field everywhere; its column and values stay, intact, for restore."""
+        f = self._field(entity_key, field_key)
+        if self.wanted[entity_key].name_field == field_key:
+            self._err(f"{entity_key}.{field_key}", "This field names the records; choose another naming field first.")
+            return
+        if not f.archived:
+            self._put_field(entity_key, replace(f, archived=True))
+            self.logs.append(_Log(entity_key, field_key, "archive_field", None, None))
+
+    def restore_field(self, entity_key: str, field_key: str) -> None:
+        f = self._field(entity_key, field_key)
+        if f.archived:
+            self._put_field(entity_key, replace(f, archived=False))
+            self.logs.append(_Log(entity_key, field_key, "restore_field", None, None))
+
+    def purge_field(self, entity_key: str, field_key: str, *, confirm_key: str) -> None:
+        """Drop an archived field's column and values for good. The administrator confirms
+        by typing the field key."""
+        f = self._field(entity_key, field_key)
+        where = f"{entity_key}.{field_key}"
+        if not f.archived:
+            self._err(where, "Archive the field before purging it.")
+            return
+        if confirm_key != field_key:
+            self._err(where, f"Type the field key “{field_key}” to confirm the purge.")
+            return
+        e = self.wanted[entity_key]
+        self.wanted[entity_key] = replace(e, fields=tuple(x for x in e.fields if x.key != field_key))
+        self.logs.append(_Log(entity_key, field_key, "purge_field", _field_public(f), None))
+
+    # -- pipeline ----------------------------------------------------------------------
+    def _table(self, entity_key: str):
+        _, tables = build_tables([self.current[entity_key]])
+        return tables[entity_key]
+
+    def plan(self) -> list[Op]:
+        """All DDL operations of this change (pure: from current and wanted specs)."""
+        ops: list[Op] = []
+        for key in sorted(set(self.current) | set(self.wanted)):
+            ops += plan(self.current.get(key), self.wanted.get(key))
+        return ops
+
+
+def _text_problems(value: Any, limit: int, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        return [f"The {what} must be text."]
+    if "\x00" in value:
+        return [f"The {what} contains a NUL character."]
+    if len(value) > limit:
+        return [f"The {what} is too long: use at most {limit} characters."]
+    return []
+
+
+_COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|[a-z]{3,20})?$")
+
+
+def _color_problems(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if not isinstance(value, str) or not _COLOR_RE.match(value.strip()):
+        return ["Use a colour like #2f5d50 or a colour name such as teal."]
+    return []
+
+
+def _parse_choices(raw: list[dict] | None, field_type: str) -> tuple[tuple[Choice, ...], list[str]]:
+    if field_type not in ("picklist", "multi_picklist"):
+        return (), (["Only picklists have choices."] if raw else [])
+    problems: list[str] = []
+    out: list[Choice] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw or []):
+        if not isinstance(item, dict):
+            problems.append(f"Choice {i + 1} is not a value with a key and a label.")
+            continue
+        key = item.get("key")
+        if not isinstance(key, str) or not CHOICE_KEY_RE.match(key):
+            problems.append(
+                f"Choice {i + 1}: the key must be 1–64 lowercase letters, digits or underscores."
+            )
+            continue
+        if key in seen:
+            problems.append(f"The choice key “{key}” is used twice.")
+            continue
+        seen.add(key)
+        label = item.get("label", key)
+        lp = label_problems(label if isinstance(label, str) else "", what=f"label of choice “{key}”")
+        problems += lp
+        color = item.get("color", "") or ""
+        problems += _color_problems(color)
+        try:
+            order = int(item.get("order", i))
+        except (TypeError, ValueError):
+            problems.append(f"Choice “{key}”: the order must be a whole number.")
+            continue
+        if not lp:
+            out.append(Choice(key, clean_label(label), color, order, bool(item.get("archived"))))
+    return tuple(sorted(out, key=lambda c: c.order)), problems
+
+
+def _jsonable(value: Any) -> Any:
+    """Defaults are stored as JSON: dates and decimals as their ISO / string form."""
+    if value is None or isinstance(value, bool | int | str | float):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value) if not hasattr(value, "isoformat") else value.isoformat()
+
+
+# -- running a change ----------------------------------------------------------------------
+
+
+def _load_current() -> dict[str, EntitySpec]:
+    rows = db.session.scalars(select(EntityRow).order_by(EntityRow.key)).all()
+    return {r.key: entity_spec(r) for r in rows}
+
+
+def _checkpoint(step: str) -> None:
+    """A seam for fault-injection tests: ``SCHEMA_CHECKPOINT`` (a callable) may raise here."""
+    hook = current_app.config.get("SCHEMA_CHECKPOINT")
+    if hook is not None:
+        hook(step)
+
+
+def _write_rows(change: SchemaChange) -> None:
+    """Make the metadata rows match the wanted specs (inserts, updates, purges)."""
+    now = utcnow()
+    rows = {r.key: r for r in db.session.scalars(select(EntityRow)).all()}
+    for key in set(change.current) - set(change.wanted):
+        db.session.delete(rows[key])
+        db.session.execute(delete(Sequence).where(Sequence.entity_key == key))
+    for key, want in change.wanted.items():
+        if change.current.get(key) == want:
+            continue
+        row = rows.get(key)
+        if row is None:
+            row = EntityRow(key=key)
+            db.session.add(row)
+        row.label_singular = want.label_singular
+        row.label_plural = want.label_plural
+        row.description = want.description
+        row.icon = want.icon
+        row.color = want.color
+        row.name_field = want.name_field
+        if want.archived and row.archived_at is None:
+            row.archived_at = now
+        elif not want.archived:
+            row.archived_at = None
+        db.session.flush()
+        existing = {f.key: f for f in row.fields}
+        wanted_keys = {f.key for f in want.fields}
+        for fkey, frow in existing.items():
+            if fkey not in wanted_keys:
+                row.fields.remove(frow)
+                db.session.execute(
+                    delete(Sequence).where(Sequence.entity_key == key, Sequence.field_key == fkey)
+                )
+        for f in want.fields:
+            frow = existing.get(f.key)
+            if frow is None:
+                frow = FieldRow(key=f.key)
+                row.fields.append(frow)
+                if f.type == "auto_number":
+                    db.session.add(
+                        Sequence(entity_key=key, field_key=f.key, next_value=int(f.option("start", 1) or 1))
+                    )
+            frow.type = f.type
+            frow.label = f.label
+            frow.help_text = f.help_text
+            frow.required = f.required
+            frow.unique = f.unique
+            frow.default = f.default
+            frow.position = f.position
+            frow.searchable = f.searchable
+            frow.options = dict(f.options)
+            frow.choices = [
+                {"key": c.key, "label": c.label, "color": c.color, "order": c.order, "archived": c.archived}
+                for c in f.choices
+            ]
+            if f.archived and frow.archived_at is None:
+                frow.archived_at = now
+            elif not f.archived:
+                frow.archived_at = None
+    db.session.flush()
+
+
+def _backfill(change: SchemaChange) -> None:
+    """Existing records get a new field's default value (in the same transaction)."""
+    for entity_key, f in change.backfills:
+        _, tables = build_tables([change.wanted[entity_key]])
+        col = tables[entity_key].c[f.column]
+        value = types.get(f.type).parse(f, f.default)
+        db.session.execute(update(tables[entity_key]).where(col.is_(None)).values({col: value}))
+
+
+def _bump_version() -> int:
+    db.session.execute(update(MetaVersion).where(MetaVersion.id == 1).values(version=MetaVersion.version + 1))
+    return int(db.session.scalar(select(MetaVersion.version).where(MetaVersion.id == 1)))
+
+
+def _lock_timeout() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        ms = int(current_app.config.get("SCHEMA_LOCK_TIMEOUT_MS", DEFAULT_LOCK_TIMEOUT_MS))
+        db.session.execute(text(f"SET LOCAL lock_timeout = {ms}"))
+
+
+def _is_lock_timeout(exc: DBAPIError) -> bool:
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code == "55P03" or "lock timeout" in str(exc).lower() or "database is locked" in str(exc).lower()
+
+
+@contextmanager
+def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
+    """Collect schema edits, then run the whole pipeline atomically on leaving the block.
+
+    Raises ``ValidationFailed`` (every problem at once) or ``Conflict`` (a busy table);
+    in both cases nothing at all has changed.
+    """
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("The schema service needs a clean session; commit your work first.")
+    db.session.rollback()  # start from a fresh transaction
+    try:
+        _lock_timeout()
+        # Taking the version row first serialises concurrent schema changes.
+        version = _bump_version()
+        current = _load_current()
+        work = SchemaChange(current, actor_id)
+        yield work
+        if work.errors:
+            raise ValidationFailed("Nothing was changed.", errors=work.errors)
+        problems: dict[str, list[str]] = {}
+        for check in work.checks:
+            for where, messages in check().items():
+                problems.setdefault(where, []).extend(messages)
+        if problems:
+            raise ValidationFailed("Nothing was changed.", errors=problems)
+        ops = work.plan()
+        _write_rows(work)
+        _checkpoint("after_metadata_write")
+        apply_ops(db.session.connection(), ops)
+        _backfill(work)
+        _checkpoint("after_ddl")
+        for log in work.logs:
+            db.session.add(
+                ConfigChange(
+                    user_id=actor_id,
+                    version=version,
+                    entity_key=log.entity_key,
+                    field_key=log.field_key,
+                    action=log.action,
+                    before=log.before,
+                    after=log.after,
+                )
+            )
+        db.session.flush()
+        _checkpoint("at_commit")
+        db.session.commit()
+    except OperationalError as exc:
+        db.session.rollback()
+        if _is_lock_timeout(exc):
+            raise Conflict(
+                "The table is busy (another task is using it). Nothing was changed; "
+                "try again in a moment."
+            ) from None
+        raise
+    except BaseException:
+        db.session.rollback()
+        raise
+    spec_cache.forget_request_specs()
+
+
+# -- convenience wrappers (one edit, one transaction) --------------------------------------
+
+
+def create_entity(key: str, label_singular: str, label_plural: str | None = None, *, actor_id: int | None = None, **kw: Any) -> EntitySpec:
+    """Create an entity (table ``x_<key>`` with the spine columns and indexes)."""
+    with change(actor_id) as c:
+        c.create_entity(key, label_singular, label_plural, **kw)
+    return spec_cache.current().entities[key]
+
+
+def update_entity(key: str, *, actor_id: int | None = None, **changes: Any) -> EntitySpec:
+    with change(actor_id) as c:
+        c.update_entity(key, **changes)
+    return spec_cache.current().entities[key]
+
+
+def archive_entity(key: str, *, actor_id: int | None = None) -> None:
+    with change(actor_id) as c:
+        c.archive_entity(key)
+
+
+def restore_entity(key: str, *, actor_id: int | None = None) -> None:
+    with change(actor_id) as c:
+        c.restore_entity(key)
+
+
+def add_field(entity_key: str, key: str, type: str, label: str, *, actor_id: int | None = None, **kw: Any) -> FieldSpec:  # noqa: A002
+    """Add a field (a nullable column; indexed when its type calls for it)."""
+    with change(actor_id) as c:
+        c.add_field(entity_key, key, type, label, **kw)
+    return spec_cache.current().entities[entity_key].field(key)
+
+
+def update_field(entity_key: str, field_key: str, *, actor_id: int | None = None, **changes: Any) -> FieldSpec:
+    with change(actor_id) as c:
+        c.update_field(entity_key, field_key, **changes)
+    return spec_cache.current().entities[entity_key].field(field_key, include_archived=True)
+
+
+def archive_field(entity_key: str, field_key: str, *, actor_id: int | None = None) -> None:
+    with change(actor_id) as c:
+        c.archive_field(entity_key, field_key)
+
+
+def restore_field(entity_key: str, field_key: str, *, actor_id: int | None = None) -> None:
+    with change(actor_id) as c:
+        c.restore_field(entity_key, field_key)
+
+
+def purge_field(entity_key: str, field_key: str, *, confirm_key: str, actor_id: int | None = None) -> None:
+    with change(actor_id) as c:
+        c.purge_field(entity_key, field_key, confirm_key=confirm_key)
+
+
+def purge_entity(key: str, *, confirm_key: str, actor_id: int | None = None) -> None:
+    with change(actor_id) as c:
+        c.purge_entity(key, confirm_key=confirm_key)
