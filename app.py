@@ -36,7 +36,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(
+            db.engine, busy_timeout_ms=int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 5000))
+        )
         if app.config.get("CHECK_MIGRATIONS", True):
             try:
                 with db.engine.connect() as connection:

@@ -13,8 +13,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
-def configure_engine(engine: Engine) -> None:
-    """Attach the per-dialect connection hooks to ``engine`` (idempotent per engine)."""
+def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
+    """Attach the per-dialect connection hooks to ``engine`` (idempotent per engine).
+
+    ``busy_timeout_ms``: how long an SQLite writer waits for another writer before the
+    change fails cleanly (PostgreSQL's counterpart is the schema service's lock_timeout).
+    """
     if engine.dialect.name != "sqlite" or getattr(engine, "_atelier_configured", False):
         return
     engine._atelier_configured = True  # type: ignore[attr-defined]
@@ -24,7 +28,7 @@ def configure_engine(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()

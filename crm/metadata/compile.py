@@ -121,7 +121,9 @@ def make_index(name: str, table: Table | str, column: str, unique: bool) -> Inde
 
 def build_table(spec: EntitySpec, metadata: MetaData) -> Table:
     """The SQLAlchemy table of an entity: spine, every field (archived ones too), indexes."""
-    table = Table(spec.table_name, metadata, *spine_columns(), *(field_column(f) for f in spec.fields))
+    table = Table(
+        spec.table_name, metadata, *spine_columns(), *(field_column(f) for f in spec.fields)
+    )
     for name, (column, unique) in wanted_indexes(spec).items():
         make_index(name, table, column, unique)
     return table

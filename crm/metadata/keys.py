@@ -41,13 +41,17 @@ SQL_RESERVED = frozenset(
     virtual when where window with without year zone
     """.split()
 )
-PYTHON_RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {
-    "none",
-    "true",
-    "false",
-    "self",
-    "cls",
-}
+PYTHON_RESERVED = (
+    frozenset(keyword.kwlist)
+    | frozenset(keyword.softkwlist)
+    | {
+        "none",
+        "true",
+        "false",
+        "self",
+        "cls",
+    }
+)
 SPINE = frozenset(SPINE_COLUMNS)
 # Names the runtime itself uses in forms, URLs and exports.
 APP_RESERVED = frozenset({"csrf_token", "q", "page", "sort", "view", "owner", "x"})

@@ -38,7 +38,9 @@ def apply_ops(connection: Connection, ops: list[Op]) -> None:
     for item in ops:
         match item:
             case CreateTable(entity=e):
-                op.create_table(e.table_name, *spine_columns(), *(field_column(f) for f in e.fields))
+                op.create_table(
+                    e.table_name, *spine_columns(), *(field_column(f) for f in e.fields)
+                )
             case DropTable(entity=e):
                 op.drop_table(e.table_name)
             case AddColumn(table=t, field=f):
@@ -86,4 +88,3 @@ def _sqlite_rebuild(op: Operations, entity, before, after) -> None:
             type_=types.get(after.type).sa_type(after),
             existing_type=types.get(before.type).sa_type(before),
         )
-

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, types as satypes
+from sqlalchemy import inspect
+from sqlalchemy import types as satypes
 from sqlalchemy.engine import Connection
 
 from crm.metadata.compile import spine_columns, wanted_indexes
@@ -12,8 +13,6 @@ from crm.metadata.specs import CompiledSpecs
 def _family(sa_type) -> tuple:
     """A dialect-neutral description of a column type, precise enough to catch drift."""
     t = sa_type
-    if isinstance(t, satypes.Variant) or hasattr(t, "impl") and not isinstance(t, satypes.JSON):
-        t = getattr(t, "impl", t)
     name = type(t).__name__.upper()
     if isinstance(t, satypes.JSON) or "JSON" in name:
         return ("json",)
@@ -47,15 +46,17 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
             continue
         actual = {c["name"]: c for c in insp.get_columns(table)}
         wanted = {c.name: c.type for c in spine_columns()}
-        wanted.update({c.name: c.type for c in compiled.tables[key].columns if c.name not in wanted})
+        wanted.update(
+            {c.name: c.type for c in compiled.tables[key].columns if c.name not in wanted}
+        )
         for name in sorted(set(wanted) - set(actual)):
             problems.append(f"{table}.{name}: column is missing")
         for name in sorted(set(actual) - set(wanted)):
             problems.append(f"{table}.{name}: column exists but no field describes it")
         for name in sorted(set(wanted) & set(actual)):
-            want_t = wanted[name].dialect_impl(connection.dialect) if name != "id" else wanted[name]
-            if name == "id":
+            if name == "id":  # BigInteger, or SQLite's INTEGER rowid alias
                 continue
+            want_t = wanted[name]
             if _family(want_t) != _family(actual[name]["type"]):
                 problems.append(
                     f"{table}.{name}: type is {_family(actual[name]['type'])}, "

@@ -120,7 +120,9 @@ def removed_choices(table: Table, f: FieldSpec, keys: list[str]) -> dict[str, li
     """A picklist value still in use cannot be deleted (archive it instead)."""
     col = table.c[f.column]
     dialect = db.session.get_bind().dialect.name
-    condition = types.build_filter(f, col, "contains_any" if f.type == "multi_picklist" else "in", keys, dialect_name=dialect)
+    condition = types.build_filter(
+        f, col, "contains_any" if f.type == "multi_picklist" else "in", keys, dialect_name=dialect
+    )
     used = int(db.session.scalar(select(func.count()).select_from(table).where(condition)) or 0)
     if not used:
         return {}
@@ -144,7 +146,9 @@ class TypeChangePreview:
     rebuilds_table: bool
 
 
-def preview_type_change(table: Table, old: FieldSpec, new: FieldSpec, dialect: str) -> TypeChangePreview:
+def preview_type_change(
+    table: Table, old: FieldSpec, new: FieldSpec, dialect: str
+) -> TypeChangePreview:
     """Count what a type change would do, without changing anything."""
     kind = types.SAFE_CONVERSIONS.get((old.type, new.type)) if old.type != new.type else "lossless"
     if kind is None:

@@ -152,8 +152,10 @@ class SchemaChange:
         bad |= self._errs("description", _text_problems(description, 4000, "description"))
         bad |= self._errs("icon", _text_problems(icon, 40, "icon"))
         bad |= self._errs("color", _color_problems(color))
-        if bad:
+        if bad and (not isinstance(key, str) or key in self.wanted):
             return
+        # Even when the entity itself has problems, its fields are checked too, so the
+        # administrator sees every problem at once (nothing is written while any remain).
         self.wanted[key] = EntitySpec(
             key=key,
             label_singular=clean_label(label_singular),
@@ -203,7 +205,9 @@ class SchemaChange:
                 new = replace(new, name_field=value or None)
         if new != e:
             self.wanted[key] = new
-            self.logs.append(_Log(key, None, "update_entity", _entity_public(e), _entity_public(new)))
+            self.logs.append(
+                _Log(key, None, "update_entity", _entity_public(e), _entity_public(new))
+            )
 
     def archive_entity(self, key: str) -> None:
         """Hide an entity everywhere; its table and records stay."""
@@ -235,7 +239,9 @@ class SchemaChange:
             if f.type == "lookup" and f.option("target") == key
         ]
         if users:
-            self._err(key, f"Fields still look up this entity: {', '.join(users)}. Purge them first.")
+            self._err(
+                key, f"Fields still look up this entity: {', '.join(users)}. Purge them first."
+            )
             return
         del self.wanted[key]
         self.logs.append(_Log(key, None, "purge_entity", _entity_public(e), None))
@@ -245,7 +251,7 @@ class SchemaChange:
         self,
         entity_key: str,
         key: str,
-        type: str,  # noqa: A002 - the field's type key
+        type: str,
         label: str,
         *,
         help_text: str = "",
@@ -329,9 +335,11 @@ class SchemaChange:
         new = old
         if "label" in changes and not self._errs(where, label_problems(changes["label"] or "")):
             new = replace(new, label=clean_label(changes["label"]))
-        if "help_text" in changes:
-            if not self._errs(where, _text_problems(changes["help_text"], 2000, "help text")):
-                new = replace(new, help_text=(changes["help_text"] or "").strip())
+        help_text = changes.get("help_text")
+        if "help_text" in changes and not self._errs(
+            where, _text_problems(help_text, 2000, "help text")
+        ):
+            new = replace(new, help_text=(help_text or "").strip())
         if "position" in changes:
             try:
                 new = replace(new, position=int(changes["position"]))
@@ -348,10 +356,10 @@ class SchemaChange:
             if new_type == old.type:
                 options.update(dict(old.options))
             options.update(changes.get("options") or {})
-            if old.type == "lookup" and new_type == "lookup":
-                if options.get("target") != old.option("target"):
-                    self._err(where, "The target of a lookup cannot change; add a new field.")
-                    return
+            same_lookup = old.type == new_type == "lookup"
+            if same_lookup and options.get("target") != old.option("target"):
+                self._err(where, "The target of a lookup cannot change; add a new field.")
+                return
             problems = types.check_options(new_type, options)
             for option, messages in problems.items():
                 self._errs(where, [f"{option}: {m}" for m in messages])
@@ -402,13 +410,18 @@ class SchemaChange:
         if entity_key in self.current:
             self.checks.append(lambda: preflight.field_change(self._table(entity_key), old, new))
         self._put_field(entity_key, new)
-        self.logs.append(_Log(entity_key, field_key, "update_field", _field_public(old), _field_public(new)))
+        self.logs.append(
+            _Log(entity_key, field_key, "update_field", _field_public(old), _field_public(new))
+        )
 
     def archive_field(self, entity_key: str, field_key: str) -> None:
         """Hide a field everywhere; its column and values stay, intact, for restore."""
         f = self._field(entity_key, field_key)
         if self.wanted[entity_key].name_field == field_key:
-            self._err(f"{entity_key}.{field_key}", "This field names the records; choose another naming field first.")
+            self._err(
+                f"{entity_key}.{field_key}",
+                "This field names the records; choose another naming field first.",
+            )
             return
         if not f.archived:
             self._put_field(entity_key, replace(f, archived=True))
@@ -432,7 +445,9 @@ class SchemaChange:
             self._err(where, f"Type the field key “{field_key}” to confirm the purge.")
             return
         e = self.wanted[entity_key]
-        self.wanted[entity_key] = replace(e, fields=tuple(x for x in e.fields if x.key != field_key))
+        self.wanted[entity_key] = replace(
+            e, fields=tuple(x for x in e.fields if x.key != field_key)
+        )
         self.logs.append(_Log(entity_key, field_key, "purge_field", _field_public(f), None))
 
     # -- pipeline ----------------------------------------------------------------------
@@ -492,7 +507,9 @@ def _parse_choices(raw: list[dict] | None, field_type: str) -> tuple[tuple[Choic
             continue
         seen.add(key)
         label = item.get("label", key)
-        lp = label_problems(label if isinstance(label, str) else "", what=f"label of choice “{key}”")
+        lp = label_problems(
+            label if isinstance(label, str) else "", what=f"label of choice “{key}”"
+        )
         problems += lp
         color = item.get("color", "") or ""
         problems += _color_problems(color)
@@ -570,7 +587,11 @@ def _write_rows(change: SchemaChange) -> None:
                 row.fields.append(frow)
                 if f.type == "auto_number":
                     db.session.add(
-                        Sequence(entity_key=key, field_key=f.key, next_value=int(f.option("start", 1) or 1))
+                        Sequence(
+                            entity_key=key,
+                            field_key=f.key,
+                            next_value=int(f.option("start", 1) or 1),
+                        )
                     )
             frow.type = f.type
             frow.label = f.label
@@ -582,7 +603,13 @@ def _write_rows(change: SchemaChange) -> None:
             frow.searchable = f.searchable
             frow.options = dict(f.options)
             frow.choices = [
-                {"key": c.key, "label": c.label, "color": c.color, "order": c.order, "archived": c.archived}
+                {
+                    "key": c.key,
+                    "label": c.label,
+                    "color": c.color,
+                    "order": c.order,
+                    "archived": c.archived,
+                }
                 for c in f.choices
             ]
             if f.archived and frow.archived_at is None:
@@ -602,7 +629,9 @@ def _backfill(change: SchemaChange) -> None:
 
 
 def _bump_version() -> int:
-    db.session.execute(update(MetaVersion).where(MetaVersion.id == 1).values(version=MetaVersion.version + 1))
+    db.session.execute(
+        update(MetaVersion).where(MetaVersion.id == 1).values(version=MetaVersion.version + 1)
+    )
     return int(db.session.scalar(select(MetaVersion.version).where(MetaVersion.id == 1)))
 
 
@@ -614,7 +643,11 @@ def _lock_timeout() -> None:
 
 def _is_lock_timeout(exc: DBAPIError) -> bool:
     code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return code == "55P03" or "lock timeout" in str(exc).lower() or "database is locked" in str(exc).lower()
+    return (
+        code == "55P03"
+        or "lock timeout" in str(exc).lower()
+        or "database is locked" in str(exc).lower()
+    )
 
 
 @contextmanager
@@ -680,7 +713,14 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
 # -- convenience wrappers (one edit, one transaction) --------------------------------------
 
 
-def create_entity(key: str, label_singular: str, label_plural: str | None = None, *, actor_id: int | None = None, **kw: Any) -> EntitySpec:
+def create_entity(
+    key: str,
+    label_singular: str,
+    label_plural: str | None = None,
+    *,
+    actor_id: int | None = None,
+    **kw: Any,
+) -> EntitySpec:
     """Create an entity (table ``x_<key>`` with the spine columns and indexes)."""
     with change(actor_id) as c:
         c.create_entity(key, label_singular, label_plural, **kw)
@@ -703,14 +743,18 @@ def restore_entity(key: str, *, actor_id: int | None = None) -> None:
         c.restore_entity(key)
 
 
-def add_field(entity_key: str, key: str, type: str, label: str, *, actor_id: int | None = None, **kw: Any) -> FieldSpec:  # noqa: A002
+def add_field(
+    entity_key: str, key: str, type: str, label: str, *, actor_id: int | None = None, **kw: Any
+) -> FieldSpec:
     """Add a field (a nullable column; indexed when its type calls for it)."""
     with change(actor_id) as c:
         c.add_field(entity_key, key, type, label, **kw)
     return spec_cache.current().entities[entity_key].field(key)
 
 
-def update_field(entity_key: str, field_key: str, *, actor_id: int | None = None, **changes: Any) -> FieldSpec:
+def update_field(
+    entity_key: str, field_key: str, *, actor_id: int | None = None, **changes: Any
+) -> FieldSpec:
     with change(actor_id) as c:
         c.update_field(entity_key, field_key, **changes)
     return spec_cache.current().entities[entity_key].field(field_key, include_archived=True)
@@ -726,7 +770,9 @@ def restore_field(entity_key: str, field_key: str, *, actor_id: int | None = Non
         c.restore_field(entity_key, field_key)
 
 
-def purge_field(entity_key: str, field_key: str, *, confirm_key: str, actor_id: int | None = None) -> None:
+def purge_field(
+    entity_key: str, field_key: str, *, confirm_key: str, actor_id: int | None = None
+) -> None:
     with change(actor_id) as c:
         c.purge_field(entity_key, field_key, confirm_key=confirm_key)
 

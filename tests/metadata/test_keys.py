@@ -54,7 +54,14 @@ def test_labels_keep_any_script_and_lose_control_characters():
 
 @pytest.mark.parametrize(
     ("label", "key"),
-    [("Account", "account"), ("Order line", "order_line"), ("Café crème", "cafe_creme"), ("Select", "select_2"), ("123 go", "f_123_go"), ("客户", "item")],
+    [
+        ("Account", "account"),
+        ("Order line", "order_line"),
+        ("Café crème", "cafe_creme"),
+        ("Select", "select_2"),
+        ("123 go", "f_123_go"),
+        ("客户", "item"),
+    ],
 )
 def test_suggested_keys_are_valid(label, key):
     assert suggest_key(label) == key

@@ -19,8 +19,9 @@ def assert_in_step() -> None:
 
 @pytest.fixture(autouse=True)
 def doctor_after_test(request):
+    # Requested before the test runs, so this teardown runs while the app still exists.
+    app: Flask | None = request.getfixturevalue("app") if "app" in request.fixturenames else None
     yield
-    if "app" in request.fixturenames:
-        app: Flask = request.getfixturevalue("app")
+    if app is not None:
         with app.app_context():
             assert_in_step()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import insert, inspect, select
 
 from crm.extensions import db
 from crm.metadata import specs
@@ -27,7 +27,9 @@ def insert_rows(entity_key: str, *rows: dict) -> list[int]:
     table = specs.current().table(entity_key)
     ids = []
     for row in rows:
-        ids.append(db.session.execute(insert(table).values(**row).returning(table.c.id)).scalar_one())
+        ids.append(
+            db.session.execute(insert(table).values(**row).returning(table.c.id)).scalar_one()
+        )
     db.session.commit()
     specs.forget_request_specs()
     return ids
@@ -49,7 +51,10 @@ def snapshot() -> tuple:
     schema = {
         t: (
             sorted((c["name"], str(c["type"])) for c in insp.get_columns(t)),
-            sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(t)),
+            sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in insp.get_indexes(t)
+            ),
         )
         for t in insp.get_table_names()
         if t.startswith("x_")
@@ -59,7 +64,17 @@ def snapshot() -> tuple:
         for e in db.session.scalars(select(EntityRow))
     )
     fields = sorted(
-        (f.entity_id, f.key, f.type, f.label, f.required, f.unique, f.archived_at is None, str(f.options), str(f.choices))
+        (
+            f.entity_id,
+            f.key,
+            f.type,
+            f.label,
+            f.required,
+            f.unique,
+            f.archived_at is None,
+            str(f.options),
+            str(f.choices),
+        )
         for f in db.session.scalars(select(FieldRow))
     )
     changes = db.session.scalars(select(ConfigChange.id)).all()

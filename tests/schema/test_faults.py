@@ -28,7 +28,9 @@ def base(app):
     )
     service.create_entity("company", "Company")
     service.archive_field("deal", "gone")
-    insert_rows("deal", {"title": "A", "amount": 5, "old": "x", "gone": "bye"}, {"title": "B", "amount": 7})
+    insert_rows(
+        "deal", {"title": "A", "amount": 5, "old": "x", "gone": "bye"}, {"title": "B", "amount": 7}
+    )
 
 
 CHANGES = {
@@ -40,7 +42,9 @@ CHANGES = {
         "deal", "company", "lookup", "Company", options={"target": "company"}
     ),
     "add unique field": lambda: service.add_field("deal", "code", "text", "Code", unique=True),
-    "add field with default": lambda: service.add_field("deal", "tier", "text", "Tier", default="std"),
+    "add field with default": lambda: service.add_field(
+        "deal", "tier", "text", "Tier", default="std"
+    ),
     "change type": lambda: service.update_field("deal", "amount", type="decimal"),
     "widen text": lambda: service.update_field("deal", "title", options={"max_length": 500}),
     "make unique": lambda: service.update_field("deal", "title", unique=True),

@@ -7,7 +7,7 @@ check runs after each example and again after the test.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select
 
@@ -84,7 +84,9 @@ def _field_value(spec, raw: str) -> str:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(entity_key=keys, entity_label=labels, field_key=keys, field_label=labels)
-def test_hostile_names_are_refused_or_fully_usable(app, entity_key, entity_label, field_key, field_label):
+def test_hostile_names_are_refused_or_fully_usable(
+    app, entity_key, entity_label, field_key, field_label
+):
     tables_before, version_before = tables(), version()
     try:
         service.create_entity(
@@ -98,7 +100,9 @@ def test_hostile_names_are_refused_or_fully_usable(app, entity_key, entity_label
             assert all(isinstance(m, str) and m.strip() for m in messages)
         assert tables() == tables_before
         assert version() == version_before
+        event("refused")
         return
+    event("accepted")
 
     # Accepted: the entity is fully usable.
     compiled = specs.current()

@@ -20,11 +20,17 @@ from crm.schema.plan import (
 
 
 def entity(*fields: FieldSpec, **kw) -> EntitySpec:
-    return EntitySpec(key="account", label_singular="Account", label_plural="Accounts", fields=fields, **kw)
+    labels = {"label_singular": "Account", "label_plural": "Accounts", **kw}
+    return EntitySpec(key="account", fields=fields, **labels)
 
 
 NAME = FieldSpec("name", "text", "Name", options=MappingProxyType({"max_length": 255}))
-OWNER = FieldSpec("parent", "lookup", "Parent", options=MappingProxyType({"target": "account", "on_delete": "clear"}))
+OWNER = FieldSpec(
+    "parent",
+    "lookup",
+    "Parent",
+    options=MappingProxyType({"target": "account", "on_delete": "clear"}),
+)
 
 
 def kinds(ops):
@@ -40,7 +46,9 @@ def test_new_entity_creates_table_and_spine_indexes():
 
 
 def test_lookup_and_unique_fields_are_indexed():
-    code = FieldSpec("code", "text", "Code", unique=True, options=MappingProxyType({"max_length": 20}))
+    code = FieldSpec(
+        "code", "text", "Code", unique=True, options=MappingProxyType({"max_length": 20})
+    )
     ops = plan(None, entity(NAME, OWNER, code))
     idx = {o.column: o.unique for o in ops if isinstance(o, CreateIndex)}
     assert idx["parent"] is False
@@ -58,7 +66,9 @@ def test_label_help_and_picklist_options_change_no_table():
     before = entity(NAME, pick)
     after = entity(
         replace(NAME, label="Company name", help_text="Legal name"),
-        replace(pick, label="Phase", choices=(Choice("new", "Nouveau", "#fff"), Choice("won", "Won"))),
+        replace(
+            pick, label="Phase", choices=(Choice("new", "Nouveau", "#fff"), Choice("won", "Won"))
+        ),
         label_singular="Compte",
     )
     assert plan(before, after) == []
@@ -70,7 +80,9 @@ def test_archiving_changes_no_table():
 
 
 def test_type_change_alters_and_rebuilds_indexes_on_that_column():
-    code = FieldSpec("code", "text", "Code", unique=True, options=MappingProxyType({"max_length": 20}))
+    code = FieldSpec(
+        "code", "text", "Code", unique=True, options=MappingProxyType({"max_length": 20})
+    )
     wider = replace(code, options=MappingProxyType({"max_length": 100}))
     ops = plan(entity(NAME, code), entity(NAME, wider))
     assert kinds(ops) == ["DropIndex", "AlterColumnType", "CreateIndex"]
@@ -98,7 +110,13 @@ def test_purged_entity_is_dropped_and_unchanged_is_empty():
 def test_two_type_changes_each_see_the_previous_state():
     a = FieldSpec("a", "integer", "A")
     b = FieldSpec("b", "integer", "B")
-    ops = plan(entity(a, b), entity(replace(a, type="decimal", options=MappingProxyType({"decimal_places": 2})), replace(b, type="text", options=MappingProxyType({"max_length": 255}))))
+    ops = plan(
+        entity(a, b),
+        entity(
+            replace(a, type="decimal", options=MappingProxyType({"decimal_places": 2})),
+            replace(b, type="text", options=MappingProxyType({"max_length": 255})),
+        ),
+    )
     alters = [o for o in ops if isinstance(o, AlterColumnType)]
     assert len(alters) == 2
     assert alters[1].entity.field("a").type == "decimal"

@@ -28,7 +28,12 @@ def account(app):
         "Accounts",
         fields=[
             {"key": "name", "type": "text", "label": "Name", "required": True},
-            {"key": "revenue", "type": "currency", "label": "Revenue", "options": {"currency": "EUR"}},
+            {
+                "key": "revenue",
+                "type": "currency",
+                "label": "Revenue",
+                "options": {"currency": "EUR"},
+            },
             {"key": "stage", "type": "picklist", "label": "Stage", "choices": PICK},
         ],
         name_field="name",
@@ -157,7 +162,12 @@ def test_archived_entity_keeps_its_table_and_purge_drops_it(account):
 
 def test_type_change_along_safe_table_with_preflight(account):
     service.add_field("account", "code", "text", "Code")
-    insert_rows("account", {"name": "A", "code": "12"}, {"name": "B", "code": "x9"}, {"name": "C", "code": None})
+    insert_rows(
+        "account",
+        {"name": "A", "code": "12"},
+        {"name": "B", "code": "x9"},
+        {"name": "C", "code": None},
+    )
     before = snapshot()
     with pytest.raises(ValidationFailed) as info:
         service.update_field("account", "code", type="integer")
@@ -237,7 +247,18 @@ def test_lookup_needs_an_existing_target(account):
     with pytest.raises(ValidationFailed) as info:
         service.add_field("account", "parent", "lookup", "Parent", options={"target": "nothing"})
     assert "is not an entity" in str(info.value.errors)
-    service.create_entity("contact", "Contact", fields=[{"key": "account", "type": "lookup", "label": "Account", "options": {"target": "account"}}])
+    service.create_entity(
+        "contact",
+        "Contact",
+        fields=[
+            {
+                "key": "account",
+                "type": "lookup",
+                "label": "Account",
+                "options": {"target": "account"},
+            }
+        ],
+    )
     assert specs.current().entity("contact").field("account").option("target") == "account"
     with pytest.raises(ValidationFailed) as info:
         service.archive_entity("account")
@@ -262,9 +283,8 @@ def test_change_log_records_who_what_before_after(account, admin):
 
 def test_batch_of_changes_is_atomic(account):
     before = snapshot()
-    with pytest.raises(ValidationFailed):
-        with service.change() as c:
-            c.add_field("account", "ok_field", "text", "OK")
-            c.create_entity("lead", "Lead")
-            c.add_field("account", "bad key", "text", "Bad")
+    with pytest.raises(ValidationFailed), service.change() as c:
+        c.add_field("account", "ok_field", "text", "OK")
+        c.create_entity("lead", "Lead")
+        c.add_field("account", "bad key", "text", "Bad")
     assert snapshot() == before

@@ -1,0 +1,20 @@
+"""Run benchmarks: ``python -m bench`` (all) or ``python -m bench schema``."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import schema_bench
+
+BENCHES = {"schema": schema_bench.main}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHES)
+    for name in names:
+        BENCHES[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

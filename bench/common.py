@@ -1,0 +1,98 @@
+"""Shared benchmark plumbing: throwaway databases, an app on them, timing, results."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from crm import migrate
+from crm.extensions import db
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_available() -> bool:
+    try:
+        with psycopg.connect(PG_SERVER, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    """A fresh, migrated database URL of ``kind`` ("sqlite" or "postgresql"), dropped after."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.sqlite"
+            migrate.upgrade(url)
+            yield url
+        return
+    name = f"atelier_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = (
+        make_url(PG_SERVER)
+        .set(drivername="postgresql+psycopg", database=name)
+        .render_as_string(False)
+    )
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def app_on(url: str):
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tmp, "SECRET_KEY": "bench"}
+        )
+        with app.app_context():
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def repeat(fn: Callable[[], object], n: int) -> dict[str, float]:
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    samples.sort()
+    return {
+        "n": n,
+        "median_ms": statistics.median(samples) * 1000,
+        "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000,
+        "mean_ms": statistics.fmean(samples) * 1000,
+    }
+
+
+def save(name: str, results: dict) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n")
+    return path
