@@ -45,9 +45,14 @@ def field_spec(row: FieldRow) -> FieldSpec:
     )
 
 
-def entity_spec(row: EntityRow) -> EntitySpec:
-    """The frozen spec of one entity row and its fields, in position order."""
-    fields = sorted((field_spec(f) for f in row.fields), key=lambda f: (f.position, f.key))
+def entity_spec(row: EntityRow, field_rows: Iterable[FieldRow] | None = None) -> EntitySpec:
+    """The frozen spec of one entity row and its fields, in position order.
+
+    ``row`` and ``field_rows`` may be ORM objects or Core rows (anything with the columns
+    as attributes); without ``field_rows`` the ORM relationship is used.
+    """
+    rows = row.fields if field_rows is None else field_rows
+    fields = sorted((field_spec(f) for f in rows), key=lambda f: (f.position, f.key))
     return EntitySpec(
         key=row.key,
         label_singular=row.label_singular,

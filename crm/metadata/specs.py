@@ -15,15 +15,42 @@ from types import MappingProxyType
 
 from flask import current_app, g, has_request_context
 from sqlalchemy import MetaData, Table, select
-from sqlalchemy.orm import selectinload
 
 from crm.errors import NotFound
 from crm.extensions import db
-from crm.metadata.compile import build_tables, entity_spec
-from crm.metadata.models import EntityRow, MetaVersion
+from crm.metadata.compile import build_table, entity_spec
+from crm.metadata.models import EntityRow, FieldRow, MetaVersion
 from crm.metadata.spec import EntitySpec
 
 EXTENSION = "atelier.specs"
+
+
+class LazyTables(Mapping):
+    """Entity key -> SQLAlchemy ``Table``, built on first use (a request rarely needs more
+    than a few, so a recompile after a metadata change stays cheap)."""
+
+    def __init__(self, entities: Mapping[str, EntitySpec]):
+        self._entities = entities
+        self._tables: dict[str, Table] = {}
+        self._lock = threading.Lock()
+        self.metadata = MetaData()
+
+    def __getitem__(self, key: str) -> Table:
+        table = self._tables.get(key)
+        if table is None:
+            spec = self._entities[key]
+            with self._lock:
+                table = self._tables.get(key)
+                if table is None:
+                    table = build_table(spec, self.metadata)
+                    self._tables[key] = table
+        return table
+
+    def __iter__(self):
+        return iter(self._entities)
+
+    def __len__(self) -> int:
+        return len(self._entities)
 
 
 @dataclass(frozen=True)
@@ -32,7 +59,6 @@ class CompiledSpecs:
 
     version: int
     entities: Mapping[str, EntitySpec]
-    metadata: MetaData
     tables: Mapping[str, Table]
     derived: dict = field(default_factory=dict, compare=False)  # caches keyed by this version
 
@@ -63,13 +89,15 @@ def read_version() -> int:
 
 
 def compile_all(version: int) -> CompiledSpecs:
-    """Load every entity and field row and compile them (no caching here)."""
-    rows = db.session.scalars(
-        select(EntityRow).options(selectinload(EntityRow.fields)).order_by(EntityRow.key)
-    ).all()
-    specs = {r.key: entity_spec(r) for r in rows}
-    metadata, tables = build_tables(specs.values())
-    return CompiledSpecs(version, MappingProxyType(specs), metadata, MappingProxyType(tables))
+    """Load every entity and field row (as plain Core rows: no ORM objects to build) and
+    compile them. No caching here."""
+    entities = db.session.execute(select(EntityRow.__table__).order_by(EntityRow.key)).all()
+    by_entity: dict[int, list] = {}
+    for f in db.session.execute(select(FieldRow.__table__)).all():
+        by_entity.setdefault(f.entity_id, []).append(f)
+    specs = {r.key: entity_spec(r, by_entity.get(r.id, ())) for r in entities}
+    frozen = MappingProxyType(specs)
+    return CompiledSpecs(version, frozen, LazyTables(frozen))
 
 
 def _cache() -> _Cache:

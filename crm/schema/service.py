@@ -780,3 +780,27 @@ def purge_field(
 def purge_entity(key: str, *, confirm_key: str, actor_id: int | None = None) -> None:
     with change(actor_id) as c:
         c.purge_entity(key, confirm_key=confirm_key)
+
+
+def preview_type_change(
+    entity_key: str, field_key: str, new_type: str, options: dict | None = None
+) -> preflight.TypeChangePreview:
+    """What changing a field's type would do (values that would not convert, whether the
+    table is rebuilt and roughly how long that takes); changes nothing."""
+    compiled = spec_cache.current()
+    entity = compiled.entity(entity_key, include_archived=True)
+    old = entity.field(field_key, include_archived=True) if entity else None
+    if old is None:
+        raise NotFound(f"There is no field “{field_key}” on “{entity_key}”.")
+    if new_type not in types.REGISTRY:
+        raise ValidationFailed(f"Unknown field type “{new_type}”.")
+    merged = {**dict(types.get(new_type).default_options)}
+    if new_type == old.type:
+        merged.update(dict(old.options))
+    merged.update(options or {})
+    new = replace(old, type=new_type, options=MappingProxyType(merged))
+    dialect = db.session.get_bind().dialect.name
+    try:
+        return preflight.preview_type_change(compiled.table(entity_key), old, new, dialect)
+    finally:
+        db.session.rollback()

@@ -288,3 +288,18 @@ def test_batch_of_changes_is_atomic(account):
         c.create_entity("lead", "Lead")
         c.add_field("account", "bad key", "text", "Bad")
     assert snapshot() == before
+
+
+def test_type_change_preview_counts_without_changing(account):
+    service.add_field("account", "code", "text", "Code")
+    insert_rows("account", {"name": "A", "code": "12"}, {"name": "B", "code": "x9"}, {"name": "C"})
+    before = snapshot()
+    preview = service.preview_type_change("account", "code", "integer")
+    assert snapshot() == before
+    assert (preview.allowed, preview.total, preview.unconvertible) == (False, 3, 1)
+    assert preview.examples == ("x9",)
+    assert preview.rebuilds_table
+    ok = service.preview_type_change("account", "code", "long_text")
+    assert ok.allowed and ok.unconvertible == 0
+    refused = service.preview_type_change("account", "stage", "date")
+    assert not refused.allowed and "cannot become" in refused.reason
