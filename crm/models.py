@@ -3,5 +3,5 @@
 
 def import_all() -> None:
     """Register all models on ``db.metadata`` (Alembic and tests call this)."""
-    import crm.metadata.models  # noqa: F401
+    import crm.metadata.models
     import crm.security.models  # noqa: F401

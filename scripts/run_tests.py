@@ -50,7 +50,9 @@ def chromium() -> str | None:
 def run_suite(label: str, env: dict[str, str], extra: list[str]) -> dict[str, int]:
     ARTIFACTS.mkdir(exist_ok=True)
     report = ARTIFACTS / f"junit-{label}.xml"
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", *extra]
+    workers = os.environ.get("TEST_WORKERS", "auto")
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers]
+    cmd += [f"--junitxml={report}", *extra]
     print(f"\n=== Test suite on {label} ===", flush=True)
     code = subprocess.call(cmd, cwd=ROOT, env=env)  # noqa: S603 - our own fixed command
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "exit": code}

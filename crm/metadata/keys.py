@@ -12,6 +12,8 @@ import keyword
 import re
 import unicodedata
 
+from anyascii import anyascii
+
 from crm.metadata.spec import SPINE_COLUMNS
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
@@ -111,13 +113,13 @@ def label_problems(label: str, *, what: str = "label", required: bool = True) ->
 
 
 def suggest_key(label: str, *, taken: set[str] | frozenset[str] = frozenset()) -> str:
-    """A valid key suggested from a label: ASCII-folded, snake_case, not reserved, not taken.
-
-    Non-Latin labels without an ASCII form fall back to ``entity``/``field`` style keys
-    chosen by the caller through ``taken``; the designer lets the administrator edit it.
-    """
-    folded = unicodedata.normalize("NFKD", clean_label(label))
-    ascii_text = folded.encode("ascii", "ignore").decode().lower()
+    """A valid key suggested from a label: transliterated to Latin (客户 -> ke_hu,
+    Заказчик -> zakazchik), snake_case, not reserved, not taken. The designer lets the
+    administrator edit it before saving."""
+    latin = anyascii(clean_label(label))
+    # anyascii writes CJK syllables as "KeHu": split them into words.
+    latin = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", latin)
+    ascii_text = latin.lower()
     base = re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")[:36]
     if not base or not base[0].isalpha():
         base = f"f_{base}" if base else "item"

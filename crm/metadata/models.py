@@ -106,3 +106,40 @@ class ConfigChange(db.Model):
     action: Mapped[str] = mapped_column(String(40))
     before: Mapped[Any] = mapped_column(JSON, nullable=True)
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class LayoutRow(db.Model):
+    """A form layout of an entity: ``kind`` is "form" (create/edit/record page) or "quick"
+    (quick create). ``definition`` is validated by ``crm.metadata.layouts``."""
+
+    __tablename__ = "meta_layouts"
+    __table_args__ = (
+        UniqueConstraint("entity_key", "kind", name="uq_meta_layouts_entity_key_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_key: Mapped[str] = mapped_column(String(41))
+    kind: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ListViewRow(db.Model):
+    """A list view: columns, sort and filters. ``owner_id`` NULL means a shared view
+    published by an administrator; otherwise a user's private view."""
+
+    __tablename__ = "meta_list_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_key: Mapped[str] = mapped_column(String(41), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    columns: Mapped[list] = mapped_column(JSON, default=list)
+    sort: Mapped[dict] = mapped_column(JSON, default=dict)
+    filters: Mapped[list] = mapped_column(JSON, default=list)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

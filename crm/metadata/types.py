@@ -63,7 +63,13 @@ _FALSE = frozenset({"false", "no", "0", "off"})
 
 @dataclass(frozen=True)
 class FieldType:
-    """Everything the application knows about one field type."""
+    """Everything the application knows about one field type.
+
+    ``sa_type`` and ``form_field`` build the column type and an unbound WTForms field for a
+    field; ``parse`` turns raw input (form, CSV, API, or an already-typed value) into the
+    stored value, ``None`` for blank, ValueError with a message for people otherwise;
+    ``format`` shows a stored value ("" for None); ``storage`` names the storage family.
+    """
 
     key: str
     label: str
@@ -110,11 +116,11 @@ def _text(value: Any, *, multiline: bool, limit: int) -> str | None:
     return value or None
 
 
-def parse_text(spec: FieldSpec, value: Any) -> str | None:
+def _parse_text(spec: FieldSpec, value: Any) -> str | None:
     return _text(value, multiline=False, limit=int(spec.option("max_length", 255)))
 
 
-def parse_long_text(spec: FieldSpec, value: Any) -> str | None:
+def _parse_long_text(spec: FieldSpec, value: Any) -> str | None:
     return _text(value, multiline=True, limit=LONG_TEXT_MAX)
 
 
@@ -125,7 +131,7 @@ def _search_term(value: Any) -> str:
     return term
 
 
-def parse_integer(spec: FieldSpec, value: Any) -> int | None:
+def _parse_integer(spec: FieldSpec, value: Any) -> int | None:
     if _blank(value):
         return None
     if isinstance(value, str):
@@ -182,7 +188,7 @@ def _fit_decimal(spec: FieldSpec, d: Decimal) -> Decimal:
     return d.quantize(Decimal(1).scaleb(-places))
 
 
-def parse_decimal(spec: FieldSpec, value: Any) -> Decimal | None:
+def _parse_decimal(spec: FieldSpec, value: Any) -> Decimal | None:
     if _blank(value):
         return None
     if isinstance(value, bool):
@@ -200,7 +206,7 @@ def parse_decimal(spec: FieldSpec, value: Any) -> Decimal | None:
     return _fit_decimal(spec, _decimal(value))
 
 
-def parse_date(spec: FieldSpec, value: Any) -> date | None:
+def _parse_date(spec: FieldSpec, value: Any) -> date | None:
     if _blank(value):
         return None
     if isinstance(value, datetime):
@@ -216,7 +222,7 @@ def parse_date(spec: FieldSpec, value: Any) -> date | None:
         raise ValueError(f"{s} is not a date.") from None
 
 
-def parse_datetime(spec: FieldSpec, value: Any) -> datetime | None:
+def _parse_datetime(spec: FieldSpec, value: Any) -> datetime | None:
     if _blank(value):
         return None
     if isinstance(value, datetime):
@@ -236,7 +242,7 @@ def parse_datetime(spec: FieldSpec, value: Any) -> datetime | None:
     return moment
 
 
-def parse_boolean(spec: FieldSpec, value: Any) -> bool | None:
+def _parse_boolean(spec: FieldSpec, value: Any) -> bool | None:
     if _blank(value):
         return None
     if isinstance(value, bool):
@@ -251,7 +257,7 @@ def parse_boolean(spec: FieldSpec, value: Any) -> bool | None:
     raise ValueError("Enter yes or no.")
 
 
-def parse_email(spec: FieldSpec, value: Any) -> str | None:
+def _parse_email(spec: FieldSpec, value: Any) -> str | None:
     s = _text(value, multiline=False, limit=254)
     if s is None:
         return None
@@ -261,7 +267,7 @@ def parse_email(spec: FieldSpec, value: Any) -> str | None:
         raise ValueError(str(exc)) from None
 
 
-def parse_phone(spec: FieldSpec, value: Any) -> str | None:
+def _parse_phone(spec: FieldSpec, value: Any) -> str | None:
     s = _text(value, multiline=False, limit=40)
     if s is None:
         return None
@@ -271,7 +277,7 @@ def parse_phone(spec: FieldSpec, value: Any) -> str | None:
     return s
 
 
-def parse_url(spec: FieldSpec, value: Any) -> str | None:
+def _parse_url(spec: FieldSpec, value: Any) -> str | None:
     s = _text(value, multiline=False, limit=2048)
     if s is None:
         return None
@@ -304,7 +310,7 @@ def _keys(spec: FieldSpec, value: Any, *, held: tuple[str, ...] = ()) -> list[st
     return [c.key for c in spec.choices if c.key in wanted]
 
 
-def parse_picklist(spec: FieldSpec, value: Any) -> str | None:
+def _parse_picklist(spec: FieldSpec, value: Any) -> str | None:
     if _blank(value):
         return None
     if not isinstance(value, str):
@@ -312,7 +318,7 @@ def parse_picklist(spec: FieldSpec, value: Any) -> str | None:
     return _keys(spec, [value])[0]
 
 
-def parse_multi_picklist(spec: FieldSpec, value: Any) -> list[str] | None:
+def _parse_multi_picklist(spec: FieldSpec, value: Any) -> list[str] | None:
     if _blank(value):
         return None
     return _keys(spec, value) or None
@@ -321,7 +327,7 @@ def parse_multi_picklist(spec: FieldSpec, value: Any) -> list[str] | None:
 def _parse_id(what: str) -> Callable[[FieldSpec, Any], int | None]:
     def parse(spec: FieldSpec, value: Any) -> int | None:
         try:
-            n = parse_integer(spec, value)
+            n = _parse_integer(spec, value)
         except ValueError:
             n = 0
         if n is not None and n <= 0:
@@ -331,7 +337,7 @@ def _parse_id(what: str) -> Callable[[FieldSpec, Any], int | None]:
     return parse
 
 
-def parse_auto_number(spec: FieldSpec, value: Any) -> None:
+def _parse_auto_number(spec: FieldSpec, value: Any) -> None:
     if not _blank(value):
         raise ValueError("This number is assigned automatically.")
     return None
@@ -545,89 +551,89 @@ REGISTRY: dict[str, FieldType] = dict(
             sa_type=lambda s: sa.String(int(s.option("max_length", 255))),
             form_field=_form_field(ParsedField, widgets.TextInput(),
                                    maxlength=lambda s: s.option("max_length", 255)),
-            widget="text", parse=parse_text, format=_format_str, operators=TEXT_OPS,
+            widget="text", parse=_parse_text, format=_format_str, operators=TEXT_OPS,
             default_options={"max_length": 255}, storage="string",
         ),
         _entry(
             "long_text", "Long text", "Several lines of text, such as notes or a description.",
             sa_type=_fixed(sa.Text), form_field=_form_field(ParsedField, widgets.TextArea()),
-            widget="textarea", parse=parse_long_text, format=_format_str, operators=TEXT_OPS,
+            widget="textarea", parse=_parse_long_text, format=_format_str, operators=TEXT_OPS,
             storage="text",
         ),
         _entry(
             "integer", "Whole number", "A whole number, such as a quantity.",
             sa_type=_fixed(sa.BigInteger),
             form_field=_form_field(ParsedField, widgets.NumberInput(step="1")),
-            widget="number", parse=parse_integer, format=_format_integer, operators=NUMBER_OPS,
+            widget="number", parse=_parse_integer, format=_format_integer, operators=NUMBER_OPS,
             storage="integer",
         ),
         _entry(
             "decimal", "Decimal number", "A number with a fixed number of decimal places.",
             sa_type=_numeric, form_field=_form_field(ParsedField, _number_widget),
-            widget="number", parse=parse_decimal, format=_format_decimal, operators=NUMBER_OPS,
+            widget="number", parse=_parse_decimal, format=_format_decimal, operators=NUMBER_OPS,
             default_options={"decimal_places": 2}, storage="numeric",
         ),
         _entry(
             "currency", "Currency", "An amount of money in one currency.",
             sa_type=_numeric, form_field=_form_field(ParsedField, _number_widget),
-            widget="number", parse=parse_decimal, format=_format_decimal, operators=NUMBER_OPS,
+            widget="number", parse=_parse_decimal, format=_format_decimal, operators=NUMBER_OPS,
             default_options={"decimal_places": 2, "currency": "EUR"}, storage="numeric",
         ),
         _entry(
             "percent", "Percent", "A percentage: 12.5 means 12.5 %.",
             sa_type=_numeric, form_field=_form_field(ParsedField, _number_widget),
-            widget="number", parse=parse_decimal, format=_format_percent, operators=NUMBER_OPS,
+            widget="number", parse=_parse_decimal, format=_format_percent, operators=NUMBER_OPS,
             default_options={"decimal_places": 2}, storage="numeric",
         ),
         _entry(
             "date", "Date", "A calendar day.",
             sa_type=_fixed(sa.Date), form_field=_form_field(ParsedField, widgets.DateInput()),
-            widget="date", parse=parse_date, format=_format_moment, operators=DATE_OPS,
+            widget="date", parse=_parse_date, format=_format_moment, operators=DATE_OPS,
             index_by_default=True, storage="date",
         ),
         _entry(
             "datetime", "Date and time", "A moment: a day and a time of day (stored in UTC).",
             sa_type=_fixed(sa.DateTime),
             form_field=_form_field(ParsedField, widgets.DateTimeLocalInput()),
-            widget="datetime-local", parse=parse_datetime, format=_format_moment,
+            widget="datetime-local", parse=_parse_datetime, format=_format_moment,
             operators=DATE_OPS, index_by_default=True, storage="datetime",
         ),
         _entry(
             "boolean", "Yes/No", "A checkbox: yes or no.",
             sa_type=_fixed(sa.Boolean), form_field=_boolean_field, widget="checkbox",
-            parse=parse_boolean, format=_format_boolean,
+            parse=_parse_boolean, format=_format_boolean,
             operators=("is_true", "is_false", "empty"), storage="boolean",
         ),
         _entry(
             "picklist", "Picklist", "One value chosen from a list you define.",
             sa_type=_fixed(sa.String, 64), form_field=_form_field(PicklistField),
-            widget="select", parse=parse_picklist, format=_format_picklist,
+            widget="select", parse=_parse_picklist, format=_format_picklist,
             operators=("in", "not_in", "empty", "not_empty"), storage="string",
         ),
         _entry(
             "multi_picklist", "Multi-select picklist", "Several values chosen from a list.",
             sa_type=_json, form_field=_form_field(MultiPicklistField), widget="multiselect",
-            parse=parse_multi_picklist, format=_format_multi_picklist,
+            parse=_parse_multi_picklist, format=_format_multi_picklist,
             operators=("contains", "contains_any", "empty", "not_empty"), storage="json",
         ),
         _entry(
             "email", "Email", "An email address.",
             sa_type=_fixed(sa.String, 254),
             form_field=_form_field(ParsedField, widgets.EmailInput()),
-            widget="email", parse=parse_email, format=_format_str, operators=TEXT_OPS,
+            widget="email", parse=_parse_email, format=_format_str, operators=TEXT_OPS,
             storage="string",
         ),
         _entry(
             "phone", "Phone", "A phone number.",
             sa_type=_fixed(sa.String, 40), form_field=_form_field(ParsedField, widgets.TelInput()),
-            widget="tel", parse=parse_phone, format=_format_str, operators=TEXT_OPS,
+            widget="tel", parse=_parse_phone, format=_format_str, operators=TEXT_OPS,
             storage="string",
         ),
         _entry(
             "url", "Web address", "A link to a web page (http or https).",
             sa_type=_fixed(sa.String, 2048),
             form_field=_form_field(ParsedField, widgets.URLInput()),
-            widget="url", parse=parse_url, format=_format_str, operators=TEXT_OPS,
+            widget="url", parse=_parse_url, format=_format_str, operators=TEXT_OPS,
             storage="string",
         ),
         _entry(
@@ -649,7 +655,7 @@ REGISTRY: dict[str, FieldType] = dict(
         _entry(
             "auto_number", "Auto-number", "A number given to each new record, such as INV-0042.",
             sa_type=_fixed(sa.String, 64), form_field=_auto_number_field, widget="text",
-            parse=parse_auto_number, format=_format_str, operators=TEXT_OPS,
+            parse=_parse_auto_number, format=_format_str, operators=TEXT_OPS,
             index_by_default=True, default_options={"prefix": "", "padding": 0},
             storage="string",
         ),
@@ -786,13 +792,13 @@ def _span(spec: FieldSpec, value: Any) -> tuple[Any, Any]:
     """A date or moment filter value as ``[start, end)`` in the column's own type. On a
     datetime field a plain date means that whole day."""
     if spec.type == "date":
-        d = _one(spec, value, parse_date)
+        d = _one(spec, value, _parse_date)
         return d, d + timedelta(days=1)
     raw = value[0] if isinstance(value, list | tuple) and len(value) == 1 else value
     if isinstance(raw, str) and _DATE_RE.fullmatch(raw.strip()):
-        d = parse_date(spec, raw)
+        d = _parse_date(spec, raw)
         return datetime.combine(d, time()), datetime.combine(d + timedelta(days=1), time())
-    moment = _one(spec, value, parse_datetime)
+    moment = _one(spec, value, _parse_datetime)
     return moment, moment + timedelta(microseconds=1)
 
 
@@ -900,37 +906,36 @@ def build_filter(
     ftype = get(spec.type)
     if op not in ftype.operators:
         raise ValueError(f"“{op}” is not a filter for {ftype.label} fields.")
-    col = column
     if ftype.operators == TEXT_OPS:
-        return _text_filter(spec, col, op, value)
+        return _text_filter(spec, column, op, value)
     if ftype.operators == NUMBER_OPS:
         if op in ("empty", "not_empty"):
-            return col.is_(None) if op == "empty" else col.is_not(None)
-        return _number_filter(spec, col, op, value)
+            return column.is_(None) if op == "empty" else column.is_not(None)
+        return _number_filter(spec, column, op, value)
     if ftype.operators == DATE_OPS:
         if op in ("empty", "not_empty"):
-            return col.is_(None) if op == "empty" else col.is_not(None)
-        return _date_filter(spec, col, op, value)
+            return column.is_(None) if op == "empty" else column.is_not(None)
+        return _date_filter(spec, column, op, value)
     if spec.type == "multi_picklist":
-        return _multi_filter(spec, col, op, value, dialect_name)
+        return _multi_filter(spec, column, op, value, dialect_name)
     if op == "empty":
-        return col.is_(None)
+        return column.is_(None)
     if op == "not_empty":
-        return col.is_not(None)
+        return column.is_not(None)
     if op == "is_true":
-        return col.is_(True)
+        return column.is_(True)
     if op == "is_false":
-        return col.is_(False)
+        return column.is_(False)
     if op in ("in", "not_in") and spec.type == "picklist":
         keys = _many(spec, value, _known_key)
-        return col.in_(keys) if op == "in" else sa.or_(col.not_in(keys), col.is_(None))
+        return column.in_(keys) if op == "in" else sa.or_(column.not_in(keys), column.is_(None))
     if op == "is_me":
         if user_id is None:
             raise ValueError("“Is me” needs a signed-in user.")
-        return col == user_id
+        return column == user_id
     if op == "in":
-        return col.in_(_many(spec, value, ftype.parse))
-    return col == _one(spec, value, ftype.parse)
+        return column.in_(_many(spec, value, ftype.parse))
+    return column == _one(spec, value, ftype.parse)
 
 
 # --- type changes --------------------------------------------------------------------------
@@ -965,7 +970,7 @@ def convert_value(from_spec: FieldSpec, to_spec: FieldSpec, value: Any) -> Any:
     if old != new and (old, new) not in SAFE_CONVERSIONS:
         raise ValueError(f"A {get(old).label} field cannot be changed to {get(new).label}.")
     if new in _STRINGS:  # the cast keeps the text as it is; the new type must accept it
-        text = value if isinstance(value, str) else str(parse_integer(from_spec, value))
+        text = value if isinstance(value, str) else str(_parse_integer(from_spec, value))
         parsed = get(new).parse(to_spec, text) if new != "auto_number" else text
         if new == "picklist" and parsed != text:
             raise ValueError(f"“{text}” is not one of the choices.")
@@ -980,7 +985,7 @@ def convert_value(from_spec: FieldSpec, to_spec: FieldSpec, value: Any) -> Any:
             raise ValueError("Enter a number, such as 1234.50.")
         value = Decimal(value.strip())
     if new == "integer":
-        return parse_integer(to_spec, value)
+        return _parse_integer(to_spec, value)
     if new in _NUMBERS:
         return _fit_decimal(to_spec, _decimal(value))
     return get(new).parse(to_spec, value)

@@ -27,8 +27,10 @@ from crm.metadata import specs as spec_cache
 from crm.metadata import types
 from crm.metadata.compile import build_tables, entity_spec
 from crm.metadata.keys import clean_label, key_problems, label_problems
-from crm.metadata.models import ConfigChange, EntityRow, FieldRow, MetaVersion, Sequence
+from crm.metadata.models import EntityRow, FieldRow, Sequence
+from crm.metadata.palette import PALETTE
 from crm.metadata.spec import Choice, EntitySpec, FieldSpec
+from crm.metadata.versioning import bump_version, log_change
 from crm.schema import preflight
 from crm.schema.apply import apply_ops
 from crm.schema.plan import Op, plan
@@ -475,14 +477,11 @@ def _text_problems(value: Any, limit: int, what: str) -> list[str]:
     return []
 
 
-_COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|[a-z]{3,20})?$")
-
-
 def _color_problems(value: Any) -> list[str]:
     if value in (None, ""):
         return []
-    if not isinstance(value, str) or not _COLOR_RE.match(value.strip()):
-        return ["Use a colour like #2f5d50 or a colour name such as teal."]
+    if not isinstance(value, str) or value.strip() not in PALETTE:
+        return [f"Choose a colour from the palette ({', '.join(PALETTE)})."]
     return []
 
 
@@ -628,13 +627,6 @@ def _backfill(change: SchemaChange) -> None:
         db.session.execute(update(tables[entity_key]).where(col.is_(None)).values({col: value}))
 
 
-def _bump_version() -> int:
-    db.session.execute(
-        update(MetaVersion).where(MetaVersion.id == 1).values(version=MetaVersion.version + 1)
-    )
-    return int(db.session.scalar(select(MetaVersion.version).where(MetaVersion.id == 1)))
-
-
 def _lock_timeout() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         ms = int(current_app.config.get("SCHEMA_LOCK_TIMEOUT_MS", DEFAULT_LOCK_TIMEOUT_MS))
@@ -663,7 +655,7 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
     try:
         _lock_timeout()
         # Taking the version row first serialises concurrent schema changes.
-        version = _bump_version()
+        version = bump_version()
         current = _load_current()
         work = SchemaChange(current, actor_id)
         yield work
@@ -682,16 +674,14 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
         _backfill(work)
         _checkpoint("after_ddl")
         for log in work.logs:
-            db.session.add(
-                ConfigChange(
-                    user_id=actor_id,
-                    version=version,
-                    entity_key=log.entity_key,
-                    field_key=log.field_key,
-                    action=log.action,
-                    before=log.before,
-                    after=log.after,
-                )
+            log_change(
+                version=version,
+                actor_id=actor_id,
+                entity_key=log.entity_key,
+                field_key=log.field_key,
+                action=log.action,
+                before=log.before,
+                after=log.after,
             )
         db.session.flush()
         _checkpoint("at_commit")

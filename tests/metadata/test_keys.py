@@ -60,7 +60,10 @@ def test_labels_keep_any_script_and_lose_control_characters():
         ("Café crème", "cafe_creme"),
         ("Select", "select_2"),
         ("123 go", "f_123_go"),
-        ("客户", "item"),
+        ("客户", "ke_hu"),
+        ("Заказчик", "zakazchik"),
+        ("🚀", "rocket"),
+        ("!!!", "item"),
     ],
 )
 def test_suggested_keys_are_valid(label, key):

@@ -67,7 +67,7 @@ def test_label_help_and_picklist_options_change_no_table():
     after = entity(
         replace(NAME, label="Company name", help_text="Legal name"),
         replace(
-            pick, label="Phase", choices=(Choice("new", "Nouveau", "#fff"), Choice("won", "Won"))
+            pick, label="Phase", choices=(Choice("new", "Nouveau", "blue"), Choice("won", "Won"))
         ),
         label_singular="Compte",
     )

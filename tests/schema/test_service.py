@@ -14,9 +14,9 @@ from crm.schema import service
 from tests.schema.helpers import columns, insert_rows, snapshot, tables, values, version
 
 PICK = [
-    {"key": "new", "label": "New", "color": "#3b82f6"},
-    {"key": "won", "label": "Won 赢", "color": "#16a34a"},
-    {"key": "lost", "label": "Lost", "color": "#dc2626"},
+    {"key": "new", "label": "New", "color": "blue"},
+    {"key": "won", "label": "Won 赢", "color": "green"},
+    {"key": "lost", "label": "Lost", "color": "red"},
 ]
 
 
@@ -85,7 +85,7 @@ def test_label_help_and_picklist_changes_touch_no_table(account):
         "stage",
         label="Étape",
         help_text="Where the deal is",
-        choices=[*PICK, {"key": "paused", "label": "Paused ⏸", "color": "#999999"}],
+        choices=[*PICK, {"key": "paused", "label": "Paused ⏸", "color": "gray"}],
     )
     assert snapshot()[0] == schema_before
     spec = specs.current().entity("account")

@@ -1,0 +1,1 @@
+"""Designer views: lists."""
