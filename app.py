@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 db.engine.dispose()
                 raise
 
+    from crm import designer
     from crm.cli import register_cli
     from crm.security.views import bp as auth_bp
     from crm.security.views import init_login
@@ -57,5 +58,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_web(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
+    designer.register(app)
     register_cli(app)
     return app

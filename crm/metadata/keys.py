@@ -128,3 +128,15 @@ def suggest_key(label: str, *, taken: set[str] | frozenset[str] = frozenset()) -
         candidate = f"{base}_{n}"
         n += 1
     return candidate
+
+
+def slug(label: str, *, taken: set[str] | frozenset[str] = frozenset(), limit: int = 64) -> str:
+    """A lowercase ``a-z0-9_`` identifier from a label (for picklist value keys, which
+    need not avoid reserved words): 客户 -> ke_hu. Never empty; never in ``taken``."""
+    latin = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", anyascii(clean_label(label)))
+    base = re.sub(r"[^a-z0-9]+", "_", latin.lower()).strip("_")[: limit - 4] or "value"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate = f"{base}_{n}"
+        n += 1
+    return candidate

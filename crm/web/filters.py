@@ -14,6 +14,11 @@ def datetime_short(value: datetime | None) -> str:
 
 def register_filters(app: Flask) -> None:
     """Install the filters on ``app``'s Jinja environment."""
+    from crm.metadata import types
+    from crm.metadata.palette import PALETTE
+
     app.jinja_env.filters["datetime_short"] = datetime_short
+    app.jinja_env.globals["field_types"] = types.REGISTRY
+    app.jinja_env.globals["palette"] = PALETTE
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

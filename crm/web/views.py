@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template
+from flask_login import login_required
 
 bp = Blueprint("web", __name__)
 
@@ -12,15 +12,6 @@ bp = Blueprint("web", __name__)
 @login_required
 def home():
     return render_template("home/index.html")
-
-
-@bp.get("/admin/")
-@login_required
-def admin_home():
-    # The configuration area is its own right, separate from data rights.
-    if not current_user.is_admin:
-        abort(403)
-    return render_template("home/admin.html")
 
 
 @bp.get("/healthz")

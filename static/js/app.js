@@ -24,3 +24,26 @@
   document.addEventListener("DOMContentLoaded", function () { autoHide(document); initMenu(); });
   document.addEventListener("htmx:afterSwap", function (evt) { autoHide(evt.target); });
 })();
+
+// Rows that reorder by dragging (picklist values): SortableJS, when the page loads it.
+(function () {
+  "use strict";
+  function initSortable(root) {
+    if (typeof Sortable === "undefined") return;
+    root.querySelectorAll(".sortable-rows").forEach(function (el) {
+      if (el.dataset.sortable) return;
+      el.dataset.sortable = "1";
+      Sortable.create(el, { handle: ".drag-handle", animation: 150 });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { initSortable(document); });
+  document.addEventListener("htmx:afterSwap", function () { initSortable(document); });
+})();
+
+// The key follows the label until the administrator types in it.
+document.addEventListener("input", function (evt) {
+  if (evt.target && evt.target.id === "key") {
+    var flag = document.getElementById("key_edited");
+    if (flag) flag.value = evt.target.value ? "1" : "";
+  }
+});

@@ -1,0 +1,177 @@
+"""Designer: the configuration home and the entity screens."""
+
+from __future__ import annotations
+
+from flask import flash, render_template, request, url_for
+from flask_login import current_user
+
+from crm.designer import bp
+from crm.errors import NotFound, ValidationFailed
+from crm.metadata import specs
+from crm.metadata.keys import key_problems, suggest_key
+from crm.records.stats import live_records
+from crm.schema import service
+from crm.web.htmx import redirect, render_page_or_block
+from forms.designer import ConfirmKeyForm, EntityEditForm, EntityForm
+
+
+def nav_entities():
+    compiled = specs.current()
+    return sorted(compiled.entities.values(), key=lambda e: (e.archived, e.label_plural.lower()))
+
+
+def entity_or_404(key: str, *, include_archived: bool = True):
+    spec = specs.current().entity(key, include_archived=include_archived)
+    if spec is None:
+        raise NotFound("There is no such entity.")
+    return spec
+
+
+def _error_field_map(errors: dict[str, list[str]], form) -> None:
+    """Service errors name fields (or "entity.field"); show each next to its input."""
+    mapped = {}
+    for where, messages in errors.items():
+        name = where if hasattr(form, where) else None
+        if name is None:
+            form.form_errors.extend(messages)
+        else:
+            mapped[name] = messages
+    form.add_errors(mapped)
+
+
+@bp.get("/")
+def home():
+    entities = nav_entities()
+    counts = {e.key: live_records(e) for e in entities}
+    return render_template(
+        "designer/home.html", entities=entities, counts=counts, nav_entities=entities
+    )
+
+
+def _suggest(form: EntityForm) -> None:
+    """Fill the key from the label until the administrator edits it."""
+    if not form.key_edited.data and form.label_singular.data:
+        form.key.data = suggest_key(form.label_singular.data, taken=set(specs.current().entities))
+
+
+@bp.route("/entities/new", methods=["GET", "POST"])
+def entity_new():
+    form = EntityForm()
+    status = 200
+    if form.validate_on_submit():
+        _suggest(form)
+        try:
+            service.create_entity(
+                form.key.data or "",
+                form.label_singular.data,
+                form.label_plural.data or None,
+                description=form.description.data or "",
+                color=form.color.data or "",
+                icon=form.icon.data or "",
+                actor_id=current_user.id,
+            )
+        except ValidationFailed as exc:
+            _error_field_map(exc.errors, form)
+            status = 400
+        else:
+            flash(f"“{form.label_singular.data.strip()}” is ready. Add its fields next.", "success")
+            return redirect(url_for("designer.entity", key=form.key.data))
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "designer/entity_new.html", form=form, nav_entities=nav_entities()
+    ), status
+
+
+@bp.post("/entities/new/check")
+def entity_check():
+    """Inline validation while the administrator types: key suggestion and key problems."""
+    form = EntityForm()
+    form.validate()
+    _suggest(form)
+    key = form.key.data or ""
+    problems = key_problems(key, what="key") if key else []
+    if key and not problems and key in specs.current().entities:
+        problems.append(f"An entity with the key “{key}” already exists.")
+    form.key.errors = problems
+    return render_page_or_block("designer/entity_new.html", "key_field", form=form)
+
+
+@bp.get("/entities/<key>")
+def entity(key: str):
+    spec = entity_or_404(key)
+    return render_template(
+        "designer/entity.html",
+        entity=spec,
+        count=live_records(spec),
+        nav_entities=nav_entities(),
+        confirm=ConfirmKeyForm(),
+    )
+
+
+@bp.route("/entities/<key>/edit", methods=["GET", "POST"])
+def entity_edit(key: str):
+    spec = entity_or_404(key)
+    form = EntityEditForm(obj=spec if request.method == "GET" else None)
+    form.name_field.choices = [("", "— the record number —")] + [
+        (f.key, f.label) for f in spec.active_fields if f.type in service.NAME_FIELD_TYPES
+    ]
+    if request.method == "GET":
+        form.name_field.data = spec.name_field or ""
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.update_entity(
+                key,
+                label_singular=form.label_singular.data,
+                label_plural=form.label_plural.data or form.label_singular.data,
+                description=form.description.data or "",
+                color=form.color.data or "",
+                icon=form.icon.data or "",
+                name_field=form.name_field.data or None,
+                actor_id=current_user.id,
+            )
+        except ValidationFailed as exc:
+            _error_field_map(exc.errors, form)
+            status = 400
+        else:
+            flash("Saved.", "success")
+            return redirect(url_for("designer.entity", key=key))
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "designer/entity_edit.html", form=form, entity=spec, nav_entities=nav_entities()
+    ), status
+
+
+@bp.post("/entities/<key>/archive")
+def entity_archive(key: str):
+    entity_or_404(key)
+    service.archive_entity(key, actor_id=current_user.id)
+    flash("Archived. Its records are kept; restore it to bring everything back.", "success")
+    return redirect(url_for("designer.entity", key=key))
+
+
+@bp.post("/entities/<key>/restore")
+def entity_restore(key: str):
+    entity_or_404(key)
+    service.restore_entity(key, actor_id=current_user.id)
+    flash("Restored.", "success")
+    return redirect(url_for("designer.entity", key=key))
+
+
+@bp.post("/entities/<key>/purge")
+def entity_purge(key: str):
+    spec = entity_or_404(key)
+    form = ConfirmKeyForm()
+    try:
+        service.purge_entity(
+            key, confirm_key=(form.confirm_key.data or "").strip(), actor_id=current_user.id
+        )
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for m in messages:
+                flash(m, "error")
+        return redirect(url_for("designer.entity", key=key))
+    flash(f"“{spec.label_plural}” and all its records were deleted for good.", "success")
+    return redirect(url_for("designer.home"))

@@ -1,0 +1,294 @@
+"""Designer: adding and editing fields, picklist values, type changes, archive and purge."""
+
+from __future__ import annotations
+
+from flask import abort, flash, render_template, request, url_for
+from flask_login import current_user
+
+from crm.designer import bp
+from crm.designer.views_entities import entity_or_404, nav_entities
+from crm.errors import NotFound, ValidationFailed
+from crm.metadata import specs, types
+from crm.metadata.keys import key_problems, suggest_key
+from crm.schema import service
+from crm.web.htmx import redirect, render_page_or_block
+from forms.designer import ConfirmKeyForm, FieldForm, choices_from_form
+
+TYPE_ORDER = [
+    "text", "long_text", "integer", "decimal", "currency", "percent", "date", "datetime",
+    "boolean", "picklist", "multi_picklist", "email", "phone", "url", "lookup", "user",
+    "auto_number",
+]  # fmt: skip
+
+
+OPTION_FIELDS = (
+    "max_length",
+    "decimal_places",
+    "currency",
+    "target",
+    "on_delete",
+    "prefix",
+    "padding",
+)
+
+
+def _options_from(form: FieldForm, field_type: str) -> dict:
+    """The type options a form carries for ``field_type`` (others are ignored)."""
+    options: dict = {}
+    if field_type == "text" and form.max_length.data is not None:
+        options["max_length"] = form.max_length.data
+    if field_type in ("decimal", "currency", "percent") and form.decimal_places.data is not None:
+        options["decimal_places"] = form.decimal_places.data
+    if field_type == "currency" and form.currency.data:
+        options["currency"] = form.currency.data.strip().upper()
+    if field_type == "lookup":
+        options["target"] = form.target.data or ""
+        options["on_delete"] = form.on_delete.data or "clear"
+    if field_type == "auto_number":
+        options["prefix"] = form.prefix.data or ""
+        if form.padding.data is not None:
+            options["padding"] = form.padding.data
+    return options
+
+
+def _prepare(form: FieldForm, entity, field_type: str, *, allowed_types: list[str]) -> None:
+    form.type.choices = [(t, types.get(t).label) for t in allowed_types]
+    form.target.choices = [("", "—")] + [
+        (e.key, e.label_plural) for e in specs.current().active_entities
+    ]
+    if not form.type.data:
+        form.type.data = field_type
+
+
+def _apply_errors(form: FieldForm, errors: dict[str, list[str]], where: str) -> None:
+    """Service errors come as ``{"entity.field": ["option: message", ...]}``."""
+    for messages in errors.values():
+        for message in messages:
+            head, _, rest = message.partition(": ")
+            if head in OPTION_FIELDS and rest:
+                getattr(form, head).errors = [*getattr(form, head).errors, rest]
+            elif "key" in message.lower() and "field key" in message.lower():
+                form.key.errors = [*form.key.errors, message]
+            elif message.startswith("Default value"):
+                form.default.errors = [*form.default.errors, message.partition(": ")[2]]
+            elif "label" in message.lower() and "choice" not in message.lower():
+                form.label.errors = [*form.label.errors, message]
+            else:
+                form.form_errors.append(message)
+
+
+def _type_or_none() -> str | None:
+    t = request.args.get("type") or request.form.get("type")
+    return t if t in types.REGISTRY else None
+
+
+@bp.route("/entities/<key>/fields/new", methods=["GET", "POST"])
+def field_new(key: str):
+    entity = entity_or_404(key, include_archived=False)
+    field_type = _type_or_none()
+    if field_type is None:
+        if request.method == "POST":
+            abort(400)
+        return render_template(
+            "designer/field_types.html",
+            entity=entity,
+            type_order=TYPE_ORDER,
+            nav_entities=nav_entities(),
+        )
+    form = FieldForm()
+    _prepare(form, entity, field_type, allowed_types=[field_type])
+    if request.method == "GET":
+        defaults = types.get(field_type).default_options
+        form.max_length.data = defaults.get("max_length")
+        form.decimal_places.data = defaults.get("decimal_places")
+        form.currency.data = defaults.get("currency")
+    choices = choices_from_form(request.form) if request.method == "POST" else []
+    status = 200
+    if form.validate_on_submit():
+        if not form.key_edited.data or not form.key.data:
+            form.key.data = suggest_key(form.label.data, taken={f.key for f in entity.fields})
+        try:
+            service.add_field(
+                key,
+                form.key.data,
+                field_type,
+                form.label.data,
+                help_text=form.help_text.data or "",
+                required=form.required.data,
+                unique=form.unique.data,
+                searchable=form.searchable.data,
+                default=form.default.data or None,
+                options=_options_from(form, field_type),
+                choices=choices if field_type in ("picklist", "multi_picklist") else None,
+                actor_id=current_user.id,
+            )
+        except ValidationFailed as exc:
+            _apply_errors(form, exc.errors, key)
+            status = 400
+        else:
+            flash(
+                f"Field “{form.label.data.strip()}” added. It is on the form layout already.",
+                "success",
+            )
+            return redirect(url_for("designer.entity", key=key))
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "designer/field_form.html",
+        entity=entity,
+        form=form,
+        field=None,
+        field_type=field_type,
+        choices=choices,
+        nav_entities=nav_entities(),
+    ), status
+
+
+@bp.post("/entities/<key>/fields/check")
+def field_check(key: str):
+    """Inline validation of the field key while the administrator types."""
+    entity = entity_or_404(key)
+    form = FieldForm()
+    form.validate()
+    if not form.key_edited.data and form.label.data:
+        form.key.data = suggest_key(form.label.data, taken={f.key for f in entity.fields})
+    value = form.key.data or ""
+    problems = key_problems(value, what="field key") if value else []
+    if value and not problems and entity.field(value, include_archived=True):
+        problems.append(f"The field key “{value}” is already used in this entity.")
+    form.key.errors = problems
+    return render_page_or_block("designer/field_form.html", "key_field", form=form, field=None)
+
+
+@bp.post("/entities/<key>/fields/choice-row")
+def choice_row(key: str):
+    """One more empty row for the picklist values editor (htmx)."""
+    entity_or_404(key)
+    return render_template("designer/_choice_row.html", choice=None)
+
+
+def _field_or_404(entity, field_key: str):
+    field = entity.field(field_key, include_archived=True)
+    if field is None:
+        raise NotFound("There is no such field.")
+    return field
+
+
+@bp.route("/entities/<key>/fields/<field_key>", methods=["GET", "POST"])
+def field_edit(key: str, field_key: str):
+    entity = entity_or_404(key)
+    field = _field_or_404(entity, field_key)
+    allowed = [field.type] + [b for (a, b) in types.SAFE_CONVERSIONS if a == field.type]
+    form = FieldForm(obj=None)
+    _prepare(form, entity, field.type, allowed_types=allowed)
+    if request.method == "GET":
+        form.label.data = field.label
+        form.key.data = field.key
+        form.type.data = field.type
+        form.help_text.data = field.help_text
+        form.required.data = field.required
+        form.unique.data = field.unique
+        form.searchable.data = field.searchable
+        form.default.data = "" if field.default is None else str(field.default)
+        for name in (
+            "max_length",
+            "decimal_places",
+            "currency",
+            "target",
+            "on_delete",
+            "prefix",
+            "padding",
+        ):
+            if name in field.options:
+                getattr(form, name).data = field.options[name]
+    new_type = form.type.data if form.type.data in allowed else field.type
+    choices = (
+        choices_from_form(request.form)
+        if request.method == "POST"
+        else [c.__dict__ for c in field.choices]
+    )
+    preview = None
+    status = 200
+    if form.validate_on_submit():
+        changes = {
+            "label": form.label.data,
+            "help_text": form.help_text.data or "",
+            "required": form.required.data,
+            "unique": form.unique.data,
+            "searchable": form.searchable.data,
+            "default": form.default.data or None,
+            "options": _options_from(form, new_type),
+        }
+        if new_type in ("picklist", "multi_picklist"):
+            changes["choices"] = choices
+        if new_type != field.type:
+            changes["type"] = new_type
+            if request.form.get("confirm_type") != new_type:
+                preview = service.preview_type_change(key, field_key, new_type, changes["options"])
+        if preview is None:
+            try:
+                service.update_field(key, field_key, actor_id=current_user.id, **changes)
+            except ValidationFailed as exc:
+                _apply_errors(form, exc.errors, key)
+                status = 400
+            else:
+                flash("Field saved.", "success")
+                return redirect(url_for("designer.entity", key=key))
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "designer/field_form.html",
+        entity=entity,
+        form=form,
+        field=field,
+        field_type=new_type,
+        choices=choices,
+        preview=preview,
+        confirm=ConfirmKeyForm(),
+        nav_entities=nav_entities(),
+    ), status
+
+
+@bp.post("/entities/<key>/fields/<field_key>/archive")
+def field_archive(key: str, field_key: str):
+    entity = entity_or_404(key)
+    _field_or_404(entity, field_key)
+    try:
+        service.archive_field(key, field_key, actor_id=current_user.id)
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for m in messages:
+                flash(m, "error")
+        return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
+    flash("Field archived: hidden everywhere, values kept. Restore it any time.", "success")
+    return redirect(url_for("designer.entity", key=key))
+
+
+@bp.post("/entities/<key>/fields/<field_key>/restore")
+def field_restore(key: str, field_key: str):
+    entity = entity_or_404(key)
+    _field_or_404(entity, field_key)
+    service.restore_field(key, field_key, actor_id=current_user.id)
+    flash("Field restored with its values.", "success")
+    return redirect(url_for("designer.entity", key=key))
+
+
+@bp.post("/entities/<key>/fields/<field_key>/purge")
+def field_purge(key: str, field_key: str):
+    entity = entity_or_404(key)
+    field = _field_or_404(entity, field_key)
+    form = ConfirmKeyForm()
+    try:
+        service.purge_field(
+            key,
+            field_key,
+            confirm_key=(form.confirm_key.data or "").strip(),
+            actor_id=current_user.id,
+        )
+    except ValidationFailed as exc:
+        for messages in exc.errors.values():
+            for m in messages:
+                flash(m, "error")
+        return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
+    flash(f"“{field.label}” and its values were deleted for good.", "success")
+    return redirect(url_for("designer.entity", key=key))

@@ -1,0 +1,1 @@
+"""The runtime: scoped queries, the record service, counts."""

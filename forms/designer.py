@@ -1,0 +1,115 @@
+"""Forms of the configuration area. They only parse input; the metadata services validate
+the meaning (keys, reserved words, conflicts) and report every problem at once."""
+
+from __future__ import annotations
+
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from crm.metadata.keys import slug
+from crm.metadata.palette import PALETTE
+from forms.base import BaseForm
+
+COLOR_CHOICES = [("", "None"), *((c, c.capitalize()) for c in PALETTE)]
+
+
+class EntityForm(BaseForm):
+    label_singular = StringField(
+        "Name (singular)",
+        validators=[DataRequired(), Length(max=200)],
+        description="What one record is called, e.g. Member, 客户, Cuenta.",
+    )
+    label_plural = StringField(
+        "Name (plural)", validators=[Optional(), Length(max=200)], description="e.g. Members."
+    )
+    key = StringField(
+        "Key",
+        validators=[Optional(), Length(max=60)],
+        description="The permanent identifier used in the database and in packages. "
+        "Lowercase letters, digits and underscores; it cannot change later.",
+    )
+    key_edited = HiddenField(default="")
+    description = TextAreaField("Description", validators=[Optional(), Length(max=4000)])
+    color = SelectField("Colour", choices=COLOR_CHOICES, validators=[Optional()])
+    icon = StringField(
+        "Icon", validators=[Optional(), Length(max=40)], description="An emoji or a short symbol."
+    )
+
+
+class EntityEditForm(EntityForm):
+    name_field = SelectField("Records are named by", choices=[], validators=[Optional()])
+
+
+class ConfirmKeyForm(BaseForm):
+    confirm_key = StringField("Type the key to confirm", validators=[DataRequired()])
+
+
+class FieldForm(BaseForm):
+    label = StringField("Label", validators=[DataRequired(), Length(max=200)])
+    key = StringField(
+        "Key",
+        validators=[Optional(), Length(max=60)],
+        description="The column name; it cannot change later.",
+    )
+    key_edited = HiddenField(default="")
+    type = SelectField("Type", choices=[], validators=[DataRequired()])
+    help_text = TextAreaField("Help text", validators=[Optional(), Length(max=2000)])
+    required = BooleanField("Required")
+    unique = BooleanField("Unique (no two records share a value)")
+    searchable = BooleanField("Included in quick search")
+    default = StringField("Default value", validators=[Optional(), Length(max=2000)])
+    max_length = IntegerField(
+        "Maximum length", validators=[Optional(), NumberRange(min=1, max=10000)]
+    )
+    decimal_places = IntegerField(
+        "Decimal places", validators=[Optional(), NumberRange(min=0, max=8)]
+    )
+    currency = StringField("Currency (ISO code)", validators=[Optional(), Length(max=3)])
+    target = SelectField("Looks up", choices=[], validators=[Optional()])
+    on_delete = SelectField(
+        "When the looked-up record is deleted",
+        choices=[
+            ("clear", "Clear this field"),
+            ("restrict", "Refuse the deletion"),
+            ("cascade", "Delete this record too"),
+        ],
+        validators=[Optional()],
+    )
+    prefix = StringField("Number prefix", validators=[Optional(), Length(max=20)])
+    padding = IntegerField("Digits", validators=[Optional(), NumberRange(min=0, max=12)])
+
+
+def choices_from_form(data) -> list[dict]:
+    """Picklist values from the values editor: parallel lists, in the order shown (the
+    administrator reorders rows by dragging). Empty rows are skipped."""
+    keys = data.getlist("choice_key")
+    labels = data.getlist("choice_label")
+    colors = data.getlist("choice_color")
+    states = data.getlist("choice_state")
+    out: list[dict] = []
+    taken = {k.strip() for k in keys if k and k.strip()}
+    for i, key in enumerate(keys[:500]):
+        label = labels[i] if i < len(labels) else ""
+        if not (key or "").strip() and not (label or "").strip():
+            continue
+        key = (key or "").strip()
+        if not key:  # a new value: its key is made from its label, once, and kept
+            key = slug(label, taken=taken)
+            taken.add(key)
+        out.append(
+            {
+                "key": key,
+                "label": label,
+                "color": colors[i] if i < len(colors) else "",
+                "archived": (states[i] if i < len(states) else "") == "archived",
+                "order": len(out),
+            }
+        )
+    return out
