@@ -27,6 +27,164 @@ def _credentials_file() -> Path:
     return Path(current_app.config["INSTANCE_PATH"]) / "demo-login.txt"
 
 
+STAGES = [
+    {"key": "prospecting", "label": "Prospecting", "color": "slate"},
+    {"key": "qualified", "label": "Qualified", "color": "blue"},
+    {"key": "proposal", "label": "Proposal", "color": "violet"},
+    {"key": "negotiation", "label": "Negotiation", "color": "amber"},
+    {"key": "won", "label": "Closed won", "color": "green"},
+    {"key": "lost", "label": "Closed lost", "color": "red"},
+]
+INDUSTRIES = [
+    {"key": k, "label": label, "color": c}
+    for k, label, c in [
+        ("manufacturing", "Manufacturing", "brown"),
+        ("retail", "Retail", "pink"),
+        ("software", "Software", "indigo"),
+        ("health", "Healthcare", "teal"),
+        ("finance", "Finance", "green"),
+        ("education", "Education", "amber"),
+    ]
+]
+
+
+def ensure_demo_model(actor_id: int | None = None) -> bool:
+    """Create the demo company's entities (Accounts, Contacts, Deals) if there are none.
+
+    Everything goes through the schema service, exactly as an administrator's changes do.
+    Returns True when the model was created.
+    """
+    from crm.metadata import specs
+    from crm.schema import service as schema
+
+    if specs.current().entities:
+        return False
+    with schema.change(actor_id) as c:
+        c.create_entity(
+            "account",
+            "Account",
+            "Accounts",
+            description="Companies we sell to or work with.",
+            color="teal",
+            icon="🏢",
+            fields=[
+                {
+                    "key": "name",
+                    "type": "text",
+                    "label": "Account name",
+                    "required": True,
+                    "searchable": True,
+                },
+                {
+                    "key": "number",
+                    "type": "auto_number",
+                    "label": "Account no.",
+                    "options": {"prefix": "ACC-", "padding": 5},
+                },
+                {"key": "industry", "type": "picklist", "label": "Industry", "choices": INDUSTRIES},
+                {"key": "website", "type": "url", "label": "Website"},
+                {"key": "phone", "type": "phone", "label": "Phone"},
+                {"key": "country", "type": "text", "label": "Country", "searchable": True},
+                {"key": "city", "type": "text", "label": "City"},
+                {
+                    "key": "annual_revenue",
+                    "type": "currency",
+                    "label": "Annual revenue",
+                    "options": {"currency": "EUR", "decimal_places": 0},
+                },
+                {"key": "employees", "type": "integer", "label": "Employees"},
+                {"key": "customer_since", "type": "date", "label": "Customer since"},
+                {"key": "notes", "type": "long_text", "label": "Notes"},
+            ],
+            name_field="name",
+        )
+        c.create_entity(
+            "contact",
+            "Contact",
+            "Contacts",
+            description="People at our accounts.",
+            color="blue",
+            icon="👤",
+            fields=[
+                {
+                    "key": "full_name",
+                    "type": "text",
+                    "label": "Name",
+                    "required": True,
+                    "searchable": True,
+                },
+                {
+                    "key": "account",
+                    "type": "lookup",
+                    "label": "Account",
+                    "options": {"target": "account", "on_delete": "clear"},
+                },
+                {"key": "job_title", "type": "text", "label": "Job title"},
+                {"key": "email", "type": "email", "label": "E-mail", "searchable": True},
+                {"key": "phone", "type": "phone", "label": "Phone"},
+                {"key": "newsletter", "type": "boolean", "label": "Receives newsletter"},
+            ],
+            name_field="full_name",
+        )
+        c.create_entity(
+            "deal",
+            "Deal",
+            "Deals",
+            description="Opportunities in the sales pipeline.",
+            color="violet",
+            icon="🤝",
+            fields=[
+                {
+                    "key": "title",
+                    "type": "text",
+                    "label": "Deal",
+                    "required": True,
+                    "searchable": True,
+                },
+                {
+                    "key": "account",
+                    "type": "lookup",
+                    "label": "Account",
+                    "options": {"target": "account", "on_delete": "restrict"},
+                },
+                {
+                    "key": "contact",
+                    "type": "lookup",
+                    "label": "Main contact",
+                    "options": {"target": "contact", "on_delete": "clear"},
+                },
+                {
+                    "key": "amount",
+                    "type": "currency",
+                    "label": "Amount",
+                    "options": {"currency": "EUR", "decimal_places": 2},
+                },
+                {
+                    "key": "stage",
+                    "type": "picklist",
+                    "label": "Stage",
+                    "required": True,
+                    "default": "prospecting",
+                    "choices": STAGES,
+                },
+                {"key": "probability", "type": "percent", "label": "Probability"},
+                {"key": "close_date", "type": "date", "label": "Expected close"},
+                {
+                    "key": "products",
+                    "type": "multi_picklist",
+                    "label": "Products",
+                    "choices": [
+                        {"key": "core", "label": "Core licence", "color": "indigo"},
+                        {"key": "support", "label": "Premium support", "color": "teal"},
+                        {"key": "training", "label": "Training", "color": "amber"},
+                    ],
+                },
+            ],
+            name_field="title",
+        )
+    return True
+
+
 def ensure_demo() -> DemoLogin | None:
     """Create the demo administrator if there are no users; return the demo log-in.
 
@@ -37,7 +195,10 @@ def ensure_demo() -> DemoLogin | None:
     has_users = db.session.scalar(select(func.count()).select_from(User))
     if not has_users:
         password = "-".join(secrets.token_hex(3) for _ in range(3))
-        service.create_first_admin(email=DEMO_EMAIL, display_name="Demo Admin", password=password)
+        admin = service.create_first_admin(
+            email=DEMO_EMAIL, display_name="Demo Admin", password=password
+        )
+        ensure_demo_model(admin.id)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

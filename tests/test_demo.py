@@ -1,0 +1,30 @@
+"""`make run`'s demo: an administrator and a configured company, printed log-in."""
+
+from __future__ import annotations
+
+from crm.metadata import specs
+from tests.factories import make_user
+
+
+def test_demo_creates_admin_and_model_once_and_prints_the_login(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["crm", "demo"])
+    assert first.exit_code == 0, first.output
+    assert "Sign in as admin@demo.atelier.example with the password" in first.output
+    password = first.output.split("with the password ")[1].split()[0]
+    compiled = specs.current()
+    assert {"account", "contact", "deal"} <= set(compiled.entities)
+    assert compiled.entity("deal").field("account").option("target") == "account"
+    again = runner.invoke(args=["crm", "demo"])
+    assert password in again.output
+    assert len(specs.current().entities) == 3
+    client = app.test_client()
+    r = client.submit("/login", {"email": "admin@demo.atelier.example", "password": password})
+    assert r.status_code == 303
+
+
+def test_demo_leaves_an_existing_install_alone(app):
+    make_user("someone@example.com")
+    result = app.test_cli_runner().invoke(args=["crm", "demo"])
+    assert "already had users" in result.output
+    assert not specs.current().entities
