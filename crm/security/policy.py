@@ -34,3 +34,22 @@ def require(user: Any, action: str, entity: str | None = None, record: Any = Non
     """Raise ``Forbidden`` unless ``can(...)``."""
     if not can(user, action, entity, record):
         raise Forbidden()
+
+
+def scope(user: Any, entity: Any, action: str, table: Any):
+    """The SQL condition limiting ``table`` (an entity table) to the records ``user`` may
+    ``action``. Every record query applies it (``crm.records.query``). Until roles exist:
+    every record for an active user, none otherwise."""
+    from sqlalchemy import false, true
+
+    return true() if can(user, action, getattr(entity, "key", entity)) else false()
+
+
+def visible_fields(user: Any, entity: Any, mode: str = "read") -> tuple:
+    """The fields of ``entity`` that ``user`` may see (``mode="read"``) or change
+    (``mode="edit"``). Until field rights exist: every active field (auto-numbers are
+    never editable)."""
+    fields = tuple(entity.active_fields)
+    if mode == "edit":
+        return tuple(f for f in fields if f.type != "auto_number")
+    return fields
