@@ -19,7 +19,8 @@ from sqlalchemy import MetaData, Table, select
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.metadata.compile import build_table, entity_spec
-from crm.metadata.models import EntityRow, FieldRow, MetaVersion
+from crm.metadata.layouts import LayoutSpec, effective_layout, effective_quick
+from crm.metadata.models import EntityRow, FieldRow, LayoutRow, MetaVersion
 from crm.metadata.spec import EntitySpec
 
 EXTENSION = "atelier.specs"
@@ -61,6 +62,10 @@ class CompiledSpecs:
     entities: Mapping[str, EntitySpec]
     tables: Mapping[str, Table]
     derived: dict = field(default_factory=dict, compare=False)  # caches keyed by this version
+    # (entity key, layout kind) -> stored definition; see crm.metadata.layouts
+    layout_rows: Mapping[tuple[str, str], dict] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def entity(self, key: str, *, include_archived: bool = False) -> EntitySpec | None:
         spec = self.entities.get(key)
@@ -70,6 +75,28 @@ class CompiledSpecs:
 
     def table(self, key: str) -> Table:
         return self.tables[key]
+
+    def layout(self, entity_key: str) -> LayoutSpec:
+        """The effective form layout of an entity (computed once per version). KeyError for
+        an unknown entity."""
+        cache_key = ("layout", entity_key)
+        found = self.derived.get(cache_key)
+        if found is None:
+            definition = self.layout_rows.get((entity_key, "form"))
+            found = effective_layout(self.entities[entity_key], definition)
+            self.derived[cache_key] = found
+        return found
+
+    def quick_layout(self, entity_key: str) -> tuple[str, ...]:
+        """The fields of an entity's quick create form, in order (computed once per
+        version). KeyError for an unknown entity."""
+        cache_key = ("quick_layout", entity_key)
+        found = self.derived.get(cache_key)
+        if found is None:
+            definition = self.layout_rows.get((entity_key, "quick"))
+            found = effective_quick(self.entities[entity_key], definition)
+            self.derived[cache_key] = found
+        return found
 
     @property
     def active_entities(self) -> tuple[EntitySpec, ...]:
@@ -89,15 +116,19 @@ def read_version() -> int:
 
 
 def compile_all(version: int) -> CompiledSpecs:
-    """Load every entity and field row (as plain Core rows: no ORM objects to build) and
-    compile them. No caching here."""
+    """Load every entity, field and layout row (as plain Core rows: no ORM objects to
+    build) and compile them. No caching here."""
     entities = db.session.execute(select(EntityRow.__table__).order_by(EntityRow.key)).all()
     by_entity: dict[int, list] = {}
     for f in db.session.execute(select(FieldRow.__table__)).all():
         by_entity.setdefault(f.entity_id, []).append(f)
     specs = {r.key: entity_spec(r, by_entity.get(r.id, ())) for r in entities}
     frozen = MappingProxyType(specs)
-    return CompiledSpecs(version, frozen, LazyTables(frozen))
+    layouts = db.session.execute(
+        select(LayoutRow.entity_key, LayoutRow.kind, LayoutRow.definition)
+    ).all()
+    layout_rows = MappingProxyType({(r.entity_key, r.kind): r.definition for r in layouts})
+    return CompiledSpecs(version, frozen, LazyTables(frozen), layout_rows=layout_rows)
 
 
 def _cache() -> _Cache:

@@ -23,7 +23,8 @@ def crm_model(app):
         "Account",
         fields=[
             {"key": "name", "type": "text", "label": "Name", "required": True},
-            {"key": "number", "type": "auto_number", "label": "No.", "options": {"prefix": "ACC-", "padding": 4}},
+            {"key": "number", "type": "auto_number", "label": "No.",
+             "options": {"prefix": "ACC-", "padding": 4}},
             {"key": "vat", "type": "text", "label": "VAT", "unique": True},
             {"key": "revenue", "type": "currency", "label": "Revenue"},
             {"key": "since", "type": "date", "label": "Since"},
