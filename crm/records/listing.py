@@ -1,0 +1,271 @@
+"""Record lists: a view (columns, sort, filters) plus the user's own filters and quick
+search, read one page at a time.
+
+- Every key comes from the entity spec (through ``crm.metadata.list_views``): an unknown
+  or hidden field, or a bad operator or value, is a ``ValidationFailed`` (a 400), never SQL.
+- Pages use keyset pagination (``after`` = the last row's sort values), so page 1,000 costs
+  what page 1 costs; there is no exact ``count(*)`` on a page view.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, false, func, or_, select
+
+from crm.errors import ValidationFailed
+from crm.extensions import db
+from crm.metadata import list_views as views
+from crm.metadata import types
+from crm.metadata.list_views import FilterSpec, ListViewSpec
+from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.records.query import scoped, table_of
+from crm.security import policy
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+COUNT_CAP = 10_000
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """What the user asked for, already validated against the spec."""
+
+    view: ListViewSpec
+    filters: tuple[FilterSpec, ...] = ()
+    sort: tuple[tuple[str, str], ...] = ()
+    q: str = ""
+    after: tuple | None = None
+    size: int = PAGE_SIZE
+
+    @property
+    def effective_sort(self) -> tuple[tuple[str, str], ...]:
+        return self.sort or self.view.sort or (("updated_at", "desc"),)
+
+
+@dataclass
+class ListPage:
+    columns: tuple[FieldSpec, ...]
+    rows: list[Mapping[str, Any]]
+    next_after: str | None
+    request: ListRequest
+    users: dict[int, str] = field(default_factory=dict)
+
+
+def _visible(user: Any, spec: EntitySpec) -> dict[str, FieldSpec]:
+    fields = {f.key: f for f in policy.visible_fields(user, spec, "read")}
+    fields.update({f.key: f for f in views.SPINE_FIELDS})
+    return fields
+
+
+def parse_request(
+    user: Any, spec: EntitySpec, args: Mapping[str, Any], view: ListViewSpec
+) -> ListRequest:
+    """Read ``sort``, ``q``, ``after``, ``size`` and ``f.<field>.<op>`` arguments.
+
+    ``ValidationFailed`` for anything that does not name a visible field, a valid operator
+    or a parsable value."""
+    visible = _visible(user, spec)
+    errors: list[str] = []
+    filters: list[FilterSpec] = []
+    keys = args.keys() if hasattr(args, "keys") else []
+    for name in keys:
+        if not name.startswith("f."):
+            continue
+        _, _, rest = name.partition(".")
+        key, _, op = rest.partition(".")
+        if key not in visible:
+            errors.append(f"There is no field “{key[:50]}” to filter by.")
+            continue
+        values = args.getlist(name) if hasattr(args, "getlist") else [args[name]]
+        values = [v for v in values if v is not None]
+        value: Any = (
+            values
+            if len(values) > 1 or op in ("in", "not_in", "contains_any", "between")
+            else (values[0] if values else None)
+        )
+        spec_f, problems = views.check_filter(spec, {"field": key, "op": op, "value": value})
+        if problems:
+            errors.extend(problems)
+        elif spec_f is not None:
+            filters.append(spec_f)
+    sort: list[tuple[str, str]] = []
+    raw_sort = args.get("sort") or ""
+    if raw_sort:
+        for item in str(raw_sort).split(",")[: views.MAX_SORT]:
+            direction = "desc" if item.startswith("-") else "asc"
+            key = item.lstrip("-")
+            f = visible.get(key)
+            if f is None or not views.can_sort(f):
+                errors.append(f"The list cannot be sorted by “{key[:50]}”.")
+            else:
+                sort.append((key, direction))
+    q = str(args.get("q") or "").strip()
+    if len(q) > MAX_QUERY:
+        errors.append(f"Search for at most {MAX_QUERY} characters.")
+    try:
+        size = int(args.get("size") or PAGE_SIZE)
+    except ValueError:
+        size = PAGE_SIZE
+    size = max(1, min(size, MAX_PAGE_SIZE))
+    after = None
+    if args.get("after"):
+        after = decode_cursor(str(args.get("after")))
+        if after is None:
+            errors.append("That page link is no longer valid; start from the first page.")
+    if errors:
+        raise ValidationFailed(" ".join(errors), errors={"list": errors})
+    return ListRequest(
+        view=view, filters=tuple(filters), sort=tuple(sort), q=q, after=after, size=size
+    )
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"d": str(value)}
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, date):
+        return {"a": value.isoformat()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "d" in value:
+            return Decimal(value["d"])
+        if "t" in value:
+            return datetime.fromisoformat(value["t"])
+        if "a" in value:
+            return date.fromisoformat(value["a"])
+    return value
+
+
+def encode_cursor(values: tuple) -> str:
+    raw = json.dumps([_encode(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple | None:
+    """The sort values of a page link, or None when it was tampered with or is stale."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) > 4:
+            return None
+        return tuple(_decode(v) for v in values)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _after_condition(columns, directions, values):
+    """Rows that come after ``values`` in ``ORDER BY col IS NULL, col [dir] ..., id [dir]``
+    (empty values sort last whichever the direction)."""
+    branches = []
+    for i, (col, direction, value) in enumerate(zip(columns, directions, values, strict=True)):
+        equal_before = [
+            (c.is_(None) if v is None else c == v)
+            for c, v in zip(columns[:i], values[:i], strict=True)
+        ]
+        if value is None:  # nothing sorts after an empty value except by a later key
+            after = false()
+        else:
+            beyond = col > value if direction == "asc" else col < value
+            after = or_(beyond, col.is_(None)) if i < len(columns) - 1 else beyond
+        branches.append(and_(*equal_before, after))
+    return or_(*branches)
+
+
+def _filter_conditions(user, spec, table, filters, dialect):
+    conditions = []
+    visible = _visible(user, spec)
+    for f in filters:
+        field_spec = visible[f.field]
+        column = table.c[f.field]
+        conditions.append(
+            types.build_filter(
+                field_spec,
+                column,
+                f.op,
+                f.value,
+                dialect_name=dialect,
+                user_id=getattr(user, "id", None),
+            )
+        )
+    return conditions
+
+
+def search_condition(user, spec, table, q: str, dialect: str):
+    """Quick search: any searchable (and visible) text-like field contains ``q``."""
+    fields = [
+        f for f in policy.visible_fields(user, spec, "read")
+        if f.searchable and "contains" in types.get(f.type).operators
+    ]  # fmt: skip
+    if not fields:
+        return false()
+    return or_(
+        *(
+            types.build_filter(f, table.c[f.key], "contains", q, dialect_name=dialect)
+            for f in fields
+        )
+    )
+
+
+def list_page(user: Any, spec: EntitySpec, request: ListRequest) -> ListPage:
+    """One page of records, scoped by the access policy."""
+    table = table_of(spec)
+    dialect = db.session.get_bind().dialect.name
+    visible = _visible(user, spec)
+    columns = tuple(visible[k] for k in request.view.columns if k in visible)
+    query = scoped(user, spec, "read")
+    conditions = _filter_conditions(
+        user, spec, table, (*request.view.filters, *request.filters), dialect
+    )
+    if request.q:
+        conditions.append(search_condition(user, spec, table, request.q, dialect))
+    sort = [(k, d) for k, d in request.effective_sort if k in visible]
+    sort_cols = [table.c[k] for k, _ in sort] + [table.c.id]
+    directions = [d for _, d in sort] + [sort[-1][1] if sort else "desc"]
+    order = []
+    for col, direction in zip(sort_cols, directions, strict=True):
+        if col is not table.c.id:
+            order.append(col.is_(None))
+        order.append(col.asc() if direction == "asc" else col.desc())
+    if request.after is not None:
+        if len(request.after) != len(sort_cols):
+            raise ValidationFailed("That page link is no longer valid; start from the first page.")
+        conditions.append(_after_condition(sort_cols, directions, request.after))
+    query = query.where(*conditions).order_by(*order).limit(request.size + 1)
+    rows = list(db.session.execute(query).mappings())
+    next_after = None
+    if len(rows) > request.size:
+        rows = rows[: request.size]
+        last = rows[-1]
+        next_after = encode_cursor(tuple(last[c.key] for c in sort_cols))
+    return ListPage(columns=columns, rows=rows, next_after=next_after, request=request)
+
+
+def count(user: Any, spec: EntitySpec, request: ListRequest) -> tuple[int, bool]:
+    """How many records the list holds: ``(n, capped)``; counting stops at COUNT_CAP."""
+    table = table_of(spec)
+    dialect = db.session.get_bind().dialect.name
+    conditions = _filter_conditions(
+        user, spec, table, (*request.view.filters, *request.filters), dialect
+    )
+    if request.q:
+        conditions.append(search_condition(user, spec, table, request.q, dialect))
+    inner = (
+        scoped(user, spec, "read", columns=[table.c.id])
+        .where(*conditions)
+        .limit(COUNT_CAP + 1)
+        .subquery()
+    )
+    n = int(db.session.scalar(select(func.count()).select_from(inner)) or 0)
+    return min(n, COUNT_CAP), n > COUNT_CAP
