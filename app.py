@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from crm import designer
     from crm.cli import register_cli
+    from crm.records import views as records_views
     from crm.security.views import bp as auth_bp
     from crm.security.views import init_login
     from crm.web import register_web
@@ -59,5 +60,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
     designer.register(app)
+    records_views.register(app)
     register_cli(app)
     return app

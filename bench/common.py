@@ -27,7 +27,7 @@ def postgres_available() -> bool:
     try:
         with psycopg.connect(PG_SERVER, connect_timeout=3):
             return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means "not available"
         return False
 
 

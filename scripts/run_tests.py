@@ -36,7 +36,7 @@ def postgres_url() -> str | None:
         with psycopg.connect(url, connect_timeout=3) as conn:
             conn.execute("select 1")
         return url
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
         print(f"PostgreSQL at {url} did not answer ({type(exc).__name__}).")
         return None
 

@@ -419,3 +419,10 @@ def timeline(
         entries.append(TimelineEntry(n.at, "note", n.user_id, body=n.body))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
+
+
+def deleted(user: Any, spec: EntitySpec, *, limit: int = 200) -> list:
+    """Records of ``spec`` in the recycle bin that ``user`` may restore, newest first."""
+    table = table_of(spec)
+    query = scoped(user, spec, "delete", deleted=True).order_by(table.c.deleted_at.desc())
+    return list(db.session.execute(query.limit(limit)).mappings())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import Flask
 
@@ -12,12 +13,18 @@ def datetime_short(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def urlencode_without(args, *names: str) -> str:
+    """The query string of ``args`` (a MultiDict) without ``names`` (escaped)."""
+    return urlencode([(k, v) for k, v in args.items(multi=True) if k not in names])
+
+
 def register_filters(app: Flask) -> None:
     """Install the filters on ``app``'s Jinja environment."""
     from crm.metadata import types
     from crm.metadata.palette import PALETTE
 
     app.jinja_env.filters["datetime_short"] = datetime_short
+    app.jinja_env.filters["urlencode_without"] = urlencode_without
     app.jinja_env.globals["field_types"] = types.REGISTRY
     app.jinja_env.globals["palette"] = PALETTE
     app.jinja_env.trim_blocks = True

@@ -1,0 +1,305 @@
+"""Runtime pages: lists, record pages, forms, related lists, notes, the recycle bin.
+
+Thin views: parse input, call the record services (which apply the access policy and the
+scoped query layer), render a page or one block of it for htmx.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, make_response, render_template, request, url_for
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
+from werkzeug.datastructures import MultiDict
+
+from crm.errors import NotFound, ValidationFailed
+from crm.metadata import list_views, specs
+from crm.records import listing, present
+from crm.records import service as records
+from crm.records.service import RecordConflict
+from crm.security import policy
+from crm.web.htmx import redirect, render_page_or_block, vary
+from forms.records import attach_errors, raw_values, record_form
+
+bp = Blueprint("records", __name__, url_prefix="/r")
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    return None
+
+
+def _entity(key: str):
+    spec = specs.entity_or_404(key)
+    policy.require(current_user, "read", spec.key)
+    return spec
+
+
+def _layout_fields(spec, *, quick: bool = False):
+    """(sections, fields) the user may edit, in layout order."""
+    editable = {f.key: f for f in policy.visible_fields(current_user, spec, "edit")}
+    compiled = specs.current()
+    if quick:
+        keys = [k for k in compiled.quick_layout(spec.key) if k in editable]
+        return None, [editable[k] for k in keys]
+    layout = compiled.layout(spec.key)
+    fields = [editable[k] for s in layout.sections for k in s.field_keys if k in editable]
+    return layout, fields
+
+
+def _list_args():
+    """The list view the user chose (``?view=``), else their default."""
+    view_id = request.args.get("view", type=int)
+    if view_id:
+        return list_views.get_view(view_id, current_user.id)
+    return list_views.default_view(request.view_args["key"], current_user.id)
+
+
+@bp.get("/<key>/")
+def record_list(key: str):
+    spec = _entity(key)
+    view = _list_args()
+    if view.entity_key != spec.key:
+        raise NotFound("There is no such list view.")
+    req = listing.parse_request(current_user, spec, request.args, view)
+    page = listing.list_page(current_user, spec, req)
+    display = present.Display(current_user, spec, page.columns, page.rows)
+    block = "rows" if request.headers.get("HX-Target") in ("rows", "more-row") else "results"
+    return render_page_or_block(
+        "records/list.html",
+        block,
+        spec=spec,
+        page=page,
+        display=display,
+        views=list_views.list_views(spec.key, current_user.id),
+        view=view,
+        args=request.args,
+        describe=list_views.describe_filter,
+    )
+
+
+@bp.get("/<key>/count")
+def record_count(key: str):
+    spec = _entity(key)
+    req = listing.parse_request(current_user, spec, request.args, _list_args())
+    n, capped = listing.count(current_user, spec, req)
+    return vary(
+        make_response(render_block("records/list.html", "count", spec=spec, n=n, capped=capped))
+    )
+
+
+@bp.route("/<key>/new", methods=["GET", "POST"])
+def record_new(key: str):
+    spec = _entity(key)
+    policy.require(current_user, "create", spec.key)
+    quick = request.values.get("quick") == "1"
+    layout, fields = _layout_fields(spec, quick=quick)
+    form = record_form(spec, fields, formdata=request.form if request.method == "POST" else None)
+    loose: list[str] = []
+    status = 200
+    if request.method == "POST":
+        try:
+            record_id = records.create(current_user, spec, raw_values(fields, request.form))
+        except ValidationFailed as exc:
+            loose = attach_errors(form, exc.errors)
+            status = 400
+        else:
+            flash(f"{spec.label_singular} created.", "success")
+            return redirect(url_for("records.record_page", key=key, record_id=record_id))
+    return render_page_or_block(
+        "records/form.html",
+        "form",
+        status=status,
+        spec=spec,
+        form=form,
+        layout=layout,
+        fields=fields,
+        loose=loose,
+        record=None,
+        quick=quick,
+    )
+
+
+def _related_sources(spec):
+    """(entity, lookup field) pairs whose lookups point at ``spec`` and the user may read."""
+    out = []
+    for other in specs.current().active_entities:
+        if not policy.can(current_user, "read", other.key):
+            continue
+        visible = {f.key for f in policy.visible_fields(current_user, other, "read")}
+        for f in other.active_fields:
+            if f.type == "lookup" and f.option("target") == spec.key and f.key in visible:
+                out.append((other, f))
+    return out
+
+
+@bp.get("/<key>/<int:record_id>")
+def record_page(key: str, record_id: int):
+    spec = _entity(key)
+    row = records.get(current_user, spec, record_id)
+    layout = specs.current().layout(spec.key)
+    visible = {f.key: f for f in policy.visible_fields(current_user, spec, "read")}
+    display = present.Display(current_user, spec, visible.values(), [row])
+    return render_template(
+        "records/record.html",
+        spec=spec,
+        row=row,
+        name=present.record_name(spec, row),
+        layout=layout,
+        visible=visible,
+        display=display,
+        related=_related_sources(spec),
+        timeline=records.timeline(current_user, spec, record_id),
+        users=list_views.user_names(),
+        can_edit=policy.can(current_user, "edit", spec.key),
+        can_delete=policy.can(current_user, "delete", spec.key),
+    )
+
+
+@bp.get("/<key>/<int:record_id>/related/<source>/<field_key>")
+def related_list(key: str, record_id: int, source: str, field_key: str):
+    spec = _entity(key)
+    records.get(current_user, spec, record_id)
+    pairs = {(o.key, f.key): (o, f) for o, f in _related_sources(spec)}
+    if (source, field_key) not in pairs:
+        raise NotFound("There is no such related list.")
+    other, f = pairs[(source, field_key)]
+    view = list_views.default_view(other.key, current_user.id)
+    args = MultiDict({f"f.{f.key}.eq": str(record_id), "size": "10"})
+    page = listing.list_page(
+        current_user, other, listing.parse_request(current_user, other, args, view)
+    )
+    columns = [c for c in page.columns if c.key != f.key][:4]
+    display = present.Display(current_user, other, columns, page.rows)
+    return render_page_or_block(
+        "records/record.html",
+        "related",
+        other=other,
+        via=f,
+        page=page,
+        columns=columns,
+        display=display,
+        spec=spec,
+        record_id=record_id,
+    )
+
+
+@bp.route("/<key>/<int:record_id>/edit", methods=["GET", "POST"])
+def record_edit(key: str, record_id: int):
+    spec = _entity(key)
+    row = records.get(current_user, spec, record_id, action="edit")
+    layout, fields = _layout_fields(spec)
+    if request.method == "POST":
+        form = record_form(spec, fields, formdata=request.form)
+        expected = request.form.get("version", type=int) or 0
+        try:
+            records.update_record(
+                current_user,
+                spec,
+                record_id,
+                raw_values(fields, request.form),
+                expected_version=expected,
+            )
+        except RecordConflict as exc:
+            display = present.Display(current_user, spec, fields, [exc.current])
+            return render_template(
+                "records/conflict.html",
+                spec=spec,
+                row=exc.current,
+                yours=request.form,
+                fields=fields,
+                display=display,
+                name=present.record_name(spec, exc.current),
+            ), 409
+        except ValidationFailed as exc:
+            loose = attach_errors(form, exc.errors)
+            return render_page_or_block(
+                "records/form.html", "form", status=400, spec=spec, form=form,
+                layout=layout, fields=fields, loose=loose, record=row, version=expected,
+                quick=False,
+            )  # fmt: skip
+        flash("Saved.", "success")
+        return redirect(url_for("records.record_page", key=key, record_id=record_id))
+    form = record_form(spec, fields, data=row)
+    return render_page_or_block(
+        "records/form.html", "form", spec=spec, form=form, layout=layout, fields=fields,
+        loose=[], record=row, version=row["version"], quick=False,
+    )  # fmt: skip
+
+
+@bp.post("/<key>/<int:record_id>/notes")
+def note_add(key: str, record_id: int):
+    spec = _entity(key)
+    error = None
+    try:
+        records.add_note(current_user, spec, record_id, request.form.get("body", ""))
+    except ValidationFailed as exc:
+        error = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
+    return render_page_or_block(
+        "records/record.html",
+        "timeline",
+        status=400 if error else 200,
+        spec=spec,
+        row={"id": record_id},
+        timeline=records.timeline(current_user, spec, record_id),
+        users=list_views.user_names(),
+        note_error=error,
+        visible={f.key: f for f in policy.visible_fields(current_user, spec, "read")},
+    )
+
+
+@bp.post("/<key>/<int:record_id>/delete")
+def record_delete(key: str, record_id: int):
+    spec = _entity(key)
+    records.delete(current_user, spec, record_id)
+    flash(f"{spec.label_singular} moved to the recycle bin.", "success")
+    return redirect(url_for("records.record_list", key=key))
+
+
+@bp.get("/<key>/bin")
+def recycle_bin(key: str):
+    spec = _entity(key)
+    policy.require(current_user, "delete", spec.key)
+    rows = records.deleted(current_user, spec)
+    return render_template(
+        "records/bin.html",
+        spec=spec,
+        rows=rows,
+        name=present.record_name,
+        can_purge=policy.can(current_user, policy.CONFIGURE),
+    )
+
+
+@bp.post("/<key>/<int:record_id>/restore")
+def record_restore(key: str, record_id: int):
+    spec = _entity(key)
+    records.restore(current_user, spec, record_id)
+    flash(f"{spec.label_singular} restored.", "success")
+    return redirect(url_for("records.record_page", key=key, record_id=record_id))
+
+
+@bp.post("/<key>/<int:record_id>/purge")
+def record_purge(key: str, record_id: int):
+    spec = _entity(key)
+    records.purge(current_user, spec, record_id)
+    flash("Deleted for good.", "success")
+    return redirect(url_for("records.recycle_bin", key=key))
+
+
+def register(app) -> None:
+    """Register the runtime pages and put the entities a user may read in the top bar."""
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def _runtime_nav():
+        if not getattr(current_user, "is_authenticated", False):
+            return {}
+        try:
+            entities = [
+                e
+                for e in specs.current().active_entities
+                if policy.can(current_user, "read", e.key)
+            ]
+        except Exception:  # noqa: BLE001 - an error page must render even if this fails
+            entities = []
+        return {"runtime_entities": sorted(entities, key=lambda e: e.label_plural.lower())}
