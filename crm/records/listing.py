@@ -26,6 +26,8 @@ from crm.metadata import types
 from crm.metadata.list_views import FilterSpec, ListViewSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.query import scoped, table_of
+
+__all__ = ["scoped", "table_of"]
 from crm.security import policy
 
 PAGE_SIZE = 50

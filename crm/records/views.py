@@ -9,10 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
+from sqlalchemy import or_
 from werkzeug.datastructures import MultiDict
 
 from crm.errors import NotFound, ValidationFailed
-from crm.metadata import list_views, specs
+from crm.extensions import db
+from crm.metadata import list_views, specs, types
 from crm.records import listing, present
 from crm.records import service as records
 from crm.records.service import RecordConflict
@@ -94,7 +96,10 @@ def record_new(key: str):
     policy.require(current_user, "create", spec.key)
     quick = request.values.get("quick") == "1"
     layout, fields = _layout_fields(spec, quick=quick)
-    form = record_form(spec, fields, formdata=request.form if request.method == "POST" else None)
+    defaults = {f.key: f.default for f in fields if f.default is not None}
+    form = record_form(
+        spec, fields, formdata=request.form if request.method == "POST" else None, data=defaults
+    )
     loose: list[str] = []
     status = 200
     if request.method == "POST":
@@ -117,6 +122,60 @@ def record_new(key: str):
         loose=loose,
         record=None,
         quick=quick,
+        lookup_names=_lookup_names(spec, fields, request.form if request.method == "POST" else {}),
+    )
+
+
+def _lookup_names(spec, fields, values) -> dict[str, str]:
+    """Display names for the lookup values a form shows (one query per lookup field)."""
+    out: dict[str, str] = {}
+    compiled = specs.current()
+    for f in fields:
+        if f.type != "lookup":
+            continue
+        raw = values.get(f.key)
+        try:
+            record_id = int(raw) if raw not in (None, "") else None
+        except (TypeError, ValueError):
+            continue
+        target = compiled.entity(f.option("target"))
+        if record_id is not None and target is not None:
+            name = present.names_of(current_user, target, [record_id]).get(record_id)
+            if name:
+                out[f.key] = name
+    return out
+
+
+@bp.get("/<key>/lookup")
+def lookup(key: str):
+    """Autocomplete for lookup fields: records of ``key`` the user may read whose name or
+    searchable fields contain ``q`` (at most 10)."""
+    spec = _entity(key)
+    q = (request.args.get("q") or "").strip()[: listing.MAX_QUERY]
+    field_key = request.args.get("field", "")
+    if not field_key.replace("_", "").isalnum():
+        field_key = ""
+    table = listing.table_of(spec)
+    query = listing.scoped(current_user, spec, "read")
+    if q:
+        dialect = db.session.get_bind().dialect.name
+        conditions = [listing.search_condition(current_user, spec, table, q, dialect)]
+        name_field = spec.field(spec.name_field) if spec.name_field else None
+        if name_field is not None:
+            conditions.append(
+                types.build_filter(
+                    name_field, table.c[name_field.key], "contains", q, dialect_name=dialect
+                )
+            )
+        query = query.where(or_(*conditions))
+    rows = db.session.execute(query.order_by(table.c.updated_at.desc()).limit(10)).mappings()
+    options = [(r["id"], present.record_name(spec, r)) for r in rows]
+    return vary(
+        make_response(
+            render_template(
+                "records/_lookup_options.html", options=options, spec=spec, q=q, field=field_key
+            )
+        )
     )
 
 
@@ -216,7 +275,7 @@ def record_edit(key: str, record_id: int):
             return render_page_or_block(
                 "records/form.html", "form", status=400, spec=spec, form=form,
                 layout=layout, fields=fields, loose=loose, record=row, version=expected,
-                quick=False,
+                quick=False, lookup_names=_lookup_names(spec, fields, request.form),
             )  # fmt: skip
         flash("Saved.", "success")
         return redirect(url_for("records.record_page", key=key, record_id=record_id))
@@ -224,6 +283,7 @@ def record_edit(key: str, record_id: int):
     return render_page_or_block(
         "records/form.html", "form", spec=spec, form=form, layout=layout, fields=fields,
         loose=[], record=row, version=row["version"], quick=False,
+        lookup_names=_lookup_names(spec, fields, row),
     )  # fmt: skip
 
 

@@ -47,3 +47,27 @@ document.addEventListener("input", function (evt) {
     if (flag) flag.value = evt.target.value ? "1" : "";
   }
 });
+
+// Lookup fields: typing searches (htmx fills the options); choosing an option sets the id.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (evt) {
+    var option = evt.target.closest && evt.target.closest(".lookup-option");
+    if (option) {
+      var box = option.closest("[data-lookup]");
+      box.querySelector("[data-lookup-value]").value = option.dataset.id;
+      box.querySelector("[data-lookup-text]").value = option.dataset.label;
+      box.querySelector(".lookup-options").innerHTML = "";
+      return;
+    }
+    document.querySelectorAll(".lookup-options").forEach(function (list) {
+      if (!list.parentNode.contains(evt.target)) list.innerHTML = "";
+    });
+  });
+  document.addEventListener("input", function (evt) {
+    if (evt.target && evt.target.matches && evt.target.matches("[data-lookup-text]")) {
+      // A changed text no longer names the chosen record until an option is picked.
+      evt.target.closest("[data-lookup]").querySelector("[data-lookup-value]").value = "";
+    }
+  });
+})();

@@ -209,3 +209,25 @@ def test_pages_need_sign_in_and_unknown_entities_are_404(client, user_client, mo
     assert client.get("/r/account/").status_code == 302
     assert user_client.get("/r/nothing/").status_code == 404
     assert user_client.get("/r/account/12345").status_code == 404
+
+
+def test_lookup_autocomplete_is_scoped_and_escaped(user_client, staff, model):
+    make_account(staff, name="<i>Acme</i> Corp")
+    make_account(staff, name="Globex")
+    gone = make_account(staff, name="Acme Deleted")
+    records.delete(staff, specs.current().entity("account"), gone)
+    r = user_client.hx_get("/r/account/lookup?q=acme&field=account")
+    html = r.data.decode()
+    assert r.status_code == 200 and "<html" not in html
+    assert "&lt;i&gt;Acme&lt;/i&gt; Corp" in html
+    assert "Globex" not in html and "Deleted" not in html
+
+
+def test_new_form_starts_with_defaults_and_edit_shows_lookup_names(user_client, staff, model):
+    schema.update_field("account", "industry", default="tech")
+    html = user_client.get("/r/account/new").data.decode()
+    assert '<option selected value="tech">' in html or 'value="tech" selected' in html
+    acc = make_account(staff, name="Initech")
+    deal = records.create(staff, specs.current().entity("deal"), {"title": "D", "account": acc})
+    edit = user_client.get(f"/r/deal/{deal}/edit").data.decode()
+    assert 'value="Initech"' in edit and f'value="{acc}"' in edit
