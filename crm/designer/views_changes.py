@@ -1,10 +1,264 @@
-"""Designer views: the configuration change log."""
+"""Designer: the configuration change log, newest first, for all entities or one.
+
+Entries are read through ``_entries`` (the one query of this module) and turned into words
+by ``describe``: the action ("Added field"), and a before → after line for each key that
+changed ("label: Name → Company name", "required: no → yes", "choices added: Won").
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import request
+from sqlalchemy import select
+
 from crm.designer import bp
+from crm.designer.views_entities import nav_entities
+from crm.extensions import db
+from crm.metadata import list_views as lv
+from crm.metadata import specs, types
+from crm.metadata.keys import KEY_RE
+from crm.metadata.models import ConfigChange
+from crm.metadata.spec import EntitySpec
+from crm.security.models import User
+from crm.web.htmx import render_page_or_block
+
+PER_PAGE = 50
+MAX_PAGE = 100_000
+MAX_TEXT = 120
+
+ACTIONS = {
+    "create_entity": "Created entity",
+    "update_entity": "Changed entity",
+    "archive_entity": "Archived entity",
+    "restore_entity": "Restored entity",
+    "purge_entity": "Purged entity",
+    "add_field": "Added field",
+    "update_field": "Changed field",
+    "archive_field": "Archived field",
+    "restore_field": "Restored field",
+    "purge_field": "Purged field",
+    "update_layout": "Updated layout",
+    "update_quick_layout": "Updated quick-create layout",
+    "save_list_view": "Changed list view",
+    "delete_list_view": "Deleted list view",
+    "default_list_view": "Changed the default list view",
+}
+KEY_WORDS = {
+    "label_singular": "singular label",
+    "label_plural": "plural label",
+    "help_text": "help text",
+    "name_field": "named by",
+    "is_default": "default view",
+    "default_view": "default view",
+    "max_length": "maximum length",
+    "decimal_places": "decimal places",
+    "on_delete": "when the looked-up record is deleted",
+}
+SKIP_KEYS = frozenset({"key"})  # never changes; shown in its own column
+
+
+@dataclass
+class Line:
+    """One line of a diff: ``key: before → after`` (either side may be absent)."""
+
+    key: str
+    before: str | None = None
+    after: str | None = None
+
+
+@dataclass
+class Entry:
+    at: datetime
+    who: str | None  # None: the system
+    entity_key: str
+    entity: EntitySpec | None
+    field_key: str | None
+    field_label: str | None
+    action: str
+    lines: list[Line] = field(default_factory=list)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _entries(entity_key: str | None, page: int) -> tuple[list[ConfigChange], bool]:
+    """One page of entries (newest first) and whether an older page exists."""
+    query = select(ConfigChange).order_by(ConfigChange.at.desc(), ConfigChange.id.desc())
+    if entity_key is not None:
+        query = query.where(ConfigChange.entity_key == entity_key)
+    rows = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    return list(rows[:PER_PAGE]), len(rows) > PER_PAGE
+
+
+def _names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    found = db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {uid: name for uid, name in found.all()}
+
+
+# --- describing -------------------------------------------------------------------------------
+
+
+def _words(key: str) -> str:
+    return KEY_WORDS.get(key, key.replace("_", " "))
+
+
+def _text(value: Any) -> str:
+    """A stored value in words: yes/no, "—" for nothing, long text shortened."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        titles = [str(v.get("title") or v.get("label") or v.get("key") or "") for v in value]
+        text = ", ".join(t for t in titles if t) or f"{len(value)} items"
+    elif isinstance(value, dict):
+        text = ", ".join(f"{_words(str(k))} {_text(v)}" for k, v in value.items())
+    else:
+        text = str(value)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _choice_lines(before: list, after: list) -> list[Line]:
+    old = {c.get("key"): c for c in before or [] if isinstance(c, dict)}
+    new = {c.get("key"): c for c in after or [] if isinstance(c, dict)}
+    lines: list[Line] = []
+    added = [c.get("label", k) for k, c in new.items() if k not in old]
+    removed = [c.get("label", k) for k, c in old.items() if k not in new]
+    if added:
+        lines.append(Line("choices added", after=", ".join(added)))
+    if removed:
+        lines.append(Line("choices removed", before=", ".join(removed)))
+    for k, c in new.items():
+        if k not in old:
+            continue
+        was = old[k]
+        if was.get("label") != c.get("label"):
+            lines.append(Line("choice renamed", str(was.get("label")), str(c.get("label"))))
+        if bool(was.get("archived")) != bool(c.get("archived")):
+            verb = "choice archived" if c.get("archived") else "choice restored"
+            lines.append(Line(verb, after=str(c.get("label"))))
+        if (was.get("color") or "") != (c.get("color") or ""):
+            colours = _text(was.get("color")), _text(c.get("color"))
+            lines.append(Line(f"colour of {c.get('label')}", *colours))
+    same = [k for k in new if k in old]
+    if [k for k in old if k in new] != same:
+        lines.append(
+            Line("choices reordered", after=", ".join(str(new[k].get("label")) for k in same))
+        )
+    return lines
+
+
+def _view_value(entity: EntitySpec | None, key: str, value: Any) -> str:
+    """List-view keys in words, through the entity's current fields when it still exists."""
+    if entity is None or not isinstance(value, list):
+        return _text(value)
+    if key == "columns":
+        return _text([lv.column_label(entity, k) for k in value if isinstance(k, str)])
+    if key == "sort":
+        pairs = [tuple(s) for s in value if isinstance(s, list) and len(s) == 2]
+        return lv.describe_sort(entity, pairs) or "—"
+    if key == "filters":
+        texts = []
+        for raw in value:
+            spec, _ = lv.check_filter(entity, raw, lenient=True)
+            texts.append(lv.describe_filter(entity, spec) if spec else _text(raw))
+        return "; ".join(texts) or "—"
+    return _text(value)
+
+
+def diff(before: Any, after: Any, entity: EntitySpec | None = None) -> list[Line]:
+    """Lines for the keys whose value changed (both sides dicts), or a short summary of
+    what was added (only ``after``) or removed (only ``before``)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        lines: list[Line] = []
+        for key in [*after, *(k for k in before if k not in after)]:
+            old, new = before.get(key), after.get(key)
+            if key in SKIP_KEYS or old == new:
+                continue
+            if key == "choices":
+                lines.extend(_choice_lines(old, new))
+            elif key == "options" and isinstance(old, dict) and isinstance(new, dict):
+                lines.extend(diff(old, new))
+            elif key == "type":
+                lines.append(Line("type", _type_label(old), _type_label(new)))
+            elif key in ("columns", "sort", "filters"):
+                lines.append(
+                    Line(key, _view_value(entity, key, old), _view_value(entity, key, new))
+                )
+            else:
+                lines.append(Line(_words(key), _text(old), _text(new)))
+        return lines
+    one = after if isinstance(after, dict) else before if isinstance(before, dict) else None
+    if one is None:
+        return []
+    side = "after" if one is after else "before"
+    summary = []
+    for key in ("name", "label", "label_singular", "type", "required", "columns"):
+        if key in one and one[key] not in (None, "", False):
+            value = _type_label(one[key]) if key == "type" else _view_value(entity, key, one[key])
+            summary.append(Line(_words(key), **{side: value}))
+    return summary
+
+
+def _type_label(value: Any) -> str:
+    return types.REGISTRY[value].label if value in types.REGISTRY else _text(value)
+
+
+def describe(row: ConfigChange, names: dict[int, str], entities: dict) -> Entry:
+    entity = entities.get(row.entity_key)
+    f = entity.field(row.field_key, include_archived=True) if entity and row.field_key else None
+    action = ACTIONS.get(row.action, row.action.replace("_", " ").capitalize())
+    if row.action == "save_list_view" and row.before is None:
+        action = "Added list view"
+    who = None if row.user_id is None else names.get(row.user_id, f"user #{row.user_id}")
+    return Entry(
+        at=row.at,
+        who=who,
+        entity_key=row.entity_key,
+        entity=entity,
+        field_key=row.field_key,
+        field_label=f.label if f else None,
+        action=action,
+        lines=diff(row.before, row.after, entity),
+    )
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1").strip()
+    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) >= 1 else 1
 
 
 @bp.get("/changes")
 def changes():
-    return "Change log (coming in a moment)"
+    compiled = specs.current()
+    entity_key = request.args.get("entity", "").strip() or None
+    entity = compiled.entity(entity_key, include_archived=True) if entity_key else None
+    unknown = entity_key is not None and entity is None
+    page = _page_number()
+    rows, more = _entries(entity_key, page)  # a purged entity's history is still there
+    names = _names({r.user_id for r in rows if r.user_id is not None})
+    entries = [describe(r, names, compiled.entities) for r in rows]
+    return render_page_or_block(
+        "designer/changes.html",
+        "changes_main",
+        entries=entries,
+        entity=entity,
+        entity_key=entity_key,
+        # only a well-formed key goes into links (and so into hx-get attributes)
+        link_key=entity_key if entity_key and KEY_RE.fullmatch(entity_key) else None,
+        unknown=unknown,
+        page=page,
+        more=more,
+        entity_choices=sorted(compiled.entities.values(), key=lambda e: e.label_plural.lower()),
+        nav_entities=nav_entities(),
+    )

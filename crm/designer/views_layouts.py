@@ -36,7 +36,7 @@ def _kind() -> str:
     return kind
 
 
-def _context(spec, kind: str, *, errors: list[str] = (), saved: bool = False) -> dict:
+def _context(spec, kind: str, *, errors: tuple | list = (), saved: bool = False) -> dict:
     """What the page and its ``editor`` block need: the effective layouts (from the
     compiled specs, as staff see them) and the JSON the editor starts from."""
     compiled = specs.current()
@@ -51,6 +51,7 @@ def _context(spec, kind: str, *, errors: list[str] = (), saved: bool = False) ->
         "layout": layout,
         "quick": quick,
         "available": [f for f in spec.active_fields if f.key not in quick],
+        "has_required": any(f.required for f in spec.active_fields),
         "fields": fields,
         "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
         "errors": list(errors),
@@ -89,6 +90,7 @@ def layout_save(key: str):
         )
     if not is_htmx():
         flash("Layout saved." if kind == "form" else "Quick create saved.", "success")
-        return redirect(url_for("designer.layout", key=key, kind=kind))
+        args = {"kind": kind} if kind != "form" else {}
+        return redirect(url_for("designer.layout", key=key, **args))
     spec = entity_or_404(key)
     return render_page_or_block(TEMPLATE, "editor", **_context(spec, kind, saved=True))
