@@ -140,3 +140,17 @@ def slug(label: str, *, taken: set[str] | frozenset[str] = frozenset(), limit: i
         candidate = f"{base}_{n}"
         n += 1
     return candidate
+
+
+def suggest_plural(label: str) -> str:
+    """An English plural for a Latin-script label (Member -> Members, Company -> Companies,
+    Box -> Boxes); other scripts, which rarely inflect, keep the label as it is."""
+    text = clean_label(label)
+    if not text or not re.search(r"[A-Za-z]$", text):
+        return text
+    lower = text.lower()
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return text + "es"
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return text[:-1] + "ies"
+    return text + "s"

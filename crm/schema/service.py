@@ -26,7 +26,7 @@ from crm.extensions import db
 from crm.metadata import specs as spec_cache
 from crm.metadata import types
 from crm.metadata.compile import build_tables, entity_spec
-from crm.metadata.keys import clean_label, key_problems, label_problems
+from crm.metadata.keys import clean_label, key_problems, label_problems, suggest_plural
 from crm.metadata.models import EntityRow, FieldRow, Sequence
 from crm.metadata.palette import PALETTE
 from crm.metadata.spec import Choice, EntitySpec, FieldSpec
@@ -149,7 +149,11 @@ class SchemaChange:
             problems.append(f"An entity with the key “{key}” already exists.")
         bad = self._errs(where, problems)
         bad |= self._errs("label_singular", label_problems(label_singular, what="singular label"))
-        plural = label_plural if label_plural and clean_label(label_plural) else label_singular
+        plural = (
+            label_plural
+            if label_plural and clean_label(label_plural)
+            else suggest_plural(label_singular or "")
+        )
         bad |= self._errs("label_plural", label_problems(plural, what="plural label"))
         bad |= self._errs("description", _text_problems(description, 4000, "description"))
         bad |= self._errs("icon", _text_problems(icon, 40, "icon"))

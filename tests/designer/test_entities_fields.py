@@ -190,15 +190,15 @@ class TestFields:
                 "choice_state": ["active", "active", "active"],
             },
         )
-        assert r.status_code == 303, r.data.decode()[:2000]
-        field = specs.current().entity("member").field("level")
+        assert r.status_code == 303, r.data.decode()[-3000:]
+        field = specs.current().entity("member").field("level_deng_ji")
         assert field.label == "Level 等级"
         assert [(c.key, c.label, c.color) for c in field.choices] == [
             ("gold", "Gold", "amber"),
             ("silver", "Silver", "gray"),
             ("huang_jin_plus", "黄金 Plus", "violet"),
         ]
-        assert "level" in columns("x_member")
+        assert "level_deng_ji" in columns("x_member")
 
     def test_reorder_rename_recolour_and_archive_values(self, admin_client, member):
         service.add_field(

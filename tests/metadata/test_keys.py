@@ -73,3 +73,20 @@ def test_suggested_keys_are_valid(label, key):
 
 def test_suggested_key_avoids_taken_ones():
     assert suggest_key("Account", taken={"account"}) == "account_2"
+
+
+@pytest.mark.parametrize(
+    ("singular", "plural"),
+    [
+        ("Member", "Members"),
+        ("Company", "Companies"),
+        ("Box", "Boxes"),
+        ("Day", "Days"),
+        ("会员", "会员"),
+        ("Ticket 🎫", "Ticket 🎫"),
+    ],
+)
+def test_plural_suggestion(singular, plural):
+    from crm.metadata.keys import suggest_plural
+
+    assert suggest_plural(singular) == plural
