@@ -198,7 +198,10 @@ def ensure_demo() -> DemoLogin | None:
         admin = service.create_first_admin(
             email=DEMO_EMAIL, display_name="Demo Admin", password=password
         )
-        ensure_demo_model(admin.id)
+        if ensure_demo_model(admin.id):
+            from crm import demo_data
+
+            demo_data.load(admin)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -15,6 +15,10 @@ def test_demo_creates_admin_and_model_once_and_prints_the_login(app):
     compiled = specs.current()
     assert {"account", "contact", "deal"} <= set(compiled.entities)
     assert compiled.entity("deal").field("account").option("target") == "account"
+    from crm.records.stats import live_records
+
+    counts = {k: live_records(compiled.entity(k)).value for k in ("account", "contact", "deal")}
+    assert counts == {"account": 1200, "contact": 2400, "deal": 1800}
     again = runner.invoke(args=["crm", "demo"])
     assert password in again.output
     assert len(specs.current().entities) == 3

@@ -198,3 +198,19 @@ def test_notes_on_the_timeline(crm_model, staff):
         records.add_note(staff, spec("account"), rid, "   ")
     entries = records.timeline(staff, spec("account"), rid)
     assert entries[0].kind == "note" and entries[0].body == "Called <b>Ana</b> — wants a demo"
+
+
+def test_bulk_create_is_all_or_nothing(crm_model, staff, admin):
+    acc = spec("account")
+    with pytest.raises(ValidationFailed) as info:
+        records.bulk_create(
+            staff, acc, [{"name": "A", "vat": "X1"}, {"name": ""}, {"name": "C", "vat": "X1"}]
+        )
+    assert set(info.value.errors) == {"row 2: name", "row 3: vat"}
+    assert db.session.scalar(select(table_of(acc).c.id)) is None
+    ids = records.bulk_create(
+        admin, acc, [{"name": f"Co {i}"} for i in range(1500)], owner_ids=[staff.id] * 1500
+    )
+    assert len(ids) == 1500
+    assert row("account", ids[-1])["number"] == "ACC-1500"
+    assert row("account", ids[0])["owner_id"] == staff.id

@@ -1,0 +1,139 @@
+"""Deterministic, international demo records for the demo company (``make run``).
+
+A few thousand accounts, contacts and deals with the mess real CRMs have: accents, CJK
+and right-to-left names, missing values, duplicates-in-spirit, long notes.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from typing import Any
+
+from crm.metadata import specs
+from crm.records import service as records
+
+PLACES = [
+    ("Germany", "Berlin"), ("Germany", "München"), ("Spain", "Sevilla"), ("Spain", "Barcelona"),
+    ("China", "上海"), ("China", "深圳"), ("Japan", "大阪"), ("France", "Lyon"),
+    ("Brazil", "São Paulo"), ("Poland", "Kraków"), ("Norway", "Tromsø"), ("Mexico", "Mérida"),
+    ("United States", "Austin"), ("United Kingdom", "Leeds"), ("Egypt", "القاهرة"),
+    ("India", "Bengaluru"), ("Türkiye", "İzmir"), ("Canada", "Québec"), (None, None),
+]  # fmt: skip
+PREFIXES = {
+    "Germany": ["Müller", "Schäfer", "Nordwind", "Bergmann", "Rheinland"],
+    "Spain": ["Hermanos Ruiz", "Sol y Mar", "Peña", "Cervantes", "Nuñez"],
+    "China": ["北京星辰", "华南", "长江", "东方明珠", "云海"],
+    "Japan": ["株式会社さくら", "大和", "東海", "富士"],
+    "France": ["Atelier Lumière", "Côte", "Beaulieu", "Rivière"],
+    "Brazil": ["Açaí", "Horizonte", "Paulista", "Ipê"],
+}
+SUFFIXES = {
+    "Germany": ["GmbH", "AG", "KG"], "Spain": ["S.L.", "S.A."], "China": ["科技有限公司", "贸易有限公司"],
+    "Japan": ["株式会社", "商事"], "France": ["SARL", "SAS"], "Brazil": ["Ltda.", "S.A."],
+}  # fmt: skip
+GENERIC = [
+    "Northwind",
+    "Blue Harbor",
+    "Summit",
+    "Crescent",
+    "Evergreen",
+    "Pioneer",
+    "Atlas",
+    "Orbit",
+]
+GENERIC_SUFFIX = ["Ltd", "Inc.", "LLC", "Group", "Partners", "& Co."]
+FIRST = ["Ana", "Lukas", "María José", "Wei", "Yuki", "Chloé", "João", "Zofia", "Ingrid", "Omar",
+         "Priya", "Emre", "Siobhán", "Carlos", "Mei", "Hans-Peter", "Fatima", "Noah", "Lea", "Ravi"]  # fmt: skip
+LAST = ["García", "Müller", "王", "佐藤", "Dubois", "Silva", "Nowak", "Hansen", "Haddad", "Sharma",
+        "Yılmaz", "O'Brien", "Martínez", "Li", "Schmidt", "Kowalski", "Nakamura", "Rossi"]  # fmt: skip
+TITLES = ["CEO", "Head of Procurement", "IT Manager", "Buyer", "CFO", "Operations Lead", None]
+DEAL_WORDS = [
+    "Renewal",
+    "Expansion",
+    "Pilot",
+    "Rollout",
+    "Upgrade",
+    "Service contract",
+    "Migration",
+]
+NOTES = [
+    None, None, "Prefers e-mail. Budget approved for Q3.",
+    "Met at the trade fair in Hannover; interested in the premium tier.\nFollow up after the holidays.",
+    "Key account — handle with care.", "Rechnung bitte auf Englisch.", "需要中文合同。",
+]  # fmt: skip
+
+
+def _company(rnd: random.Random, country: str | None) -> str:
+    if country in PREFIXES and rnd.random() < 0.8:
+        return f"{rnd.choice(PREFIXES[country])} {rnd.choice(SUFFIXES[country])}"
+    return f"{rnd.choice(GENERIC)} {rnd.choice(['Logistics', 'Foods', 'Software', 'Health', 'Energy', 'Textiles'])} {rnd.choice(GENERIC_SUFFIX)}"
+
+
+def _email(rnd: random.Random, first: str, last: str, n: int) -> str | None:
+    if rnd.random() < 0.12:
+        return None
+    local = "".join(
+        ch for ch in f"{first}.{last}".lower() if ch.isascii() and (ch.isalnum() or ch == ".")
+    )
+    return f"{local.strip('.') or 'contact'}{n}@example.com"
+
+
+def load(user: Any, *, accounts: int = 1200, seed: int = 2026) -> dict[str, int]:
+    """Create the demo records (all through the record service's bulk path)."""
+    rnd = random.Random(seed)
+    compiled = specs.current()
+    account, contact, deal = (compiled.entity(k) for k in ("account", "contact", "deal"))
+    today = date(2026, 11, 1)
+    rows = []
+    for i in range(accounts):
+        country, city = rnd.choice(PLACES)
+        rows.append(
+            {
+                "name": _company(rnd, country),
+                "industry": rnd.choice([None, "manufacturing", "retail", "software", "health", "finance", "education"]),
+                "website": None if rnd.random() < 0.3 else f"https://www.example-{i}.com",
+                "phone": None if rnd.random() < 0.2 else f"+{rnd.randint(1, 99)} {rnd.randint(100, 999)} {rnd.randint(1000000, 9999999)}",
+                "country": country,
+                "city": city,
+                "annual_revenue": None if rnd.random() < 0.25 else str(rnd.randint(50, 500_000) * 1000),
+                "employees": None if rnd.random() < 0.2 else str(rnd.choice([3, 12, 45, 180, 950, 4200, 18000])),
+                "customer_since": None if rnd.random() < 0.4 else (today - timedelta(days=rnd.randint(30, 3000))).isoformat(),
+                "notes": rnd.choice(NOTES),
+            }
+        )  # fmt: skip
+    account_ids = records.bulk_create(user, account, rows)
+    contact_rows = []
+    for n in range(accounts * 2):
+        first, last = rnd.choice(FIRST), rnd.choice(LAST)
+        contact_rows.append(
+            {
+                "full_name": f"{first} {last}",
+                "account": rnd.choice(account_ids) if rnd.random() < 0.9 else None,
+                "job_title": rnd.choice(TITLES),
+                "email": _email(rnd, first, last, n),
+                "phone": None if rnd.random() < 0.5 else f"+{rnd.randint(1, 99)} {rnd.randint(10000000, 99999999)}",
+                "newsletter": rnd.random() < 0.4,
+            }
+        )  # fmt: skip
+    contact_ids = records.bulk_create(user, contact, contact_rows)
+    deal_rows = []
+    stages = ["prospecting", "qualified", "proposal", "negotiation", "won", "lost"]
+    for _ in range(int(accounts * 1.5)):
+        acc = rnd.choice(account_ids)
+        stage = rnd.choices(stages, weights=[5, 4, 3, 2, 3, 2])[0]
+        products = rnd.sample(["core", "support", "training"], k=rnd.randint(0, 3))
+        deal_rows.append(
+            {
+                "title": f"{rnd.choice(DEAL_WORDS)} {rnd.randint(2025, 2027)}",
+                "account": acc,
+                "contact": rnd.choice(contact_ids) if rnd.random() < 0.7 else None,
+                "amount": f"{rnd.randint(1, 400) * 250}.00",
+                "stage": stage,
+                "probability": {"prospecting": "10", "qualified": "25", "proposal": "50", "negotiation": "75", "won": "100", "lost": "0"}[stage],
+                "close_date": (today + timedelta(days=rnd.randint(-200, 240))).isoformat(),
+                "products": products or None,
+            }
+        )  # fmt: skip
+    deal_ids = records.bulk_create(user, deal, deal_rows)
+    return {"account": len(account_ids), "contact": len(contact_ids), "deal": len(deal_ids)}
