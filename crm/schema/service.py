@@ -319,6 +319,10 @@ class SchemaChange:
                 return
         self._put_field(entity_key, new)
         self.logs.append(_Log(entity_key, key, "add_field", None, _field_public(new)))
+        # The first text field of an entity names its records until the administrator
+        # chooses otherwise: a record page is never titled "Member #12" by oversight.
+        if self.wanted[entity_key].name_field is None and type == "text":
+            self.wanted[entity_key] = replace(self.wanted[entity_key], name_field=key)
         if entity_key in self.current:  # a new field on an existing table with rows
             self.checks.append(lambda: preflight.new_field_rules(self._table(entity_key), new))
             if new.default is not None:

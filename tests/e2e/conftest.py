@@ -79,24 +79,26 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
     page = context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
 
     def on_console(msg):
         # A 4xx answer to a form is expected behaviour; anything else logged as an error
         # (a CSP violation, a failed script) is a bug.
         if msg.type == "error" and "the server responded with a status of 4" not in msg.text:
-            errors.append(msg.text)
+            errors.append(f"{page.url}: {msg.text}")
 
     page.on("console", on_console)
     yield page
     context.close()
     # A CSP violation or a script error is a bug even when the page looks fine.
-    assert errors == []
+    assert errors == [], "\n".join(errors)
 
 
 def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot for a person to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # caret="initial": hiding the caret makes Playwright inject a <style>, which our CSP
+    # (rightly) blocks and reports as a console error.
+    page.screenshot(path=str(path), full_page=True, caret="initial")
     return path

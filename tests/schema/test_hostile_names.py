@@ -126,6 +126,8 @@ def test_hostile_names_are_refused_or_fully_usable(
     # Rename the label, archive and restore, then clean up.
     service.update_field(entity_key, field_key, label=f"{field_label[:150]} (renamed)")
     service.update_entity(entity_key, label_plural=f"{entity_label[:150]} ✓")
+    assert specs.current().entity(entity_key).name_field == field_key  # first text field
+    service.update_entity(entity_key, name_field=None)
     service.archive_field(entity_key, field_key)
     assert specs.current().entity(entity_key).field(field_key) is None
     service.restore_field(entity_key, field_key)

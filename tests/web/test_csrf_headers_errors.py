@@ -58,6 +58,10 @@ class TestCSRF:
         assert r.status_code == 400
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
+    def test_no_python_none_leaks_into_attributes(self, client, staff):
+        html = client.get("/login").data.decode()
+        assert '="None"' not in html and 'autofocus="False"' not in html
+
     def test_pages_carry_the_token_for_htmx(self, login_as, staff):
         page = login_as(staff).get("/").data.decode()
         assert 'hx-headers=\'{"X-CSRFToken": "' in page
