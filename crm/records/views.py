@@ -6,7 +6,16 @@ scoped query layer), render a page or one block of it for htmx.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlalchemy import or_
@@ -15,10 +24,11 @@ from werkzeug.datastructures import MultiDict
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import list_views, specs, types
-from crm.records import listing, present
+from crm.records import export, listing, present
 from crm.records import service as records
 from crm.records.service import RecordConflict
 from crm.security import policy
+from crm.timeutil import utcnow
 from crm.web.htmx import redirect, render_page_or_block, vary
 from forms.records import attach_errors, raw_values, record_form
 
@@ -78,6 +88,28 @@ def record_list(key: str):
         args=request.args,
         describe=list_views.describe_filter,
     )
+
+
+@bp.get("/<key>/export.<fmt>")
+def record_export(key: str, fmt: str):
+    """Download the current list (same columns, filters, sort and search) as CSV or XLSX."""
+    spec = _entity(key)
+    policy.require(current_user, "export", spec.key)
+    if fmt not in ("csv", "xlsx"):
+        raise NotFound("Export as .csv or .xlsx.")
+    req = listing.parse_request(current_user, spec, request.args, _list_args())
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    filename = f"{spec.key}-{stamp}.{fmt}"
+    if fmt == "csv":
+        body = stream_with_context(export.csv_chunks(current_user, spec, req))
+        response = Response(body, mimetype="text/csv")
+    else:
+        response = Response(
+            export.xlsx_bytes(current_user, spec, req),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @bp.get("/<key>/count")

@@ -28,7 +28,12 @@ class CRMClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             db.session.commit()
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        def run():
+            response = FlaskClient.open(self, *args, **kwargs)
+            response.get_data()  # consume streamed bodies inside the request's own context
+            return response
+
+        return contextvars.Context().run(run)
 
     def csrf_token(self) -> str:
         """The signed token this client's session would find in any of its forms."""
