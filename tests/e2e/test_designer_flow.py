@@ -38,6 +38,7 @@ def sign_in(page, url, email):
 def add_field(page, url, card, label, extra):
     page.goto(url + "/admin/entities/member/fields/new")
     page.locator(".type-card", has_text=card).first.click()
+    page.wait_for_load_state()  # htmx listens from DOMContentLoaded on, as people type later
     page.get_by_role("textbox", name="Label", exact=True).fill(label)
     page.wait_for_function("() => document.querySelector('#key').value !== ''")
     if "currency" in extra:
@@ -69,6 +70,7 @@ def test_admin_models_member_and_staff_uses_it(live_server, page, browser):
     # The entity, with a key suggested from the label as the administrator types.
     page.get_by_role("link", name="Configuration", exact=True).click()
     page.get_by_role("link", name="New entity").click()
+    page.wait_for_load_state()
     page.get_by_label("Name (singular)").fill("Member")
     page.wait_for_function("() => document.querySelector('#key').value === 'member'")
     page.get_by_label("Colour").select_option("teal")
