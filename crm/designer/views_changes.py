@@ -1,8 +1,10 @@
 """Designer: the configuration change log, newest first, for all entities or one.
 
-Entries are read through ``_entries`` (the one query of this module) and turned into words
-by ``describe``: the action ("Added field"), and a before → after line for each key that
-changed ("label: Name → Company name", "required: no → yes", "choices added: Won").
+Entries are read through ``_entries`` and ``_names`` (the only queries of this module; they
+belong in a ``crm.metadata`` read model once one exists, the view itself runs no SQL) and
+turned into words by ``describe``: the action ("Added field"), and a before → after line for
+each key that changed ("label: Name → Company name", "required: no → yes", "choices added:
+Won").
 """
 
 from __future__ import annotations
@@ -188,6 +190,10 @@ def diff(before: Any, after: Any, entity: EntitySpec | None = None) -> list[Line
                 lines.extend(diff(old, new))
             elif key == "type":
                 lines.append(Line("type", _type_label(old), _type_label(new)))
+            elif key == "name_field" and entity is not None:
+                lines.append(
+                    Line(_words(key), _field_label(entity, old), _field_label(entity, new))
+                )
             elif key in ("columns", "sort", "filters"):
                 lines.append(
                     Line(key, _view_value(entity, key, old), _view_value(entity, key, new))
@@ -200,11 +206,17 @@ def diff(before: Any, after: Any, entity: EntitySpec | None = None) -> list[Line
         return []
     side = "after" if one is after else "before"
     summary = []
-    for key in ("name", "label", "label_singular", "type", "required", "columns"):
+    keys = ("name", "label", "label_singular", "type", "required", "columns", "sort", "filters")
+    for key in (*keys, "sections"):
         if key in one and one[key] not in (None, "", False):
             value = _type_label(one[key]) if key == "type" else _view_value(entity, key, one[key])
             summary.append(Line(_words(key), **{side: value}))
     return summary
+
+
+def _field_label(entity: EntitySpec, key: Any) -> str:
+    f = entity.field(key, include_archived=True) if isinstance(key, str) else None
+    return f.label if f is not None else _text(key)
 
 
 def _type_label(value: Any) -> str:

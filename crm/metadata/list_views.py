@@ -1,0 +1,759 @@
+"""List views: which columns a record list shows, in which order, sorted and filtered how.
+
+Shared views (``owner_id`` NULL) are configuration: administrators publish them, and every
+change is logged and bumps the metadata version, like any other metadata. Private views
+belong to one user and are user data: no log, no version bump.
+
+Views are stored as plain field keys. Reading a view drops whatever no longer applies
+(archived or purged fields, operators a changed type no longer offers, values that no
+longer parse), so an old view never breaks a list; saving a view checks every rule and
+reports every problem at once.
+
+Field-level rights are the runtime's business: it must still pass the columns, sort and
+filters of a view through ``policy.visible_fields`` before using them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, delete, func, select, update
+
+from crm.errors import Forbidden, NotFound, ValidationFailed
+from crm.extensions import db
+from crm.metadata import specs, types
+from crm.metadata.keys import clean_label
+from crm.metadata.models import ListViewRow
+from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.metadata.versioning import bump_version, log_change
+from crm.security.models import User
+from crm.security.policy import CONFIGURE, can
+
+# The spine columns a view may use, as pseudo-fields (their type gives their operators).
+SPINE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(key="created_at", type="datetime", label="Created"),
+    FieldSpec(key="updated_at", type="datetime", label="Last changed"),
+    FieldSpec(key="owner_id", type="user", label="Owner"),
+)
+_SPINE = {f.key: f for f in SPINE_FIELDS}
+OWNER_OPERATORS = ("eq", "in", "is_me", "empty")
+NO_SORT_TYPES = frozenset({"long_text", "multi_picklist"})
+NO_VALUE_OPS = frozenset({"empty", "not_empty", "is_me", "is_true", "is_false"})
+LIST_OPS = frozenset({"in", "not_in", "contains_any"})
+SEARCH_OPS = frozenset({"contains", "starts_with"})  # any text, whatever the field's type
+DIRECTIONS = ("asc", "desc")
+MAX_COLUMNS, MAX_SORT, MAX_FILTERS, MAX_VALUES, MAX_NAME = 30, 3, 20, 100, 100
+BUILTIN_COLUMNS = 5  # besides the naming field
+_DATE_ONLY = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
+
+RELATIVE_LABELS = {
+    "today": "Today", "yesterday": "Yesterday", "this_week": "This week",
+    "last_week": "Last week", "this_month": "This month", "last_month": "Last month",
+    "this_quarter": "This quarter", "this_year": "This year", "last_7_days": "Last 7 days",
+    "last_30_days": "Last 30 days", "next_30_days": "Next 30 days",
+}  # fmt: skip
+_OP_WORDS = {
+    "contains": "contains", "equals": "is", "not_equals": "is not",
+    "starts_with": "starts with", "empty": "is empty", "not_empty": "is not empty",
+    "eq": "is", "ne": "is not", "gt": "is more than", "gte": "is at least",
+    "lt": "is less than", "lte": "is at most", "between": "is between",
+    "before": "is before", "after": "is after", "relative": "is in the period",
+    "is_true": "is yes", "is_false": "is no", "in": "is one of", "not_in": "is not one of",
+    "contains_any": "includes any of", "is_me": "is me",
+}  # fmt: skip
+_DATE_WORDS = {"eq": "is on"}
+_MULTI_WORDS = {"contains": "includes"}
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """One condition: ``value`` is None (no value needed), a string, or a tuple of strings
+    (two for "between", "" for an open end; one or more for "in", "not_in", "contains_any").
+    It is in the form ``types.build_filter`` takes."""
+
+    field: str
+    op: str
+    value: str | tuple[str, ...] | None = None
+
+    def to_data(self) -> dict:
+        value = list(self.value) if isinstance(self.value, tuple) else self.value
+        return {"field": self.field, "op": self.op, "value": value}
+
+
+@dataclass(frozen=True)
+class ListViewSpec:
+    """A list view as the runtime reads it. ``id`` is None for the built-in view;
+    ``owner_id`` is None and ``shared`` True for views published by an administrator."""
+
+    id: int | None
+    entity_key: str
+    name: str
+    owner_id: int | None
+    columns: tuple[str, ...]
+    sort: tuple[tuple[str, str], ...]
+    filters: tuple[FilterSpec, ...]
+    is_default: bool
+    shared: bool
+
+    def to_data(self) -> dict:
+        """The view as the plain ``data`` dict the save functions take."""
+        return {
+            "name": self.name,
+            "columns": list(self.columns),
+            "sort": [list(s) for s in self.sort],
+            "filters": [f.to_data() for f in self.filters],
+            "is_default": self.is_default,
+        }
+
+
+# --- fields a view may use ------------------------------------------------------------------
+
+
+def available_fields(entity: EntitySpec) -> tuple[FieldSpec, ...]:
+    """The fields a view of ``entity`` may show, sort and filter by: its active fields in
+    position order, then Created, Last changed and Owner."""
+    return (*entity.active_fields, *SPINE_FIELDS)
+
+
+def field_for(entity: EntitySpec, key: Any) -> FieldSpec | None:
+    """The active field or spine pseudo-field ``key`` of ``entity``, or None."""
+    if not isinstance(key, str):
+        return None
+    return _SPINE.get(key) or entity.field(key)
+
+
+def operators_for(field: FieldSpec) -> tuple[str, ...]:
+    """The filter operators ``field`` offers, in the registry's order."""
+    if field.key == "owner_id":  # a spine key: no entity field can be called that
+        return OWNER_OPERATORS
+    return types.get(field.type).operators
+
+
+def can_sort(field: FieldSpec) -> bool:
+    """False for long text and multi-select picklists (no meaningful order)."""
+    return field.type not in NO_SORT_TYPES
+
+
+def needs_value(op: str) -> bool:
+    """False for "empty", "not_empty", "is_me", "is_true", "is_false"."""
+    return op not in NO_VALUE_OPS
+
+
+def operator_label(field: FieldSpec, op: str) -> str:
+    """``op`` in words for ``field`` ("is one of", "is before" ...)."""
+    if field.type in ("date", "datetime") and op in _DATE_WORDS:
+        return _DATE_WORDS[op]
+    if field.type == "multi_picklist" and op in _MULTI_WORDS:
+        return _MULTI_WORDS[op]
+    return _OP_WORDS.get(op, op)
+
+
+def column_label(entity: EntitySpec, key: str) -> str:
+    """The label of a column key (the key itself when it is unknown)."""
+    field = field_for(entity, key)
+    return field.label if field is not None else key
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _canon(field: FieldSpec, op: str, raw: Any, *, lenient: bool) -> tuple[str, Any]:
+    """One filter value as stored (canonical text) and as parsed (for comparisons).
+    ValueError with a message for people when it does not parse with the field's type."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ValueError("Enter a value.")
+    text = str(raw).strip()
+    if not text:
+        raise ValueError("Enter a value.")
+    if op in SEARCH_OPS and field.type != "multi_picklist":
+        search = FieldSpec(key=field.key, type="text", label=field.label)
+        parsed = types.get("text").parse(search, text)
+        return parsed, parsed
+    if field.type in ("picklist", "multi_picklist"):
+        if lenient:  # a stored view keeps working when a choice is archived later
+            if field.choice(text) is None:
+                raise ValueError(f"“{text}” is not one of the choices.")
+        else:
+            types.get(field.type).parse(field, text)
+        return text, text
+    if field.type == "auto_number":
+        parsed = types.get("text").parse(field, text)
+        return parsed, parsed
+    if field.type == "datetime" and _DATE_ONLY.fullmatch(text):  # a whole day
+        day = types.get("date").parse(field, text)
+        return day.isoformat(), day
+    parsed = types.get(field.type).parse(field, text)
+    if parsed is None:
+        raise ValueError("Enter a value.")
+    return types.input_text(field, parsed), parsed
+
+
+def _items(value: Any) -> list:
+    if isinstance(value, str):
+        return re.split(r"[,;]", value)
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def normalise_value(field: FieldSpec, op: str, value: Any, *, lenient: bool = False) -> Any:
+    """The stored form of a filter value for ``field`` and ``op`` (see ``FilterSpec``).
+    Raises ValueError with a message for people."""
+    if op in NO_VALUE_OPS:
+        return None
+    if op == "relative":
+        name = value[0] if isinstance(value, list | tuple) and len(value) == 1 else value
+        if name not in types.RELATIVE_RANGES:
+            raise ValueError("Choose a period.")
+        return name
+    if op == "between":
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise ValueError("Enter two values: from and to.")
+        if _blank(value[0]) and _blank(value[1]):
+            raise ValueError("Enter at least one of the two values.")
+        ends = [None if _blank(v) else _canon(field, op, v, lenient=lenient) for v in value]
+        low, high = ends
+        if low and high and type(low[1]) is type(high[1]) and low[1] > high[1]:
+            raise ValueError("The first value must not be after the second.")
+        return tuple(end[0] if end else "" for end in ends)
+    if op in LIST_OPS:
+        items = [v for v in _items(value) if not _blank(v)]
+        if not items:
+            raise ValueError("Choose at least one value.")
+        if len(items) > MAX_VALUES:
+            raise ValueError(f"Choose at most {MAX_VALUES} values.")
+        return tuple(dict.fromkeys(_canon(field, op, v, lenient=lenient)[0] for v in items))
+    if isinstance(value, list | tuple):
+        if len(value) > 1:
+            raise ValueError("Enter one value.")
+        value = value[0] if value else None
+    return _canon(field, op, value, lenient=lenient)[0]
+
+
+def check_filter(
+    entity: EntitySpec, raw: Any, *, lenient: bool = False
+) -> tuple[FilterSpec | None, list[str]]:
+    """A filter dict ``{field, op, value}`` as a ``FilterSpec``, or the problems with it."""
+    if not isinstance(raw, Mapping):
+        return None, ["This filter cannot be read."]
+    key, op = raw.get("field"), raw.get("op")
+    field = field_for(entity, key)
+    if field is None:
+        if _blank(key):
+            return None, ["Choose a field to filter by."]
+        return None, [f"There is no field “{key}” to filter by."]
+    if op not in operators_for(field):
+        if _blank(op):
+            return None, [f"{field.label}: choose a condition."]
+        return None, [f"{field.label}: “{op}” is not a condition for this field."]
+    try:
+        value = normalise_value(field, op, raw.get("value"), lenient=lenient)
+    except ValueError as exc:
+        return None, [f"{field.label}: {exc}"]
+    return FilterSpec(field.key, op, value), []
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Clean:
+    name: str
+    columns: tuple[str, ...]
+    sort: tuple[tuple[str, str], ...]
+    filters: tuple[FilterSpec, ...]
+    is_default: bool
+
+
+def _sort_item(item: Any) -> tuple[Any, Any]:
+    if isinstance(item, Mapping):
+        return item.get("field"), item.get("dir", "asc")
+    if isinstance(item, list | tuple) and len(item) == 2:
+        return item[0], item[1]
+    return item, None
+
+
+def _validate(
+    entity: EntitySpec, data: Any, *, owner_id: int | None, view_id: int | None
+) -> _Clean:
+    """The cleaned view, or ValidationFailed with every problem, keyed by where it is:
+    "name", "columns", "sort", "filters" or "filters.<n>" (n counts from 0)."""
+    if not isinstance(data, Mapping):
+        raise ValidationFailed("Nothing was saved.", errors={"view": ["Send the view as a dict."]})
+    errors: dict[str, list[str]] = {}
+
+    def err(where: str, message: str) -> None:
+        errors.setdefault(where, []).append(message)
+
+    raw_name = data.get("name")
+    name = clean_label(raw_name if isinstance(raw_name, str) else "")
+    if not name:
+        err("name", "Enter a name for the view.")
+    elif len(name) > MAX_NAME:
+        err("name", f"The name is too long: use at most {MAX_NAME} characters.")
+    else:
+        same = select(ListViewRow.id).where(
+            ListViewRow.entity_key == entity.key,
+            ListViewRow.owner_id.is_(None)
+            if owner_id is None
+            else ListViewRow.owner_id == owner_id,
+            func.lower(ListViewRow.name) == name.lower(),
+        )
+        if view_id is not None:
+            same = same.where(ListViewRow.id != view_id)
+        if db.session.scalar(same.limit(1)) is not None:
+            err("name", f"There is already a view called “{name}”.")
+
+    columns: list[str] = []
+    raw_columns = data.get("columns")
+    if not isinstance(raw_columns, list | tuple) or not raw_columns:
+        err("columns", "Choose at least one column.")
+    else:
+        if len(raw_columns) > MAX_COLUMNS:
+            err("columns", f"Show at most {MAX_COLUMNS} columns.")
+        for key in raw_columns:
+            field = field_for(entity, key)
+            if field is None:
+                err("columns", f"There is no field “{key}” to show.")
+            elif field.key in columns:
+                err("columns", f"“{field.label}” is chosen twice.")
+            else:
+                columns.append(field.key)
+
+    sort: list[tuple[str, str]] = []
+    raw_sort = data.get("sort") or []
+    items = [_sort_item(i) for i in raw_sort] if isinstance(raw_sort, list | tuple) else None
+    if items is None:
+        err("sort", "The sort order cannot be read.")
+    else:
+        items = [(k, d) for k, d in items if not _blank(k)]
+        if len(items) > MAX_SORT:
+            err("sort", f"Sort by at most {MAX_SORT} fields.")
+        for key, direction in items:
+            field = field_for(entity, key)
+            if field is None:
+                err("sort", f"There is no field “{key}” to sort by.")
+            elif not can_sort(field):
+                kind = types.get(field.type).label.lower()
+                err("sort", f"“{field.label}” cannot be used for sorting ({kind} field).")
+            elif any(field.key == k for k, _ in sort):
+                err("sort", f"“{field.label}” is already used for sorting.")
+            elif direction not in DIRECTIONS:
+                err("sort", f"“{field.label}”: choose ascending or descending.")
+            else:
+                sort.append((field.key, direction))
+
+    filters: list[FilterSpec] = []
+    raw_filters = data.get("filters") or []
+    if not isinstance(raw_filters, list | tuple):
+        err("filters", "The filters cannot be read.")
+    else:
+        if len(raw_filters) > MAX_FILTERS:
+            err("filters", f"Use at most {MAX_FILTERS} filters.")
+        for n, raw in enumerate(raw_filters):
+            spec, problems = check_filter(entity, raw)
+            for message in problems:
+                err(f"filters.{n}", message)
+            if spec is not None:
+                filters.append(spec)
+
+    if errors:
+        raise ValidationFailed("Nothing was saved.", errors=errors)
+    return _Clean(name, tuple(columns), tuple(sort), tuple(filters), bool(data.get("is_default")))
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def builtin_columns(entity: EntitySpec) -> tuple[str, ...]:
+    """The naming field and the first five other active fields (Created and Last changed
+    for an entity without fields)."""
+    keys = [entity.name_field] if entity.field(entity.name_field or "") else []
+    keys += [f.key for f in entity.active_fields if f.key not in keys][:BUILTIN_COLUMNS]
+    return tuple(keys) or ("created_at", "updated_at")
+
+
+def builtin_view(entity: EntitySpec) -> ListViewSpec:
+    """The view used when neither the user nor an administrator chose a default."""
+    return ListViewSpec(
+        id=None,
+        entity_key=entity.key,
+        name="All records",
+        owner_id=None,
+        columns=builtin_columns(entity),
+        sort=(("updated_at", "desc"),),
+        filters=(),
+        is_default=True,
+        shared=True,
+    )
+
+
+def _as_spec(row: ListViewRow, entity: EntitySpec) -> ListViewSpec:
+    """A row as a spec; whatever no longer applies silently drops out."""
+    columns = list(dict.fromkeys(k for k in row.columns or () if field_for(entity, k)))
+    sort: list[tuple[str, str]] = []
+    for item in row.sort if isinstance(row.sort, list) else ():
+        key, direction = _sort_item(item)
+        field = field_for(entity, key)
+        if field and can_sort(field) and direction in DIRECTIONS and key not in dict(sort):
+            sort.append((field.key, direction))
+    filters = []
+    for raw in row.filters if isinstance(row.filters, list) else ():
+        spec, _ = check_filter(entity, raw, lenient=True)
+        if spec is not None:
+            filters.append(spec)
+    return ListViewSpec(
+        id=row.id,
+        entity_key=row.entity_key,
+        name=row.name,
+        owner_id=row.owner_id,
+        columns=tuple(columns[:MAX_COLUMNS]) or builtin_columns(entity),
+        sort=tuple(sort[:MAX_SORT]),
+        filters=tuple(filters),
+        is_default=bool(row.is_default),
+        shared=row.owner_id is None,
+    )
+
+
+def _entity(key: str) -> EntitySpec:
+    entity = specs.current().entity(key, include_archived=True)
+    if entity is None:
+        raise NotFound("There is no such kind of record.")
+    return entity
+
+
+def _visible_to(user_id: int | None):
+    shared = ListViewRow.owner_id.is_(None)
+    return shared if user_id is None else shared | (ListViewRow.owner_id == user_id)
+
+
+def list_views(entity_key: str, user_id: int | None) -> list[ListViewSpec]:
+    """The views ``user_id`` may use on ``entity_key``: the shared ones in their order, then
+    the user's own. NotFound for an unknown entity."""
+    entity = _entity(entity_key)
+    rows = db.session.scalars(
+        select(ListViewRow)
+        .where(ListViewRow.entity_key == entity_key, _visible_to(user_id))
+        .order_by(
+            case((ListViewRow.owner_id.is_(None), 0), else_=1),
+            ListViewRow.position,
+            ListViewRow.id,
+        )
+    ).all()
+    return [_as_spec(r, entity) for r in rows]
+
+
+def get_view(view_id: int, user_id: int | None) -> ListViewSpec:
+    """A shared view, or one of ``user_id``'s own; NotFound otherwise (another user's
+    private view is not revealed)."""
+    row = db.session.get(ListViewRow, view_id)
+    if row is None or (row.owner_id is not None and row.owner_id != user_id):
+        raise NotFound("There is no such list view.")
+    return _as_spec(row, _entity(row.entity_key))
+
+
+def default_view(entity_key: str, user_id: int | None) -> ListViewSpec:
+    """The user's own default view, else the shared default, else the built-in view."""
+    entity = _entity(entity_key)
+    row = db.session.scalars(
+        select(ListViewRow)
+        .where(ListViewRow.entity_key == entity_key, ListViewRow.is_default, _visible_to(user_id))
+        .order_by(
+            case((ListViewRow.owner_id.is_(None), 1), else_=0),
+            ListViewRow.position,
+            ListViewRow.id,
+        )
+        .limit(1)
+    ).first()
+    return _as_spec(row, entity) if row is not None else builtin_view(entity)
+
+
+def user_names(ids: Iterable[int] | None = None) -> dict[int, str]:
+    """Display names by user id: of ``ids``, or of every active user when None."""
+    query = select(User.id, User.display_name).order_by(func.lower(User.display_name), User.id)
+    if ids is None:
+        query = query.where(User.is_active)
+    else:
+        wanted = {int(i) for i in ids}
+        if not wanted:
+            return {}
+        query = query.where(User.id.in_(wanted))
+    return {uid: name for uid, name in db.session.execute(query).all()}
+
+
+# --- describing -----------------------------------------------------------------------------
+
+
+def _value_words(field: FieldSpec, value: str, names: Mapping[int, str] | None) -> str:
+    if field.type in ("picklist", "multi_picklist"):
+        choice = field.choice(value)
+        return choice.label if choice else value
+    if field.type == "user" and value.isdigit():
+        return (names or {}).get(int(value), f"user #{value}")
+    return value
+
+
+def describe_filter(
+    entity: EntitySpec, f: FilterSpec, names: Mapping[int, str] | None = None
+) -> str:
+    """A filter in words: "Stage is one of Won, Lost", "Created: Last 7 days". Plain text
+    (the template escapes it); ``names`` gives user names by id."""
+    field = field_for(entity, f.field)
+    if field is None:
+        return ""
+    label = field.label
+    if f.op == "relative":
+        return f"{label}: {RELATIVE_LABELS.get(str(f.value), str(f.value))}"
+    if f.op == "between" and isinstance(f.value, tuple):
+        low, high = (_value_words(field, v, names) if v else "" for v in f.value)
+        dated = field.type in ("date", "datetime")
+        if low and high:
+            return f"{label} is between {low} and {high}"
+        if low:
+            return f"{label} {'is on or after' if dated else 'is at least'} {low}"
+        return f"{label} {'is on or before' if dated else 'is at most'} {high}"
+    words = operator_label(field, f.op)
+    if f.value is None:
+        return f"{label} {words}"
+    values = f.value if isinstance(f.value, tuple) else (f.value,)
+    shown = ", ".join(_value_words(field, v, names) for v in values)
+    quote = field.type in ("text", "long_text", "email", "phone", "url", "auto_number")
+    return f"{label} {words} “{shown}”" if quote else f"{label} {words} {shown}"
+
+
+def describe_sort(entity: EntitySpec, sort: Iterable[tuple[str, str]]) -> str:
+    """ "Last changed (newest first), Name (A to Z)"."""
+
+    def one(key: str, direction: str) -> str:
+        field = field_for(entity, key)
+        if field is None:
+            return key
+        if field.type in ("date", "datetime"):
+            words = "oldest first" if direction == "asc" else "newest first"
+        elif types.get(field.type).storage in ("integer", "numeric"):
+            words = "smallest first" if direction == "asc" else "largest first"
+        else:
+            words = "A to Z" if direction == "asc" else "Z to A"
+        return f"{field.label} ({words})"
+
+    return ", ".join(one(k, d) for k, d in sort)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _public(row: ListViewRow) -> dict:
+    """What the change log keeps of a shared view."""
+    return {
+        "name": row.name,
+        "columns": list(row.columns or []),
+        "sort": [list(s) for s in row.sort or []],
+        "filters": list(row.filters or []),
+        "is_default": bool(row.is_default),
+    }
+
+
+def _next_position(entity_key: str, owner_id: int | None) -> int:
+    owner = ListViewRow.owner_id.is_(None) if owner_id is None else ListViewRow.owner_id == owner_id
+    top = db.session.scalar(
+        select(func.max(ListViewRow.position)).where(ListViewRow.entity_key == entity_key, owner)
+    )
+    return int(top or 0) + 1
+
+
+def _clear_other_defaults(row: ListViewRow) -> None:
+    owner = (
+        ListViewRow.owner_id.is_(None)
+        if row.owner_id is None
+        else ListViewRow.owner_id == row.owner_id
+    )
+    db.session.execute(
+        update(ListViewRow)
+        .where(ListViewRow.entity_key == row.entity_key, owner, ListViewRow.id != row.id)
+        .values(is_default=False)
+    )
+
+
+def _store(row: ListViewRow, clean: _Clean) -> None:
+    row.name = clean.name
+    row.columns = list(clean.columns)
+    row.sort = [list(s) for s in clean.sort]
+    row.filters = [f.to_data() for f in clean.filters]
+    row.is_default = clean.is_default
+    db.session.flush()
+    if clean.is_default:
+        _clear_other_defaults(row)
+
+
+def _start() -> None:
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("The list view service needs a clean session; commit your work first.")
+
+
+def _finish() -> None:
+    db.session.commit()
+    specs.forget_request_specs()
+
+
+def _require_admin(actor_id: int | None) -> None:
+    """Shared views are configuration: only administrators (or the system, None) change them."""
+    if actor_id is None:
+        return
+    user = db.session.get(User, actor_id)
+    if not can(user, CONFIGURE):
+        raise Forbidden("Only administrators can change shared views.")
+
+
+def _shared_row(view_id: int, entity_key: str | None = None) -> ListViewRow:
+    row = db.session.get(ListViewRow, view_id)
+    if row is None or row.owner_id is not None or entity_key not in (None, row.entity_key):
+        raise NotFound("There is no such shared view.")
+    return row
+
+
+def save_shared_view(
+    entity_key: str, data: Mapping, *, actor_id: int | None, view_id: int | None = None
+) -> ListViewSpec:
+    """Publish a new shared view, or change shared view ``view_id``. Logged as
+    "save_list_view" and bumps the metadata version. Raises ValidationFailed (every problem,
+    nothing saved), NotFound, or Forbidden for an actor who is not an administrator."""
+    _start()
+    try:
+        entity = _entity(entity_key)
+        _require_admin(actor_id)
+        row = _shared_row(view_id, entity_key) if view_id is not None else None
+        version = bump_version()  # takes the version row lock: shared-view writers queue up
+        clean = _validate(entity, data, owner_id=None, view_id=view_id)
+        before = _public(row) if row is not None else None
+        if row is None:
+            row = ListViewRow(entity_key=entity_key, owner_id=None)
+            row.position = _next_position(entity_key, None)
+            db.session.add(row)
+        _store(row, clean)
+        after = _public(row)
+        log_change(
+            version=version,
+            actor_id=actor_id,
+            entity_key=entity_key,
+            action="save_list_view",
+            before=before,
+            after=after,
+        )
+        _finish()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return _as_spec(row, entity)
+
+
+def delete_shared_view(view_id: int, *, actor_id: int | None) -> None:
+    """Delete a shared view (logged as "delete_list_view"; bumps the version)."""
+    _start()
+    try:
+        _require_admin(actor_id)
+        row = _shared_row(view_id)
+        before, entity_key = _public(row), row.entity_key
+        version = bump_version()
+        db.session.execute(delete(ListViewRow).where(ListViewRow.id == row.id))
+        log_change(
+            version=version,
+            actor_id=actor_id,
+            entity_key=entity_key,
+            action="delete_list_view",
+            before=before,
+        )
+        _finish()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def set_default_shared_view(view_id: int, *, actor_id: int | None) -> ListViewSpec:
+    """Make shared view ``view_id`` the default of its entity (the others stop being it).
+    Logged as "default_list_view"; nothing happens when it already is the default."""
+    _start()
+    try:
+        _require_admin(actor_id)
+        row = _shared_row(view_id)
+        entity = _entity(row.entity_key)
+        if not row.is_default:
+            version = bump_version()
+            previous = db.session.scalars(
+                select(ListViewRow.name).where(
+                    ListViewRow.entity_key == row.entity_key,
+                    ListViewRow.owner_id.is_(None),
+                    ListViewRow.is_default,
+                )
+            ).first()
+            row.is_default = True
+            db.session.flush()
+            _clear_other_defaults(row)
+            log_change(
+                version=version,
+                actor_id=actor_id,
+                entity_key=row.entity_key,
+                action="default_list_view",
+                before={"default_view": previous},
+                after={"default_view": row.name},
+            )
+        _finish()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return _as_spec(row, entity)
+
+
+def _private_row(view_id: int, user_id: int) -> ListViewRow:
+    row = db.session.get(ListViewRow, view_id)
+    if row is None or (row.owner_id is not None and row.owner_id != user_id):
+        raise NotFound("There is no such list view.")
+    if row.owner_id is None:
+        raise Forbidden("Only administrators can change shared views.")
+    return row
+
+
+def save_private_view(
+    entity_key: str, data: Mapping, *, user_id: int, view_id: int | None = None
+) -> ListViewSpec:
+    """Save a new private view of ``user_id``, or change their view ``view_id``. No log,
+    no version bump. Raises ValidationFailed, NotFound (unknown entity; another user's
+    view) or Forbidden (a shared view)."""
+    _start()
+    try:
+        entity = specs.current().entity(entity_key)  # the runtime: active entities only
+        if entity is None:
+            raise NotFound("There is no such kind of record.")
+        row = _private_row(view_id, user_id) if view_id is not None else None
+        if row is not None and row.entity_key != entity_key:
+            raise NotFound("There is no such list view.")
+        clean = _validate(entity, data, owner_id=user_id, view_id=view_id)
+        if row is None:
+            row = ListViewRow(entity_key=entity_key, owner_id=user_id)
+            row.position = _next_position(entity_key, user_id)
+            db.session.add(row)
+        _store(row, clean)
+        _finish()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return _as_spec(row, entity)
+
+
+def delete_private_view(view_id: int, *, user_id: int) -> None:
+    """Delete one of ``user_id``'s own views. NotFound for another user's view, Forbidden
+    for a shared one."""
+    _start()
+    try:
+        row = _private_row(view_id, user_id)
+        db.session.execute(delete(ListViewRow).where(ListViewRow.id == row.id))
+        _finish()
+    except BaseException:
+        db.session.rollback()
+        raise
