@@ -59,7 +59,6 @@ def _context(spec, kind: str, *, errors: tuple | list = (), saved: bool = False)
         "max_sections": layouts.MAX_SECTIONS,
         "max_title": layouts.MAX_TITLE,
         "nav_entities": nav_entities(),
-        "form": LayoutForm(formdata=None),
     }
 
 
