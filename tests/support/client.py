@@ -28,6 +28,7 @@ class CRMClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             db.session.commit()
+
         def run():
             response = FlaskClient.open(self, *args, **kwargs)
             response.get_data()  # consume streamed bodies inside the request's own context
