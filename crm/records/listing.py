@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, literal_column, or_, select, text
 
 from crm.errors import ValidationFailed
 from crm.extensions import db
@@ -26,6 +26,7 @@ from crm.metadata import types
 from crm.metadata.list_views import FilterSpec, ListViewSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.query import scoped, table_of
+from crm.schema import search
 
 __all__ = ["scoped", "table_of"]
 from crm.security import policy
@@ -205,13 +206,26 @@ def _filter_conditions(user, spec, table, filters, dialect):
 
 
 def search_condition(user, spec, table, q: str, dialect: str):
-    """Quick search: any searchable (and visible) text-like field contains ``q``."""
-    fields = [
-        f for f in policy.visible_fields(user, spec, "read")
-        if f.searchable and "contains" in types.get(f.type).operators
-    ]  # fmt: skip
+    """Quick search: a searchable field the user may see contains ``q``.
+
+    SQLite answers from the entity's FTS5 trigram table (a phrase MATCH limited to the
+    visible columns); PostgreSQL's ILIKE uses the GIN trigram indexes. Terms shorter than
+    three characters cannot use a trigram index and fall back to a scan.
+    """
+    visible = {f.key for f in policy.visible_fields(user, spec, "read")}
+    fields = [f for f in search.search_fields(spec) if f.key in visible]
     if not fields:
         return false()
+    if dialect == "sqlite" and search.uses_index(dialect, q):
+        fts = search.fts_table(spec)
+        columns = " ".join(f.column for f in fields)
+        match = f"{{{columns}}} : {search.fts_phrase(q)}"
+        matching = (
+            select(literal_column("rowid"))
+            .select_from(text(f'"{fts}"'))  # a key-derived name, see crm.schema.search
+            .where(text(f'"{fts}" MATCH :fts_match').bindparams(fts_match=match))
+        )
+        return table.c.id.in_(matching)
     return or_(
         *(
             types.build_filter(f, table.c[f.key], "contains", q, dialect_name=dialect)

@@ -13,13 +13,16 @@ from sqlalchemy.engine import Connection
 
 from crm.metadata import types
 from crm.metadata.compile import build_table, field_column, spine_columns
+from crm.schema import search
 from crm.schema.plan import (
     AddColumn,
     AlterColumnType,
     CreateIndex,
+    CreateSearch,
     CreateTable,
     DropColumn,
     DropIndex,
+    DropSearch,
     DropTable,
     Op,
 )
@@ -41,6 +44,10 @@ def apply_ops(connection: Connection, ops: list[Op]) -> None:
                 op.create_table(
                     e.table_name, *spine_columns(), *(field_column(f) for f in e.fields)
                 )
+            case DropSearch(before=b, after=a):
+                search.drop(connection, b, a)
+            case CreateSearch(after=a):
+                search.create(connection, a)
             case DropTable(entity=e):
                 op.drop_table(e.table_name)
             case AddColumn(table=t, field=f):

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from crm.metadata.compile import spine_columns, wanted_indexes
 from crm.metadata.specs import CompiledSpecs
+from crm.schema import search
 
 
 def _family(sa_type) -> tuple:
@@ -36,7 +37,8 @@ def _family(sa_type) -> tuple:
 def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
     """Every difference between the compiled metadata and the database; empty when in step."""
     insp = inspect(connection)
-    actual_tables = {t for t in insp.get_table_names() if t.startswith("x_")}
+    all_tables = set(insp.get_table_names())
+    actual_tables = {t for t in all_tables if t.startswith("x_") and "__fts" not in t}
     problems: list[str] = []
     for key in sorted(compiled.entities):
         spec = compiled.entities[key]
@@ -66,15 +68,53 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
             ix["name"]: (tuple(ix["column_names"]), bool(ix["unique"]))
             for ix in insp.get_indexes(table)
         }
-        for name, (col, unique) in sorted(wanted_indexes(spec).items()):
+        expected = dict(wanted_indexes(spec))
+        if connection.dialect.name == "postgresql":
+            expected.update({n: (c, False) for n, c in search.trigram_indexes(spec).items()})
+        for name, (col, unique) in sorted(expected.items()):
             got = actual_ix.get(name)
             if got is None:
                 problems.append(f"{table}: index {name} is missing")
             elif got != ((col,), unique):
                 problems.append(f"{table}: index {name} is {got}, metadata says {((col,), unique)}")
-        for name in sorted(set(actual_ix) - set(wanted_indexes(spec))):
+        for name in sorted(set(actual_ix) - set(expected)):
             problems.append(f"{table}: index {name} exists but the metadata does not ask for it")
+        if connection.dialect.name == "sqlite":
+            problems += _sqlite_search_problems(connection, spec, all_tables)
     known = {s.table_name for s in compiled.entities.values()}
+    for name in sorted(t for t in all_tables if t.endswith("__fts")):
+        if name[: -len("__fts")] not in known:
+            problems.append(f"{name}: search table exists but no entity describes it")
     for table in sorted(actual_tables - known):
         problems.append(f"{table}: table exists but no entity describes it")
+    return problems
+
+
+def _sqlite_search_problems(connection: Connection, spec, all_tables: set[str]) -> list[str]:
+    """The FTS5 table and its three triggers exist exactly when the entity has search
+    fields, over exactly those columns."""
+    name = search.fts_table(spec)
+    fields = [f.column for f in search.search_fields(spec)]
+    if not fields:
+        return (
+            [f"{name}: search table exists but no field is searchable"]
+            if name in all_tables
+            else []
+        )
+    if name not in all_tables:
+        return [f"{name}: search table is missing"]
+    problems = []
+    columns = [row[1] for row in connection.exec_driver_sql(f'PRAGMA table_info("{name}")')]
+    if columns != fields:
+        problems.append(f"{name}: searches {columns}, metadata says {fields}")
+    triggers = {
+        row[0]
+        for row in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+            (spec.table_name,),
+        )
+    }
+    for suffix in ("ai", "ad", "au"):
+        if f"{name}_{suffix}" not in triggers:
+            problems.append(f"{name}: trigger {name}_{suffix} is missing")
     return problems

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from crm.metadata import types
 from crm.metadata.compile import wanted_indexes
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.schema.search import search_fields
+from crm.schema.search import signature as search_signature
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,38 @@ class CreateIndex:
 
 
 @dataclass(frozen=True)
+class DropSearch:
+    """Remove quick-search structures ``after`` does not need (SQLite: all of them)."""
+
+    before: EntitySpec
+    after: EntitySpec | None
+
+
+@dataclass(frozen=True)
+class CreateSearch:
+    """Build the quick-search structures of ``after`` (indexing the existing rows)."""
+
+    after: EntitySpec
+
+
+@dataclass(frozen=True)
 class DropIndex:
     table: str
     name: str
     column: str
 
 
-Op = CreateTable | DropTable | AddColumn | AlterColumnType | DropColumn | CreateIndex | DropIndex
+Op = (
+    CreateTable
+    | DropTable
+    | AddColumn
+    | AlterColumnType
+    | DropColumn
+    | CreateIndex
+    | DropIndex
+    | DropSearch
+    | CreateSearch
+)
 
 
 def storage_signature(f: FieldSpec) -> tuple:
@@ -79,13 +106,17 @@ def plan(current: EntitySpec | None, wanted: EntitySpec | None) -> list[Op]:
     drop indexes, drop (purged) columns, alter types, add columns, create indexes."""
     if wanted is None:
         # Only an explicit purge removes an entity from the wanted state.
-        return [DropTable(current)] if current is not None else []
+        if current is None:
+            return []
+        drop_search: list[Op] = [DropSearch(current, None)] if search_fields(current) else []
+        return [*drop_search, DropTable(current)]
     table = wanted.table_name
     want_ix = wanted_indexes(wanted)
     if current is None:
-        return [CreateTable(wanted)] + [
+        ops_new: list[Op] = [CreateTable(wanted)] + [
             CreateIndex(table, name, col, unique) for name, (col, unique) in sorted(want_ix.items())
         ]
+        return ops_new + ([CreateSearch(wanted)] if search_fields(wanted) else [])
 
     cur_fields = {f.key: f for f in current.fields}
     want_fields = {f.key: f for f in wanted.fields}
@@ -122,6 +153,14 @@ def plan(current: EntitySpec | None, wanted: EntitySpec | None) -> list[Op]:
         )
     ops += [AddColumn(table, f) for f in added]
     ops += [CreateIndex(table, n, c, u) for n, (c, u) in sorted(create_ix.items())]
+    # Search structures follow the searchable fields; on SQLite they are also rebuilt when
+    # a column they read is changed or dropped (a table rebuild loses their triggers).
+    rebuild = bool(search_fields(current)) and bool(purged or altered)
+    if search_signature(current) != search_signature(wanted) or rebuild:
+        if search_fields(current):
+            ops.insert(0, DropSearch(current, wanted))
+        if search_fields(wanted):
+            ops.append(CreateSearch(wanted))
     return ops
 
 
@@ -140,6 +179,10 @@ def describe(op: Op) -> str:
             return f"drop column {t}.{f.column}"
         case CreateIndex(table=t, name=n, column=c, unique=u):
             return f"create {'unique ' if u else ''}index {n} on {t}({c})"
+        case DropSearch(before=b):
+            return f"drop search structures of {b.table_name}"
+        case CreateSearch(after=a):
+            return f"build search structures of {a.table_name}"
         case DropIndex(table=t, name=n):
             return f"drop index {n} on {t}"
     raise TypeError(op)
