@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import schema_bench
+from bench import schema_bench, search_bench
 
-BENCHES = {"schema": schema_bench.main}
+BENCHES = {"schema": schema_bench.main, "search": search_bench.main}
 
 
 def main(argv: list[str]) -> int:
