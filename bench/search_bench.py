@@ -59,8 +59,14 @@ def run(kind: str) -> dict:
             ).all()
 
         def scan(q):
-            cond = or_(false(), *(types.build_filter(f, table.c[f.key], "contains", q, dialect_name=kind)
-                                  for f in spec.active_fields if f.searchable))  # fmt: skip
+            searched = [f for f in spec.active_fields if f.searchable]
+            cond = or_(
+                false(),
+                *(
+                    types.build_filter(f, table.c[f.key], "contains", q, dialect_name=kind)
+                    for f in searched
+                ),
+            )
             db.session.execute(
                 select(table.c.id, table.c.name).where(cond, table.c.deleted_at.is_(None)).limit(50)
             ).all()
