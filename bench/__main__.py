@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import schema_bench, search_bench
+from bench import list_bench, schema_bench, search_bench
 
-BENCHES = {"schema": schema_bench.main, "search": search_bench.main}
+BENCHES = {
+    "schema": schema_bench.main,
+    "search": search_bench.main,
+    "list": list_bench.main,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -29,7 +29,7 @@ from crm.records import service as records
 from crm.records.service import RecordConflict
 from crm.security import policy
 from crm.timeutil import utcnow
-from crm.web.htmx import redirect, render_page_or_block, vary
+from crm.web.htmx import is_htmx, redirect, render_page_or_block, vary
 from forms.records import attach_errors, raw_values, record_form
 
 bp = Blueprint("records", __name__, url_prefix="/r")
@@ -255,6 +255,9 @@ def related_list(key: str, record_id: int, source: str, field_key: str):
     if (source, field_key) not in pairs:
         raise NotFound("There is no such related list.")
     other, f = pairs[(source, field_key)]
+    if not is_htmx():  # a fragment URL opened directly: show it where it belongs
+        page_url = url_for("records.record_page", key=key, record_id=record_id)
+        return redirect(f"{page_url}#related-{other.key}-{f.key}")
     view = list_views.default_view(other.key, current_user.id)
     args = MultiDict({f"f.{f.key}.eq": str(record_id), "size": "10"})
     page = listing.list_page(

@@ -231,3 +231,12 @@ def test_new_form_starts_with_defaults_and_edit_shows_lookup_names(user_client, 
     deal = records.create(staff, specs.current().entity("deal"), {"title": "D", "account": acc})
     edit = user_client.get(f"/r/deal/{deal}/edit").data.decode()
     assert 'value="Initech"' in edit and f'value="{acc}"' in edit
+
+
+def test_fragment_urls_opened_directly_never_fail(user_client, staff, model):
+    acc = make_account(staff)
+    r = user_client.get(f"/r/account/{acc}/related/deal/account")
+    assert r.status_code == 303 and r.headers["Location"].endswith(
+        f"/r/account/{acc}#related-deal-account"
+    )
+    assert user_client.get("/r/account/count").status_code == 200
