@@ -27,7 +27,7 @@ from crm.metadata import specs as spec_cache
 from crm.metadata import types
 from crm.metadata.compile import build_tables, entity_spec
 from crm.metadata.keys import clean_label, key_problems, label_problems, suggest_plural
-from crm.metadata.models import EntityRow, FieldRow, Sequence
+from crm.metadata.models import EntityRow, FieldRow, LayoutRow, ListViewRow, Sequence
 from crm.metadata.palette import PALETTE
 from crm.metadata.spec import Choice, EntitySpec, FieldSpec
 from crm.metadata.versioning import bump_version, log_change
@@ -560,7 +560,8 @@ def _write_rows(change: SchemaChange) -> None:
     rows = {r.key: r for r in db.session.scalars(select(EntityRow)).all()}
     for key in set(change.current) - set(change.wanted):
         db.session.delete(rows[key])
-        db.session.execute(delete(Sequence).where(Sequence.entity_key == key))
+        for model in (Sequence, LayoutRow, ListViewRow):
+            db.session.execute(delete(model).where(model.entity_key == key))
     for key, want in change.wanted.items():
         if change.current.get(key) == want:
             continue

@@ -156,8 +156,20 @@ class TestEntities:
         assert wrong.status_code == 303 and "x_member" in tables()
         page = admin_client.get("/admin/entities/member").data.decode()
         assert "Type the entity key" in page
+        from crm.metadata import layouts, list_views
+        from crm.metadata.models import LayoutRow, ListViewRow
+
+        admin_client.submit("/admin/entities/member/restore")
+        layouts.save_layout("member", "quick", {"fields": ["name"]}, actor_id=None)
+        list_views.save_shared_view("member", {"name": "All", "columns": ["name"]}, actor_id=None)
+        admin_client.submit("/admin/entities/member/archive")
         admin_client.submit("/admin/entities/member/purge", {"confirm_key": "member"})
         assert "x_member" not in tables()
+        leftovers = [
+            db.session.scalar(select(func.count()).select_from(m).where(m.entity_key == "member"))
+            for m in (LayoutRow, ListViewRow)
+        ]
+        assert leftovers == [0, 0]
 
     def test_unknown_entity_is_404(self, admin_client):
         assert admin_client.get("/admin/entities/nothing").status_code == 404

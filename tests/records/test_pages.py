@@ -240,3 +240,9 @@ def test_fragment_urls_opened_directly_never_fail(user_client, staff, model):
         f"/r/account/{acc}#related-deal-account"
     )
     assert user_client.get("/r/account/count").status_code == 200
+
+
+def test_htmx_error_answers_are_swapped_in(user_client, model):
+    """htmx 2 leaves 4xx/5xx answers unswapped unless told; our fragments explain errors."""
+    html = user_client.get("/r/account/").data.decode()
+    assert '{"code": "[45]..", "swap": true, "error": true}' in html
