@@ -96,3 +96,19 @@ def save(name: str, results: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n")
     return path
+
+
+def run_on_databases(name: str, run: Callable[[str], dict], rows: int) -> dict:
+    """Run ``run(kind)`` on each database of BENCH_DATABASES, print and save the figures."""
+    kinds = [k for k in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",") if k]
+    results = {}
+    for kind in kinds:
+        if kind == "postgresql" and not postgres_available():
+            print("PostgreSQL not available: skipped")
+            continue
+        print(f"--- {name} benchmark on {kind}, {rows:,} rows ---", flush=True)
+        results[kind] = run(kind)
+        for key, value in results[kind].items():
+            print(f"{key:>32}: {value}")
+    print(f"written to {save(name, results)}")
+    return results

@@ -19,7 +19,7 @@ import time
 
 from sqlalchemy import select, text
 
-from bench.common import app_on, database, postgres_available, save
+from bench.common import app_on, database, run_on_databases
 from bench.schema_bench import FIELDS, ROWS, _fill
 from crm.extensions import db
 from crm.metadata import specs
@@ -140,14 +140,4 @@ def run(kind: str) -> dict:
 
 
 def main() -> None:
-    kinds = [k for k in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",") if k]
-    results = {}
-    for kind in kinds:
-        if kind == "postgresql" and not postgres_available():
-            print("PostgreSQL not available: skipped")
-            continue
-        print(f"--- list benchmark on {kind}, {ROWS:,} rows ---", flush=True)
-        results[kind] = run(kind)
-        for key, value in results[kind].items():
-            print(f"{key:>24}: {value}")
-    print(f"written to {save('list', results)}")
+    run_on_databases("list", run, ROWS)

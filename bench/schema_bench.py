@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from bench.common import app_on, database, postgres_available, repeat, save, timed
+from bench.common import app_on, database, repeat, run_on_databases, timed
 from crm.extensions import db
 from crm.metadata import specs
 from crm.schema import service
@@ -169,15 +169,4 @@ def run(kind: str) -> dict:
 
 
 def main() -> None:
-    kinds = [k for k in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",") if k]
-    results = {}
-    for kind in kinds:
-        if kind == "postgresql" and not postgres_available():
-            print("PostgreSQL not available: skipped")
-            continue
-        print(f"--- schema benchmark on {kind}, {ROWS:,} rows ---", flush=True)
-        results[kind] = run(kind)
-        for key, value in results[kind].items():
-            print(f"{key:>36}: {value}")
-    path = save("schema", results)
-    print(f"written to {path}")
+    run_on_databases("schema", run, ROWS)

@@ -12,7 +12,7 @@ import time
 
 from sqlalchemy import false, or_, select, text
 
-from bench.common import app_on, database, postgres_available, save
+from bench.common import app_on, database, run_on_databases
 from bench.schema_bench import FIELDS, ROWS, _fill
 from crm.extensions import db
 from crm.metadata import specs, types
@@ -81,14 +81,4 @@ def run(kind: str) -> dict:
 
 
 def main() -> None:
-    kinds = [k for k in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",") if k]
-    results = {}
-    for kind in kinds:
-        if kind == "postgresql" and not postgres_available():
-            print("PostgreSQL not available: skipped")
-            continue
-        print(f"--- search benchmark on {kind}, {ROWS:,} rows ---", flush=True)
-        results[kind] = run(kind)
-        for key, value in results[kind].items():
-            print(f"{key:>28}: {value}")
-    print(f"written to {save('search', results)}")
+    run_on_databases("search", run, ROWS)

@@ -28,6 +28,7 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # PRAGMA takes no bind parameters; the value is forced to an int.
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")

@@ -150,6 +150,14 @@ def _check_unique(spec, values, errors, *, exclude_id: int | None = None) -> Non
             )
 
 
+def _unique_race() -> ValidationFailed:
+    """Two saves of the same unique value at once: the database refused the second."""
+    return ValidationFailed(
+        "The record was not saved.",
+        errors={"": ["Another record was saved with the same unique value just now."]},
+    )
+
+
 def _next_number(spec: EntitySpec, f: FieldSpec) -> str:
     """The next auto-number: the sequence row is locked by the UPDATE until commit."""
     stmt = (
@@ -213,10 +221,7 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ValidationFailed(
-            "The record was not saved.",
-            errors={"": ["Another record was saved with the same unique value just now."]},
-        ) from None
+        raise _unique_race() from None
     except BaseException:
         db.session.rollback()
         raise
@@ -333,10 +338,7 @@ def update_record(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ValidationFailed(
-            "The record was not saved.",
-            errors={"": ["Another record was saved with the same unique value just now."]},
-        ) from None
+        raise _unique_race() from None
     except BaseException:
         db.session.rollback()
         raise

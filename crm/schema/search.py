@@ -44,6 +44,7 @@ def trigram_indexes(spec: EntitySpec | None) -> dict[str, str]:
 
 def drop(connection: Connection, before: EntitySpec, after: EntitySpec | None) -> None:
     """Remove what ``after`` no longer needs (SQLite: everything, rebuilt by ``create``)."""
+    # Identifiers only, each checked by _q(); DDL takes no bind parameters.
     if connection.dialect.name == "sqlite":
         name = fts_table(before)
         for suffix in ("ai", "ad", "au"):

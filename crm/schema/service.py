@@ -639,6 +639,7 @@ def _backfill(change: SchemaChange) -> None:
 def _lock_timeout() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         ms = int(current_app.config.get("SCHEMA_LOCK_TIMEOUT_MS", DEFAULT_LOCK_TIMEOUT_MS))
+        # SET takes no bind parameters; ms is an int, so nothing else can get in.
         db.session.execute(text(f"SET LOCAL lock_timeout = {ms}"))
 
 
