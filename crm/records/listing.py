@@ -181,7 +181,7 @@ def _after_condition(columns, directions, values):
             after = false()
         else:
             beyond = col > value if direction == "asc" else col < value
-            after = or_(beyond, col.is_(None)) if i < len(columns) - 1 else beyond
+            after = or_(beyond, col.is_(None)) if col.nullable else beyond
         branches.append(and_(*equal_before, after))
     return or_(*branches)
 
@@ -251,8 +251,8 @@ def list_page(user: Any, spec: EntitySpec, request: ListRequest) -> ListPage:
     directions = [d for _, d in sort] + [sort[-1][1] if sort else "desc"]
     order = []
     for col, direction in zip(sort_cols, directions, strict=True):
-        if col is not table.c.id:
-            order.append(col.is_(None))
+        if col.nullable:  # empty values last; NOT NULL columns (id, timestamps) skip it,
+            order.append(col.is_(None))  # which lets an index deliver the order
         order.append(col.asc() if direction == "asc" else col.desc())
     if request.after is not None:
         if len(request.after) != len(sort_cols):

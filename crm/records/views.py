@@ -59,18 +59,26 @@ def _layout_fields(spec, *, quick: bool = False):
     return layout, fields
 
 
-def _list_args():
-    """The list view the user chose (``?view=``), else their default."""
+def _list_args(available=None):
+    """The list view the user chose (``?view=``), else their default. ``available`` (the
+    views already read for the page) saves a query."""
     view_id = request.args.get("view", type=int)
     if view_id:
         return list_views.get_view(view_id, current_user.id)
+    if available is not None:
+        defaults = [v for v in available if v.is_default]
+        mine = [v for v in defaults if not v.shared]
+        if mine or defaults:
+            return (mine or defaults)[0]
+        return list_views.builtin_view(specs.current().entity(request.view_args["key"]))
     return list_views.default_view(request.view_args["key"], current_user.id)
 
 
 @bp.get("/<key>/")
 def record_list(key: str):
     spec = _entity(key)
-    view = _list_args()
+    available = list_views.list_views(spec.key, current_user.id)
+    view = _list_args(available)
     if view.entity_key != spec.key:
         raise NotFound("There is no such list view.")
     req = listing.parse_request(current_user, spec, request.args, view)
@@ -83,7 +91,7 @@ def record_list(key: str):
         spec=spec,
         page=page,
         display=display,
-        views=list_views.list_views(spec.key, current_user.id),
+        views=available,
         view=view,
         args=request.args,
         describe=list_views.describe_filter,

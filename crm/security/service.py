@@ -112,16 +112,18 @@ def load_session_user(token: str) -> User | None:
     """The user of a live session token, or None when revoked, unknown or deactivated."""
     if not token or len(token) > 200:
         return None
-    row = db.session.scalar(
-        select(AuthSession).where(
-            AuthSession.token_hash == _token_hash(token), AuthSession.revoked_at.is_(None)
+    found = db.session.execute(
+        select(AuthSession, User)
+        .join(User, User.id == AuthSession.user_id)
+        .where(
+            AuthSession.token_hash == _token_hash(token),
+            AuthSession.revoked_at.is_(None),
+            User.is_active.is_(True),
         )
-    )
-    if row is None:
+    ).first()
+    if found is None:
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.is_active:
-        return None
+    row, user = found
     now = utcnow()
     if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
         row.last_seen_at = now
