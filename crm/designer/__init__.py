@@ -20,6 +20,17 @@ def _configure_right_required():
     require(current_user, CONFIGURE)
 
 
+def flash_errors(exc) -> None:
+    """Show every message of a ``ValidationFailed`` as an error notice on the next page."""
+    from flask import flash
+
+    for messages in exc.errors.values():
+        for message in messages:
+            flash(message, "error")
+    if not exc.errors:
+        flash(exc.message, "error")
+
+
 def register(app) -> None:
     """Import the view modules (they attach routes to ``bp``) and register the blueprint."""
     from crm.designer import (  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from crm.designer import bp
+from crm.designer import bp, flash_errors
 from crm.errors import NotFound, ValidationFailed
 from crm.metadata import specs
 from crm.metadata.keys import key_problems, suggest_key
@@ -169,9 +169,7 @@ def entity_purge(key: str):
             key, confirm_key=(form.confirm_key.data or "").strip(), actor_id=current_user.id
         )
     except ValidationFailed as exc:
-        for messages in exc.errors.values():
-            for m in messages:
-                flash(m, "error")
+        flash_errors(exc)
         return redirect(url_for("designer.entity", key=key))
     flash(f"“{spec.label_plural}” and all its records were deleted for good.", "success")
     return redirect(url_for("designer.home"))

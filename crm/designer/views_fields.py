@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 
-from crm.designer import bp
+from crm.designer import bp, flash_errors
 from crm.designer.views_entities import entity_or_404, nav_entities
 from crm.errors import NotFound, ValidationFailed
 from crm.metadata import specs, types
@@ -256,9 +256,7 @@ def field_archive(key: str, field_key: str):
     try:
         service.archive_field(key, field_key, actor_id=current_user.id)
     except ValidationFailed as exc:
-        for messages in exc.errors.values():
-            for m in messages:
-                flash(m, "error")
+        flash_errors(exc)
         return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
     flash("Field archived: hidden everywhere, values kept. Restore it any time.", "success")
     return redirect(url_for("designer.entity", key=key))
@@ -286,9 +284,7 @@ def field_purge(key: str, field_key: str):
             actor_id=current_user.id,
         )
     except ValidationFailed as exc:
-        for messages in exc.errors.values():
-            for m in messages:
-                flash(m, "error")
+        flash_errors(exc)
         return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
     flash(f"“{field.label}” and its values were deleted for good.", "success")
     return redirect(url_for("designer.entity", key=key))

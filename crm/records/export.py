@@ -42,7 +42,7 @@ def _rows(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Iterator
 
 
 def header(user: Any, spec: EntitySpec, request: listing.ListRequest) -> list[str]:
-    visible = listing._visible(user, spec)
+    visible = listing.readable_fields(user, spec)
     return [safe_cell(visible[k].label) for k in request.view.columns if k in visible]
 
 

@@ -27,8 +27,6 @@ from crm.metadata.list_views import FilterSpec, ListViewSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.query import scoped, table_of
 from crm.schema import search
-
-__all__ = ["scoped", "table_of"]
 from crm.security import policy
 
 PAGE_SIZE = 50
@@ -62,7 +60,9 @@ class ListPage:
     users: dict[int, str] = field(default_factory=dict)
 
 
-def _visible(user: Any, spec: EntitySpec) -> dict[str, FieldSpec]:
+def readable_fields(user: Any, spec: EntitySpec) -> dict[str, FieldSpec]:
+    """Fields (and spine pseudo-fields) ``user`` may read, by key: what lists may show,
+    sort and filter by."""
     fields = {f.key: f for f in policy.visible_fields(user, spec, "read")}
     fields.update({f.key: f for f in views.SPINE_FIELDS})
     return fields
@@ -75,7 +75,7 @@ def parse_request(
 
     ``ValidationFailed`` for anything that does not name a visible field, a valid operator
     or a parsable value."""
-    visible = _visible(user, spec)
+    visible = readable_fields(user, spec)
     errors: list[str] = []
     filters: list[FilterSpec] = []
     keys = args.keys() if hasattr(args, "keys") else []
@@ -188,7 +188,7 @@ def _after_condition(columns, directions, values):
 
 def _filter_conditions(user, spec, table, filters, dialect):
     conditions = []
-    visible = _visible(user, spec)
+    visible = readable_fields(user, spec)
     for f in filters:
         field_spec = visible[f.field]
         column = table.c[f.field]
@@ -238,7 +238,7 @@ def list_page(user: Any, spec: EntitySpec, request: ListRequest) -> ListPage:
     """One page of records, scoped by the access policy."""
     table = table_of(spec)
     dialect = db.session.get_bind().dialect.name
-    visible = _visible(user, spec)
+    visible = readable_fields(user, spec)
     columns = tuple(visible[k] for k in request.view.columns if k in visible)
     query = scoped(user, spec, "read")
     conditions = _filter_conditions(

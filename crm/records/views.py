@@ -26,6 +26,7 @@ from crm.extensions import db
 from crm.metadata import list_views, specs, types
 from crm.records import export, listing, present
 from crm.records import service as records
+from crm.records.query import scoped, table_of
 from crm.records.service import RecordConflict
 from crm.security import policy
 from crm.timeutil import utcnow
@@ -151,19 +152,20 @@ def record_new(key: str):
         else:
             flash(f"{spec.label_singular} created.", "success")
             return redirect(url_for("records.record_page", key=key, record_id=record_id))
+    values = request.form if request.method == "POST" else {}
+    return _render_form(spec, form, layout, fields, values, status=status, loose=loose, quick=quick)
+
+
+def _render_form(
+    spec, form, layout, fields, values, *, status=200, loose=(), record=None, version=None,
+    quick=False,
+):  # fmt: skip
+    """The create / edit form page (or its ``form`` block for htmx)."""
     return render_page_or_block(
-        "records/form.html",
-        "form",
-        status=status,
-        spec=spec,
-        form=form,
-        layout=layout,
-        fields=fields,
-        loose=loose,
-        record=None,
-        quick=quick,
-        lookup_names=_lookup_names(spec, fields, request.form if request.method == "POST" else {}),
-    )
+        "records/form.html", "form", status=status, spec=spec, form=form, layout=layout,
+        fields=fields, loose=list(loose), record=record, version=version, quick=quick,
+        lookup_names=_lookup_names(spec, fields, values),
+    )  # fmt: skip
 
 
 def _lookup_names(spec, fields, values) -> dict[str, str]:
@@ -195,8 +197,8 @@ def lookup(key: str):
     field_key = request.args.get("field", "")
     if not field_key.replace("_", "").isalnum():
         field_key = ""
-    table = listing.table_of(spec)
-    query = listing.scoped(current_user, spec, "read")
+    table = table_of(spec)
+    query = scoped(current_user, spec, "read")
     if q:
         dialect = db.session.get_bind().dialect.name
         conditions = [listing.search_condition(current_user, spec, table, q, dialect)]
@@ -315,19 +317,14 @@ def record_edit(key: str, record_id: int):
             ), 409
         except ValidationFailed as exc:
             loose = attach_errors(form, exc.errors)
-            return render_page_or_block(
-                "records/form.html", "form", status=400, spec=spec, form=form,
-                layout=layout, fields=fields, loose=loose, record=row, version=expected,
-                quick=False, lookup_names=_lookup_names(spec, fields, request.form),
+            return _render_form(
+                spec, form, layout, fields, request.form,
+                status=400, loose=loose, record=row, version=expected,
             )  # fmt: skip
         flash("Saved.", "success")
         return redirect(url_for("records.record_page", key=key, record_id=record_id))
     form = record_form(spec, fields, data=row)
-    return render_page_or_block(
-        "records/form.html", "form", spec=spec, form=form, layout=layout, fields=fields,
-        loose=[], record=row, version=row["version"], quick=False,
-        lookup_names=_lookup_names(spec, fields, row),
-    )  # fmt: skip
+    return _render_form(spec, form, layout, fields, row, record=row, version=row["version"])
 
 
 @bp.post("/<key>/<int:record_id>/notes")

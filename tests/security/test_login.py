@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from crm.extensions import db
@@ -225,7 +224,6 @@ class TestFirstRun:
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
     def test_create_admin_command_is_non_interactive(self, app):
-        runner = CliRunner()
         result = app.test_cli_runner().invoke(
             args=[
                 "crm",
@@ -254,7 +252,6 @@ class TestFirstRun:
         )
         assert dup.exit_code == 1
         assert "already exists" in dup.output
-        assert runner is not None
 
 
 @pytest.mark.parametrize("path", ["/", "/admin/", "/account/password"])
