@@ -64,3 +64,45 @@ class Display:
 
     def target(self, f: FieldSpec) -> EntitySpec | None:
         return self.targets.get(f.key)
+
+
+def readable_timeline(user: Any, spec: EntitySpec, entries: list) -> list:
+    """Timeline entries whose field changes read as people see values: labels of picklist
+    values, names of looked-up records and users, formatted numbers and dates (the history
+    stores raw values). Each change becomes ``(label, old_text, new_text)``."""
+    from dataclasses import replace
+
+    fields = {f.key: f for f in spec.active_fields}
+    changed = [(k, old, new) for e in entries for k, old, new in e.changes if k in fields]
+    keys = {k for k, _, _ in changed}
+    # One batch of "rows" holding every old and new value, so lookups resolve in one query
+    # per field.
+    rows = [
+        {**dict.fromkeys(keys), k: _stored(fields[k], v)}
+        for k, old, new in changed
+        for v in (old, new)
+    ]
+    display = Display(user, spec, [fields[k] for k in keys], rows)
+    out = []
+    for e in entries:
+        texts = tuple(
+            (
+                fields[k].label,
+                display.text(fields[k], _stored(fields[k], old)) or "—",
+                display.text(fields[k], _stored(fields[k], new)) or "—",
+            )
+            for k, old, new in e.changes
+            if k in fields
+        )
+        out.append(replace(e, changes=texts))
+    return out
+
+
+def _stored(f: FieldSpec, value: Any) -> Any:
+    """A history value (JSON: numbers and dates as text) back in its stored Python form."""
+    if value is None:
+        return None
+    try:
+        return types.get(f.type).parse(f, value) if f.type != "auto_number" else value
+    except ValueError:
+        return value

@@ -250,7 +250,9 @@ def record_page(key: str, record_id: int):
         visible=visible,
         display=display,
         related=_related_sources(spec),
-        timeline=records.timeline(current_user, spec, record_id),
+        timeline=present.readable_timeline(
+            current_user, spec, records.timeline(current_user, spec, record_id)
+        ),
         users=list_views.user_names(),
         can_edit=policy.can(current_user, "edit", spec.key),
         can_delete=policy.can(current_user, "delete", spec.key),
@@ -341,7 +343,9 @@ def note_add(key: str, record_id: int):
         status=400 if error else 200,
         spec=spec,
         row={"id": record_id},
-        timeline=records.timeline(current_user, spec, record_id),
+        timeline=present.readable_timeline(
+            current_user, spec, records.timeline(current_user, spec, record_id)
+        ),
         users=list_views.user_names(),
         note_error=error,
         visible={f.key: f for f in policy.visible_fields(current_user, spec, "read")},

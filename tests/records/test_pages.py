@@ -246,3 +246,21 @@ def test_htmx_error_answers_are_swapped_in(user_client, model):
     """htmx 2 leaves 4xx/5xx answers unswapped unless told; our fragments explain errors."""
     html = user_client.get("/r/account/").data.decode()
     assert '{"code": "[45]..", "swap": true, "error": true}' in html
+
+
+def test_timeline_shows_names_and_labels_not_raw_values(user_client, staff, model):
+    first, second = make_account(staff, name="Initech"), make_account(staff, name="Umbrella")
+    deal = records.create(staff, specs.current().entity("deal"), {"title": "D", "account": first})
+    records.update_record(
+        staff, specs.current().entity("deal"), deal, {"account": second}, expected_version=1
+    )
+    acc = make_account(staff, name="Acme", industry="retail", employees="1200")
+    records.update_record(
+        staff, specs.current().entity("account"), acc, {"industry": "tech", "employees": "1300"},
+        expected_version=1,
+    )  # fmt: skip
+    deal_page = user_client.get(f"/r/deal/{deal}").data.decode()
+    assert "<del>Initech</del> → <ins>Umbrella</ins>" in deal_page
+    page = user_client.get(f"/r/account/{acc}").data.decode()
+    assert "<del>Retail</del> → <ins>Tech</ins>" in page
+    assert "<del>1,200</del> → <ins>1,300</ins>" in page
