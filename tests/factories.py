@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 from functools import cache
 
+from sqlalchemy import select
+
 from crm.extensions import db
-from crm.security.models import User
+from crm.security.models import Department, Role, User
 from crm.security.passwords import hash_password
 
 PASSWORD = "correct-horse-battery"
@@ -24,8 +26,11 @@ def make_user(
     display_name: str | None = None,
     is_admin: bool = False,
     is_active: bool = True,
+    roles: tuple[str, ...] = ("Staff",),
+    department: Department | None = None,
 ) -> User:
-    """Create and commit a user whose password is ``PASSWORD``."""
+    """Create and commit a user whose password is ``PASSWORD``, holding ``roles`` (by name;
+    "Staff", seeded by the migrations, gives every data right) in ``department``."""
     n = next(_seq)
     user = User(
         email=(email or f"user{n}@example.com").lower(),
@@ -33,7 +38,11 @@ def make_user(
         password_hash=_password_hash(),
         is_admin=is_admin,
         is_active=is_active,
+        department_id=department.id if department is not None else None,
     )
+    if roles:
+        user.roles = list(db.session.scalars(select(Role).where(Role.name.in_(roles))))
+        assert len(user.roles) == len(set(roles)), f"unknown role in {roles}"
     db.session.add(user)
     db.session.commit()
     return user

@@ -7,6 +7,7 @@ between tests drop the entity tables and truncate the system tables.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
@@ -25,6 +26,18 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 def sa_url(url: str) -> str:
     """A libpq URL as a SQLAlchemy URL for psycopg 3."""
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@functools.cache
+def _access_migration():
+    """The migration that seeds the "Staff" role, loaded from its file (it has no package)."""
+    import importlib.util
+
+    path = Path(migrate.MIGRATIONS) / "versions" / "0006_access.py"
+    spec = importlib.util.spec_from_file_location("migration_0006_access", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class PostgresServer:
@@ -93,6 +106,7 @@ class TestDatabases:
                 conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
             # Rows that migrations seed, as a freshly migrated database has them.
             conn.execute(text("INSERT INTO meta_version (id, version) VALUES (1, 1)"))
+            _access_migration().seed_staff_role(conn)
 
     def close(self) -> None:
         if self.kind == "postgresql":
