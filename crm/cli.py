@@ -47,6 +47,10 @@ def register_cli(app: Flask) -> None:
         click.echo("  Atelier CRM is starting on http://127.0.0.1:" + port)
         if login:
             click.echo(f"  Sign in as {login.email} with the password {login.password}")
+            if login.others:
+                click.echo("  To see what a role sees, sign in with the same password as:")
+                for email, role in login.others:
+                    click.echo(f"    {email:<34} {role}")
         else:
             click.echo("  This database already had users; sign in with your own account.")
         click.echo("")

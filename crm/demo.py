@@ -21,6 +21,7 @@ DEMO_EMAIL = "admin@demo.atelier.example"
 class DemoLogin:
     email: str
     password: str
+    others: tuple[tuple[str, str], ...] = ()  # (e-mail, roles) of people to try access as
 
 
 def _credentials_file() -> Path:
@@ -199,16 +200,33 @@ def ensure_demo() -> DemoLogin | None:
             email=DEMO_EMAIL, display_name="Demo Admin", password=password
         )
         if ensure_demo_model(admin.id):
-            from crm import demo_data
+            from crm import demo_data, demo_org
 
-            demo_data.load(admin)
+            org = demo_org.load(admin, password)
+            demo_data.load(admin, owners=org.sales_owner_ids)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(f"{DEMO_EMAIL}\n{password}\n")
-        return DemoLogin(DEMO_EMAIL, password)
+        return DemoLogin(DEMO_EMAIL, password, _others())
     if path.exists():
         email, password = path.read_text().splitlines()[:2]
         if db.session.scalar(select(User.id).where(User.email == email)):
-            return DemoLogin(email, password)
+            return DemoLogin(email, password, _others())
     return None
+
+
+def _others() -> tuple[tuple[str, str], ...]:
+    """One demo person per role, to sign in as and see what that role sees."""
+    from crm.security.models import Role
+
+    seen: dict[str, str] = {}
+    rows = db.session.execute(
+        select(Role.name, User.email)
+        .join(User.roles)
+        .where(User.email.like("%@demo.atelier.example"), User.is_active.is_(True))
+        .order_by(Role.name, User.id)
+    ).all()
+    for role, email in rows:
+        seen.setdefault(role, email)
+    return tuple((email, role) for role, email in seen.items())

@@ -79,9 +79,13 @@ def _email(rnd: random.Random, first: str, last: str, n: int) -> str | None:
     return f"{local.strip('.') or 'contact'}{n}@example.com"
 
 
-def load(user: Any, *, accounts: int = 1200, seed: int = 2026) -> dict[str, int]:
-    """Create the demo records (all through the record service's bulk path)."""
+def load(
+    user: Any, *, accounts: int = 1200, seed: int = 2026, owners: list[int] | None = None
+) -> dict[str, int]:
+    """Create the demo records (all through the record service's bulk path). Accounts go
+    to ``owners`` (default: ``user``); contacts and deals to their account's owner."""
     rnd = random.Random(seed)
+    owners = owners or [user.id]
     compiled = specs.current()
     account, contact, deal = (compiled.entity(k) for k in ("account", "contact", "deal"))
     today = date(2026, 11, 1)
@@ -102,7 +106,9 @@ def load(user: Any, *, accounts: int = 1200, seed: int = 2026) -> dict[str, int]
                 "notes": rnd.choice(NOTES),
             }
         )  # fmt: skip
-    account_ids = records.bulk_create(user, account, rows)
+    account_owner = [rnd.choice(owners) for _ in rows]
+    account_ids = records.bulk_create(user, account, rows, owner_ids=account_owner)
+    owner_of = dict(zip(account_ids, account_owner, strict=True))
     contact_rows = []
     for n in range(accounts * 2):
         first, last = rnd.choice(FIRST), rnd.choice(LAST)
@@ -116,7 +122,8 @@ def load(user: Any, *, accounts: int = 1200, seed: int = 2026) -> dict[str, int]
                 "newsletter": rnd.random() < 0.4,
             }
         )  # fmt: skip
-    contact_ids = records.bulk_create(user, contact, contact_rows)
+    contact_owner = [owner_of.get(r["account"], rnd.choice(owners)) for r in contact_rows]
+    contact_ids = records.bulk_create(user, contact, contact_rows, owner_ids=contact_owner)
     deal_rows = []
     stages = ["prospecting", "qualified", "proposal", "negotiation", "won", "lost"]
     for _ in range(int(accounts * 1.5)):
@@ -135,5 +142,6 @@ def load(user: Any, *, accounts: int = 1200, seed: int = 2026) -> dict[str, int]
                 "products": products or None,
             }
         )  # fmt: skip
-    deal_ids = records.bulk_create(user, deal, deal_rows)
+    deal_owner = [owner_of[r["account"]] for r in deal_rows]
+    deal_ids = records.bulk_create(user, deal, deal_rows, owner_ids=deal_owner)
     return {"account": len(account_ids), "contact": len(contact_ids), "deal": len(deal_ids)}

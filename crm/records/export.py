@@ -31,7 +31,7 @@ def _rows(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Iterator
     req = replace(request, after=None, size=BATCH)
     sent = 0
     while True:
-        page = listing.list_page(user, spec, req)
+        page = listing.list_page(user, spec, req, action="export")
         display = present.Display(user, spec, page.columns, page.rows)
         for row in page.rows:
             yield [safe_cell(display.text(c, row[c.key])) for c in page.columns]

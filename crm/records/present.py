@@ -9,14 +9,26 @@ from crm.extensions import db
 from crm.metadata import list_views, specs, types
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.query import scoped, table_of
+from crm.security import policy
 
 
-def record_name(spec: EntitySpec, row: Mapping[str, Any]) -> str:
-    """A record's display name: its naming field, else "Account #12"."""
+def record_name(spec: EntitySpec, row: Mapping[str, Any], user: Any = None) -> str:
+    """A record's display name as ``user`` (default: the signed-in user) may read it: its
+    naming field, else "Account #12" (also when the naming field is hidden from them)."""
     f = spec.field(spec.name_field) if spec.name_field else None
+    if f is not None and policy.field_access(_who(user), spec, f.key) == policy.HIDDEN:
+        f = None
     if f is not None and row.get(f.key) not in (None, ""):
         return types.get(f.type).format(f, row[f.key])
     return f"{spec.label_singular} #{row['id']}"
+
+
+def _who(user: Any) -> Any:
+    if user is not None:
+        return user
+    from flask_login import current_user
+
+    return current_user
 
 
 def names_of(user: Any, target: EntitySpec, ids: Iterable[int]) -> dict[int, str]:
@@ -31,7 +43,7 @@ def names_of(user: Any, target: EntitySpec, ids: Iterable[int]) -> dict[int, str
     rows = db.session.execute(
         scoped(user, target, "read", columns=columns).where(table.c.id.in_(wanted))
     ).mappings()
-    return {r["id"]: record_name(target, r) for r in rows}
+    return {r["id"]: record_name(target, r, user) for r in rows}
 
 
 class Display:
