@@ -24,13 +24,13 @@ from werkzeug.datastructures import MultiDict
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import list_views, specs, types
-from crm.records import export, listing, present
+from crm.records import bulk, export, listing, present
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.records.service import RecordConflict
 from crm.security import policy
 from crm.timeutil import utcnow
-from crm.web.htmx import is_htmx, redirect, render_page_or_block, vary
+from crm.web.htmx import is_htmx, redirect, render_page_or_block, trigger, vary
 from forms.records import attach_errors, raw_values, record_form
 
 bp = Blueprint("records", __name__, url_prefix="/r")
@@ -96,6 +96,8 @@ def record_list(key: str):
         view=view,
         args=request.args,
         describe=list_views.describe_filter,
+        bulk=bulk.options(current_user, spec),
+        can_create=policy.can(current_user, "create", spec.key),
     )
 
 
@@ -150,10 +152,36 @@ def record_new(key: str):
             loose = attach_errors(form, exc.errors)
             status = 400
         else:
+            if quick and is_htmx():  # in a dialog: tell the page, which stays where it is
+                return _quick_created(spec, record_id)
             flash(f"{spec.label_singular} created.", "success")
             return redirect(url_for("records.record_page", key=key, record_id=record_id))
     values = request.form if request.method == "POST" else {}
     return _render_form(spec, form, layout, fields, values, status=status, loose=loose, quick=quick)
+
+
+def _quick_created(spec, record_id: int) -> Response:
+    """The answer to a quick create in a dialog: a notice for the page and a
+    ``quick-created`` event carrying the new record (the page closes the dialog and puts
+    the record in the lookup that asked for it, or refreshes the list)."""
+    name = present.record_name(spec, records.get(current_user, spec, record_id))
+    body = render_template("records/_quick_created.html", spec=spec, record_id=record_id, name=name)
+    response = vary(make_response(body))
+    # json.dumps escapes non-ASCII, so any name travels safely in a header.
+    return trigger(response, "quick-created", {"id": record_id, "label": name, "entity": spec.key})
+
+
+def _quick_targets(fields) -> dict:
+    """Lookup fields whose target the user may create records of: they get "+ New ..."."""
+    compiled = specs.current()
+    out = {}
+    for f in fields:
+        if f.type != "lookup":
+            continue
+        target = compiled.entity(f.option("target"))
+        if target is not None and policy.can(current_user, "create", target.key):
+            out[f.key] = target
+    return out
 
 
 def _render_form(
@@ -164,7 +192,8 @@ def _render_form(
     return render_page_or_block(
         "records/form.html", "form", status=status, spec=spec, form=form, layout=layout,
         fields=fields, loose=list(loose), record=record, version=version, quick=quick,
-        lookup_names=_lookup_names(spec, fields, values),
+        lookup_names=_lookup_names(spec, fields, values), is_fragment=is_htmx(),
+        quick_targets=_quick_targets(fields),
     )  # fmt: skip
 
 
@@ -256,7 +285,20 @@ def record_page(key: str, record_id: int):
         users=list_views.user_names(),
         can_edit=policy.can(current_user, "edit", spec.key),
         can_delete=policy.can(current_user, "delete", spec.key),
+        editable=_inline_editable(spec, record_id),
     )
+
+
+def _inline_editable(spec, record_id: int) -> set[str]:
+    """Keys of the values the user may edit in place on this record's page (none when
+    the record lies outside what they may edit)."""
+    if not policy.can(current_user, "edit", spec.key):
+        return set()
+    try:
+        records.get(current_user, spec, record_id, action="edit")
+    except NotFound:
+        return set()
+    return {f.key for f in policy.visible_fields(current_user, spec, "edit")}
 
 
 @bp.get("/<key>/<int:record_id>/related/<source>/<field_key>")
@@ -392,6 +434,8 @@ def record_purge(key: str, record_id: int):
 
 def register(app) -> None:
     """Register the runtime pages and put the entities a user may read in the top bar."""
+    from crm.records import views_bulk, views_inline  # noqa: F401 - routes on ``bp``
+
     app.register_blueprint(bp)
 
     @app.context_processor

@@ -58,6 +58,7 @@ document.addEventListener("input", function (evt) {
       box.querySelector("[data-lookup-value]").value = option.dataset.id;
       box.querySelector("[data-lookup-text]").value = option.dataset.label;
       box.querySelector(".lookup-options").innerHTML = "";
+      box.dispatchEvent(new CustomEvent("lookup-set", { bubbles: true }));
       return;
     }
     document.querySelectorAll(".lookup-options").forEach(function (list) {
@@ -71,3 +72,112 @@ document.addEventListener("input", function (evt) {
     }
   });
 })();
+
+// Bulk actions on a list: the count of ticked rows, "select all on this page", and the bar
+// stays quiet until something is ticked. Rows are replaced by htmx (search, show more,
+// after a bulk action): the count follows.
+(function () {
+  "use strict";
+  function picks() {
+    return document.querySelectorAll('input[name="pick"][form="bulk-form"]');
+  }
+  function refresh() {
+    var form = document.getElementById("bulk-form");
+    if (!form) return;
+    var all = picks();
+    var n = 0;
+    all.forEach(function (box) { if (box.checked) n += 1; });
+    var count = form.querySelector("[data-bulk-count]");
+    if (count) count.textContent = String(n);
+    form.classList.toggle("is-idle", n === 0);
+    var head = document.querySelector(".pick-all");
+    if (head) {
+      head.checked = all.length > 0 && n === all.length;
+      head.indeterminate = n > 0 && n < all.length;
+    }
+  }
+  document.addEventListener("change", function (evt) {
+    var t = evt.target;
+    if (!t || !t.matches) return;
+    if (t.matches(".pick-all")) {
+      picks().forEach(function (box) { box.checked = t.checked; });
+      refresh();
+    } else if (t.matches('input[name="pick"]')) {
+      refresh();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", refresh);
+  document.addEventListener("htmx:afterSettle", refresh);
+})();
+
+// The quick-create dialog: htmx loads a form into it, this opens it; "+ New Account" next
+// to a lookup remembers which lookup gets the new record; closing empties it.
+(function () {
+  "use strict";
+  function dialog() { return document.getElementById("quick-dialog"); }
+
+  document.addEventListener("click", function (evt) {
+    var opener = evt.target.closest && evt.target.closest("[hx-target='#quick-dialog-body']");
+    var d = dialog();
+    if (opener && d) d.dataset.lookup = opener.dataset.quickFor || "";
+    var closer = evt.target.closest && evt.target.closest("[data-dialog-close]");
+    if (closer && d && d.open) d.close();
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var d = dialog();
+    if (d && evt.detail.target && evt.detail.target.id === "quick-dialog-body" && !d.open) {
+      d.showModal();
+      var first = d.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }
+  });
+  document.addEventListener("close", function (evt) {
+    if (evt.target && evt.target.id === "quick-dialog") {
+      var body = document.getElementById("quick-dialog-body");
+      if (body) body.innerHTML = "";
+      var lookup = evt.target.dataset.lookup;
+      var text = lookup && document.getElementById(lookup);
+      if (text) text.focus();
+      evt.target.dataset.lookup = "";
+    }
+  }, true);
+  // The server saved the record: put it in the lookup that asked for it.
+  document.addEventListener("quick-created", function (evt) {
+    var d = dialog();
+    if (!d) return;
+    var lookup = d.dataset.lookup;
+    var text = lookup && document.getElementById(lookup);
+    if (text && evt.detail) {
+      var box = text.closest("[data-lookup]");
+      box.querySelector("[data-lookup-value]").value = String(evt.detail.id);
+      text.value = evt.detail.label;
+      box.dispatchEvent(new CustomEvent("lookup-set", { bubbles: true }));
+    }
+    // After htmx has swapped the answer in (the notice goes to the page's messages).
+    setTimeout(function () { if (d.open) d.close(); }, 0);
+  });
+})();
+
+// Inline edit on the record page: Escape puts the value back.
+document.addEventListener("keydown", function (evt) {
+  if (evt.key !== "Escape" || !evt.target.closest) return;
+  var form = evt.target.closest("[data-inline-form]");
+  if (!form) return;
+  var lookupList = form.querySelector(".lookup-options");
+  if (lookupList && lookupList.innerHTML.trim()) { lookupList.innerHTML = ""; return; }
+  var cancel = form.querySelector("[data-inline-cancel]");
+  if (cancel) { evt.preventDefault(); cancel.click(); }
+});
+
+// A form field checked on blur: mark it as wrong or right with the server's answer.
+document.addEventListener("htmx:afterSwap", function (evt) {
+  var target = evt.detail.target;
+  if (!target || !target.classList || !target.classList.contains("field-msg")) return;
+  var wrong = !!target.querySelector(".errors");
+  var field = target.closest(".field");
+  if (!field) return;
+  field.classList.toggle("has-error", wrong);
+  field.querySelectorAll("input:not([type=hidden]), select, textarea").forEach(function (el) {
+    if (wrong) el.setAttribute("aria-invalid", "true"); else el.removeAttribute("aria-invalid");
+  });
+});

@@ -1,0 +1,336 @@
+"""Bulk actions on the records picked in a list: edit one field, assign an owner, delete.
+
+Each action is one transaction and reports what happened to every picked record:
+
+- changed, or already holding the value (nothing to write);
+- stale: someone saved the record after the list was loaded (the version the user saw is
+  not the current one), so it is left alone -- optimistic locking, as on the edit form;
+- refused: the record does not exist, is in the recycle bin, or lies outside what the user
+  may act on (the scoped query does not return it);
+- blocked (delete only): other records still refer to it through a "restrict" lookup.
+
+The access policy is asked before anything is read for writing, every record query goes
+through ``crm.records.query.scoped``, values are parsed by the record service's rules, and
+each change writes a history row through the record service's helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from crm.errors import ValidationFailed
+from crm.extensions import db
+from crm.metadata.spec import EntitySpec
+from crm.records import present
+from crm.records.query import scoped, table_of
+from crm.records.service import (
+    _check_unique,
+    _history,
+    _jsonable,
+    _references_to,
+    _unique_race,
+    parse_values,
+)
+from crm.security import policy
+from crm.security.models import User
+from crm.timeutil import utcnow
+
+MAX_BULK = 500
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did. ``stale`` and ``blocked`` hold ``(id, name)`` pairs of records
+    the user may see; ``refused`` holds the ids that named nothing the user may act on."""
+
+    action: str
+    done: list[tuple[int, str]] = field(default_factory=list)
+    unchanged: list[tuple[int, str]] = field(default_factory=list)
+    stale: list[tuple[int, str]] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
+    blocked: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return (
+            len(self.done)
+            + len(self.unchanged)
+            + len(self.stale)
+            + len(self.refused)
+            + len(self.blocked)
+        )
+
+
+@dataclass(frozen=True)
+class BulkOptions:
+    """What the list page's bulk bar offers ``user``: the fields they may set, the users
+    they may assign records to (by id), and whether they may delete."""
+
+    fields: tuple = ()
+    owners: Mapping[int, str] = field(default_factory=dict)
+    delete: bool = False
+
+    @property
+    def any(self) -> bool:
+        return bool(self.fields or self.owners or self.delete)
+
+
+def options(user: Any, spec: EntitySpec) -> BulkOptions:
+    """The bulk actions ``user`` may take on records of ``spec``."""
+    from crm.metadata import list_views
+
+    edit = policy.can(user, "bulk_edit", spec.key) and policy.can(user, "edit", spec.key)
+    return BulkOptions(
+        fields=tuple(policy.visible_fields(user, spec, "edit")) if edit else (),
+        owners=list_views.user_names() if policy.can(user, "assign", spec.key) else {},
+        delete=policy.can(user, "delete", spec.key),
+    )
+
+
+def parse_picks(values: Iterable[str], *, need_version: bool = True) -> dict[int, int | None]:
+    """Picked rows as ``{id: version seen}`` from ``"<id>:<version>"`` strings (a bare
+    ``"<id>"`` gives version None, accepted only when ``need_version`` is False).
+
+    ``ValidationFailed`` when nothing is picked, a value is not of that shape, or more than
+    ``MAX_BULK`` records are picked."""
+    picks: dict[int, int | None] = {}
+    for raw in values:
+        text = str(raw).strip()
+        id_text, sep, version_text = text.partition(":")
+        try:
+            record_id = int(id_text)
+            version = int(version_text) if sep else None
+        except ValueError:
+            raise ValidationFailed(
+                "The selection could not be read; reload the list and pick again.",
+                errors={"pick": ["The selection could not be read."]},
+            ) from None
+        if record_id <= 0 or (version is not None and version <= 0):
+            raise ValidationFailed(
+                "The selection could not be read; reload the list and pick again.",
+                errors={"pick": ["The selection could not be read."]},
+            )
+        if version is None and need_version:
+            raise ValidationFailed(
+                "The selection does not say which version you saw; reload the list.",
+                errors={"pick": ["Reload the list and pick again."]},
+            )
+        picks[record_id] = version
+        if len(picks) > MAX_BULK:
+            break
+    if not picks:
+        raise ValidationFailed(
+            "Pick at least one record first.", errors={"pick": ["Nothing is picked."]}
+        )
+    if len(picks) > MAX_BULK:
+        raise ValidationFailed(
+            f"Act on at most {MAX_BULK} records at a time; pick fewer and repeat.",
+            errors={"pick": [f"At most {MAX_BULK} records at a time."]},
+        )
+    return picks
+
+
+def _rows(user: Any, spec: EntitySpec, action: str, ids: Iterable[int]) -> dict[int, Any]:
+    """The picked records that ``user`` may ``action``, live ones only, by id."""
+    table = table_of(spec)
+    query = scoped(user, spec, action).where(table.c.id.in_(list(ids)))
+    return {r["id"]: r for r in db.session.execute(query).mappings()}
+
+
+def _sorted(result: BulkResult) -> BulkResult:
+    for name in ("done", "unchanged", "stale", "blocked"):
+        getattr(result, name).sort(key=lambda item: item[0])
+    result.refused.sort()
+    return result
+
+
+def _write_versioned(
+    user: Any,
+    spec: EntitySpec,
+    action: str,
+    picks: Mapping[int, int | None],
+    column: str,
+    value: Any,
+    history_action: str,
+) -> BulkResult:
+    """Set ``column`` to ``value`` on the picked records ``user`` may ``action`` whose
+    version is still the one picked; the caller has checked rights and the value."""
+    result = BulkResult(action)
+    try:
+        rows = _rows(user, spec, action, picks)
+        result.refused = [i for i in picks if i not in rows]
+        fresh: list[Any] = []
+        for record_id, row in rows.items():
+            name = present.record_name(spec, row)
+            if row["version"] != picks[record_id]:
+                result.stale.append((record_id, name))
+            elif row[column] == value:
+                result.unchanged.append((record_id, name))
+            else:
+                fresh.append(row)
+        if fresh:
+            table = table_of(spec)
+            # One statement; a record saved by someone else between our read and this
+            # write no longer matches its (id, version) pair and is reported as stale.
+            written = set(
+                db.session.scalars(
+                    update(table)
+                    .where(
+                        tuple_(table.c.id, table.c.version).in_(
+                            [(r["id"], r["version"]) for r in fresh]
+                        ),
+                        table.c.deleted_at.is_(None),
+                    )
+                    .values(
+                        {
+                            column: value,
+                            "version": table.c.version + 1,
+                            "updated_at": utcnow(),
+                            "updated_by": user.id,
+                        }
+                    )
+                    .returning(table.c.id)
+                )
+            )
+            new = _jsonable(value)
+            for row in fresh:
+                name = present.record_name(spec, row)
+                if row["id"] in written:
+                    result.done.append((row["id"], name))
+                    _history(
+                        spec, row["id"], user, history_action,
+                        {column: [_jsonable(row[column]), new]},
+                    )  # fmt: skip
+                else:
+                    result.stale.append((row["id"], name))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise _unique_race() from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return _sorted(result)
+
+
+def bulk_edit(
+    user: Any, spec: EntitySpec, picks: Mapping[int, int | None], field_key: str, raw: Any
+) -> BulkResult:
+    """Set field ``field_key`` to ``raw`` (parsed like a form value) on the picked records.
+
+    ``Forbidden`` without the "bulk_edit" right; ``ValidationFailed`` (nothing changed) for a
+    field the user may not edit, a value that does not parse or is required but empty, or a
+    unique field whose value is taken or would be shared by several records."""
+    policy.require(user, "bulk_edit", spec.key)
+    policy.require(user, "edit", spec.key)
+    f = {x.key: x for x in policy.visible_fields(user, spec, "edit")}.get(field_key)
+    if f is None:
+        raise ValidationFailed(
+            "Choose a field you may change.", errors={"field": ["Choose a field you may change."]}
+        )
+    values, errors = parse_values(user, spec, {f.key: raw}, creating=False)
+    value = values.get(f.key)
+    if f.unique and value is not None and not errors.get(f.key):
+        if len(picks) > 1:
+            errors.setdefault(f.key, []).append(
+                f"{f.label} must be unique: it cannot be set on several records at once."
+            )
+        else:
+            _check_unique(spec, {f.key: value}, errors, exclude_id=next(iter(picks)))
+    if errors:
+        db.session.rollback()
+        messages = [m for ms in errors.values() for m in ms]
+        raise ValidationFailed(f"{f.label}: {' '.join(messages)}", errors={f.key: messages})
+    return _write_versioned(user, spec, "bulk_edit", picks, f.key, value, "update")
+
+
+def bulk_assign(
+    user: Any, spec: EntitySpec, picks: Mapping[int, int | None], owner_id: Any
+) -> BulkResult:
+    """Make ``owner_id`` (an active user) the owner of the picked records.
+
+    ``Forbidden`` without the "assign" right; ``ValidationFailed`` for anything but the id
+    of an active user."""
+    policy.require(user, "assign", spec.key)
+    try:
+        owner = int(owner_id)
+    except (TypeError, ValueError):
+        owner = 0
+    active = owner > 0 and db.session.scalar(select(User.is_active).where(User.id == owner))
+    if not active:
+        db.session.rollback()
+        raise ValidationFailed(
+            "Choose an active user as the new owner.",
+            errors={"owner_id": ["Choose an active user."]},
+        )
+    return _write_versioned(user, spec, "assign", picks, "owner_id", owner, "assign")
+
+
+def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
+    """Move the picked records to the recycle bin, applying each referencing lookup's rule
+    as a single delete does: "clear" empties the lookups, "cascade" bins the referring
+    records too, "restrict" keeps a referred-to record (reported as blocked)."""
+    policy.require(user, "delete", spec.key)
+    result = BulkResult("delete")
+    wanted = list(dict.fromkeys(ids))
+    try:
+        rows = _rows(user, spec, "delete", wanted)
+        result.refused = [i for i in wanted if i not in rows]
+        targets = set(rows)
+        for other, f in _references_to(spec):
+            if not targets:
+                break
+            if f.option("on_delete", "clear") != "restrict":
+                continue
+            t = table_of(other)
+            held = db.session.execute(
+                select(t.c[f.key], func.count())
+                .where(t.c[f.key].in_(targets), t.c.deleted_at.is_(None))
+                .group_by(t.c[f.key])
+            ).all()
+            for record_id, n in held:
+                if record_id in targets:
+                    targets.discard(record_id)
+                    what = other.label_plural if n != 1 else other.label_singular
+                    result.blocked.append(
+                        (
+                            record_id,
+                            present.record_name(spec, rows[record_id]),
+                            f"{n} {what} still refer to it through “{f.label}”.",
+                        )
+                    )
+        if targets:
+            now = utcnow()
+            for other, f in _references_to(spec):
+                t = table_of(other)
+                live = (t.c[f.key].in_(targets), t.c.deleted_at.is_(None))
+                rule = f.option("on_delete", "clear")
+                if rule == "cascade":
+                    db.session.execute(
+                        update(t).where(*live).values(deleted_at=now, updated_at=now)
+                    )
+                elif rule != "restrict":
+                    db.session.execute(
+                        update(t).where(*live).values({f.key: None, "version": t.c.version + 1})
+                    )
+            table = table_of(spec)
+            db.session.execute(
+                update(table)
+                .where(table.c.id.in_(targets), table.c.deleted_at.is_(None))
+                .values(
+                    deleted_at=now, updated_at=now, updated_by=user.id, version=table.c.version + 1
+                )
+            )
+            for record_id in targets:
+                _history(spec, record_id, user, "delete")
+                result.done.append((record_id, present.record_name(spec, rows[record_id])))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return _sorted(result)

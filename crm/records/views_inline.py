@@ -1,0 +1,187 @@
+"""Field-level pages: inline edit of one value on the record page, and the check a form
+field asks for when it loses focus.
+
+Thin views on the ``records`` blueprint. Inline edit saves through
+``records.update_record`` with the version read when the input was opened, so a save by
+someone else in between is a conflict the user resolves, never a silent overwrite. The
+check parses the value with the record service's rules (type, required, lookup, unique)
+and writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, flash, make_response, request, url_for
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+
+from crm.errors import Forbidden, ValidationFailed
+from crm.extensions import db
+from crm.metadata import list_views, types
+from crm.records import present
+from crm.records import service as records
+from crm.records.service import RecordConflict, _check_unique, parse_values
+from crm.records.views import _entity, _lookup_names, bp
+from crm.security import policy
+from crm.web.htmx import is_htmx, redirect, vary
+from forms.records import raw_values, record_form
+
+TEMPLATE = "records/_inline.html"
+
+
+def _editable_field(spec, field_key: str):
+    """The field if the user may change it; ``Forbidden`` otherwise (hidden, read-only,
+    archived, or no such field: the same answer, so nothing is revealed)."""
+    policy.require(current_user, "edit", spec.key)
+    f = {f.key: f for f in policy.visible_fields(current_user, spec, "edit")}.get(field_key)
+    if f is None:
+        raise Forbidden("This field cannot be changed here.")
+    return f
+
+
+def _display(spec, f, row) -> Response:
+    """The value as the record page shows it, with its edit button."""
+    display = present.Display(current_user, spec, [f], [row])
+    body = render_block(TEMPLATE, "display", spec=spec, f=f, row=row, display=display)
+    return vary(make_response(body))
+
+
+def _edit_form(
+    spec, f, row, *, formdata=None, version: int, status: int = 200, errors=()
+) -> Response:
+    form = record_form(spec, [f], formdata=formdata, data=None if formdata else row)
+    values = formdata if formdata is not None else row
+    if errors:
+        form[f.key].errors = list(errors)
+    body = render_block(
+        TEMPLATE, "edit", spec=spec, f=f, row=row, form=form, version=version,
+        lookup_names=_lookup_names(spec, [f], values), errors=list(errors),
+    )  # fmt: skip
+    return vary(make_response(body, status))
+
+
+@bp.get("/<key>/<int:record_id>/field/<field_key>")
+def field_value(key: str, record_id: int, field_key: str) -> Response:
+    """The display of one value (cancel, or "keep theirs" after a conflict)."""
+    spec = _entity(key)
+    row = records.get(current_user, spec, record_id)
+    visible = {f.key: f for f in policy.visible_fields(current_user, spec, "read")}
+    f = visible.get(field_key)
+    if f is None:
+        raise Forbidden("This field cannot be shown here.")
+    if not is_htmx():
+        return redirect(url_for("records.record_page", key=key, record_id=record_id))
+    return _display(spec, f, row)
+
+
+@bp.get("/<key>/<int:record_id>/field/<field_key>/edit")
+def field_edit(key: str, record_id: int, field_key: str) -> Response:
+    """The input for one value, filled with the value saved now and carrying its version."""
+    spec = _entity(key)
+    f = _editable_field(spec, field_key)
+    row = records.get(current_user, spec, record_id, action="edit")
+    if not is_htmx():
+        return redirect(url_for("records.record_edit", key=key, record_id=record_id))
+    return _edit_form(spec, f, row, version=row["version"])
+
+
+@bp.post("/<key>/<int:record_id>/field/<field_key>")
+def field_save(key: str, record_id: int, field_key: str) -> Response:
+    """Save one value (``version`` = the version the input was opened with).
+
+    Answers with the new display (and, out of band, the record's head and timeline), the
+    input again with the message for a bad value (400), or a conflict panel with their
+    value and yours (409) when someone saved the record in between."""
+    spec = _entity(key)
+    f = _editable_field(spec, field_key)
+    row = records.get(current_user, spec, record_id, action="edit")
+    expected = request.form.get("version", type=int) or 0
+    raw = raw_values([f], request.form)
+    if f.type == "multi_picklist":
+        raw.setdefault(f.key, [])
+    try:
+        records.update_record(current_user, spec, record_id, raw, expected_version=expected)
+    except ValidationFailed as exc:
+        messages = exc.errors.get(f.key) or [m for ms in exc.errors.values() for m in ms]
+        if not is_htmx():
+            flash(f"{f.label}: {' '.join(messages or [exc.message])}", "error")
+            return redirect(url_for("records.record_page", key=key, record_id=record_id))
+        return _edit_form(
+            spec, f, row, formdata=request.form, version=expected, status=400,
+            errors=messages or [exc.message],
+        )  # fmt: skip
+    except RecordConflict as exc:
+        theirs, yours = exc.current, exc.yours.get(f.key)
+        if theirs[f.key] != yours:
+            return _conflict(spec, f, theirs, yours, raw)
+    if not is_htmx():
+        flash("Saved.", "success")
+        return redirect(url_for("records.record_page", key=key, record_id=record_id))
+    return _saved(spec, f, records.get(current_user, spec, record_id))
+
+
+def _conflict(spec, f, theirs, yours: Any, raw) -> Response:
+    if not is_htmx():
+        flash("Someone else saved this record after you opened it; nothing was saved.", "error")
+        return redirect(url_for("records.record_page", key=spec.key, record_id=theirs["id"]))
+    display = present.Display(current_user, spec, [f], [theirs, {f.key: yours}])
+    mine = raw.get(f.key)
+    if types.get(f.type).widget == "checkbox":  # a box that is not ticked sends nothing
+        mine_list = ["y"] if mine == "true" else []
+    else:
+        mine_list = mine if isinstance(mine, list) else [mine]
+    who = list_views.user_names([theirs["updated_by"]] if theirs["updated_by"] else [])
+    body = render_block(
+        TEMPLATE, "conflict", spec=spec, f=f, row=theirs, yours=yours, mine=mine_list,
+        display=display, who=who,
+    )  # fmt: skip
+    return vary(make_response(body, 409))
+
+
+def _saved(spec, f, row) -> Response:
+    """The new display, plus the record head and timeline swapped out of band."""
+    display = present.Display(current_user, spec, [f], [row])
+    visible = {x.key: x for x in policy.visible_fields(current_user, spec, "read")}
+    users = list_views.user_names()
+    body = render_block(TEMPLATE, "display", spec=spec, f=f, row=row, display=display)
+    body += render_block(
+        "records/record.html", "head", spec=spec, row=row, users=users, oob=True,
+        name=present.record_name(spec, row),
+    )  # fmt: skip
+    body += render_block(
+        "records/record.html", "timeline", spec=spec, row=row, users=users, oob=True,
+        visible=visible,
+        timeline=present.readable_timeline(
+            current_user, spec, records.timeline(current_user, spec, row["id"])
+        ),
+    )  # fmt: skip
+    return vary(make_response(body))
+
+
+@bp.post("/<key>/validate/<field_key>")
+def validate_field(key: str, field_key: str) -> Response:
+    """Check one submitted value as saving would (type, required, lookup, unique) and
+    answer with its messages, or nothing when it is fine. Writes nothing. ``record`` names
+    the record being edited (its own value does not count as taken)."""
+    spec = _entity(key)
+    record_id = request.args.get("record", type=int)
+    if record_id:
+        records.get(current_user, spec, record_id, action="edit")
+    else:
+        policy.require(current_user, "create", spec.key)
+    f = {x.key: x for x in policy.visible_fields(current_user, spec, "edit")}.get(field_key)
+    messages: list[str] = []
+    if f is None:
+        messages = ["This field cannot be set here."]
+    else:
+        raw = raw_values([f], request.form)
+        if f.type == "multi_picklist":
+            raw.setdefault(f.key, [])
+        values, errors = parse_values(current_user, spec, raw, creating=record_id is None)
+        if f.key in values:
+            _check_unique(spec, {f.key: values[f.key]}, errors, exclude_id=record_id)
+        messages = errors.get(f.key, [])
+    db.session.rollback()  # nothing to keep: a check never writes
+    body = render_block(TEMPLATE, "messages", messages=messages)
+    return vary(make_response(body))
