@@ -47,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 db.engine.dispose()
                 raise
 
-    from crm import designer
+    from crm import access, designer
     from crm.cli import register_cli
     from crm.records import views as records_views
     from crm.security.views import bp as auth_bp
@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
     designer.register(app)
+    access.register(app)
     records_views.register(app)
     register_cli(app)
     return app

@@ -1,0 +1,186 @@
+"""The no-escalation rule: no one grants a right they do not hold.
+
+``covers(actor, target)`` lists every reason why ``target`` (a role as stored, or a user's
+rights with their department) reaches beyond ``actor``; an empty list means "covered".
+The services refuse a change whose result is not covered, and the screens use the same
+function to grey out what an access manager cannot grant. Full administrators
+(``User.is_admin``) hold every right, so they cover everything but another full
+administrator's account, which only they may change.
+
+What is compared, for an access manager:
+
+- for "every other entity" ("*"), every entity (archived ones included, so restoring an
+  entity does not widen anything) and every action: the target's scope level against the
+  actor's (``Rights.level`` / ``RoleRights.level``, both falling back to "*");
+- for every field of every entity the target may read: its access (hidden < read-only <
+  editable) against the actor's own;
+- the administration flags: opening the configuration area needs the actor to hold it;
+- for a user (not a bare role): their department. Levels "own department" and
+  "department and below" are relative to it, so a user placed outside the actor's own
+  department (or subtree) would reach records the actor cannot. The actor's "all records"
+  reaches everywhere, so placement then does not matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from crm.security import policy
+from crm.security.policy import ALL, DEPARTMENT, FIELD_RANK, NONE, SUBTREE, Rights, RoleRights
+
+EVERY_OTHER_ENTITY = "Every other entity"
+
+
+def entity_label(key: str) -> str:
+    """How an entity key reads on screen ("*" is every entity without its own row)."""
+    if key == policy.ANY_ENTITY:
+        return EVERY_OTHER_ENTITY
+    from crm.metadata import specs
+
+    spec = specs.current().entity(key, include_archived=True)
+    return spec.label_plural if spec is not None else key
+
+
+def _roles_of(target: RoleRights | Rights) -> tuple[RoleRights, ...]:
+    return target.roles if isinstance(target, Rights) else (target,)
+
+
+def _entity_keys(target: RoleRights | Rights) -> list[str]:
+    from crm.metadata import specs
+
+    keys = {policy.ANY_ENTITY, *specs.current().entities}
+    for role in _roles_of(target):
+        keys.update(entity for entity, _action in role.grants)
+    return sorted(keys, key=lambda k: (k != policy.ANY_ENTITY, k))
+
+
+def _field_access(target: RoleRights | Rights, entity_key: str, field_key: str) -> str:
+    """The target's access to a field, counting only where the target may read at all."""
+    if target.level(entity_key, "read") == NONE:
+        return policy.HIDDEN
+    return target.field_access(entity_key, field_key)
+
+
+def level_problems(actor: Rights, target: RoleRights | Rights) -> list[str]:
+    """One message per entity where ``target`` holds a wider scope than ``actor``."""
+    problems = []
+    for key in _entity_keys(target):
+        wider = [
+            f"{policy.ACTION_LABELS[action]}: {policy.LEVEL_LABELS[target.level(key, action)]}"
+            f" (yours: {policy.LEVEL_LABELS[actor.level(key, action)]})"
+            for action in policy.ACTIONS
+            if target.level(key, action) > actor.level(key, action)
+        ]
+        if wider:
+            problems.append(f"{entity_label(key)} — more than you hold: {', '.join(wider)}.")
+    return problems
+
+
+def field_problems(actor: Rights, target: RoleRights | Rights) -> list[str]:
+    """One message per entity where ``target`` sees or changes a field ``actor`` cannot."""
+    from crm.metadata import specs
+
+    problems = []
+    for spec in specs.current().entities.values():
+        if target.level(spec.key, "read") == NONE:
+            continue
+        wider = []
+        for f in spec.fields:
+            mine = actor.field_access(spec.key, f.key)
+            theirs = _field_access(target, spec.key, f.key)
+            if FIELD_RANK[theirs] > FIELD_RANK[mine]:
+                wider.append(
+                    f"{f.label} {policy.FIELD_LABELS[theirs]} (yours: {policy.FIELD_LABELS[mine]})"
+                )
+        if wider:
+            problems.append(
+                f"Fields of {spec.label_plural} — more than you hold: {', '.join(wider)}."
+            )
+    return problems
+
+
+def placement_problems(actor: Rights, target: Rights) -> list[str]:
+    """Why ``target``'s department-relative scopes reach records ``actor`` cannot."""
+    if target.department_path is None:
+        return []  # without a department, "own department" means own records only
+    outside = []
+    for key in _entity_keys(target):
+        for action in policy.ACTIONS:
+            theirs, mine = target.level(key, action), actor.level(key, action)
+            if theirs not in (DEPARTMENT, SUBTREE) or mine >= ALL:
+                continue
+            if not _reach_covered(actor, target, theirs, mine):
+                outside.append(f"{policy.ACTION_LABELS[action]} on {entity_label(key)}")
+    if not outside:
+        return []
+    return [
+        "Their department lies outside your reach, so these scopes would cover records you"
+        f" cannot: {', '.join(outside)}."
+    ]
+
+
+def _reach_covered(actor: Rights, target: Rights, theirs: int, mine: int) -> bool:
+    if actor.department_path is None or target.department_path is None:
+        return False
+    if mine == SUBTREE:
+        return target.department_path.startswith(actor.department_path)
+    return (
+        mine == DEPARTMENT
+        and theirs == DEPARTMENT
+        and target.department_id == (actor.department_id)
+    )
+
+
+def covers(actor: Rights, target: RoleRights | Rights) -> list[str]:
+    """Every reason why ``target`` holds a right that ``actor`` does not (empty: covered).
+
+    ``target`` is a role (``RoleRights``) or a user's rights with their department
+    (``Rights``, e.g. as they would be after a change)."""
+    if actor.is_admin:
+        return []
+    if isinstance(target, Rights) and target.is_admin:
+        return ["This is a full administrator: only full administrators can change it."]
+    problems = []
+    if target.can_configure and not actor.can_configure:
+        problems.append("It opens the configuration area, which you cannot open yourself.")
+    if target.can_manage_access and not actor.can_manage_access:
+        problems.append("It manages access, which you cannot do yourself.")
+    problems += level_problems(actor, target)
+    problems += field_problems(actor, target)
+    if isinstance(target, Rights):
+        problems += placement_problems(actor, target)
+    return problems
+
+
+def rights_with(
+    user_id: int,
+    *,
+    role_ids: Iterable[int],
+    department_id: int | None,
+    department_path: str | None,
+    is_admin: bool = False,
+) -> Rights:
+    """The rights a user would have with these roles and this department."""
+    return Rights(
+        user_id,
+        is_admin,
+        department_id,
+        department_path,
+        policy.load_role_rights(role_ids) if not is_admin else (),
+    )
+
+
+def user_problems(actor: Any, user: Any) -> list[str]:
+    """Why ``actor`` may not change ``user``'s account (empty: they may).
+
+    Access managers may not change themselves (no self-assignment of roles or
+    departments), a full administrator, or a user whose rights or reach exceed their own.
+    Full administrators may change anyone (the services refuse the few self-changes that
+    would lock them out)."""
+    mine = policy.rights(actor)
+    if mine.is_admin:
+        return []
+    if user.id == actor.id:
+        return ["This is your own account: ask a full administrator to change it."]
+    return covers(mine, policy.rights(user))

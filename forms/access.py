@@ -1,0 +1,163 @@
+"""Forms of the access screens. They parse input only; the services in ``crm.access``
+judge its meaning (unknown keys, escalation). A form reads only the fields it declares,
+so an extra posted field (``is_admin=1`` where it is not offered) changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from crm.security import policy
+from forms.base import BaseForm
+
+NO_CHOICE = ""
+
+
+def optional_id(value: str | None) -> int | None:
+    """A select's value as an id ("" means none). Values were checked against the choices."""
+    return int(value) if value not in (None, NO_CHOICE) else None
+
+
+def levels_for(action: str) -> tuple[int, ...]:
+    """Create and import are not about existing records: allowed or not."""
+    if action in policy.UNSCOPED_ACTIONS:
+        return (policy.NONE, policy.ALL)
+    return policy.LEVELS
+
+
+def grant_name(entity_key: str, action: str) -> str:
+    """The input name of one matrix cell ("-" never occurs in keys or actions)."""
+    return f"g-{entity_key}-{action}"
+
+
+def field_name(field_key: str) -> str:
+    return f"f-{field_key}"
+
+
+class RoleSettingsForm(BaseForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    can_configure = BooleanField("Opens the configuration area (entities, fields, layouts)")
+    can_manage_access = BooleanField("Manages users, roles and departments (within its own rights)")
+
+
+def _matrix_fields(entity_keys: Iterable[str]) -> dict[str, SelectField]:
+    fields = {}
+    for key in (policy.ANY_ENTITY, *entity_keys):
+        for action in policy.ACTIONS:
+            fields[grant_name(key, action)] = SelectField(
+                f"{policy.ACTION_LABELS[action]} ({key})",
+                choices=[(str(lv), policy.LEVEL_LABELS[lv]) for lv in levels_for(action)],
+            )
+    return fields
+
+
+def grants_form(entity_keys: Iterable[str]) -> type[BaseForm]:
+    """A form with one select per (entity or "*") and action."""
+    return type("GrantsForm", (BaseForm,), _matrix_fields(entity_keys))
+
+
+def new_role_form(entity_keys: Iterable[str]) -> type[BaseForm]:
+    """Settings and the matrix in one form, for a new role."""
+    return type("NewRoleForm", (RoleSettingsForm,), _matrix_fields(entity_keys))
+
+
+def grants_data(form: BaseForm, entity_keys: Iterable[str]) -> dict[tuple[str, str], int]:
+    """The validated matrix as (entity key, action) -> level."""
+    return {
+        (key, action): int(form[grant_name(key, action)].data)
+        for key in (policy.ANY_ENTITY, *entity_keys)
+        for action in policy.ACTIONS
+    }
+
+
+def field_rights_form(field_keys: Iterable[str]) -> type[BaseForm]:
+    """One hidden / read-only / editable choice per field of an entity."""
+    choices = [(a, policy.FIELD_LABELS[a]) for a in policy.FIELD_ACCESS]
+    return type(
+        "FieldRightsForm",
+        (BaseForm,),
+        {field_name(k): RadioField(k, choices=choices) for k in field_keys},
+    )
+
+
+class RoleDeleteForm(BaseForm):
+    move_to = SelectField("Give its users this role instead", choices=[], default=NO_CHOICE)
+
+
+class DepartmentForm(BaseForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    parent = SelectField("Inside", choices=[])
+    manager = SelectField("Manager", choices=[])
+
+
+class DepartmentEditForm(BaseForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    manager = SelectField("Manager", choices=[])
+
+
+class DepartmentMoveForm(BaseForm):
+    parent = SelectField("New place", choices=[])
+
+
+class UserForm(BaseForm):
+    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    department = SelectField("Department", choices=[])
+    roles = SelectMultipleField("Roles", choices=[], coerce=int)
+
+
+class AdminUserForm(UserForm):
+    is_admin = BooleanField("Full administrator (every right, including this one)")
+
+
+class NewUserForm(UserForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+
+
+class AdminNewUserForm(NewUserForm):
+    is_admin = BooleanField("Full administrator (every right, including this one)")
+
+
+class UserFilterForm(BaseForm):
+    """The user list's search line (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField("Search", validators=[Optional(), Length(max=200)])
+    department = SelectField("Department", choices=[], default=NO_CHOICE)
+    role = SelectField("Role", choices=[], default=NO_CHOICE)
+    status = SelectField(
+        "Status",
+        default=NO_CHOICE,
+        choices=[
+            ("", "Any status"),
+            ("active", "Active"),
+            ("invited", "Invitation pending"),
+            ("inactive", "Deactivated"),
+        ],
+    )
+
+
+class InviteForm(BaseForm):
+    password = PasswordField(
+        "Choose a password",
+        validators=[DataRequired(), Length(min=10, max=256)],
+        description="At least 10 characters.",
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+    )

@@ -1,0 +1,25 @@
+// Access screens: colour a scope select as its level changes; copy the invitation link.
+// Loaded by templates/access/_frame.html. No inline scripts (the CSP forbids them).
+(function () {
+  "use strict";
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (el && el.classList && el.classList.contains("lv")) el.dataset.level = el.value;
+  });
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-copy]");
+    if (!button) return;
+    var input = document.querySelector(button.dataset.copy);
+    if (!input) return;
+    input.select();
+    var done = function () {
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = "Copy"; }, 2000);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {});
+    } else {
+      try { document.execCommand("copy"); done(); } catch (e) { /* the text stays selected */ }
+    }
+  });
+})();

@@ -1,0 +1,197 @@
+"""Fixtures for the access screens: a small organisation with an access manager who is
+not a full administrator, and helpers to compare the access tables before and after."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.schema import service as schema
+from crm.security import policy as P
+from crm.security.models import (
+    AuthSession,
+    Department,
+    FieldRight,
+    Role,
+    RoleGrant,
+    User,
+    UserInvite,
+    user_roles,
+)
+from tests.factories import make_user
+
+
+def department(name: str, parent: Department | None = None) -> Department:
+    d = Department(name=name, parent_id=parent.id if parent else None, path="/")
+    db.session.add(d)
+    db.session.flush()
+    d.path = f"{parent.path if parent else '/'}{d.id}/"
+    db.session.commit()
+    return d
+
+
+def role(name: str, grants: dict, fields: dict | None = None, **flags) -> Role:
+    r = Role(name=name, description="", **flags)
+    db.session.add(r)
+    db.session.flush()
+    for (entity, action), level in grants.items():
+        db.session.add(RoleGrant(role_id=r.id, entity_key=entity, action=action, level=level))
+    for (entity, field), access in (fields or {}).items():
+        db.session.add(FieldRight(role_id=r.id, entity_key=entity, field_key=field, access=access))
+    db.session.commit()
+    return r
+
+
+def snapshot() -> dict:
+    """Every row of the access tables, for "nothing changed" comparisons."""
+    db.session.rollback()
+
+    def rows(*columns, order=None):
+        return [
+            tuple(r) for r in db.session.execute(select(*columns).order_by(*(order or columns)))
+        ]
+
+    return {
+        "users": rows(
+            User.id,
+            User.email,
+            User.display_name,
+            User.is_admin,
+            User.is_active,
+            User.department_id,
+            User.password_hash,
+            order=[User.id],
+        ),
+        "user_roles": rows(user_roles.c.user_id, user_roles.c.role_id),
+        "roles": rows(
+            Role.id,
+            Role.name,
+            Role.description,
+            Role.can_configure,
+            Role.can_manage_access,
+            order=[Role.id],
+        ),
+        "grants": rows(RoleGrant.role_id, RoleGrant.entity_key, RoleGrant.action, RoleGrant.level),
+        "fields": rows(
+            FieldRight.role_id, FieldRight.entity_key, FieldRight.field_key, FieldRight.access
+        ),
+        "departments": rows(
+            Department.id,
+            Department.name,
+            Department.parent_id,
+            Department.path,
+            Department.manager_id,
+            order=[Department.id],
+        ),
+        "invites": rows(
+            UserInvite.id,
+            UserInvite.user_id,
+            UserInvite.token_hash,
+            UserInvite.expires_at,
+            UserInvite.used_at,
+            order=[UserInvite.id],
+        ),
+        "sessions": rows(AuthSession.id, AuthSession.revoked_at, order=[AuthSession.id]),
+    }
+
+
+def role_ids(user_id: int) -> set[int]:
+    db.session.rollback()
+    return set(
+        db.session.scalars(select(user_roles.c.role_id).where(user_roles.c.user_id == user_id))
+    )
+
+
+def grants_of(role_id: int) -> dict:
+    db.session.rollback()
+    return {
+        (g.entity_key, g.action): g.level
+        for g in db.session.scalars(select(RoleGrant).where(RoleGrant.role_id == role_id))
+    }
+
+
+def fields_of(role_id: int) -> dict:
+    db.session.rollback()
+    return {
+        (f.entity_key, f.field_key): f.access
+        for f in db.session.scalars(select(FieldRight).where(FieldRight.role_id == role_id))
+    }
+
+
+def matrix_post(entities: list[str], levels: dict | None = None) -> dict:
+    """A complete matrix form as the page posts it: "*" cells None and entity cells as
+    their "*" cell, unless ``levels`` says otherwise."""
+    levels = levels or {}
+    data = {}
+    for key in ["*", *entities]:
+        for action in P.ACTIONS:
+            default = levels.get(("*", action), P.NONE)
+            data[f"g-{key}-{action}"] = str(levels.get((key, action), default))
+    return data
+
+
+@pytest.fixture
+def org(app):
+    """Company > Sales > Sales East, Company > Finance; entities deal and account; an access
+    manager ("mgr", in Sales) whose own rights are: read department-and-below, edit own,
+    create all, margin hidden and amount read-only; and people around them."""
+    schema.create_entity(
+        "deal",
+        "Deal",
+        fields=[
+            {"key": "title", "type": "text", "label": "Title"},
+            {"key": "amount", "type": "currency", "label": "Amount"},
+            {"key": "margin", "type": "percent", "label": "Margin"},
+        ],
+    )
+    schema.create_entity(
+        "account", "Account", fields=[{"key": "name", "type": "text", "label": "Name"}]
+    )
+    company = department("Company")
+    sales = department("Sales", company)
+    east = department("Sales East", sales)
+    finance = department("Finance", company)
+    hidden = {("deal", "margin"): P.HIDDEN, ("deal", "amount"): P.READ}
+    access = role(
+        "Access",
+        {("*", "read"): P.SUBTREE, ("*", "edit"): P.OWN, ("*", "create"): P.ALL},
+        hidden,
+        can_manage_access=True,
+    )
+    rep = role("Rep", {("*", "read"): P.OWN, ("*", "edit"): P.OWN}, hidden)
+    dept_lead = role("Dept lead", {("*", "read"): P.DEPARTMENT}, hidden)
+    wide = role("Wide", {("*", "read"): P.ALL})
+    configurer = role("Configurer", {}, can_configure=True)
+    spare = role("Spare", {("*", "read"): P.OWN}, hidden)
+    people = SimpleNamespace(
+        admin=make_user("admin@example.com", display_name="Ada Admin", is_admin=True, roles=()),
+        mgr=make_user(
+            "mgr@example.com", display_name="Mia Manager", roles=("Access",), department=sales
+        ),
+        rep_east=make_user(
+            "east@example.com", display_name="Eli East", roles=("Rep",), department=east
+        ),
+        lead_east=make_user("lead.east@example.com", roles=("Dept lead",), department=east),
+        lead_fin=make_user("lead.fin@example.com", roles=("Dept lead",), department=finance),
+        staff=make_user(
+            "staff@example.com", display_name="Sam Staff", roles=("Staff",), department=sales
+        ),
+        newbie=make_user("new@example.com", display_name="Nia New", roles=()),
+    )
+    return SimpleNamespace(
+        company=company,
+        sales=sales,
+        east=east,
+        finance=finance,
+        access=access,
+        rep=rep,
+        dept_lead=dept_lead,
+        wide=wide,
+        configurer=configurer,
+        spare=spare,
+        staff_role=db.session.scalar(select(Role).where(Role.name == "Staff")),
+        **vars(people),
+    )
