@@ -1,0 +1,444 @@
+"""Sharing a record, transferring its ownership, and explaining who can see it (issue 6).
+
+- ``shares_of`` / ``share`` / ``unshare``: a record shared with one user, or with one
+  department (its members and the members of every department below it), to read or to
+  read and edit. Whoever may read the record sees its shares; whoever may edit it may add
+  and remove them. Sharing with the same user or department again replaces the access:
+  there is never more than one share per target.
+- ``transfer``: a new owner for the record (the "assign" right on it), with the optimistic
+  lock of the edit form.
+- ``access_history``: the record's latest sharing and ownership changes, in words.
+
+Who can see a record, and why, is ``crm.records.who_can_see``.
+
+Each write asks the access policy before writing anything, writes a history row (``share``
+with ``{"@share": [before, after]}``, or ``assign`` with ``{"owner_id": [old, new]}`` as
+the bulk assign does) and commits; a refused or invalid write changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import aliased
+
+from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from crm.extensions import db
+from crm.metadata.spec import EntitySpec
+from crm.records import service as records
+from crm.records.models import RecordHistory
+from crm.records.query import table_of
+from crm.security import policy
+from crm.security.models import Department, RecordShare, User
+from crm.timeutil import utcnow
+
+ACCESS = ("read", "edit")
+ACCESS_LABELS = {"read": "Read", "edit": "Read and edit"}
+SHARE_KEY = "@share"  # the history key of a share change; never a field key
+OWNER_KEY = "owner_id"
+
+
+@dataclass(frozen=True)
+class Share:
+    """One share of a record, as the sharing panel shows it."""
+
+    id: int
+    user_id: int | None
+    department_id: int | None
+    name: str  # the user's display name or the department's path of names
+    active: bool  # False for a share with a user who was deactivated since
+    access: str
+    shared_by: str | None
+    shared_at: datetime
+
+    @property
+    def kind(self) -> str:
+        return "user" if self.user_id is not None else "department"
+
+    @property
+    def access_label(self) -> str:
+        return ACCESS_LABELS[self.access]
+
+
+@dataclass(frozen=True)
+class ShareChange:
+    """What ``share`` did: ``before`` is the access the target had (None: not shared)."""
+
+    share_id: int
+    name: str
+    before: str | None
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def access_words(access: str) -> str:
+    """ "read" or "read and edit", for sentences."""
+    return ACCESS_LABELS[access].lower()
+
+
+def path_labels(departments: Iterable[Any]) -> dict[int, str]:
+    """Each department's name after the names above it ("Sales › East"), by id, sorted by
+    that label. ``departments``: rows with ``id``, ``name`` and ``path``, all of them."""
+    rows = list(departments)
+    names = {d.id: d.name for d in rows}
+    out = {}
+    for d in rows:
+        chain = [int(p) for p in d.path.strip("/").split("/") if p.isdigit()]
+        out[d.id] = " › ".join(names.get(i, "?") for i in chain) or d.name
+    return dict(sorted(out.items(), key=lambda item: item[1].lower()))
+
+
+def department_labels() -> dict[int, str]:
+    """Every department's path label by id (one query): names are unique only among
+    siblings, so the path tells two "East" apart."""
+    return path_labels(db.session.execute(select(Department.id, Department.name, Department.path)))
+
+
+# --- shares -------------------------------------------------------------------------------
+
+
+def shares_of(user: Any, spec: EntitySpec, record_id: int) -> list[Share]:
+    """The shares of a record ``user`` may read (``NotFound`` otherwise), oldest first."""
+    records.get(user, spec, record_id)
+    target, creator = aliased(User), aliased(User)
+    labels = department_labels()
+    rows = db.session.execute(
+        select(
+            RecordShare.id,
+            RecordShare.user_id,
+            RecordShare.department_id,
+            RecordShare.access,
+            RecordShare.created_at,
+            target.display_name.label("user_name"),
+            target.is_active.label("user_active"),
+            creator.display_name.label("creator_name"),
+        )
+        .outerjoin(target, target.id == RecordShare.user_id)
+        .outerjoin(creator, creator.id == RecordShare.created_by)
+        .where(RecordShare.entity_key == spec.key, RecordShare.record_id == record_id)
+        .order_by(RecordShare.created_at, RecordShare.id)
+    ).all()
+    return [
+        Share(
+            id=r.id,
+            user_id=r.user_id,
+            department_id=r.department_id,
+            name=(
+                r.user_name or "(former user)"
+                if r.user_id is not None
+                else labels.get(r.department_id, "(removed department)")
+            ),
+            active=bool(r.user_active) if r.user_id is not None else True,
+            access=r.access,
+            shared_by=r.creator_name,
+            shared_at=r.created_at,
+        )
+        for r in rows
+    ]
+
+
+def _require_edit(user: Any, spec: EntitySpec, record_id: int, what: str) -> Mapping[str, Any]:
+    """The record if ``user`` may edit it: ``NotFound`` when they cannot even read it (it
+    does not exist for them), ``Forbidden`` when they can read but not edit it."""
+    row = records.get(user, spec, record_id)
+    if not policy.can(user, "edit", spec, record_id):
+        raise Forbidden(f"Only people who may edit this {spec.label_singular} can {what}.")
+    return row
+
+
+def _as_id(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return -1
+    return number if number > 0 else -1
+
+
+def _target(user_id: Any, department_id: Any) -> tuple[str, int, str]:
+    """``("user" | "department", id, name)`` of a share's target, or ``ValidationFailed``."""
+    uid, did = _as_id(user_id), _as_id(department_id)
+    if (uid is None) == (did is None):
+        raise ValidationFailed(
+            "Choose one person or one department to share with.",
+            errors={"target": ["Choose one person or one department."]},
+        )
+    if uid is not None:
+        found = db.session.execute(
+            select(User.display_name).where(User.id == uid, User.is_active)
+        ).first()
+        if found is None:
+            raise ValidationFailed(
+                "Choose an active user to share with.",
+                errors={"target": ["Choose an active user."]},
+            )
+        return "user", uid, found.display_name
+    label = department_labels().get(did)
+    if label is None:
+        raise ValidationFailed(
+            "Choose an existing department to share with.",
+            errors={"target": ["Choose an existing department."]},
+        )
+    return "department", did, label
+
+
+def _history_side(kind: str, target_id: int, name: str, access: str | None) -> dict | None:
+    if access is None:
+        return None
+    return {f"{kind}_id": target_id, "name": name, "access": access}
+
+
+def share(
+    user: Any,
+    spec: EntitySpec,
+    record_id: int,
+    *,
+    user_id: Any = None,
+    department_id: Any = None,
+    access: str,
+) -> ShareChange:
+    """Share a record with one active user or one department, to ``access`` ("read" or
+    "edit", which includes read). A second share of the same target replaces its access.
+
+    ``NotFound`` if ``user`` cannot read the record, ``Forbidden`` if they cannot edit it,
+    ``ValidationFailed`` for an unknown or inactive user, an unknown department, both or
+    neither, or another access; nothing is written then."""
+    try:
+        _require_edit(user, spec, record_id, "share it")
+        if access not in ACCESS:
+            raise ValidationFailed(
+                "Choose “Read” or “Read and edit”.",
+                errors={"access": ["Choose “Read” or “Read and edit”."]},
+            )
+        kind, target_id, name = _target(user_id, department_id)
+        _lock(spec, record_id)
+        column = RecordShare.user_id if kind == "user" else RecordShare.department_id
+        existing = list(
+            db.session.scalars(
+                select(RecordShare)
+                .where(
+                    RecordShare.entity_key == spec.key,
+                    RecordShare.record_id == record_id,
+                    column == target_id,
+                )
+                .order_by(RecordShare.id)
+            )
+        )
+        before = existing[0].access if existing else None
+        for extra in existing[1:]:  # should two shares ever have raced past the lock
+            db.session.delete(extra)
+        if before == access:  # the same share again: nothing to change or to record
+            db.session.commit()
+            return ShareChange(existing[0].id, name, before, access)
+        if existing:
+            found = existing[0]
+            found.access, found.created_by, found.created_at = access, user.id, utcnow()
+        else:
+            found = RecordShare(
+                entity_key=spec.key,
+                record_id=record_id,
+                user_id=target_id if kind == "user" else None,
+                department_id=target_id if kind == "department" else None,
+                access=access,
+                created_by=user.id,
+                created_at=utcnow(),
+            )
+            db.session.add(found)
+        db.session.flush()
+        records._history(
+            spec, record_id, user, "share",
+            {SHARE_KEY: [_history_side(kind, target_id, name, before),
+                         _history_side(kind, target_id, name, access)]},
+        )  # fmt: skip
+        share_id = found.id
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return ShareChange(share_id, name, before, access)
+
+
+def unshare(user: Any, spec: EntitySpec, share_id: int, *, record_id: int | None = None) -> str:
+    """Remove a share of a record of ``spec`` (of ``record_id``, when given); returns the
+    name of whom it was shared with. ``NotFound`` for no such share or a record ``user``
+    cannot read, ``Forbidden`` if they cannot edit the record."""
+    try:
+        found = db.session.scalar(
+            select(RecordShare).where(
+                RecordShare.id == share_id, RecordShare.entity_key == spec.key
+            )
+        )
+        if found is None or (record_id is not None and found.record_id != record_id):
+            raise NotFound("There is no such share; someone may have removed it already.")
+        _require_edit(user, spec, found.record_id, "stop sharing it")
+        if found.user_id is not None:
+            kind, target_id = "user", found.user_id
+            name = db.session.scalar(select(User.display_name).where(User.id == target_id))
+        else:
+            kind, target_id = "department", found.department_id
+            name = department_labels().get(target_id)
+        name = name or "(removed)"
+        rid, access = found.record_id, found.access
+        _lock(spec, rid)
+        db.session.execute(delete(RecordShare).where(RecordShare.id == share_id))
+        records._history(
+            spec, rid, user, "share",
+            {SHARE_KEY: [_history_side(kind, target_id, name, access), None]},
+        )  # fmt: skip
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return name
+
+
+def _lock(spec: EntitySpec, record_id: int) -> None:
+    """Lock the record's row until commit (PostgreSQL): two shares of the same target at
+    once then run one after the other, so the second sees the first and replaces it.
+    SQLite allows one writer at a time anyway."""
+    table = table_of(spec)
+    db.session.execute(select(table.c.id).where(table.c.id == record_id).with_for_update())
+
+
+# --- ownership ----------------------------------------------------------------------------
+
+
+def transfer(
+    user: Any, spec: EntitySpec, record_id: int, new_owner_id: Any, *, expected_version: Any
+) -> int:
+    """Make ``new_owner_id`` (an active user) the record's owner; returns the record's
+    version after it (unchanged when they own it already).
+
+    ``NotFound`` if ``user`` cannot read the record, ``Forbidden`` without the "assign"
+    right on it, ``ValidationFailed`` for anything but an active user, ``Conflict`` when
+    the record was saved since ``expected_version`` was read; nothing is written then."""
+    try:
+        row = records.get(user, spec, record_id)
+        if not policy.can(user, "assign", spec, record_id):
+            raise Forbidden(f"You may not change the owner of this {spec.label_singular}.")
+        owner = _as_id(new_owner_id)
+        active = owner is not None and owner > 0 and db.session.scalar(
+            select(User.is_active).where(User.id == owner)
+        )  # fmt: skip
+        if not active:
+            raise ValidationFailed(
+                "Choose an active user as the new owner.",
+                errors={"owner_id": ["Choose an active user."]},
+            )
+        seen = _as_id(expected_version)
+        if seen is None or seen < 0:
+            raise ValidationFailed(
+                "The form does not say which version you saw; reload the page.",
+                errors={"version": ["Reload the page and try again."]},
+            )
+        if row["version"] != seen:
+            raise _stale(spec, row["version"])
+        if row["owner_id"] == owner:
+            db.session.rollback()
+            return row["version"]
+        table = table_of(spec)
+        result = db.session.execute(
+            update(table)
+            .where(table.c.id == record_id, table.c.version == seen, table.c.deleted_at.is_(None))
+            .values(owner_id=owner, version=table.c.version + 1, updated_at=utcnow(),
+                    updated_by=user.id)
+        )  # fmt: skip
+        if result.rowcount != 1:  # someone saved between our read and this write
+            raise _stale(spec, None)
+        records._history(spec, record_id, user, "assign", {OWNER_KEY: [row["owner_id"], owner]})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return seen + 1
+
+
+def _stale(spec: EntitySpec, now: int | None) -> Conflict:
+    at = f" (it is at version {now} now)" if now is not None else ""
+    return Conflict(
+        f"Someone changed this {spec.label_singular} after you opened it{at}. "
+        "Nothing was changed: reload the page and try again."
+    )
+
+
+# --- the record's recent sharing and ownership changes -------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    """A sharing or ownership change, in words: "shared with Bob (read and edit)"."""
+
+    at: datetime
+    by: str
+    text: str
+
+
+def access_history(
+    user: Any, spec: EntitySpec, record_id: int, *, limit: int = 10
+) -> list[AccessEvent]:
+    """The latest sharing and ownership changes of a record ``user`` may read."""
+    records.get(user, spec, record_id)
+    rows = list(
+        db.session.scalars(
+            select(RecordHistory)
+            .where(
+                RecordHistory.entity_key == spec.key,
+                RecordHistory.record_id == record_id,
+                RecordHistory.action.in_(("share", "assign")),
+            )
+            .order_by(RecordHistory.at.desc(), RecordHistory.id.desc())
+            .limit(limit)
+        )
+    )
+    ids: set[int] = set()
+    for h in rows:
+        ids.add(h.user_id)
+        if h.action == "assign" and isinstance(h.changes, Mapping):
+            ids.update(i for i in h.changes.get(OWNER_KEY) or () if isinstance(i, int))
+    found = db.session.execute(
+        select(User.id, User.display_name).where(User.id.in_([i for i in ids if i is not None]))
+    ).all()
+    names = dict(found)
+    events = []
+    for h in rows:
+        text = _event_text(h, names)
+        if text:
+            events.append(AccessEvent(h.at, names.get(h.user_id, "System"), text))
+    return events
+
+
+def _event_text(h: RecordHistory, names: Mapping[int, str]) -> str | None:
+    """The change in words, or None for a row this code did not write (never a 500)."""
+    try:
+        if h.action == "assign":
+            old, new = h.changes[OWNER_KEY]
+            return f"Owner: {_user_name(old, names)} → {_user_name(new, names)}"
+        before, after = h.changes[SHARE_KEY]
+        side = after or before
+        who = side.get("name") or "?"
+        if "department_id" in side:
+            who = f"department {who}"
+        if after is None:
+            return f"stopped sharing with {who}"
+        if before is None:
+            return f"shared with {who} ({access_words(after['access'])})"
+        return (
+            f"changed sharing with {who}: "
+            f"{access_words(before['access'])} → {access_words(after['access'])}"
+        )
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _user_name(user_id: Any, names: Mapping[int, str]) -> str:
+    if user_id is None:
+        return "—"
+    return names.get(user_id, "(former user)")
