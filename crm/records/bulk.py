@@ -166,7 +166,7 @@ def _write_versioned(
         result.refused = [i for i in picks if i not in rows]
         fresh: list[Any] = []
         for record_id, row in rows.items():
-            name = present.record_name(spec, row)
+            name = present.record_name(spec, row, user)
             if row["version"] != picks[record_id]:
                 result.stale.append((record_id, name))
             elif row[column] == value:
@@ -199,7 +199,7 @@ def _write_versioned(
             )
             new = _jsonable(value)
             for row in fresh:
-                name = present.record_name(spec, row)
+                name = present.record_name(spec, row, user)
                 if row["id"] in written:
                     result.done.append((row["id"], name))
                     _history(
@@ -300,7 +300,7 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
                     result.blocked.append(
                         (
                             record_id,
-                            present.record_name(spec, rows[record_id]),
+                            present.record_name(spec, rows[record_id], user),
                             f"{n} {what} still refer to it through “{f.label}”.",
                         )
                     )
@@ -328,7 +328,7 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
             )
             for record_id in targets:
                 _history(spec, record_id, user, "delete")
-                result.done.append((record_id, present.record_name(spec, rows[record_id])))
+                result.done.append((record_id, present.record_name(spec, rows[record_id], user)))
         db.session.commit()
     except BaseException:
         db.session.rollback()

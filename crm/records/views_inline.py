@@ -146,7 +146,7 @@ def _saved(spec, f, row) -> Response:
     users = list_views.user_names()
     body = render_block(TEMPLATE, "display", spec=spec, f=f, row=row, display=display)
     body += render_block(
-        "records/record.html", "head", spec=spec, row=row, users=users, oob=True,
+        "records/record.html", "record_head", spec=spec, row=row, users=users, oob=True,
         name=present.record_name(spec, row),
     )  # fmt: skip
     body += render_block(

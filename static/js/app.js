@@ -135,9 +135,8 @@ document.addEventListener("input", function (evt) {
     if (evt.target && evt.target.id === "quick-dialog") {
       var body = document.getElementById("quick-dialog-body");
       if (body) body.innerHTML = "";
-      var lookup = evt.target.dataset.lookup;
-      var text = lookup && document.getElementById(lookup);
-      if (text) text.focus();
+      // Focus goes back to the button that opened the dialog (the browser does that);
+      // focusing the lookup instead would pop its list of options open.
       evt.target.dataset.lookup = "";
     }
   }, true);
@@ -181,3 +180,12 @@ document.addEventListener("htmx:afterSwap", function (evt) {
     if (wrong) el.setAttribute("aria-invalid", "true"); else el.removeAttribute("aria-invalid");
   });
 });
+
+// A popover panel (such as "Save view") puts the cursor in its first input when opened.
+document.addEventListener("toggle", function (evt) {
+  var el = evt.target;
+  if (el && el.matches && el.matches("details.popover") && el.open) {
+    var first = el.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) first.focus();
+  }
+}, true);
