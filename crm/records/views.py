@@ -232,7 +232,8 @@ def lookup(key: str):
         dialect = db.session.get_bind().dialect.name
         conditions = [listing.search_condition(current_user, spec, table, q, dialect)]
         name_field = spec.field(spec.name_field) if spec.name_field else None
-        if name_field is not None:
+        readable = {f.key for f in policy.visible_fields(current_user, spec, "read")}
+        if name_field is not None and name_field.key in readable:
             conditions.append(
                 types.build_filter(
                     name_field, table.c[name_field.key], "contains", q, dialect_name=dialect
@@ -274,7 +275,7 @@ def record_page(key: str, record_id: int):
         "records/record.html",
         spec=spec,
         row=row,
-        name=present.record_name(spec, row),
+        name=present.record_name(spec, row, current_user),
         layout=layout,
         visible=visible,
         display=display,
@@ -283,8 +284,8 @@ def record_page(key: str, record_id: int):
             current_user, spec, records.timeline(current_user, spec, record_id)
         ),
         users=list_views.user_names(),
-        can_edit=policy.can(current_user, "edit", spec.key),
-        can_delete=policy.can(current_user, "delete", spec.key),
+        can_edit=policy.can(current_user, "edit", spec, record_id),
+        can_delete=policy.can(current_user, "delete", spec, record_id),
         editable=_inline_editable(spec, record_id),
     )
 
