@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import Select, bindparam, case, delete, func, select, update
 
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
@@ -39,6 +40,7 @@ SPINE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(key="owner_id", type="user", label="Owner"),
 )
 _SPINE = {f.key: f for f in SPINE_FIELDS}
+SPINE_BY_KEY = _SPINE
 OWNER_OPERATORS = ("eq", "in", "is_me", "empty")
 NO_SORT_TYPES = frozenset({"long_text", "multi_picklist"})
 NO_VALUE_OPS = frozenset({"empty", "not_empty", "is_me", "is_true", "is_false"})
@@ -434,20 +436,31 @@ def _visible_to(user_id: int | None):
     return shared if user_id is None else shared | (ListViewRow.owner_id == user_id)
 
 
-def list_views(entity_key: str, user_id: int | None) -> list[ListViewSpec]:
-    """The views ``user_id`` may use on ``entity_key``: the shared ones in their order, then
-    the user's own. NotFound for an unknown entity."""
-    entity = _entity(entity_key)
-    rows = db.session.scalars(
+@cache
+def _views_query() -> Select:
+    """The statement of ``list_views``, built once: its parameters are bound per call, so
+    SQLAlchemy neither rebuilds it nor recomputes its cache key on every list page."""
+    return (
         select(ListViewRow)
-        .where(ListViewRow.entity_key == entity_key, _visible_to(user_id))
+        .where(
+            ListViewRow.entity_key == bindparam("entity_key"),
+            ListViewRow.owner_id.is_(None) | (ListViewRow.owner_id == bindparam("user_id")),
+        )
         .order_by(
             case((ListViewRow.owner_id.is_(None), 0), else_=1),
             ListViewRow.position,
             ListViewRow.id,
         )
-    ).all()
-    return [_as_spec(r, entity) for r in rows]
+    )
+
+
+def list_views(entity_key: str, user_id: int | None) -> list[ListViewSpec]:
+    """The views ``user_id`` may use on ``entity_key``: the shared ones in their order, then
+    the user's own. NotFound for an unknown entity."""
+    entity = _entity(entity_key)
+    # user_id None matches no owner: only the shared views.
+    rows = db.session.scalars(_views_query(), {"entity_key": entity_key, "user_id": user_id})
+    return [_as_spec(r, entity) for r in rows.all()]
 
 
 def get_view(view_id: int, user_id: int | None) -> ListViewSpec:

@@ -85,6 +85,7 @@ def readable_timeline(user: Any, spec: EntitySpec, entries: list) -> list:
     from dataclasses import replace
 
     fields = {f.key: f for f in spec.active_fields}
+    fields["owner_id"] = list_views.SPINE_BY_KEY["owner_id"]
     changed = [(k, old, new) for e in entries for k, old, new in e.changes if k in fields]
     keys = {k for k, _, _ in changed}
     # One batch of "rows" holding every old and new value, so lookups resolve in one query
@@ -106,6 +107,11 @@ def readable_timeline(user: Any, spec: EntitySpec, entries: list) -> list:
             for k, old, new in e.changes
             if k in fields
         )
+        if e.kind == "share":
+            from crm.records.sharing import describe_share_change
+
+            out.append(replace(e, body=describe_share_change(e.changes), changes=()))
+            continue
         out.append(replace(e, changes=texts))
     return out
 

@@ -452,10 +452,13 @@ def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "note" | "create" | "update" | "delete" | "restore"
+    kind: str  # "note" | "create" | "update" | "delete" | "restore" | "assign" | "share"
     user_id: int | None
     body: str = ""
     changes: tuple[tuple[str, Any, Any], ...] = ()
+
+
+SHARE_HISTORY_KEY = "@share"  # the history key of a share change; never a field key
 
 
 def timeline(
@@ -465,6 +468,7 @@ def timeline(
     see are left out."""
     get(user, spec, record_id, action="read")
     visible = {f.key for f in policy.visible_fields(user, spec, "read")}
+    visible.update(("owner_id", SHARE_HISTORY_KEY))  # ownership and sharing: always readable
     entries: list[TimelineEntry] = []
     for h in db.session.scalars(
         select(RecordHistory)
@@ -475,7 +479,7 @@ def timeline(
         changes = tuple(
             (k, old, new) for k, (old, new) in (h.changes or {}).items() if k in visible
         )
-        if h.action == "update" and not changes:
+        if h.action in ("update", "assign", "share") and not changes:
             continue
         entries.append(TimelineEntry(h.at, h.action, h.user_id, changes=changes))
     for n in db.session.scalars(

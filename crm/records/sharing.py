@@ -38,7 +38,7 @@ from crm.timeutil import utcnow
 
 ACCESS = ("read", "edit")
 ACCESS_LABELS = {"read": "Read", "edit": "Read and edit"}
-SHARE_KEY = "@share"  # the history key of a share change; never a field key
+SHARE_KEY = records.SHARE_HISTORY_KEY
 OWNER_KEY = "owner_id"
 
 
@@ -421,21 +421,35 @@ def _event_text(h: RecordHistory, names: Mapping[int, str]) -> str | None:
         if h.action == "assign":
             old, new = h.changes[OWNER_KEY]
             return f"Owner: {_user_name(old, names)} → {_user_name(new, names)}"
-        before, after = h.changes[SHARE_KEY]
-        side = after or before
-        who = side.get("name") or "?"
-        if "department_id" in side:
-            who = f"department {who}"
-        if after is None:
-            return f"stopped sharing with {who}"
-        if before is None:
-            return f"shared with {who} ({access_words(after['access'])})"
-        return (
-            f"changed sharing with {who}: "
-            f"{access_words(before['access'])} → {access_words(after['access'])}"
-        )
+        return _share_words(*h.changes[SHARE_KEY])
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
+
+
+def describe_share_change(changes: Any) -> str:
+    """A timeline entry's share change ((key, before, after), ...) in words."""
+    for key, before, after in changes:
+        if key == SHARE_KEY:
+            try:
+                return _share_words(before, after)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                break
+    return "changed who it is shared with"
+
+
+def _share_words(before: Any, after: Any) -> str:
+    side = after or before
+    who = side.get("name") or "?"
+    if "department_id" in side:
+        who = f"department {who}"
+    if after is None:
+        return f"stopped sharing with {who}"
+    if before is None:
+        return f"shared with {who} ({access_words(after['access'])})"
+    return (
+        f"changed sharing with {who}: "
+        f"{access_words(before['access'])} → {access_words(after['access'])}"
+    )
 
 
 def _user_name(user_id: Any, names: Mapping[int, str]) -> str:

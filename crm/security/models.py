@@ -183,7 +183,10 @@ class RecordShare(db.Model):
 
     __tablename__ = "record_shares"
     __table_args__ = (
-        Index("ix_record_shares_record", "entity_key", "record_id"),
+        Index("uq_record_shares_user", "entity_key", "record_id", "user_id", unique=True),
+        Index(
+            "uq_record_shares_department", "entity_key", "record_id", "department_id", unique=True
+        ),
         Index("ix_record_shares_user", "entity_key", "user_id"),
         Index("ix_record_shares_department", "entity_key", "department_id"),
         CheckConstraint("access IN ('read', 'edit')", name="ck_record_shares_access"),

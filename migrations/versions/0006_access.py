@@ -127,7 +127,17 @@ def upgrade() -> None:
             "(user_id IS NULL) <> (department_id IS NULL)", name="ck_record_shares_target"
         ),
     )
-    op.create_index("ix_record_shares_record", "record_shares", ["entity_key", "record_id"])
+    # One share per record and target (NULLs are distinct: the other kind's rows don't clash).
+    op.create_index(
+        "uq_record_shares_user",
+        "record_shares",
+        ["entity_key", "record_id", "user_id"],
+        unique=True,
+    )
+    op.create_index(
+        "uq_record_shares_department", "record_shares",
+        ["entity_key", "record_id", "department_id"], unique=True,
+    )  # fmt: skip
     op.create_index("ix_record_shares_user", "record_shares", ["entity_key", "user_id"])
     op.create_index("ix_record_shares_department", "record_shares", ["entity_key", "department_id"])
     op.create_table(

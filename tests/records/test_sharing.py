@@ -402,3 +402,19 @@ def test_names_are_shown_escaped(login_as, org):
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in body
     assert "Department Sales › &lt;b&gt;Ops&lt;/b&gt;" in body
     assert 'aria-label="Stop sharing with &lt;img' in body
+
+
+def test_the_record_timeline_tells_sharing_and_ownership_changes_in_words(login_as, org):
+    p = org["p"]
+    sharing.share(p["olga"], entity("account"), org["id"], user_id=p["bob"].id, access="edit")
+    sharing.share(
+        p["olga"], entity("account"), org["id"], department_id=org["d"]["support"].id,
+        access="read",
+    )  # fmt: skip
+    sharing.transfer(p["mia"], entity("account"), org["id"], p["carl"].id, expected_version=1)
+    html = login_as(p["carl"]).get(org["url"]).data.decode()
+    timeline = html[html.index('class="events"') :]
+    assert "shared with Bob Rep (read and edit)" in timeline
+    assert "shared with department Support (read)" in timeline
+    assert "changed the owner" in timeline
+    assert "<del>Olga Owner</del> → <ins>Carl Rep</ins>" in timeline
