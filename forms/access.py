@@ -154,7 +154,10 @@ class UserFilterForm(BaseForm):
 class InviteForm(BaseForm):
     password = PasswordField(
         "Choose a password",
-        validators=[DataRequired(), Length(min=10, max=256)],
+        validators=[
+            DataRequired(),
+            Length(min=10, max=256, message="Use between 10 and 256 characters."),
+        ],
         description="At least 10 characters.",
     )
     confirm = PasswordField(

@@ -62,8 +62,8 @@ def test_accepting_sets_the_password_signs_in_and_uses_the_link_up(invited, clie
 @pytest.mark.parametrize(
     ("password", "confirm", "message"),
     [
-        ("short", "short", "between 10 and 256"),
-        ("x" * 257, "x" * 257, "between 10 and 256"),
+        ("short", "short", "between 10 and 256 characters"),
+        ("x" * 257, "x" * 257, "between 10 and 256 characters"),
         (GOOD, GOOD + "!", "The passwords differ."),
         ("aaaaaaaaaaaa", "aaaaaaaaaaaa", "less repetitive"),
         ("joiner@example.com", "joiner@example.com", "e-mail address"),
