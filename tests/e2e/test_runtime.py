@@ -22,7 +22,8 @@ from tests.factories import PASSWORD, make_user
 pytestmark = pytest.mark.e2e
 
 
-def _setup(app) -> None:
+def _setup(app) -> dict[str, int]:
+    """The users, entities and accounts of these tests; returns the accounts' ids by name."""
     with app.app_context():
         admin = make_user("ada@example.com", display_name="Ada Admin", is_admin=True)
         staff = make_user("sam@example.com", display_name="Sam Staff")
@@ -69,6 +70,7 @@ def _setup(app) -> None:
             actor_id=admin.id,
         )
         account = specs.current().entity("account")
+        ids = {}
         for name, industry, employees in [
             ("Acme Tools", "retail", "120"),
             ("Globex", "tech", "4300"),
@@ -77,9 +79,10 @@ def _setup(app) -> None:
             ("北京科技", "tech", "2100"),
             ("<b>Not bold</b> Ltd", "retail", "12"),
         ]:
-            records.create(
+            ids[name] = records.create(
                 staff, account, {"name": name, "industry": industry, "employees": employees}
             )
+        return ids
 
 
 def _sign_in(page, url: str, email: str = "sam@example.com") -> None:
@@ -193,19 +196,24 @@ def test_search_filter_quick_create_inline_edit_and_timeline(live_server, page):
 
 
 def test_inline_conflict_lets_the_user_choose(live_server, page):
-    _setup(live_server.app)
+    globex = _setup(live_server.app)["Globex"]
     url = live_server.url
     _sign_in(page, url)
-    page.goto(url + "/r/account/2")
+    page.goto(url + f"/r/account/{globex}")
     page.locator("#fv-employees").hover()
     page.get_by_role("link", name="Edit Employees").click()
+    form = page.locator("form#fv-employees")
+    expect(form.get_by_label("Employees")).to_be_visible()  # opened at version 1
     # Meanwhile someone else saves the record.
     with live_server.app.app_context():
         ada = db.session.scalar(select(User).where(User.email == "ada@example.com"))
         records.update_record(
-            ada, specs.current().entity("account"), 2, {"employees": "5000"}, expected_version=1
+            ada,
+            specs.current().entity("account"),
+            globex,
+            {"employees": "5000"},
+            expected_version=1,
         )
-    form = page.locator("form#fv-employees")
     form.get_by_label("Employees").fill("4400")
     form.get_by_role("button", name="Save").click()
     conflict = page.locator(".inline-conflict")
