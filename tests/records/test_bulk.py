@@ -314,3 +314,63 @@ def test_labels_with_markup_are_escaped_in_the_value_input(c, staff, model):
     schema.update_field("account", "employees", label="<b>Staff</b>")
     html = c.hx_get("/r/account/bulk/input?field=employees").data.decode()
     assert "&lt;b&gt;Staff&lt;/b&gt;" in html and "<b>Staff</b>" not in html
+
+
+# --- with roles: records outside the user's scope ------------------------------------------
+
+
+@pytest.fixture
+def rep(app, model):
+    from crm.security import policy as P
+    from tests.records.access_model import role
+
+    role("Rep", {"read": P.ALL, "create": P.ALL, "edit": P.OWN, "bulk_edit": P.OWN,
+                 "assign": P.OWN, "delete": P.OWN})  # fmt: skip
+    role("Editor", {"read": P.ALL, "edit": P.ALL})
+    return make_user("rep@example.com", display_name="Rita Rep", roles=("Rep",))
+
+
+def test_records_outside_the_scope_are_refused_and_untouched(login_as, staff, rep, model):
+    theirs = make(staff, "account", name="Staff's")
+    mine = make(rep, "account", name="Rep's")
+    c = login_as(rep)
+    r = c.hx_post(
+        "/r/account/bulk/edit",
+        {"pick": picks((theirs, 1), (mine, 1)), "field": "name", "value": "Renamed"},
+    )
+    body = r.data.decode()
+    assert r.status_code == 200 and "1 Account updated." in body
+    assert "1 skipped: it does not exist any more, is in the recycle bin, or you may not" in body
+    assert "Staff&#39;s" not in body and "Staff's" not in body  # not even named
+    assert stored("account", theirs)["name"] == "Staff's"
+    assert stored("account", theirs)["version"] == 1
+    assert stored("account", mine)["name"] == "Renamed"
+    gone = c.hx_post("/r/account/bulk/delete", {"pick": [f"{theirs}:1"]})
+    assert "1 skipped" in gone.data.decode() and stored("account", theirs)["deleted_at"] is None
+    moved = c.hx_post(
+        "/r/account/bulk/assign", {"pick": picks((theirs, 1)), "owner_id": str(rep.id)}
+    )
+    assert "1 skipped" in moved.data.decode() and stored("account", theirs)["owner_id"] == staff.id
+
+
+def test_without_the_bulk_edit_right_nothing_is_changed(login_as, staff, rep, model):
+    editor = make_user("ed@example.com", roles=("Editor",))
+    a = make(staff, "account")
+    c = login_as(editor)
+    html = c.get("/r/account/").data.decode()
+    assert "Change a field…" not in html and "Assign to…" not in html
+    r = c.hx_post("/r/account/bulk/edit", {"pick": picks((a, 1)), "field": "name", "value": "Z"})
+    assert r.status_code == 403
+    assert c.hx_post("/r/account/bulk/delete", {"pick": [f"{a}:1"]}).status_code == 403
+    row = stored("account", a)
+    assert row["name"] == "Acme" and row["deleted_at"] is None
+
+
+def test_inline_edit_outside_the_scope(login_as, staff, rep, model):
+    theirs = make(staff, "account", name="Staff's")
+    c = login_as(rep)
+    page = c.get(f"/r/account/{theirs}").data.decode()
+    assert "/field/name/edit" not in page
+    assert c.hx_get(f"/r/account/{theirs}/field/name/edit").status_code == 404
+    r = c.hx_post(f"/r/account/{theirs}/field/name", {"version": "1", "name": "Mine now"})
+    assert r.status_code == 404 and stored("account", theirs)["name"] == "Staff's"
