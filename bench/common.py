@@ -31,9 +31,37 @@ def postgres_available() -> bool:
         return False
 
 
+KEEP_DIR = Path(__file__).resolve().parent / "data"
+
+
+def keep_databases() -> bool:
+    """BENCH_KEEP_DB=1: benchmarks that support it keep their filled database between runs
+    (SQLite under bench/data/, PostgreSQL as a named database) instead of a throwaway one."""
+    return os.environ.get("BENCH_KEEP_DB", "") not in ("", "0")
+
+
 @contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A fresh, migrated database URL of ``kind`` ("sqlite" or "postgresql"), dropped after."""
+def database(kind: str, keep_as: str | None = None) -> Iterator[str]:
+    """A fresh, migrated database URL of ``kind`` ("sqlite" or "postgresql"), dropped after.
+
+    With ``keep_as`` and BENCH_KEEP_DB=1, the database named ``keep_as`` is reused (created
+    on first use) and kept: the caller checks whether it already holds its data."""
+    if keep_as and keep_databases():
+        if kind == "sqlite":
+            KEEP_DIR.mkdir(exist_ok=True)
+            url = f"sqlite:///{KEEP_DIR / keep_as}.sqlite"
+        else:
+            name = f"atelier_bench_{keep_as}"
+            with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+                ).fetchone()
+                if not exists:
+                    conn.execute(f'CREATE DATABASE "{name}"')  # a fixed, checked name
+            url = _pg_url(name)
+        migrate.upgrade(url)
+        yield url
+        return
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{tmp}/bench.sqlite"
@@ -43,17 +71,21 @@ def database(kind: str) -> Iterator[str]:
     name = f"atelier_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_SERVER, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = (
-        make_url(PG_SERVER)
-        .set(drivername="postgresql+psycopg", database=name)
-        .render_as_string(False)
-    )
+    url = _pg_url(name)
     try:
         migrate.upgrade(url)
         yield url
     finally:
         with psycopg.connect(PG_SERVER, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_url(name: str) -> str:
+    return (
+        make_url(PG_SERVER)
+        .set(drivername="postgresql+psycopg", database=name)
+        .render_as_string(False)
+    )
 
 
 @contextmanager
