@@ -148,10 +148,11 @@ def _render_role(role, *, tab: str = GRANTS_TAB, status: int = 200, **forms: Any
     settings = forms.get("settings") or RoleSettingsForm(formdata=None, obj=role)
     grants = forms.get("grants") or _grants_form(rules)
     fields = forms.get("fields") or (_fields_form(rules, entity) if entity else None)
+    listing = roles.listing(current_user)
     delete = RoleDeleteForm(formdata=None)
-    others = [(r.id, r.name) for r, _ in roles.listing(current_user) if r.id != role.id]
+    others = [(r.id, r.name) for r, _ in listing if r.id != role.id]
     delete.move_to.choices = [("", "— choose a role —")] + [(str(i), n) for i, n in others]
-    holders = next((n for r, n in roles.listing(current_user) if r.id == role.id), 0)
+    holders = next((n for r, n in listing if r.id == role.id), 0)
     return render_page_or_block(
         "access/role.html",
         "panel",
