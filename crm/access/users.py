@@ -335,14 +335,22 @@ def update(
 def reinvite(actor: Any, user_id: int) -> str:
     """A new one-time link for ``user`` (older links stop working); returns its token.
     Following it lets them choose a new password, so it is refused for deactivated
-    users and for one's own account."""
-    require_manager(actor)
+    users and for one's own account, and, except for full administrators, for accounts
+    already in use."""
+    mine = require_manager(actor)
     user = _user(user_id)
     _manageable(actor, user, "No link was made.")
     if user.id == actor.id:
         refuse("No link was made.", {"user": ["Change your own password on the Password page."]})
     if not user.is_active:
         fail("No link was made.", {"user": ["Reactivate the account first."]})
+    if not mine.is_admin and invites.has_password(user):
+        # A link resets the password: whoever holds it can sign in as that person. Only
+        # full administrators may do that to an account already in use.
+        refuse(
+            "No link was made.",
+            {"user": ["They already chose a password; ask a full administrator to reset it."]},
+        )
     token = invites.issue(user, created_by=actor.id)
     done()
     return token

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
+from crm.access import invites
 from crm.extensions import db
 from crm.security import policy as P
-from crm.security.models import Department, Role, User
+from crm.security.models import Department, Role, User, UserInvite
 from tests.access.conftest import fields_of, grants_of, matrix_post, role_ids, snapshot
+from tests.factories import make_user
 
 ENTITIES = ["account", "deal"]
 
@@ -59,6 +61,17 @@ def _role_named(name):
 def _user_by_email(email):
     db.session.rollback()
     return db.session.scalar(select(User).where(User.email == email))
+
+
+def _pending(o) -> User:
+    """An invited user in Sales East who has not chosen a password yet."""
+    found = _user_by_email("pat@example.com")
+    if found is None:
+        found = make_user("pat@example.com", display_name="Pat Pending", roles=(),
+                          department=o.east)  # fmt: skip
+        found.password_hash = invites.NO_PASSWORD
+        db.session.commit()
+    return found
 
 
 def _positive_rep_matrix(o):
@@ -237,8 +250,8 @@ CASES = {
     ),
     "re-invite a full administrator (the link would take the account over)": Case(
         lambda o: (f"/admin/access/users/{o.admin.id}/invite", {}),
-        lambda o: (f"/admin/access/users/{o.rep_east.id}/invite", {}),
-        lambda o: snapshot()["invites"][-1][1] == o.rep_east.id or pytest.fail("no link"),
+        lambda o: (f"/admin/access/users/{_pending(o).id}/invite", {}),
+        lambda o: snapshot()["invites"][-1][1] == _pending(o).id or pytest.fail("no link"),
     ),
     "edit a user whose roles are wider": Case(
         lambda o: (
@@ -339,6 +352,16 @@ CASES = {
             _user_by_email("fa@example.com").department_id == o.east.id
             or pytest.fail("not created")
         ),
+    ),
+    # --- a new link resets a password: taking over an account in use --------------------
+    "re-invite an account already in use": Case(
+        lambda o: (f"/admin/access/users/{o.rep_east.id}/invite", {}),
+        lambda o: (f"/admin/access/users/{o.rep_east.id}/invite", {}),
+        lambda o: (
+            db.session.scalar(select(UserInvite.id).where(UserInvite.user_id == o.rep_east.id))
+            or pytest.fail("no invitation made")
+        ),
+        positive_as="admin",
     ),
     # --- the department tree is for full administrators ---------------------------------
     "add a department": Case(
