@@ -189,3 +189,96 @@ document.addEventListener("toggle", function (evt) {
     if (first) first.focus();
   }
 }, true);
+
+// List filters ("Add filter", crm/records/views_filters.py): the builder opens under the
+// chips; "+ Add filter" again, Cancel or Escape closes it. A lookup filter for several
+// records ("is one of") collects each record picked as a ticked box.
+(function () {
+  "use strict";
+  function panel() { return document.getElementById("filter-panel"); }
+  function adder() { return document.querySelector(".filter-add"); }
+  function close(focusAdder) {
+    var p = panel();
+    if (!p || !p.firstElementChild) return;
+    p.innerHTML = "";
+    var a = adder();
+    if (a) {
+      a.setAttribute("aria-expanded", "false");
+      if (focusAdder) a.focus();
+    }
+  }
+  // "+ Add filter" while the builder is open closes it instead of loading it again.
+  document.addEventListener("htmx:confirm", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (!elt || !elt.classList || !elt.classList.contains("filter-add")) return;
+    var p = panel();
+    if (p && p.firstElementChild) {
+      evt.preventDefault();
+      close(true);
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var target = evt.detail.target;
+    if (target && target.id === "filter-panel") {
+      var a = adder();
+      if (a) a.setAttribute("aria-expanded", "true");
+      var field = document.getElementById("filter-field");
+      if (field) field.focus();
+      return;
+    }
+    // The builder came back with a problem: the cursor goes back to the value.
+    var form = document.getElementById("filter-builder");
+    var lost = !document.activeElement || document.activeElement === document.body;
+    if (form && lost && form.querySelector(".errors")) {
+      var input = form.querySelector("#filter-value, .filter-value input, #filter-field");
+      if (input) input.focus();
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var cancel = evt.target.closest && evt.target.closest("[data-filter-cancel]");
+    if (cancel && cancel.closest("#filter-panel")) {
+      evt.preventDefault();
+      close(true);
+    }
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape" || !evt.target.closest) return;
+    var inPanel = evt.target.closest("#filter-panel") || evt.target === document.body;
+    if (!inPanel || !panel() || !panel().firstElementChild) return;
+    var options = evt.target.closest(".lookup") && evt.target.closest(".lookup").querySelector(".lookup-options");
+    if (options && options.innerHTML.trim()) { options.innerHTML = ""; return; }
+    evt.preventDefault();
+    close(true);
+  });
+  // Several records: each one picked becomes a ticked box named "value"; the search box
+  // empties for the next one.
+  document.addEventListener("lookup-set", function (evt) {
+    var box = evt.target;
+    if (!box.matches || !box.matches("[data-filter-lookup-many]")) return;
+    var id = box.querySelector("[data-lookup-value]").value;
+    var text = box.querySelector("[data-lookup-text]");
+    var picked = box.parentNode.querySelector("[data-filter-picked]");
+    if (!id || !picked) return;
+    var present = false;
+    picked.querySelectorAll("input[name='value']").forEach(function (input) {
+      if (input.value === id) { input.checked = true; present = true; }
+    });
+    if (!present) {
+      var label = document.createElement("label");
+      label.className = "filter-pick";
+      var input = document.createElement("input");
+      input.type = "checkbox";
+      input.name = "value";
+      input.value = id;
+      input.checked = true;
+      var name = document.createElement("span");
+      name.className = "filter-person";
+      name.textContent = text.value;
+      label.appendChild(input);
+      label.appendChild(name);
+      picked.appendChild(label);
+    }
+    box.querySelector("[data-lookup-value]").value = "";
+    text.value = "";
+  });
+})();

@@ -1,0 +1,431 @@
+"""List page filters: the "Add filter" builder and the remove links of the filter chips.
+
+The list page reads its filters from the URL (``f.<field>.<op>=value``, see
+``crm.records.listing.parse_request``). These routes on the ``records`` blueprint help
+people build them without editing the URL:
+
+- ``GET /r/<key>/filters/new``: the builder, a form (an htmx fragment, or a page of its
+  own without JavaScript, where its "Update" button refreshes the inputs);
+- ``GET /r/<key>/filter-input?field=&op=``: the condition and value inputs that fit a
+  field and a condition (htmx swaps them in when either changes);
+- ``GET /r/<key>/filters/apply``: checks the filter and sends the browser to the list URL
+  with it added, keeping the search, sort, view and the other filters (``HX-Location``
+  for htmx, so the URL is pushed and the back button works; a 303 otherwise).
+
+Only fields the user may read (``listing.readable_fields``) are offered or accepted: an
+unknown or hidden field, or a condition its type does not offer, is a 400 with a message,
+never a 500. The chips' texts and links come from ``list_filters`` (a template global).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import get_template_attribute, make_response, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from crm.errors import ValidationFailed
+from crm.metadata import list_views as lv
+from crm.metadata import specs
+from crm.metadata.list_views import FilterSpec
+from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.records import listing, present
+from crm.records.views import _entity, bp
+from crm.security import policy
+from crm.web.htmx import is_htmx, redirect, vary
+
+PARTIAL = "records/_filters.html"
+STATE_KEYS = frozenset({"q", "sort", "view", "size"})
+NUMBER_TYPES = frozenset({"integer", "decimal", "currency", "percent"})
+DATE_TYPES = frozenset({"date", "datetime"})
+
+
+# --- the list's URL -------------------------------------------------------------------------
+
+
+def list_state(args: Any, *, drop: frozenset[str] | set[str] = frozenset()) -> list[tuple]:
+    """The list's own arguments (search, sort, view, page size and ``f.`` filters) in their
+    order, without the page cursor and without the names in ``drop``."""
+    items = args.items(multi=True) if hasattr(args, "items") else []
+    return [
+        (k, v)
+        for k, v in items
+        if (k in STATE_KEYS or k.startswith("f.")) and k not in drop and isinstance(v, str)
+    ]
+
+
+def list_url(key: str, pairs: list[tuple]) -> str:
+    """The list page of entity ``key`` with ``pairs`` as its query string."""
+    base = url_for("records.record_list", key=key)
+    return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
+def filter_key(f: FilterSpec) -> str:
+    """The URL argument that carries ``f``."""
+    return f"f.{f.field}.{f.op}"
+
+
+def url_values(f: FilterSpec) -> list[str]:
+    """``f``'s value as URL values: one empty value for a condition without a value, two
+    for "between" (an open end is empty), one or more for "is one of"."""
+    if f.value is None:
+        return [""]
+    if isinstance(f.value, tuple):
+        return list(f.value)
+    return [f.value]
+
+
+# --- the chips --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chip:
+    text: str
+    remove_url: str | None  # None for a filter of the view itself
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    chips: tuple[Chip, ...]
+    clear_url: str | None  # None when only the view filters
+    add_url: str
+
+
+def _names_for(spec: EntitySpec, filters) -> dict[str, dict[int, str]]:
+    """Names of the users and records that the filters' values point at, by field key
+    (lookups through the scoped query: a record the user may not see keeps its number)."""
+    user_ids: set[int] = set()
+    lookups: dict[str, set[int]] = {}
+    for f in filters:
+        field_spec = lv.field_for(spec, f.field)
+        if field_spec is None or field_spec.type not in ("user", "lookup") or f.value is None:
+            continue
+        ids = {int(v) for v in url_values(f) if v.isdigit()}
+        if field_spec.type == "user":
+            user_ids |= ids
+        else:
+            lookups.setdefault(field_spec.key, set()).update(ids)
+    out: dict[str, dict[int, str]] = {}
+    if user_ids:
+        out["*users"] = lv.user_names(user_ids)
+    compiled = specs.current()
+    for key, ids in lookups.items():
+        target = compiled.entity(spec.field(key).option("target") or "")
+        if target is not None and policy.can(current_user, "read", target.key):
+            out[key] = present.names_of(current_user, target, ids)
+    return out
+
+
+def describe(spec: EntitySpec, f: FilterSpec, names: dict[str, dict[int, str]]) -> str:
+    """``f`` in words, with user and record names instead of numbers."""
+    field_spec = lv.field_for(spec, f.field)
+    if field_spec is not None and field_spec.type == "lookup" and isinstance(f.value, str | tuple):
+        known = names.get(field_spec.key, {})
+        values = f.value if isinstance(f.value, tuple) else (f.value,)
+        shown = tuple(known.get(int(v), f"#{v}") if v.isdigit() else v for v in values)
+        f = FilterSpec(f.field, f.op, shown if isinstance(f.value, tuple) else shown[0])
+    return lv.describe_filter(spec, f, names.get("*users"))
+
+
+def list_filters(spec: EntitySpec, req: listing.ListRequest, args: Any) -> ListFilters:
+    """The chips of the list page (the view's filters, then the user's own, each of those
+    with a link that drops only it), the "Clear" link and the "Add filter" link."""
+    names = _names_for(spec, (*req.view.filters, *req.filters))
+    chips = [Chip(describe(spec, f, names), None) for f in req.view.filters]
+    for f in req.filters:
+        remove = list_url(spec.key, list_state(args, drop={filter_key(f)}))
+        chips.append(Chip(describe(spec, f, names), remove))
+    clear = None
+    if req.filters:
+        clear = list_url(spec.key, [(k, v) for k, v in list_state(args) if k in STATE_KEYS])
+    add = url_for("records.filter_builder", key=spec.key) + _query(list_state(args))
+    return ListFilters(tuple(chips), clear, add)
+
+
+def sort_url(spec: EntitySpec, args: Any, sort: str) -> str:
+    """The list sorted by ``sort`` ("name", "-name"), keeping the search, view and filters."""
+    return list_url(spec.key, [*list_state(args, drop={"sort"}), ("sort", sort)])
+
+
+def _query(pairs: list[tuple]) -> str:
+    return f"?{urlencode(pairs)}" if pairs else ""
+
+
+def oob_fragment() -> bool:
+    """True when the list is answering htmx with a fragment: the parts of the page outside
+    the results (the chips, the search form's and "Save view"'s copies of the filters)
+    come along out of band, so they never tell of filters the list no longer applies."""
+    return is_htmx()
+
+
+@bp.app_template_global("list_filters")
+def _list_filters_global(spec, req, args):
+    return list_filters(spec, req, args)
+
+
+@bp.app_template_global("list_sort_url")
+def _sort_url_global(spec, args, sort):
+    return sort_url(spec, args, sort)
+
+
+@bp.app_template_global("list_state")
+def _list_state_global(args):
+    return list_state(args)
+
+
+@bp.app_template_global("list_oob")
+def _list_oob_global():
+    return oob_fragment()
+
+
+# --- the builder ------------------------------------------------------------------------------
+
+
+@dataclass
+class Builder:
+    """What the builder form shows: the fields to choose from, the chosen field and
+    condition, the values entered so far and the problems with them."""
+
+    spec: EntitySpec
+    fields: list[FieldSpec]
+    state: list[tuple]
+    field: FieldSpec | None = None
+    op: str = ""
+    values: list[str] = dataclasses.field(default_factory=list)
+    value2: str = ""
+    errors: list[str] = dataclasses.field(default_factory=list)
+    fragment: bool = True  # False for the page of its own
+    _people: dict[int, str] | None = None
+    _names: dict[int, str] | None = None
+
+    @property
+    def entity_fields(self) -> list[FieldSpec]:
+        return [f for f in self.fields if f.key not in lv.SPINE_BY_KEY]
+
+    @property
+    def spine_fields(self) -> list[FieldSpec]:
+        return [f for f in self.fields if f.key in lv.SPINE_BY_KEY]
+
+    @property
+    def operators(self) -> list[tuple[str, str]]:
+        if self.field is None:
+            return []
+        return [(op, lv.operator_label(self.field, op)) for op in lv.operators_for(self.field)]
+
+    @property
+    def widget(self) -> str:
+        """How the value is entered: none, period, between, choices (several), choice
+        (one), people, person, lookups (several), lookup, or a plain input (number,
+        date, text)."""
+        f, op = self.field, self.op
+        if f is None or not op or not lv.needs_value(op):
+            return "none"
+        if op == "relative":
+            return "period"
+        if op == "between":
+            return "between"
+        many = op in lv.LIST_OPS
+        if f.type in ("picklist", "multi_picklist"):
+            return "choices" if many else "choice"
+        if f.type == "user":
+            return "people" if many else "person"
+        if f.type == "lookup":
+            if self.target is None:
+                return "number"
+            return "lookups" if many else "lookup"
+        return self.input_type
+
+    @property
+    def input_type(self) -> str:
+        if self.field is None or self.op in lv.SEARCH_OPS:
+            return "text"
+        if self.field.type in DATE_TYPES:
+            return "date"
+        if self.field.type in NUMBER_TYPES:
+            return "number"
+        return "text"
+
+    @property
+    def unit(self) -> str:
+        """What a number is counted in: the currency code, or %."""
+        if self.field is None:
+            return ""
+        if self.field.type == "currency":
+            return str(self.field.option("currency", ""))
+        return "%" if self.field.type == "percent" else ""
+
+    @property
+    def step(self) -> str:
+        if self.field is None or self.field.type == "integer":
+            return "1"
+        return "any"
+
+    @property
+    def target(self) -> EntitySpec | None:
+        """The entity a lookup field points at, when the user may search it."""
+        if self.field is None or self.field.type != "lookup":
+            return None
+        target = specs.current().entity(self.field.option("target") or "")
+        if target is None or not policy.can(current_user, "read", target.key):
+            return None
+        return target
+
+    def choices(self) -> list[tuple[str, str, str]]:
+        """``(key, label, colour)`` of the active choices, and of chosen archived ones."""
+        if self.field is None:
+            return []
+        items = [(c.key, c.label, c.color or "gray") for c in self.field.active_choices]
+        known = {k for k, _, _ in items}
+        for key in self.values:
+            c = self.field.choice(key)
+            if key not in known and c is not None:
+                items.append((key, f"{c.label} (archived)", c.color or "gray"))
+        return items
+
+    @property
+    def people(self) -> list[tuple[str, str]]:
+        """``(id, name)`` of the active users, the current user first, as "… (me)"."""
+        if self._people is None:
+            self._people = lv.user_names()
+        me = getattr(current_user, "id", None)
+        out = [(str(me), f"{self._people[me]} (me)")] if me in self._people else []
+        return out + [(str(uid), name) for uid, name in self._people.items() if uid != me]
+
+    @property
+    def periods(self) -> list[tuple[str, str]]:
+        return list(lv.RELATIVE_LABELS.items())
+
+    def picked(self) -> list[tuple[str, str]]:
+        """``(id, name)`` of the records chosen so far in a lookup filter."""
+        target = self.target
+        ids = [int(v) for v in self.values if v.isdigit()]
+        if target is None or not ids:
+            return []
+        if self._names is None:
+            self._names = present.names_of(current_user, target, ids)
+        return [(str(i), self._names.get(i, f"#{i}")) for i in ids]
+
+    @property
+    def list_href(self) -> str:
+        """The list as it was before this filter (Cancel)."""
+        return list_url(self.spec.key, self.state)
+
+    @property
+    def value(self) -> str:
+        return self.values[0] if self.values else ""
+
+    def to_raw(self) -> dict:
+        """The filter as ``check_filter`` takes it."""
+        value: Any
+        if self.op == "between":
+            value = [self.value, self.value2]
+        elif self.op in lv.LIST_OPS:
+            value = self.values
+        elif not lv.needs_value(self.op):
+            value = None
+        else:
+            value = self.value
+        return {"field": self.field.key if self.field else "", "op": self.op, "value": value}
+
+
+def _fields(spec: EntitySpec) -> dict[str, FieldSpec]:
+    return listing.readable_fields(current_user, spec)
+
+
+def _chosen_field(spec: EntitySpec, fields: dict[str, FieldSpec], key: str) -> FieldSpec:
+    """The readable field ``key``; ValidationFailed (a 400) for an unknown or hidden one,
+    with the same words for both (a hidden field is not revealed)."""
+    f = fields.get(key)
+    if f is None:
+        raise ValidationFailed(f"There is no field “{key[:50]}” to filter {spec.label_plural} by.")
+    return f
+
+
+def _chosen_op(f: FieldSpec, op: str) -> str:
+    if op not in lv.operators_for(f):
+        raise ValidationFailed(f"{f.label}: “{op[:30]}” is not a condition for this field.")
+    return op
+
+
+def builder_from(spec: EntitySpec, args: MultiDict, *, keep_op: bool = True) -> Builder:
+    """The builder for ``args`` (``field``, ``op``, ``value``, ``value2`` and the list's
+    state). A blank field or condition is fine (not chosen yet); an unknown or hidden
+    field, or a condition the field does not offer, is a ValidationFailed. Without
+    ``keep_op`` a condition the field does not offer is replaced by its first one (the
+    page without JavaScript after a new field was chosen)."""
+    fields = _fields(spec)
+    b = Builder(spec=spec, fields=list(fields.values()), state=list_state(args))
+    key = (args.get("field") or "").strip()
+    if not key:
+        return b
+    b.field = _chosen_field(spec, fields, key)
+    op = (args.get("op") or "").strip()
+    if not keep_op and op not in lv.operators_for(b.field):
+        op = ""
+    b.op = _chosen_op(b.field, op) if op else lv.operators_for(b.field)[0]
+    b.values = [v.strip() for v in args.getlist("value") if v.strip()]
+    b.value2 = (args.get("value2") or "").strip()
+    return b
+
+
+def _fragment(macro: str, b: Builder, status: int = 200):
+    body = get_template_attribute(PARTIAL, macro)(b)
+    return vary(make_response(body, status))
+
+
+def _page(b: Builder, status: int = 200):
+    b.fragment = False
+    return vary(make_response(render_template("records/filters.html", b=b, spec=b.spec), status))
+
+
+@bp.get("/<key>/filters/new")
+def filter_builder(key: str):
+    """The "Add filter" form: a fragment for htmx, a page of its own otherwise."""
+    spec = _entity(key)
+    b = builder_from(spec, request.args, keep_op=False)
+    return _fragment("builder", b) if is_htmx() else _page(b)
+
+
+@bp.get("/<key>/filter-input")
+def filter_input(key: str):
+    """htmx: the condition and value inputs for ``field`` (and ``op``, else the field's
+    first condition). A blank field gives the empty state."""
+    spec = _entity(key)
+    b = builder_from(spec, request.args)
+    if not is_htmx():  # a fragment URL opened directly: the builder page with that choice
+        pairs = list(request.args.items(multi=True))
+        return redirect(url_for("records.filter_builder", key=key) + _query(pairs))
+    return _fragment("parts", b)
+
+
+@bp.get("/<key>/filters/apply")
+def filter_apply(key: str):
+    """Add the filter to the list's URL and go there; the builder with the problems (400)
+    when the value does not fit the field."""
+    spec = _entity(key)
+    b = builder_from(spec, request.args)
+    if b.field is None:
+        b.errors.append("Choose a field to filter by.")
+    else:
+        found, problems = lv.check_filter(spec, b.to_raw())
+        b.errors.extend(problems)
+    state = list_state(request.args)
+    if not b.errors:
+        new_key = filter_key(found)
+        kept = [(k, v) for k, v in state if k != new_key]
+        if len({k for k, _ in kept if k.startswith("f.")}) >= lv.MAX_FILTERS:
+            b.errors.append(f"Use at most {lv.MAX_FILTERS} filters.")
+    if b.errors:
+        return _fragment("builder", b, 400) if is_htmx() else _page(b, 400)
+    target = list_url(spec.key, [*kept, *((new_key, v) for v in url_values(found))])
+    if is_htmx():
+        response = make_response("", 204)
+        location = {"path": target, "target": "#results", "select": "#results"}
+        response.headers["HX-Location"] = json.dumps({**location, "swap": "outerHTML"})
+        return vary(response)
+    return redirect(target)
