@@ -431,11 +431,6 @@ def _entity(key: str) -> EntitySpec:
     return entity
 
 
-def _visible_to(user_id: int | None):
-    shared = ListViewRow.owner_id.is_(None)
-    return shared if user_id is None else shared | (ListViewRow.owner_id == user_id)
-
-
 @cache
 def _views_query() -> Select:
     """The statement of ``list_views``, built once: its parameters are bound per call, so
@@ -472,33 +467,50 @@ def get_view(view_id: int, user_id: int | None) -> ListViewSpec:
     return _as_spec(row, _entity(row.entity_key))
 
 
-def default_view(entity_key: str, user_id: int | None) -> ListViewSpec:
-    """The user's own default view, else the shared default, else the built-in view."""
-    entity = _entity(entity_key)
-    row = db.session.scalars(
+@cache
+def _default_view_query() -> Select:
+    """The statement of ``default_view``, built once (see ``_views_query``)."""
+    return (
         select(ListViewRow)
-        .where(ListViewRow.entity_key == entity_key, ListViewRow.is_default, _visible_to(user_id))
+        .where(
+            ListViewRow.entity_key == bindparam("entity_key"),
+            ListViewRow.is_default,
+            ListViewRow.owner_id.is_(None) | (ListViewRow.owner_id == bindparam("user_id")),
+        )
         .order_by(
             case((ListViewRow.owner_id.is_(None), 1), else_=0),
             ListViewRow.position,
             ListViewRow.id,
         )
         .limit(1)
-    ).first()
+    )
+
+
+def default_view(entity_key: str, user_id: int | None) -> ListViewSpec:
+    """The user's own default view, else the shared default, else the built-in view."""
+    entity = _entity(entity_key)
+    params = {"entity_key": entity_key, "user_id": user_id}  # None: only shared views
+    row = db.session.scalars(_default_view_query(), params).first()
     return _as_spec(row, entity) if row is not None else builtin_view(entity)
+
+
+@cache
+def _user_names_query(every_active: bool) -> Select:
+    """The statements of ``user_names``, built once (see ``_views_query``)."""
+    query = select(User.id, User.display_name).order_by(func.lower(User.display_name), User.id)
+    if every_active:
+        return query.where(User.is_active)
+    return query.where(User.id.in_(bindparam("ids", expanding=True)))
 
 
 def user_names(ids: Iterable[int] | None = None) -> dict[int, str]:
     """Display names by user id: of ``ids``, or of every active user when None."""
-    query = select(User.id, User.display_name).order_by(func.lower(User.display_name), User.id)
     if ids is None:
-        query = query.where(User.is_active)
-    else:
-        wanted = {int(i) for i in ids}
-        if not wanted:
-            return {}
-        query = query.where(User.id.in_(wanted))
-    return {uid: name for uid, name in db.session.execute(query).all()}
+        return dict(db.session.execute(_user_names_query(True)).tuples().all())
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return {}
+    return dict(db.session.execute(_user_names_query(False), {"ids": wanted}).tuples().all())
 
 
 # --- describing -----------------------------------------------------------------------------

@@ -271,6 +271,10 @@ def record_page(key: str, record_id: int):
     layout = specs.current().layout(spec.key)
     visible = {f.key: f for f in policy.visible_fields(current_user, spec, "read")}
     display = present.Display(current_user, spec, visible.values(), [row])
+    timeline = present.readable_timeline(
+        current_user, spec, records.timeline(current_user, spec, record_id)
+    )
+    can_edit = policy.can(current_user, "edit", spec, record_id)
     return render_template(
         "records/record.html",
         spec=spec,
@@ -280,24 +284,19 @@ def record_page(key: str, record_id: int):
         visible=visible,
         display=display,
         related=_related_sources(spec),
-        timeline=present.readable_timeline(
-            current_user, spec, records.timeline(current_user, spec, record_id)
-        ),
-        users=list_views.user_names(),
-        can_edit=policy.can(current_user, "edit", spec, record_id),
+        timeline=timeline,
+        # The names this page shows (owner, timeline authors): one query, not every user.
+        users=list_views.user_names({row["owner_id"], *(e.user_id for e in timeline)} - {None}),
+        can_edit=can_edit,
         can_delete=policy.can(current_user, "delete", spec, record_id),
-        editable=_inline_editable(spec, record_id),
+        editable=_inline_editable(spec, can_edit),
     )
 
 
-def _inline_editable(spec, record_id: int) -> set[str]:
+def _inline_editable(spec, can_edit: bool) -> set[str]:
     """Keys of the values the user may edit in place on this record's page (none when
-    the record lies outside what they may edit)."""
-    if not policy.can(current_user, "edit", spec.key):
-        return set()
-    try:
-        records.get(current_user, spec, record_id, action="edit")
-    except NotFound:
+    the record lies outside what they may edit: ``can_edit``, asked of the record)."""
+    if not can_edit:
         return set()
     return {f.key for f in policy.visible_fields(current_user, spec, "edit")}
 
@@ -435,12 +434,7 @@ def record_purge(key: str, record_id: int):
 
 def register(app) -> None:
     """Register the runtime pages and put the entities a user may read in the top bar."""
-    from crm.records import (  # noqa: F401 - routes on ``bp``
-        views_bulk,
-        views_filters,
-        views_inline,
-        views_sharing,
-    )
+    from crm.records import views_bulk, views_inline, views_sharing  # noqa: F401 - routes on ``bp``
 
     app.register_blueprint(bp)
 
