@@ -434,7 +434,12 @@ def record_purge(key: str, record_id: int):
 
 def register(app) -> None:
     """Register the runtime pages and put the entities a user may read in the top bar."""
-    from crm.records import views_bulk, views_inline, views_sharing  # noqa: F401 - routes on ``bp``
+    from crm.records import (  # noqa: F401 - routes on ``bp``
+        views_bulk,
+        views_filters,
+        views_inline,
+        views_sharing,
+    )
 
     app.register_blueprint(bp)
 
