@@ -1,17 +1,21 @@
-"""List rows drawn by a renderer compiled once per entity, columns and metadata version.
+"""List rows drawn by a function compiled once per entity, columns and metadata version.
 
 A generic template loop decides, for every cell of every row, what kind of cell to draw
 (the record link, a picklist chip, a lookup link, a user, plain text), looks the field's
 type up, calls a macro and a filter and builds a URL with ``url_for``. All of that depends
 only on the entity and the view's columns, which change only with the metadata version.
-``renderer`` makes those decisions once: static HTML (labels, chips with their colours)
-is escaped then, and each column gets one small function that draws its cell. They are
-kept in the version's ``derived`` cache (``crm.metadata.specs``), so a metadata change
-compiles new ones and the old ones go with the old version.
+``renderer`` makes those decisions once and writes them down as the source of one Python
+function, one expression per cell, which it compiles; the result is kept in the version's
+``derived`` cache (``crm.metadata.specs``), so a metadata change compiles a new one and
+the old one goes with the old version.
 
-Each row still shows exactly what ``crm.records.present.Display`` says about its values
-(lookup and user names resolved in one query per batch), and every value a row holds is
-escaped with ``markupsafe.escape``: nothing from the database reaches the page raw.
+What the source holds: generated local names (``v3``, ``n3``...), names of constants
+(``K3``, the column's key; ``CH3``, its chips; ``S_PICK``...) and the fixed text of this
+module. Keys, labels, colours and every other piece of metadata reach the function only as
+values of those constants, never as source text, and static HTML made from them (chips,
+the "Account #" fallback) is escaped when compiled. Each row shows exactly what
+``crm.records.present.Display`` says of its values (lookup and user names resolved in one
+query per batch), and every value a row holds goes through ``markupsafe.escape``.
 
 Markup contract with the bulk actions: the first cell of each row is
 ``<td class="pick"><input type="checkbox" name="pick" value="<id>:<version>"
@@ -34,78 +38,21 @@ from crm.records.present import Display
 CANNOT_SEE = "(a record you cannot see)"
 FORMER_USER = "(former user)"
 
-# (value, names of this column's lookups or users) -> the value as text, not yet escaped;
-# "" for an empty value, as ``Display.text``.
-TextFn = Callable[[Any, Mapping[Any, str]], str]
-# (value, names, URL prefix of the lookup's target) -> the escaped cell, <td> included.
-CellFn = Callable[[Any, Mapping[Any, str], str], str]
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == []
-
-
-def _text_fn(f: FieldSpec) -> TextFn:
-    """How ``Display.text`` reads a value of ``f``, with the type decided once."""
-    if f.type == "lookup":
-
-        def lookup_text(value: Any, names: Mapping[Any, str]) -> str:
-            return "" if _empty(value) else names.get(value, CANNOT_SEE)
-
-        return lookup_text
-    if f.type == "user" or f.key == "owner_id":
-
-        def user_text(value: Any, names: Mapping[Any, str]) -> str:
-            return "" if _empty(value) else names.get(value, FORMER_USER)
-
-        return user_text
-    fmt = types.get(f.type).format
-    if fmt is types.get("text").format:  # text, e-mail, phone, URL...: the value itself
-
-        def plain_text(value: Any, names: Mapping[Any, str]) -> str:
-            return "" if _empty(value) else str(value)
-
-        return plain_text
-
-    def formatted_text(value: Any, names: Mapping[Any, str]) -> str:
-        return "" if _empty(value) else fmt(f, value)
-
-    return formatted_text
-
-
-def _cell_fn(f: FieldSpec, has_target: bool) -> CellFn:
-    """The cell of a column after the first."""
-    text = _text_fn(f)
-    if f.type == "picklist":
-        chips = {
-            c.key: Markup('<td><span class="chip c-{}">{}</span></td>').format(
-                c.color or "gray", types.get("picklist").format(f, c.key)
-            )
-            for c in f.choices
-        }
-
-        def chip_cell(value: Any, names: Mapping[Any, str], url: str) -> str:
-            if not value:
-                return f"<td>{escape(text(value, names))}</td>"
-            found = chips.get(value)
-            if found is None:  # a key no longer among the choices: shown as stored
-                found = f'<td><span class="chip c-gray">{escape(text(value, names))}</span></td>'
-            return found
-
-        return chip_cell
-    if f.type == "lookup" and has_target:
-
-        def lookup_cell(value: Any, names: Mapping[Any, str], url: str) -> str:
-            if not value:
-                return f"<td>{escape(text(value, names))}</td>"
-            return f'<td><a href="{url}{escape(value)}">{escape(text(value, names))}</a></td>'
-
-        return lookup_cell
-
-    def text_cell(value: Any, names: Mapping[Any, str], url: str) -> str:
-        return f"<td>{escape(text(value, names))}</td>"
-
-    return text_cell
+# The fixed HTML of a row, around the values.
+_STATIC = {
+    "S_PICK": '<tr><td class="pick"><input type="checkbox" name="pick" value="',
+    "S_PICK_LABEL": '" form="bulk-form" aria-label="Select ',
+    "S_PICK_END": '"></td>',
+    "S_LINK": '<td><a class="strong" href="',
+    "S_HREF_END": '">',
+    "S_LINK_END": "</a></td>",
+    "S_TD": "<td>",
+    "S_TD_END": "</td>",
+    "S_A": '<td><a href="',
+    "S_UNKNOWN_CHIP": '<td><span class="chip c-gray">',
+    "S_CHIP_END": "</span></td>",
+    "S_TR_END": "</tr>\n",
+}
 
 
 @dataclass(frozen=True)
@@ -114,37 +61,17 @@ class RowRenderer:
 
     entity_key: str
     fields: tuple[FieldSpec, ...]
-    keys: tuple[str, ...]
     targets: tuple[str | None, ...]  # each column's lookup target entity key, or None
-    first: TextFn | None
-    cells: tuple[CellFn, ...]  # columns after the first
-    fallback: str  # escaped "Account #" for records without a name
+    source: str  # the generated function, for reading and for tests
+    draw: Callable[..., str]
 
     def render(self, rows: Iterable[Mapping[str, Any]], display: Display) -> Markup:
         """The rows as HTML: one ``<tr>`` each, every value escaped."""
         names = [_names(display, f) for f in self.fields]
         urls = [_record_url(t) if t else "" for t in self.targets]
-        record_url = _record_url(self.entity_key)
-        keys, first, fallback = self.keys, self.first, self.fallback
-        later = list(zip(keys[1:], self.cells, names[1:], urls[1:], strict=True))
-        out: list[str] = []
-        append = out.append
-        for r in rows:
-            rid = escape(r["id"])
-            label = escape(first(r[keys[0]], names[0])) if first is not None else ""
-            if not label:
-                label = f"{fallback}{rid}"
-            append(
-                f'<tr><td class="pick"><input type="checkbox" name="pick" value="{rid}:'
-                f'{escape(r["version"])}" form="bulk-form" aria-label="Select {label}"></td>'
-            )
-            if first is not None:
-                append(f'<td><a class="strong" href="{record_url}{rid}">{label}</a></td>')
-            for key, cell, column_names, url in later:
-                append(cell(r[key], column_names, url))
-            append("</tr>\n")
-        # Static pieces were escaped when compiled, every value above by escape().
-        return Markup("".join(out))  # noqa: S704
+        html = self.draw(rows, _record_url(self.entity_key), names, urls)
+        # Static pieces were escaped when compiled, every value by escape() in ``draw``.
+        return Markup(html)  # noqa: S704
 
 
 def _names(display: Display, f: FieldSpec) -> Mapping[Any, str]:
@@ -165,22 +92,105 @@ def _record_url(entity_key: str) -> str:
     return str(escape(url[:-1]))
 
 
+def _text(i: int, f: FieldSpec, consts: dict[str, Any]) -> str:
+    """The expression of column ``i``'s value as escaped text, as ``Display.text`` reads
+    it ("" for an empty value)."""
+    v = f"v{i}"
+    empty = f'{v} is None or {v} == "" or {v} == []'
+    if f.type == "lookup":
+        shown = f"e(n{i}.get({v}, CANNOT_SEE))"
+    elif f.type == "user" or f.key == "owner_id":
+        shown = f"e(n{i}.get({v}, FORMER_USER))"
+    elif types.get(f.type).format is types.get("text").format:  # the value itself
+        shown = f"e({v})"
+    else:
+        consts[f"F{i}"], consts[f"C{i}"] = types.get(f.type).format, f
+        shown = f"e(F{i}(C{i}, {v}))"
+    return f'("" if {empty} else {shown})'
+
+
+def _cell(i: int, f: FieldSpec, has_target: bool, consts: dict[str, Any]) -> list[str]:
+    """The expressions of column ``i``'s cell (after the first), ``<td>`` included: the
+    row joins them.
+
+    Pieces are put together with ``"".join``, never ``+``: ``str + Markup`` would escape
+    the ``str`` (``Markup.__radd__``)."""
+    text = _text(i, f, consts)
+    plain = f'"".join((S_TD, {text}, S_TD_END))'
+    if f.type == "picklist":
+        consts[f"CH{i}"] = {
+            c.key: str(
+                Markup('<td><span class="chip c-{}">{}</span></td>').format(
+                    c.color or "gray", types.get("picklist").format(f, c.key)
+                )
+            )
+            for c in f.choices
+        }
+        # A key no longer among the choices shows as stored, on a grey chip.
+        unknown = f'"".join((S_UNKNOWN_CHIP, e(v{i}), S_CHIP_END))'
+        return [f"((CH{i}.get(v{i}) or {unknown}) if v{i} else {plain})"]
+    if f.type == "lookup" and has_target:
+        name = f"e(n{i}.get(v{i}, CANNOT_SEE))"
+        link = f'"".join((S_A, u{i}, e(v{i}), S_HREF_END, {name}, S_LINK_END))'
+        return [f"({link} if v{i} else {plain})"]
+    return ["S_TD", text, "S_TD_END"]
+
+
 def _compile(entity: EntitySpec, columns: Sequence[FieldSpec]) -> RowRenderer:
     compiled = specs.current()
     targets: list[str | None] = []
     for f in columns:
         target = compiled.entity(f.option("target")) if f.type == "lookup" else None
         targets.append(target.key if target is not None else None)
+    consts: dict[str, Any] = {
+        **_STATIC,
+        "e": escape,
+        "CANNOT_SEE": CANNOT_SEE,
+        "FORMER_USER": FORMER_USER,
+        "FALLBACK": str(escape(f"{entity.label_singular} #")),
+    }
+    lines = [
+        "def draw(rows, record_url, names, urls):",
+        *(f"    n{i} = names[{i}]; u{i} = urls[{i}]" for i in range(len(columns))),
+        "    out = []",
+        "    append = out.append",
+        "    for r in rows:",
+        '        rid = e(r["id"])',
+    ]
+    for i, f in enumerate(columns):
+        consts[f"K{i}"] = f.key
+        lines.append(f"        v{i} = r[K{i}]")
+    if columns:
+        lines += [
+            f"        label = {_text(0, columns[0], consts)}",
+            '        if not label: label = "".join((FALLBACK, rid))',
+        ]
+    else:
+        lines.append('        label = "".join((FALLBACK, rid))')
+    parts = ['S_PICK, rid, ":", e(r["version"]), S_PICK_LABEL, label, S_PICK_END']
+    if columns:
+        parts.append("S_LINK, record_url, rid, S_HREF_END, label, S_LINK_END")
+        for i, (f, t) in enumerate(zip(columns, targets, strict=True)):
+            if i:
+                parts.append(", ".join(_cell(i, f, t is not None, consts)))
+    parts.append("S_TR_END")
+    lines += [
+        '        append("".join((',
+        *(f"            {p}," for p in parts),
+        "        )))",
+        '    return "".join(out)',
+    ]
+    source = "\n".join(lines) + "\n"
+    namespace = dict(consts)
+    # The source is this module's own text around generated names (see the module's
+    # docstring); the metadata is only in ``namespace``.
+    exec(compile(source, f"<list rows of {entity.key}>", "exec"), namespace)  # noqa: S102
     return RowRenderer(
         entity_key=entity.key,
         fields=tuple(columns),
-        keys=tuple(f.key for f in columns),
         targets=tuple(targets),
-        first=_text_fn(columns[0]) if columns else None,
-        cells=tuple(
-            _cell_fn(f, t is not None) for f, t in zip(columns[1:], targets[1:], strict=True)
-        ),
-        fallback=str(escape(f"{entity.label_singular} #")),
+        source=source,
+        draw=namespace["draw"],
     )
 
 

@@ -163,3 +163,44 @@ def test_show_more_rows_come_from_the_same_renderer(login_as, staff, model):
     ).data.decode()
     assert "<html" not in more and more.count('name="pick"') == 1
     assert '">T2</a></td>' in more
+
+
+def test_metadata_reaches_the_compiled_function_as_values_never_as_source(app, staff):
+    label = 'Evil"); raise SystemExit("{x}\n'
+    schema.create_entity(
+        "zq_box",
+        label,
+        fields=[
+            {"key": "zq_title", "type": "text", "label": label},
+            {"key": "zq_mood", "type": "picklist", "label": label,
+             "choices": [{"key": "zq_odd", "label": label, "color": "red"}]},
+        ],
+        name_field="zq_title",
+    )  # fmt: skip
+    box = specs.current().entity("zq_box")
+    columns = [box.field("zq_title"), box.field("zq_mood")]
+    with app.test_request_context("/r/zq_box/"):
+        compiled = rows.renderer(box, columns)
+        data = [{"id": 1, "version": 1, "zq_title": None, "zq_mood": "zq_odd"}]
+        html = str(rows.render_rows(box, columns, data, present.Display(staff, box, columns, data)))
+    for text in ("zq_", "Evil", "SystemExit"):
+        assert text not in compiled.source
+    shown = "Evil&#34;); raise SystemExit(&#34;{x}"  # labels are stored without the newline
+    assert f'aria-label="Select {shown} #1"' in html
+    assert f'<span class="chip c-red">{shown}</span>' in html
+
+
+def test_a_lookup_to_an_archived_entity_is_text(app, staff, model):
+    thing = model.entity("thing")
+    org = records.create(staff, model.entity("org"), {"name": "Kept"})
+    schema.archive_entity("org")
+    columns = [list_views.field_for(thing, k) for k in ("name", "org")]
+    data = [{"id": 5, "version": 1, "name": "N", "org": org}]
+    with app.test_request_context("/r/thing/"):
+        specs.forget_request_specs()
+        thing = specs.current().entity("thing")
+        columns = [thing.field("name"), thing.field("org")]
+        html = str(
+            rows.render_rows(thing, columns, data, present.Display(staff, thing, columns, data))
+        )
+    assert html.endswith("<td>(a record you cannot see)</td></tr>\n")
