@@ -8,7 +8,7 @@ import pytest
 
 from tests.authz import declare as d
 from tests.authz import oracle
-from tests.authz.matrix import Run
+from tests.authz.harness import Run
 
 CONFIGURERS = [a for a in d.ACTORS if oracle.may_configure(a) and not oracle.is_admin(a)]
 

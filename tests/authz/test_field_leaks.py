@@ -27,7 +27,7 @@ from crm.records import service as records
 from crm.security.models import User
 from tests.authz import declare as d
 from tests.authz import oracle
-from tests.authz.matrix import LOOKUP_RE, PICK_RE, Run
+from tests.authz.harness import LOOKUP_RE, PICK_RE, Run
 from tests.authz.world import Record, World
 
 FIELDS = ("name", "secret", "amount", "locked", "memo")

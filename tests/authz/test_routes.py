@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.authz import matrix as m
+from tests.authz import routes
 
 
 def _endpoints(app) -> dict[str, set[str]]:
@@ -16,10 +16,10 @@ def _endpoints(app) -> dict[str, set[str]]:
 
 
 def test_every_route_of_the_app_is_in_the_matrix(world):
-    table = m.route_table(world.app)
+    table = routes.route_table(world.app)
     problems = []
     for endpoint, methods in sorted(_endpoints(world.app).items()):
-        if endpoint in m.PUBLIC:
+        if endpoint in routes.PUBLIC:
             continue
         route = table.get(endpoint)
         if route is None:
@@ -39,7 +39,11 @@ def test_every_route_of_the_app_is_in_the_matrix(world):
 
 def test_the_matrix_names_no_route_that_does_not_exist(world):
     endpoints = _endpoints(world.app)
-    stale = [e for e in (*m.RECORD_ROUTES, *m.OTHER_ROUTES, *m.PUBLIC) if e not in endpoints]
+    stale = [
+        e
+        for e in (*routes.RECORD_ROUTES, *routes.OTHER_ROUTES, *routes.PUBLIC)
+        if e not in endpoints
+    ]
     assert not stale, f"the matrix names routes the app no longer has: {stale}"
 
 
@@ -75,7 +79,7 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(world):
         if unknown:
             problems.append(f"{rule.rule}: no sample value for {sorted(unknown)} (add one)")
             continue
-        url = m.build(rule, samples)
+        url = routes.build(rule, samples)
         form = {
             "memo": "no token",
             "body": "no token",

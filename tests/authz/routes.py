@@ -1,0 +1,192 @@
+"""The route table of the authorization matrix: every route of the app with the methods the
+matrix sends it and the probes that exercise it; the administration areas' gate probe; the
+routes that need no right (``PUBLIC``, with the reason).
+
+``tests/authz/test_routes.py`` fails when a route of ``app.url_map`` is in neither."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tests.authz import oracle
+from tests.authz.harness import Run
+from tests.authz.probes_lists import (
+    probe_bin,
+    probe_bulk,
+    probe_bulk_input,
+    probe_count,
+    probe_export,
+    probe_filters,
+    probe_list,
+    probe_lookup,
+    probe_new,
+    probe_save_view,
+    probe_validate,
+)
+from tests.authz.probes_records import (
+    probe_access_panel,
+    probe_binned,
+    probe_delete,
+    probe_edit,
+    probe_inline,
+    probe_note,
+    probe_record_page,
+    probe_related,
+    probe_restore_purge,
+    probe_sharing,
+)
+from tests.authz.world import World
+
+# --- the administration areas: one right each, checked before anything else ---------------
+
+
+def admin_sample(world: World, name: str):
+    """A value for a URL argument of an administration route: something that exists."""
+    real = {
+        "key": "account",
+        "entity_key": "account",
+        "field_key": "memo",
+        "view_id": world.views["account"],
+        "department_id": world.dept_id("B"),
+        "role_id": world.role_ids["clerk"],
+        "user_id": world.user_id("spare"),
+    }
+    return real[name]
+
+
+MISSING = {
+    "key": "nosuchentity",
+    "entity_key": "nosuchentity",
+    "field_key": "nosuchfield",
+    "view_id": 999999,
+    "department_id": 999999,
+    "role_id": 999999,
+    "user_id": 999999,
+}
+
+
+def probe_gate(run: Run, endpoint: str, rule, right: str) -> None:
+    """An administration route: 403 without the right (and nothing changed), never 403 with
+    it. With the right, writes go to things that do not exist (404) or carry empty forms."""
+    a, w = run.actor, run.world
+    gate = oracle.may_configure(a) if right == "configure" else oracle.may_manage_access(a)
+    for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        write = method == "POST"
+        allowed = oracle.is_admin(a) if (write and endpoint in FULL_ADMIN_ONLY) else gate
+        # with the right, writes go to things that do not exist, so nothing is changed;
+        # without it, to real ones: only the gate stands between them and a change
+        values = {
+            n: (MISSING[n] if (write and allowed) else admin_sample(w, n)) for n in rule.arguments
+        }
+        url = build(rule, values)
+        before = w.admin_state()
+        r = run.post(url, {}) if write else run.get(url)
+        status = r.status_code
+        changed = w.admin_state() != before
+        if allowed:
+            observed = None if (status >= 500 or (write and changed)) else status != 403
+        else:
+            observed = False if (status == 403 and not changed) else None if changed else True
+        run.case(
+            f"{endpoint}[{method}]",
+            "-",
+            right,
+            allowed,
+            observed,
+            f"(HTTP {status}{', changed stored data' if changed else ''})",
+        )
+        if changed:  # nothing to undo it with: stop here, the report names the route
+            raise AssertionError(f"{a}: {method} {url} changed users, roles or metadata")
+
+
+def build(rule, values: dict) -> str:
+    url = rule.rule
+    for name in rule.arguments:
+        url = re.sub(rf"<(?:[a-z]+(?:\([^)]*\))?:)?{name}>", str(values[name]), url)
+    return url
+
+
+# --- the route table ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    methods: frozenset[str]
+    probes: tuple[Callable, ...] = ()  # probe(run, entity) for runtime routes
+    right: str | None = None  # "configure" / "manage_access" for administration routes
+    note: str = ""
+
+
+def _r(methods: str, *probes: Callable, note: str = "") -> Route:
+    return Route(frozenset(methods.split()), probes, note=note)
+
+
+# Routes that need more than their blueprint's right: only full administrators change the
+# department tree (access managers see it), crm/access/departments.py.
+FULL_ADMIN_ONLY = {
+    "access.department_new",
+    "access.department_save",
+    "access.department_move",
+    "access.department_delete",
+}
+
+RECORD_ROUTES: dict[str, Route] = {
+    "records.record_list": _r("GET", probe_list, note="page, results, rows, more, search"),
+    "records.record_count": _r("GET", probe_count),
+    "records.record_export": _r("GET", probe_export, note="csv and xlsx"),
+    "records.lookup": _r("GET", probe_lookup),
+    "records.recycle_bin": _r("GET", probe_bin),
+    "records.bulk_input": _r("GET", probe_bulk_input),
+    "records.save_view": _r("POST", probe_save_view),
+    "records.record_new": _r("GET POST", probe_new, note="page, quick, lookups per position"),
+    "records.validate_field": _r("POST", probe_validate),
+    "records.record_page": _r("GET", probe_record_page, probe_binned),
+    "records.related_list": _r("GET", probe_related),
+    "records.field_value": _r("GET", probe_inline),
+    "records.field_edit": _r("GET", probe_inline),
+    "records.field_save": _r("POST", probe_inline),
+    "records.record_edit": _r("GET POST", probe_edit),
+    "records.note_add": _r("POST", probe_note),
+    "records.record_delete": _r("POST", probe_delete),
+    "records.record_restore": _r("POST", probe_restore_purge),
+    "records.record_purge": _r("POST", probe_restore_purge),
+    "records.bulk_edit": _r("POST", probe_bulk),
+    "records.bulk_assign": _r("POST", probe_bulk),
+    "records.bulk_delete": _r("POST", probe_bulk),
+    "records.sharing_panel": _r("GET", probe_sharing),
+    "records.share_add": _r("POST", probe_sharing),
+    "records.share_remove": _r("POST", probe_sharing),
+    "records.owner_transfer": _r("POST", probe_sharing),
+    "records.access_panel": _r("GET", probe_access_panel),
+    "records.filter_builder": _r("GET", probe_filters),
+    "records.filter_input": _r("GET", probe_filters),
+    "records.filter_apply": _r("GET", probe_filters),
+}
+OTHER_ROUTES: dict[str, Route] = {"web.home": _r("GET", note="nav shows readable entities")}
+# Routes that need no data right: signing in and out, first-run setup, one's own password,
+# accepting an invitation, the health check, static files.
+PUBLIC = {
+    "static": "static files",
+    "auth.login": "signing in (public)",
+    "auth.logout": "signing out (any signed-in user)",
+    "auth.setup": "first-run setup, refused once an administrator exists",
+    "auth.change_password": "one's own password (any signed-in user)",
+    "web.healthz": "health check (public)",
+    "invite.accept": "accepting an invitation with a one-time token (public)",
+}
+ADMIN_BLUEPRINTS = {"designer": "configure", "access": "manage_access"}
+
+
+def route_table(app) -> dict[str, Route]:
+    """Every route the matrix covers: the runtime routes above, and each administration
+    route of ``app`` under the right its blueprint demands."""
+    table = {**RECORD_ROUTES, **OTHER_ROUTES}
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.split(".")[0]
+        if blueprint in ADMIN_BLUEPRINTS:
+            table[rule.endpoint] = Route(
+                frozenset(rule.methods - {"HEAD", "OPTIONS"}), right=ADMIN_BLUEPRINTS[blueprint]
+            )
+    return table
