@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 
@@ -11,6 +14,7 @@ from crm.errors import NotFound, ValidationFailed
 from crm.metadata import specs, types
 from crm.metadata.keys import key_problems, suggest_key
 from crm.schema import service
+from crm.security import policy
 from crm.web.htmx import redirect, render_page_or_block
 from forms.designer import ConfirmKeyForm, FieldForm, choices_from_form
 
@@ -225,11 +229,18 @@ def field_edit(key: str, field_key: str):
             changes["type"] = new_type
             if request.form.get("confirm_type") != new_type:
                 preview = service.preview_type_change(key, field_key, new_type, changes["options"])
+                if not policy.rights(current_user).is_admin:
+                    # Configuration is not a data right: quote stored values only to those
+                    # who may read every record and field (full administrators).
+                    preview = dataclasses.replace(preview, examples=())
         if preview is None:
             try:
                 service.update_field(key, field_key, actor_id=current_user.id, **changes)
             except ValidationFailed as exc:
-                _apply_errors(form, exc.errors, key)
+                errors = exc.errors
+                if not policy.rights(current_user).is_admin:
+                    errors = {k: [_without_examples(m) for m in v] for k, v in errors.items()}
+                _apply_errors(form, errors, key)
                 status = 400
             else:
                 flash("Field saved.", "success")
@@ -288,3 +299,8 @@ def field_purge(key: str, field_key: str):
         return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
     flash(f"“{field.label}” and its values were deleted for good.", "success")
     return redirect(url_for("designer.entity", key=key))
+
+
+def _without_examples(message: str) -> str:
+    """A preflight message without the stored values it quotes ("(for example …)")."""
+    return re.sub(r" \(for example [^)]*\)", "", message)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -125,6 +125,10 @@ def parse_request(
             errors.append("That page link is no longer valid; start from the first page.")
     if errors:
         raise ValidationFailed(" ".join(errors), errors={"list": errors})
+    if any(f.field not in visible for f in view.filters):
+        # A shared view may filter by a field hidden from this user: they can neither see
+        # it nor be filtered by it (which would tell its values), so the view drops it.
+        view = replace(view, filters=tuple(f for f in view.filters if f.field in visible))
     return ListRequest(
         view=view, filters=tuple(filters), sort=tuple(sort), q=q, after=after, size=size
     )
