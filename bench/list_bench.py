@@ -35,7 +35,7 @@ import resource
 import time
 from datetime import datetime, timedelta
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_login import current_user, login_required
 from sqlalchemy import event, func, or_, select, text
 
@@ -416,6 +416,10 @@ def _register_hand_pages(app, account_id: int) -> None:
     @login_required
     def hand_related(record_id: int, key: str):
         name, label = related[key]
+        # Like the runtime: no list under an account the user cannot read (or in the bin).
+        parent = select(table.c.id).where(table.c.id == record_id, table.c.deleted_at.is_(None))
+        if db.session.scalar(parent) is None:
+            abort(404)
         t = specs.current().table(key)
         rows = db.session.execute(
             select(t.c.id, t.c[name].label("name"))
