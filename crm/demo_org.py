@@ -55,7 +55,9 @@ ROLES: dict[str, dict] = {
     },
     "Sales manager": {
         "description": "Everything of their department and the teams below it.",
-        "grants": _grants({"*": {a: P.SUBTREE for a in ALL_ACTIONS} | {"create": P.ALL}})
+        "grants": _grants(
+            {"*": {a: P.SUBTREE for a in ALL_ACTIONS} | {"create": P.ALL, "import": P.ALL}}
+        )
         + _grants({"account": {"read": P.ALL}}),
         "fields": [],
     },

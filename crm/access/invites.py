@@ -44,19 +44,25 @@ def has_password(user: User) -> bool:
     return not (user.password_hash or "").startswith("!")
 
 
-def issue(user: User, *, created_by: int | None) -> str:
-    """Make a new invitation for ``user`` (ending the older unused ones) and return its
-    raw token. The caller commits."""
+def end_open(user_id: int) -> None:
+    """End ``user_id``'s unused invitation links (the caller commits)."""
     now = utcnow()
     db.session.execute(
         update(UserInvite)
         .where(
-            UserInvite.user_id == user.id,
+            UserInvite.user_id == user_id,
             UserInvite.used_at.is_(None),
             UserInvite.expires_at > now,
         )
         .values(expires_at=now)
     )
+
+
+def issue(user: User, *, created_by: int | None) -> str:
+    """Make a new invitation for ``user`` (ending the older unused ones) and return its
+    raw token. The caller commits."""
+    now = utcnow()
+    end_open(user.id)
     token = secrets.token_urlsafe(32)
     db.session.add(
         UserInvite(

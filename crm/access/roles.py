@@ -310,6 +310,13 @@ def update(
     too_wide = _escalation(mine, result)
     if too_wide:
         refuse("The role was not changed: it would give rights you do not hold.", too_wide)
+    if not mine.is_admin:
+        beyond = _holders_beyond(mine, role.id, result)
+        if beyond:
+            refuse(
+                "The role was not changed.",
+                {"role": [f"It would give rights you do not hold to {', '.join(beyond)}."]},
+            )
     role.name = result.name
     if description is not None:
         role.description = description
@@ -319,6 +326,35 @@ def update(
         _write(role, result.grants, result.fields)
     done()
     return role
+
+
+def _holders_beyond(mine: Rights, role_id: int, result: RoleRights) -> list[str]:
+    """Holders of the role who, with ``result`` in its place, would hold rights or reach
+    (their department) beyond ``mine``: a role is shared, so widening it widens them."""
+    holders = db.session.scalars(
+        select(User)
+        .join(user_roles, user_roles.c.user_id == User.id)
+        .where(user_roles.c.role_id == role_id)
+    ).all()
+    if not holders:
+        return []
+    held = db.session.execute(
+        select(user_roles.c.user_id, user_roles.c.role_id).where(
+            user_roles.c.user_id.in_([u.id for u in holders])
+        )
+    ).all()
+    others = policy.load_role_rights({r for _, r in held if r != role_id})
+    by_id = {r.id: r for r in others}
+    beyond = []
+    for u in holders:
+        if u.is_admin:
+            continue  # a full administrator's rights do not come from roles
+        roles = tuple(result if r == role_id else by_id[r] for uid, r in held if uid == u.id)
+        path = u.department.path if u.department is not None else None
+        after = Rights(u.id, u.is_admin, u.department_id, path, roles)
+        if covers(mine, after):
+            beyond.append(u.display_name)
+    return beyond
 
 
 def delete_role(actor: Any, role_id: int, *, move_to: int | None = None) -> int:

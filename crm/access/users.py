@@ -367,5 +367,6 @@ def set_active(actor: Any, user_id: int, active: bool) -> User:
     user.is_active = bool(active)
     if not active:
         revoke_sessions(user.id)
+        invites.end_open(user.id)  # a reactivated account needs a new link
     done()
     return user

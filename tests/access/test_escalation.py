@@ -353,6 +353,21 @@ CASES = {
             or pytest.fail("not created")
         ),
     ),
+    # --- a role is shared: widening it widens every holder ------------------------------
+    "widen a role held by someone outside one's reach": Case(
+        lambda o: (
+            f"/admin/access/roles/{o.dept_lead.id}/grants",
+            matrix_post(ENTITIES, {("*", "read"): P.DEPARTMENT, ("*", "edit"): P.OWN}),
+        ),
+        lambda o: (
+            f"/admin/access/roles/{o.spare.id}/grants",
+            matrix_post(ENTITIES, {("*", "read"): P.OWN, ("*", "edit"): P.OWN}),
+        ),
+        lambda o: (
+            grants_of(o.spare.id) == {("*", "read"): P.OWN, ("*", "edit"): P.OWN}
+            or pytest.fail(str(grants_of(o.spare.id)))
+        ),
+    ),
     # --- a new link resets a password: taking over an account in use --------------------
     "re-invite an account already in use": Case(
         lambda o: (f"/admin/access/users/{o.rep_east.id}/invite", {}),

@@ -139,3 +139,12 @@ def test_a_reset_link_ends_the_old_sessions(app, login_as, client):
     ).all()
     assert len(live) == 1  # the session the link opened
     assert security.sign_in("old@example.com", GOOD).id == old.id
+
+
+def test_deactivating_ends_the_link_for_good(invited, client):
+    uid, token = invited
+    admin = db.session.scalar(select(User).where(User.email == "boss@example.com"))
+    users.set_active(admin, uid, False)
+    users.set_active(admin, uid, True)
+    r = client.get(f"/invite/{token}")
+    assert r.status_code == 410  # reactivation does not bring the old link back
