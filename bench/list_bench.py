@@ -22,7 +22,9 @@ hand-written, the number of queries per page (none may be an exact count), and t
 worker's memory (max RSS).
 
 BENCH_KEEP_DB=1 keeps the filled databases (bench/data/, PostgreSQL ``atelier_bench_list_*``)
-for the next run. BENCH_PROFILE=list|record|list_subtree prints a pyinstrument profile of
+for the next run. BENCH_ONLY=lists,records,scoped,lazy picks the groups of pages timed.
+BENCH_SQL=<page> prints the statements one visit of a page runs.
+BENCH_PROFILE=list|record|list_subtree prints a pyinstrument profile of
 that page (``pip install pyinstrument`` in the venv) instead of timing.
 """
 
@@ -541,17 +543,24 @@ def run(kind: str) -> dict:
             _profile(chosen.get(profile) or chosen[f"{profile}_runtime"], N)
             db.session.rollback()
             return out
-        out.update(_compare(lists, N))
-        out["ratio_list"] = _ratio(out, "list_runtime", "list_hand_written")
-        out["ratio_list_to_bare"] = _ratio(out, "list_runtime", "list_hand_bare")
-        out.update(_compare(records, N))
-        out["ratio_record"] = _ratio(out, "record_runtime", "record_hand_written")
-        out.update(_compare(scoped, N))
-        out["ratio_list_subtree"] = _ratio(out, "list_subtree_runtime", "list_subtree_hand_written")
-        out["ratio_subtree_to_unscoped"] = _ratio(
-            out, "list_subtree_runtime", "list_unscoped_runtime"
-        )
-        out.update(_compare(lazy, N))
+        only = os.environ.get("BENCH_ONLY", "lists,records,scoped,lazy").split(",")
+        if "lists" in only:
+            out.update(_compare(lists, N))
+            out["ratio_list"] = _ratio(out, "list_runtime", "list_hand_written")
+            out["ratio_list_to_bare"] = _ratio(out, "list_runtime", "list_hand_bare")
+        if "records" in only:
+            out.update(_compare(records, N))
+            out["ratio_record"] = _ratio(out, "record_runtime", "record_hand_written")
+        if "scoped" in only:
+            out.update(_compare(scoped, N))
+            out["ratio_list_subtree"] = _ratio(
+                out, "list_subtree_runtime", "list_subtree_hand_written"
+            )
+            out["ratio_subtree_to_unscoped"] = _ratio(
+                out, "list_subtree_runtime", "list_unscoped_runtime"
+            )
+        if "lazy" in only:
+            out.update(_compare(lazy, N))
         # The process served every request above: its resident memory now, and its peak
         # (which includes filling the database when it was not kept from a previous run).
         out["worker_rss_mb"] = _rss_mb()
@@ -589,6 +598,8 @@ def _check(pages: dict[str, Page], out: dict) -> None:
             statements.clear()
             bodies[name] = [client.get(u, headers=h).data.decode() for u, h in urls]
             out[f"{name}_queries"] = len([s for s in statements if s != "BEGIN"])
+            if os.environ.get("BENCH_SQL") in (name, name.removesuffix("_runtime")):
+                print("\n".join(f"-- {' '.join(s.split())[:300]}" for s in statements))
             counts = [s for s in statements if "count(" in s.lower()]
             assert not counts, (name, counts)  # no exact count(*) on a page view
     finally:

@@ -21,7 +21,7 @@ from crm.extensions import db
 from crm.metadata.compile import build_table, entity_spec
 from crm.metadata.layouts import LayoutSpec, effective_layout, effective_quick
 from crm.metadata.models import EntityRow, FieldRow, LayoutRow, MetaVersion
-from crm.metadata.spec import EntitySpec
+from crm.metadata.spec import EntitySpec, FieldSpec
 
 EXTENSION = "atelier.specs"
 
@@ -87,6 +87,21 @@ class CompiledSpecs:
             self.derived[cache_key] = found
         return found
 
+    def lookups_into(self, entity_key: str) -> tuple[tuple[EntitySpec, FieldSpec], ...]:
+        """(entity, lookup field) of every active lookup pointing at ``entity_key``: the
+        sources of its related lists (computed once per version)."""
+        cache_key = ("lookups_into", entity_key)
+        found = self.derived.get(cache_key)
+        if found is None:
+            found = tuple(
+                (other, f)
+                for other in self.active_entities
+                for f in other.active_fields
+                if f.type == "lookup" and f.option("target") == entity_key
+            )
+            self.derived[cache_key] = found
+        return found
+
     def quick_layout(self, entity_key: str) -> tuple[str, ...]:
         """The fields of an entity's quick create form, in order (computed once per
         version). KeyError for an unknown entity."""
@@ -111,8 +126,33 @@ class _Cache:
 
 
 def read_version() -> int:
-    """The database's metadata version (the per-request cheap read)."""
-    return int(db.session.scalar(select(MetaVersion.version).where(MetaVersion.id == 1)) or 0)
+    """The database's metadata version."""
+    return read_versions()[0]
+
+
+def read_versions() -> tuple[int, int]:
+    """The metadata version and the access stamp: the one cheap read per request that
+    tells whether this worker's compiled specs and cached rights are still current."""
+    row = db.session.execute(
+        select(MetaVersion.version, MetaVersion.access_stamp).where(MetaVersion.id == 1)
+    ).first()
+    return (int(row[0]), int(row[1])) if row is not None else (0, 0)
+
+
+def access_stamp() -> int:
+    """This request's access stamp (read with the metadata version), else read now."""
+    if has_request_context() and "atelier_access_stamp" in g:
+        return g.atelier_access_stamp
+    stamp = read_versions()[1]
+    if has_request_context():
+        g.atelier_access_stamp = stamp
+    return stamp
+
+
+def forget_access_stamp() -> None:
+    """After changing rights in this request: read the stamp again when next asked."""
+    if has_request_context():
+        g.pop("atelier_access_stamp", None)
 
 
 def compile_all(version: int) -> CompiledSpecs:
@@ -142,7 +182,7 @@ def current() -> CompiledSpecs:
     """
     if has_request_context() and "atelier_specs" in g:
         return g.atelier_specs
-    version = read_version()
+    version, stamp = read_versions()
     cache = _cache()
     compiled = cache.compiled
     if compiled is None or compiled.version != version:
@@ -154,6 +194,7 @@ def current() -> CompiledSpecs:
                 cache.compilations += 1
     if has_request_context():
         g.atelier_specs = compiled
+        g.setdefault("atelier_access_stamp", stamp)
     return compiled
 
 

@@ -68,6 +68,14 @@ def get(
     return row
 
 
+def require_readable(user: Any, spec: EntitySpec, record_id: int) -> None:
+    """``NotFound`` unless ``user`` may read the live record (``get`` without its values)."""
+    table = table_of(spec)
+    query = scoped(user, spec, "read", columns=[table.c.id]).where(table.c.id == record_id)
+    if db.session.scalar(query) is None:
+        raise NotFound(f"There is no such {spec.label_singular}, or you cannot see it.")
+
+
 def _editable(user: Any, spec: EntitySpec) -> dict[str, FieldSpec]:
     return {f.key: f for f in policy.visible_fields(user, spec, "edit")}
 
@@ -467,11 +475,20 @@ def timeline(
     """Notes and changes of a record, newest first. Changes of fields the user may not
     see are left out."""
     get(user, spec, record_id, action="read")
+    return _timeline(user, spec, record_id, limit)
+
+
+def timeline_of(user: Any, spec: EntitySpec, row: Mapping, *, limit: int = 100):
+    """``timeline`` of a record the caller has just read with ``get`` (not read again)."""
+    return _timeline(user, spec, row["id"], limit)
+
+
+def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[TimelineEntry]:
     visible = {f.key for f in policy.visible_fields(user, spec, "read")}
     visible.update(("owner_id", SHARE_HISTORY_KEY))  # ownership and sharing: always readable
     entries: list[TimelineEntry] = []
-    for h in db.session.scalars(
-        select(RecordHistory)
+    for h in db.session.execute(
+        select(RecordHistory.at, RecordHistory.action, RecordHistory.user_id, RecordHistory.changes)
         .where(RecordHistory.entity_key == spec.key, RecordHistory.record_id == record_id)
         .order_by(RecordHistory.at.desc(), RecordHistory.id.desc())
         .limit(limit)
@@ -482,8 +499,8 @@ def timeline(
         if h.action in ("update", "assign", "share") and not changes:
             continue
         entries.append(TimelineEntry(h.at, h.action, h.user_id, changes=changes))
-    for n in db.session.scalars(
-        select(RecordNote)
+    for n in db.session.execute(
+        select(RecordNote.at, RecordNote.user_id, RecordNote.body)
         .where(
             RecordNote.entity_key == spec.key,
             RecordNote.record_id == record_id,

@@ -253,15 +253,12 @@ def lookup(key: str):
 
 def _related_sources(spec):
     """(entity, lookup field) pairs whose lookups point at ``spec`` and the user may read."""
-    out = []
-    for other in specs.current().active_entities:
-        if not policy.can(current_user, "read", other.key):
-            continue
-        visible = {f.key for f in policy.visible_fields(current_user, other, "read")}
-        for f in other.active_fields:
-            if f.type == "lookup" and f.option("target") == spec.key and f.key in visible:
-                out.append((other, f))
-    return out
+    return [
+        (other, f)
+        for other, f in specs.current().lookups_into(spec.key)
+        if policy.can(current_user, "read", other.key)
+        and policy.field_access(current_user, other, f.key) != policy.HIDDEN
+    ]
 
 
 @bp.get("/<key>/<int:record_id>")
@@ -272,9 +269,10 @@ def record_page(key: str, record_id: int):
     visible = {f.key: f for f in policy.visible_fields(current_user, spec, "read")}
     display = present.Display(current_user, spec, visible.values(), [row])
     timeline = present.readable_timeline(
-        current_user, spec, records.timeline(current_user, spec, record_id)
+        current_user, spec, records.timeline_of(current_user, spec, row)
     )
-    can_edit = policy.can(current_user, "edit", spec, record_id)
+    allowed = policy.allowed_on(current_user, spec, row, ("edit", "delete"))
+    can_edit = "edit" in allowed
     return render_template(
         "records/record.html",
         spec=spec,
@@ -288,7 +286,7 @@ def record_page(key: str, record_id: int):
         # The names this page shows (owner, timeline authors): one query, not every user.
         users=list_views.user_names({row["owner_id"], *(e.user_id for e in timeline)} - {None}),
         can_edit=can_edit,
-        can_delete=policy.can(current_user, "delete", spec, record_id),
+        can_delete="delete" in allowed,
         editable=_inline_editable(spec, can_edit),
     )
 
@@ -304,7 +302,7 @@ def _inline_editable(spec, can_edit: bool) -> set[str]:
 @bp.get("/<key>/<int:record_id>/related/<source>/<field_key>")
 def related_list(key: str, record_id: int, source: str, field_key: str):
     spec = _entity(key)
-    records.get(current_user, spec, record_id)
+    records.require_readable(current_user, spec, record_id)
     pairs = {(o.key, f.key): (o, f) for o, f in _related_sources(spec)}
     if (source, field_key) not in pairs:
         raise NotFound("There is no such related list.")

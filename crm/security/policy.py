@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Table, and_, case, false, or_, select, true
 
 from crm.errors import Forbidden
 
@@ -194,9 +194,41 @@ def _load_rights(user: Any) -> Rights:
     return Rights(user.id, False, user.department_id, department_path, load_role_rights(role_ids))
 
 
+class _RightsCache:
+    """Users' rights kept by one worker between requests, keyed by the access stamp that
+    database triggers change with every change to the tables they are read from
+    (``crm.metadata.specs.read_versions``, read once per request with the metadata
+    version). Bounded: emptied when full."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple, Rights] = {}
+        self.loads = 0
+
+    def get(self, key: tuple, user: Any) -> Rights:
+        found = self.entries.get(key)
+        if found is None:
+            found = _load_rights(user)
+            self.loads += 1
+            if len(self.entries) >= self.LIMIT:
+                self.entries.clear()
+            self.entries[key] = found
+        return found
+
+
+def _worker_cache() -> _RightsCache:
+    from flask import current_app
+
+    return current_app.extensions.setdefault("atelier_rights", _RightsCache())
+
+
 def rights(user: Any) -> Rights:
-    """``user``'s rights, read once per request (``forget`` after changing them)."""
+    """``user``'s rights: kept by the worker while the access stamp stays the same, and
+    once per request on ``g`` (``forget`` after changing them in the same request)."""
     from flask import g, has_app_context
+
+    from crm.metadata import specs
 
     if not has_app_context():
         return _load_rights(user)
@@ -204,16 +236,20 @@ def rights(user: Any) -> Rights:
     key = (user.id, user.is_admin, user.department_id)
     found = cache.get(key)
     if found is None:
-        found = cache[key] = _load_rights(user)
+        found = cache[key] = _worker_cache().get((*key, specs.access_stamp()), user)
     return found
 
 
 def forget() -> None:
-    """Drop the rights read in this request (after roles, grants or departments change)."""
+    """Drop the rights read in this request (after roles, grants or departments change):
+    the next question reads the access stamp again, which the change has moved."""
     from flask import g, has_app_context
+
+    from crm.metadata import specs
 
     if has_app_context():
         g.pop("_rights", None)
+        specs.forget_access_stamp()
 
 
 def _entity_key(entity: Any) -> str | None:
@@ -255,6 +291,64 @@ def _record_allowed(user: Any, entity: Any, action: str, record: Any) -> bool:
         select(table.c.id).where(table.c.id == record_id, scope(user, spec, action, table))
     )
     return found is not None
+
+
+def _decided(r: Rights, key: str, action: str, owner_id: Any) -> bool | None:
+    """Whether the record owned by ``owner_id`` lies in ``action``'s own scope, where that
+    is known without the database (None: departments or shares decide)."""
+    level = r.level(key, action)
+    if level == NONE:
+        return False
+    if level == ALL or owner_id == r.user_id:
+        return True
+    if action in ("read", "edit"):
+        return None  # a share may widen it
+    if level == OWN or r.department_id is None:
+        return False
+    return None
+
+
+def _combined(r: Rights, key: str, action: str, owner_id: Any) -> bool | None:
+    """``_decided`` for ``action`` and what it also needs (read; edit for bulk edit), as
+    ``scope`` combines them: False wins, then unknown."""
+    needed = [action, *(() if action == "read" else ("read",))]
+    if action == "bulk_edit":
+        needed.append("edit")
+    answers = [_decided(r, key, a, owner_id) for a in needed]
+    if False in answers:
+        return False
+    return None if None in answers else True
+
+
+def allowed_on(user: Any, entity: Any, row: Mapping, actions: Iterable[str]) -> frozenset[str]:
+    """The ``actions`` that ``user`` may do on one record already read (a mapping with
+    ``id`` and ``owner_id``): what ``can(user, action, entity, row)`` answers for each, but
+    without a query where the grant level and the owner decide it (all records, my own
+    records) and with one query for the rest, however many they are."""
+    from crm.extensions import db
+    from crm.metadata import specs
+
+    actions = tuple(actions)
+    for action in actions:
+        if action not in DATA_ACTIONS:
+            raise ValueError(f"Unknown action {action!r}")
+    if not _active(user):
+        return frozenset()
+    r = rights(user)
+    if r.is_admin:
+        return frozenset(actions)
+    key = _entity_key(entity)
+    answers = {a: _combined(r, key, a, row.get("owner_id")) for a in actions}
+    open_ = [a for a, answer in answers.items() if answer is None]
+    if open_:
+        table = specs.current().table(key)
+        columns = (case((scope(user, entity, a, table), 1), else_=0) for a in open_)
+        found = db.session.execute(
+            select(*columns).select_from(table).where(table.c.id == row["id"])
+        ).first()
+        for a, value in zip(open_, found or [0] * len(open_), strict=True):
+            answers[a] = bool(value)
+    return frozenset(a for a, answer in answers.items() if answer)
 
 
 def require(user: Any, action: str, entity: Any = None, record: Any = None) -> None:

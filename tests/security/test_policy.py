@@ -4,7 +4,7 @@ field rights. Expectations are written out by hand from the declared data."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from crm.extensions import db
 from crm.metadata import specs
@@ -216,3 +216,49 @@ def test_inactive_users_and_unknown_actions(world):
     assert not policy.can(u, "read", "deal")
     with pytest.raises(ValueError):
         policy.can(world["people"]["admin"], "fly", "deal")
+
+
+def test_allowed_on_answers_as_can_does_with_one_query_at_most(app, world):
+    """The record page asks several actions of one record at once: the answers are
+    ``can``'s, by role, department and share, at no more than one query."""
+    with app.test_request_context("/"):  # the metadata version read once, as in a request
+        _allowed_on_matches_can(world)
+
+
+def _allowed_on_matches_can(world) -> None:
+    people, deal = world["people"], world["deal"]
+    share(world, "rep_fin", access="edit", user_id=people["rep_sales"].id)
+    share(world, "rep_city", access="read", department_id=world["departments"]["sales"].id)
+    table = table_of(deal)
+    rows = db.session.execute(select(table.c.id, table.c.owner_id)).mappings().all()
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    for who, user in people.items():
+        policy.forget()
+        policy.rights(user)
+        for row in rows:
+            expected = {a for a in P.ACTIONS if policy.can(user, a, deal, row["id"])}
+            seen.clear()
+            event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                got = policy.allowed_on(user, deal, row, P.ACTIONS)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+            assert got == expected, (who, row)
+            assert len(seen) <= 1, (who, row)
+    # The common cases need none: every record, or my own.
+    assert policy.allowed_on(people["auditor"], deal, rows[0], ("read",)) == {"read"}
+    own = next(r for r in rows if r["owner_id"] == people["rep_sales"].id)
+    seen.clear()
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert policy.allowed_on(people["rep_sales"], deal, own, ("read", "edit", "delete")) == {
+            "read",
+            "edit",
+        }
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert seen == []
