@@ -22,7 +22,7 @@ hand-written, the number of queries per page (none may be an exact count), and t
 worker's memory (max RSS).
 
 BENCH_KEEP_DB=1 keeps the filled databases (bench/data/, PostgreSQL ``atelier_bench_list_*``)
-for the next run. BENCH_ONLY=lists,records,scoped,lazy picks the groups of pages timed.
+for the next run. BENCH_ONLY=lists,records,record_parts,scoped,lazy picks the groups of pages timed.
 BENCH_SQL=<page> prints the statements one visit of a page runs.
 BENCH_PROFILE=list|record|list_subtree prints a pyinstrument profile of
 that page (``pip install pyinstrument`` in the venv) instead of timing.
@@ -551,6 +551,13 @@ def run(kind: str) -> dict:
         if "records" in only:
             out.update(_compare(records, N))
             out["ratio_record"] = _ratio(out, "record_runtime", "record_hand_written")
+        if "record_parts" in only:  # each request of the record page on its own
+            parts = {
+                f"{name}_{i}": (client, [url])
+                for name, (client, urls) in records.items()
+                for i, url in enumerate(urls)
+            }
+            out.update(_compare(parts, N))
         if "scoped" in only:
             out.update(_compare(scoped, N))
             out["ratio_list_subtree"] = _ratio(

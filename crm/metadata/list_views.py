@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -492,6 +492,21 @@ def default_view(entity_key: str, user_id: int | None) -> ListViewSpec:
     params = {"entity_key": entity_key, "user_id": user_id}  # None: only shared views
     row = db.session.scalars(_default_view_query(), params).first()
     return _as_spec(row, entity) if row is not None else builtin_view(entity)
+
+
+def related_view(entity_key: str) -> ListViewSpec:
+    """The columns and order of a related list of ``entity_key`` records: those of the
+    shared default view (an administrator's choice, the same for everyone, like a page
+    layout's related list), else the built-in view. Its filters do not apply: a related
+    list shows every related record the user may read. Shared views are metadata, so this
+    is read once per metadata version."""
+    compiled = specs.current()
+    cache_key = ("related_view", entity_key)
+    found = compiled.derived.get(cache_key)
+    if found is None:
+        shared = default_view(entity_key, None)
+        found = compiled.derived[cache_key] = replace(shared, filters=())
+    return found
 
 
 @cache

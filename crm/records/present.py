@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
+
+from flask import url_for
+from markupsafe import Markup, escape
 
 from crm.extensions import db
 from crm.metadata import list_views, specs, types
@@ -76,6 +79,93 @@ class Display:
 
     def target(self, f: FieldSpec) -> EntitySpec | None:
         return self.targets.get(f.key)
+
+    def html(self, f: FieldSpec, value: Any) -> Markup:
+        """A value as a record page shows it: picklist values on their colour, a lookup
+        as a link to the record (when the user may see it), links for URLs and e-mail
+        addresses, long text keeping its lines, "—" when empty. Every value is escaped."""
+        if value is None or value == "" or value == []:
+            return EMPTY
+        kind = f.type
+        if kind == "picklist":
+            return _chip(f.choice(value), self.text(f, value))
+        if kind == "multi_picklist":
+            chips = []
+            for key in value:
+                choice = f.choice(key)
+                chips.append(_chip(choice, choice.label if choice else key) + " ")
+            return Markup("").join(chips)
+        if kind == "lookup":
+            target = self.targets.get(f.key)
+            if target is not None and value in self.lookups.get(f.key, {}):
+                url = url_for("records.record_page", key=target.key, record_id=value)
+                return Markup('<a href="{}">{}</a>').format(url, self.text(f, value))
+        elif kind == "url":
+            return Markup(
+                '<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>'
+            ).format(value)
+        elif kind == "email":
+            return Markup('<a href="mailto:{0}">{0}</a>').format(value)
+        elif kind == "long_text":
+            return Markup('<span class="pre">{}</span>').format(value)
+        return escape(self.text(f, value))
+
+    def inline_html(
+        self, f: FieldSpec, value: Any, edit_url: str | None = None, fallback_url: str = ""
+    ) -> Markup:
+        """A value on the record page; with ``edit_url`` it offers to edit it in place
+        (htmx; ``fallback_url``, the edit form, without JavaScript)."""
+        link = (
+            INLINE_EDIT.format(fallback=fallback_url, edit=edit_url, label=f.label)
+            if edit_url
+            else ""
+        )
+        return INLINE_VALUE.format(key=f.key, value=self.html(f, value), link=link)
+
+    def values_html(
+        self,
+        keys: Iterable[str],
+        fields: Mapping[str, FieldSpec],
+        row: Mapping[str, Any],
+        *,
+        editable: Container[str] = (),
+        edit_url: str = "",
+        fallback_url: str = "",
+    ) -> Markup:
+        """The ``<dt>``/``<dd>`` pairs of one column of a record page's layout: the fields
+        of ``keys`` found in ``fields`` (those the user may read), each editable in place
+        when its key is in ``editable`` (``edit_url`` holds ``FIELD`` where the key goes:
+        keys are ``[a-z0-9_]``, so it cannot be part of one)."""
+        out = []
+        for key in keys:
+            f = fields.get(key)
+            if f is None:
+                continue
+            if key in editable:
+                shown = self.inline_html(f, row[key], edit_url.replace("FIELD", key), fallback_url)
+            else:
+                shown = self.html(f, row[key])
+            out.append(VALUE_PAIR.format(f.label, shown))
+        return Markup("").join(out)
+
+
+EMPTY = Markup('<span class="muted">—</span>')
+VALUE_PAIR = Markup("<dt>{}</dt><dd>{}</dd>\n")
+INLINE_VALUE = Markup(
+    '<div class="inline-value" id="fv-{key}">\n'
+    '  <span class="inline-text">{value}</span>\n'
+    "  {link}\n"
+    "</div>"
+)
+INLINE_EDIT = Markup(
+    '<a class="inline-edit" href="{fallback}" hx-get="{edit}" hx-target="closest .inline-value"'
+    ' hx-swap="outerHTML" aria-label="Edit {label}" title="Edit {label}">Edit</a>'
+)
+
+
+def _chip(choice: Any, label: str) -> Markup:
+    color = (choice.color if choice is not None else "") or "gray"
+    return Markup('<span class="chip c-{}">{}</span>').format(color, label)
 
 
 def readable_timeline(user: Any, spec: EntitySpec, entries: list) -> list:

@@ -17,7 +17,7 @@ the "Account #" fallback) is escaped when compiled. Each row shows exactly what
 ``crm.records.present.Display`` says of its values (lookup and user names resolved in one
 query per batch), and every value a row holds goes through ``markupsafe.escape``.
 
-Markup contract with the bulk actions: the first cell of each row is
+Markup contract with the bulk actions: the first cell of each list row is
 ``<td class="pick"><input type="checkbox" name="pick" value="<id>:<version>"
 form="bulk-form" aria-label="Select <record name>"></td>``.
 """
@@ -43,6 +43,7 @@ _STATIC = {
     "S_PICK": '<tr><td class="pick"><input type="checkbox" name="pick" value="',
     "S_PICK_LABEL": '" form="bulk-form" aria-label="Select ',
     "S_PICK_END": '"></td>',
+    "S_TR": "<tr>",
     "S_LINK": '<td><a class="strong" href="',
     "S_HREF_END": '">',
     "S_LINK_END": "</a></td>",
@@ -136,7 +137,7 @@ def _cell(i: int, f: FieldSpec, has_target: bool, consts: dict[str, Any]) -> lis
     return ["S_TD", text, "S_TD_END"]
 
 
-def _compile(entity: EntitySpec, columns: Sequence[FieldSpec]) -> RowRenderer:
+def _compile(entity: EntitySpec, columns: Sequence[FieldSpec], pick: bool) -> RowRenderer:
     compiled = specs.current()
     targets: list[str | None] = []
     for f in columns:
@@ -167,8 +168,10 @@ def _compile(entity: EntitySpec, columns: Sequence[FieldSpec]) -> RowRenderer:
         ]
     else:
         lines.append('        label = "".join((FALLBACK, rid))')
-    parts = ['S_PICK, rid, ":", e(r["version"]), S_PICK_LABEL, label, S_PICK_END']
-    if columns:
+    parts = ['S_PICK, rid, ":", e(r["version"]), S_PICK_LABEL, label, S_PICK_END'] if pick else []
+    if not pick:
+        parts.append("S_TR")
+    if columns or not pick:  # a related list's row links to its record even so
         parts.append("S_LINK, record_url, rid, S_HREF_END, label, S_LINK_END")
         for i, (f, t) in enumerate(zip(columns, targets, strict=True)):
             if i:
@@ -194,17 +197,21 @@ def _compile(entity: EntitySpec, columns: Sequence[FieldSpec]) -> RowRenderer:
     )
 
 
-def renderer(entity: EntitySpec, columns: Sequence[FieldSpec]) -> RowRenderer:
+def renderer(entity: EntitySpec, columns: Sequence[FieldSpec], *, pick: bool = True) -> RowRenderer:
     """The row renderer of ``entity`` with ``columns``, compiled once per metadata
-    version (columns differ between views and users' field rights, hence the key)."""
+    version (columns differ between views and users' field rights, hence the key).
+    ``pick=False``: no selection box (a related list on a record page)."""
     compiled = specs.current()
-    cache_key = ("list_rows", entity.key, tuple(f.key for f in columns))
+    cache_key = ("list_rows", entity.key, tuple(f.key for f in columns), pick)
     found = compiled.derived.get(cache_key)
     if found is None:
-        found = compiled.derived[cache_key] = _compile(entity, columns)
+        found = compiled.derived[cache_key] = _compile(entity, columns, pick)
     return found
 
 
-def render_rows(entity: EntitySpec, columns: Sequence[FieldSpec], rows, display: Display) -> Markup:
-    """The ``<tr>`` of ``rows`` (a list page's rows block)."""
-    return renderer(entity, columns).render(rows, display)
+def render_rows(
+    entity: EntitySpec, columns: Sequence[FieldSpec], rows, display: Display, *, pick: bool = True
+) -> Markup:
+    """The ``<tr>`` of ``rows``: a list page's rows block, or (``pick=False``) a related
+    list's."""
+    return renderer(entity, columns, pick=pick).render(rows, display)

@@ -19,7 +19,6 @@ from flask import (
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlalchemy import or_
-from werkzeug.datastructures import MultiDict
 
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
@@ -251,12 +250,17 @@ def lookup(key: str):
     )
 
 
-def _related_sources(spec):
-    """(entity, lookup field) pairs whose lookups point at ``spec`` and the user may read."""
+RELATED_ROWS = 10  # rows of a related list on a record page ("See all" for the rest)
+
+
+def _related_sources(spec, only: tuple[str, str] | None = None):
+    """(entity, lookup field) pairs whose lookups point at ``spec`` and the user may read
+    (``only``: the one with these keys)."""
     return [
         (other, f)
         for other, f in specs.current().lookups_into(spec.key)
-        if policy.can(current_user, "read", other.key)
+        if (only is None or only == (other.key, f.key))
+        and policy.can(current_user, "read", other.key)
         and policy.field_access(current_user, other, f.key) != policy.HIDDEN
     ]
 
@@ -303,18 +307,20 @@ def _inline_editable(spec, can_edit: bool) -> set[str]:
 def related_list(key: str, record_id: int, source: str, field_key: str):
     spec = _entity(key)
     records.require_readable(current_user, spec, record_id)
-    pairs = {(o.key, f.key): (o, f) for o, f in _related_sources(spec)}
-    if (source, field_key) not in pairs:
+    pairs = _related_sources(spec, only=(source, field_key))
+    if not pairs:
         raise NotFound("There is no such related list.")
-    other, f = pairs[(source, field_key)]
+    [(other, f)] = pairs
     if not is_htmx():  # a fragment URL opened directly: show it where it belongs
         page_url = url_for("records.record_page", key=key, record_id=record_id)
         return redirect(f"{page_url}#related-{other.key}-{f.key}")
-    view = list_views.default_view(other.key, current_user.id)
-    args = MultiDict({f"f.{f.key}.eq": str(record_id), "size": "10"})
-    page = listing.list_page(
-        current_user, other, listing.parse_request(current_user, other, args, view)
+    # Built here, not parsed: the one filter is the lookup (readable, checked above).
+    related = listing.ListRequest(
+        view=list_views.related_view(other.key),
+        filters=(list_views.FilterSpec(f.key, "eq", str(record_id)),),
+        size=RELATED_ROWS,
     )
+    page = listing.list_page(current_user, other, related)
     columns = [c for c in page.columns if c.key != f.key][:4]
     display = present.Display(current_user, other, columns, page.rows)
     return render_page_or_block(

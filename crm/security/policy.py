@@ -95,6 +95,10 @@ class Rights:
     department_id: int | None
     department_path: str | None
     roles: tuple[RoleRights, ...] = ()
+    # (entity key, mode) -> (the entity spec asked about, its visible fields): kept with the
+    # rights, and used only for that very spec object (a new metadata version compiles new
+    # ones), so field rights are worked out once per worker, not on every call.
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def can_configure(self) -> bool:
@@ -127,6 +131,13 @@ class Rights:
         if not self.department_path:
             return ()
         return tuple(int(p) for p in self.department_path.strip("/").split("/") if p)
+
+
+def _subject(user: Any) -> Any:
+    """The user behind flask-login's ``current_user`` proxy, resolved once: every attribute
+    read through the proxy looks the user up again (hundreds of times on a page)."""
+    resolve = getattr(user, "_get_current_object", None)
+    return resolve() if resolve is not None else user
 
 
 def _active(user: Any) -> bool:
@@ -230,6 +241,7 @@ def rights(user: Any) -> Rights:
 
     from crm.metadata import specs
 
+    user = _subject(user)
     if not has_app_context():
         return _load_rights(user)
     cache = g.setdefault("_rights", {})
@@ -261,6 +273,7 @@ def can(user: Any, action: str, entity: Any = None, record: Any = None) -> bool:
     ``record`` (a mapping with ``id``, or an id), on that record."""
     if action not in DATA_ACTIONS and action not in (CONFIGURE, MANAGE_ACCESS):
         raise ValueError(f"Unknown action {action!r}")
+    user = _subject(user)
     if not _active(user):
         return False
     r = rights(user)
@@ -332,6 +345,7 @@ def allowed_on(user: Any, entity: Any, row: Mapping, actions: Iterable[str]) -> 
     for action in actions:
         if action not in DATA_ACTIONS:
             raise ValueError(f"Unknown action {action!r}")
+    user = _subject(user)
     if not _active(user):
         return frozenset()
     r = rights(user)
@@ -405,6 +419,7 @@ def scope(user: Any, entity: Any, action: str, table: Table) -> ColumnElement:
     may ``action``. Every record query applies it (``crm.records.query.scoped``)."""
     if action not in DATA_ACTIONS:
         raise ValueError(f"Unknown action {action!r}")
+    user = _subject(user)
     if not _active(user):
         return false()
     r = rights(user)
@@ -421,6 +436,7 @@ def scope(user: Any, entity: Any, action: str, table: Table) -> ColumnElement:
 
 def field_access(user: Any, entity: Any, field_key: str) -> str:
     """ "hidden", "read" or "edit" for one field of ``entity``."""
+    user = _subject(user)
     if not _active(user):
         return HIDDEN
     return rights(user).field_access(_entity_key(entity), field_key)
@@ -431,13 +447,18 @@ def visible_fields(user: Any, entity: Any, mode: str = "read") -> tuple:
     (``mode="edit"``). Hidden fields are in neither; auto-numbers are never editable."""
     if mode not in ("read", "edit"):
         raise ValueError(f"Unknown mode {mode!r}")
+    user = _subject(user)
     if not _active(user):
         return ()
     r = rights(user)
+    found = r.memo.get((entity.key, mode))
+    if found is not None and found[0] is entity:
+        return found[1]
     fields = tuple(entity.active_fields)
     if not r.is_admin:
         wanted = 1 if mode == "read" else 2
         fields = tuple(f for f in fields if FIELD_RANK[r.field_access(entity.key, f.key)] >= wanted)
     if mode == "edit":
-        return tuple(f for f in fields if f.type != "auto_number")
+        fields = tuple(f for f in fields if f.type != "auto_number")
+    r.memo[(entity.key, mode)] = (entity, fields)
     return fields
