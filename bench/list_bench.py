@@ -418,17 +418,18 @@ def _register_hand_pages(app, account_id: int) -> None:
     @login_required
     def hand_related(record_id: int, key: str):
         name, label = related[key]
-        # Like the runtime: no list under an account the user cannot read (or in the bin).
+        # Like the runtime: no list under an account the user cannot read (or in the bin),
+        # checked within the list's query, and on its own only when that finds nothing.
         parent = select(table.c.id).where(table.c.id == record_id, table.c.deleted_at.is_(None))
-        if db.session.scalar(parent) is None:
-            abort(404)
         t = specs.current().table(key)
         rows = db.session.execute(
             select(t.c.id, t.c[name].label("name"))
-            .where(t.c.account == record_id, t.c.deleted_at.is_(None))
+            .where(t.c.account == record_id, t.c.deleted_at.is_(None), parent.exists())
             .order_by(t.c.updated_at.desc(), t.c.id.desc())
             .limit(11)
         ).mappings().all()  # fmt: skip
+        if not rows and db.session.scalar(parent) is None:
+            abort(404)
         return render_template_string(
             HAND_RELATED, rows=rows[:10], more=len(rows) > 10, key=key, label=label,
             account=record_id,

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, false, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select, text
 
 from crm.errors import ValidationFailed
 from crm.extensions import db
@@ -239,10 +239,16 @@ def search_condition(user, spec, table, q: str, dialect: str):
 
 
 def list_page(
-    user: Any, spec: EntitySpec, request: ListRequest, *, action: str = "read"
+    user: Any,
+    spec: EntitySpec,
+    request: ListRequest,
+    *,
+    action: str = "read",
+    within: ColumnElement | None = None,
 ) -> ListPage:
     """One page of records, scoped by the access policy for ``action`` (an export asks
-    for "export": the records the user may export, not only read)."""
+    for "export": the records the user may export, not only read). ``within``: a
+    condition of the caller's, e.g. that the record a related list hangs off is readable."""
     table = table_of(spec)
     dialect = db.session.get_bind().dialect.name
     visible = readable_fields(user, spec)
@@ -258,6 +264,8 @@ def list_page(
     )
     if request.q:
         conditions.append(search_condition(user, spec, table, request.q, dialect))
+    if within is not None:
+        conditions.append(within)
     sort_cols = [table.c[k] for k, _ in sort] + [table.c.id]
     directions = [d for _, d in sort] + [sort[-1][1] if sort else "desc"]
     order = []

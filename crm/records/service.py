@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -68,11 +68,18 @@ def get(
     return row
 
 
-def require_readable(user: Any, spec: EntitySpec, record_id: int) -> None:
-    """``NotFound`` unless ``user`` may read the live record (``get`` without its values)."""
+def readable(user: Any, spec: EntitySpec, record_id: int) -> Exists:
+    """The SQL condition "``user`` may read this live record", to put in another query
+    (never correlated with it: a related list of an entity's own records, such as parent
+    accounts, queries the same table)."""
     table = table_of(spec)
     query = scoped(user, spec, "read", columns=[table.c.id]).where(table.c.id == record_id)
-    if db.session.scalar(query) is None:
+    return query.correlate(None).exists()
+
+
+def require_readable(user: Any, spec: EntitySpec, record_id: int) -> None:
+    """``NotFound`` unless ``user`` may read the live record (``get`` without its values)."""
+    if not db.session.scalar(select(readable(user, spec, record_id))):
         raise NotFound(f"There is no such {spec.label_singular}, or you cannot see it.")
 
 

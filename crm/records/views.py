@@ -306,21 +306,27 @@ def _inline_editable(spec, can_edit: bool) -> set[str]:
 @bp.get("/<key>/<int:record_id>/related/<source>/<field_key>")
 def related_list(key: str, record_id: int, source: str, field_key: str):
     spec = _entity(key)
-    records.require_readable(current_user, spec, record_id)
     pairs = _related_sources(spec, only=(source, field_key))
     if not pairs:
         raise NotFound("There is no such related list.")
     [(other, f)] = pairs
     if not is_htmx():  # a fragment URL opened directly: show it where it belongs
+        records.require_readable(current_user, spec, record_id)
         page_url = url_for("records.record_page", key=key, record_id=record_id)
         return redirect(f"{page_url}#related-{other.key}-{f.key}")
-    # Built here, not parsed: the one filter is the lookup (readable, checked above).
+    # Built here, not parsed: the one filter is the lookup (a field the user may read).
     related = listing.ListRequest(
         view=list_views.related_view(other.key),
         filters=(list_views.FilterSpec(f.key, "eq", str(record_id)),),
         size=RELATED_ROWS,
     )
-    page = listing.list_page(current_user, other, related)
+    # The record must be readable: checked within the list's query, and on its own only
+    # when that finds nothing (to tell "none yet" from "no such record").
+    page = listing.list_page(
+        current_user, other, related, within=records.readable(current_user, spec, record_id)
+    )
+    if not page.rows:
+        records.require_readable(current_user, spec, record_id)
     columns = [c for c in page.columns if c.key != f.key][:4]
     display = present.Display(current_user, other, columns, page.rows)
     return render_page_or_block(
