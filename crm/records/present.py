@@ -164,6 +164,34 @@ class Display:
 EMPTY = Markup('<span class="muted">—</span>')
 
 
+class RecordUrls:
+    """The URLs of one record's pages and fragments, from one ``url_for``: the record
+    page draws a dozen, and each ``url_for`` walks the URL map. Every route here is
+    ``/r/<key>/<id>/...`` in ``crm.records`` (a test compares each with ``url_for``)."""
+
+    def __init__(self, entity_key: str, record_id: int) -> None:
+        self.page = url_for("records.record_page", key=entity_key, record_id=record_id)
+        self.edit = f"{self.page}/edit"
+        self.delete = f"{self.page}/delete"
+        self.notes = f"{self.page}/notes"
+        self.sharing = f"{self.page}/sharing"
+        self.field_edit = f"{self.page}/field/FIELD/edit"  # FIELD: see Display.values_html
+
+    def related(self, source: str, field_key: str) -> str:
+        return f"{self.page}/related/{source}/{field_key}"
+
+
+def record_urls(entity_key: str, record_id: int) -> RecordUrls:
+    """``RecordUrls``, once per request and record (several blocks of a page ask)."""
+    from flask import g
+
+    cache = g.setdefault("_record_urls", {})
+    found = cache.get((entity_key, record_id))
+    if found is None:
+        found = cache[(entity_key, record_id)] = RecordUrls(entity_key, record_id)
+    return found
+
+
 def _chip(choice: Any, label: str) -> str:
     """A picklist value on its colour, as escaped HTML."""
     color = (choice.color if choice is not None else "") or "gray"

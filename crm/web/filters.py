@@ -22,6 +22,7 @@ def register_filters(app: Flask) -> None:
     """Install the filters on ``app``'s Jinja environment."""
     from crm.metadata import types
     from crm.metadata.palette import PALETTE
+    from crm.records.present import record_urls
     from crm.records.rows import render_rows
 
     app.jinja_env.filters["datetime_short"] = datetime_short
@@ -29,5 +30,6 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.globals["field_types"] = types.REGISTRY
     app.jinja_env.globals["palette"] = PALETTE
     app.jinja_env.globals["record_rows"] = render_rows
+    app.jinja_env.globals["record_urls"] = record_urls
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
