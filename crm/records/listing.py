@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select, text
@@ -55,17 +57,29 @@ class ListRequest:
 class ListPage:
     columns: tuple[FieldSpec, ...]
     rows: list[Mapping[str, Any]]  # id, version, owner_id, the columns and the sort keys
-    next_after: str | None
     request: ListRequest
+    more: bool = False  # records follow this page
+    last_keys: tuple = ()  # the sort keys of the last row, when ``more``
+
+    @cached_property
+    def next_after(self) -> str | None:
+        """The cursor of the next page (encoded only when asked: a related list only
+        wants to know whether there is more)."""
+        return encode_cursor(self.last_keys) if self.more else None
+
     users: dict[int, str] = field(default_factory=dict)
 
 
-def readable_fields(user: Any, spec: EntitySpec) -> dict[str, FieldSpec]:
+def readable_fields(user: Any, spec: EntitySpec) -> Mapping[str, FieldSpec]:
     """Fields (and spine pseudo-fields) ``user`` may read, by key: what lists may show,
-    sort and filter by."""
-    fields = {f.key: f for f in policy.visible_fields(user, spec, "read")}
-    fields.update({f.key: f for f in views.SPINE_FIELDS})
-    return fields
+    sort and filter by (worked out once per rights and metadata version)."""
+
+    def work_out() -> Mapping[str, FieldSpec]:
+        fields = {f.key: f for f in policy.visible_fields(user, spec, "read")}
+        fields.update({f.key: f for f in views.SPINE_FIELDS})
+        return MappingProxyType(fields)
+
+    return policy.remembered(user, ("readable_fields", spec.key), spec, work_out)
 
 
 def parse_request(
@@ -192,7 +206,7 @@ def _after_condition(columns, directions, values):
 
 def _filter_conditions(user, spec, table, filters, dialect):
     conditions = []
-    visible = readable_fields(user, spec)
+    visible = readable_fields(user, spec)  # remembered: no second working out
     for f in filters:
         field_spec = visible[f.field]
         column = table.c[f.field]
@@ -279,12 +293,12 @@ def list_page(
         conditions.append(_after_condition(sort_cols, directions, request.after))
     query = query.where(*conditions).order_by(*order).limit(request.size + 1)
     rows = list(db.session.execute(query).mappings())
-    next_after = None
-    if len(rows) > request.size:
+    more = len(rows) > request.size
+    last_keys: tuple = ()
+    if more:
         rows = rows[: request.size]
-        last = rows[-1]
-        next_after = encode_cursor(tuple(last[c.key] for c in sort_cols))
-    return ListPage(columns=columns, rows=rows, next_after=next_after, request=request)
+        last_keys = tuple(rows[-1][c.key] for c in sort_cols)
+    return ListPage(columns=columns, rows=rows, request=request, more=more, last_keys=last_keys)
 
 
 def count(user: Any, spec: EntitySpec, request: ListRequest) -> tuple[int, bool]:

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Exists, func, insert, select, update
+from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -490,32 +491,47 @@ def timeline_of(user: Any, spec: EntitySpec, row: Mapping, *, limit: int = 100):
     return _timeline(user, spec, row["id"], limit)
 
 
+@cache
+def _timeline_queries() -> tuple[Select, Select]:
+    """The statements of a record's history and notes, built once: building them costs
+    more than running them on a record page."""
+    at_most = bindparam("limit", type_=Integer)
+    history = (
+        select(RecordHistory.at, RecordHistory.action, RecordHistory.user_id, RecordHistory.changes)
+        .where(
+            RecordHistory.entity_key == bindparam("entity_key"),
+            RecordHistory.record_id == bindparam("record_id"),
+        )
+        .order_by(RecordHistory.at.desc(), RecordHistory.id.desc())
+        .limit(at_most)
+    )
+    notes = (
+        select(RecordNote.at, RecordNote.user_id, RecordNote.body)
+        .where(
+            RecordNote.entity_key == bindparam("entity_key"),
+            RecordNote.record_id == bindparam("record_id"),
+            RecordNote.deleted_at.is_(None),
+        )
+        .order_by(RecordNote.at.desc())
+        .limit(at_most)
+    )
+    return history, notes
+
+
 def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[TimelineEntry]:
     visible = {f.key for f in policy.visible_fields(user, spec, "read")}
     visible.update(("owner_id", SHARE_HISTORY_KEY))  # ownership and sharing: always readable
+    params = {"entity_key": spec.key, "record_id": record_id, "limit": limit}
+    history, notes = _timeline_queries()
     entries: list[TimelineEntry] = []
-    for h in db.session.execute(
-        select(RecordHistory.at, RecordHistory.action, RecordHistory.user_id, RecordHistory.changes)
-        .where(RecordHistory.entity_key == spec.key, RecordHistory.record_id == record_id)
-        .order_by(RecordHistory.at.desc(), RecordHistory.id.desc())
-        .limit(limit)
-    ):
+    for h in db.session.execute(history, params):
         changes = tuple(
             (k, old, new) for k, (old, new) in (h.changes or {}).items() if k in visible
         )
         if h.action in ("update", "assign", "share") and not changes:
             continue
         entries.append(TimelineEntry(h.at, h.action, h.user_id, changes=changes))
-    for n in db.session.execute(
-        select(RecordNote.at, RecordNote.user_id, RecordNote.body)
-        .where(
-            RecordNote.entity_key == spec.key,
-            RecordNote.record_id == record_id,
-            RecordNote.deleted_at.is_(None),
-        )
-        .order_by(RecordNote.at.desc())
-        .limit(limit)
-    ):
+    for n in db.session.execute(notes, params):
         entries.append(TimelineEntry(n.at, "note", n.user_id, body=n.body))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]

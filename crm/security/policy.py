@@ -22,7 +22,7 @@ edit too: no one acts on what they cannot see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,9 +95,7 @@ class Rights:
     department_id: int | None
     department_path: str | None
     roles: tuple[RoleRights, ...] = ()
-    # (entity key, mode) -> (the entity spec asked about, its visible fields): kept with the
-    # rights, and used only for that very spec object (a new metadata version compiles new
-    # ones), so field rights are worked out once per worker, not on every call.
+    # Values worked out from these rights for one compiled spec object (``remembered``).
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
@@ -451,14 +449,30 @@ def visible_fields(user: Any, entity: Any, mode: str = "read") -> tuple:
     if not _active(user):
         return ()
     r = rights(user)
-    found = r.memo.get((entity.key, mode))
-    if found is not None and found[0] is entity:
+
+    def work_out() -> tuple:
+        fields = tuple(entity.active_fields)
+        if not r.is_admin:
+            wanted = 1 if mode == "read" else 2
+            fields = tuple(
+                f for f in fields if FIELD_RANK[r.field_access(entity.key, f.key)] >= wanted
+            )
+        if mode == "edit":
+            fields = tuple(f for f in fields if f.type != "auto_number")
+        return fields
+
+    return remembered(user, ("visible_fields", entity.key, mode), entity, work_out)
+
+
+def remembered(user: Any, key: tuple, spec: Any, work_out: Callable[[], Any]) -> Any:
+    """A value worked out from ``user``'s rights and one compiled ``spec`` object, kept
+    with the rights (so once per worker until rights or metadata change) and given back
+    only for that very object: a new metadata version compiles new spec objects. The
+    value must be immutable: every caller shares it."""
+    memo = rights(user).memo
+    found = memo.get(key)
+    if found is not None and found[0] is spec:
         return found[1]
-    fields = tuple(entity.active_fields)
-    if not r.is_admin:
-        wanted = 1 if mode == "read" else 2
-        fields = tuple(f for f in fields if FIELD_RANK[r.field_access(entity.key, f.key)] >= wanted)
-    if mode == "edit":
-        fields = tuple(f for f in fields if f.type != "auto_number")
-    r.memo[(entity.key, mode)] = (entity, fields)
-    return fields
+    value = work_out()
+    memo[key] = (spec, value)
+    return value
