@@ -8,6 +8,8 @@ history, and commits. A refused write changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -49,6 +51,13 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+def fingerprint(value: Any) -> str:
+    """A short digest of a stored value: a form carries it to tell, when it is saved,
+    whether the value changed since the form was opened (without carrying the value)."""
+    data = json.dumps(_jsonable(value), sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:24]
 
 
 def get(

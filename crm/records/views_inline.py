@@ -54,8 +54,11 @@ def _edit_form(
     values = formdata if formdata is not None else row
     if errors:
         form[f.key].errors = list(errors)
+    # What the value was when the input opened: a save by someone else that left this
+    # value alone is then no conflict for it (see ``field_save``).
+    seen = formdata.get("seen", "") if formdata is not None else records.fingerprint(row[f.key])
     body = render_block(
-        TEMPLATE, "edit", spec=spec, f=f, row=row, form=form, version=version,
+        TEMPLATE, "edit", spec=spec, f=f, row=row, form=form, version=version, seen=seen,
         lookup_names=_lookup_names(spec, [f], values), errors=list(errors),
     )  # fmt: skip
     return vary(make_response(body, status))
@@ -88,18 +91,24 @@ def field_edit(key: str, record_id: int, field_key: str) -> Response:
 
 @bp.post("/<key>/<int:record_id>/field/<field_key>")
 def field_save(key: str, record_id: int, field_key: str) -> Response:
-    """Save one value (``version`` = the version the input was opened with).
+    """Save one value (``version`` = the version the input was opened with, ``seen`` = the
+    fingerprint of the value then).
 
     Answers with the new display (and, out of band, the record's head and timeline), the
     input again with the message for a bad value (400), or a conflict panel with their
-    value and yours (409) when someone saved the record in between."""
+    value and yours (409) when someone changed this value in between. A save by someone
+    else that left this value as the user saw it is no conflict: their changes to other
+    fields stay, and this one is saved on top of them."""
     spec = _entity(key)
     f = _editable_field(spec, field_key)
     row = records.get(current_user, spec, record_id, action="edit")
     expected = request.form.get("version", type=int) or 0
+    seen = request.form.get("seen", "")
     raw = raw_values([f], request.form)
     if f.type == "multi_picklist":
         raw.setdefault(f.key, [])
+    if expected != row["version"] and seen and seen == records.fingerprint(row[f.key]):
+        expected = row["version"]  # only other values changed since the input opened
     try:
         records.update_record(current_user, spec, record_id, raw, expected_version=expected)
     except ValidationFailed as exc:

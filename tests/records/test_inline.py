@@ -113,6 +113,40 @@ def test_same_value_saved_by_someone_else_is_no_conflict(app, login_as, staff, a
     assert r.status_code == 200 and stored("account", a)["version"] == 2
 
 
+def _opened(client, a: int, field: str) -> dict[str, str]:
+    """The hidden inputs of the inline form as the browser got them."""
+    import re
+
+    body = client.hx_get(f"/r/account/{a}/field/{field}/edit").data.decode()
+    return dict(re.findall(r'name="(version|seen)" value="([^"]*)"', body))
+
+
+def test_a_change_to_another_value_is_no_conflict(app, login_as, staff, admin, model):
+    """Someone saved the record, but not this value: this save goes on top of theirs,
+    and theirs stays."""
+    a = make(staff, "account", name="Acme", employees="5")
+    me = login_as(staff)
+    hidden = _opened(me, a, "employees")
+    records.update_record(admin, entity("account"), a, {"name": "Acme Ltd"}, expected_version=1)
+    r = me.hx_post(f"/r/account/{a}/field/employees", {**hidden, "employees": "9"})
+    assert r.status_code == 200
+    row = stored("account", a)
+    assert (row["name"], row["employees"], row["version"]) == ("Acme Ltd", 9, 3)
+
+
+def test_a_change_to_the_same_value_is_a_conflict_even_so(app, login_as, staff, admin, model):
+    a = make(staff, "account", name="Acme", employees="5")
+    me = login_as(staff)
+    hidden = _opened(me, a, "employees")
+    records.update_record(admin, entity("account"), a, {"employees": "7"}, expected_version=1)
+    r = me.hx_post(f"/r/account/{a}/field/employees", {**hidden, "employees": "9"})
+    assert r.status_code == 409 and stored("account", a)["employees"] == 7
+    # A made-up fingerprint is no way round it.
+    forged = {**hidden, "seen": "0" * 24, "employees": "9"}
+    assert me.hx_post(f"/r/account/{a}/field/employees", forged).status_code == 409
+    assert stored("account", a)["employees"] == 7
+
+
 def test_checkbox_and_lookup_inline(c, staff, model):
     a = make(staff, "account", name="Initech", active="true")
     off = c.hx_post(f"/r/account/{a}/field/active", {"version": "1"})
