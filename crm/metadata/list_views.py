@@ -432,30 +432,44 @@ def _entity(key: str) -> EntitySpec:
 
 
 @cache
-def _views_query() -> Select:
-    """The statement of ``list_views``, built once: its parameters are bound per call, so
-    SQLAlchemy neither rebuilds it nor recomputes its cache key on every list page."""
-    return (
-        select(ListViewRow)
-        .where(
-            ListViewRow.entity_key == bindparam("entity_key"),
-            ListViewRow.owner_id.is_(None) | (ListViewRow.owner_id == bindparam("user_id")),
-        )
-        .order_by(
-            case((ListViewRow.owner_id.is_(None), 0), else_=1),
-            ListViewRow.position,
-            ListViewRow.id,
-        )
+def _views_query(shared: bool) -> Select:
+    """The statements of ``list_views``, built once: their parameters are bound per call,
+    so SQLAlchemy neither rebuilds them nor recomputes their cache keys on every list page.
+    Plain rows (no ORM objects): a list page only reads them."""
+    owner = (
+        ListViewRow.owner_id.is_(None) if shared else ListViewRow.owner_id == bindparam("user_id")
     )
+    return (
+        select(*(ListViewRow.__table__.c[k] for k in _VIEW_COLUMNS))
+        .where(ListViewRow.entity_key == bindparam("entity_key"), owner)
+        .order_by(ListViewRow.position, ListViewRow.id)
+    )
+
+
+_VIEW_COLUMNS = ("id", "entity_key", "name", "owner_id", "columns", "sort", "filters", "is_default")
+
+
+def _shared_views(entity: EntitySpec) -> tuple[ListViewSpec, ...]:
+    """The shared views of ``entity`` in their order. They are metadata (every change
+    bumps the version), so they are read once per metadata version."""
+    compiled = specs.current()
+    cache_key = ("shared_views", entity.key)
+    found = compiled.derived.get(cache_key)
+    if found is None:
+        rows = db.session.execute(_views_query(True), {"entity_key": entity.key})
+        found = compiled.derived[cache_key] = tuple(_as_spec(r, entity) for r in rows)
+    return found
 
 
 def list_views(entity_key: str, user_id: int | None) -> list[ListViewSpec]:
     """The views ``user_id`` may use on ``entity_key``: the shared ones in their order, then
     the user's own. NotFound for an unknown entity."""
     entity = _entity(entity_key)
-    # user_id None matches no owner: only the shared views.
-    rows = db.session.scalars(_views_query(), {"entity_key": entity_key, "user_id": user_id})
-    return [_as_spec(r, entity) for r in rows.all()]
+    views = list(_shared_views(entity))
+    if user_id is not None:
+        params = {"entity_key": entity_key, "user_id": user_id}
+        views += [_as_spec(r, entity) for r in db.session.execute(_views_query(False), params)]
+    return views
 
 
 def get_view(view_id: int, user_id: int | None) -> ListViewSpec:

@@ -79,6 +79,11 @@ class BulkOptions:
     def any(self) -> bool:
         return bool(self.fields or self.owners or self.delete)
 
+    @property
+    def field_choices(self) -> list[tuple[str, str]]:
+        """(key, label) of the fields, for the "Change a field" choice."""
+        return [(f.key, f.label) for f in self.fields]
+
 
 def options(user: Any, spec: EntitySpec) -> BulkOptions:
     """The bulk actions ``user`` may take on records of ``spec``."""

@@ -181,6 +181,35 @@ class RecordUrls:
         return f"{self.page}/related/{source}/{field_key}"
 
 
+class EntityUrls:
+    """The URLs of an entity's list and its actions, from one ``url_for`` (routes under
+    ``/r/<key>/`` in ``crm.records``; a test compares each with ``url_for``)."""
+
+    def __init__(self, entity_key: str) -> None:
+        self.list = url_for("records.record_list", key=entity_key)  # ends with "/"
+        self.new = f"{self.list}new"
+        self.quick_new = f"{self.list}new?quick=1"
+        self.bin = f"{self.list}bin"
+        self.count = f"{self.list}count"
+        self.export_csv = f"{self.list}export.csv"
+        self.export_xlsx = f"{self.list}export.xlsx"
+        self.bulk_edit = f"{self.list}bulk/edit"
+        self.bulk_input = f"{self.list}bulk/input"
+        self.bulk_assign = f"{self.list}bulk/assign"
+        self.bulk_delete = f"{self.list}bulk/delete"
+
+
+def entity_urls(entity_key: str) -> EntityUrls:
+    """``EntityUrls``, once per request and entity."""
+    from flask import g
+
+    cache = g.setdefault("_entity_urls", {})
+    found = cache.get(entity_key)
+    if found is None:
+        found = cache[entity_key] = EntityUrls(entity_key)
+    return found
+
+
 def record_urls(entity_key: str, record_id: int) -> RecordUrls:
     """``RecordUrls``, once per request and record (several blocks of a page ask)."""
     from flask import g

@@ -107,8 +107,13 @@ def department_labels() -> dict[int, str]:
 def shares_of(user: Any, spec: EntitySpec, record_id: int) -> list[Share]:
     """The shares of a record ``user`` may read (``NotFound`` otherwise), oldest first."""
     records.get(user, spec, record_id)
+    return shares_of_readable(spec, record_id, department_labels())
+
+
+def shares_of_readable(spec: EntitySpec, record_id: int, labels: Mapping[int, str]) -> list[Share]:
+    """``shares_of`` a record the caller has just read with ``records.get`` (not read
+    again), with the departments' ``labels`` it already has."""
     target, creator = aliased(User), aliased(User)
-    labels = department_labels()
     rows = db.session.execute(
         select(
             RecordShare.id,
@@ -386,6 +391,13 @@ def access_history(
 ) -> list[AccessEvent]:
     """The latest sharing and ownership changes of a record ``user`` may read."""
     records.get(user, spec, record_id)
+    return access_history_of_readable(spec, record_id, limit=limit)
+
+
+def access_history_of_readable(
+    spec: EntitySpec, record_id: int, *, limit: int = 10
+) -> list[AccessEvent]:
+    """``access_history`` of a record the caller has just read (not read again)."""
     rows = list(
         db.session.scalars(
             select(RecordHistory)

@@ -61,7 +61,7 @@ def list_state(args: Any, *, drop: frozenset[str] | set[str] = frozenset()) -> l
 
 def list_url(key: str, pairs: list[tuple]) -> str:
     """The list page of entity ``key`` with ``pairs`` as its query string."""
-    base = url_for("records.record_list", key=key)
+    base = present.entity_urls(key).list
     return f"{base}?{urlencode(pairs)}" if pairs else base
 
 

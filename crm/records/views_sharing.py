@@ -40,9 +40,10 @@ def _panel(
 ) -> Response:  # fmt: skip
     """The sharing panel (its ``panel`` block for htmx, else the whole page)."""
     row = records.get(current_user, spec, record_id)
-    can_share = policy.can(current_user, "edit", spec, record_id)
-    can_transfer = policy.can(current_user, "assign", spec, record_id)
+    allowed = policy.allowed_on(current_user, spec, row, ("edit", "assign"))
+    can_share, can_transfer = "edit" in allowed, "assign" in allowed
     people = list_views.user_names() if (can_share or can_transfer) else {}
+    labels = sharing.department_labels()
     return render_page_or_block(
         PANEL,
         "panel",
@@ -51,8 +52,8 @@ def _panel(
         row=row,
         name=present.record_name(spec, row),
         seen=_seen(row),
-        shares=sharing.shares_of(current_user, spec, record_id),
-        history=sharing.access_history(current_user, spec, record_id),
+        shares=sharing.shares_of_readable(spec, record_id, labels),
+        history=sharing.access_history_of_readable(spec, record_id),
         owner=list_views.user_names([row["owner_id"]]).get(row["owner_id"])
         if row["owner_id"]
         else None,
@@ -60,7 +61,7 @@ def _panel(
         can_transfer=can_transfer,
         can_explain=policy.can(current_user, policy.MANAGE_ACCESS),
         people=people,
-        departments=sharing.department_labels() if can_share else {},
+        departments=labels if can_share else {},
         access_labels=sharing.ACCESS_LABELS,
         error=error,
         errors=errors or {},

@@ -1,4 +1,4 @@
-"""The record page builds its links from one ``url_for``: each must be the route's own."""
+"""Record and list pages build their links from one ``url_for``: each must be the route's own."""
 
 from __future__ import annotations
 
@@ -24,4 +24,25 @@ def test_every_link_is_what_url_for_builds(app):
                 field_key="deal",
             ),
         }  # fmt: skip
+        assert all(ours == theirs for ours, theirs in same.items()), same
+
+
+def test_every_list_link_is_what_url_for_builds(app):
+    from crm.records.present import EntityUrls
+
+    with app.test_request_context("/"):
+        urls = EntityUrls("deal")
+        same = {
+            urls.list: url_for("records.record_list", key="deal"),
+            urls.new: url_for("records.record_new", key="deal"),
+            urls.quick_new: url_for("records.record_new", key="deal", quick=1),
+            urls.bin: url_for("records.recycle_bin", key="deal"),
+            urls.count: url_for("records.record_count", key="deal"),
+            urls.export_csv: url_for("records.record_export", key="deal", fmt="csv"),
+            urls.export_xlsx: url_for("records.record_export", key="deal", fmt="xlsx"),
+            urls.bulk_edit: url_for("records.bulk_edit", key="deal"),
+            urls.bulk_input: url_for("records.bulk_input", key="deal"),
+            urls.bulk_assign: url_for("records.bulk_assign", key="deal"),
+            urls.bulk_delete: url_for("records.bulk_delete", key="deal"),
+        }
         assert all(ours == theirs for ours, theirs in same.items()), same
