@@ -19,6 +19,16 @@ from crm.extensions import db
 from tests.conftest import build_app
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+# Assertions wait for the page (htmx answers included) up to 15 s, not Playwright's 5 s:
+# on a two-core machine the other test worker, the live server and Chromium share the
+# cores, and a swap that takes 200 ms alone has been seen to take several seconds.
+try:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+except ImportError:  # pragma: no cover - without Playwright the browser tests are skipped
+    pass
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

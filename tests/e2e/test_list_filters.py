@@ -77,8 +77,14 @@ def _panel(page):
 
 
 def _choose(page, label: str, option: str) -> None:
-    """Choose in one of the builder's selects and wait for the inputs htmx brings."""
-    _panel(page).get_by_label(label).select_option(label=option)
+    """Choose in one of the builder's selects and wait for the inputs htmx brings (the
+    answer itself: "no request under way" also holds before htmx has sent it)."""
+    select = _panel(page).get_by_label(label)
+    current = select.evaluate("s => s.selectedIndex >= 0 ? s.options[s.selectedIndex].label : ''")
+    if current == option:  # no change, no request
+        return
+    with page.expect_response(lambda r: "/filter-input" in r.url):
+        select.select_option(label=option)
     expect(page.locator("#filter-panel .htmx-request")).to_have_count(0)
 
 
