@@ -18,7 +18,10 @@ What is compared, for an access manager:
 - for a user (not a bare role): their department. Levels "own department" and
   "department and below" are relative to it, so a user placed outside the actor's own
   department (or subtree) would reach records the actor cannot. The actor's "all records"
-  reaches everywhere, so placement then does not matter.
+  reaches everywhere, so placement then does not matter. Records shared with the
+  department, or one above it, come with the placement too: where the user's roles let
+  shares count (a level between none and all) and the actor cannot reach such a record,
+  the placement is not covered.
 """
 
 from __future__ import annotations
@@ -120,6 +123,97 @@ def placement_problems(actor: Rights, target: Rights) -> list[str]:
     ]
 
 
+def share_problems(actor: Rights, target: Rights) -> list[str]:
+    """Records shared with ``target``'s department (or one above it) that ``target``
+    would read or edit through the share while ``actor`` cannot: placing someone in a
+    department hands them its shares, so those count as part of the placement's reach."""
+    chain = target.department_chain
+    if not chain:
+        return []
+    beyond = []
+    for key, accesses in sorted(_shared_with(chain).items()):
+        for action in ("read", "edit"):
+            theirs, mine = target.level(key, action), actor.level(key, action)
+            if not NONE < theirs < ALL or mine >= ALL:
+                continue  # no share reaches them, or the actor reaches every record
+            if action == "edit" and "edit" not in accesses:
+                continue
+            if _shared_beyond(actor, chain, key, action):
+                beyond.append(f"{policy.ACTION_LABELS[action]} on {entity_label(key)}")
+    if not beyond:
+        return []
+    return [
+        "Records shared with their department (or one above it) lie outside your reach,"
+        f" and they would reach them through the share: {', '.join(beyond)}."
+    ]
+
+
+def _memo() -> dict:
+    """Answers kept for one request: a users list asks for every user, and people of one
+    department share the same answers."""
+    from flask import g, has_request_context
+
+    return g.setdefault("_share_reach", {}) if has_request_context() else {}
+
+
+def _shared_with(chain: tuple[int, ...]) -> dict[str, set[str]]:
+    """Entity key -> the accesses ("read", "edit") of shares to these departments."""
+    from sqlalchemy import select
+
+    from crm.extensions import db
+    from crm.security.models import RecordShare
+
+    memo = _memo()
+    found = memo.get(("shared", chain))
+    if found is None:
+        found = {}
+        rows = db.session.execute(
+            select(RecordShare.entity_key, RecordShare.access)
+            .where(RecordShare.department_id.in_(chain))
+            .distinct()
+        )
+        for key, access in rows:
+            found.setdefault(key, set()).add(access)
+        memo[("shared", chain)] = found
+    return found
+
+
+def _shared_beyond(actor: Rights, chain: tuple[int, ...], key: str, action: str) -> bool:
+    """Whether a live record of ``key`` shared with these departments (for ``action``)
+    lies outside what ``actor`` may ``action`` (one query, kept per request)."""
+    from sqlalchemy import not_, select
+
+    from crm.extensions import db
+    from crm.metadata import specs
+    from crm.security.models import RecordShare
+
+    memo = _memo()
+    memo_key = ("beyond", actor.user_id, chain, key, action)
+    if memo_key in memo:
+        return memo[memo_key]
+    compiled = specs.current()
+    if compiled.entity(key, include_archived=True) is None:
+        memo[memo_key] = False
+        return False
+    table = compiled.table(key)
+    shared = select(RecordShare.record_id).where(
+        RecordShare.entity_key == key, RecordShare.department_id.in_(chain)
+    )
+    if action == "edit":
+        shared = shared.where(RecordShare.access == "edit")
+    found = db.session.scalar(
+        select(table.c.id)
+        .where(
+            table.c.id.in_(shared),
+            table.c.deleted_at.is_(None),
+            not_(policy.rights_scope(actor, key, action, table)),
+        )
+        .limit(1)
+    )
+    memo[memo_key] = found is not None
+    return memo[memo_key]
+
+
 def _reach_covered(actor: Rights, target: Rights, theirs: int, mine: int) -> bool:
     if actor.department_path is None or target.department_path is None:
         return False
@@ -150,6 +244,7 @@ def covers(actor: Rights, target: RoleRights | Rights) -> list[str]:
     problems += field_problems(actor, target)
     if isinstance(target, Rights):
         problems += placement_problems(actor, target)
+        problems += share_problems(actor, target)
     return problems
 
 

@@ -420,8 +420,11 @@ def scope(user: Any, entity: Any, action: str, table: Table) -> ColumnElement:
     user = _subject(user)
     if not _active(user):
         return false()
-    r = rights(user)
-    key = _entity_key(entity)
+    return rights_scope(rights(user), _entity_key(entity), action, table)
+
+
+def rights_scope(r: Rights, key: str, action: str, table: Table) -> ColumnElement:
+    """``scope`` for rights already at hand (``r``), e.g. to compare two users' reach."""
     if r.is_admin:
         return true()
     condition = _action_condition(r, key, action, table)

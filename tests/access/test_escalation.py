@@ -520,3 +520,62 @@ def test_a_role_above_the_manager_is_read_only_for_them(org, login_as):
 def test_users_above_the_manager_are_marked_in_the_list(org, login_as):
     html = login_as(org.mgr).get("/admin/access/users").data.decode()
     assert html.count("above you") == 4  # admin, staff, lead_fin, and oneself
+
+
+# --- placement hands over the department's shares ------------------------------------------
+
+
+def _deal_shared_with(department: Department, admin: User, access: str = "read") -> int:
+    """A deal the manager cannot reach (owned by an administrator outside Sales), shared
+    with ``department``."""
+    from crm.metadata import specs
+    from crm.records import service as records
+    from crm.security.models import RecordShare
+
+    deal = records.create(admin, specs.current().entity("deal"), {"title": "Finance only"})
+    db.session.add(
+        RecordShare(
+            entity_key="deal",
+            record_id=deal,
+            department_id=department.id,
+            access=access,
+            created_by=admin.id,
+        )
+    )
+    db.session.commit()
+    return deal
+
+
+def test_placing_someone_where_a_share_reaches_beyond_the_manager_is_refused(org, login_as):
+    """Sales East holds a share of a deal the manager (Sales, department and below)
+    cannot read: putting a new rep in Sales East would hand it to them."""
+    _deal_shared_with(org.east, org.admin)
+    mgr = login_as(org.mgr)
+    before = snapshot()
+    attempt = user_form(org.newbie, roles=[str(org.rep.id)], department=str(org.east.id))
+    r = mgr.submit(f"/admin/access/users/{org.newbie.id}", attempt)
+    assert r.status_code == 403, r.data.decode()[:2000]
+    assert "shared with their department" in r.data.decode()
+    assert snapshot() == before, "a refused change left a trace"
+    # Positive control: one level up, the share does not reach them.
+    ok = user_form(org.newbie, roles=[str(org.rep.id)], department=str(org.sales.id))
+    assert mgr.submit(f"/admin/access/users/{org.newbie.id}", ok).status_code == 303
+    assert fresh(User, org.newbie.id).department_id == org.sales.id
+
+
+def test_a_share_the_manager_reaches_too_is_no_obstacle(org, login_as):
+    """A share with Sales reaches the manager as well as everyone below: placing a rep in
+    Sales East hands over nothing the manager cannot read."""
+    _deal_shared_with(org.sales, org.admin)
+    mgr = login_as(org.mgr)
+    placed = user_form(org.newbie, roles=[str(org.rep.id)], department=str(org.east.id))
+    assert mgr.submit(f"/admin/access/users/{org.newbie.id}", placed).status_code == 303
+    assert fresh(User, org.newbie.id).department_id == org.east.id
+
+
+def test_an_edit_share_is_named_for_edit_too(org, login_as):
+    _deal_shared_with(org.east, org.admin, access="edit")
+    placed = user_form(org.newbie, roles=[str(org.rep.id)], department=str(org.east.id))
+    r = login_as(org.mgr).submit(f"/admin/access/users/{org.newbie.id}", placed)
+    body = r.data.decode()
+    assert r.status_code == 403 and "Read on Deals" in body and "Edit on Deals" in body
