@@ -42,3 +42,44 @@ def test_models_match_migrations(databases, tmp_path):
     finally:
         engine.dispose()
     assert diff == []
+
+
+def _owner_index_columns(url: str, table: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = {ix["name"]: ix["column_names"] for ix in inspect(conn).get_indexes(table)}
+    finally:
+        engine.dispose()
+    return found[f"ix_{table}__owner_id"]
+
+
+def test_existing_entity_tables_get_the_owner_and_last_change_index(databases, tmp_path):
+    """Migration 0008 rebuilds the owner index of tables made before it (and back)."""
+    from alembic import command
+
+    from crm.schema import service as schema
+    from tests.conftest import build_app
+
+    url = databases.empty(tmp_path)
+    migrate.upgrade(url)
+    app = build_app(url, str(tmp_path / "instance"))
+    with app.app_context():
+        schema.create_entity(
+            "deal", "Deal", fields=[{"key": "title", "type": "text", "label": "Title"}]
+        )
+        db.session.remove()
+        db.engine.dispose()
+    assert _owner_index_columns(url, "x_deal") == ["owner_id", "updated_at", "id"]
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0007")
+    finally:
+        engine.dispose()
+    assert _owner_index_columns(url, "x_deal") == ["owner_id"]  # as tables were made before
+    migrate.upgrade(url)
+    assert _owner_index_columns(url, "x_deal") == ["owner_id", "updated_at", "id"]

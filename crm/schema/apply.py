@@ -52,9 +52,9 @@ def apply_ops(connection: Connection, ops: list[Op]) -> None:
                 op.drop_table(e.table_name)
             case AddColumn(table=t, field=f):
                 op.add_column(t, field_column(f))
-            case CreateIndex(table=t, name=n, column=c, unique=u):
+            case CreateIndex(table=t, name=n, columns=c, unique=u):
                 where = {"sqlite_where": text(LIVE_ONLY), "postgresql_where": text(LIVE_ONLY)}
-                op.create_index(n, t, [c], unique=u, **(where if u else {}))
+                op.create_index(n, t, list(c), unique=u, **(where if u else {}))
             case DropIndex(table=t, name=n):
                 op.drop_index(n, table_name=t)
             case DropColumn(table=t, field=f):

@@ -70,13 +70,13 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
         }
         expected = dict(wanted_indexes(spec))
         if connection.dialect.name == "postgresql":
-            expected.update({n: (c, False) for n, c in search.trigram_indexes(spec).items()})
-        for name, (col, unique) in sorted(expected.items()):
+            expected.update({n: ((c,), False) for n, c in search.trigram_indexes(spec).items()})
+        for name, (cols, unique) in sorted(expected.items()):
             got = actual_ix.get(name)
             if got is None:
                 problems.append(f"{table}: index {name} is missing")
-            elif got != ((col,), unique):
-                problems.append(f"{table}: index {name} is {got}, metadata says {((col,), unique)}")
+            elif got != (cols, unique):
+                problems.append(f"{table}: index {name} is {got}, metadata says {(cols, unique)}")
         for name in sorted(set(actual_ix) - set(expected)):
             problems.append(f"{table}: index {name} exists but the metadata does not ask for it")
         if connection.dialect.name == "sqlite":

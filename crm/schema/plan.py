@@ -51,7 +51,7 @@ class DropColumn:
 class CreateIndex:
     table: str
     name: str
-    column: str
+    columns: tuple[str, ...]
     unique: bool
 
 
@@ -74,7 +74,7 @@ class CreateSearch:
 class DropIndex:
     table: str
     name: str
-    column: str
+    columns: tuple[str, ...]
 
 
 Op = (
@@ -114,7 +114,8 @@ def plan(current: EntitySpec | None, wanted: EntitySpec | None) -> list[Op]:
     want_ix = wanted_indexes(wanted)
     if current is None:
         ops_new: list[Op] = [CreateTable(wanted)] + [
-            CreateIndex(table, name, col, unique) for name, (col, unique) in sorted(want_ix.items())
+            CreateIndex(table, name, cols, unique)
+            for name, (cols, unique) in sorted(want_ix.items())
         ]
         return ops_new + ([CreateSearch(wanted)] if search_fields(wanted) else [])
 
@@ -131,17 +132,17 @@ def plan(current: EntitySpec | None, wanted: EntitySpec | None) -> list[Op]:
 
     cur_ix = wanted_indexes(current)
     drop_ix = {
-        name: col
-        for name, (col, unique) in cur_ix.items()
-        if want_ix.get(name) != (col, unique) or col in altered_cols
+        name: cols
+        for name, (cols, unique) in cur_ix.items()
+        if want_ix.get(name) != (cols, unique) or altered_cols.intersection(cols)
     }
     create_ix = {
-        name: (col, unique)
-        for name, (col, unique) in want_ix.items()
-        if cur_ix.get(name) != (col, unique) or col in altered_cols
+        name: (cols, unique)
+        for name, (cols, unique) in want_ix.items()
+        if cur_ix.get(name) != (cols, unique) or altered_cols.intersection(cols)
     }
 
-    ops: list[Op] = [DropIndex(table, name, col) for name, col in sorted(drop_ix.items())]
+    ops: list[Op] = [DropIndex(table, name, cols) for name, cols in sorted(drop_ix.items())]
     ops += [DropColumn(table, f) for f in purged]
 
     # Each type change sees the table as the previous steps left it.
@@ -177,8 +178,8 @@ def describe(op: Op) -> str:
             return f"change {e.table_name}.{b.column} from {b.type} to {a.type}"
         case DropColumn(table=t, field=f):
             return f"drop column {t}.{f.column}"
-        case CreateIndex(table=t, name=n, column=c, unique=u):
-            return f"create {'unique ' if u else ''}index {n} on {t}({c})"
+        case CreateIndex(table=t, name=n, columns=c, unique=u):
+            return f"create {'unique ' if u else ''}index {n} on {t}({', '.join(c)})"
         case DropSearch(before=b):
             return f"drop search structures of {b.table_name}"
         case CreateSearch(after=a):

@@ -62,6 +62,11 @@ class LiveServer:
     def __init__(self, app):
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        # Request threads are joined when the server closes: a lazy fragment the page
+        # asked for just before the test ended must not still be reading the database
+        # while the next test resets it (on PostgreSQL that deadlocked the reset).
+        self.server.daemon_threads = False
+        self.server.block_on_close = True
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

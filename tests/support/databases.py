@@ -95,6 +95,16 @@ class TestDatabases:
         return f"sqlite:///{tmp_path / 'empty.sqlite'}"
 
     def _reset_postgres(self) -> None:
+        # A connection the previous test left behind (a request of its live server still
+        # finishing, say) would hold locks the reset's TRUNCATE needs: it once deadlocked.
+        # The database is this worker's alone, so any other session on it is a leftover.
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
         with self.engine.begin() as conn:
             names = inspect(conn).get_table_names()
             for name in names:
