@@ -7,6 +7,7 @@ and right-to-left names, missing values, duplicates-in-spirit, long notes.
 from __future__ import annotations
 
 import random
+import unicodedata
 from datetime import date, timedelta
 from typing import Any
 
@@ -70,13 +71,22 @@ def _company(rnd: random.Random, country: str | None) -> str:
     return f"{rnd.choice(GENERIC)} {rnd.choice(['Logistics', 'Foods', 'Software', 'Health', 'Energy', 'Textiles'])} {rnd.choice(GENERIC_SUFFIX)}"
 
 
+# Latin letters that Unicode does not decompose into a base letter and a mark.
+_UNDECOMPOSED = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ı": "i"}
+)
+
+
 def _email(rnd: random.Random, first: str, last: str, n: int) -> str | None:
     if rnd.random() < 0.12:
         return None
-    local = "".join(
-        ch for ch in f"{first}.{last}".lower() if ch.isascii() and (ch.isalnum() or ch == ".")
-    )
-    return f"{local.strip('.') or 'contact'}{n}@example.com"
+    # Accents folded as people write addresses ("García" -> "garcia"); names in scripts
+    # without a Latin form (佐藤) drop out, and an address of nothing but them is "contact".
+    name = f"{first}.{last}".lower().translate(_UNDECOMPOSED)
+    folded = unicodedata.normalize("NFKD", name)
+    local = "".join(ch for ch in folded if ch.isascii() and (ch.isalnum() or ch in "."))
+    local = ".".join(part for part in local.split(".") if part)
+    return f"{local or 'contact'}{n}@example.com"
 
 
 def load(

@@ -5,10 +5,12 @@
   ``action``; the scoped query layer (``crm.records.query``) applies it to every query.
 - ``visible_fields``: the fields ``user`` may read or change.
 
-A user's rights are the widest grant of each of their roles (``Rights``), read once per
-request. A full administrator (``User.is_admin``) holds every right. Administration is its
-own right: a role may open the designer (``can_configure``) or the access screens
-(``can_manage_access``) without any data right, and the reverse.
+A user's rights are the widest grant of each of their roles (``Rights``), kept by each
+worker until the access stamp changes (database triggers move it with every change to the
+tables rights are read from; see ``rights``). A full administrator (``User.is_admin``)
+holds every right. Administration is its own right: a role may open the designer
+(``can_configure``) or the access screens (``can_manage_access``) without any data right,
+and the reverse.
 
 Record scopes, per entity and action: none, own (``owner_id`` is me), own department (the
 owner is in my department), department and below (the owner is in my department or any
