@@ -104,15 +104,9 @@ def department_labels() -> dict[int, str]:
 # --- shares -------------------------------------------------------------------------------
 
 
-def shares_of(user: Any, spec: EntitySpec, record_id: int) -> list[Share]:
-    """The shares of a record ``user`` may read (``NotFound`` otherwise), oldest first."""
-    records.get(user, spec, record_id)
-    return shares_of_readable(spec, record_id, department_labels())
-
-
-def shares_of_readable(spec: EntitySpec, record_id: int, labels: Mapping[int, str]) -> list[Share]:
-    """``shares_of`` a record the caller has just read with ``records.get`` (not read
-    again), with the departments' ``labels`` it already has."""
+def shares_of(spec: EntitySpec, record_id: int, labels: Mapping[int, str]) -> list[Share]:
+    """The shares of a record, oldest first, for a caller that has just read it with
+    ``records.get`` (so the user may read it); ``labels``: ``department_labels()``."""
     target, creator = aliased(User), aliased(User)
     rows = db.session.execute(
         select(
@@ -386,18 +380,9 @@ class AccessEvent:
     text: str
 
 
-def access_history(
-    user: Any, spec: EntitySpec, record_id: int, *, limit: int = 10
-) -> list[AccessEvent]:
-    """The latest sharing and ownership changes of a record ``user`` may read."""
-    records.get(user, spec, record_id)
-    return access_history_of_readable(spec, record_id, limit=limit)
-
-
-def access_history_of_readable(
-    spec: EntitySpec, record_id: int, *, limit: int = 10
-) -> list[AccessEvent]:
-    """``access_history`` of a record the caller has just read (not read again)."""
+def access_history(spec: EntitySpec, record_id: int, *, limit: int = 10) -> list[AccessEvent]:
+    """The latest sharing and ownership changes of a record, for a caller that has just
+    read it with ``records.get`` (so the user may read it)."""
     rows = list(
         db.session.scalars(
             select(RecordHistory)

@@ -52,8 +52,8 @@ def _panel(
         row=row,
         name=present.record_name(spec, row),
         seen=_seen(row),
-        shares=sharing.shares_of_readable(spec, record_id, labels),
-        history=sharing.access_history_of_readable(spec, record_id),
+        shares=sharing.shares_of(spec, record_id, labels),
+        history=sharing.access_history(spec, record_id),
         owner=list_views.user_names([row["owner_id"]]).get(row["owner_id"])
         if row["owner_id"]
         else None,
