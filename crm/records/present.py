@@ -101,7 +101,7 @@ class Display:
         if kind == "lookup":
             target = self.targets.get(f.key)
             if target is not None and value in self.lookups.get(f.key, {}):
-                url = escape(url_for("records.record_page", key=target.key, record_id=value))
+                url = escape(f"{entity_urls(target.key).record_prefix}{int(value)}")
                 return Markup(f'<a href="{url}">{escape(self.text(f, value))}</a>')  # noqa: S704
         elif kind == "url":
             v = escape(value)
@@ -165,12 +165,13 @@ EMPTY = Markup('<span class="muted">—</span>')
 
 
 class RecordUrls:
-    """The URLs of one record's pages and fragments, from one ``url_for``: the record
-    page draws a dozen, and each ``url_for`` walks the URL map. Every route here is
+    """The URLs of one record's pages and fragments, from ``EntityUrls`` (one ``url_for``
+    per entity and request): the record page draws a dozen, and each ``url_for`` walks the
+    URL map. Every route here is
     ``/r/<key>/<id>/...`` in ``crm.records`` (a test compares each with ``url_for``)."""
 
     def __init__(self, entity_key: str, record_id: int) -> None:
-        self.page = url_for("records.record_page", key=entity_key, record_id=record_id)
+        self.page = f"{entity_urls(entity_key).record_prefix}{int(record_id)}"
         self.edit = f"{self.page}/edit"
         self.delete = f"{self.page}/delete"
         self.notes = f"{self.page}/notes"
@@ -187,6 +188,7 @@ class EntityUrls:
 
     def __init__(self, entity_key: str) -> None:
         self.list = url_for("records.record_list", key=entity_key)  # ends with "/"
+        self.record_prefix = self.list  # a record's page is this and its id
         self.new = f"{self.list}new"
         self.quick_new = f"{self.list}new?quick=1"
         self.bin = f"{self.list}bin"

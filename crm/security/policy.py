@@ -215,13 +215,11 @@ class _RightsCache:
 
     def __init__(self) -> None:
         self.entries: dict[tuple, Rights] = {}
-        self.loads = 0
 
     def get(self, key: tuple, user: Any) -> Rights:
         found = self.entries.get(key)
         if found is None:
             found = _load_rights(user)
-            self.loads += 1
             if len(self.entries) >= self.LIMIT:
                 self.entries.clear()
             self.entries[key] = found

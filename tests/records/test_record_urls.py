@@ -34,6 +34,7 @@ def test_every_list_link_is_what_url_for_builds(app):
         urls = EntityUrls("deal")
         same = {
             urls.list: url_for("records.record_list", key="deal"),
+            f"{urls.record_prefix}42": url_for("records.record_page", key="deal", record_id=42),
             urls.new: url_for("records.record_new", key="deal"),
             urls.quick_new: url_for("records.record_new", key="deal", quick=1),
             urls.bin: url_for("records.recycle_bin", key="deal"),
