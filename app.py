@@ -48,10 +48,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 raise
 
     from crm import access, designer
+    from crm.auth.views import bp as auth_bp
+    from crm.auth.views import init_login
     from crm.cli import register_cli
     from crm.records import views as records_views
-    from crm.security.views import bp as auth_bp
-    from crm.security.views import init_login
     from crm.web import register_web
     from crm.web.views import bp as web_bp
 

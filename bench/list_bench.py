@@ -43,13 +43,13 @@ from sqlalchemy import event, func, or_, select, text
 
 from bench.common import app_on, database, run_on_databases
 from bench.schema_bench import FIELDS, ROWS, _fill
+from crm.access import policy
+from crm.access.models import User
+from crm.auth import service as auth
 from crm.extensions import db
 from crm.metadata import specs, types
 from crm.records.models import RecordHistory, RecordNote
 from crm.schema import service
-from crm.security import policy
-from crm.security import service as auth
-from crm.security.models import User
 from tests.support.client import CRMClient
 
 N = int(os.environ.get("BENCH_REQUESTS", "500"))
@@ -190,7 +190,7 @@ def _fill_related(kind: str, key: str, name: str, accounts: int) -> None:
 def _grant_everything() -> None:
     """One role, "Sales", giving every data action on every record of every entity to the
     200 users (the unscoped figure); none of them is an administrator."""
-    from crm.security import models
+    from crm.access import models
 
     role = models.Role(name="Sales")
     db.session.add(role)
@@ -210,7 +210,7 @@ def _tree_of_departments() -> None:
     user i in department i, and MANAGER: a user of the first division whose only role reads
     "department and below" (the division, its regions and their teams). Kept databases
     filled before this scenario existed get it here."""
-    from crm.security import models
+    from crm.access import models
 
     if db.session.scalar(select(func.count()).select_from(models.Department)):
         return
@@ -337,7 +337,7 @@ def _register_hand_pages(app, account_id: int) -> None:
     def subtree_condition():
         """Records owned by me or anyone in my department and below, or shared with me or
         with a department above mine: the manager's read scope, written by hand."""
-        from crm.security.models import Department, RecordShare
+        from crm.access.models import Department, RecordShare
 
         path = db.session.scalar(
             select(Department.path).where(Department.id == current_user.department_id)
@@ -489,7 +489,7 @@ def _profile(page: Page, n: int) -> None:
 def _client(app, user_id: int) -> CRMClient:
     """A client signed in as ``user_id`` through a real session row."""
     client = app.test_client()
-    session = auth._open_session(db.session.get(User, user_id), ip=None, user_agent="bench")
+    session = auth.open_session(db.session.get(User, user_id), ip=None, user_agent="bench")
     db.session.commit()
     with client.session_transaction() as sess:
         sess["_user_id"] = session.token

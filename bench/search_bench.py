@@ -14,11 +14,11 @@ from sqlalchemy import false, or_, select, text
 
 from bench.common import app_on, database, run_on_databases
 from bench.schema_bench import FIELDS, ROWS, _fill
+from crm.access.models import User
 from crm.extensions import db
 from crm.metadata import specs, types
 from crm.records import listing
 from crm.schema import service
-from crm.security.models import User
 
 TERMS = ["Company 4242", "ompany 99", "Berlin", "上海", "c777@", "Lyon", "Kraków", "C-5000"]
 N = int(os.environ.get("BENCH_SEARCHES", "200"))

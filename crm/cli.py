@@ -18,7 +18,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--name", "display_name", default="Administrator", show_default=True)
     def create_admin(email: str, password: str, display_name: str) -> None:
         """Create an administrator (non-interactive when --email and --password are given)."""
-        from crm.security import service
+        from crm.auth import service
 
         try:
             if service.needs_first_admin():

@@ -10,9 +10,9 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
+from crm.access.models import User
+from crm.auth import service
 from crm.extensions import db
-from crm.security import service
-from crm.security.models import User
 
 DEMO_EMAIL = "admin@demo.atelier.example"
 
@@ -218,7 +218,7 @@ def ensure_demo() -> DemoLogin | None:
 
 def _others() -> tuple[tuple[str, str], ...]:
     """One demo person per role, to sign in as and see what that role sees."""
-    from crm.security.models import Role
+    from crm.access.models import Role
 
     seen: dict[str, str] = {}
     rows = db.session.execute(

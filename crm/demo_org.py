@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crm.access import policy
+from crm.access.models import Department, FieldRight, Role, RoleGrant, User
+from crm.auth.passwords import hash_password
 from crm.extensions import db
-from crm.security import policy
-from crm.security.models import Department, FieldRight, Role, RoleGrant, User
-from crm.security.passwords import hash_password
 
 P = policy
 # (name, parent, members: (display name, email, role names))

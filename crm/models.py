@@ -3,6 +3,3 @@
 
 def import_all() -> None:
     """Register all models on ``db.metadata`` (Alembic and tests call this)."""
-    import crm.metadata.models
-    import crm.records.models
-    import crm.security.models  # noqa: F401

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from crm.security import policy
+from crm.access import policy
 from forms.base import BaseForm
 
 NO_CHOICE = ""

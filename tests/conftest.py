@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 
 from app import create_app
+from crm.auth import service
 from crm.extensions import db
-from crm.security import service
 from tests.factories import PASSWORD, make_user
 from tests.support.client import CRMClient
 from tests.support.databases import KIND, TestDatabases
@@ -67,7 +67,7 @@ def login_as(app):
 
     def _login(user, client: CRMClient | None = None) -> CRMClient:
         client = client or app.test_client()
-        auth = service._open_session(user, ip="127.0.0.1", user_agent="pytest")
+        auth = service.open_session(user, ip="127.0.0.1", user_agent="pytest")
         db.session.commit()
         with client.session_transaction() as sess:
             sess["_user_id"] = auth.token

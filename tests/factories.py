@@ -7,9 +7,9 @@ from functools import cache
 
 from sqlalchemy import select
 
+from crm.access.models import Department, Role, User
+from crm.auth.passwords import hash_password
 from crm.extensions import db
-from crm.security.models import Department, Role, User
-from crm.security.passwords import hash_password
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_login import current_user, login_required
 
-from crm.security import policy
+from crm.access import policy
 
 bp = Blueprint("access", __name__, url_prefix="/admin/access")
 invite_bp = Blueprint("invite", __name__)

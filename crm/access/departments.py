@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import String, func, literal, select
 from sqlalchemy import update as sql_update
 
+from crm.access.models import Department, User
 from crm.access.service import done, fail, require_admin, require_manager
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.metadata.keys import clean_label
-from crm.security.models import Department, User
 
 MAX_NAME = 120
 MAX_PATH = 1000  # the column's length

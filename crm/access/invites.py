@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from crm.access.models import User, UserInvite
+from crm.auth import service as auth
+from crm.auth.passwords import hash_password, password_problems
 from crm.errors import DomainError, NotFound, ValidationFailed
 from crm.extensions import db
-from crm.security import service as security
-from crm.security.models import User, UserInvite
-from crm.security.passwords import hash_password, password_problems
 from crm.timeutil import utcnow
 
 VALID_FOR = timedelta(days=7)
@@ -67,7 +67,7 @@ def issue(user: User, *, created_by: int | None) -> str:
     db.session.add(
         UserInvite(
             user_id=user.id,
-            token_hash=security._token_hash(token),
+            token_hash=auth.token_hash(token),
             created_by=created_by,
             created_at=now,
             expires_at=now + VALID_FOR,
@@ -83,7 +83,7 @@ def check(token: str) -> tuple[UserInvite, User]:
     found = db.session.execute(
         select(UserInvite, User)
         .join(User, User.id == UserInvite.user_id)
-        .where(UserInvite.token_hash == security._token_hash(token))
+        .where(UserInvite.token_hash == auth.token_hash(token))
     ).first()
     if found is None:
         raise NotFound(UNKNOWN)
@@ -128,8 +128,8 @@ def accept(
     user.password_changed_at = now
     user.last_login_at = now
     # A link that resets a password ends every session of the old one.
-    security.revoke_sessions(user.id)
-    user.auth_session = security._open_session(user, ip=ip, user_agent=user_agent)
+    auth.revoke_sessions(user.id)
+    user.auth_session = auth.open_session(user, ip=ip, user_agent=user_agent)
     db.session.commit()
     return user
 

@@ -14,15 +14,15 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
+from crm.access import policy
+from crm.access.models import FieldRight, Role, RoleGrant, User, user_roles
+from crm.access.policy import ANY_ENTITY, NONE, Rights, RoleRights
 from crm.access.rules import covers, field_problems, level_problems, user_problems
 from crm.access.service import done, fail, refuse, require_manager
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.metadata import specs
 from crm.metadata.keys import clean_label
-from crm.security import policy
-from crm.security.models import FieldRight, Role, RoleGrant, User, user_roles
-from crm.security.policy import ANY_ENTITY, NONE, Rights, RoleRights
 
 MAX_NAME = 80
 MAX_DESCRIPTION = 2000

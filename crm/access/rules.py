@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crm.security import policy
-from crm.security.policy import ALL, DEPARTMENT, FIELD_RANK, NONE, SUBTREE, Rights, RoleRights
+from crm.access import policy
+from crm.access.policy import ALL, DEPARTMENT, FIELD_RANK, NONE, SUBTREE, Rights, RoleRights
 
 EVERY_OTHER_ENTITY = "Every other entity"
 
@@ -160,8 +160,8 @@ def _shared_with(chain: tuple[int, ...]) -> dict[str, set[str]]:
     """Entity key -> the accesses ("read", "edit") of shares to these departments."""
     from sqlalchemy import select
 
+    from crm.access.models import RecordShare
     from crm.extensions import db
-    from crm.security.models import RecordShare
 
     memo = _memo()
     found = memo.get(("shared", chain))
@@ -183,9 +183,9 @@ def _shared_beyond(actor: Rights, chain: tuple[int, ...], key: str, action: str)
     lies outside what ``actor`` may ``action`` (one query, kept per request)."""
     from sqlalchemy import not_, select
 
+    from crm.access.models import RecordShare
     from crm.extensions import db
     from crm.metadata import specs
-    from crm.security.models import RecordShare
 
     memo = _memo()
     memo_key = ("beyond", actor.user_id, chain, key, action)

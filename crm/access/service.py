@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from crm.access import policy
+from crm.access.policy import Rights
 from crm.errors import Forbidden, ValidationFailed
 from crm.extensions import db
-from crm.security import policy
-from crm.security.policy import Rights
 
 
 def require_manager(actor: Any) -> Rights:

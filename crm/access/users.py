@@ -17,16 +17,15 @@ from typing import Any
 from sqlalchemy import exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from crm.access import invites
+from crm.access import invites, policy
+from crm.access.models import Department, Role, User, user_roles
+from crm.access.policy import Rights
 from crm.access.rules import covers, rights_with, user_problems
 from crm.access.service import done, fail, refuse, require_manager
+from crm.auth.service import normalise_email, revoke_sessions
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.metadata.keys import clean_label
-from crm.security import policy
-from crm.security.models import Department, Role, User, user_roles
-from crm.security.policy import Rights
-from crm.security.service import normalise_email, revoke_sessions
 
 PER_PAGE = 50
 STATUSES = ("active", "inactive", "invited")

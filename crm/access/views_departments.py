@@ -7,12 +7,11 @@ from flask import flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm.access import bp, departments
+from crm.access import bp, departments, policy
+from crm.access.models import User
 from crm.access.service import require_admin
 from crm.errors import Forbidden, ValidationFailed
 from crm.extensions import db
-from crm.security import policy
-from crm.security.models import User
 from crm.web.htmx import redirect
 from forms.access import (
     NO_CHOICE,

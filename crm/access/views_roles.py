@@ -9,12 +9,11 @@ from typing import Any
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from crm.access import bp, roles
+from crm.access import bp, policy, roles
+from crm.access.policy import ANY_ENTITY, NONE, RoleRights
 from crm.access.rules import EVERY_OTHER_ENTITY
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.metadata import specs
-from crm.security import policy
-from crm.security.policy import ANY_ENTITY, NONE, RoleRights
 from crm.web.htmx import redirect, render_page_or_block
 from forms.access import (
     RoleDeleteForm,

@@ -8,10 +8,9 @@ from typing import Any
 from flask import flash, render_template, request, session, url_for
 from flask_login import current_user
 
-from crm.access import bp, departments, invites, users
+from crm.access import bp, departments, invites, policy, users
 from crm.access.rules import user_problems
 from crm.errors import Forbidden, ValidationFailed
-from crm.security import policy
 from crm.web.htmx import redirect, render_page_or_block
 from forms.access import (
     NO_CHOICE,

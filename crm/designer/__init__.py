@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_login import current_user, login_required
 
-from crm.security.policy import CONFIGURE, require
+from crm.access.policy import CONFIGURE, require
 
 bp = Blueprint("designer", __name__, url_prefix="/admin")
 

@@ -16,6 +16,7 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
+from crm.access.models import User
 from crm.designer import bp
 from crm.designer.views_entities import nav_entities
 from crm.extensions import db
@@ -24,7 +25,6 @@ from crm.metadata import specs, types
 from crm.metadata.keys import KEY_RE
 from crm.metadata.models import ConfigChange
 from crm.metadata.spec import EntitySpec
-from crm.security.models import User
 from crm.web.htmx import render_page_or_block
 
 PER_PAGE = 50

@@ -8,13 +8,13 @@ import re
 from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 
+from crm.access import policy
 from crm.designer import bp, flash_errors
 from crm.designer.views_entities import entity_or_404, nav_entities
 from crm.errors import NotFound, ValidationFailed
 from crm.metadata import specs, types
 from crm.metadata.keys import key_problems, suggest_key
 from crm.schema import service
-from crm.security import policy
 from crm.web.htmx import redirect, render_page_or_block
 from forms.designer import ConfirmKeyForm, FieldForm, choices_from_form
 

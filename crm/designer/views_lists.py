@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, make_response, render_template, request, url_for
 from flask_login import current_user
 
+from crm.access import directory
 from crm.designer import bp
 from crm.designer.views_entities import entity_or_404, nav_entities
 from crm.errors import NotFound, ValidationFailed
@@ -32,7 +33,7 @@ def _people_in(entity: EntitySpec, views: list[lv.ListViewSpec]) -> dict[int, st
             if field is not None and field.type == "user" and f.value is not None:
                 values = f.value if isinstance(f.value, tuple) else (f.value,)
                 ids.update(int(v) for v in values if v.isdigit())
-    return lv.user_names(ids)
+    return directory.user_names(ids)
 
 
 def _list_context(entity: EntitySpec) -> dict:
@@ -94,7 +95,7 @@ def _editor_context(
         "shown": shown,
         "shown_keys": {f.key for f in shown},
         "rows": rows,
-        "people": lv.user_names(),
+        "people": directory.user_names(),
         "periods": PERIODS,
         "column_errors": errors.get("columns", []),
         "sort_errors": errors.get("sort", []),
@@ -178,7 +179,7 @@ def list_view_filter_row(key: str):
         row=row,
         entity=entity,
         fields=lv.available_fields(entity),
-        people=lv.user_names(),
+        people=directory.user_names(),
         periods=PERIODS,
     )
     return vary(make_response(body))

@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, case, delete, func, select, update
 
+from crm.access.models import User
+from crm.access.policy import CONFIGURE, can
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs, types
@@ -30,8 +32,6 @@ from crm.metadata.keys import clean_label
 from crm.metadata.models import ListViewRow
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.metadata.versioning import bump_version, log_change
-from crm.security.models import User
-from crm.security.policy import CONFIGURE, can
 
 # The spine columns a view may use, as pseudo-fields (their type gives their operators).
 SPINE_FIELDS: tuple[FieldSpec, ...] = (
@@ -521,25 +521,6 @@ def related_view(entity_key: str) -> ListViewSpec:
         shared = default_view(entity_key, None)
         found = compiled.derived[cache_key] = replace(shared, filters=())
     return found
-
-
-@cache
-def _user_names_query(every_active: bool) -> Select:
-    """The statements of ``user_names``, built once (see ``_views_query``)."""
-    query = select(User.id, User.display_name).order_by(func.lower(User.display_name), User.id)
-    if every_active:
-        return query.where(User.is_active)
-    return query.where(User.id.in_(bindparam("ids", expanding=True)))
-
-
-def user_names(ids: Iterable[int] | None = None) -> dict[int, str]:
-    """Display names by user id: of ``ids``, or of every active user when None."""
-    if ids is None:
-        return dict(db.session.execute(_user_names_query(True)).tuples().all())
-    wanted = sorted({int(i) for i in ids})
-    if not wanted:
-        return {}
-    return dict(db.session.execute(_user_names_query(False), {"ids": wanted}).tuples().all())
 
 
 # --- describing -----------------------------------------------------------------------------

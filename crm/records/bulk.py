@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
+from crm.access import directory, policy
+from crm.access.models import User
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.metadata.spec import EntitySpec
@@ -36,8 +38,6 @@ from crm.records.service import (
     _unique_race,
     parse_values,
 )
-from crm.security import policy
-from crm.security.models import User
 from crm.timeutil import utcnow
 
 MAX_BULK = 500
@@ -87,12 +87,11 @@ class BulkOptions:
 
 def options(user: Any, spec: EntitySpec) -> BulkOptions:
     """The bulk actions ``user`` may take on records of ``spec``."""
-    from crm.metadata import list_views
 
     edit = policy.can(user, "bulk_edit", spec.key) and policy.can(user, "edit", spec.key)
     return BulkOptions(
         fields=tuple(policy.visible_fields(user, spec, "edit")) if edit else (),
-        owners=list_views.user_names() if policy.can(user, "assign", spec.key) else {},
+        owners=directory.user_names() if policy.can(user, "assign", spec.key) else {},
         delete=policy.can(user, "delete", spec.key),
     )
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from crm.access import policy
 from crm.metadata.spec import EntitySpec
 from crm.records import listing, present
-from crm.security import policy
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 1000

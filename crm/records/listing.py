@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select, text
 
+from crm.access import policy
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.metadata import list_views as views
@@ -29,7 +30,6 @@ from crm.metadata.list_views import FilterSpec, ListViewSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.query import scoped, table_of
 from crm.schema import search
-from crm.security import policy
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

@@ -8,11 +8,11 @@ from typing import Any
 from flask import url_for
 from markupsafe import Markup, escape
 
+from crm.access import directory, policy
 from crm.extensions import db
 from crm.metadata import list_views, specs, types
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.query import scoped, table_of
-from crm.security import policy
 
 
 def record_name(spec: EntitySpec, row: Mapping[str, Any], user: Any = None) -> str:
@@ -66,7 +66,7 @@ class Display:
                     self.lookups[f.key] = names_of(user, target, (r[f.key] for r in rows))
             elif f.type == "user" or f.key == "owner_id":
                 user_ids.update(r[f.key] for r in rows if r[f.key] is not None)
-        self.users = list_views.user_names(user_ids) if user_ids else {}
+        self.users = directory.user_names(user_ids) if user_ids else {}
 
     def text(self, f: FieldSpec, value: Any) -> str:
         if value is None or value == "" or value == []:

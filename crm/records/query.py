@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import Select, Table, select
 
+from crm.access import policy
 from crm.metadata import specs
 from crm.metadata.spec import EntitySpec
-from crm.security import policy
 
 
 def table_of(spec: EntitySpec) -> Table:

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from crm.access import policy
+from crm.access.models import User
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs, types
@@ -27,8 +29,6 @@ from crm.metadata.models import Sequence
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.models import RecordHistory, RecordNote
 from crm.records.query import scoped, table_of
-from crm.security import policy
-from crm.security.models import User
 from crm.timeutil import utcnow
 
 MAX_NOTE = 20_000

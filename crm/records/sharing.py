@@ -26,14 +26,14 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import aliased
 
+from crm.access import policy
+from crm.access.models import Department, RecordShare, User
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata.spec import EntitySpec
 from crm.records import service as records
 from crm.records.models import RecordHistory
 from crm.records.query import table_of
-from crm.security import policy
-from crm.security.models import Department, RecordShare, User
 from crm.timeutil import utcnow
 
 ACCESS = ("read", "edit")

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlalchemy import or_
 
+from crm.access import directory, policy
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import list_views, specs, types
@@ -27,7 +28,6 @@ from crm.records import bulk, export, listing, present
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.records.service import RecordConflict
-from crm.security import policy
 from crm.timeutil import utcnow
 from crm.web.htmx import is_htmx, redirect, render_page_or_block, trigger, vary
 from forms.records import attach_errors, raw_values, record_form
@@ -289,7 +289,7 @@ def record_page(key: str, record_id: int):
         related=_related_sources(spec),
         timeline=timeline,
         # The names this page shows (owner, timeline authors): one query, not every user.
-        users=list_views.user_names({row["owner_id"], *(e.user_id for e in timeline)} - {None}),
+        users=directory.user_names({row["owner_id"], *(e.user_id for e in timeline)} - {None}),
         can_edit=can_edit,
         can_delete="delete" in allowed,
         editable=_inline_editable(spec, can_edit),
@@ -399,7 +399,7 @@ def note_add(key: str, record_id: int):
         timeline=present.readable_timeline(
             current_user, spec, records.timeline(current_user, spec, record_id)
         ),
-        users=list_views.user_names(),
+        users=directory.user_names(),
         note_error=error,
         visible={f.key: f for f in policy.visible_fields(current_user, spec, "read")},
     )

@@ -11,11 +11,11 @@ from flask import Response, flash, make_response, render_template, request, url_
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
+from crm.access import policy
 from crm.errors import NotFound, ValidationFailed
 from crm.metadata import list_views
 from crm.records import bulk, listing
 from crm.records.views import _entity, bp
-from crm.security import policy
 from crm.web.htmx import is_htmx, redirect, trigger, vary
 from forms.records import raw_values, record_form
 

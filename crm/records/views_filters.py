@@ -29,6 +29,7 @@ from flask import get_template_attribute, make_response, render_template, reques
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from crm.access import directory, policy
 from crm.errors import ValidationFailed
 from crm.metadata import list_views as lv
 from crm.metadata import specs
@@ -36,7 +37,6 @@ from crm.metadata.list_views import FilterSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records import listing, present
 from crm.records.views import _entity, bp
-from crm.security import policy
 from crm.web.htmx import is_htmx, redirect, vary
 
 PARTIAL = "records/_filters.html"
@@ -112,7 +112,7 @@ def _names_for(spec: EntitySpec, filters) -> dict[str, dict[int, str]]:
             lookups.setdefault(field_spec.key, set()).update(ids)
     out: dict[str, dict[int, str]] = {}
     if user_ids:
-        out["*users"] = lv.user_names(user_ids)
+        out["*users"] = directory.user_names(user_ids)
     compiled = specs.current()
     for key, ids in lookups.items():
         target = compiled.entity(spec.field(key).option("target") or "")
@@ -291,7 +291,7 @@ class Builder:
     def people(self) -> list[tuple[str, str]]:
         """``(id, name)`` of the active users, the current user first, as "… (me)"."""
         if self._people is None:
-            self._people = lv.user_names()
+            self._people = directory.user_names()
         me = getattr(current_user, "id", None)
         out = [(str(me), f"{self._people[me]} (me)")] if me in self._people else []
         return out + [(str(uid), name) for uid, name in self._people.items() if uid != me]

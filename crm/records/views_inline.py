@@ -16,14 +16,14 @@ from flask import Response, flash, make_response, request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
+from crm.access import directory, policy
 from crm.errors import Forbidden, ValidationFailed
 from crm.extensions import db
-from crm.metadata import list_views, types
+from crm.metadata import types
 from crm.records import present
 from crm.records import service as records
 from crm.records.service import RecordConflict, _check_unique, parse_values
 from crm.records.views import _entity, _lookup_names, bp
-from crm.security import policy
 from crm.web.htmx import is_htmx, redirect, vary
 from forms.records import raw_values, record_form
 
@@ -140,7 +140,7 @@ def _conflict(spec, f, theirs, yours: Any, raw) -> Response:
         mine_list = ["y"] if mine == "true" else []
     else:
         mine_list = mine if isinstance(mine, list) else [mine]
-    who = list_views.user_names([theirs["updated_by"]] if theirs["updated_by"] else [])
+    who = directory.user_names([theirs["updated_by"]] if theirs["updated_by"] else [])
     body = render_block(
         TEMPLATE, "conflict", spec=spec, f=f, row=theirs, yours=yours, mine=mine_list,
         display=display, who=who,
@@ -152,7 +152,7 @@ def _saved(spec, f, row) -> Response:
     """The new display, plus the record head and timeline swapped out of band."""
     display = present.Display(current_user, spec, [f], [row])
     visible = {x.key: x for x in policy.visible_fields(current_user, spec, "read")}
-    users = list_views.user_names()
+    users = directory.user_names()
     body = render_block(TEMPLATE, "display", spec=spec, f=f, row=row, display=display)
     body += render_block(
         "records/record.html", "record_head", spec=spec, row=row, users=users, oob=True,

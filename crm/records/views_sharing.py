@@ -14,13 +14,12 @@ from typing import Any
 from flask import Response, flash, request, url_for
 from flask_login import current_user
 
+from crm.access import directory, policy
 from crm.errors import Conflict, NotFound, ValidationFailed
-from crm.metadata import list_views
 from crm.records import present, sharing
 from crm.records import service as records
 from crm.records.views import _entity, bp
 from crm.records.who_can_see import who_can_see
-from crm.security import policy
 from crm.web.htmx import is_htmx, redirect, render_page_or_block
 
 PANEL = "records/_sharing.html"
@@ -42,7 +41,7 @@ def _panel(
     row = records.get(current_user, spec, record_id)
     allowed = policy.allowed_on(current_user, spec, row, ("edit", "assign"))
     can_share, can_transfer = "edit" in allowed, "assign" in allowed
-    people = list_views.user_names() if (can_share or can_transfer) else {}
+    people = directory.user_names() if (can_share or can_transfer) else {}
     labels = sharing.department_labels()
     return render_page_or_block(
         PANEL,
@@ -54,7 +53,7 @@ def _panel(
         seen=_seen(row),
         shares=sharing.shares_of(spec, record_id, labels),
         history=sharing.access_history(spec, record_id),
-        owner=list_views.user_names([row["owner_id"]]).get(row["owner_id"])
+        owner=directory.user_names([row["owner_id"]]).get(row["owner_id"])
         if row["owner_id"]
         else None,
         can_share=can_share,
@@ -154,7 +153,7 @@ def owner_transfer(key: str, record_id: int) -> Response:
     except Conflict as exc:
         return _panel(spec, record_id, status=409, error=exc.message)
     owner_id = int(request.form["owner_id"])  # the service accepted it: an active user's id
-    name = list_views.user_names([owner_id]).get(owner_id, "them")
+    name = directory.user_names([owner_id]).get(owner_id, "them")
     if after == request.form.get("version", type=int):
         return _after_write(spec, record_id, f"{name} owns it already.")
     message = f"Owner changed to {name}."

@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
+from crm.access import policy
+from crm.access.models import Department, RecordShare, User, user_roles
 from crm.errors import Forbidden
 from crm.extensions import db
 from crm.metadata.spec import EntitySpec
 from crm.records import service as records
 from crm.records.sharing import access_words, path_labels
-from crm.security import policy
-from crm.security.models import Department, RecordShare, User, user_roles
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from crm.security import policy
+from crm.access import policy
 
 bp = Blueprint("web", __name__)
 

@@ -20,7 +20,7 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-# The tables users' rights are read from (``crm.security.policy.load_rights``). Users'
+# The tables users' rights are read from (``crm.access.policy.load_rights``). Users'
 # own columns (department, administrator) are part of the cache key instead, and record
 # shares are resolved in SQL on every query, so neither needs the stamp.
 TABLES = ("roles", "role_grants", "role_field_rights", "user_roles", "departments")

@@ -8,11 +8,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from crm.extensions import db
-from crm.schema import service as schema
-from crm.security import policy as P
-from crm.security.models import (
-    AuthSession,
+from crm.access import policy as P
+from crm.access.models import (
     Department,
     FieldRight,
     Role,
@@ -21,6 +18,9 @@ from crm.security.models import (
     UserInvite,
     user_roles,
 )
+from crm.auth.models import AuthSession
+from crm.extensions import db
+from crm.schema import service as schema
 from tests.factories import make_user
 
 

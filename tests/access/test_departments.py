@@ -6,15 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
-from crm.access import departments
+from crm.access import departments, policy
+from crm.access.models import Department
 from crm.errors import Forbidden, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.schema import service as schema
-from crm.security import policy
-from crm.security.models import Department
 from tests.access.conftest import role, snapshot
 from tests.factories import make_user
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from crm.access import invites
+from crm.access import policy as P
+from crm.access.models import Department, Role, User, UserInvite
 from crm.extensions import db
-from crm.security import policy as P
-from crm.security.models import Department, Role, User, UserInvite
 from tests.access.conftest import fields_of, grants_of, matrix_post, role_ids, snapshot
 from tests.factories import make_user
 
@@ -528,9 +528,9 @@ def test_users_above_the_manager_are_marked_in_the_list(org, login_as):
 def _deal_shared_with(department: Department, admin: User, access: str = "read") -> int:
     """A deal the manager cannot reach (owned by an administrator outside Sales), shared
     with ``department``."""
+    from crm.access.models import RecordShare
     from crm.metadata import specs
     from crm.records import service as records
-    from crm.security.models import RecordShare
 
     deal = records.create(admin, specs.current().entity("deal"), {"title": "Finance only"})
     db.session.add(

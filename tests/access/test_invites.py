@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select, update
 
 from crm.access import users
+from crm.access.models import User, UserInvite
+from crm.auth import service as auth
+from crm.auth.models import AuthSession
 from crm.extensions import db
-from crm.security import service as security
-from crm.security.models import AuthSession, User, UserInvite
 from crm.timeutil import utcnow
 from tests.access.conftest import snapshot
 from tests.factories import make_user
@@ -46,7 +47,7 @@ def test_accepting_sets_the_password_signs_in_and_uses_the_link_up(invited, clie
     db.session.rollback()
     invite = db.session.scalar(select(UserInvite).where(UserInvite.user_id == uid))
     assert invite.used_at is not None
-    assert security.sign_in("joiner@example.com", GOOD).id == uid
+    assert auth.sign_in("joiner@example.com", GOOD).id == uid
     # Single use: the same link again, in another browser, is a calm page.
     other = client.application.test_client()
     again = other.get(f"/invite/{token}")
@@ -138,7 +139,7 @@ def test_a_reset_link_ends_the_old_sessions(app, login_as, client):
         select(AuthSession).where(AuthSession.user_id == old.id, AuthSession.revoked_at.is_(None))
     ).all()
     assert len(live) == 1  # the session the link opened
-    assert security.sign_in("old@example.com", GOOD).id == old.id
+    assert auth.sign_in("old@example.com", GOOD).id == old.id
 
 
 def test_deactivating_ends_the_link_for_good(invited, client):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from crm.access import policy as P
 from crm.access import roles
+from crm.access.models import Role
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.security import policy as P
-from crm.security.models import Role
 from tests.access.conftest import fields_of, grants_of, matrix_post, role_ids, snapshot
 
 ENTITIES = ["account", "deal"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from crm.access import policy as P
+from crm.access.policy import Rights, RoleRights
 from crm.access.rules import covers
 from crm.schema import service as schema
-from crm.security import policy as P
-from crm.security.policy import Rights, RoleRights
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from crm.access import users
+from crm.access.models import User, UserInvite
+from crm.auth import service as auth
+from crm.auth.models import AuthSession
 from crm.errors import Forbidden, ValidationFailed
 from crm.extensions import db
-from crm.security import service as security
-from crm.security.models import AuthSession, User, UserInvite
 from tests.access.conftest import role_ids, snapshot
 from tests.factories import make_user
 
@@ -44,7 +45,7 @@ def test_create_shows_the_link_once_and_stores_only_its_hash(org, login_as):
     token = link.rsplit("/", 1)[1]
     assert "shown only now" in page and "data-copy" in page
     invite = db.session.scalar(select(UserInvite).where(UserInvite.user_id == user.id))
-    assert invite.token_hash == security._token_hash(token) and token not in invite.token_hash
+    assert invite.token_hash == auth.token_hash(token) and token not in invite.token_hash
     assert (invite.expires_at - invite.created_at).days == 7 and invite.created_by == org.admin.id
     again = client.get(r.headers["Location"]).data.decode()
     assert token not in again and "Invitation pending" in again
@@ -54,7 +55,7 @@ def test_an_invited_user_has_no_password_that_works(org):
     users.create(org.admin, email="inv@example.com", display_name="Inv")
     for guess in ["", "!invited", "correct-horse-battery"]:
         with pytest.raises(ValidationFailed):
-            security.sign_in("inv@example.com", guess)
+            auth.sign_in("inv@example.com", guess)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +148,7 @@ class TestList:
         assert client.get("/admin/access/users?q=bulk&page=99").status_code == 200
 
     def test_last_sign_in_is_shown(self, org, login_as):
-        security.sign_in("east@example.com", "correct-horse-battery")
+        auth.sign_in("east@example.com", "correct-horse-battery")
         html = login_as(org.admin).get("/admin/access/users?q=east").data.decode()
         assert "never" not in html.split("Eli East")[1].split("</tr>")[0]
 

@@ -1,7 +1,7 @@
 """The authorization world as DATA: departments, people, roles, entities and record slots.
 
 Everything the matrix expects is computed from these tables by ``oracle.py``; nothing here
-asks ``crm.security.policy``. Levels are plain integers in the documented order
+asks ``crm.access.policy``. Levels are plain integers in the documented order
 (none < own < department < department-and-below < all).
 """
 

@@ -21,10 +21,10 @@ import re
 
 import pytest
 
+from crm.access.models import User
 from crm.extensions import db
 from crm.metadata import list_views
 from crm.records import service as records
-from crm.security.models import User
 from tests.authz import declare as d
 from tests.authz import oracle
 from tests.authz.harness import LOOKUP_RE, PICK_RE, Run

@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from crm.access import policy
+from crm.access.models import Department, FieldRight, RecordShare, Role, RoleGrant, User
+from crm.auth import service as auth
 from crm.extensions import db
 from crm.metadata import list_views, specs
 from crm.records import service as records
 from crm.records.query import table_of
 from crm.schema import service as schema
-from crm.security import policy
-from crm.security import service as auth
-from crm.security.models import Department, FieldRight, RecordShare, Role, RoleGrant, User
 from crm.timeutil import utcnow
 from tests.authz import declare as d
 from tests.authz.oracle import Rec
@@ -236,7 +236,7 @@ class World:
 
     def login(self, who: str) -> CRMClient:
         client = self.app.test_client()
-        session = auth._open_session(self.users[who], ip="127.0.0.1", user_agent="authz")
+        session = auth.open_session(self.users[who], ip="127.0.0.1", user_agent="authz")
         db.session.commit()
         with client.session_transaction() as sess:
             sess["_user_id"] = session.token

@@ -10,12 +10,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from crm.access.models import User
 from crm.extensions import db
 from crm.metadata import list_views as lv
 from crm.metadata import specs
 from crm.records import service as records
 from crm.schema import service
-from crm.security.models import User
 from tests.e2e.conftest import screenshot
 from tests.factories import PASSWORD, make_user
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from crm.access import policy
+from crm.access.models import Department, RecordShare, Role, RoleGrant
 from crm.extensions import db
 from crm.records.models import RecordHistory
-from crm.security import policy
-from crm.security.models import Department, RecordShare, Role, RoleGrant
 from tests.records.runtime_model import stored
 
 

@@ -321,7 +321,7 @@ def test_labels_with_markup_are_escaped_in_the_value_input(c, staff, model):
 
 @pytest.fixture
 def rep(app, model):
-    from crm.security import policy as P
+    from crm.access import policy as P
     from tests.records.access_model import role
 
     role("Rep", {"read": P.ALL, "create": P.ALL, "edit": P.OWN, "bulk_edit": P.OWN,

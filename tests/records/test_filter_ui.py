@@ -12,13 +12,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from crm.access import policy
+from crm.access.models import FieldRight
 from crm.extensions import db
 from crm.metadata import list_views as lv
 from crm.metadata import specs
 from crm.records import service as records
 from crm.schema import service as schema
-from crm.security import policy
-from crm.security.models import FieldRight
 from tests.factories import make_user
 from tests.records.access_model import role
 

@@ -93,7 +93,7 @@ def test_labels_with_markup_are_escaped_in_the_quick_form(c, staff, model):
 
 
 def test_no_quick_create_in_lookups_to_targets_the_user_may_not_create(c, model, monkeypatch):
-    from crm.security import policy
+    from crm.access import policy
 
     real = policy.can
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from crm.access import policy as P
 from crm.metadata import list_views, specs
 from crm.records import service as records
 from crm.schema import service as schema
-from crm.security import policy as P
 from tests.factories import make_user
 from tests.records.access_model import role
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from crm.access import policy as P
 from crm.errors import Forbidden, ValidationFailed
 from crm.records import service as records
 from crm.records import sharing
-from crm.security import policy as P
 from tests.factories import make_user
 from tests.records.access_model import department, history, role, shares, snapshot
 from tests.records.runtime_model import build_model, entity, make, stored

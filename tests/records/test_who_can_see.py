@@ -9,12 +9,12 @@ import random
 import pytest
 from sqlalchemy import event, select, update
 
+from crm.access import policy as P
+from crm.access.models import RecordShare
 from crm.extensions import db
 from crm.records import sharing
 from crm.records.query import scoped, table_of
 from crm.records.who_can_see import explain
-from crm.security import policy as P
-from crm.security.models import RecordShare
 from tests.factories import make_user
 from tests.records.access_model import department, role
 from tests.records.runtime_model import build_model, entity, make

@@ -6,9 +6,10 @@ import pytest
 from flask import abort
 from sqlalchemy import func, select
 
+from crm.access.models import User
+from crm.auth.models import AuthSession
 from crm.errors import Conflict
 from crm.extensions import db
-from crm.security.models import AuthSession, User
 from crm.web.headers import CONTENT_SECURITY_POLICY
 from tests.factories import PASSWORD
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, insert, update
 
+from crm.access import policy
+from crm.access.models import Department, FieldRight, Role, RoleGrant, user_roles
 from crm.extensions import db
 from crm.metadata import specs
 from crm.schema import service as schema
-from crm.security import policy
-from crm.security.models import Department, FieldRight, Role, RoleGrant, user_roles
 from tests.factories import make_user
 
 P = policy

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
+from crm.access import policy
+from crm.access.models import Department, FieldRight, RecordShare, Role, RoleGrant
 from crm.extensions import db
 from crm.metadata import specs
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.schema import service as schema
-from crm.security import policy
-from crm.security.models import Department, FieldRight, RecordShare, Role, RoleGrant
 from tests.factories import make_user
 
 P = policy

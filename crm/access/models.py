@@ -1,4 +1,5 @@
-"""System tables for accounts and sign-in state."""
+"""System tables of people and their access: users, departments, roles, grants, field rights,
+record shares and invitations."""
 
 from __future__ import annotations
 
@@ -50,49 +51,11 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         if self.auth_session is None or not self.auth_session.token:
-            raise RuntimeError("get_id() needs a sign-in session; use security.service.sign_in")
+            raise RuntimeError("get_id() needs a sign-in session; use crm.auth.service.sign_in")
         return self.auth_session.token
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
-
-
-class AuthSession(db.Model):
-    """One sign-in on one browser. Revoking it signs that browser out on its next request."""
-
-    __tablename__ = "auth_sessions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
-    ip: Mapped[str | None] = mapped_column(String(64))
-    user_agent: Mapped[str | None] = mapped_column(String(255))
-
-    # The raw token exists only in memory right after sign-in (and in the user's cookie).
-    token = None  # not a column
-
-
-class LoginFailure(db.Model):
-    """A failed sign-in for an e-mail address (known or not), for the lock-out rule."""
-
-    __tablename__ = "login_failures"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    ip: Mapped[str | None] = mapped_column(String(64))
-
-
-class AppSetting(db.Model):
-    """Installation-wide facts, e.g. that the first administrator has been created."""
-
-    __tablename__ = "app_settings"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
 
 
 # --- Organisation and access (issue 6) ---------------------------------------------------

@@ -150,8 +150,8 @@ def _active(user: Any) -> bool:
 
 def load_role_rights(role_ids: Iterable[int]) -> tuple[RoleRights, ...]:
     """The stored rules of the given roles (three small queries)."""
+    from crm.access.models import FieldRight, Role, RoleGrant
     from crm.extensions import db
-    from crm.security.models import FieldRight, Role, RoleGrant
 
     ids = sorted(set(role_ids))
     if not ids:
@@ -189,8 +189,8 @@ def load_role_rights(role_ids: Iterable[int]) -> tuple[RoleRights, ...]:
 
 
 def _load_rights(user: Any) -> Rights:
+    from crm.access.models import Department, user_roles
     from crm.extensions import db
-    from crm.security.models import Department, user_roles
 
     department_path = None
     if user.department_id is not None:
@@ -370,7 +370,7 @@ def require(user: Any, action: str, entity: Any = None, record: Any = None) -> N
 
 
 def _owner_condition(level: int, r: Rights, table: Table) -> ColumnElement:
-    from crm.security.models import Department, User
+    from crm.access.models import Department, User
 
     owner = table.c.owner_id
     if level >= ALL:
@@ -391,7 +391,7 @@ def _owner_condition(level: int, r: Rights, table: Table) -> ColumnElement:
 
 
 def _share_condition(r: Rights, entity_key: str, table: Table, *, edit: bool) -> ColumnElement:
-    from crm.security.models import RecordShare
+    from crm.access.models import RecordShare
 
     targets = [RecordShare.user_id == r.user_id]
     if r.department_chain:

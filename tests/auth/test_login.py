@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from crm.access.models import User
+from crm.auth import service
+from crm.auth.models import AppSetting, AuthSession, LoginFailure
 from crm.extensions import db
-from crm.security import service
-from crm.security.models import AppSetting, AuthSession, LoginFailure, User
 from crm.timeutil import utcnow
 from tests.factories import PASSWORD, make_user
 

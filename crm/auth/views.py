@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, abort, flash, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from crm.auth import service
 from crm.errors import Conflict, TooManyAttempts, ValidationFailed
 from crm.extensions import login_manager
-from crm.security import service
 from crm.web.htmx import redirect
 from forms.auth import ChangePasswordForm, FirstAdminForm, SignInForm
 

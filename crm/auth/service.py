@@ -15,10 +15,11 @@ from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from crm.access.models import User
+from crm.auth.models import AppSetting, AuthSession, LoginFailure
+from crm.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from crm.errors import Conflict, NotFound, TooManyAttempts, ValidationFailed
 from crm.extensions import db
-from crm.security.models import AppSetting, AuthSession, LoginFailure, User
-from crm.security.passwords import hash_password, needs_rehash, password_problems, verify_password
 from crm.timeutil import utcnow
 
 SIGN_IN_REFUSED = "That e-mail and password do not match an active account."
@@ -31,7 +32,7 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -89,15 +90,15 @@ def sign_in(
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
-    user.auth_session = _open_session(user, ip=ip, user_agent=user_agent)
+    user.auth_session = open_session(user, ip=ip, user_agent=user_agent)
     db.session.commit()
     return user
 
 
-def _open_session(user: User, *, ip: str | None, user_agent: str | None) -> AuthSession:
+def open_session(user: User, *, ip: str | None, user_agent: str | None) -> AuthSession:
     token = secrets.token_urlsafe(32)
     row = AuthSession(
-        token_hash=_token_hash(token),
+        token_hash=token_hash(token),
         user_id=user.id,
         ip=(ip or "")[:64] or None,
         user_agent=(user_agent or "")[:255] or None,
@@ -116,7 +117,7 @@ def load_session_user(token: str) -> User | None:
         select(AuthSession, User)
         .join(User, User.id == AuthSession.user_id)
         .where(
-            AuthSession.token_hash == _token_hash(token),
+            AuthSession.token_hash == token_hash(token),
             AuthSession.revoked_at.is_(None),
             User.is_active.is_(True),
         )

@@ -1,1 +1,0 @@
-"""Users, sessions, log-in; later departments, roles and the access policy."""
