@@ -275,3 +275,26 @@ def _stored(f: FieldSpec, value: Any) -> Any:
         return types.get(f.type).parse(f, value) if f.type != "auto_number" else value
     except ValueError:
         return value
+
+
+def form_lookup_names(
+    user: Any, fields: Iterable[FieldSpec], values: Mapping[str, Any]
+) -> dict[str, str]:
+    """Display names of the lookup values a form shows, by field key, as ``user`` may read
+    them (one query per lookup field); values that are not ids or not readable are left out."""
+    out: dict[str, str] = {}
+    compiled = specs.current()
+    for f in fields:
+        if f.type != "lookup":
+            continue
+        raw = values.get(f.key)
+        try:
+            record_id = int(raw) if raw not in (None, "") else None
+        except (TypeError, ValueError):
+            continue
+        target = compiled.entity(f.option("target"))
+        if record_id is not None and target is not None:
+            name = names_of(user, target, [record_id]).get(record_id)
+            if name:
+                out[f.key] = name
+    return out

@@ -1,4 +1,4 @@
-"""The list page's filter builder (crm/records/views_filters.py): "Add filter", the condition
+"""The list page's filter builder (crm/records/views/filters.py): "Add filter", the condition
 and value inputs per field type, applying a filter through the URL it produces, the chips'
 remove links, and refusals (unknown or hidden field, bad condition or value)."""
 

@@ -18,7 +18,7 @@ from crm.access import directory, policy
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.records import present, sharing
 from crm.records import service as records
-from crm.records.views import _entity, bp
+from crm.records.views import bp, entity_for
 from crm.records.who_can_see import who_can_see
 from crm.web.htmx import is_htmx, redirect, render_page_or_block
 
@@ -73,7 +73,7 @@ def _panel(
 def sharing_panel(key: str, record_id: int) -> Response:
     """Who the record is shared with; the forms to share, stop sharing and transfer
     ownership for those who may."""
-    return _panel(_entity(key), record_id)
+    return _panel(entity_for(key), record_id)
 
 
 def _after_write(spec, record_id: int, message: str) -> Response:
@@ -104,7 +104,7 @@ def _target(raw: str) -> dict[str, Any]:
 @bp.post("/<key>/<int:record_id>/sharing")
 def share_add(key: str, record_id: int) -> Response:
     """Share the record with the chosen user or department (``target``), to ``access``."""
-    spec = _entity(key)
+    spec = entity_for(key)
     chosen = {"target": request.form.get("target", ""), "access": request.form.get("access", "")}
     try:
         change = sharing.share(
@@ -130,7 +130,7 @@ def share_add(key: str, record_id: int) -> Response:
 @bp.post("/<key>/<int:record_id>/sharing/<int:share_id>/remove")
 def share_remove(key: str, record_id: int, share_id: int) -> Response:
     """Stop sharing the record with one user or department."""
-    spec = _entity(key)
+    spec = entity_for(key)
     name = sharing.unshare(current_user, spec, share_id, record_id=record_id)
     return _after_write(spec, record_id, f"No longer shared with {name}.")
 
@@ -139,7 +139,7 @@ def share_remove(key: str, record_id: int, share_id: int) -> Response:
 def owner_transfer(key: str, record_id: int) -> Response:
     """Give the record to another active user (``owner_id``); ``version`` is the version
     the user saw, so a record changed since is not given away unseen."""
-    spec = _entity(key)
+    spec = entity_for(key)
     try:
         after = sharing.transfer(
             current_user,
@@ -171,7 +171,7 @@ def owner_transfer(key: str, record_id: int) -> Response:
 def access_panel(key: str, record_id: int) -> Response:
     """Administrators only: every active user who can see, and who can edit, this record,
     with the rule that grants it."""
-    spec = _entity(key)
+    spec = entity_for(key)
     explanation = who_can_see(current_user, spec, record_id)
     row = records.get(current_user, spec, record_id)
     return render_page_or_block(

@@ -15,7 +15,7 @@ from crm.access import policy
 from crm.errors import NotFound, ValidationFailed
 from crm.metadata import list_views
 from crm.records import bulk, listing
-from crm.records.views import _entity, bp
+from crm.records.views import bp, entity_for
 from crm.web.htmx import is_htmx, redirect, trigger, vary
 from forms.records import raw_values, record_form
 
@@ -94,7 +94,7 @@ def _bulk_field(spec, key: str):
 def bulk_edit(key: str) -> Response:
     """Set one field on the picked records (``pick`` = "<id>:<version>", ``field``, and the
     value under the field's key, or ``value`` when no typed input was loaded)."""
-    spec = _entity(key)
+    spec = entity_for(key)
     policy.require(current_user, "bulk_edit", spec.key)
     try:
         picks = bulk.parse_picks(request.form.getlist("pick"))
@@ -115,7 +115,7 @@ def bulk_edit(key: str) -> Response:
 @bp.post("/<key>/bulk/assign")
 def bulk_assign(key: str) -> Response:
     """Give the picked records a new owner (``owner_id``)."""
-    spec = _entity(key)
+    spec = entity_for(key)
     policy.require(current_user, "assign", spec.key)
     try:
         picks = bulk.parse_picks(request.form.getlist("pick"))
@@ -128,7 +128,7 @@ def bulk_assign(key: str) -> Response:
 @bp.post("/<key>/bulk/delete")
 def bulk_delete(key: str) -> Response:
     """Move the picked records to the recycle bin."""
-    spec = _entity(key)
+    spec = entity_for(key)
     policy.require(current_user, "delete", spec.key)
     try:
         picks = bulk.parse_picks(request.form.getlist("pick"), need_version=False)
@@ -141,7 +141,7 @@ def bulk_delete(key: str) -> Response:
 @bp.get("/<key>/bulk/input")
 def bulk_input(key: str) -> Response:
     """The input for a new value of ``field`` (the right widget for its type)."""
-    spec = _entity(key)
+    spec = entity_for(key)
     if not is_htmx():
         return redirect(url_for("records.record_list", key=spec.key))
     f = _bulk_field(spec, request.args.get("field", ""))
@@ -153,7 +153,7 @@ def bulk_input(key: str) -> Response:
 def save_view(key: str) -> Response:
     """Save the list as the user sees it (the chosen view's columns, its filters plus the
     user's own, the sort) as a private view, and open it."""
-    spec = _entity(key)
+    spec = entity_for(key)
     view_id = request.form.get("view", type=int)
     base = (
         list_views.get_view(view_id, current_user.id)

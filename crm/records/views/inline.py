@@ -23,7 +23,7 @@ from crm.metadata import types
 from crm.records import present
 from crm.records import service as records
 from crm.records.service import RecordConflict, _check_unique, parse_values
-from crm.records.views import _entity, _lookup_names, bp
+from crm.records.views import bp, entity_for
 from crm.web.htmx import is_htmx, redirect, vary
 from forms.records import raw_values, record_form
 
@@ -59,7 +59,7 @@ def _edit_form(
     seen = formdata.get("seen", "") if formdata is not None else records.fingerprint(row[f.key])
     body = render_block(
         TEMPLATE, "edit", spec=spec, f=f, row=row, form=form, version=version, seen=seen,
-        lookup_names=_lookup_names(spec, [f], values), errors=list(errors),
+        lookup_names=present.form_lookup_names(current_user, [f], values), errors=list(errors),
     )  # fmt: skip
     return vary(make_response(body, status))
 
@@ -67,7 +67,7 @@ def _edit_form(
 @bp.get("/<key>/<int:record_id>/field/<field_key>")
 def field_value(key: str, record_id: int, field_key: str) -> Response:
     """The display of one value (cancel, or "keep theirs" after a conflict)."""
-    spec = _entity(key)
+    spec = entity_for(key)
     row = records.get(current_user, spec, record_id)
     visible = {f.key: f for f in policy.visible_fields(current_user, spec, "read")}
     f = visible.get(field_key)
@@ -81,7 +81,7 @@ def field_value(key: str, record_id: int, field_key: str) -> Response:
 @bp.get("/<key>/<int:record_id>/field/<field_key>/edit")
 def field_edit(key: str, record_id: int, field_key: str) -> Response:
     """The input for one value, filled with the value saved now and carrying its version."""
-    spec = _entity(key)
+    spec = entity_for(key)
     f = _editable_field(spec, field_key)
     row = records.get(current_user, spec, record_id, action="edit")
     if not is_htmx():
@@ -99,7 +99,7 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
     value and yours (409) when someone changed this value in between. A save by someone
     else that left this value as the user saw it is no conflict: their changes to other
     fields stay, and this one is saved on top of them."""
-    spec = _entity(key)
+    spec = entity_for(key)
     f = _editable_field(spec, field_key)
     row = records.get(current_user, spec, record_id, action="edit")
     expected = request.form.get("version", type=int) or 0
@@ -173,7 +173,7 @@ def validate_field(key: str, field_key: str) -> Response:
     """Check one submitted value as saving would (type, required, lookup, unique) and
     answer with its messages, or nothing when it is fine. Writes nothing. ``record`` names
     the record being edited (its own value does not count as taken)."""
-    spec = _entity(key)
+    spec = entity_for(key)
     record_id = request.args.get("record", type=int)
     if record_id:
         records.get(current_user, spec, record_id, action="edit")

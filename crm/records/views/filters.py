@@ -36,7 +36,7 @@ from crm.metadata import specs
 from crm.metadata.list_views import FilterSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records import listing, present
-from crm.records.views import _entity, bp
+from crm.records.views import bp, entity_for
 from crm.web.htmx import is_htmx, redirect, vary
 
 PARTIAL = "records/_filters.html"
@@ -386,7 +386,7 @@ def _page(b: Builder, status: int = 200):
 @bp.get("/<key>/filters/new")
 def filter_builder(key: str):
     """The "Add filter" form: a fragment for htmx, a page of its own otherwise."""
-    spec = _entity(key)
+    spec = entity_for(key)
     b = builder_from(spec, request.args, keep_op=False)
     return _fragment("builder", b) if is_htmx() else _page(b)
 
@@ -395,7 +395,7 @@ def filter_builder(key: str):
 def filter_input(key: str):
     """htmx: the condition and value inputs for ``field`` (and ``op``, else the field's
     first condition). A blank field gives the empty state."""
-    spec = _entity(key)
+    spec = entity_for(key)
     b = builder_from(spec, request.args)
     if not is_htmx():  # a fragment URL opened directly: the builder page with that choice
         pairs = list(request.args.items(multi=True))
@@ -407,7 +407,7 @@ def filter_input(key: str):
 def filter_apply(key: str):
     """Add the filter to the list's URL and go there; the builder with the problems (400)
     when the value does not fit the field."""
-    spec = _entity(key)
+    spec = entity_for(key)
     b = builder_from(spec, request.args)
     if b.field is None:
         b.errors.append("Choose a field to filter by.")

@@ -7,7 +7,6 @@ scoped query layer), render a page or one block of it for htmx.
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
     Response,
     flash,
     make_response,
@@ -16,7 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import or_
 
@@ -28,23 +27,10 @@ from crm.records import bulk, export, listing, present
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.records.service import RecordConflict
+from crm.records.views import bp, entity_for
 from crm.timeutil import utcnow
 from crm.web.htmx import is_htmx, redirect, render_page_or_block, trigger, vary
 from forms.records import attach_errors, raw_values, record_form
-
-bp = Blueprint("records", __name__, url_prefix="/r")
-
-
-@bp.before_request
-@login_required
-def _signed_in():
-    return None
-
-
-def _entity(key: str):
-    spec = specs.entity_or_404(key)
-    policy.require(current_user, "read", spec.key)
-    return spec
 
 
 def _layout_fields(spec, *, quick: bool = False):
@@ -76,7 +62,7 @@ def _list_args(available=None):
 
 @bp.get("/<key>/")
 def record_list(key: str):
-    spec = _entity(key)
+    spec = entity_for(key)
     available = list_views.list_views(spec.key, current_user.id)
     view = _list_args(available)
     if view.entity_key != spec.key:
@@ -104,7 +90,7 @@ def record_list(key: str):
 @bp.get("/<key>/export.<fmt>")
 def record_export(key: str, fmt: str):
     """Download the current list (same columns, filters, sort and search) as CSV or XLSX."""
-    spec = _entity(key)
+    spec = entity_for(key)
     policy.require(current_user, "export", spec.key)
     if fmt not in ("csv", "xlsx"):
         raise NotFound("Export as .csv or .xlsx.")
@@ -125,7 +111,7 @@ def record_export(key: str, fmt: str):
 
 @bp.get("/<key>/count")
 def record_count(key: str):
-    spec = _entity(key)
+    spec = entity_for(key)
     req = listing.parse_request(current_user, spec, request.args, _list_args())
     n, capped = listing.count(current_user, spec, req)
     return vary(
@@ -135,7 +121,7 @@ def record_count(key: str):
 
 @bp.route("/<key>/new", methods=["GET", "POST"])
 def record_new(key: str):
-    spec = _entity(key)
+    spec = entity_for(key)
     policy.require(current_user, "create", spec.key)
     quick = request.values.get("quick") == "1"
     layout, fields = _layout_fields(spec, quick=quick)
@@ -192,36 +178,16 @@ def _render_form(
     return render_page_or_block(
         "records/form.html", "form", status=status, spec=spec, form=form, layout=layout,
         fields=fields, loose=list(loose), record=record, version=version, quick=quick,
-        lookup_names=_lookup_names(spec, fields, values), is_fragment=is_htmx(),
+        lookup_names=present.form_lookup_names(current_user, fields, values), is_fragment=is_htmx(),
         quick_targets=_quick_targets(fields),
     )  # fmt: skip
-
-
-def _lookup_names(spec, fields, values) -> dict[str, str]:
-    """Display names for the lookup values a form shows (one query per lookup field)."""
-    out: dict[str, str] = {}
-    compiled = specs.current()
-    for f in fields:
-        if f.type != "lookup":
-            continue
-        raw = values.get(f.key)
-        try:
-            record_id = int(raw) if raw not in (None, "") else None
-        except (TypeError, ValueError):
-            continue
-        target = compiled.entity(f.option("target"))
-        if record_id is not None and target is not None:
-            name = present.names_of(current_user, target, [record_id]).get(record_id)
-            if name:
-                out[f.key] = name
-    return out
 
 
 @bp.get("/<key>/lookup")
 def lookup(key: str):
     """Autocomplete for lookup fields: records of ``key`` the user may read whose name or
     searchable fields contain ``q`` (at most 10)."""
-    spec = _entity(key)
+    spec = entity_for(key)
     q = (request.args.get("q") or "").strip()[: listing.MAX_QUERY]
     field_key = request.args.get("field", "")
     if not field_key.replace("_", "").isalnum():
@@ -268,7 +234,7 @@ def _related_sources(spec, only: tuple[str, str] | None = None):
 
 @bp.get("/<key>/<int:record_id>")
 def record_page(key: str, record_id: int):
-    spec = _entity(key)
+    spec = entity_for(key)
     row = records.get(current_user, spec, record_id)
     layout = specs.current().layout(spec.key)
     visible = {f.key: f for f in policy.visible_fields(current_user, spec, "read")}
@@ -306,7 +272,7 @@ def _inline_editable(spec, can_edit: bool) -> set[str]:
 
 @bp.get("/<key>/<int:record_id>/related/<source>/<field_key>")
 def related_list(key: str, record_id: int, source: str, field_key: str):
-    spec = _entity(key)
+    spec = entity_for(key)
     pairs = _related_sources(spec, only=(source, field_key))
     if not pairs:
         raise NotFound("There is no such related list.")
@@ -345,7 +311,7 @@ def related_list(key: str, record_id: int, source: str, field_key: str):
 
 @bp.route("/<key>/<int:record_id>/edit", methods=["GET", "POST"])
 def record_edit(key: str, record_id: int):
-    spec = _entity(key)
+    spec = entity_for(key)
     row = records.get(current_user, spec, record_id, action="edit")
     layout, fields = _layout_fields(spec)
     if request.method == "POST":
@@ -384,7 +350,7 @@ def record_edit(key: str, record_id: int):
 
 @bp.post("/<key>/<int:record_id>/notes")
 def note_add(key: str, record_id: int):
-    spec = _entity(key)
+    spec = entity_for(key)
     error = None
     try:
         records.add_note(current_user, spec, record_id, request.form.get("body", ""))
@@ -407,7 +373,7 @@ def note_add(key: str, record_id: int):
 
 @bp.post("/<key>/<int:record_id>/delete")
 def record_delete(key: str, record_id: int):
-    spec = _entity(key)
+    spec = entity_for(key)
     records.delete(current_user, spec, record_id)
     flash(f"{spec.label_singular} moved to the recycle bin.", "success")
     return redirect(url_for("records.record_list", key=key))
@@ -415,7 +381,7 @@ def record_delete(key: str, record_id: int):
 
 @bp.get("/<key>/bin")
 def recycle_bin(key: str):
-    spec = _entity(key)
+    spec = entity_for(key)
     policy.require(current_user, "delete", spec.key)
     rows = records.deleted(current_user, spec)
     return render_template(
@@ -429,7 +395,7 @@ def recycle_bin(key: str):
 
 @bp.post("/<key>/<int:record_id>/restore")
 def record_restore(key: str, record_id: int):
-    spec = _entity(key)
+    spec = entity_for(key)
     records.restore(current_user, spec, record_id)
     flash(f"{spec.label_singular} restored.", "success")
     return redirect(url_for("records.record_page", key=key, record_id=record_id))
@@ -437,33 +403,7 @@ def record_restore(key: str, record_id: int):
 
 @bp.post("/<key>/<int:record_id>/purge")
 def record_purge(key: str, record_id: int):
-    spec = _entity(key)
+    spec = entity_for(key)
     records.purge(current_user, spec, record_id)
     flash("Deleted for good.", "success")
     return redirect(url_for("records.recycle_bin", key=key))
-
-
-def register(app) -> None:
-    """Register the runtime pages and put the entities a user may read in the top bar."""
-    from crm.records import (  # noqa: F401 - routes on ``bp``
-        views_bulk,
-        views_filters,
-        views_inline,
-        views_sharing,
-    )
-
-    app.register_blueprint(bp)
-
-    @app.context_processor
-    def _runtime_nav():
-        if not getattr(current_user, "is_authenticated", False):
-            return {}
-        try:
-            entities = [
-                e
-                for e in specs.current().active_entities
-                if policy.can(current_user, "read", e.key)
-            ]
-        except Exception:  # noqa: BLE001 - an error page must render even if this fails
-            entities = []
-        return {"runtime_entities": sorted(entities, key=lambda e: e.label_plural.lower())}
