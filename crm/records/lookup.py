@@ -41,4 +41,4 @@ def lookup_options(user: Any, spec: EntitySpec, q: str) -> list[tuple[int, str]]
             )
         query = query.where(or_(*conditions))
     rows = db.session.execute(query.order_by(table.c.updated_at.desc()).limit(LIMIT)).mappings()
-    return [(r["id"], present.record_name(spec, r)) for r in rows]
+    return [(r["id"], present.record_name(spec, r, user)) for r in rows]

@@ -23,7 +23,7 @@ def is_htmx() -> bool:
 
 def hx_target() -> str | None:
     """The ``id`` of the element htmx will swap the answer into (``HX-Target``), or None.
-    A view that picks its block by it must also ``vary(response, "HX-Target")``."""
+    A view that picks its block by it answers with ``vary(response, by_target=True)``."""
     return request.headers.get("HX-Target")
 
 
@@ -38,12 +38,12 @@ def render_page_or_block(template: str, block: str, status: int = 200, **context
     return response
 
 
-def vary(response: Response, *also: str) -> Response:
-    """Mark a response whose body depends on whether htmx asked for it (and on the request
-    headers ``also`` names, such as ``HX-Target``)."""
+def vary(response: Response, *, by_target: bool = False) -> Response:
+    """Mark a response whose body depends on whether htmx asked for it (``by_target``: and
+    on which element asked, when the view chose its block by ``hx_target()``)."""
     response.vary.add("HX-Request")
-    for header in also:
-        response.vary.add(header)
+    if by_target:
+        response.vary.add("HX-Target")
     return response
 
 

@@ -83,7 +83,7 @@ def record_list(key: str):
         bulk=None if is_htmx() and block == "rows" else bulk.options(current_user, spec),
         can_create=policy.can(current_user, "create", spec.key),
     )
-    return vary(response, "HX-Target")  # the block depends on which element asked
+    return vary(response, by_target=True)
 
 
 @bp.get("/<key>/export.<fmt>")
