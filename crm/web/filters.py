@@ -1,4 +1,5 @@
-"""Jinja filters and globals for every template (registered by ``crm.web.templating``)."""
+"""Jinja filters (``datetime_short``, ``urlencode_without``) and the ``options`` global:
+plain functions, registered for every template by ``crm.web.templating``."""
 
 from __future__ import annotations
 
