@@ -31,12 +31,12 @@ from crm.metadata.spec import EntitySpec
 from crm.records import present
 from crm.records.query import scoped, table_of
 from crm.records.service import (
-    _check_unique,
-    _history,
-    _jsonable,
-    _references_to,
-    _unique_race,
+    add_history,
+    check_unique,
+    jsonable,
     parse_values,
+    references_to,
+    unique_race,
 )
 from crm.timeutil import utcnow
 
@@ -201,21 +201,21 @@ def _write_versioned(
                     .returning(table.c.id)
                 )
             )
-            new = _jsonable(value)
+            new = jsonable(value)
             for row in fresh:
                 name = present.record_name(spec, row, user)
                 if row["id"] in written:
                     result.done.append((row["id"], name))
-                    _history(
+                    add_history(
                         spec, row["id"], user, history_action,
-                        {column: [_jsonable(row[column]), new]},
+                        {column: [jsonable(row[column]), new]},
                     )  # fmt: skip
                 else:
                     result.stale.append((row["id"], name))
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise _unique_race() from None
+        raise unique_race() from None
     except BaseException:
         db.session.rollback()
         raise
@@ -245,7 +245,7 @@ def bulk_edit(
                 f"{f.label} must be unique: it cannot be set on several records at once."
             )
         else:
-            _check_unique(spec, {f.key: value}, errors, exclude_id=next(iter(picks)))
+            check_unique(spec, {f.key: value}, errors, exclude_id=next(iter(picks)))
     if errors:
         db.session.rollback()
         messages = [m for ms in errors.values() for m in ms]
@@ -286,7 +286,7 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
         rows = _rows(user, spec, "delete", wanted)
         result.refused = [i for i in wanted if i not in rows]
         targets = set(rows)
-        for other, f in _references_to(spec):
+        for other, f in references_to(spec):
             if not targets:
                 break
             if f.option("on_delete", "clear") != "restrict":
@@ -310,7 +310,7 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
                     )
         if targets:
             now = utcnow()
-            for other, f in _references_to(spec):
+            for other, f in references_to(spec):
                 t = table_of(other)
                 live = (t.c[f.key].in_(targets), t.c.deleted_at.is_(None))
                 rule = f.option("on_delete", "clear")
@@ -331,7 +331,7 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
                 )
             )
             for record_id in targets:
-                _history(spec, record_id, user, "delete")
+                add_history(spec, record_id, user, "delete")
                 result.done.append((record_id, present.record_name(spec, rows[record_id], user)))
         db.session.commit()
     except BaseException:

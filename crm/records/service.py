@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -43,20 +43,22 @@ class RecordConflict(Conflict):
         self.yours = dict(yours)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON can store it in the history: decimals and dates as strings, lists
+    element by element, anything else unchanged. Never raises."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
 def fingerprint(value: Any) -> str:
     """A short digest of a stored value: a form carries it to tell, when it is saved,
     whether the value changed since the form was opened (without carrying the value)."""
-    data = json.dumps(_jsonable(value), sort_keys=True, default=str)
+    data = json.dumps(jsonable(value), sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()[:24]
 
 
@@ -156,7 +158,16 @@ def _check_references(user, spec, values, errors) -> None:
                 errors.setdefault(key, []).append("Choose an active user.")
 
 
-def _check_unique(spec, values, errors, *, exclude_id: int | None = None) -> None:
+def check_unique(
+    spec: EntitySpec,
+    values: Mapping[str, Any],
+    errors: dict[str, list[str]],
+    *,
+    exclude_id: int | None = None,
+) -> None:
+    """Add a message to ``errors[key]`` for each unique field in ``values`` whose value a
+    live record other than ``exclude_id`` already has (fields with errors already, and
+    empty values, are skipped). Reads only; raises nothing of its own."""
     table = table_of(spec)
     for key, value in values.items():
         f = spec.field(key)
@@ -175,8 +186,9 @@ def _check_unique(spec, values, errors, *, exclude_id: int | None = None) -> Non
             )
 
 
-def _unique_race() -> ValidationFailed:
-    """Two saves of the same unique value at once: the database refused the second."""
+def unique_race() -> ValidationFailed:
+    """The error to raise when two saves of the same unique value ran at once and the
+    database refused the second (returned, not raised, so callers chain ``from``)."""
     return ValidationFailed(
         "The record was not saved.",
         errors={"": ["Another record was saved with the same unique value just now."]},
@@ -200,7 +212,11 @@ def _next_number(spec: EntitySpec, f: FieldSpec) -> str:
     return f"{f.option('prefix', '') or ''}{number:0{padding}d}"
 
 
-def _history(spec, record_id, user, action, changes=None) -> None:
+def add_history(
+    spec: EntitySpec, record_id: int, user: Any, action: str, changes: dict | None = None
+) -> None:
+    """Add a history entry (``action``, with ``changes`` as ``{key: [before, after]}``) for
+    the record to the current transaction; the caller commits or rolls back."""
     db.session.add(
         RecordHistory(
             entity_key=spec.key,
@@ -218,7 +234,7 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
     policy.require(user, "create", spec.key)
     try:
         values, errors = parse_values(user, spec, raw, creating=True)
-        _check_unique(spec, values, errors)
+        check_unique(spec, values, errors)
         if errors:
             raise ValidationFailed("The record was not saved.", errors=errors)
         for f in spec.active_fields:
@@ -239,14 +255,14 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
             )
             .returning(table.c.id)
         ).scalar_one()
-        _history(
+        add_history(
             spec, record_id, user, "create",
-            {k: [None, _jsonable(v)] for k, v in values.items() if v is not None},
+            {k: [None, jsonable(v)] for k, v in values.items() if v is not None},
         )  # fmt: skip
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise _unique_race() from None
+        raise unique_race() from None
     except BaseException:
         db.session.rollback()
         raise
@@ -277,7 +293,7 @@ def bulk_create(
         seen_unique: dict[str, set] = {}
         for n, raw in enumerate(rows, start=1):
             values, row_errors = parse_values(user, spec, raw, creating=True)
-            _check_unique(spec, values, row_errors)
+            check_unique(spec, values, row_errors)
             for key, value in values.items():
                 f = spec.field(key)
                 if f.unique and value is not None:
@@ -334,7 +350,7 @@ def update_record(
     try:
         current = get(user, spec, record_id, action="edit")
         values, errors = parse_values(user, spec, raw, creating=False)
-        _check_unique(spec, values, errors, exclude_id=record_id)
+        check_unique(spec, values, errors, exclude_id=record_id)
         if errors:
             raise ValidationFailed("The record was not saved.", errors=errors)
         if current["version"] != expected_version:
@@ -356,22 +372,22 @@ def update_record(
         if result.rowcount != 1:  # another save won between our read and this write
             db.session.rollback()
             raise RecordConflict(get(user, spec, record_id, action="read"), values)
-        _history(
+        add_history(
             spec, record_id, user, "update",
-            {k: [_jsonable(current[k]), _jsonable(v)] for k, v in changed.items()},
+            {k: [jsonable(current[k]), jsonable(v)] for k, v in changed.items()},
         )  # fmt: skip
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise _unique_race() from None
+        raise unique_race() from None
     except BaseException:
         db.session.rollback()
         raise
     return expected_version + 1
 
 
-def _references_to(spec: EntitySpec):
-    """(entity spec, field) pairs whose lookups point at ``spec``."""
+def references_to(spec: EntitySpec) -> Iterator[tuple[EntitySpec, FieldSpec]]:
+    """(entity spec, field) pairs of the active lookup fields that point at ``spec``."""
     for other in specs.current().active_entities:
         for f in other.active_fields:
             if f.type == "lookup" and f.option("target") == spec.key:
@@ -384,7 +400,7 @@ def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
     try:
         get(user, spec, record_id, action="delete")
         now = utcnow()
-        for other, f in _references_to(spec):
+        for other, f in references_to(spec):
             t = table_of(other)
             live = (t.c[f.key] == record_id, t.c.deleted_at.is_(None))
             rule = f.option("on_delete", "clear")
@@ -407,7 +423,7 @@ def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
             .where(table.c.id == record_id)
             .values(deleted_at=now, updated_at=now, updated_by=user.id, version=table.c.version + 1)
         )
-        _history(spec, record_id, user, "delete")
+        add_history(spec, record_id, user, "delete")
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -422,7 +438,7 @@ def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
             f.key: row[f.key] for f in spec.active_fields if f.unique and row[f.key] is not None
         }
         errors: dict[str, list[str]] = {}
-        _check_unique(spec, values, errors, exclude_id=record_id)
+        check_unique(spec, values, errors, exclude_id=record_id)
         if errors:
             raise ValidationFailed("The record cannot be restored.", errors=errors)
         table = table_of(spec)
@@ -436,7 +452,7 @@ def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
                 version=table.c.version + 1,
             )
         )
-        _history(spec, record_id, user, "restore")
+        add_history(spec, record_id, user, "restore")
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -451,7 +467,7 @@ def purge(user: Any, spec: EntitySpec, record_id: int) -> None:
         get(user, spec, record_id, action="delete", deleted=True)
         table = table_of(spec)
         db.session.execute(table.delete().where(table.c.id == record_id))
-        _history(spec, record_id, user, "purge")
+        add_history(spec, record_id, user, "purge")
         db.session.commit()
     except BaseException:
         db.session.rollback()

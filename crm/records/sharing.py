@@ -252,7 +252,7 @@ def share(
             )
             db.session.add(found)
         db.session.flush()
-        records._history(
+        records.add_history(
             spec, record_id, user, "share",
             {SHARE_KEY: [_history_side(kind, target_id, name, before),
                          _history_side(kind, target_id, name, access)]},
@@ -288,7 +288,7 @@ def unshare(user: Any, spec: EntitySpec, share_id: int, *, record_id: int | None
         rid, access = found.record_id, found.access
         _lock(spec, rid)
         db.session.execute(delete(RecordShare).where(RecordShare.id == share_id))
-        records._history(
+        records.add_history(
             spec, rid, user, "share",
             {SHARE_KEY: [_history_side(kind, target_id, name, access), None]},
         )  # fmt: skip
@@ -352,7 +352,7 @@ def transfer(
         )  # fmt: skip
         if result.rowcount != 1:  # someone saved between our read and this write
             raise _stale(spec, None)
-        records._history(spec, record_id, user, "assign", {OWNER_KEY: [row["owner_id"], owner]})
+        records.add_history(spec, record_id, user, "assign", {OWNER_KEY: [row["owner_id"], owner]})
         db.session.commit()
     except BaseException:
         db.session.rollback()
