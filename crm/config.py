@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -51,10 +52,8 @@ def secret_key(folder: Path | None = None) -> str:
         try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
-            try:
+            with contextlib.suppress(FileExistsError):  # another worker's key is in place
                 os.link(draft, path)
-            except FileExistsError:
-                pass
         finally:
             draft.unlink()
     return path.read_text().strip()
