@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, abort, current_app, request
 from flask_login import current_user, login_required
-from sqlalchemy import and_, func, literal_column, or_, select, text, union_all
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, union_all
 
 from bench.schema_bench import FIELDS
 from crm.access.models import Department, RecordShare, User
@@ -183,21 +183,14 @@ def register(app: Flask) -> None:
         rows = list_rows(subtree_condition() if subtree else None)
         return list_page(rows, mine=not subtree)
 
-    def shared_with_me():
-        """Accounts shared with me, or with my department or one above it."""
-        path = db.session.scalar(
-            select(Department.path).where(Department.id == current_user.department_id)
-        )
-        chain = [int(p) for p in (path or "").strip("/").split("/") if p]
-        return select(RecordShare.record_id).where(
-            RecordShare.entity_key == "account",
-            or_(RecordShare.user_id == current_user.id, RecordShare.department_id.in_(chain)),
-        )
-
-    def merged_rows(owners: list[int]):
-        """The first 51 accounts, newest first, of ``owners`` or shared with me: one branch
-        per owner read in (owner_id, updated_at, id) index order, one for the shares (a
-        few rows by id), each cut at 51 and merged, so no branch reads more than a page."""
+    def merged_statement():
+        """The first 51 accounts, newest first, owned by ``:owners`` or shared with ``:me``
+        or a department of ``:chain`` (mine or one above it): the owners' branch as the
+        "owner = me" page reads it, the shares' branch by id (a few rows), each cut at 51,
+        then merged, so the OR of the two never reaches the planner. Built once (as a
+        developer would keep a hot query): only the parameters change."""
+        me, owners = bindparam("me"), bindparam("owners", expanding=True)
+        chain = bindparam("chain", expanding=True)
         cols = [table.c[k] for k in (
             "id", "version", "name", "email", "phone", "city", "country", "revenue", "updated_at",
         )]  # fmt: skip
@@ -211,13 +204,27 @@ def register(app: Flask) -> None:
                 .subquery()
             )
 
+        shared = select(RecordShare.record_id).where(
+            RecordShare.entity_key == "account",
+            or_(RecordShare.user_id == me, RecordShare.department_id.in_(chain)),
+        )
         not_theirs = or_(table.c.owner_id.not_in(owners), table.c.owner_id.is_(None))
-        branches = [first(table.c.owner_id == owner) for owner in owners]
-        branches.append(first(and_(table.c.id.in_(shared_with_me()), not_theirs)))
+        branches = [
+            first(table.c.owner_id.in_(owners)),
+            first(and_(table.c.id.in_(shared), not_theirs)),
+        ]
         merged = union_all(*(select(b) for b in branches)).subquery()
-        return db.session.execute(
-            select(merged).order_by(merged.c.updated_at.desc(), merged.c.id.desc()).limit(51)
-        ).mappings().all()  # fmt: skip
+        return select(merged).order_by(merged.c.updated_at.desc(), merged.c.id.desc()).limit(51)
+
+    merged = merged_statement()
+
+    def merged_rows(owners: list[int]):
+        path = db.session.scalar(
+            select(Department.path).where(Department.id == current_user.department_id)
+        )
+        chain = [int(p) for p in (path or "").strip("/").split("/") if p]
+        params = {"me": current_user.id, "owners": owners, "chain": chain}
+        return db.session.execute(merged, params).mappings().all()
 
     def search_condition(q: str):
         """The accounts whose searchable fields contain ``q``, through the same index as
