@@ -25,6 +25,7 @@ group).
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import os
 import re
 import secrets
@@ -279,4 +280,7 @@ def _check(client: Client) -> None:
 
 
 def main() -> None:
+    if importlib.util.find_spec("gunicorn") is None:
+        print("gunicorn is not installed (pip install -e '.[prod]'): load benchmark skipped")
+        return
     run_on_databases("load", run, ROWS)
