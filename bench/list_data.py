@@ -9,8 +9,9 @@ BENCH_ROWS / 10 records each. Besides, from data version 2 (issue 12):
 - OWN_REP, a rep whose only role reads their own records (level OWN), with 20 accounts
   shared with them and 20 with their department, the 10 most recent of each so that
   shared records reach the first page;
-- DEPT_REP, a rep whose only role reads their own department's records (level
-  DEPARTMENT), in a team of DEPT_TEAM record owners, shared records likewise.
+- a rep whose only role reads their own department's records (level DEPARTMENT,
+  ``dept_rep()``), in a new team of DEPT_TEAM record owners moved from departments
+  outside MANAGER's subtree, with shares likewise.
 
 The users the earlier cases sign in as (OWNER, MANAGER) see exactly what they saw before.
 A kept database (BENCH_KEEP_DB=1) records its data version in ``bench_data_version``; one
