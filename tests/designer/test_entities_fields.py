@@ -9,7 +9,8 @@ from crm.extensions import db
 from crm.metadata import specs
 from crm.metadata.models import ConfigChange, EntityRow, FieldRow
 from crm.schema import service
-from tests.schema.helpers import columns, insert_rows, snapshot, tables
+from tests.factories import insert_rows
+from tests.schema.helpers import columns, snapshot, tables
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from crm.extensions import db
 from crm.records import bulk
 from crm.records import service as records
 from crm.records.models import RecordHistory
-from tests.factories import make_user
-from tests.records.runtime_model import build_model, entity, make, picks, stored
+from tests.factories import make_user, stored
+from tests.records.runtime_model import build_model, entity, make, picks
 
 
 @pytest.fixture
@@ -322,11 +322,11 @@ def test_labels_with_markup_are_escaped_in_the_value_input(c, staff, model):
 @pytest.fixture
 def rep(app, model):
     from crm.access import policy as P
-    from tests.records.access_model import role
+    from tests.factories import make_role
 
-    role("Rep", {"read": P.ALL, "create": P.ALL, "edit": P.OWN, "bulk_edit": P.OWN,
+    make_role("Rep", {"read": P.ALL, "create": P.ALL, "edit": P.OWN, "bulk_edit": P.OWN,
                  "assign": P.OWN, "delete": P.OWN})  # fmt: skip
-    role("Editor", {"read": P.ALL, "edit": P.ALL})
+    make_role("Editor", {"read": P.ALL, "edit": P.ALL})
     return make_user("rep@example.com", display_name="Rita Rep", roles=("Rep",))
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crm.records import service as records
-from tests.records.runtime_model import build_model, entity, make, stored
+from tests.factories import stored
+from tests.records.runtime_model import build_model, entity, make
 
 
 @pytest.fixture
