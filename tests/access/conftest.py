@@ -20,8 +20,7 @@ from crm.access.models import (
 )
 from crm.auth.models import AuthSession
 from crm.extensions import db
-from crm.schema import service as schema
-from tests.factories import make_department, make_role, make_user
+from tests.factories import field, make_department, make_entity, make_role, make_user, text
 
 
 def snapshot() -> dict:
@@ -117,18 +116,16 @@ def org(app):
     """Company > Sales > Sales East, Company > Finance; entities deal and account; an access
     manager ("mgr", in Sales) whose own rights are: read department-and-below, edit own,
     create all, margin hidden and amount read-only; and people around them."""
-    schema.create_entity(
+    make_entity(
         "deal",
         "Deal",
-        fields=[
-            {"key": "title", "type": "text", "label": "Title"},
-            {"key": "amount", "type": "currency", "label": "Amount"},
-            {"key": "margin", "type": "percent", "label": "Margin"},
+        [
+            text("title", "Title"),
+            field("amount", "currency", "Amount"),
+            field("margin", "percent", "Margin"),
         ],
     )
-    schema.create_entity(
-        "account", "Account", fields=[{"key": "name", "type": "text", "label": "Name"}]
-    )
+    make_entity("account", "Account", [text("name", "Name")])
     company = make_department("Company")
     sales = make_department("Sales", company)
     east = make_department("Sales East", sales)

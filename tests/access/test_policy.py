@@ -12,21 +12,20 @@ from crm.extensions import db
 from crm.metadata import specs
 from crm.records import service as records
 from crm.records.query import scoped, table_of
-from crm.schema import service as schema
-from tests.factories import make_department, make_role, make_user
+from tests.factories import field, make_department, make_entity, make_role, make_user, text
 
 P = policy
 
 
 @pytest.fixture
 def world(app):
-    schema.create_entity(
+    make_entity(
         "deal",
         "Deal",
-        fields=[
-            {"key": "title", "type": "text", "label": "Title"},
-            {"key": "amount", "type": "currency", "label": "Amount"},
-            {"key": "margin", "type": "percent", "label": "Margin"},
+        [
+            text("title", "Title"),
+            field("amount", "currency", "Amount"),
+            field("margin", "percent", "Margin"),
         ],
     )
     root = make_department("Company")
