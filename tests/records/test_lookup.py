@@ -5,15 +5,14 @@ from __future__ import annotations
 from crm.access import policy
 from crm.records import checks, lookup
 from crm.records import service as records
-from tests.factories import make_user
-from tests.records.access_model import role
+from tests.factories import make_role, make_user
 from tests.records.runtime_model import build_model, entity
 
 
 def test_lookup_options_are_scoped_live_named_and_capped(app):
     build_model()
     account = entity("account")
-    role("Own reader", {"read": policy.OWN, "create": policy.OWN, "delete": policy.OWN})
+    make_role("Own reader", {"read": policy.OWN, "create": policy.OWN, "delete": policy.OWN})
     owner = make_user(display_name="Olive Owner")
     reader = make_user(display_name="Rita Reader", roles=("Own reader",))
     mine = records.create(reader, account, {"name": "Acme mine"})
