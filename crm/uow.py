@@ -153,6 +153,7 @@ class Unit:
     def __init__(self, parent: Unit | None):
         self.parent = parent
         self.hooks: list[Hook] = []
+        self.discarded = False
 
     @property
     def outermost(self) -> bool:
@@ -161,6 +162,12 @@ class Unit:
     def after_commit(self, hook: Hook) -> None:
         """Run ``hook`` after the outermost commit (in the order hooks were added)."""
         self.hooks.append(hook)
+
+    def discard(self) -> None:
+        """Keep nothing of this unit: it rolls back when the block ends, as on an error,
+        and its hooks do not run (a change that turned out to change nothing, whose
+        version bump must not stay; a preview that writes to measure)."""
+        self.discarded = True
 
 
 def _stack() -> list[Unit]:
@@ -210,7 +217,9 @@ def unit_of_work(
     try:
         try:
             yield unit
-            if savepoint is not None:
+            if unit.discarded:
+                (savepoint or session).rollback()
+            elif savepoint is not None:
                 savepoint.commit()
             else:
                 session.commit()
@@ -226,6 +235,8 @@ def unit_of_work(
             raise
     finally:
         stack.pop()
+    if unit.discarded:
+        return
     if unit.parent is not None:
         unit.parent.hooks.extend(unit.hooks)  # they wait for the outermost commit
     else:

@@ -19,8 +19,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select, text, update
-from sqlalchemy.exc import DBAPIError, OperationalError
 
+from crm import uow
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs as spec_cache
@@ -35,6 +35,7 @@ from crm.schema import preflight
 from crm.schema.apply import apply_ops
 from crm.schema.plan import Op, plan
 from crm.timeutil import utcnow
+from crm.uow import unit_of_work
 
 CHOICE_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 NO_UNIQUE_TYPES = frozenset({"long_text", "multi_picklist", "boolean"})
@@ -643,13 +644,9 @@ def _lock_timeout() -> None:
         db.session.execute(text(f"SET LOCAL lock_timeout = {ms}"))
 
 
-def _is_lock_timeout(exc: DBAPIError) -> bool:
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return (
-        code == "55P03"
-        or "lock timeout" in str(exc).lower()
-        or "database is locked" in str(exc).lower()
-    )
+BUSY_TABLE = (
+    "The table is busy (another task is using it). Nothing was changed; try again in a moment."
+)
 
 
 @contextmanager
@@ -657,12 +654,14 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
     """Collect schema edits, then run the whole pipeline atomically on leaving the block.
 
     Raises ``ValidationFailed`` (every problem at once) or ``Conflict`` (a busy table);
-    in both cases nothing at all has changed.
+    in both cases nothing at all has changed. ``RuntimeError`` when the session holds
+    changes made outside a unit of work (they are not the schema service's to commit).
     """
-    if db.session.new or db.session.dirty or db.session.deleted:
-        raise RuntimeError("The schema service needs a clean session; commit your work first.")
-    db.session.rollback()  # start from a fresh transaction
-    try:
+    with unit_of_work(
+        fresh=True,
+        on_error={uow.BUSY: lambda _exc: Conflict(BUSY_TABLE)},
+        after_commit=[spec_cache.forget_request_specs],
+    ):
         _lock_timeout()
         # Taking the version row first serialises concurrent schema changes.
         version = bump_version()
@@ -695,19 +694,6 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
             )
         db.session.flush()
         _checkpoint("at_commit")
-        db.session.commit()
-    except OperationalError as exc:
-        db.session.rollback()
-        if _is_lock_timeout(exc):
-            raise Conflict(
-                "The table is busy (another task is using it). Nothing was changed; "
-                "try again in a moment."
-            ) from None
-        raise
-    except BaseException:
-        db.session.rollback()
-        raise
-    spec_cache.forget_request_specs()
 
 
 # -- convenience wrappers (one edit, one transaction) --------------------------------------
@@ -800,7 +786,6 @@ def preview_type_change(
     merged.update(options or {})
     new = replace(old, type=new_type, options=MappingProxyType(merged))
     dialect = db.session.get_bind().dialect.name
-    try:
+    with unit_of_work() as unit:
+        unit.discard()  # a preview changes nothing, whatever it ran to measure
         return preflight.preview_type_change(compiled.table(entity_key), old, new, dialect)
-    finally:
-        db.session.rollback()
