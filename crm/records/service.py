@@ -18,8 +18,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
+from crm import uow
 from crm.access import policy
 from crm.access.models import User
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -30,6 +30,7 @@ from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.models import RecordHistory, RecordNote
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
+from crm.uow import unit_of_work
 
 MAX_NOTE = 20_000
 
@@ -175,12 +176,17 @@ def _check_unique(spec, values, errors, *, exclude_id: int | None = None) -> Non
             )
 
 
-def _unique_race() -> ValidationFailed:
+def _unique_race(_exc: Exception | None = None) -> ValidationFailed:
     """Two saves of the same unique value at once: the database refused the second."""
     return ValidationFailed(
         "The record was not saved.",
-        errors={"": ["Another record was saved with the same unique value just now."]},
+        errors={"__all__": ["Another record was saved with the same unique value just now."]},
     )
+
+
+# What a record write tells people when the database refuses a unique value (a race
+# between two saves that both passed ``_check_unique``).
+UNIQUE_RACE = {uow.UNIQUE: _unique_race}
 
 
 def _next_number(spec: EntitySpec, f: FieldSpec) -> str:
@@ -216,7 +222,7 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
     """Create a record owned by ``user``; returns its id. ``ValidationFailed`` lists every
     problem by field; nothing is written then."""
     policy.require(user, "create", spec.key)
-    try:
+    with unit_of_work(on_error=UNIQUE_RACE):
         values, errors = parse_values(user, spec, raw, creating=True)
         _check_unique(spec, values, errors)
         if errors:
@@ -243,13 +249,6 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
             spec, record_id, user, "create",
             {k: [None, _jsonable(v)] for k, v in values.items() if v is not None},
         )  # fmt: skip
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _unique_race() from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return record_id
 
 
@@ -268,7 +267,7 @@ def bulk_create(
     policy.require(user, "create", spec.key)
     if owner_ids is not None:
         policy.require(user, "assign", spec.key)
-    try:
+    with unit_of_work(on_error=UNIQUE_RACE):
         table = table_of(spec)
         numbered = [f for f in spec.active_fields if f.type == "auto_number"]
         now = utcnow()
@@ -316,10 +315,6 @@ def bulk_create(
             )
             for rid in ids
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return ids
 
 
@@ -331,7 +326,7 @@ def update_record(
     ``RecordConflict`` when the record changed since ``expected_version`` was read (their
     values and yours are both kept for the conflict page); nothing is overwritten.
     """
-    try:
+    with unit_of_work(on_error=UNIQUE_RACE):
         current = get(user, spec, record_id, action="edit")
         values, errors = parse_values(user, spec, raw, creating=False)
         _check_unique(spec, values, errors, exclude_id=record_id)
@@ -341,7 +336,6 @@ def update_record(
             raise RecordConflict(current, values)
         changed = {k: v for k, v in values.items() if current[k] != v}
         if not changed:
-            db.session.rollback()
             return current["version"]
         table = table_of(spec)
         result = db.session.execute(
@@ -354,19 +348,11 @@ def update_record(
             .values(**changed, version=table.c.version + 1, updated_at=utcnow(), updated_by=user.id)
         )
         if result.rowcount != 1:  # another save won between our read and this write
-            db.session.rollback()
             raise RecordConflict(get(user, spec, record_id, action="read"), values)
         _history(
             spec, record_id, user, "update",
             {k: [_jsonable(current[k]), _jsonable(v)] for k, v in changed.items()},
         )  # fmt: skip
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _unique_race() from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return expected_version + 1
 
 
@@ -381,7 +367,7 @@ def _references_to(spec: EntitySpec):
 def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Move a record to the recycle bin, applying each referencing lookup's rule (clear,
     restrict or cascade)."""
-    try:
+    with unit_of_work():
         get(user, spec, record_id, action="delete")
         now = utcnow()
         for other, f in _references_to(spec):
@@ -408,15 +394,11 @@ def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
             .values(deleted_at=now, updated_at=now, updated_by=user.id, version=table.c.version + 1)
         )
         _history(spec, record_id, user, "delete")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Bring a record back from the recycle bin (refused if a unique value is now taken)."""
-    try:
+    with unit_of_work():
         row = get(user, spec, record_id, action="delete", deleted=True)
         values = {
             f.key: row[f.key] for f in spec.active_fields if f.unique and row[f.key] is not None
@@ -437,25 +419,17 @@ def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
             )
         )
         _history(spec, record_id, user, "restore")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def purge(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Delete a record from the recycle bin for good (administrators only)."""
     if not policy.can(user, policy.CONFIGURE):
         raise Forbidden("Only administrators can empty the recycle bin.")
-    try:
+    with unit_of_work():
         get(user, spec, record_id, action="delete", deleted=True)
         table = table_of(spec)
         db.session.execute(table.delete().where(table.c.id == record_id))
         _history(spec, record_id, user, "purge")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
@@ -467,11 +441,13 @@ def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
         raise ValidationFailed(
             "The note is too long.", errors={"body": [f"Use at most {MAX_NOTE:,} characters."]}
         )
-    get(user, spec, record_id, action="read")
-    note = RecordNote(entity_key=spec.key, record_id=record_id, user_id=user.id, body=text)
-    db.session.add(note)
-    db.session.commit()
-    return note.id
+    with unit_of_work():
+        get(user, spec, record_id, action="read")
+        note = RecordNote(entity_key=spec.key, record_id=record_id, user_id=user.id, body=text)
+        db.session.add(note)
+        db.session.flush()
+        note_id = note.id  # read before the commit expires the object
+    return note_id
 
 
 @dataclass(frozen=True)
