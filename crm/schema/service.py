@@ -276,26 +276,28 @@ class SchemaChange:
         problems = key_problems(key, what="field key")
         if not problems and e.field(key, include_archived=True) is not None:
             problems.append(f"The field key “{key}” is already used in this entity.")
+        bad = self._errs(f"{where}.key", problems)
         if len(e.fields) >= MAX_FIELDS:
-            problems.append(f"An entity can have at most {MAX_FIELDS} fields.")
-        bad = self._errs(where, problems)
+            bad |= self._errs(where, [f"An entity can have at most {MAX_FIELDS} fields."])
         if type not in types.REGISTRY:
-            self._err(where, f"Unknown field type “{type}”.")
+            self._err(f"{where}.type", f"Unknown field type “{type}”.")
             return
-        bad |= self._errs(where, label_problems(label, what="field label"))
-        bad |= self._errs(where, _text_problems(help_text, 2000, "help text"))
+        bad |= self._errs(f"{where}.label", label_problems(label, what="field label"))
+        bad |= self._errs(f"{where}.help_text", _text_problems(help_text, 2000, "help text"))
         ftype = types.get(type)
         merged = {**dict(ftype.default_options), **(options or {})}
         for option, messages in types.check_options(type, merged).items():
-            bad |= self._errs(where, [f"{option}: {m}" for m in messages])
+            bad |= self._errs(f"{where}.{option}", messages)
         if type == "lookup" and not bad:
             target = merged.get("target")
             if target not in self.wanted:
-                bad |= self._errs(where, [f"The lookup target “{target}” is not an entity."])
+                bad |= self._errs(
+                    f"{where}.target", [f"The lookup target “{target}” is not an entity."]
+                )
         parsed_choices, choice_problems = _parse_choices(choices, type)
-        bad |= self._errs(where, choice_problems)
+        bad |= self._errs(f"{where}.choices", choice_problems)
         if unique and type in NO_UNIQUE_TYPES:
-            bad |= self._errs(where, [f"A {ftype.label} field cannot be unique."])
+            bad |= self._errs(f"{where}.unique", [f"A {ftype.label} field cannot be unique."])
         if bad:
             return
         if position is None:
@@ -316,7 +318,7 @@ class SchemaChange:
             try:
                 new = replace(new, default=_jsonable(ftype.parse(new, default)))
             except ValueError as exc:
-                self._err(where, f"Default value: {exc}")
+                self._err(f"{where}.default", str(exc))
                 return
         self._put_field(entity_key, new)
         self.logs.append(_Log(entity_key, key, "add_field", None, _field_public(new)))
@@ -344,23 +346,25 @@ class SchemaChange:
             self._err(where, f"These cannot be changed: {', '.join(sorted(unknown))}.")
             return
         new = old
-        if "label" in changes and not self._errs(where, label_problems(changes["label"] or "")):
+        if "label" in changes and not self._errs(
+            f"{where}.label", label_problems(changes["label"] or "")
+        ):
             new = replace(new, label=clean_label(changes["label"]))
         help_text = changes.get("help_text")
         if "help_text" in changes and not self._errs(
-            where, _text_problems(help_text, 2000, "help text")
+            f"{where}.help_text", _text_problems(help_text, 2000, "help text")
         ):
             new = replace(new, help_text=(help_text or "").strip())
         if "position" in changes:
             try:
                 new = replace(new, position=int(changes["position"]))
             except (TypeError, ValueError):
-                self._err(where, "The position must be a whole number.")
+                self._err(f"{where}.position", "The position must be a whole number.")
         if "searchable" in changes:
             new = replace(new, searchable=bool(changes["searchable"]))
         new_type = changes.get("type", old.type)
         if new_type not in types.REGISTRY:
-            self._err(where, f"Unknown field type “{new_type}”.")
+            self._err(f"{where}.type", f"Unknown field type “{new_type}”.")
             return
         if "options" in changes or new_type != old.type:
             options = {**dict(types.get(new_type).default_options)}
@@ -369,17 +373,19 @@ class SchemaChange:
             options.update(changes.get("options") or {})
             same_lookup = old.type == new_type == "lookup"
             if same_lookup and options.get("target") != old.option("target"):
-                self._err(where, "The target of a lookup cannot change; add a new field.")
+                self._err(
+                    f"{where}.target", "The target of a lookup cannot change; add a new field."
+                )
                 return
             problems = types.check_options(new_type, options)
             for option, messages in problems.items():
-                self._errs(where, [f"{option}: {m}" for m in messages])
+                self._errs(f"{where}.{option}", messages)
             if problems:
                 return
             new = replace(new, options=MappingProxyType(options))
         if "choices" in changes:
             parsed, problems = _parse_choices(changes["choices"], new_type)
-            if self._errs(where, problems):
+            if self._errs(f"{where}.choices", problems):
                 return
             removed = {c.key for c in old.choices} - {c.key for c in parsed}
             new = replace(new, choices=parsed)
@@ -393,7 +399,7 @@ class SchemaChange:
             kind = types.SAFE_CONVERSIONS.get((old.type, new_type))
             if kind is None:
                 self._err(
-                    where,
+                    f"{where}.type",
                     f"A {types.get(old.type).label} field cannot be changed to "
                     f"{types.get(new_type).label}. Add a new field and copy the values instead.",
                 )
@@ -401,7 +407,9 @@ class SchemaChange:
             new = replace(new, type=new_type)
         if "unique" in changes:
             if changes["unique"] and new.type in NO_UNIQUE_TYPES:
-                self._err(where, f"A {types.get(new.type).label} field cannot be unique.")
+                self._err(
+                    f"{where}.unique", f"A {types.get(new.type).label} field cannot be unique."
+                )
                 return
             new = replace(new, unique=bool(changes["unique"]))
         if "required" in changes:
@@ -414,7 +422,7 @@ class SchemaChange:
                 try:
                     new = replace(new, default=_jsonable(types.get(new.type).parse(new, value)))
                 except ValueError as exc:
-                    self._err(where, f"Default value: {exc}")
+                    self._err(f"{where}.default", str(exc))
                     return
         if new == old:
             return
