@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crm.extensions import db
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.service import check_unique, parse_values
+from crm.uow import unit_of_work
 
 
 def field_messages(
@@ -26,10 +26,9 @@ def field_messages(
     lookup, unique; ``record_id``: the record being edited, whose own value does not count
     as taken), or ``[]`` when it is fine. The caller checks that ``user`` may edit ``f``.
     Writes nothing: the transaction its reads opened is rolled back before it returns."""
-    try:
+    with unit_of_work() as unit:
+        unit.discard()  # nothing to keep: a check never writes
         values, errors = parse_values(user, spec, raw, creating=record_id is None)
         if f.key in values:
             check_unique(spec, {f.key: values[f.key]}, errors, exclude_id=record_id)
-    finally:
-        db.session.rollback()  # nothing to keep: a check never writes
     return errors.get(f.key, [])

@@ -18,8 +18,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
+from crm import uow
 from crm.access import policy
 from crm.access.models import User
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -30,6 +30,7 @@ from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.models import RecordHistory, RecordNote
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
+from crm.uow import unit_of_work
 
 MAX_NOTE = 20_000
 
@@ -186,13 +187,17 @@ def check_unique(
             )
 
 
-def unique_race() -> ValidationFailed:
-    """The error to raise when two saves of the same unique value ran at once and the
-    database refused the second (returned, not raised, so callers chain ``from``)."""
+def unique_race(_exc: Exception | None = None) -> ValidationFailed:
+    """Two saves of the same unique value at once: the database refused the second."""
     return ValidationFailed(
         "The record was not saved.",
-        errors={"": ["Another record was saved with the same unique value just now."]},
+        errors={"__all__": ["Another record was saved with the same unique value just now."]},
     )
+
+
+# What a record write tells people when the database refuses a unique value (a race
+# between two saves that both passed ``check_unique``).
+UNIQUE_RACE = {uow.UNIQUE: unique_race}
 
 
 def _next_number(spec: EntitySpec, f: FieldSpec) -> str:
@@ -232,7 +237,7 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
     """Create a record owned by ``user``; returns its id. ``ValidationFailed`` lists every
     problem by field; nothing is written then."""
     policy.require(user, "create", spec.key)
-    try:
+    with unit_of_work(on_error=UNIQUE_RACE):
         values, errors = parse_values(user, spec, raw, creating=True)
         check_unique(spec, values, errors)
         if errors:
@@ -259,13 +264,6 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
             spec, record_id, user, "create",
             {k: [None, jsonable(v)] for k, v in values.items() if v is not None},
         )  # fmt: skip
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise unique_race() from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return record_id
 
 
@@ -284,7 +282,7 @@ def bulk_create(
     policy.require(user, "create", spec.key)
     if owner_ids is not None:
         policy.require(user, "assign", spec.key)
-    try:
+    with unit_of_work(on_error=UNIQUE_RACE):
         table = table_of(spec)
         numbered = [f for f in spec.active_fields if f.type == "auto_number"]
         now = utcnow()
@@ -332,10 +330,6 @@ def bulk_create(
             )
             for rid in ids
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return ids
 
 
@@ -347,7 +341,7 @@ def update_record(
     ``RecordConflict`` when the record changed since ``expected_version`` was read (their
     values and yours are both kept for the conflict page); nothing is overwritten.
     """
-    try:
+    with unit_of_work(on_error=UNIQUE_RACE):
         current = get(user, spec, record_id, action="edit")
         values, errors = parse_values(user, spec, raw, creating=False)
         check_unique(spec, values, errors, exclude_id=record_id)
@@ -357,7 +351,6 @@ def update_record(
             raise RecordConflict(current, values)
         changed = {k: v for k, v in values.items() if current[k] != v}
         if not changed:
-            db.session.rollback()
             return current["version"]
         table = table_of(spec)
         result = db.session.execute(
@@ -370,19 +363,11 @@ def update_record(
             .values(**changed, version=table.c.version + 1, updated_at=utcnow(), updated_by=user.id)
         )
         if result.rowcount != 1:  # another save won between our read and this write
-            db.session.rollback()
             raise RecordConflict(get(user, spec, record_id, action="read"), values)
         add_history(
             spec, record_id, user, "update",
             {k: [jsonable(current[k]), jsonable(v)] for k, v in changed.items()},
         )  # fmt: skip
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise unique_race() from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return expected_version + 1
 
 
@@ -397,7 +382,7 @@ def references_to(spec: EntitySpec) -> Iterator[tuple[EntitySpec, FieldSpec]]:
 def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Move a record to the recycle bin, applying each referencing lookup's rule (clear,
     restrict or cascade)."""
-    try:
+    with unit_of_work():
         get(user, spec, record_id, action="delete")
         now = utcnow()
         for other, f in references_to(spec):
@@ -424,15 +409,11 @@ def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
             .values(deleted_at=now, updated_at=now, updated_by=user.id, version=table.c.version + 1)
         )
         add_history(spec, record_id, user, "delete")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Bring a record back from the recycle bin (refused if a unique value is now taken)."""
-    try:
+    with unit_of_work():
         row = get(user, spec, record_id, action="delete", deleted=True)
         values = {
             f.key: row[f.key] for f in spec.active_fields if f.unique and row[f.key] is not None
@@ -453,25 +434,17 @@ def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
             )
         )
         add_history(spec, record_id, user, "restore")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def purge(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Delete a record from the recycle bin for good (administrators only)."""
     if not policy.can(user, policy.CONFIGURE):
         raise Forbidden("Only administrators can empty the recycle bin.")
-    try:
+    with unit_of_work():
         get(user, spec, record_id, action="delete", deleted=True)
         table = table_of(spec)
         db.session.execute(table.delete().where(table.c.id == record_id))
         add_history(spec, record_id, user, "purge")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
@@ -483,11 +456,13 @@ def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
         raise ValidationFailed(
             "The note is too long.", errors={"body": [f"Use at most {MAX_NOTE:,} characters."]}
         )
-    get(user, spec, record_id, action="read")
-    note = RecordNote(entity_key=spec.key, record_id=record_id, user_id=user.id, body=text)
-    db.session.add(note)
-    db.session.commit()
-    return note.id
+    with unit_of_work():
+        get(user, spec, record_id, action="read")
+        note = RecordNote(entity_key=spec.key, record_id=record_id, user_id=user.id, body=text)
+        db.session.add(note)
+        db.session.flush()
+        note_id = note.id  # read before the commit expires the object
+    return note_id
 
 
 @dataclass(frozen=True)
