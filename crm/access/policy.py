@@ -19,7 +19,9 @@ SQL), all. Records shared with me, or with my department or one above it, add to
 (read or edit shares) and "edit" (edit shares) where the role grants that action at all:
 as in the commercial CRMs, the entity-level right gates, sharing widens the record set.
 Every action other than read also needs the record to be readable, and bulk edit needs
-edit too: no one acts on what they cannot see.
+edit too: no one acts on what they cannot see. The levels and the share rule are stated
+once, in ``crm.access.levels``: the SQL here, the query-free shortcut of ``allowed_on``,
+the "who can see this" panel and the no-escalation rule all derive from those entries.
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, case, false, or_, select, true
 
+from crm.access import levels
+from crm.access.levels import (  # noqa: F401 - the level constants are the policy's too
+    ALL,
+    DEPARTMENT,
+    LEVEL_LABELS,
+    LEVEL_SHORT,
+    LEVELS,
+    NONE,
+    OWN,
+    SHARES,
+    SUBTREE,
+    Position,
+)
 from crm.errors import Forbidden
 
 CONFIGURE = "configure"
@@ -48,17 +63,6 @@ ACTION_LABELS = {
 }
 # Actions whose scope is only "none or not": they are not about existing records.
 UNSCOPED_ACTIONS = frozenset({"create", "import"})
-
-NONE, OWN, DEPARTMENT, SUBTREE, ALL = 0, 1, 2, 3, 4
-LEVELS = (NONE, OWN, DEPARTMENT, SUBTREE, ALL)
-LEVEL_LABELS = {
-    NONE: "None",
-    OWN: "Own records",
-    DEPARTMENT: "Own department",
-    SUBTREE: "Department and below",
-    ALL: "All records",
-}
-LEVEL_SHORT = {NONE: "—", OWN: "Own", DEPARTMENT: "Dept", SUBTREE: "Dept+", ALL: "All"}
 
 HIDDEN, READ, EDIT = "hidden", "read", "edit"
 FIELD_ACCESS = (HIDDEN, READ, EDIT)
@@ -111,7 +115,7 @@ class Rights:
     def level(self, entity_key: str, action: str) -> int:
         if self.is_admin:
             return ALL
-        return max((r.level(entity_key, action) for r in self.roles), default=NONE)
+        return levels.widest(r.level(entity_key, action) for r in self.roles)
 
     def field_access(self, entity_key: str, field_key: str) -> str:
         """The widest access among the roles that may read the entity at all."""
@@ -119,7 +123,7 @@ class Rights:
             return EDIT
         best = HIDDEN
         for r in self.roles:
-            if r.level(entity_key, "read") > NONE:
+            if r.level(entity_key, "read") != NONE:
                 access = r.field_access(entity_key, field_key)
                 if FIELD_RANK[access] > FIELD_RANK[best]:
                     best = access
@@ -304,28 +308,30 @@ def _record_allowed(user: Any, entity: Any, action: str, record: Any) -> bool:
     return found is not None
 
 
-def _decided(r: Rights, key: str, action: str, owner_id: Any) -> bool | None:
-    """Whether the record owned by ``owner_id`` lies in ``action``'s own scope, where that
-    is known without the database (None: departments or shares decide)."""
-    level = r.level(key, action)
-    if level == NONE:
-        return False
-    if level == ALL or owner_id == r.user_id:
-        return True
-    if action in ("read", "edit"):
-        return None  # a share may widen it
-    if level == OWN or r.department_id is None:
-        return False
-    return None
-
-
-def _combined(r: Rights, key: str, action: str, owner_id: Any) -> bool | None:
-    """``_decided`` for ``action`` and what it also needs (read; edit for bulk edit), as
-    ``scope`` combines them: False wins, then unknown."""
-    needed = [action, *(() if action == "read" else ("read",))]
+def _needed(action: str) -> tuple[str, ...]:
+    """``action`` and what it also needs: reading (no one acts on what they cannot see),
+    and editing for bulk edit."""
+    if action == "read":
+        return ("read",)
     if action == "bulk_edit":
-        needed.append("edit")
-    answers = [_decided(r, key, a, owner_id) for a in needed]
+        return (action, "read", "edit")
+    return (action, "read")
+
+
+def _decided(r: Rights, key: str, action: str, position: Position) -> bool | None:
+    """Whether the record at ``position`` lies in ``action``'s own scope, where the level
+    knows without the database (None: the owner's department or a share decides)."""
+    level = levels.level(r.level(key, action))
+    inside = level.admits(r, position)
+    if inside is False and SHARES.widens(level, action):
+        return None  # a share may widen it
+    return inside
+
+
+def _combined(r: Rights, key: str, action: str, position: Position) -> bool | None:
+    """``_decided`` for ``action`` and what it also needs (``_needed``), as ``scope``
+    combines them: False wins, then unknown."""
+    answers = [_decided(r, key, a, position) for a in _needed(action)]
     if False in answers:
         return False
     return None if None in answers else True
@@ -350,7 +356,8 @@ def allowed_on(user: Any, entity: Any, row: Mapping, actions: Iterable[str]) -> 
     if r.is_admin:
         return frozenset(actions)
     key = _entity_key(entity)
-    answers = {a: _combined(r, key, a, row.get("owner_id")) for a in actions}
+    position = Position(row.get("owner_id"), row=row)  # the owner's department unread
+    answers = {a: _combined(r, key, a, position) for a in actions}
     open_ = [a for a, answer in answers.items() if answer is None]
     if open_:
         table = specs.current().table(key)
@@ -369,46 +376,11 @@ def require(user: Any, action: str, entity: Any = None, record: Any = None) -> N
         raise Forbidden()
 
 
-def _owner_condition(level: int, r: Rights, table: Table) -> ColumnElement:
-    from crm.access.models import Department, User
-
-    owner = table.c.owner_id
-    if level >= ALL:
-        return true()
-    if level <= NONE:
-        return false()
-    if level == OWN or r.department_id is None:
-        return owner == r.user_id
-    if level == DEPARTMENT:
-        members = select(User.id).where(User.department_id == r.department_id)
-    else:
-        members = (
-            select(User.id)
-            .join(Department, User.department_id == Department.id)
-            .where(Department.path.startswith(r.department_path or "/-/"))
-        )
-    return or_(owner == r.user_id, owner.in_(members.scalar_subquery()))
-
-
-def _share_condition(r: Rights, entity_key: str, table: Table, *, edit: bool) -> ColumnElement:
-    from crm.access.models import RecordShare
-
-    targets = [RecordShare.user_id == r.user_id]
-    if r.department_chain:
-        targets.append(RecordShare.department_id.in_(r.department_chain))
-    shared = select(RecordShare.record_id).where(
-        RecordShare.entity_key == entity_key, or_(*targets)
-    )
-    if edit:
-        shared = shared.where(RecordShare.access == "edit")
-    return table.c.id.in_(shared.scalar_subquery())
-
-
 def _action_condition(r: Rights, key: str, action: str, table: Table) -> ColumnElement:
-    level = r.level(key, action)
-    condition = _owner_condition(level, r, table)
-    if action in ("read", "edit") and NONE < level < ALL:
-        condition = or_(condition, _share_condition(r, key, table, edit=action == "edit"))
+    level = levels.level(r.level(key, action))
+    condition = level.condition(r, table)
+    if SHARES.widens(level, action):
+        condition = or_(condition, SHARES.condition(r, key, action, table))
     return condition
 
 
@@ -427,12 +399,8 @@ def rights_scope(r: Rights, key: str, action: str, table: Table) -> ColumnElemen
     """``scope`` for rights already at hand (``r``), e.g. to compare two users' reach."""
     if r.is_admin:
         return true()
-    condition = _action_condition(r, key, action, table)
-    if action != "read":
-        condition = and_(condition, _action_condition(r, key, "read", table))
-    if action == "bulk_edit":
-        condition = and_(condition, _action_condition(r, key, "edit", table))
-    return condition
+    first, *more = (_action_condition(r, key, a, table) for a in _needed(action))
+    return and_(first, *more) if more else first
 
 
 def field_access(user: Any, entity: Any, field_key: str) -> str:
