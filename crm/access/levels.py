@@ -19,9 +19,14 @@ Levels are nested: each reaches at least what every narrower level (lower ``rank
 reaches, for the same user. That is what lets a user's rights keep only the widest grant
 of their roles (``policy.Rights.level``) and lets one level be "more" than another.
 ``value`` is what ``role_grants.level`` stores and never changes; ``rank`` orders levels
-by breadth, so a level added later can sit between two existing ones. Adding a level is
-one ``register`` call (see ``tests/access/test_levels.py``, which adds one in the test
-only).
+by breadth, so a level added later can sit between two existing ones.
+
+Adding a level: one entry (in ``BUILT_IN``, or a ``register`` call; ``department_level``
+builds one from a ``Reach``), and a migration widening the CHECK on ``role_grants.level``
+to its value. The policy, the roles service and its forms, the panel and the
+no-escalation rule need nothing more; ``tests/access/test_levels.py`` adds one in the
+test only. (The role matrix greys out levels above the manager's own by comparing stored
+values, ``templates/access/_matrix.html``: right while values follow breadth.)
 
 Shares (``SHARES``) are the one rule that is not a level: a record shared with a user, or
 with their department or one above it, widens "read" (read or edit shares) and "edit"
