@@ -22,6 +22,9 @@ What is compared, for an access manager:
   department, or one above it, come with the placement too: where the user's roles let
   shares count (a level between none and all) and the actor cannot reach such a record,
   the placement is not covered.
+
+Which levels are department-relative, what they reach from a department, and when shares
+count all come from the levels' entries (``crm.access.levels``), as the policy's SQL does.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crm.access import policy
-from crm.access.policy import ALL, DEPARTMENT, FIELD_RANK, NONE, SUBTREE, Rights, RoleRights
+from crm.access import levels, policy
+from crm.access.policy import ALL, FIELD_RANK, NONE, Rights, RoleRights
 
 EVERY_OTHER_ENTITY = "Every other entity"
 
@@ -73,7 +76,7 @@ def level_problems(actor: Rights, target: RoleRights | Rights) -> list[str]:
             f"{policy.ACTION_LABELS[action]}: {policy.LEVEL_LABELS[target.level(key, action)]}"
             f" (yours: {policy.LEVEL_LABELS[actor.level(key, action)]})"
             for action in policy.ACTIONS
-            if target.level(key, action) > actor.level(key, action)
+            if levels.wider(target.level(key, action), actor.level(key, action))
         ]
         if wider:
             problems.append(f"{entity_label(key)} — more than you hold: {', '.join(wider)}.")
@@ -111,7 +114,7 @@ def placement_problems(actor: Rights, target: Rights) -> list[str]:
     for key in _entity_keys(target):
         for action in policy.ACTIONS:
             theirs, mine = target.level(key, action), actor.level(key, action)
-            if theirs not in (DEPARTMENT, SUBTREE) or mine >= ALL:
+            if not levels.level(theirs).department_relative or mine == ALL:
                 continue
             if not _reach_covered(actor, target, theirs, mine):
                 outside.append(f"{policy.ACTION_LABELS[action]} on {entity_label(key)}")
@@ -134,9 +137,9 @@ def share_problems(actor: Rights, target: Rights) -> list[str]:
     for key, accesses in sorted(_shared_with(chain).items()):
         for action in ("read", "edit"):
             theirs, mine = target.level(key, action), actor.level(key, action)
-            if not NONE < theirs < ALL or mine >= ALL:
+            if not levels.SHARES.widens(levels.level(theirs), action) or mine == ALL:
                 continue  # no share reaches them, or the actor reaches every record
-            if action == "edit" and "edit" not in accesses:
+            if not levels.SHARES.counts(action, accesses):
                 continue
             if _shared_beyond(actor, chain, key, action):
                 beyond.append(f"{policy.ACTION_LABELS[action]} on {entity_label(key)}")
@@ -199,8 +202,9 @@ def _shared_beyond(actor: Rights, chain: tuple[int, ...], key: str, action: str)
     shared = select(RecordShare.record_id).where(
         RecordShare.entity_key == key, RecordShare.department_id.in_(chain)
     )
-    if action == "edit":
-        shared = shared.where(RecordShare.access == "edit")
+    access = levels.SHARES.access_condition(action)
+    if access is not None:
+        shared = shared.where(access)
     found = db.session.scalar(
         select(table.c.id)
         .where(
@@ -215,15 +219,14 @@ def _shared_beyond(actor: Rights, chain: tuple[int, ...], key: str, action: str)
 
 
 def _reach_covered(actor: Rights, target: Rights, theirs: int, mine: int) -> bool:
+    """Whether the departments ``target``'s level ``theirs`` reaches from their department
+    all lie within what ``actor``'s level ``mine`` reaches from the actor's."""
     if actor.department_path is None or target.department_path is None:
         return False
-    if mine == SUBTREE:
-        return target.department_path.startswith(actor.department_path)
-    return (
-        mine == DEPARTMENT
-        and theirs == DEPARTMENT
-        and target.department_id == (actor.department_id)
-    )
+    my_reach, their_reach = levels.level(mine).reach, levels.level(theirs).reach
+    if my_reach is None or their_reach is None:
+        return False  # own records only, or a level that does not say: not covered
+    return my_reach(actor).covers(their_reach(target))
 
 
 def covers(actor: Rights, target: RoleRights | Rights) -> list[str]:

@@ -2,8 +2,9 @@
 
 ``explain`` lists every active user who can read one record, and who can edit it, each
 with the rule that grants it ("Role Sales rep: Read = Own records — owns it", "Shared with
-department Sales (read)"). It is computed in Python from the same rules ``policy.scope``
-turns into SQL, for one record at a time, with a fixed number of queries whatever the
+department Sales (read)"). It is computed in Python from the same entries ``policy.scope``
+turns into SQL (``crm.access.levels``: each scope level's ``match`` and the share rule
+give the reasons), for one record at a time, with a fixed number of queries whatever the
 number of users; ``tests/records/test_who_can_see.py`` holds it to agreement with the
 scoped query layer over a tree of departments, several roles and shares.
 """
@@ -17,13 +18,15 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
-from crm.access import policy
+from crm.access import levels, policy
 from crm.access.models import Department, RecordShare, User, user_roles
 from crm.errors import Forbidden
 from crm.extensions import db
 from crm.metadata.spec import EntitySpec
 from crm.records import service as records
 from crm.records.sharing import access_words, path_labels
+
+ADMINISTRATOR = "Full administrator"
 
 
 @dataclass(frozen=True)
@@ -77,14 +80,11 @@ def explain(spec: EntitySpec, row: Mapping[str, Any]) -> Explanation:
     ``owner_id``), with the rules that grant read and edit, by ``policy.scope``'s rules:
 
     - a full administrator may do everything;
-    - otherwise each action has the widest level of the user's roles (an entity's own grant,
-      else the role's "*" grant); a role grants it when the owner matches its level: all
-      records; own (owner is the user); own department (the owner is in the user's
-      department); department and below (the owner's department path starts with the
-      user's); a user without a department matches only their own records;
-    - read and edit shares widen "read", edit shares widen "edit", when the level is above
-      none and below all; a share with a department reaches its members and the members of
-      every department below it;
+    - otherwise each role grants an action when the record is in the role's level for it
+      (an entity's own grant, else the role's "*" grant), in the level's own words
+      (``levels.ScopeLevel.match``);
+    - shares widen read and edit where the user's widest level lets them
+      (``levels.SHARES``);
     - editing also needs reading.
 
     No permission check (see ``who_can_see``). Seven queries, whatever the number of users.
@@ -125,19 +125,29 @@ def explain(spec: EntitySpec, row: Mapping[str, Any]) -> Explanation:
     ).all()  # fmt: skip
 
     owner = by_id.get(owner_id) if owner_id is not None else None
-    owner_department = departments.get(owner.department_id) if owner is not None else None
+    position = levels.Position(
+        owner_id,
+        departments.get(owner.department_id) if owner is not None else None,
+        names,
+        row,
+    )
 
     readers: list[Verdict] = []
     idle: list[str] = []
     for person in active:
         if person.is_admin:
-            reasons = ("Full administrator",)
+            reasons = (ADMINISTRATOR,)
             readers.append(_verdict(person, paths, reasons, reasons))
             continue
-        mine = [roles[i] for i in role_ids.get(person.id, ()) if i in roles]
         home = departments.get(person.department_id)
-        context = _Context(person, home, owner_id, owner, owner_department, names)
-        read = _reasons(key, "read", mine, context, shares)
+        viewer = policy.Rights(
+            person.id,
+            False,
+            person.department_id,
+            home.path if home is not None else None,
+            tuple(roles[i] for i in role_ids.get(person.id, ()) if i in roles),
+        )
+        read = _reasons(key, "read", viewer, position, shares)
         if not read:
             idle += [
                 f"{s.name} ({access_words(s.access)}): their roles give no right to read "
@@ -146,7 +156,7 @@ def explain(spec: EntitySpec, row: Mapping[str, Any]) -> Explanation:
                 if s.user_id == person.id
             ]
             continue
-        edit = _reasons(key, "edit", mine, context, shares)
+        edit = _reasons(key, "edit", viewer, position, shares)
         readers.append(_verdict(person, paths, read, edit))
     return Explanation(tuple(readers), tuple(idle))
 
@@ -162,72 +172,21 @@ def _verdict(person, labels, read, edit) -> Verdict:
     )
 
 
-@dataclass(frozen=True)
-class _Context:
-    person: Any
-    home: Any  # the person's department row, or None
-    owner_id: int | None
-    owner: Any  # the owner's user row, or None (no owner, or no such user)
-    owner_department: Any
-    labels: Mapping[int, str]  # department names by id
-
-    @property
-    def chain(self) -> tuple[int, ...]:
-        """The person's department and every one above it, as ``Rights.department_chain``."""
-        if self.home is None:
-            return ()
-        return tuple(int(p) for p in self.home.path.strip("/").split("/") if p)
-
-
-def _owner_match(level: int, c: _Context) -> str | None:
-    """Why the record's owner falls in ``level`` for this person (``_owner_condition``),
-    or None when it does not."""
-    if level >= policy.ALL:
-        return ""
-    if level <= policy.NONE:
-        return None
-    if c.owner_id is not None and c.owner_id == c.person.id:
-        return "owns it"
-    if level == policy.OWN or c.person.department_id is None:
-        return None
-    od = c.owner_department
-    if od is None:
-        return None
-    if level == policy.DEPARTMENT:
-        if od.id == c.person.department_id:
-            return f"owner is in {c.labels[od.id]}"
-        return None
-    prefix = c.home.path if c.home is not None else "/-/"
-    if not od.path.startswith(prefix):
-        return None
-    if od.id == c.person.department_id:
-        return f"owner is in {c.labels[od.id]}"
-    return f"owner is in {c.labels[od.id]}, below {c.labels[c.home.id]}"
-
-
-def _reasons(key: str, action: str, roles, c: _Context, shares) -> tuple[str, ...]:
-    """The rules that let this person ``action`` the record, as ``_action_condition``."""
+def _reasons(
+    key: str, action: str, viewer: policy.Rights, position: levels.Position, shares
+) -> tuple[str, ...]:
+    """The rules that let ``viewer`` ``action`` the record at ``position``: each role whose
+    level for it holds the record, then each share that widens it (``policy.scope``)."""
     out = []
-    for role in roles:
-        level = role.level(key, action)
-        why = _owner_match(level, c)
-        if why is not None:
-            rule = (
-                f"Role {role.name}: {policy.ACTION_LABELS[action]} = {policy.LEVEL_LABELS[level]}"
-            )
+    for role in viewer.roles:
+        level = levels.level(role.level(key, action))
+        why = level.match(viewer, position)
+        if why is not None and why is not levels.UNKNOWN:
+            rule = f"Role {role.name}: {policy.ACTION_LABELS[action]} = {level.label}"
             out.append(f"{rule} — {why}" if why else rule)
-    level = max((r.level(key, action) for r in roles), default=policy.NONE)
-    if policy.NONE < level < policy.ALL:
+    if levels.SHARES.widens(levels.level(viewer.level(key, action)), action):
         for s in shares:
-            if action == "edit" and s.access != "edit":
-                continue
-            how = access_words(s.access)
-            if s.user_id is not None and s.user_id == c.person.id:
-                by = f" by {s.by}" if s.by else ""
-                out.append(f"Shared with them{by} ({how})")
-            elif s.department_id is not None and s.department_id in c.chain:
-                text = f"Shared with department {c.labels.get(s.department_id, '?')} ({how})"
-                if s.department_id != c.person.department_id:
-                    text += f" — they are in {c.labels[c.person.department_id]}, below it"
-                out.append(text)
+            why = levels.SHARES.match(viewer, s, action, position.names, access_words)
+            if why is not None:
+                out.append(why)
     return tuple(out)
