@@ -22,8 +22,7 @@ from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.records.who_can_see import explain
 from crm.schema import service as schema
-from tests.access.conftest import department
-from tests.factories import make_user
+from tests.factories import make_department, make_user
 
 P = policy
 NO_SUCH_USER = 987654
@@ -92,16 +91,16 @@ def org(app, admin):
     schema.create_entity(
         "deal", "Deal", fields=[{"key": "title", "type": "text", "label": "Title"}]
     )
-    company = department("Company")
-    sales = department("Sales", company)
-    east = department("East", sales)
+    company = make_department("Company")
+    sales = make_department("Sales", company)
+    east = make_department("East", sales)
     d = {
         "company": company,
         "sales": sales,
         "east": east,
-        "city": department("City", east),
-        "finance": department("Finance", company),
-        "apart": department("Apart"),
+        "city": make_department("City", east),
+        "finance": make_department("Finance", company),
+        "apart": make_department("Apart"),
     }
     people = {
         name: make_user(display_name=name, roles=(), department=d.get(home))
