@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-
 from datetime import date
 
 import pytest

@@ -157,3 +157,9 @@ def convert_value(from_spec: FieldSpec, to_spec: FieldSpec, value: Any) -> Any:
 
 
 _ = blank  # re-exported helper for callers that read raw input
+
+
+def lookup_target(spec: FieldSpec) -> str | None:
+    """The key of the entity whose records a field's values are (a record reference), or
+    None for any other field."""
+    return spec.option("target") if get(spec.type).reference == "record" else None

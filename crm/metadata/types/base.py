@@ -92,7 +92,8 @@ class FieldType:
     ``can_name_records``, ``names_new_entities`` (the first such field names records),
     ``numeric``, ``temporal``, ``textual`` (quick search can index it; filter words quote
     it), ``has_choices``, ``multi_valued``, ``assigned`` (the system gives the value:
-    never typed, no default), ``index_by_default``; ``sort_words`` say what the two sort
+    never typed, no default), ``takes_default`` (the designer offers a default value),
+    ``index_by_default``; ``sort_words`` say what the two sort
     directions mean.
 
     Display: ``text``/``html``/``cell`` factories (see ``crm.metadata.types.display``);
@@ -134,6 +135,7 @@ class FieldType:
     has_choices: bool = False
     multi_valued: bool = False
     assigned: bool = False
+    takes_default: bool = True
     index_by_default: bool = False
     missing_name: str = ""
     # display: factories of closures (see display.py); None takes the default
@@ -152,6 +154,8 @@ class FieldType:
         put = object.__setattr__
         if self.format is None:
             put(self, "format", format_str)
+        if self.assigned:
+            put(self, "takes_default", False)
         if self.parse_import is None:
             put(self, "parse_import", self.parse)
         if self.to_json is None:

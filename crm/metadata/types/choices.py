@@ -175,7 +175,7 @@ ENTRIES = (
         sa_type=fixed(sa.Boolean), form_field=boolean_field, widget="checkbox",
         parse=_parse_boolean, format=_format_boolean, storage="boolean",
         operators=("is_true", "is_false", "empty"), filter_sql=equality_filter,
-        can_be_unique=False, aggregates=("count",),
+        can_be_unique=False, takes_default=False, aggregates=("count",),
     ),
     FieldType(
         key="picklist", label="Picklist", description="One value chosen from a list you define.",

@@ -46,14 +46,10 @@ def _lookup_cell(spec: FieldSpec, has_target: bool):
     entity exists, else the name as text."""
 
     def cell(v: Any, names: Any, url: str) -> str:
-        if not v:
-            return (
-                "<td></td>"
-                if v is None or v == ""
-                else "<td>" + escaped(names.get(v, CANNOT_SEE)) + "</td>"
-            )
+        if v is None or v == "" or v == []:
+            return "<td></td>"
         name = escaped(names.get(v, CANNOT_SEE))
-        if has_target:
+        if has_target and v:  # an id of 0 is no record: no link
             return "".join(('<td><a href="', url, escaped(v), '">', name, "</a></td>"))
         return "".join(("<td>", name, "</td>"))
 

@@ -105,7 +105,7 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
     expected = request.form.get("version", type=int) or 0
     seen = request.form.get("seen", "")
     raw = raw_values([f], request.form)
-    if f.type == "multi_picklist":
+    if types.get(f.type).multi_valued:  # no box ticked sends nothing: that means none
         raw.setdefault(f.key, [])
     if expected != row["version"] and seen and seen == records.fingerprint(row[f.key]):
         expected = row["version"]  # only other values changed since the input opened
@@ -185,7 +185,7 @@ def validate_field(key: str, field_key: str) -> Response:
         messages = ["This field cannot be set here."]
     else:
         raw = raw_values([f], request.form)
-        if f.type == "multi_picklist":
+        if types.get(f.type).multi_valued:
             raw.setdefault(f.key, [])
         values, errors = parse_values(current_user, spec, raw, creating=record_id is None)
         if f.key in values:

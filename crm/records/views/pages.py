@@ -162,7 +162,7 @@ def _quick_targets(fields) -> dict:
     compiled = specs.current()
     out = {}
     for f in fields:
-        if f.type != "lookup":
+        if types.get(f.type).reference != "record":
             continue
         target = compiled.entity(f.option("target"))
         if target is not None and policy.can(current_user, "create", target.key):
