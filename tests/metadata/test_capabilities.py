@@ -24,7 +24,7 @@ def test_the_families_the_application_relies_on():
     assert set(types.REGISTRY) - having("sortable") == {"long_text", "multi_picklist"}
     assert having("textual") == {"text", "long_text", "email", "phone", "url", "auto_number"}
     assert having("temporal") == {"date", "datetime"}
-    assert having("numeric") == {"integer", "decimal", "currency", "percent"}
+    assert having("numeric") == {"integer", "decimal", "currency", "percent", "rating"}
     assert having("has_choices") == {"picklist", "multi_picklist"}
     assert having("multi_valued") == {"multi_picklist"}
     assert having("assigned") == {"auto_number"}
