@@ -47,6 +47,10 @@ def test_hooks_have_working_defaults():
     spec = FieldSpec(key="d", type="date", label="D")
     assert types.get("date").to_json(spec, date(2025, 1, 2)) == "2025-01-02"
     assert types.get("date").to_json(spec, None) is None
+    tags = FieldSpec(key="t", type="multi_picklist", label="T")
+    assert types.get("multi_picklist").to_json(tags, ["a", "b"]) == ["a", "b"]
+    money = FieldSpec(key="m", type="currency", label="M")
+    assert types.get("currency").to_json(money, types.get("currency").parse(money, "1.5")) == "1.50"
     assert types.get("date").parse_import(spec, "2025-01-02") == date(2025, 1, 2)
 
 

@@ -159,7 +159,7 @@ class FieldType:
         if self.parse_import is None:
             put(self, "parse_import", self.parse)
         if self.to_json is None:
-            put(self, "to_json", lambda spec, value: input_text(spec, value) or None)
+            put(self, "to_json", json_value)
         if not self.default_options and self.options:
             defaults = {o.name: o.default for o in self.options if o.default is not None}
             put(self, "default_options", MappingProxyType(defaults))
@@ -321,6 +321,14 @@ def input_text(spec: FieldSpec, value: Any) -> str:
     if isinstance(value, Decimal | date):
         return f"{value:f}" if isinstance(value, Decimal) else value.isoformat()
     return str(value)
+
+
+def json_value(spec: FieldSpec, value: Any) -> Any:
+    """The default JSON form of a stored value: numbers, booleans and lists as they are,
+    decimals, dates and moments as their form input text, None as null."""
+    if value is None or isinstance(value, bool | int | list | str):
+        return value
+    return input_text(spec, value)
 
 
 def is_empty(value: Any) -> bool:
