@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: run test install install-dev migrate lint format vendor bench clean
+.PHONY: run serve test install install-dev install-prod migrate lint format vendor bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-prod: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[prod]'
+	touch $@ $(VENV)/.installed
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-prod: $(VENV)/.installed-prod
 
 migrate: install
 	$(BIN)/python -m crm migrate
@@ -28,6 +33,14 @@ migrate: install
 run: migrate
 	$(BIN)/flask --app app crm demo --port $(PORT)
 	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
+
+## Production-style: migrate, then serve with gunicorn (WORKERS processes, default 4) on
+## $(HOST):$(PORT). Set SECRET_KEY and DATABASE_URL (PostgreSQL) in the environment.
+WORKERS ?= 4
+HOST    ?= 127.0.0.1
+serve: install-prod
+	$(BIN)/python -m crm migrate
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'app:create_app()'
 
 ## Set up, lint, and run the whole test suite (SQLite, then PostgreSQL when one answers).
 test: install-dev

@@ -52,11 +52,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.auth.views import init_login
     from crm.cli import register_cli
     from crm.records import views as records_views
-    from crm.web import register_web
+    from crm.web import register_web, templating
     from crm.web.views import bp as web_bp
 
     init_login(app)
     register_web(app)
+    templating.register(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
     designer.register(app)

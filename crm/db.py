@@ -37,3 +37,12 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # pragma: no cover - driver callback
         connection.exec_driver_sql("BEGIN")
+
+
+def discard_session() -> None:
+    """Roll back what the current request's session began: a request that failed keeps
+    nothing, and the error page's own reads start afresh. Raises what the rollback raises
+    (a connection lost mid-request)."""
+    from crm.extensions import db
+
+    db.session.rollback()

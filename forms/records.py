@@ -16,6 +16,9 @@ from wtforms.form import BaseForm
 
 from crm.metadata import specs, types
 from crm.metadata.spec import EntitySpec, FieldSpec
+from forms.errors import attach_errors
+
+__all__ = ["attach_errors", "raw_values", "record_form"]  # attach_errors: the shared one
 
 
 def _unbound_fields(spec: EntitySpec, fields: tuple[FieldSpec, ...]) -> list:
@@ -58,14 +61,3 @@ def raw_values(fields: Iterable[FieldSpec], formdata: MultiDict) -> dict[str, An
         elif f.key in formdata:
             out[f.key] = formdata.get(f.key)
     return out
-
-
-def attach_errors(form: BaseForm, errors: Mapping[str, list[str]]) -> list[str]:
-    """Show service errors by their fields; return those that belong to no field."""
-    loose: list[str] = []
-    for key, messages in errors.items():
-        if key in form._fields:
-            form[key].errors = list(messages)
-        else:
-            loose.extend(messages)
-    return loose

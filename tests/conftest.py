@@ -20,6 +20,14 @@ def pytest_report_header(config):
     return f"database: {KIND}"
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The authorization matrix's size and findings, summed over its pieces (which xdist may
+    have run on several workers: this hook runs where the reports are gathered)."""
+    from tests.authz import summary
+
+    summary.write(terminalreporter)
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory) -> Iterator[TestDatabases]:
     dbs = TestDatabases(tmp_path_factory.mktemp("databases"))

@@ -41,6 +41,17 @@ def test_secret_key_is_generated_once_and_kept(monkeypatch, tmp_path):
     assert other != first
 
 
+def test_workers_starting_at_once_agree_on_one_secret_key(monkeypatch, tmp_path):
+    """gunicorn starts several workers together: each may find no key file yet. Whoever
+    writes second must not fail, nor read a half-written key, nor replace the first key."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setattr(config.Path, "exists", lambda self: False)  # all saw "no key yet"
+    first = config.secret_key(tmp_path)
+    second = config.secret_key(tmp_path)
+    assert second == first and len(first) >= 48
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]  # no drafts left
+
+
 def test_secret_key_from_environment_wins(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     assert config.load({"INSTANCE_PATH": str(tmp_path)})["SECRET_KEY"] == "from-the-environment"

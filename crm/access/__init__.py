@@ -1,4 +1,9 @@
-"""Access administration: users and invitations, roles and their rights, departments.
+"""Access: who may do what, and the screens that administer it.
+
+``models`` (users, departments, roles, grants, field rights, shares, invitations),
+``policy`` (the only place that answers "may this user do this"), ``directory`` (people's
+names), ``rules`` (no escalation), the services (``users``, ``roles``, ``departments``,
+``invites``, ``service``) and their screens (``views_*``). Signing in is ``crm.auth``.
 
 Every route of ``bp`` needs the "manage access" right (checked once, before any view runs,
 through the access policy). Within it, the services apply the no-escalation rule of

@@ -15,7 +15,7 @@ from sqlalchemy import String, func, literal, select
 from sqlalchemy import update as sql_update
 
 from crm.access.models import Department, User
-from crm.access.service import done, fail, require_admin, require_manager
+from crm.access.service import access_change, fail, require_admin, require_manager
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.metadata.keys import clean_label
@@ -124,6 +124,7 @@ def _parent(parent_id: int | None, errors: dict[str, list[str]]) -> Department |
     return parent
 
 
+@access_change
 def create(
     actor: Any, *, name: str, parent_id: int | None = None, manager_id: int | None = None
 ) -> Department:
@@ -146,10 +147,10 @@ def create(
     db.session.add(department)
     db.session.flush()  # the id is part of the path
     department.path = f"{parent.path if parent else '/'}{department.id}/"
-    done()
     return department
 
 
+@access_change
 def update(actor: Any, department_id: int, *, name: str, manager_id: int | None) -> Department:
     """Rename a department and set (or clear) its manager."""
     require_admin(actor, "change the department tree")
@@ -163,10 +164,10 @@ def update(actor: Any, department_id: int, *, name: str, manager_id: int | None)
         fail("The department was not changed.", errors)
     department.name = name
     department.manager_id = manager_id
-    done()
     return department
 
 
+@access_change
 def move(actor: Any, department_id: int, parent_id: int | None) -> Department:
     """Put a department (and everything below it) under ``parent_id`` (None: the top).
 
@@ -203,11 +204,11 @@ def move(actor: Any, department_id: int, parent_id: int | None) -> Department:
         .values(path=literal(new, String) + func.substr(Department.path, len(old) + 1)),
         execution_options={"synchronize_session": False},
     )
-    done()
-    db.session.expire_all()
+    db.session.expire_all()  # Core statements went around the identity map
     return department
 
 
+@access_change
 def delete(actor: Any, department_id: int) -> None:
     """Delete an empty department (no members, no sub-departments)."""
     require_admin(actor, "change the department tree")
@@ -232,4 +233,3 @@ def delete(actor: Any, department_id: int) -> None:
     if problems:
         fail("The department was not deleted.", {"department": problems})
     db.session.delete(department)
-    done()

@@ -32,3 +32,20 @@ def user_names(ids: Iterable[int] | None = None) -> dict[int, str]:
     if not wanted:
         return {}
     return dict(db.session.execute(_user_names_query(False), {"ids": wanted}).tuples().all())
+
+
+def active_people() -> list[tuple[int, str, str]]:
+    """(id, display name, e-mail) of every active user, by name then id: the people a
+    choice (a department's manager) may offer."""
+    query = (
+        select(User.id, User.display_name, User.email)
+        .where(User.is_active.is_(True))
+        .order_by(User.display_name, User.id)
+    )
+    return [tuple(row) for row in db.session.execute(query).all()]
+
+
+def members_of(department_id: int) -> list[User]:
+    """The users (active or not) whose department is ``department_id``, by name."""
+    query = select(User).where(User.department_id == department_id).order_by(User.display_name)
+    return list(db.session.scalars(query).all())

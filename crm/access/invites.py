@@ -20,6 +20,7 @@ from crm.auth.passwords import hash_password, password_problems
 from crm.errors import DomainError, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.timeutil import utcnow
+from crm.uow import unit_of_work
 
 VALID_FOR = timedelta(days=7)
 # The password hash of an account that has never chosen a password: not an Argon2 hash,
@@ -106,31 +107,30 @@ def accept(
     The password rules are those of the first-run and change-password pages. Raises
     ``NotFound`` / ``InviteGone`` for an unusable link and ``ValidationFailed`` for a
     password that breaks the rules; in every case nothing changes."""
-    invite, user = check(token)
-    problems = password_problems(password or "", email=user.email)
-    if problems:
-        raise ValidationFailed("The password was not set.", errors={"password": problems})
-    now = utcnow()
-    won = db.session.execute(
-        update(UserInvite)
-        .where(
-            UserInvite.id == invite.id,
-            UserInvite.used_at.is_(None),
-            UserInvite.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
-        db.session.rollback()
-        raise InviteGone(USED)
-    user.password_hash = hash_password(password)
-    user.password_changed_at = now
-    user.last_login_at = now
-    # A link that resets a password ends every session of the old one.
-    auth.revoke_sessions(user.id)
-    user.auth_session = auth.open_session(user, ip=ip, user_agent=user_agent)
-    db.session.commit()
+    with unit_of_work():
+        invite, user = check(token)
+        problems = password_problems(password or "", email=user.email)
+        if problems:
+            raise ValidationFailed("The password was not set.", errors={"password": problems})
+        now = utcnow()
+        won = db.session.execute(
+            update(UserInvite)
+            .where(
+                UserInvite.id == invite.id,
+                UserInvite.used_at.is_(None),
+                UserInvite.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won != 1:
+            raise InviteGone(USED)
+        user.password_hash = hash_password(password)
+        user.password_changed_at = now
+        user.last_login_at = now
+        # A link that resets a password ends every session of the old one.
+        auth.revoke_sessions(user.id)
+        user.auth_session = auth.open_session(user, ip=ip, user_agent=user_agent)
     return user
 
 

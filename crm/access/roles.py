@@ -18,7 +18,7 @@ from crm.access import policy
 from crm.access.models import FieldRight, Role, RoleGrant, User, user_roles
 from crm.access.policy import ANY_ENTITY, NONE, Rights, RoleRights
 from crm.access.rules import covers, field_problems, level_problems, user_problems
-from crm.access.service import done, fail, refuse, require_manager
+from crm.access.service import access_change, fail, refuse, require_manager
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.metadata import specs
@@ -223,6 +223,7 @@ def _check_input(name: str | None, description: str | None, grants, fields, excl
 # --- services ----------------------------------------------------------------------------
 
 
+@access_change
 def create(
     actor: Any,
     *,
@@ -264,10 +265,10 @@ def create(
     db.session.add(role)
     db.session.flush()
     _write(role, result.grants, result.fields)
-    done()
     return role
 
 
+@access_change
 def update(
     actor: Any,
     role_id: int,
@@ -324,7 +325,6 @@ def update(
     role.can_manage_access = result.can_manage_access
     if grants is not None or fields is not None:
         _write(role, result.grants, result.fields)
-    done()
     return role
 
 
@@ -357,6 +357,7 @@ def _holders_beyond(mine: Rights, role_id: int, result: RoleRights) -> list[str]
     return beyond
 
 
+@access_change
 def delete_role(actor: Any, role_id: int, *, move_to: int | None = None) -> int:
     """Delete a role. While users hold it, ``move_to`` must name the role they get
     instead; returns how many users were moved. Access managers may only move users
@@ -412,6 +413,5 @@ def delete_role(actor: Any, role_id: int, *, move_to: int | None = None) -> int:
     db.session.execute(delete(RoleGrant).where(RoleGrant.role_id == role.id))
     db.session.execute(delete(FieldRight).where(FieldRight.role_id == role.id))
     db.session.execute(delete(Role).where(Role.id == role.id))
-    done()
-    db.session.expire_all()
+    db.session.expire_all()  # Core statements went around the identity map
     return len(holders)

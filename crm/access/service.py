@@ -1,20 +1,26 @@
 """What every access service does first and last.
 
-Each public service of ``crm.access`` checks ``require_manager`` (or ``require_admin``)
-before reading its input, validates everything before writing anything, and ends with
-``done()``: one commit, and the request's cached rights dropped so the next check reads
-the new roles, grants and departments. On any error the session is rolled back by the
-caller's error handler (or by ``fail``), so a refused change leaves no trace.
+Each public service of ``crm.access`` that writes is an ``access_change``: one unit of
+work that commits when the service returns and drops the request's cached rights after
+the commit, so the next check reads the new roles, grants and departments. It checks
+``require_manager`` (or ``require_admin``) before reading its input and validates
+everything before writing anything; ``fail`` and ``refuse`` raise, and the unit rolls
+back, so a refused change leaves no trace.
 """
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+import functools
+from collections.abc import Callable
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from crm.access import policy
 from crm.access.policy import Rights
 from crm.errors import Forbidden, ValidationFailed
-from crm.extensions import db
+from crm.uow import unit_of_work
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def require_manager(actor: Any) -> Rights:
@@ -32,19 +38,23 @@ def require_admin(actor: Any, what: str) -> Rights:
     return rights
 
 
+def access_change(service: Callable[P, R]) -> Callable[P, R]:
+    """Run ``service`` as one unit of work: committed when it returns, rolled back when
+    it raises; the rights cached in this request are forgotten after the commit."""
+
+    @functools.wraps(service)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with unit_of_work(after_commit=[policy.forget]):
+            return service(*args, **kwargs)
+
+    return run
+
+
 def fail(message: str, errors: dict[str, list[str]] | None = None) -> NoReturn:
-    """Roll back and raise ``ValidationFailed`` (nothing of the change is kept)."""
-    db.session.rollback()
+    """Raise ``ValidationFailed`` (the service's unit rolls back: nothing is kept)."""
     raise ValidationFailed(message, errors={k: v for k, v in (errors or {}).items() if v})
 
 
 def refuse(message: str, errors: dict[str, list[str]] | None = None) -> NoReturn:
-    """Roll back and raise ``Forbidden`` with the reasons (nothing of the change is kept)."""
-    db.session.rollback()
+    """Raise ``Forbidden`` with the reasons (the service's unit rolls back)."""
     raise Forbidden(message, errors={k: v for k, v in (errors or {}).items() if v})
-
-
-def done() -> None:
-    """Commit the change and forget the rights cached in this request."""
-    db.session.commit()
-    policy.forget()

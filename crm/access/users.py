@@ -21,7 +21,7 @@ from crm.access import invites, policy
 from crm.access.models import Department, Role, User, user_roles
 from crm.access.policy import Rights
 from crm.access.rules import covers, rights_with, user_problems
-from crm.access.service import done, fail, refuse, require_manager
+from crm.access.service import access_change, fail, refuse, require_manager
 from crm.auth.service import normalise_email, revoke_sessions
 from crm.errors import NotFound
 from crm.extensions import db
@@ -235,6 +235,7 @@ def _email_problems(email: str) -> list[str]:
     return []
 
 
+@access_change
 def create(
     actor: Any,
     *,
@@ -281,7 +282,6 @@ def create(
             insert(user_roles), [{"user_id": user.id, "role_id": r.id} for r in roles]
         )
     token = invites.issue(user, created_by=actor.id)
-    done()
     return user, token
 
 
@@ -291,6 +291,7 @@ def _manageable(actor: Any, user: User, what: str) -> None:
         refuse(f"{what} You cannot change this user.", {"user": problems})
 
 
+@access_change
 def update(
     actor: Any,
     user_id: int,
@@ -327,10 +328,10 @@ def update(
     if is_admin is not None:
         user.is_admin = bool(is_admin)
     user.roles = roles
-    done()
     return user
 
 
+@access_change
 def reinvite(actor: Any, user_id: int) -> str:
     """A new one-time link for ``user`` (older links stop working); returns its token.
     Following it lets them choose a new password, so it is refused for deactivated
@@ -351,10 +352,10 @@ def reinvite(actor: Any, user_id: int) -> str:
             {"user": ["They already chose a password; ask a full administrator to reset it."]},
         )
     token = invites.issue(user, created_by=actor.id)
-    done()
     return token
 
 
+@access_change
 def set_active(actor: Any, user_id: int, active: bool) -> User:
     """Reactivate or deactivate a user; deactivating ends all of their sessions at once
     and stops their invitation links. No one deactivates their own account."""
@@ -367,5 +368,4 @@ def set_active(actor: Any, user_id: int, active: bool) -> User:
     if not active:
         revoke_sessions(user.id)
         invites.end_open(user.id)  # a reactivated account needs a new link
-    done()
     return user

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from crm.access import bp, departments, policy
-from crm.access.models import User
+from crm.access import bp, departments, directory, policy
 from crm.access.service import require_admin
 from crm.errors import Forbidden, ValidationFailed
-from crm.extensions import db
 from crm.web.htmx import redirect
 from forms.access import (
     NO_CHOICE,
@@ -32,11 +29,7 @@ def _parent_choices(nodes, *, exclude_path: str | None = None) -> list[tuple[str
 
 
 def _manager_choices() -> list[tuple[str, str]]:
-    people = db.session.execute(
-        select(User.id, User.display_name, User.email)
-        .where(User.is_active.is_(True))
-        .order_by(User.display_name, User.id)
-    ).all()
+    people = directory.active_people()
     return [(NO_CHOICE, "— no manager —")] + [(str(i), f"{n} ({e})") for i, n, e in people]
 
 
@@ -110,9 +103,7 @@ def _department_page(department, *, edit=None, move=None, status: int = 200):
             data={"parent": str(department.parent_id) if department.parent_id else NO_CHOICE},
         )
         move.parent.choices = _parent_choices(nodes, exclude_path=department.path)
-    members = db.session.scalars(
-        select(User).where(User.department_id == department.id).order_by(User.display_name)
-    ).all()
+    members = directory.members_of(department.id)
     chain = [n for n in departments.flat(nodes) if department.path.startswith(n.department.path)]
     return render_template(
         "access/department.html",

@@ -13,14 +13,15 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 
+from crm import uow
 from crm.access.models import User
 from crm.auth.models import AppSetting, AuthSession, LoginFailure
 from crm.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from crm.errors import Conflict, NotFound, TooManyAttempts, ValidationFailed
 from crm.extensions import db
 from crm.timeutil import utcnow
+from crm.uow import unit_of_work
 
 SIGN_IN_REFUSED = "That e-mail and password do not match an active account."
 SETUP_KEY = "first_admin_created"
@@ -83,15 +84,16 @@ def sign_in(
     user = db.session.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        db.session.add(LoginFailure(email=email[:254], ip=ip))
-        db.session.commit()
+        # The failure is kept (it counts towards the lock-out) although sign-in is refused.
+        with unit_of_work():
+            db.session.add(LoginFailure(email=email[:254], ip=ip))
         raise ValidationFailed(SIGN_IN_REFUSED)
-    db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    user.auth_session = open_session(user, ip=ip, user_agent=user_agent)
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        user.last_login_at = utcnow()
+        user.auth_session = open_session(user, ip=ip, user_agent=user_agent)
     return user
 
 
@@ -127,8 +129,8 @@ def load_session_user(token: str) -> User | None:
     row, user = found
     now = utcnow()
     if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
-        row.last_seen_at = now
-        db.session.commit()
+        with unit_of_work():
+            row.last_seen_at = now
     row.token = token
     user.auth_session = row
     return user
@@ -149,8 +151,8 @@ def revoke_sessions(user_id: int, *, keep: AuthSession | None = None) -> int:
 
 def sign_out(user: User) -> None:
     """Sign the user out here and everywhere else they are signed in."""
-    revoke_sessions(user.id)
-    db.session.commit()
+    with unit_of_work():
+        revoke_sessions(user.id)
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -163,35 +165,34 @@ def change_password(user: User, current: str, new: str) -> None:
         errors["new_password"] = problems
     if errors:
         raise ValidationFailed("The password was not changed.", errors=errors)
-    user.password_hash = hash_password(new)
-    user.password_changed_at = utcnow()
-    revoke_sessions(user.id, keep=user.auth_session)
-    db.session.commit()
+    with unit_of_work():
+        user.password_hash = hash_password(new)
+        user.password_changed_at = utcnow()
+        revoke_sessions(user.id, keep=user.auth_session)
 
 
 def set_active(user_id: int, active: bool) -> User:
     """Activate or deactivate a user; deactivation ends all of their sessions at once."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.")
-    user.is_active = active
-    if not active:
-        revoke_sessions(user.id)
-    db.session.commit()
+    with unit_of_work():
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise NotFound("No such user.")
+        user.is_active = active
+        if not active:
+            revoke_sessions(user.id)
     return user
 
 
 def create_user(*, email: str, display_name: str, password: str, is_admin: bool = False) -> User:
     """Create an active user; raises ``ValidationFailed`` listing every problem at once."""
-    user = _new_user(email=email, display_name=display_name, password=password, is_admin=is_admin)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ValidationFailed(
-            "The account was not created.",
-            errors={"email": ["An account with this e-mail address already exists."]},
-        ) from None
+    taken = ValidationFailed(
+        "The account was not created.",
+        errors={"email": ["An account with this e-mail address already exists."]},
+    )
+    with unit_of_work(on_error={uow.UNIQUE: taken}):
+        user = _new_user(
+            email=email, display_name=display_name, password=password, is_admin=is_admin
+        )
     return user
 
 
@@ -243,13 +244,10 @@ def create_first_admin(*, email: str, display_name: str, password: str) -> User:
     The setting row's primary key makes two racing first-run submissions safe: only one
     transaction can insert it.
     """
-    if not needs_first_admin():
-        raise Conflict("This installation already has an administrator. Sign in instead.")
-    user = _new_user(email=email, display_name=display_name, password=password, is_admin=True)
-    db.session.add(AppSetting(key=SETUP_KEY, value=str(user.id)))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("This installation already has an administrator. Sign in instead.") from None
+    done = Conflict("This installation already has an administrator. Sign in instead.")
+    with unit_of_work(on_error={uow.UNIQUE: done}):
+        if not needs_first_admin():
+            raise done
+        user = _new_user(email=email, display_name=display_name, password=password, is_admin=True)
+        db.session.add(AppSetting(key=SETUP_KEY, value=str(user.id)))
     return user

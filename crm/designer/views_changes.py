@@ -1,8 +1,8 @@
 """Designer: the configuration change log, newest first, for all entities or one.
 
-Entries are read through ``_entries`` and ``_names`` (the only queries of this module; they
-belong in a ``crm.metadata`` read model once one exists, the view itself runs no SQL) and
-turned into words by ``describe``: the action ("Added field"), and a before → after line for
+Entries are read by ``crm.metadata.versioning.change_log_page`` and their authors' names by
+``crm.access.directory.user_names`` (this module runs no SQL), and turned into words by
+``describe``: the action ("Added field"), and a before → after line for
 each key that changed ("label: Name → Company name", "required: no → yes", "choices added:
 Won").
 """
@@ -14,14 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
-from sqlalchemy import select
 
-from crm.access.models import User
+from crm.access import directory
 from crm.designer import bp
 from crm.designer.views_entities import nav_entities
-from crm.extensions import db
 from crm.metadata import list_views as lv
-from crm.metadata import specs, types
+from crm.metadata import specs, types, versioning
 from crm.metadata.keys import KEY_RE
 from crm.metadata.models import ConfigChange
 from crm.metadata.spec import EntitySpec
@@ -84,22 +82,6 @@ class Entry:
 
 
 # --- reading ----------------------------------------------------------------------------------
-
-
-def _entries(entity_key: str | None, page: int) -> tuple[list[ConfigChange], bool]:
-    """One page of entries (newest first) and whether an older page exists."""
-    query = select(ConfigChange).order_by(ConfigChange.at.desc(), ConfigChange.id.desc())
-    if entity_key is not None:
-        query = query.where(ConfigChange.entity_key == entity_key)
-    rows = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
-    return list(rows[:PER_PAGE]), len(rows) > PER_PAGE
-
-
-def _names(ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    found = db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
-    return {uid: name for uid, name in found.all()}
 
 
 # --- describing -------------------------------------------------------------------------------
@@ -257,8 +239,8 @@ def changes():
     entity = compiled.entity(entity_key, include_archived=True) if entity_key else None
     unknown = entity_key is not None and entity is None
     page = _page_number()
-    rows, more = _entries(entity_key, page)  # a purged entity's history is still there
-    names = _names({r.user_id for r in rows if r.user_id is not None})
+    rows, more = versioning.change_log_page(entity_key, page, PER_PAGE)
+    names = directory.user_names({r.user_id for r in rows if r.user_id is not None})
     entries = [describe(r, names, compiled.entities) for r in rows]
     return render_page_or_block(
         "designer/changes.html",

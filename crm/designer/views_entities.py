@@ -27,18 +27,6 @@ def entity_or_404(key: str, *, include_archived: bool = True):
     return spec
 
 
-def _error_field_map(errors: dict[str, list[str]], form) -> None:
-    """Service errors name fields (or "entity.field"); show each next to its input."""
-    mapped = {}
-    for where, messages in errors.items():
-        name = where if hasattr(form, where) else None
-        if name is None:
-            form.form_errors.extend(messages)
-        else:
-            mapped[name] = messages
-    form.add_errors(mapped)
-
-
 @bp.get("/")
 def home():
     entities = nav_entities()
@@ -71,7 +59,7 @@ def entity_new():
                 actor_id=current_user.id,
             )
         except ValidationFailed as exc:
-            _error_field_map(exc.errors, form)
+            form.add_errors(exc.errors)  # by key; the others above the form
             status = 400
         else:
             flash(f"“{form.label_singular.data.strip()}” is ready. Add its fields next.", "success")
@@ -132,7 +120,7 @@ def entity_edit(key: str):
                 actor_id=current_user.id,
             )
         except ValidationFailed as exc:
-            _error_field_map(exc.errors, form)
+            form.add_errors(exc.errors)  # by key; the others above the form
             status = 400
         else:
             flash("Saved.", "success")

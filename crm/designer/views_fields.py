@@ -17,6 +17,7 @@ from crm.metadata.keys import key_problems, suggest_key
 from crm.schema import service
 from crm.web.htmx import redirect, render_page_or_block
 from forms.designer import ConfirmKeyForm, FieldForm, choices_from_form
+from forms.errors import attach_errors
 
 # The designer offers the types in the registry's order.
 TYPE_ORDER = list(types.REGISTRY)
@@ -44,21 +45,22 @@ def _prepare(form: FieldForm, entity, field_type: str, *, allowed_types: list[st
         form.type.data = field_type
 
 
-def _apply_errors(form: FieldForm, errors: dict[str, list[str]], where: str) -> None:
-    """Service errors come as ``{"entity.field": ["option: message", ...]}``."""
-    for messages in errors.values():
-        for message in messages:
-            head, _, rest = message.partition(": ")
-            if head in OPTION_FIELDS and rest:
-                getattr(form, head).errors = [*getattr(form, head).errors, rest]
-            elif "key" in message.lower() and "field key" in message.lower():
-                form.key.errors = [*form.key.errors, message]
-            elif message.startswith("Default value"):
-                form.default.errors = [*form.default.errors, message.partition(": ")[2]]
-            elif "label" in message.lower() and "choice" not in message.lower():
-                form.label.errors = [*form.label.errors, message]
-            else:
-                form.form_errors.append(message)
+# The settings the field form shows as inputs with room for their errors. The schema
+# service keys a field's errors "entity.field.<setting>"; any other key (the field as a
+# whole, its choices, the required/unique boxes) is shown above the form.
+SHOWN_ON_NEW = ("key", "label", "help_text", "default", *OPTION_FIELDS)
+SHOWN_ON_EDIT = (
+    "type", "label", "help_text", "default",
+    *(name for name in OPTION_FIELDS if name != "target"),  # a lookup's target is fixed
+)  # fmt: skip
+
+
+def _apply_errors(
+    form: FieldForm, errors: dict[str, list[str]], entity_key: str, field_key: str, shown
+) -> None:
+    """Put the schema service's errors on the inputs their keys name, by key only."""
+    loose = attach_errors(form, errors, prefix=f"{entity_key}.{field_key}.", fields=shown)
+    form.form_errors.extend(loose)
 
 
 def _type_or_none() -> str | None:
@@ -107,7 +109,7 @@ def field_new(key: str):
                 actor_id=current_user.id,
             )
         except ValidationFailed as exc:
-            _apply_errors(form, exc.errors, key)
+            _apply_errors(form, exc.errors, key, form.key.data, SHOWN_ON_NEW)
             status = 400
         else:
             flash(
@@ -212,7 +214,7 @@ def field_edit(key: str, field_key: str):
                 errors = exc.errors
                 if not policy.rights(current_user).is_admin:
                     errors = {k: [_without_examples(m) for m in v] for k, v in errors.items()}
-                _apply_errors(form, errors, key)
+                _apply_errors(form, errors, key, field_key, SHOWN_ON_EDIT)
                 status = 400
             else:
                 flash("Field saved.", "success")

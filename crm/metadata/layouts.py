@@ -32,6 +32,7 @@ from crm.metadata.keys import KEY_RE, clean_label
 from crm.metadata.models import EntityRow, LayoutRow
 from crm.metadata.spec import EntitySpec
 from crm.metadata.versioning import bump_version, log_change
+from crm.uow import unit_of_work
 
 KINDS = ("form", "quick")
 SECTION_KEY_RE = re.compile(r"^s[0-9]{1,4}$")
@@ -371,10 +372,8 @@ def save_layout(entity_key: str, kind: str, data: Any, *, actor_id: int | None) 
     """
     from crm.metadata import specs  # specs compiles layouts: import late, no cycle
 
-    if db.session.new or db.session.dirty or db.session.deleted:
-        raise RuntimeError("Saving a layout needs a clean session; commit your work first.")
-    db.session.rollback()  # start from a fresh transaction
-    try:
+    # fresh: the version row's lock is the first thing taken, as in the schema service.
+    with unit_of_work(fresh=True, after_commit=[specs.forget_request_specs]) as unit:
         version = bump_version()  # taking the version row first serialises metadata writers
         if kind not in KINDS:
             message = "There is no such kind of layout."
@@ -389,7 +388,7 @@ def save_layout(entity_key: str, kind: str, data: Any, *, actor_id: int | None) 
         )
         before = dict(row.definition) if row is not None and row.definition else None
         if before == definition:
-            db.session.rollback()
+            unit.discard()  # the version bump must not stay either
             return
         if row is None:
             row = LayoutRow(entity_key=entity_key, kind=kind)
@@ -403,8 +402,3 @@ def save_layout(entity_key: str, kind: str, data: Any, *, actor_id: int | None) 
             before=before,
             after=definition,
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    specs.forget_request_specs()

@@ -33,6 +33,7 @@ from crm.metadata.keys import clean_label
 from crm.metadata.models import ListViewRow
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.metadata.versioning import bump_version, log_change
+from crm.uow import unit_of_work
 
 # The spine columns a view may use, as pseudo-fields (their type gives their operators).
 SPINE_FIELDS: tuple[FieldSpec, ...] = (
@@ -586,14 +587,10 @@ def _store(row: ListViewRow, clean: _Clean) -> None:
         _clear_other_defaults(row)
 
 
-def _start() -> None:
-    if db.session.new or db.session.dirty or db.session.deleted:
-        raise RuntimeError("The list view service needs a clean session; commit your work first.")
-
-
-def _finish() -> None:
-    db.session.commit()
-    specs.forget_request_specs()
+def _unit():
+    """The unit of work of a list-view change: it commits nothing made outside it, and the
+    request's specs are read again after the commit."""
+    return unit_of_work(clean=True, after_commit=[specs.forget_request_specs])
 
 
 def _require_admin(actor_id: int | None) -> None:
@@ -618,8 +615,7 @@ def save_shared_view(
     """Publish a new shared view, or change shared view ``view_id``. Logged as
     "save_list_view" and bumps the metadata version. Raises ValidationFailed (every problem,
     nothing saved), NotFound, or Forbidden for an actor who is not an administrator."""
-    _start()
-    try:
+    with _unit():
         entity = _entity(entity_key)
         _require_admin(actor_id)
         row = _shared_row(view_id, entity_key) if view_id is not None else None
@@ -640,17 +636,12 @@ def save_shared_view(
             before=before,
             after=after,
         )
-        _finish()
-    except BaseException:
-        db.session.rollback()
-        raise
     return _as_spec(row, entity)
 
 
 def delete_shared_view(view_id: int, *, actor_id: int | None) -> None:
     """Delete a shared view (logged as "delete_list_view"; bumps the version)."""
-    _start()
-    try:
+    with _unit():
         _require_admin(actor_id)
         row = _shared_row(view_id)
         before, entity_key = _public(row), row.entity_key
@@ -663,17 +654,12 @@ def delete_shared_view(view_id: int, *, actor_id: int | None) -> None:
             action="delete_list_view",
             before=before,
         )
-        _finish()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def set_default_shared_view(view_id: int, *, actor_id: int | None) -> ListViewSpec:
     """Make shared view ``view_id`` the default of its entity (the others stop being it).
     Logged as "default_list_view"; nothing happens when it already is the default."""
-    _start()
-    try:
+    with _unit():
         _require_admin(actor_id)
         row = _shared_row(view_id)
         entity = _entity(row.entity_key)
@@ -697,10 +683,6 @@ def set_default_shared_view(view_id: int, *, actor_id: int | None) -> ListViewSp
                 before={"default_view": previous},
                 after={"default_view": row.name},
             )
-        _finish()
-    except BaseException:
-        db.session.rollback()
-        raise
     return _as_spec(row, entity)
 
 
@@ -719,8 +701,7 @@ def save_private_view(
     """Save a new private view of ``user_id``, or change their view ``view_id``. No log,
     no version bump. Raises ValidationFailed, NotFound (unknown entity; another user's
     view) or Forbidden (a shared view)."""
-    _start()
-    try:
+    with _unit():
         entity = specs.current().entity(entity_key)  # the runtime: active entities only
         if entity is None:
             raise NotFound("There is no such kind of record.")
@@ -733,21 +714,12 @@ def save_private_view(
             row.position = _next_position(entity_key, user_id)
             db.session.add(row)
         _store(row, clean)
-        _finish()
-    except BaseException:
-        db.session.rollback()
-        raise
     return _as_spec(row, entity)
 
 
 def delete_private_view(view_id: int, *, user_id: int) -> None:
     """Delete one of ``user_id``'s own views. NotFound for another user's view, Forbidden
     for a shared one."""
-    _start()
-    try:
+    with _unit():
         row = _private_row(view_id, user_id)
         db.session.execute(delete(ListViewRow).where(ListViewRow.id == row.id))
-        _finish()
-    except BaseException:
-        db.session.rollback()
-        raise

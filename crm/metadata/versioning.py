@@ -1,6 +1,7 @@
 """The metadata version and the change log, shared by every metadata writer.
 
-Callers run inside their own transaction; these functions never commit.
+Writers run inside their own transaction; these functions never commit. ``change_log_page``
+reads the log back for the designer's change-log page.
 """
 
 from __future__ import annotations
@@ -44,3 +45,16 @@ def log_change(
             after=after,
         )
     )
+
+
+def change_log_page(
+    entity_key: str | None, page: int, per_page: int
+) -> tuple[list[ConfigChange], bool]:
+    """Page ``page`` (from 1) of the change log, newest first, ``per_page`` entries: of one
+    entity's changes, or of all when ``entity_key`` is None (a purged entity's history is
+    kept, so any key may have entries); and whether an older page exists. Reads only."""
+    query = select(ConfigChange).order_by(ConfigChange.at.desc(), ConfigChange.id.desc())
+    if entity_key is not None:
+        query = query.where(ConfigChange.entity_key == entity_key)
+    rows = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)).all()
+    return list(rows[:per_page]), len(rows) > per_page

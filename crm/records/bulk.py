@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
 
 from crm.access import directory, policy
 from crm.access.models import User
@@ -31,14 +30,15 @@ from crm.metadata.spec import EntitySpec
 from crm.records import present
 from crm.records.query import scoped, table_of
 from crm.records.service import (
-    _check_unique,
-    _history,
-    _jsonable,
-    _references_to,
-    _unique_race,
+    UNIQUE_RACE,
+    add_history,
+    check_unique,
+    jsonable,
     parse_values,
+    references_to,
 )
 from crm.timeutil import utcnow
+from crm.uow import unit_of_work
 
 MAX_BULK = 500
 
@@ -163,62 +163,55 @@ def _write_versioned(
     history_action: str,
 ) -> BulkResult:
     """Set ``column`` to ``value`` on the picked records ``user`` may ``action`` whose
-    version is still the one picked; the caller has checked rights and the value."""
+    version is still the one picked; the caller has checked rights and the value, in the
+    unit of work this runs in."""
     result = BulkResult(action)
-    try:
-        rows = _rows(user, spec, action, picks)
-        result.refused = [i for i in picks if i not in rows]
-        fresh: list[Any] = []
-        for record_id, row in rows.items():
-            name = present.record_name(spec, row, user)
-            if row["version"] != picks[record_id]:
-                result.stale.append((record_id, name))
-            elif row[column] == value:
-                result.unchanged.append((record_id, name))
-            else:
-                fresh.append(row)
-        if fresh:
-            table = table_of(spec)
-            # One statement; a record saved by someone else between our read and this
-            # write no longer matches its (id, version) pair and is reported as stale.
-            written = set(
-                db.session.scalars(
-                    update(table)
-                    .where(
-                        tuple_(table.c.id, table.c.version).in_(
-                            [(r["id"], r["version"]) for r in fresh]
-                        ),
-                        table.c.deleted_at.is_(None),
-                    )
-                    .values(
-                        {
-                            column: value,
-                            "version": table.c.version + 1,
-                            "updated_at": utcnow(),
-                            "updated_by": user.id,
-                        }
-                    )
-                    .returning(table.c.id)
+    rows = _rows(user, spec, action, picks)
+    result.refused = [i for i in picks if i not in rows]
+    fresh: list[Any] = []
+    for record_id, row in rows.items():
+        name = present.record_name(spec, row, user)
+        if row["version"] != picks[record_id]:
+            result.stale.append((record_id, name))
+        elif row[column] == value:
+            result.unchanged.append((record_id, name))
+        else:
+            fresh.append(row)
+    if fresh:
+        table = table_of(spec)
+        # One statement; a record saved by someone else between our read and this
+        # write no longer matches its (id, version) pair and is reported as stale.
+        written = set(
+            db.session.scalars(
+                update(table)
+                .where(
+                    tuple_(table.c.id, table.c.version).in_(
+                        [(r["id"], r["version"]) for r in fresh]
+                    ),
+                    table.c.deleted_at.is_(None),
                 )
+                .values(
+                    {
+                        column: value,
+                        "version": table.c.version + 1,
+                        "updated_at": utcnow(),
+                        "updated_by": user.id,
+                    }
+                )
+                .returning(table.c.id)
             )
-            new = _jsonable(value)
-            for row in fresh:
-                name = present.record_name(spec, row, user)
-                if row["id"] in written:
-                    result.done.append((row["id"], name))
-                    _history(
-                        spec, row["id"], user, history_action,
-                        {column: [_jsonable(row[column]), new]},
-                    )  # fmt: skip
-                else:
-                    result.stale.append((row["id"], name))
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _unique_race() from None
-    except BaseException:
-        db.session.rollback()
-        raise
+        )
+        new = jsonable(value)
+        for row in fresh:
+            name = present.record_name(spec, row, user)
+            if row["id"] in written:
+                result.done.append((row["id"], name))
+                add_history(
+                    spec, row["id"], user, history_action,
+                    {column: [jsonable(row[column]), new]},
+                )  # fmt: skip
+            else:
+                result.stale.append((row["id"], name))
     return _sorted(result)
 
 
@@ -232,25 +225,26 @@ def bulk_edit(
     unique field whose value is taken or would be shared by several records."""
     policy.require(user, "bulk_edit", spec.key)
     policy.require(user, "edit", spec.key)
-    f = {x.key: x for x in policy.visible_fields(user, spec, "edit")}.get(field_key)
-    if f is None:
-        raise ValidationFailed(
-            "Choose a field you may change.", errors={"field": ["Choose a field you may change."]}
-        )
-    values, errors = parse_values(user, spec, {f.key: raw}, creating=False)
-    value = values.get(f.key)
-    if f.unique and value is not None and not errors.get(f.key):
-        if len(picks) > 1:
-            errors.setdefault(f.key, []).append(
-                f"{f.label} must be unique: it cannot be set on several records at once."
+    with unit_of_work(on_error=UNIQUE_RACE):
+        f = {x.key: x for x in policy.visible_fields(user, spec, "edit")}.get(field_key)
+        if f is None:
+            raise ValidationFailed(
+                "Choose a field you may change.",
+                errors={"field": ["Choose a field you may change."]},
             )
-        else:
-            _check_unique(spec, {f.key: value}, errors, exclude_id=next(iter(picks)))
-    if errors:
-        db.session.rollback()
-        messages = [m for ms in errors.values() for m in ms]
-        raise ValidationFailed(f"{f.label}: {' '.join(messages)}", errors={f.key: messages})
-    return _write_versioned(user, spec, "bulk_edit", picks, f.key, value, "update")
+        values, errors = parse_values(user, spec, {f.key: raw}, creating=False)
+        value = values.get(f.key)
+        if f.unique and value is not None and not errors.get(f.key):
+            if len(picks) > 1:
+                errors.setdefault(f.key, []).append(
+                    f"{f.label} must be unique: it cannot be set on several records at once."
+                )
+            else:
+                check_unique(spec, {f.key: value}, errors, exclude_id=next(iter(picks)))
+        if errors:
+            messages = [m for ms in errors.values() for m in ms]
+            raise ValidationFailed(f"{f.label}: {' '.join(messages)}", errors={f.key: messages})
+        return _write_versioned(user, spec, "bulk_edit", picks, f.key, value, "update")
 
 
 def bulk_assign(
@@ -261,18 +255,18 @@ def bulk_assign(
     ``Forbidden`` without the "assign" right; ``ValidationFailed`` for anything but the id
     of an active user."""
     policy.require(user, "assign", spec.key)
-    try:
-        owner = int(owner_id)
-    except (TypeError, ValueError):
-        owner = 0
-    active = owner > 0 and db.session.scalar(select(User.is_active).where(User.id == owner))
-    if not active:
-        db.session.rollback()
-        raise ValidationFailed(
-            "Choose an active user as the new owner.",
-            errors={"owner_id": ["Choose an active user."]},
-        )
-    return _write_versioned(user, spec, "assign", picks, "owner_id", owner, "assign")
+    with unit_of_work(on_error=UNIQUE_RACE):
+        try:
+            owner = int(owner_id)
+        except (TypeError, ValueError):
+            owner = 0
+        active = owner > 0 and db.session.scalar(select(User.is_active).where(User.id == owner))
+        if not active:
+            raise ValidationFailed(
+                "Choose an active user as the new owner.",
+                errors={"owner_id": ["Choose an active user."]},
+            )
+        return _write_versioned(user, spec, "assign", picks, "owner_id", owner, "assign")
 
 
 def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
@@ -282,11 +276,11 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
     policy.require(user, "delete", spec.key)
     result = BulkResult("delete")
     wanted = list(dict.fromkeys(ids))
-    try:
+    with unit_of_work():
         rows = _rows(user, spec, "delete", wanted)
         result.refused = [i for i in wanted if i not in rows]
         targets = set(rows)
-        for other, f in _references_to(spec):
+        for other, f in references_to(spec):
             if not targets:
                 break
             if f.option("on_delete", "clear") != "restrict":
@@ -310,7 +304,7 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
                     )
         if targets:
             now = utcnow()
-            for other, f in _references_to(spec):
+            for other, f in references_to(spec):
                 t = table_of(other)
                 live = (t.c[f.key].in_(targets), t.c.deleted_at.is_(None))
                 rule = f.option("on_delete", "clear")
@@ -331,10 +325,6 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
                 )
             )
             for record_id in targets:
-                _history(spec, record_id, user, "delete")
+                add_history(spec, record_id, user, "delete")
                 result.done.append((record_id, present.record_name(spec, rows[record_id], user)))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return _sorted(result)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,8 +18,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
+from crm import uow
 from crm.access import policy
 from crm.access.models import User
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -30,6 +30,7 @@ from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.models import RecordHistory, RecordNote
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
+from crm.uow import unit_of_work
 
 MAX_NOTE = 20_000
 
@@ -43,20 +44,22 @@ class RecordConflict(Conflict):
         self.yours = dict(yours)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON can store it in the history: decimals and dates as strings, lists
+    element by element, anything else unchanged. Never raises."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
 def fingerprint(value: Any) -> str:
     """A short digest of a stored value: a form carries it to tell, when it is saved,
     whether the value changed since the form was opened (without carrying the value)."""
-    data = json.dumps(_jsonable(value), sort_keys=True, default=str)
+    data = json.dumps(jsonable(value), sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()[:24]
 
 
@@ -157,7 +160,16 @@ def _check_references(user, spec, values, errors) -> None:
                 errors.setdefault(key, []).append("Choose an active user.")
 
 
-def _check_unique(spec, values, errors, *, exclude_id: int | None = None) -> None:
+def check_unique(
+    spec: EntitySpec,
+    values: Mapping[str, Any],
+    errors: dict[str, list[str]],
+    *,
+    exclude_id: int | None = None,
+) -> None:
+    """Add a message to ``errors[key]`` for each unique field in ``values`` whose value a
+    live record other than ``exclude_id`` already has (fields with errors already, and
+    empty values, are skipped). Reads only; raises nothing of its own."""
     table = table_of(spec)
     for key, value in values.items():
         f = spec.field(key)
@@ -176,12 +188,17 @@ def _check_unique(spec, values, errors, *, exclude_id: int | None = None) -> Non
             )
 
 
-def _unique_race() -> ValidationFailed:
+def unique_race(_exc: Exception | None = None) -> ValidationFailed:
     """Two saves of the same unique value at once: the database refused the second."""
     return ValidationFailed(
         "The record was not saved.",
-        errors={"": ["Another record was saved with the same unique value just now."]},
+        errors={"__all__": ["Another record was saved with the same unique value just now."]},
     )
+
+
+# What a record write tells people when the database refuses a unique value (a race
+# between two saves that both passed ``check_unique``).
+UNIQUE_RACE = {uow.UNIQUE: unique_race}
 
 
 def _next_number(spec: EntitySpec, f: FieldSpec) -> str:
@@ -201,7 +218,11 @@ def _next_number(spec: EntitySpec, f: FieldSpec) -> str:
     return f"{f.option('prefix', '') or ''}{number:0{padding}d}"
 
 
-def _history(spec, record_id, user, action, changes=None) -> None:
+def add_history(
+    spec: EntitySpec, record_id: int, user: Any, action: str, changes: dict | None = None
+) -> None:
+    """Add a history entry (``action``, with ``changes`` as ``{key: [before, after]}``) for
+    the record to the current transaction; the caller commits or rolls back."""
     db.session.add(
         RecordHistory(
             entity_key=spec.key,
@@ -217,9 +238,9 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
     """Create a record owned by ``user``; returns its id. ``ValidationFailed`` lists every
     problem by field; nothing is written then."""
     policy.require(user, "create", spec.key)
-    try:
+    with unit_of_work(on_error=UNIQUE_RACE):
         values, errors = parse_values(user, spec, raw, creating=True)
-        _check_unique(spec, values, errors)
+        check_unique(spec, values, errors)
         if errors:
             raise ValidationFailed("The record was not saved.", errors=errors)
         for f in spec.active_fields:
@@ -240,17 +261,10 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
             )
             .returning(table.c.id)
         ).scalar_one()
-        _history(
+        add_history(
             spec, record_id, user, "create",
-            {k: [None, _jsonable(v)] for k, v in values.items() if v is not None},
+            {k: [None, jsonable(v)] for k, v in values.items() if v is not None},
         )  # fmt: skip
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _unique_race() from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return record_id
 
 
@@ -269,7 +283,7 @@ def bulk_create(
     policy.require(user, "create", spec.key)
     if owner_ids is not None:
         policy.require(user, "assign", spec.key)
-    try:
+    with unit_of_work(on_error=UNIQUE_RACE):
         table = table_of(spec)
         numbered = [f for f in spec.active_fields if types.get(f.type).assigned]
         now = utcnow()
@@ -278,7 +292,7 @@ def bulk_create(
         seen_unique: dict[str, set] = {}
         for n, raw in enumerate(rows, start=1):
             values, row_errors = parse_values(user, spec, raw, creating=True)
-            _check_unique(spec, values, row_errors)
+            check_unique(spec, values, row_errors)
             for key, value in values.items():
                 f = spec.field(key)
                 if f.unique and value is not None:
@@ -317,10 +331,6 @@ def bulk_create(
             )
             for rid in ids
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return ids
 
 
@@ -332,17 +342,16 @@ def update_record(
     ``RecordConflict`` when the record changed since ``expected_version`` was read (their
     values and yours are both kept for the conflict page); nothing is overwritten.
     """
-    try:
+    with unit_of_work(on_error=UNIQUE_RACE):
         current = get(user, spec, record_id, action="edit")
         values, errors = parse_values(user, spec, raw, creating=False)
-        _check_unique(spec, values, errors, exclude_id=record_id)
+        check_unique(spec, values, errors, exclude_id=record_id)
         if errors:
             raise ValidationFailed("The record was not saved.", errors=errors)
         if current["version"] != expected_version:
             raise RecordConflict(current, values)
         changed = {k: v for k, v in values.items() if current[k] != v}
         if not changed:
-            db.session.rollback()
             return current["version"]
         table = table_of(spec)
         result = db.session.execute(
@@ -355,24 +364,16 @@ def update_record(
             .values(**changed, version=table.c.version + 1, updated_at=utcnow(), updated_by=user.id)
         )
         if result.rowcount != 1:  # another save won between our read and this write
-            db.session.rollback()
             raise RecordConflict(get(user, spec, record_id, action="read"), values)
-        _history(
+        add_history(
             spec, record_id, user, "update",
-            {k: [_jsonable(current[k]), _jsonable(v)] for k, v in changed.items()},
+            {k: [jsonable(current[k]), jsonable(v)] for k, v in changed.items()},
         )  # fmt: skip
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _unique_race() from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return expected_version + 1
 
 
-def _references_to(spec: EntitySpec):
-    """(entity spec, field) pairs whose lookups point at ``spec``."""
+def references_to(spec: EntitySpec) -> Iterator[tuple[EntitySpec, FieldSpec]]:
+    """(entity spec, field) pairs of the active lookup fields that point at ``spec``."""
     for other in specs.current().active_entities:
         for f in other.active_fields:
             if types.lookup_target(f) == spec.key:
@@ -382,10 +383,10 @@ def _references_to(spec: EntitySpec):
 def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Move a record to the recycle bin, applying each referencing lookup's rule (clear,
     restrict or cascade)."""
-    try:
+    with unit_of_work():
         get(user, spec, record_id, action="delete")
         now = utcnow()
-        for other, f in _references_to(spec):
+        for other, f in references_to(spec):
             t = table_of(other)
             live = (t.c[f.key] == record_id, t.c.deleted_at.is_(None))
             rule = f.option("on_delete", "clear")
@@ -408,22 +409,18 @@ def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
             .where(table.c.id == record_id)
             .values(deleted_at=now, updated_at=now, updated_by=user.id, version=table.c.version + 1)
         )
-        _history(spec, record_id, user, "delete")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        add_history(spec, record_id, user, "delete")
 
 
 def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Bring a record back from the recycle bin (refused if a unique value is now taken)."""
-    try:
+    with unit_of_work():
         row = get(user, spec, record_id, action="delete", deleted=True)
         values = {
             f.key: row[f.key] for f in spec.active_fields if f.unique and row[f.key] is not None
         }
         errors: dict[str, list[str]] = {}
-        _check_unique(spec, values, errors, exclude_id=record_id)
+        check_unique(spec, values, errors, exclude_id=record_id)
         if errors:
             raise ValidationFailed("The record cannot be restored.", errors=errors)
         table = table_of(spec)
@@ -437,26 +434,18 @@ def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
                 version=table.c.version + 1,
             )
         )
-        _history(spec, record_id, user, "restore")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        add_history(spec, record_id, user, "restore")
 
 
 def purge(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Delete a record from the recycle bin for good (administrators only)."""
     if not policy.can(user, policy.CONFIGURE):
         raise Forbidden("Only administrators can empty the recycle bin.")
-    try:
+    with unit_of_work():
         get(user, spec, record_id, action="delete", deleted=True)
         table = table_of(spec)
         db.session.execute(table.delete().where(table.c.id == record_id))
-        _history(spec, record_id, user, "purge")
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        add_history(spec, record_id, user, "purge")
 
 
 def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
@@ -468,11 +457,13 @@ def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
         raise ValidationFailed(
             "The note is too long.", errors={"body": [f"Use at most {MAX_NOTE:,} characters."]}
         )
-    get(user, spec, record_id, action="read")
-    note = RecordNote(entity_key=spec.key, record_id=record_id, user_id=user.id, body=text)
-    db.session.add(note)
-    db.session.commit()
-    return note.id
+    with unit_of_work():
+        get(user, spec, record_id, action="read")
+        note = RecordNote(entity_key=spec.key, record_id=record_id, user_id=user.id, body=text)
+        db.session.add(note)
+        db.session.flush()
+        note_id = note.id  # read before the commit expires the object
+    return note_id
 
 
 @dataclass(frozen=True)

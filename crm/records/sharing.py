@@ -35,6 +35,7 @@ from crm.records import service as records
 from crm.records.models import RecordHistory
 from crm.records.query import table_of
 from crm.timeutil import utcnow
+from crm.uow import unit_of_work
 
 ACCESS = ("read", "edit")
 ACCESS_LABELS = {"read": "Read", "edit": "Read and edit"}
@@ -210,7 +211,7 @@ def share(
     ``NotFound`` if ``user`` cannot read the record, ``Forbidden`` if they cannot edit it,
     ``ValidationFailed`` for an unknown or inactive user, an unknown department, both or
     neither, or another access; nothing is written then."""
-    try:
+    with unit_of_work():
         _require_edit(user, spec, record_id, "share it")
         if access not in ACCESS:
             raise ValidationFailed(
@@ -235,7 +236,6 @@ def share(
         for extra in existing[1:]:  # should two shares ever have raced past the lock
             db.session.delete(extra)
         if before == access:  # the same share again: nothing to change or to record
-            db.session.commit()
             return ShareChange(existing[0].id, name, before, access)
         if existing:
             found = existing[0]
@@ -252,16 +252,12 @@ def share(
             )
             db.session.add(found)
         db.session.flush()
-        records._history(
+        records.add_history(
             spec, record_id, user, "share",
             {SHARE_KEY: [_history_side(kind, target_id, name, before),
                          _history_side(kind, target_id, name, access)]},
         )  # fmt: skip
         share_id = found.id
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return ShareChange(share_id, name, before, access)
 
 
@@ -269,7 +265,7 @@ def unshare(user: Any, spec: EntitySpec, share_id: int, *, record_id: int | None
     """Remove a share of a record of ``spec`` (of ``record_id``, when given); returns the
     name of whom it was shared with. ``NotFound`` for no such share or a record ``user``
     cannot read, ``Forbidden`` if they cannot edit the record."""
-    try:
+    with unit_of_work():
         found = db.session.scalar(
             select(RecordShare).where(
                 RecordShare.id == share_id, RecordShare.entity_key == spec.key
@@ -288,14 +284,10 @@ def unshare(user: Any, spec: EntitySpec, share_id: int, *, record_id: int | None
         rid, access = found.record_id, found.access
         _lock(spec, rid)
         db.session.execute(delete(RecordShare).where(RecordShare.id == share_id))
-        records._history(
+        records.add_history(
             spec, rid, user, "share",
             {SHARE_KEY: [_history_side(kind, target_id, name, access), None]},
         )  # fmt: skip
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return name
 
 
@@ -319,7 +311,7 @@ def transfer(
     ``NotFound`` if ``user`` cannot read the record, ``Forbidden`` without the "assign"
     right on it, ``ValidationFailed`` for anything but an active user, ``Conflict`` when
     the record was saved since ``expected_version`` was read; nothing is written then."""
-    try:
+    with unit_of_work():
         row = records.get(user, spec, record_id)
         if not policy.can(user, "assign", spec, record_id):
             raise Forbidden(f"You may not change the owner of this {spec.label_singular}.")
@@ -341,7 +333,6 @@ def transfer(
         if row["version"] != seen:
             raise _stale(spec, row["version"])
         if row["owner_id"] == owner:
-            db.session.rollback()
             return row["version"]
         table = table_of(spec)
         result = db.session.execute(
@@ -352,11 +343,7 @@ def transfer(
         )  # fmt: skip
         if result.rowcount != 1:  # someone saved between our read and this write
             raise _stale(spec, None)
-        records._history(spec, record_id, user, "assign", {OWNER_KEY: [row["owner_id"], owner]})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        records.add_history(spec, record_id, user, "assign", {OWNER_KEY: [row["owner_id"], owner]})
     return seen + 1
 
 

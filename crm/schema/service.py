@@ -19,8 +19,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select, text, update
-from sqlalchemy.exc import DBAPIError, OperationalError
 
+from crm import uow
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs as spec_cache
@@ -35,6 +35,7 @@ from crm.schema import preflight
 from crm.schema.apply import apply_ops
 from crm.schema.plan import Op, plan
 from crm.timeutil import utcnow
+from crm.uow import unit_of_work
 
 CHOICE_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 MAX_FIELDS = 500
@@ -273,26 +274,28 @@ class SchemaChange:
         problems = key_problems(key, what="field key")
         if not problems and e.field(key, include_archived=True) is not None:
             problems.append(f"The field key “{key}” is already used in this entity.")
+        bad = self._errs(f"{where}.key", problems)
         if len(e.fields) >= MAX_FIELDS:
-            problems.append(f"An entity can have at most {MAX_FIELDS} fields.")
-        bad = self._errs(where, problems)
+            bad |= self._errs(where, [f"An entity can have at most {MAX_FIELDS} fields."])
         if type not in types.REGISTRY:
-            self._err(where, f"Unknown field type “{type}”.")
+            self._err(f"{where}.type", f"Unknown field type “{type}”.")
             return
-        bad |= self._errs(where, label_problems(label, what="field label"))
-        bad |= self._errs(where, _text_problems(help_text, 2000, "help text"))
+        bad |= self._errs(f"{where}.label", label_problems(label, what="field label"))
+        bad |= self._errs(f"{where}.help_text", _text_problems(help_text, 2000, "help text"))
         ftype = types.get(type)
         merged = {**dict(ftype.default_options), **(options or {})}
         for option, messages in types.check_options(type, merged).items():
-            bad |= self._errs(where, [f"{option}: {m}" for m in messages])
+            bad |= self._errs(f"{where}.{option}", messages)
         if ftype.reference == "record" and not bad:
             target = merged.get("target")
             if target not in self.wanted:
-                bad |= self._errs(where, [f"The lookup target “{target}” is not an entity."])
+                bad |= self._errs(
+                    f"{where}.target", [f"The lookup target “{target}” is not an entity."]
+                )
         parsed_choices, choice_problems = _parse_choices(choices, type)
-        bad |= self._errs(where, choice_problems)
+        bad |= self._errs(f"{where}.choices", choice_problems)
         if unique and not ftype.can_be_unique:
-            bad |= self._errs(where, [f"A {ftype.label} field cannot be unique."])
+            bad |= self._errs(f"{where}.unique", [f"A {ftype.label} field cannot be unique."])
         if bad:
             return
         if position is None:
@@ -313,7 +316,7 @@ class SchemaChange:
             try:
                 new = replace(new, default=_jsonable(ftype.parse(new, default)))
             except ValueError as exc:
-                self._err(where, f"Default value: {exc}")
+                self._err(f"{where}.default", str(exc))
                 return
         self._put_field(entity_key, new)
         self.logs.append(_Log(entity_key, key, "add_field", None, _field_public(new)))
@@ -341,23 +344,25 @@ class SchemaChange:
             self._err(where, f"These cannot be changed: {', '.join(sorted(unknown))}.")
             return
         new = old
-        if "label" in changes and not self._errs(where, label_problems(changes["label"] or "")):
+        if "label" in changes and not self._errs(
+            f"{where}.label", label_problems(changes["label"] or "")
+        ):
             new = replace(new, label=clean_label(changes["label"]))
         help_text = changes.get("help_text")
         if "help_text" in changes and not self._errs(
-            where, _text_problems(help_text, 2000, "help text")
+            f"{where}.help_text", _text_problems(help_text, 2000, "help text")
         ):
             new = replace(new, help_text=(help_text or "").strip())
         if "position" in changes:
             try:
                 new = replace(new, position=int(changes["position"]))
             except (TypeError, ValueError):
-                self._err(where, "The position must be a whole number.")
+                self._err(f"{where}.position", "The position must be a whole number.")
         if "searchable" in changes:
             new = replace(new, searchable=bool(changes["searchable"]))
         new_type = changes.get("type", old.type)
         if new_type not in types.REGISTRY:
-            self._err(where, f"Unknown field type “{new_type}”.")
+            self._err(f"{where}.type", f"Unknown field type “{new_type}”.")
             return
         if "options" in changes or new_type != old.type:
             options = {**dict(types.get(new_type).default_options)}
@@ -366,17 +371,19 @@ class SchemaChange:
             options.update(changes.get("options") or {})
             same_lookup = old.type == new_type and types.get(new_type).reference == "record"
             if same_lookup and options.get("target") != old.option("target"):
-                self._err(where, "The target of a lookup cannot change; add a new field.")
+                self._err(
+                    f"{where}.target", "The target of a lookup cannot change; add a new field."
+                )
                 return
             problems = types.check_options(new_type, options)
             for option, messages in problems.items():
-                self._errs(where, [f"{option}: {m}" for m in messages])
+                self._errs(f"{where}.{option}", messages)
             if problems:
                 return
             new = replace(new, options=MappingProxyType(options))
         if "choices" in changes:
             parsed, problems = _parse_choices(changes["choices"], new_type)
-            if self._errs(where, problems):
+            if self._errs(f"{where}.choices", problems):
                 return
             removed = {c.key for c in old.choices} - {c.key for c in parsed}
             new = replace(new, choices=parsed)
@@ -390,7 +397,7 @@ class SchemaChange:
             kind = types.SAFE_CONVERSIONS.get((old.type, new_type))
             if kind is None:
                 self._err(
-                    where,
+                    f"{where}.type",
                     f"A {types.get(old.type).label} field cannot be changed to "
                     f"{types.get(new_type).label}. Add a new field and copy the values instead.",
                 )
@@ -398,7 +405,9 @@ class SchemaChange:
             new = replace(new, type=new_type)
         if "unique" in changes:
             if changes["unique"] and not types.get(new.type).can_be_unique:
-                self._err(where, f"A {types.get(new.type).label} field cannot be unique.")
+                self._err(
+                    f"{where}.unique", f"A {types.get(new.type).label} field cannot be unique."
+                )
                 return
             new = replace(new, unique=bool(changes["unique"]))
         if "required" in changes:
@@ -411,7 +420,7 @@ class SchemaChange:
                 try:
                     new = replace(new, default=_jsonable(types.get(new.type).parse(new, value)))
                 except ValueError as exc:
-                    self._err(where, f"Default value: {exc}")
+                    self._err(f"{where}.default", str(exc))
                     return
         if new == old:
             return
@@ -641,13 +650,9 @@ def _lock_timeout() -> None:
         db.session.execute(text(f"SET LOCAL lock_timeout = {ms}"))
 
 
-def _is_lock_timeout(exc: DBAPIError) -> bool:
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return (
-        code == "55P03"
-        or "lock timeout" in str(exc).lower()
-        or "database is locked" in str(exc).lower()
-    )
+BUSY_TABLE = (
+    "The table is busy (another task is using it). Nothing was changed; try again in a moment."
+)
 
 
 @contextmanager
@@ -655,12 +660,14 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
     """Collect schema edits, then run the whole pipeline atomically on leaving the block.
 
     Raises ``ValidationFailed`` (every problem at once) or ``Conflict`` (a busy table);
-    in both cases nothing at all has changed.
+    in both cases nothing at all has changed. ``RuntimeError`` when the session holds
+    changes made outside a unit of work (they are not the schema service's to commit).
     """
-    if db.session.new or db.session.dirty or db.session.deleted:
-        raise RuntimeError("The schema service needs a clean session; commit your work first.")
-    db.session.rollback()  # start from a fresh transaction
-    try:
+    with unit_of_work(
+        fresh=True,
+        on_error={uow.BUSY: lambda _exc: Conflict(BUSY_TABLE)},
+        after_commit=[spec_cache.forget_request_specs],
+    ):
         _lock_timeout()
         # Taking the version row first serialises concurrent schema changes.
         version = bump_version()
@@ -693,19 +700,6 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
             )
         db.session.flush()
         _checkpoint("at_commit")
-        db.session.commit()
-    except OperationalError as exc:
-        db.session.rollback()
-        if _is_lock_timeout(exc):
-            raise Conflict(
-                "The table is busy (another task is using it). Nothing was changed; "
-                "try again in a moment."
-            ) from None
-        raise
-    except BaseException:
-        db.session.rollback()
-        raise
-    spec_cache.forget_request_specs()
 
 
 # -- convenience wrappers (one edit, one transaction) --------------------------------------
@@ -798,7 +792,6 @@ def preview_type_change(
     merged.update(options or {})
     new = replace(old, type=new_type, options=MappingProxyType(merged))
     dialect = db.session.get_bind().dialect.name
-    try:
+    with unit_of_work() as unit:
+        unit.discard()  # a preview changes nothing, whatever it ran to measure
         return preflight.preview_type_change(compiled.table(entity_key), old, new, dialect)
-    finally:
-        db.session.rollback()

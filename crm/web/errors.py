@@ -11,8 +11,8 @@ from flask import Flask, Response, make_response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from crm.db import discard_session
 from crm.errors import DomainError
-from crm.extensions import db
 from crm.web.htmx import is_htmx, retarget, vary
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        db.session.rollback()
+        discard_session()
         return render_error(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)
@@ -69,7 +69,7 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         log.exception("Unhandled error", exc_info=exc)
         try:
-            db.session.rollback()
+            discard_session()
         except Exception:
             log.exception("Rollback after an unhandled error failed")
         return render_error(500)

@@ -1,4 +1,5 @@
-"""Jinja filters and globals."""
+"""Jinja filters (``datetime_short``, ``urlencode_without``) and the ``options`` global:
+plain functions, registered for every template by ``crm.web.templating``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask
 from markupsafe import Markup, escape
 
 
@@ -33,22 +33,3 @@ def options(items: Iterable[tuple[Any, Any]], chosen: Any = None, prefix: str = 
         selected = " selected" if v == chosen else ""
         out.append(f'<option value="{escape(v)}"{selected}>{escape(label)}</option>')
     return Markup("\n".join(out))  # noqa: S704 - every piece escaped
-
-
-def register_filters(app: Flask) -> None:
-    """Install the filters on ``app``'s Jinja environment."""
-    from crm.metadata import types
-    from crm.metadata.palette import PALETTE
-    from crm.records.present import entity_urls, record_urls
-    from crm.records.rows import render_rows
-
-    app.jinja_env.filters["datetime_short"] = datetime_short
-    app.jinja_env.filters["urlencode_without"] = urlencode_without
-    app.jinja_env.globals["field_types"] = types.REGISTRY
-    app.jinja_env.globals["palette"] = PALETTE
-    app.jinja_env.globals["record_rows"] = render_rows
-    app.jinja_env.globals["record_urls"] = record_urls
-    app.jinja_env.globals["entity_urls"] = entity_urls
-    app.jinja_env.globals["options"] = options
-    app.jinja_env.trim_blocks = True
-    app.jinja_env.lstrip_blocks = True

@@ -1,4 +1,10 @@
-"""The one module that reads htmx request headers and builds htmx responses."""
+"""The one module that reads htmx request headers and builds htmx responses.
+
+Views ask ``is_htmx()`` and ``hx_target()`` instead of reading ``HX-*`` headers, and answer
+through ``render_page_or_block``, ``redirect``, ``location``, ``trigger`` and ``retarget``
+instead of setting them; every answer whose body depends on a request header says so in
+``Vary`` (``tests/web/test_house_rules.py`` keeps it that way).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,12 @@ def is_htmx() -> bool:
     return bool(hx) and not hx.history_restore_request
 
 
+def hx_target() -> str | None:
+    """The ``id`` of the element htmx will swap the answer into (``HX-Target``), or None.
+    A view that picks its block by it answers with ``vary(response, by_target=True)``."""
+    return request.headers.get("HX-Target")
+
+
 def render_page_or_block(template: str, block: str, status: int = 200, **context: Any) -> Response:
     """Render the whole page, or only ``block`` of it for htmx; ``Vary`` tells caches so."""
     if is_htmx():
@@ -26,9 +38,12 @@ def render_page_or_block(template: str, block: str, status: int = 200, **context
     return response
 
 
-def vary(response: Response) -> Response:
-    """Mark a response whose body depends on whether htmx asked for it."""
+def vary(response: Response, *, by_target: bool = False) -> Response:
+    """Mark a response whose body depends on whether htmx asked for it (``by_target``: and
+    on which element asked, when the view chose its block by ``hx_target()``)."""
     response.vary.add("HX-Request")
+    if by_target:
+        response.vary.add("HX-Target")
     return response
 
 
@@ -40,6 +55,16 @@ def redirect(url: str, status: int = 303) -> Response:
     else:
         response = make_response("", status)
         response.headers["Location"] = url
+    return vary(response)
+
+
+def location(path: str, *, target: str, select: str, swap: str = "outerHTML") -> Response:
+    """Send htmx to ``path`` without a full page load (``HX-Location``: the URL is pushed, so
+    the back button works), swapping ``select`` of the answer into ``target``. For htmx
+    requests only; plain browsers get ``redirect``."""
+    response = make_response("", 204)
+    spec = {"path": path, "target": target, "select": select, "swap": swap}
+    response.headers["HX-Location"] = json.dumps(spec)
     return vary(response)
 
 

@@ -20,29 +20,7 @@ from crm.access.models import (
 )
 from crm.auth.models import AuthSession
 from crm.extensions import db
-from crm.schema import service as schema
-from tests.factories import make_user
-
-
-def department(name: str, parent: Department | None = None) -> Department:
-    d = Department(name=name, parent_id=parent.id if parent else None, path="/")
-    db.session.add(d)
-    db.session.flush()
-    d.path = f"{parent.path if parent else '/'}{d.id}/"
-    db.session.commit()
-    return d
-
-
-def role(name: str, grants: dict, fields: dict | None = None, **flags) -> Role:
-    r = Role(name=name, description="", **flags)
-    db.session.add(r)
-    db.session.flush()
-    for (entity, action), level in grants.items():
-        db.session.add(RoleGrant(role_id=r.id, entity_key=entity, action=action, level=level))
-    for (entity, field), access in (fields or {}).items():
-        db.session.add(FieldRight(role_id=r.id, entity_key=entity, field_key=field, access=access))
-    db.session.commit()
-    return r
+from tests.factories import field, make_department, make_entity, make_role, make_user, text
 
 
 def snapshot() -> dict:
@@ -138,34 +116,32 @@ def org(app):
     """Company > Sales > Sales East, Company > Finance; entities deal and account; an access
     manager ("mgr", in Sales) whose own rights are: read department-and-below, edit own,
     create all, margin hidden and amount read-only; and people around them."""
-    schema.create_entity(
+    make_entity(
         "deal",
         "Deal",
-        fields=[
-            {"key": "title", "type": "text", "label": "Title"},
-            {"key": "amount", "type": "currency", "label": "Amount"},
-            {"key": "margin", "type": "percent", "label": "Margin"},
+        [
+            text("title", "Title"),
+            field("amount", "currency", "Amount"),
+            field("margin", "percent", "Margin"),
         ],
     )
-    schema.create_entity(
-        "account", "Account", fields=[{"key": "name", "type": "text", "label": "Name"}]
-    )
-    company = department("Company")
-    sales = department("Sales", company)
-    east = department("Sales East", sales)
-    finance = department("Finance", company)
+    make_entity("account", "Account", [text("name", "Name")])
+    company = make_department("Company")
+    sales = make_department("Sales", company)
+    east = make_department("Sales East", sales)
+    finance = make_department("Finance", company)
     hidden = {("deal", "margin"): P.HIDDEN, ("deal", "amount"): P.READ}
-    access = role(
+    access = make_role(
         "Access",
         {("*", "read"): P.SUBTREE, ("*", "edit"): P.OWN, ("*", "create"): P.ALL},
         hidden,
         can_manage_access=True,
     )
-    rep = role("Rep", {("*", "read"): P.OWN, ("*", "edit"): P.OWN}, hidden)
-    dept_lead = role("Dept lead", {("*", "read"): P.DEPARTMENT}, hidden)
-    wide = role("Wide", {("*", "read"): P.ALL})
-    configurer = role("Configurer", {}, can_configure=True)
-    spare = role("Spare", {("*", "read"): P.OWN}, hidden)
+    rep = make_role("Rep", {("*", "read"): P.OWN, ("*", "edit"): P.OWN}, hidden)
+    dept_lead = make_role("Dept lead", {("*", "read"): P.DEPARTMENT}, hidden)
+    wide = make_role("Wide", {("*", "read"): P.ALL})
+    configurer = make_role("Configurer", {}, can_configure=True)
+    spare = make_role("Spare", {("*", "read"): P.OWN}, hidden)
     people = SimpleNamespace(
         admin=make_user("admin@example.com", display_name="Ada Admin", is_admin=True, roles=()),
         mgr=make_user(

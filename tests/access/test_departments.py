@@ -14,8 +14,8 @@ from crm.metadata import specs
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.schema import service as schema
-from tests.access.conftest import role, snapshot
-from tests.factories import make_user
+from tests.access.conftest import snapshot
+from tests.factories import make_role, make_user
 
 
 def paths() -> dict[str, str]:
@@ -151,7 +151,7 @@ def test_managers_must_exist_and_be_active(admin, tree):
 
 
 def test_only_full_administrators_change_the_tree(tree):
-    r = role("Access", {}, can_manage_access=True)
+    r = make_role("Access", {}, can_manage_access=True)
     mgr = make_user(roles=(r.name,))
     with pytest.raises(Forbidden):
         departments.create(mgr, name="X")
@@ -166,8 +166,8 @@ def test_only_full_administrators_change_the_tree(tree):
 @pytest.fixture
 def deals(admin, tree):
     schema.create_entity("deal", "Deal", fields=[{"key": "title", "type": "text", "label": "T"}])
-    role("Manager", {("deal", "read"): policy.SUBTREE})
-    role("Rep", {("deal", "read"): policy.OWN})
+    make_role("Manager", {("deal", "read"): policy.SUBTREE})
+    make_role("Rep", {("deal", "read"): policy.OWN})
     at = {k: db.session.get(Department, v) for k, v in tree.items()}
     people = {
         "mgr_sales": make_user(roles=("Manager",), department=at["Sales"]),
@@ -222,7 +222,7 @@ def test_the_tree_page_shows_managers_counts_and_nesting(admin, tree, login_as):
 
 
 def test_access_managers_see_the_tree_without_forms(tree, login_as):
-    r = role("Access", {}, can_manage_access=True)
+    r = make_role("Access", {}, can_manage_access=True)
     html = login_as(make_user(roles=(r.name,))).get("/admin/access/departments").data.decode()
     assert "Only full administrators change it." in html
     assert "Add below" not in html and "Add a department" not in html

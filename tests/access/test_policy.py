@@ -7,60 +7,38 @@ import pytest
 from sqlalchemy import event, select
 
 from crm.access import policy
-from crm.access.models import Department, FieldRight, RecordShare, Role, RoleGrant
+from crm.access.models import Department, RecordShare, Role, RoleGrant
 from crm.extensions import db
 from crm.metadata import specs
 from crm.records import service as records
 from crm.records.query import scoped, table_of
-from crm.schema import service as schema
-from tests.factories import make_user
+from tests.factories import field, make_department, make_entity, make_role, make_user, text
 
 P = policy
 
 
-def department(name: str, parent: Department | None = None) -> Department:
-    d = Department(name=name, parent_id=parent.id if parent else None, path="/")
-    db.session.add(d)
-    db.session.flush()
-    d.path = f"{parent.path if parent else '/'}{d.id}/"
-    db.session.commit()
-    return d
-
-
-def role(name: str, grants: dict, fields: dict | None = None, **flags) -> Role:
-    r = Role(name=name, description="", **flags)
-    db.session.add(r)
-    db.session.flush()
-    for (entity, action), level in grants.items():
-        db.session.add(RoleGrant(role_id=r.id, entity_key=entity, action=action, level=level))
-    for (entity, field), access in (fields or {}).items():
-        db.session.add(FieldRight(role_id=r.id, entity_key=entity, field_key=field, access=access))
-    db.session.commit()
-    return r
-
-
 @pytest.fixture
 def world(app):
-    schema.create_entity(
+    make_entity(
         "deal",
         "Deal",
-        fields=[
-            {"key": "title", "type": "text", "label": "Title"},
-            {"key": "amount", "type": "currency", "label": "Amount"},
-            {"key": "margin", "type": "percent", "label": "Margin"},
+        [
+            text("title", "Title"),
+            field("amount", "currency", "Amount"),
+            field("margin", "percent", "Margin"),
         ],
     )
-    root = department("Company")
-    sales = department("Sales", root)
-    east = department("Sales East", sales)
-    east_city = department("East City", east)
-    finance = department("Finance", root)
-    role("rep", {("*", "read"): P.OWN, ("*", "edit"): P.OWN, ("*", "delete"): P.NONE})
-    role("lead", {("*", "read"): P.DEPARTMENT, ("*", "edit"): P.OWN})
-    role("manager", {("deal", "read"): P.SUBTREE, ("deal", "edit"): P.SUBTREE})
-    role("auditor", {("*", "read"): P.ALL}, {("deal", "margin"): P.HIDDEN})
-    role("reader", {("deal", "read"): P.ALL}, {("deal", "amount"): P.READ})
-    role("blind", {("deal", "edit"): P.ALL})  # edit without read: acts on nothing
+    root = make_department("Company")
+    sales = make_department("Sales", root)
+    east = make_department("Sales East", sales)
+    east_city = make_department("East City", east)
+    finance = make_department("Finance", root)
+    make_role("rep", {("*", "read"): P.OWN, ("*", "edit"): P.OWN, ("*", "delete"): P.NONE})
+    make_role("lead", {("*", "read"): P.DEPARTMENT, ("*", "edit"): P.OWN})
+    make_role("manager", {("deal", "read"): P.SUBTREE, ("deal", "edit"): P.SUBTREE})
+    make_role("auditor", {("*", "read"): P.ALL}, {("deal", "margin"): P.HIDDEN})
+    make_role("reader", {("deal", "read"): P.ALL}, {("deal", "amount"): P.READ})
+    make_role("blind", {("deal", "edit"): P.ALL})  # edit without read: acts on nothing
     people = {
         "admin": make_user(is_admin=True, roles=()),
         "rep_sales": make_user(roles=("rep",), department=sales),
@@ -199,7 +177,7 @@ def test_a_read_only_field_cannot_be_changed_through_the_service(world):
 
 
 def test_administration_is_a_right_of_its_own(world):
-    designer = role("designer", {}, can_configure=True)
+    designer = make_role("designer", {}, can_configure=True)
     u = make_user(roles=(designer.name,))
     policy.forget()
     assert policy.can(u, P.CONFIGURE)

@@ -8,19 +8,12 @@ import pytest
 from crm.access import policy as P
 from crm.access.policy import Rights, RoleRights
 from crm.access.rules import covers
-from crm.schema import service as schema
+from tests.factories import field, make_entity, text
 
 
 @pytest.fixture
 def deal(app):
-    schema.create_entity(
-        "deal",
-        "Deal",
-        fields=[
-            {"key": "title", "type": "text", "label": "Title"},
-            {"key": "margin", "type": "percent", "label": "Margin"},
-        ],
-    )
+    make_entity("deal", "Deal", [text("title", "Title"), field("margin", "percent", "Margin")])
 
 
 def role(grants=None, fields=None, **flags) -> RoleRights:

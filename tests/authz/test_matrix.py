@@ -1,5 +1,11 @@
 """The authorization matrix: every role x entity x route x record position, over HTTP,
-against the oracle. One test per actor; each collects every mismatch and leak."""
+against the oracle.
+
+One test per actor and probe (a probe covers one route group for every entity), plus one
+per actor for the home page and the administration gates, so pytest-xdist spreads the
+matrix over its workers. Each test collects every mismatch and leak of its piece, checks
+that its piece exercised every route the route table gives its probe, and records its size
+(``record_property``) for the tally printed at the end of the run (``summary.py``)."""
 
 from __future__ import annotations
 
@@ -8,8 +14,11 @@ import time
 import pytest
 
 from tests.authz import declare as d
-from tests.authz import harness, probes_lists, routes
-from tests.authz.summary import RUNS
+from tests.authz import harness, probes_lists, routes, summary
+
+# Every probe of the route table once, in table order, with the routes it must exercise.
+PROBES = list(dict.fromkeys(p for r in routes.RECORD_ROUTES.values() for p in r.probes))
+PIECES = [(actor, probe) for actor in d.ACTORS for probe in PROBES]
 
 
 def _report(run: harness.Run) -> str:
@@ -22,22 +31,47 @@ def _report(run: harness.Run) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("actor", list(d.ACTORS))
-def test_matrix(world, actor):
+def _finish(run: harness.Run, started: float, expected_routes: set[str], record) -> None:
+    run.seconds = time.perf_counter() - started
+    record(summary.PROPERTY, summary.tally(run))
+    missing = expected_routes - run.exercised
+    assert not missing, f"routes in the table that the matrix did not exercise: {sorted(missing)}"
+    assert all(c.ok for c in run.cases) and not run.leaks, _report(run)
+
+
+@pytest.mark.parametrize(
+    ("actor", "probe"), PIECES, ids=[f"{a}-{p.__name__.removeprefix('probe_')}" for a, p in PIECES]
+)
+def test_matrix(world, actor, probe, record_property):
     started = time.perf_counter()
     run = harness.Run(world, actor)
-    probes = list(dict.fromkeys(p for r in routes.RECORD_ROUTES.values() for p in r.probes))
     for entity in d.ENTITY_ORDER:
-        for probe in probes:
-            probe(run, entity)
-            run.finish_group(f"{probe.__name__} {entity}")
+        probe(run, entity)
+        run.finish_group(f"{probe.__name__} {entity}")
+    expected = {e for e, route in routes.RECORD_ROUTES.items() if probe in route.probes}
+    _finish(run, started, expected, record_property)
+
+
+@pytest.mark.parametrize("actor", list(d.ACTORS))
+def test_matrix_home_and_administration_gates(world, actor, record_property):
+    started = time.perf_counter()
+    run = harness.Run(world, actor)
     probes_lists.probe_home(run)
     for rule in world.app.url_map.iter_rules():
         right = routes.ADMIN_BLUEPRINTS.get(rule.endpoint.split(".")[0])
         if right:
             routes.probe_gate(run, rule.endpoint, rule, right)
-    run.seconds = time.perf_counter() - started
-    RUNS.append(run)
-    missing = set(routes.route_table(world.app)) - run.exercised
-    assert not missing, f"routes in the table that the matrix did not exercise: {sorted(missing)}"
-    assert all(c.ok for c in run.cases) and not run.leaks, _report(run)
+    table = routes.route_table(world.app)
+    expected = set(table) - set(routes.RECORD_ROUTES)
+    _finish(run, started, expected, record_property)
+
+
+def test_the_pieces_cover_the_whole_route_table(world):
+    """The pieces above, together, exercise every route of the table for every actor: each
+    runtime route has a probe, and everything else is the home page or a gated route."""
+    table = routes.route_table(world.app)
+    without_probe = [e for e, r in routes.RECORD_ROUTES.items() if not r.probes]
+    assert not without_probe, f"runtime routes with no probe: {without_probe}"
+    others = set(table) - set(routes.RECORD_ROUTES)
+    ungated = others - set(routes.OTHER_ROUTES) - {e for e, r in table.items() if r.right}
+    assert not ungated, f"routes neither probed nor gated: {sorted(ungated)}"

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from crm.extensions import db
 from tests.conftest import build_app
+from tests.factories import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -121,3 +122,13 @@ def screenshot(page, name: str) -> Path:
     # (rightly) blocks and reports as a console error.
     page.screenshot(path=str(path), full_page=True, caret="initial")
     return path
+
+
+def sign_in(page, url: str, email: str) -> None:
+    """Sign in through the log-in page as ``email`` (password ``PASSWORD``) and wait for
+    the home page."""
+    page.goto(url + "/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(url + "/")

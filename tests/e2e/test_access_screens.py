@@ -7,18 +7,10 @@ from __future__ import annotations
 import pytest
 
 from crm.schema import service as schema
-from tests.e2e.conftest import screenshot
-from tests.factories import PASSWORD, make_user
+from tests.e2e.conftest import screenshot, sign_in
+from tests.factories import make_user
 
 pytestmark = pytest.mark.e2e
-
-
-def sign_in(page, url, email):
-    page.goto(url + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(url + "/")
 
 
 def side(page, name):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from crm.metadata import specs
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_layout_editor import drag, saving, top
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -25,14 +25,6 @@ FIELDS = [
     ("Whole number", "Visits", {}),
     ("Long text", "Notes", {}),
 ]
-
-
-def sign_in(page, url, email):
-    page.goto(url + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(url + "/")
 
 
 def add_field(page, url, card, label, extra):

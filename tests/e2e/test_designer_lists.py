@@ -6,8 +6,8 @@ import pytest
 
 from crm.metadata import list_views as lv
 from crm.schema import service
-from tests.e2e.conftest import screenshot
-from tests.factories import PASSWORD, make_user
+from tests.e2e.conftest import screenshot, sign_in
+from tests.factories import make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -73,18 +73,10 @@ def _add_filter(page, n: int) -> None:
     _ready(page, f"#filters-{n}-field")
 
 
-def _sign_in(page, url: str) -> None:
-    page.goto(url + "/login")
-    page.get_by_label("E-mail").fill("ada@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(url + "/")
-
-
 def test_publish_a_list_view_and_read_the_change_log(live_server, page):
     _setup(live_server.app)
     url = live_server.url
-    _sign_in(page, url)
+    sign_in(page, url, "ada@example.com")
 
     page.goto(url + "/admin/entities/account/views/new")
     page.locator("#name").fill("Deals closing soon")
@@ -180,7 +172,7 @@ def test_the_editor_on_a_phone(live_server, browser):
     _setup(live_server.app)
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "ada@example.com")
     page.goto(live_server.url + "/admin/entities/account/views/1/edit")
     _add_filter(page, 0)
     page.locator("#filters-0-field").select_option("stage")

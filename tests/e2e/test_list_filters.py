@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 from crm.metadata import specs
 from crm.records import service as records
 from crm.schema import service
-from tests.e2e.conftest import screenshot
-from tests.factories import PASSWORD, make_user
+from tests.e2e.conftest import screenshot, sign_in
+from tests.factories import make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -56,14 +56,6 @@ def _setup(app) -> dict[str, int]:
         return ids
 
 
-def _sign_in(page, url: str) -> None:
-    page.goto(url + "/login")
-    page.get_by_label("E-mail").fill("sam@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(url + "/")
-
-
 def _names(page):
     return page.locator("#rows tr:not(.more-row) td:nth-child(2)")
 
@@ -100,7 +92,7 @@ TECH_CHIP = "Industry is one of Tech"
 def test_add_filters_remove_one_and_go_back(live_server, page):
     _setup(live_server.app)
     url = live_server.url
-    _sign_in(page, url)
+    sign_in(page, url, "sam@example.com")
     page.goto(url + "/r/account/?sort=name")
     expect(_names(page)).to_have_count(6)
     expect(_chips(page)).to_have_count(0)
@@ -190,7 +182,7 @@ def test_filters_on_a_phone(live_server, page):
     _setup(live_server.app)
     url = live_server.url
     page.set_viewport_size({"width": 390, "height": 844})
-    _sign_in(page, url)
+    sign_in(page, url, "sam@example.com")
     page.goto(url + "/r/account/?f.industry.in=retail&f.industry.in=tech&sort=name")
     expect(_chips(page)).to_have_text(["Industry is one of Retail, Tech"])
     _open_builder(page)
@@ -241,7 +233,7 @@ def test_lookup_and_owner_filters(live_server, page):
         ]:
             records.create(who, contact, {"full_name": name, "account": str(ids[account])})
     url = live_server.url
-    _sign_in(page, url)
+    sign_in(page, url, "sam@example.com")
     page.goto(url + "/r/contact/?sort=full_name")
     expect(_names(page)).to_have_count(3)
 

@@ -16,8 +16,8 @@ from crm.metadata import list_views as lv
 from crm.metadata import specs
 from crm.records import service as records
 from crm.schema import service
-from tests.e2e.conftest import screenshot
-from tests.factories import PASSWORD, make_user
+from tests.e2e.conftest import screenshot, sign_in
+from tests.factories import make_user
 
 pytestmark = pytest.mark.e2e
 
@@ -85,14 +85,6 @@ def _setup(app) -> dict[str, int]:
         return ids
 
 
-def _sign_in(page, url: str, email: str = "sam@example.com") -> None:
-    page.goto(url + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(url + "/")
-
-
 def _rows(page):
     return page.locator("#rows tr:not(.more-row) td:nth-child(2)")
 
@@ -100,7 +92,7 @@ def _rows(page):
 def test_search_filter_quick_create_inline_edit_and_timeline(live_server, page):
     _setup(live_server.app)
     url = live_server.url
-    _sign_in(page, url)
+    sign_in(page, url, "sam@example.com")
 
     # --- the list: search as you type, then a view with a filter ---
     page.get_by_role("link", name="Accounts").click()
@@ -198,7 +190,7 @@ def test_search_filter_quick_create_inline_edit_and_timeline(live_server, page):
 def test_inline_conflict_lets_the_user_choose(live_server, page):
     globex = _setup(live_server.app)["Globex"]
     url = live_server.url
-    _sign_in(page, url)
+    sign_in(page, url, "sam@example.com")
     page.goto(url + f"/r/account/{globex}")
     page.locator("#fv-employees").hover()
     page.get_by_role("link", name="Edit Employees").click()
@@ -229,7 +221,7 @@ def test_inline_conflict_lets_the_user_choose(live_server, page):
 def test_bulk_actions_and_save_this_view(live_server, page):
     _setup(live_server.app)
     url = live_server.url
-    _sign_in(page, url)
+    sign_in(page, url, "sam@example.com")
     page.goto(url + "/r/account/?sort=name")
     bar = page.locator("#bulk-form")
     expect(bar).to_contain_text("Tick rows to change")
@@ -278,7 +270,7 @@ def test_runtime_on_a_phone(live_server, browser):
     _setup(live_server.app)
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "sam@example.com")
     page.goto(live_server.url + "/r/account/")
     page.get_by_label("Select Globex").check()
     page.get_by_label("Field to change").select_option(label="Industry")

@@ -1,37 +1,14 @@
-"""Helpers for the sharing and "who can see" tests: departments, roles, snapshots of what
-a refused write must leave untouched."""
+"""Helpers for the sharing and "who can see" tests: snapshots of what a refused write must
+leave untouched (departments and roles come from ``tests.factories``)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm.access import policy
-from crm.access.models import Department, RecordShare, Role, RoleGrant
+from crm.access.models import RecordShare
 from crm.extensions import db
 from crm.records.models import RecordHistory
-from tests.records.runtime_model import stored
-
-
-def department(name: str, parent: Department | None = None) -> Department:
-    """A department under ``parent``, with its materialized path ("/1/4/")."""
-    d = Department(name=name, parent_id=parent.id if parent else None, path="/")
-    db.session.add(d)
-    db.session.flush()
-    d.path = f"{parent.path if parent else '/'}{d.id}/"
-    db.session.commit()
-    return d
-
-
-def role(name: str, levels: dict[str, int], *, entity: str = "*", **flags) -> Role:
-    """A role giving ``levels`` (action -> policy level) on ``entity``."""
-    r = Role(name=name, description="", **flags)
-    db.session.add(r)
-    db.session.flush()
-    for action, level in levels.items():
-        db.session.add(RoleGrant(role_id=r.id, entity_key=entity, action=action, level=level))
-    db.session.commit()
-    policy.forget()
-    return r
+from tests.factories import stored
 
 
 def shares(key: str = "account") -> list[tuple]:

@@ -3,12 +3,8 @@ keep their account from being deleted."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from crm.extensions import db
 from crm.metadata import specs
 from crm.records import service as records
-from crm.records.query import table_of
 from crm.schema import service as schema
 
 
@@ -65,12 +61,6 @@ def make(user, key: str, **values) -> int:
         "deal": {"title": "D"},
     }
     return records.create(user, entity(key), {**defaults[key], **values})
-
-
-def stored(key: str, record_id: int):
-    db.session.rollback()
-    t = table_of(entity(key))
-    return db.session.execute(select(t).where(t.c.id == record_id)).mappings().first()
 
 
 def picks(*pairs) -> list[str]:

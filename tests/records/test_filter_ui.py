@@ -19,8 +19,7 @@ from crm.metadata import list_views as lv
 from crm.metadata import specs
 from crm.records import service as records
 from crm.schema import service as schema
-from tests.factories import make_user
-from tests.records.access_model import role
+from tests.factories import make_role, make_user
 
 
 @pytest.fixture
@@ -355,7 +354,7 @@ def test_unknown_field_or_condition_is_a_400(client, model, url):
 
 
 def test_hidden_field_is_neither_offered_nor_accepted(app, login_as, model):
-    clerk_role = role("Clerk", {"read": policy.ALL, "edit": policy.ALL})
+    clerk_role = make_role("Clerk", {"read": policy.ALL, "edit": policy.ALL})
     db.session.add(
         FieldRight(role_id=clerk_role.id, entity_key="account", field_key="secret", access="hidden")
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crm.records import service as records
-from tests.records.runtime_model import build_model, entity, make, stored
+from tests.factories import stored
+from tests.records.runtime_model import build_model, entity, make
 
 
 @pytest.fixture
@@ -244,5 +245,9 @@ def test_validate_escapes_and_refuses_hidden_fields(c, staff, model):
 def test_validate_needs_csrf_and_rights(c, client, staff, model):
     r = c.post("/r/account/validate/name", data={"name": ""}, headers={"HX-Request": "true"})
     assert r.status_code == 400 and "Reload the page" in r.data.decode()
-    assert client.post("/r/account/validate/name").status_code in (302, 400)
+    # Signed out: without a token CSRF refuses first (400); with one, sign-in is asked for.
+    assert client.post("/r/account/validate/name").status_code == 400
+    signed_out = client.hx_post("/r/account/validate/name", {"name": "x"})
+    assert signed_out.status_code == 302
+    assert signed_out.headers["Location"] == "/login?next=%2Fr%2Faccount%2Fvalidate%2Fname"
     assert c.hx_post("/r/account/validate/name?record=4242", {"name": "x"}).status_code == 404

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from crm.schema import service as schema
-from tests.records.runtime_model import build_model, stored
+from tests.factories import stored
+from tests.records.runtime_model import build_model
 
 
 @pytest.fixture

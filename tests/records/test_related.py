@@ -9,8 +9,7 @@ from crm.access import policy as P
 from crm.metadata import list_views, specs
 from crm.records import service as records
 from crm.schema import service as schema
-from tests.factories import make_user
-from tests.records.access_model import role
+from tests.factories import make_role, make_user
 
 
 @pytest.fixture
@@ -81,8 +80,8 @@ def test_a_record_in_the_bin_has_no_related_list(login_as, staff, model):
 def test_deals_under_a_company_one_may_not_read_are_not_shown(login_as, staff, model):
     """Deals readable by everyone, companies only one's own: the list under someone
     else's company is refused, not shown empty or full."""
-    role("Deal desk", {"read": P.ALL}, entity="deal")
-    role("Own companies", {"read": P.OWN}, entity="company")
+    make_role("Deal desk", {"read": P.ALL}, entity="deal")
+    make_role("Own companies", {"read": P.OWN}, entity="company")
     clerk = make_user(roles=("Deal desk", "Own companies"))
     theirs = company(staff, "Theirs")
     deal(staff, "Their big deal", theirs)

@@ -10,9 +10,9 @@ from crm.access import policy as P
 from crm.errors import Forbidden, ValidationFailed
 from crm.records import service as records
 from crm.records import sharing
-from tests.factories import make_user
-from tests.records.access_model import department, history, role, shares, snapshot
-from tests.records.runtime_model import build_model, entity, make, stored
+from tests.factories import make_department, make_role, make_user, stored
+from tests.records.access_model import history, shares, snapshot
+from tests.records.runtime_model import build_model, entity, make
 
 REP = {"create": P.ALL, "read": P.OWN, "edit": P.OWN}
 
@@ -23,13 +23,13 @@ def org(app):
     reads every account and edits none; the manager reads, edits and reassigns the accounts
     of Sales and below."""
     build_model()
-    sales = department("Sales")
-    east = department("Sales East", sales)
-    support = department("Support")
-    role("Rep", REP)
-    role("Viewer", {"read": P.ALL})
-    role("Manager", {"read": P.SUBTREE, "edit": P.SUBTREE, "assign": P.SUBTREE})
-    role("Lead", {**REP, "assign": P.OWN})
+    sales = make_department("Sales")
+    east = make_department("Sales East", sales)
+    support = make_department("Support")
+    make_role("Rep", REP)
+    make_role("Viewer", {"read": P.ALL})
+    make_role("Manager", {"read": P.SUBTREE, "edit": P.SUBTREE, "assign": P.SUBTREE})
+    make_role("Lead", {**REP, "assign": P.OWN})
     people = {
         "olga": make_user(display_name="Olga Owner", roles=("Rep",), department=east),
         "bob": make_user(display_name="Bob Rep", roles=("Rep",), department=east),
@@ -393,7 +393,7 @@ def test_giving_away_ones_own_record_leaves_for_the_list(login_as, org):
 def test_names_are_shown_escaped(login_as, org):
     p, d = org["p"], org["d"]
     evil = make_user(display_name='<img src=x onerror="alert(1)">', roles=("Rep",))
-    ops = department("<b>Ops</b>", d["sales"])
+    ops = make_department("<b>Ops</b>", d["sales"])
     account = entity("account")
     sharing.share(p["olga"], account, org["id"], user_id=evil.id, access="read")
     sharing.share(p["olga"], account, org["id"], department_id=ops.id, access="edit")

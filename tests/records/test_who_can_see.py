@@ -15,8 +15,7 @@ from crm.extensions import db
 from crm.records import sharing
 from crm.records.query import scoped, table_of
 from crm.records.who_can_see import explain
-from tests.factories import make_user
-from tests.records.access_model import department, role
+from tests.factories import make_department, make_role, make_user
 from tests.records.runtime_model import build_model, entity, make
 
 # --- the panel ----------------------------------------------------------------------------
@@ -28,12 +27,12 @@ def story(app, admin):
     manager above the owner's department, everyone's "all records", a user share and a
     department share."""
     build_model()
-    sales = department("Sales")
-    east = department("Sales East", sales)
-    support = department("Support")
-    role("Sales rep", {"create": P.ALL, "read": P.OWN, "edit": P.OWN})
-    role("Manager", {"read": P.SUBTREE, "edit": P.DEPARTMENT})
-    role("Access desk", {"read": P.ALL}, can_manage_access=True)
+    sales = make_department("Sales")
+    east = make_department("Sales East", sales)
+    support = make_department("Support")
+    make_role("Sales rep", {"create": P.ALL, "read": P.OWN, "edit": P.OWN})
+    make_role("Manager", {"read": P.SUBTREE, "edit": P.DEPARTMENT})
+    make_role("Access desk", {"read": P.ALL}, can_manage_access=True)
     people = {
         "ann": make_user(display_name="Ann", roles=("Sales rep",), department=east),
         "bea": make_user(display_name="Bea", roles=("Sales rep",), department=support),
@@ -118,7 +117,7 @@ def test_an_access_manager_who_is_not_a_full_administrator_may_see_it(login_as, 
 
 
 def test_an_access_manager_who_cannot_read_the_record_finds_nothing(login_as, story):
-    role("Desk only", {"read": P.OWN}, can_manage_access=True)
+    make_role("Desk only", {"read": P.OWN}, can_manage_access=True)
     clerk = make_user(display_name="Clerk", roles=("Desk only",))
     assert login_as(clerk).hx_get(f"{story['url']}/access").status_code == 404
 
@@ -126,7 +125,7 @@ def test_an_access_manager_who_cannot_read_the_record_finds_nothing(login_as, st
 def test_names_in_the_panel_are_escaped(login_as, story):
     p = story["p"]
     evil = make_user(display_name="<script>alert(1)</script>", roles=("Sales rep",))
-    ops = department('<i onmouseover="x">Ops</i>')
+    ops = make_department('<i onmouseover="x">Ops</i>')
     account = entity("account")
     sharing.share(p["ann"], account, story["id"], user_id=evil.id, access="read")
     sharing.share(p["ann"], account, story["id"], department_id=ops.id, access="read")
@@ -179,30 +178,30 @@ def _agreement(app_users: list, keys: tuple[str, ...] = ("account", "deal")) -> 
 def tree(app, admin):
     """HQ > Sales > Sales East / Sales West, HQ > Support > Tier 2, and Finance apart."""
     build_model()
-    hq = department("HQ")
-    sales = department("Sales", hq)
+    hq = make_department("HQ")
+    sales = make_department("Sales", hq)
     d = {
         "hq": hq,
         "sales": sales,
-        "east": department("Sales East", sales),
-        "west": department("Sales West", sales),
-        "support": department("Support", hq),
-        "finance": department("Finance"),
+        "east": make_department("Sales East", sales),
+        "west": make_department("Sales West", sales),
+        "support": make_department("Support", hq),
+        "finance": make_department("Finance"),
     }
-    d["tier2"] = department("Tier 2", d["support"])
+    d["tier2"] = make_department("Tier 2", d["support"])
     return {"d": d, "admin": admin}
 
 
 def test_the_panel_agrees_with_the_scoped_query_for_every_user_and_record(tree):
     d, admin = tree["d"], tree["admin"]
-    role("Rep", {"create": P.ALL, "read": P.OWN, "edit": P.OWN})
-    role("Lead", {"read": P.DEPARTMENT, "edit": P.OWN})
-    role("Manager", {"read": P.SUBTREE, "edit": P.SUBTREE})
-    role("Director", {"read": P.SUBTREE, "edit": P.DEPARTMENT})
-    role("Auditor", {"read": P.ALL})
-    role("Blind editor", {"edit": P.ALL})  # edit without read: acts on nothing
-    role("Account desk", {"read": P.DEPARTMENT, "edit": P.DEPARTMENT}, entity="account")
-    role("Nothing", {})
+    make_role("Rep", {"create": P.ALL, "read": P.OWN, "edit": P.OWN})
+    make_role("Lead", {"read": P.DEPARTMENT, "edit": P.OWN})
+    make_role("Manager", {"read": P.SUBTREE, "edit": P.SUBTREE})
+    make_role("Director", {"read": P.SUBTREE, "edit": P.DEPARTMENT})
+    make_role("Auditor", {"read": P.ALL})
+    make_role("Blind editor", {"edit": P.ALL})  # edit without read: acts on nothing
+    make_role("Account desk", {"read": P.DEPARTMENT, "edit": P.DEPARTMENT}, entity="account")
+    make_role("Nothing", {})
     u = {
         "rep_east": make_user(display_name="rep east", roles=("Rep",), department=d["east"]),
         "rep_east2": make_user(display_name="rep east 2", roles=("Rep",), department=d["east"]),
@@ -278,7 +277,7 @@ def test_agreement_holds_for_random_roles_departments_and_shares(tree, seed):
     levels = list(P.LEVELS)
     for n in range(6):
         grants = {a: rng.choice(levels) for a in ("read", "edit") if rng.random() < 0.9}
-        role(f"R{n}", grants, entity=rng.choice(["*", "*", "account"]))
+        make_role(f"R{n}", grants, entity=rng.choice(["*", "*", "account"]))
     names = [f"R{n}" for n in range(6)]
     people = [
         make_user(
@@ -317,8 +316,8 @@ def test_agreement_holds_for_random_roles_departments_and_shares(tree, seed):
 
 def test_explain_takes_the_same_queries_for_ten_users_or_forty(tree):
     d = tree["d"]
-    role("Rep", {"create": P.ALL, "read": P.OWN, "edit": P.OWN})
-    role("Manager", {"read": P.SUBTREE, "edit": P.SUBTREE})
+    make_role("Rep", {"create": P.ALL, "read": P.OWN, "edit": P.OWN})
+    make_role("Manager", {"read": P.SUBTREE, "edit": P.SUBTREE})
     owner = make_user(roles=("Rep",), department=d["east"])
     rid = make(owner, "account", name="Acme")
     sharing.share(owner, entity("account"), rid, department_id=d["sales"].id, access="read")

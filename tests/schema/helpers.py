@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import inspect, select
 
 from crm.extensions import db
 from crm.metadata import specs
@@ -21,18 +21,6 @@ def tables() -> set[str]:
 def version() -> int:
     db.session.rollback()
     return specs.read_version()
-
-
-def insert_rows(entity_key: str, *rows: dict) -> list[int]:
-    table = specs.current().table(entity_key)
-    ids = []
-    for row in rows:
-        ids.append(
-            db.session.execute(insert(table).values(**row).returning(table.c.id)).scalar_one()
-        )
-    db.session.commit()
-    specs.forget_request_specs()
-    return ids
 
 
 def values(entity_key: str, field_key: str) -> list:

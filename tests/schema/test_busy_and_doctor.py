@@ -11,7 +11,8 @@ from crm.metadata import specs
 from crm.schema import service
 from crm.schema.doctor import reconcile
 from tests.conftest import build_app
-from tests.schema.helpers import insert_rows, snapshot
+from tests.factories import insert_rows
+from tests.schema.helpers import snapshot
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import pytest
 
 from crm.metadata import specs
 from crm.schema import service
-from tests.schema.helpers import insert_rows, snapshot
+from tests.factories import insert_rows
+from tests.schema.helpers import snapshot
 
 STEPS = ["after_metadata_write", "after_ddl", "at_commit"]
 

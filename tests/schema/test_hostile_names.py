@@ -1,14 +1,18 @@
 """Hostile or odd keys and labels: refused with a clear message, or accepted and fully usable.
 
-Never a 500, never a half-applied change. Hypothesis generates at least 1,000 names per
-run (keys and labels for an entity and its field) on the run's database; the reconcile
-check runs after each example and again after the test.
+Never a 500, never a half-applied change. Hypothesis generates 1,000 names per run (keys
+and labels for an entity and its field), in ``SHARDS`` independent tests of
+``EXAMPLES_PER_SHARD`` examples each so pytest-xdist spreads them over its workers; every
+name of ``HOSTILE`` is also tried on its own in each of the four places. The reconcile check
+runs after each example and again after each test.
 """
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from sqlalchemy import func, insert, select
 
 from crm.errors import ValidationFailed
@@ -77,16 +81,47 @@ def _field_value(spec, raw: str) -> str:
     return value or "fallback"
 
 
-@settings(
-    max_examples=1000,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(entity_key=keys, entity_label=labels, field_key=keys, field_label=labels)
-def test_hostile_names_are_refused_or_fully_usable(
-    app, entity_key, entity_label, field_key, field_label
-):
+SHARDS = 10
+EXAMPLES_PER_SHARD = 100  # 1,000 generated examples per run in all
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_hostile_names_are_refused_or_fully_usable(app, shard):
+    """One shard of the generated names: each shard is an independent Hypothesis run."""
+    run = settings(
+        max_examples=EXAMPLES_PER_SHARD,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )(given(entity_key=keys, entity_label=labels, field_key=keys, field_label=labels)(check))
+    run()
+
+
+PLACES = ("entity_key", "entity_label", "field_key", "field_label")
+SANE = {
+    "entity_key": "probe",
+    "entity_label": "Probe",
+    "field_key": "title",
+    "field_label": "Title",
+}
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("name", HOSTILE, ids=[ascii(n)[1:-1][:24] for n in HOSTILE])
+def test_each_hostile_name_in_each_place(app, name, place):
+    """Every listed name, as the entity's or the field's key or label (the rest sane)."""
+    check(**{**SANE, place: name})
+
+
+def _event(outcome: str) -> None:
+    # Hypothesis tallies outcomes in its statistics; the fixed names run outside it.
+    if currently_in_test_context():
+        event(outcome)
+
+
+def check(entity_key: str, entity_label: str, field_key: str, field_label: str) -> None:
+    """Create an entity with one text field from these names: either refused with a clear
+    message and nothing changed, or accepted and fully usable (then purged again)."""
     tables_before, version_before = tables(), version()
     try:
         service.create_entity(
@@ -100,9 +135,9 @@ def test_hostile_names_are_refused_or_fully_usable(
             assert all(isinstance(m, str) and m.strip() for m in messages)
         assert tables() == tables_before
         assert version() == version_before
-        event("refused")
+        _event("refused")
         return
-    event("accepted")
+    _event("accepted")
 
     # Accepted: the entity is fully usable.
     compiled = specs.current()

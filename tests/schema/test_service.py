@@ -11,7 +11,8 @@ from crm.metadata import specs
 from crm.metadata.models import ConfigChange
 from crm.metadata.spec import SPINE_COLUMNS
 from crm.schema import service
-from tests.schema.helpers import columns, insert_rows, snapshot, tables, values, version
+from tests.factories import insert_rows
+from tests.schema.helpers import columns, snapshot, tables, values, version
 
 PICK = [
     {"key": "new", "label": "New", "color": "blue"},

@@ -32,21 +32,8 @@ def entity_for(key: str) -> EntitySpec:
 
 
 def register(app) -> None:
-    """Register the runtime pages and put the entities a user may read in the top bar."""
+    """Register the runtime pages (the top bar's list of entities comes from
+    ``crm.web.navigation``)."""
     from crm.records.views import bulk, filters, inline, pages, sharing  # noqa: F401 - routes
 
     app.register_blueprint(bp)
-
-    @app.context_processor
-    def _runtime_nav():
-        if not getattr(current_user, "is_authenticated", False):
-            return {}
-        try:
-            entities = [
-                e
-                for e in specs.current().active_entities
-                if policy.can(current_user, "read", e.key)
-            ]
-        except Exception:  # noqa: BLE001 - an error page must render even if this fails
-            entities = []
-        return {"runtime_entities": sorted(entities, key=lambda e: e.label_plural.lower())}

@@ -14,13 +14,13 @@ people build them without editing the URL:
 
 Only fields the user may read (``listing.readable_fields``) are offered or accepted: an
 unknown or hidden field, or a condition its type does not offer, is a 400 with a message,
-never a 500. The chips' texts and links come from ``list_filters`` (a template global).
+never a 500. The chips' texts and links come from ``list_filters``, which templates call
+as a global (registered with the others in ``crm.web.templating``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -38,7 +38,7 @@ from crm.metadata.list_views import FilterSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records import listing, present
 from crm.records.views import bp, entity_for
-from crm.web.htmx import is_htmx, redirect, vary
+from crm.web.htmx import is_htmx, location, redirect, vary
 
 PARTIAL = "records/_filters.html"
 STATE_KEYS = frozenset({"q", "sort", "view", "size"})
@@ -162,26 +162,6 @@ def oob_fragment() -> bool:
     the results (the chips, the search form's and "Save view"'s copies of the filters)
     come along out of band, so they never tell of filters the list no longer applies."""
     return is_htmx()
-
-
-@bp.app_template_global("list_filters")
-def _list_filters_global(spec, req, args):
-    return list_filters(spec, req, args)
-
-
-@bp.app_template_global("list_sort_url")
-def _sort_url_global(spec, args, sort):
-    return sort_url(spec, args, sort)
-
-
-@bp.app_template_global("list_state")
-def _list_state_global(args):
-    return list_state(args)
-
-
-@bp.app_template_global("list_oob")
-def _list_oob_global():
-    return oob_fragment()
 
 
 # --- the builder ------------------------------------------------------------------------------
@@ -342,8 +322,5 @@ def filter_apply(key: str):
         return _fragment("builder", b, 400) if is_htmx() else _page(b, 400)
     target = list_url(spec.key, [*kept, *((new_key, v) for v in url_values(found))])
     if is_htmx():
-        response = make_response("", 204)
-        location = {"path": target, "target": "#results", "select": "#results"}
-        response.headers["HX-Location"] = json.dumps({**location, "swap": "outerHTML"})
-        return vary(response)
+        return location(target, target="#results", select="#results")
     return redirect(target)

@@ -18,11 +18,10 @@ from jinja2_fragments.flask import render_block
 
 from crm.access import directory, policy
 from crm.errors import Forbidden, ValidationFailed
-from crm.extensions import db
 from crm.metadata import types
-from crm.records import present
+from crm.records import checks, present
 from crm.records import service as records
-from crm.records.service import RecordConflict, _check_unique, parse_values
+from crm.records.service import RecordConflict
 from crm.records.views import bp, entity_for
 from crm.web.htmx import is_htmx, redirect, vary
 from forms.records import raw_values, record_form
@@ -187,10 +186,6 @@ def validate_field(key: str, field_key: str) -> Response:
         raw = raw_values([f], request.form)
         if types.get(f.type).multi_valued:
             raw.setdefault(f.key, [])
-        values, errors = parse_values(current_user, spec, raw, creating=record_id is None)
-        if f.key in values:
-            _check_unique(spec, {f.key: values[f.key]}, errors, exclude_id=record_id)
-        messages = errors.get(f.key, [])
-    db.session.rollback()  # nothing to keep: a check never writes
+        messages = checks.field_messages(current_user, spec, f, raw, record_id=record_id)
     body = render_block(TEMPLATE, "messages", messages=messages)
     return vary(make_response(body))

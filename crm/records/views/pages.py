@@ -17,19 +17,17 @@ from flask import (
 )
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from sqlalchemy import or_
 
 from crm.access import directory, policy
 from crm.errors import NotFound, ValidationFailed
-from crm.extensions import db
 from crm.metadata import list_views, specs, types
 from crm.records import bulk, export, listing, present
 from crm.records import service as records
-from crm.records.query import scoped, table_of
+from crm.records.lookup import lookup_options
 from crm.records.service import RecordConflict
 from crm.records.views import bp, entity_for
 from crm.timeutil import utcnow
-from crm.web.htmx import is_htmx, redirect, render_page_or_block, trigger, vary
+from crm.web.htmx import hx_target, is_htmx, redirect, render_page_or_block, trigger, vary
 from forms.records import attach_errors, raw_values, record_form
 
 
@@ -70,8 +68,8 @@ def record_list(key: str):
     req = listing.parse_request(current_user, spec, request.args, view)
     page = listing.list_page(current_user, spec, req)
     display = present.Display(current_user, spec, page.columns, page.rows)
-    block = "rows" if request.headers.get("HX-Target") in ("rows", "more-row") else "results"
-    return render_page_or_block(
+    block = "rows" if hx_target() in ("rows", "more-row") else "results"
+    response = render_page_or_block(
         "records/list.html",
         block,
         spec=spec,
@@ -85,6 +83,7 @@ def record_list(key: str):
         bulk=None if is_htmx() and block == "rows" else bulk.options(current_user, spec),
         can_create=policy.can(current_user, "create", spec.key),
     )
+    return vary(response, by_target=True)
 
 
 @bp.get("/<key>/export.<fmt>")
@@ -186,28 +185,13 @@ def _render_form(
 @bp.get("/<key>/lookup")
 def lookup(key: str):
     """Autocomplete for lookup fields: records of ``key`` the user may read whose name or
-    searchable fields contain ``q`` (at most 10)."""
+    searchable fields contain ``q`` (at most ``crm.records.lookup.LIMIT``)."""
     spec = entity_for(key)
     q = (request.args.get("q") or "").strip()[: listing.MAX_QUERY]
     field_key = request.args.get("field", "")
     if not field_key.replace("_", "").isalnum():
         field_key = ""
-    table = table_of(spec)
-    query = scoped(current_user, spec, "read")
-    if q:
-        dialect = db.session.get_bind().dialect.name
-        conditions = [listing.search_condition(current_user, spec, table, q, dialect)]
-        name_field = spec.field(spec.name_field) if spec.name_field else None
-        readable = {f.key for f in policy.visible_fields(current_user, spec, "read")}
-        if name_field is not None and name_field.key in readable:
-            conditions.append(
-                types.build_filter(
-                    name_field, table.c[name_field.key], "contains", q, dialect_name=dialect
-                )
-            )
-        query = query.where(or_(*conditions))
-    rows = db.session.execute(query.order_by(table.c.updated_at.desc()).limit(10)).mappings()
-    options = [(r["id"], present.record_name(spec, r)) for r in rows]
+    options = lookup_options(current_user, spec, q)
     return vary(
         make_response(
             render_template(

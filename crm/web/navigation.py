@@ -1,0 +1,31 @@
+"""What the page frame offers a user: the entities in the top bar and the links they may
+follow. Templates reach these through ``crm.web.templating``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+
+from crm.access import policy
+from crm.metadata import specs
+from crm.metadata.spec import EntitySpec
+
+
+def may(action: str, entity: str | None = None, record: int | None = None) -> bool:
+    """``may("configure")``, ``may("read", "deal")``: the access policy's answer for the
+    signed-in user, so templates show only the links they may follow."""
+    return policy.can(current_user, action, entity, record)
+
+
+def runtime_entities(user: Any) -> list[EntitySpec]:
+    """The active entities ``user`` may read, by plural label: the top bar's links. Empty
+    for someone not signed in, and when the specs cannot be read (an error page must still
+    render)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    try:
+        entities = [e for e in specs.current().active_entities if policy.can(user, "read", e.key)]
+    except Exception:  # noqa: BLE001 - an error page must render even if this fails
+        return []
+    return sorted(entities, key=lambda e: e.label_plural.lower())

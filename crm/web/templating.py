@@ -1,0 +1,48 @@
+"""The one place that gives templates their globals, filters and context.
+
+Every name a template uses without being passed it is registered here, from the module
+where it lives (web filters, presenters, the list page's URL helpers, navigation), so no
+view module changes the Jinja environment (``tests/web/test_house_rules.py`` checks).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_login import current_user
+
+
+def register(app: Flask) -> None:
+    """Install the filters, globals and context processor on ``app``'s Jinja environment."""
+    from crm.metadata import types
+    from crm.metadata.palette import PALETTE
+    from crm.records.present import entity_urls, record_urls
+    from crm.records.rows import render_rows
+    from crm.records.views import filters as list_page
+    from crm.web import navigation
+    from crm.web.filters import datetime_short, options, urlencode_without
+
+    env = app.jinja_env
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+    env.filters.update(datetime_short=datetime_short, urlencode_without=urlencode_without)
+    env.globals.update(
+        field_types=types.REGISTRY,
+        palette=PALETTE,
+        record_rows=render_rows,
+        record_urls=record_urls,
+        entity_urls=entity_urls,
+        options=options,
+        # the list page: its filter chips, sort links, URL state and out-of-band parts
+        list_filters=list_page.list_filters,
+        list_sort_url=list_page.sort_url,
+        list_state=list_page.list_state,
+        list_oob=list_page.oob_fragment,
+    )
+
+    @app.context_processor
+    def _page_frame() -> dict:
+        # Per request: both depend on who is signed in.
+        return {
+            "may": navigation.may,
+            "runtime_entities": navigation.runtime_entities(current_user),
+        }
