@@ -219,12 +219,32 @@ class FieldType:
         field's list cell; built once per metadata version (``crm.records.rows``)."""
         if self.cell is not None:
             return self.cell(spec, has_target)
-        text = self.cell_text(spec)
+        # One call per cell (the list draws hundreds): each variant inlines its text.
+        if self.reference:
+            missing = self.missing_name
 
-        def cell(v: Any, names: Mapping[Any, str], url: str) -> str:
-            return "".join(("<td>", text(v, names), "</td>"))
+            def ref(v: Any, names: Mapping[Any, str], url: str) -> str:
+                if v is None or v == "" or v == []:
+                    return "<td></td>"
+                return "".join(("<td>", escape(names.get(v, missing)), "</td>"))
 
-        return cell
+            return ref
+        fmt = self.format
+        if fmt is format_str:
+
+            def plain(v: Any, names: Mapping[Any, str], url: str) -> str:
+                if v is None or v == "" or v == []:
+                    return "<td></td>"
+                return "".join(("<td>", escape(v), "</td>"))
+
+            return plain
+
+        def formatted(v: Any, names: Mapping[Any, str], url: str) -> str:
+            if v is None or v == "" or v == []:
+                return "<td></td>"
+            return "".join(("<td>", escape(fmt(spec, v)), "</td>"))
+
+        return formatted
 
     def operator_label(self, op: str) -> str:
         """``op`` in words for this type ("is one of", "is before" ...)."""
