@@ -9,17 +9,16 @@ make the same steps happen in place.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from wtforms import BooleanField, Field, Form, SelectField, StringField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import Optional
 
 from crm.metadata import list_views as lv
-from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.metadata.filter_rows import FilterRowModel
+from crm.metadata.spec import EntitySpec
 from forms.base import BaseForm
 
 _INDEX_RE = re.compile(r"^filters-([0-9]{1,4})-")
@@ -146,78 +145,18 @@ def indices_in(formdata) -> list[int]:
 
 
 @dataclass
-class FilterRow:
-    """One filter row of the editor: what was chosen, and how its value is entered."""
+class FilterRow(FilterRowModel):
+    """One filter row of the editor: the shared filter-row model and its place (``index``)
+    among the form's rows."""
 
-    index: int
-    field: FieldSpec | None = None
-    op: str = ""
-    values: list[str] = dataclasses.field(default_factory=list)
-    value2: str = ""
-    errors: list[str] = dataclasses.field(default_factory=list)
+    index: int = 0
 
     @property
     def blank(self) -> bool:
         return self.field is None and not self.op
 
-    @property
-    def operators(self) -> list[tuple[str, str]]:
-        if self.field is None:
-            return []
-        return [(op, lv.operator_label(self.field, op)) for op in lv.operators_for(self.field)]
-
-    @property
-    def widget(self) -> str:
-        """How the value is entered: none, period, between, choices (several), choice (one),
-        people (several), person (one), or a text input ("text", "date", "number")."""
-        f, op = self.field, self.op
-        if f is None or not op or not lv.needs_value(op):
-            return "none"
-        if op == "relative":
-            return "period"
-        if op == "between":
-            return "between"
-        many = op in lv.LIST_OPS
-        if f.type in ("picklist", "multi_picklist"):
-            return "choices" if many else "choice"
-        if f.type == "user":
-            return "people" if many else "person"
-        return self.input_type
-
-    @property
-    def input_type(self) -> str:
-        if self.field is None:
-            return "text"
-        if self.field.type == "date":
-            return "date"
-        if self.field.type in ("integer", "decimal", "currency", "percent"):
-            return "number"
-        return "text"
-
-    def choices(self) -> list[tuple[str, str]]:
-        """Active choices, plus values already chosen that were archived since."""
-        if self.field is None:
-            return []
-        items = [(c.key, c.label) for c in self.field.active_choices]
-        known = {k for k, _ in items}
-        for key in self.values:
-            c = self.field.choice(key)
-            if key not in known and c is not None:
-                items.append((key, f"{c.label} (archived)"))
-        return items
-
     def to_data(self) -> dict:
-        key = self.field.key if self.field else ""
-        value: Any
-        if self.op == "between":
-            value = [self.values[0] if self.values else "", self.value2]
-        elif self.op in lv.LIST_OPS:
-            value = self.values
-        elif not lv.needs_value(self.op):
-            value = None
-        else:
-            value = self.values[0] if self.values else ""
-        return {"field": key, "op": self.op, "value": value}
+        return self.to_raw()
 
 
 def row_from_form(entity: EntitySpec, index: int, form: FilterForm) -> FilterRow:

@@ -60,6 +60,7 @@ from crm.access.rights import (  # noqa: F401 - the policy's API: callers ask th
 )
 from crm.access.rights import subject as _subject
 from crm.errors import Forbidden
+from crm.metadata import types
 
 CONFIGURE = "configure"
 MANAGE_ACCESS = "manage_access"
@@ -250,7 +251,8 @@ def visible_fields(user: Any, entity: Any, mode: str = "read") -> tuple:
                 f for f in fields if FIELD_RANK[r.field_access(entity.key, f.key)] >= wanted
             )
         if mode == "edit":
-            fields = tuple(f for f in fields if f.type != "auto_number")
+            # Values the system assigns (auto-numbers) are never edited.
+            fields = tuple(f for f in fields if not types.get(f.type).assigned)
         return fields
 
     return remembered(user, ("visible_fields", entity.key, mode), entity, work_out)

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from crm.designer import bp, flash_errors
 from crm.errors import NotFound, ValidationFailed
-from crm.metadata import specs
+from crm.metadata import specs, types
 from crm.metadata.keys import key_problems, suggest_key
 from crm.records.stats import live_records
 from crm.schema import service
@@ -102,7 +102,7 @@ def entity_edit(key: str):
     spec = entity_or_404(key)
     form = EntityEditForm(obj=spec if request.method == "GET" else None)
     form.name_field.choices = [("", "— the record number —")] + [
-        (f.key, f.label) for f in spec.active_fields if f.type in service.NAME_FIELD_TYPES
+        (f.key, f.label) for f in spec.active_fields if types.get(f.type).can_name_records
     ]
     if request.method == "GET":
         form.name_field.data = spec.name_field or ""

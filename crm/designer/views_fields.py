@@ -19,40 +19,20 @@ from crm.web.htmx import redirect, render_page_or_block
 from forms.designer import ConfirmKeyForm, FieldForm, choices_from_form
 from forms.errors import attach_errors
 
-TYPE_ORDER = [
-    "text", "long_text", "integer", "decimal", "currency", "percent", "date", "datetime",
-    "boolean", "picklist", "multi_picklist", "email", "phone", "url", "lookup", "user",
-    "auto_number",
-]  # fmt: skip
+# The designer offers the types in the registry's order.
+TYPE_ORDER = list(types.REGISTRY)
 
-
-OPTION_FIELDS = (
-    "max_length",
-    "decimal_places",
-    "currency",
-    "target",
-    "on_delete",
-    "prefix",
-    "padding",
-)
+# Every type option has a designer input of its name (``forms.designer.FieldForm``).
+OPTION_FIELDS = tuple(dict.fromkeys(o.name for t in types.REGISTRY.values() for o in t.options))
 
 
 def _options_from(form: FieldForm, field_type: str) -> dict:
     """The type options a form carries for ``field_type`` (others are ignored)."""
     options: dict = {}
-    if field_type == "text" and form.max_length.data is not None:
-        options["max_length"] = form.max_length.data
-    if field_type in ("decimal", "currency", "percent") and form.decimal_places.data is not None:
-        options["decimal_places"] = form.decimal_places.data
-    if field_type == "currency" and form.currency.data:
-        options["currency"] = form.currency.data.strip().upper()
-    if field_type == "lookup":
-        options["target"] = form.target.data or ""
-        options["on_delete"] = form.on_delete.data or "clear"
-    if field_type == "auto_number":
-        options["prefix"] = form.prefix.data or ""
-        if form.padding.data is not None:
-            options["padding"] = form.padding.data
+    for option in types.get(field_type).options:
+        value = option.from_form(getattr(form, option.name).data)
+        if value is not None:
+            options[option.name] = value
     return options
 
 
@@ -104,10 +84,10 @@ def field_new(key: str):
     form = FieldForm()
     _prepare(form, entity, field_type, allowed_types=[field_type])
     if request.method == "GET":
-        defaults = types.get(field_type).default_options
-        form.max_length.data = defaults.get("max_length")
-        form.decimal_places.data = defaults.get("decimal_places")
-        form.currency.data = defaults.get("currency")
+        for option in types.get(field_type).options:
+            # Inputs start at a meaningful default (not at an empty prefix or 0 digits).
+            if option.input in ("number", "text") and option.default not in (None, "", 0):
+                getattr(form, option.name).data = option.default
     choices = choices_from_form(request.form) if request.method == "POST" else []
     status = 200
     if form.validate_on_submit():
@@ -125,7 +105,7 @@ def field_new(key: str):
                 searchable=form.searchable.data,
                 default=form.default.data or None,
                 options=_options_from(form, field_type),
-                choices=choices if field_type in ("picklist", "multi_picklist") else None,
+                choices=choices if types.get(field_type).has_choices else None,
                 actor_id=current_user.id,
             )
         except ValidationFailed as exc:
@@ -196,15 +176,7 @@ def field_edit(key: str, field_key: str):
         form.unique.data = field.unique
         form.searchable.data = field.searchable
         form.default.data = "" if field.default is None else str(field.default)
-        for name in (
-            "max_length",
-            "decimal_places",
-            "currency",
-            "target",
-            "on_delete",
-            "prefix",
-            "padding",
-        ):
+        for name in OPTION_FIELDS:
             if name in field.options:
                 getattr(form, name).data = field.options[name]
     new_type = form.type.data if form.type.data in allowed else field.type
@@ -225,7 +197,7 @@ def field_edit(key: str, field_key: str):
             "default": form.default.data or None,
             "options": _options_from(form, new_type),
         }
-        if new_type in ("picklist", "multi_picklist"):
+        if types.get(new_type).has_choices:
             changes["choices"] = choices
         if new_type != field.type:
             changes["type"] = new_type

@@ -30,7 +30,8 @@ def _people_in(entity: EntitySpec, views: list[lv.ListViewSpec]) -> dict[int, st
     for view in views:
         for f in view.filters:
             field = lv.field_for(entity, f.field)
-            if field is not None and field.type == "user" and f.value is not None:
+            is_person = field is not None and types.get(field.type).reference == "user"
+            if is_person and f.value is not None:
                 values = f.value if isinstance(f.value, tuple) else (f.value,)
                 ids.update(int(v) for v in values if v.isdigit())
     return directory.user_names(ids)

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
+from crm.metadata import types
 from crm.metadata.compile import entity_spec
 from crm.metadata.keys import KEY_RE, clean_label
 from crm.metadata.models import EntityRow, LayoutRow
@@ -43,7 +44,6 @@ DEFAULT_TITLE = "Details"
 DEFAULT_COLUMNS = 2
 QUICK_DEFAULT_SIZE = 5
 # Assigned by the system when a record is created: pointless on a quick create form.
-QUICK_SKIPPED_TYPES = frozenset({"auto_number"})
 
 SHAPE_MESSAGE = "The layout was not sent in the expected shape. Reload the page and try again."
 
@@ -189,7 +189,7 @@ def default_quick(spec: EntitySpec) -> tuple[str, ...]:
     for f in spec.active_fields:
         if len(chosen) >= QUICK_DEFAULT_SIZE:
             break
-        if f.key not in chosen and f.type not in QUICK_SKIPPED_TYPES:
+        if f.key not in chosen and not types.get(f.type).assigned:  # never typed
             chosen.append(f.key)
     head = chosen[:1] if name is not None else []
     rest = [f.key for f in spec.active_fields if f.key in chosen and f.key not in head]

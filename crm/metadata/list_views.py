@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, delete, func, select, update
@@ -38,37 +39,24 @@ from crm.uow import unit_of_work
 SPINE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(key="created_at", type="datetime", label="Created"),
     FieldSpec(key="updated_at", type="datetime", label="Last changed"),
-    FieldSpec(key="owner_id", type="user", label="Owner"),
+    # The owner is a "user" field whose operators are narrowed: never "is not empty".
+    FieldSpec(
+        key="owner_id",
+        type="user",
+        label="Owner",
+        options=MappingProxyType({"operators": ("eq", "in", "is_me", "empty")}),
+    ),
 )
 _SPINE = {f.key: f for f in SPINE_FIELDS}
 SPINE_BY_KEY = _SPINE
-OWNER_OPERATORS = ("eq", "in", "is_me", "empty")
-NO_SORT_TYPES = frozenset({"long_text", "multi_picklist"})
-NO_VALUE_OPS = frozenset({"empty", "not_empty", "is_me", "is_true", "is_false"})
-LIST_OPS = frozenset({"in", "not_in", "contains_any"})
-SEARCH_OPS = frozenset({"contains", "starts_with"})  # any text, whatever the field's type
+NO_VALUE_OPS = types.NO_VALUE_OPS
+LIST_OPS = types.LIST_OPS
+SEARCH_OPS = types.SEARCH_OPS
 DIRECTIONS = ("asc", "desc")
 MAX_COLUMNS, MAX_SORT, MAX_FILTERS, MAX_VALUES, MAX_NAME = 30, 3, 20, 100, 100
 BUILTIN_COLUMNS = 5  # besides the naming field
-_DATE_ONLY = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
 
-RELATIVE_LABELS = {
-    "today": "Today", "yesterday": "Yesterday", "this_week": "This week",
-    "last_week": "Last week", "this_month": "This month", "last_month": "Last month",
-    "this_quarter": "This quarter", "this_year": "This year", "last_7_days": "Last 7 days",
-    "last_30_days": "Last 30 days", "next_30_days": "Next 30 days",
-}  # fmt: skip
-_OP_WORDS = {
-    "contains": "contains", "equals": "is", "not_equals": "is not",
-    "starts_with": "starts with", "empty": "is empty", "not_empty": "is not empty",
-    "eq": "is", "ne": "is not", "gt": "is more than", "gte": "is at least",
-    "lt": "is less than", "lte": "is at most", "between": "is between",
-    "before": "is before", "after": "is after", "relative": "is in the period",
-    "is_true": "is yes", "is_false": "is no", "in": "is one of", "not_in": "is not one of",
-    "contains_any": "includes any of", "is_me": "is me",
-}  # fmt: skip
-_DATE_WORDS = {"eq": "is on"}
-_MULTI_WORDS = {"contains": "includes"}
+RELATIVE_LABELS = types.RELATIVE_LABELS
 
 
 @dataclass(frozen=True)
@@ -130,14 +118,12 @@ def field_for(entity: EntitySpec, key: Any) -> FieldSpec | None:
 
 def operators_for(field: FieldSpec) -> tuple[str, ...]:
     """The filter operators ``field`` offers, in the registry's order."""
-    if field.key == "owner_id":  # a spine key: no entity field can be called that
-        return OWNER_OPERATORS
-    return types.get(field.type).operators
+    return types.operators_of(field)
 
 
 def can_sort(field: FieldSpec) -> bool:
-    """False for long text and multi-select picklists (no meaningful order)."""
-    return field.type not in NO_SORT_TYPES
+    """False for types without a meaningful order (long text, multi-select picklists)."""
+    return types.get(field.type).sortable
 
 
 def needs_value(op: str) -> bool:
@@ -147,11 +133,7 @@ def needs_value(op: str) -> bool:
 
 def operator_label(field: FieldSpec, op: str) -> str:
     """``op`` in words for ``field`` ("is one of", "is before" ...)."""
-    if field.type in ("date", "datetime") and op in _DATE_WORDS:
-        return _DATE_WORDS[op]
-    if field.type == "multi_picklist" and op in _MULTI_WORDS:
-        return _MULTI_WORDS[op]
-    return _OP_WORDS.get(op, op)
+    return types.get(field.type).operator_label(op)
 
 
 def column_label(entity: EntitySpec, key: str) -> str:
@@ -175,27 +157,7 @@ def _canon(field: FieldSpec, op: str, raw: Any, *, lenient: bool) -> tuple[str, 
     text = str(raw).strip()
     if not text:
         raise ValueError("Enter a value.")
-    if op in SEARCH_OPS and field.type != "multi_picklist":
-        search = FieldSpec(key=field.key, type="text", label=field.label)
-        parsed = types.get("text").parse(search, text)
-        return parsed, parsed
-    if field.type in ("picklist", "multi_picklist"):
-        if lenient:  # a stored view keeps working when a choice is archived later
-            if field.choice(text) is None:
-                raise ValueError(f"“{text}” is not one of the choices.")
-        else:
-            types.get(field.type).parse(field, text)
-        return text, text
-    if field.type == "auto_number":
-        parsed = types.get("text").parse(field, text)
-        return parsed, parsed
-    if field.type == "datetime" and _DATE_ONLY.fullmatch(text):  # a whole day
-        day = types.get("date").parse(field, text)
-        return day.isoformat(), day
-    parsed = types.get(field.type).parse(field, text)
-    if parsed is None:
-        raise ValueError("Enter a value.")
-    return types.input_text(field, parsed), parsed
+    return types.filter_value(field, op, text, lenient=lenient)
 
 
 def _items(value: Any) -> list:
@@ -528,10 +490,11 @@ def related_view(entity_key: str) -> ListViewSpec:
 
 
 def _value_words(field: FieldSpec, value: str, names: Mapping[int, str] | None) -> str:
-    if field.type in ("picklist", "multi_picklist"):
+    ftype = types.get(field.type)
+    if ftype.has_choices:
         choice = field.choice(value)
         return choice.label if choice else value
-    if field.type == "user" and value.isdigit():
+    if ftype.reference == "user" and value.isdigit():
         return (names or {}).get(int(value), f"user #{value}")
     return value
 
@@ -549,7 +512,7 @@ def describe_filter(
         return f"{label}: {RELATIVE_LABELS.get(str(f.value), str(f.value))}"
     if f.op == "between" and isinstance(f.value, tuple):
         low, high = (_value_words(field, v, names) if v else "" for v in f.value)
-        dated = field.type in ("date", "datetime")
+        dated = types.get(field.type).temporal
         if low and high:
             return f"{label} is between {low} and {high}"
         if low:
@@ -560,7 +523,7 @@ def describe_filter(
         return f"{label} {words}"
     values = f.value if isinstance(f.value, tuple) else (f.value,)
     shown = ", ".join(_value_words(field, v, names) for v in values)
-    quote = field.type in ("text", "long_text", "email", "phone", "url", "auto_number")
+    quote = types.get(field.type).textual
     return f"{label} {words} “{shown}”" if quote else f"{label} {words} {shown}"
 
 
@@ -571,12 +534,8 @@ def describe_sort(entity: EntitySpec, sort: Iterable[tuple[str, str]]) -> str:
         field = field_for(entity, key)
         if field is None:
             return key
-        if field.type in ("date", "datetime"):
-            words = "oldest first" if direction == "asc" else "newest first"
-        elif types.get(field.type).storage in ("integer", "numeric"):
-            words = "smallest first" if direction == "asc" else "largest first"
-        else:
-            words = "A to Z" if direction == "asc" else "Z to A"
+        ascending, descending = types.get(field.type).sort_words
+        words = ascending if direction == "asc" else descending
         return f"{field.label} ({words})"
 
     return ", ".join(one(k, d) for k, d in sort)

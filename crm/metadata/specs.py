@@ -18,6 +18,7 @@ from sqlalchemy import MetaData, Table, select
 
 from crm.errors import NotFound
 from crm.extensions import db
+from crm.metadata import types
 from crm.metadata.compile import build_table, entity_spec
 from crm.metadata.layouts import LayoutSpec, effective_layout, effective_quick
 from crm.metadata.models import EntityRow, FieldRow, LayoutRow, MetaVersion
@@ -97,7 +98,7 @@ class CompiledSpecs:
                 (other, f)
                 for other in self.active_entities
                 for f in other.active_fields
-                if f.type == "lookup" and f.option("target") == entity_key
+                if types.lookup_target(f) == entity_key
             )
             self.derived[cache_key] = found
         return found

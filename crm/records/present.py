@@ -59,61 +59,45 @@ class Display:
         compiled = specs.current()
         user_ids: set[int] = set()
         for f in self.fields:
-            if f.type == "lookup":
+            reference = types.get(f.type).reference
+            if reference == "record":
                 target = compiled.entity(f.option("target"))
                 if target is not None:
                     self.targets[f.key] = target
                     self.lookups[f.key] = names_of(user, target, (r[f.key] for r in rows))
-            elif f.type == "user" or f.key == "owner_id":
+            elif reference == "user":
                 user_ids.update(r[f.key] for r in rows if r[f.key] is not None)
         self.users = directory.user_names(user_ids) if user_ids else {}
 
+    def names(self, f: FieldSpec) -> Mapping[Any, str]:
+        """The names resolved for the values of ``f`` in this batch ({} unless the field's
+        type is a reference)."""
+        reference = types.get(f.type).reference
+        if reference == "record":
+            return self.lookups.get(f.key, {})
+        return self.users if reference == "user" else {}
+
     def text(self, f: FieldSpec, value: Any) -> str:
-        if value is None or value == "" or value == []:
-            return ""
-        if f.type == "lookup":
-            return self.lookups.get(f.key, {}).get(value, "(a record you cannot see)")
-        if f.type == "user" or f.key == "owner_id":
-            return self.users.get(value, "(former user)")
-        return types.get(f.type).format(f, value)
+        """A value as plain text ("" when empty), references by their resolved names."""
+        return types.get(f.type).text(f, value, self.names(f))
 
     def target(self, f: FieldSpec) -> EntitySpec | None:
         return self.targets.get(f.key)
 
     def html(self, f: FieldSpec, value: Any) -> Markup:
-        """A value as a record page shows it: picklist values on their colour, a lookup
-        as a link to the record (when the user may see it), links for URLs and e-mail
-        addresses, long text keeping its lines, "—" when empty. Every value is escaped.
+        """A value as a record page shows it (the type's ``render_html``: picklist values
+        on their colour, a lookup as a link to the record when the user may see it, links
+        for URLs and e-mail addresses, long text keeping its lines), "—" when empty. Every
+        value is escaped.
 
         Built with ``escape`` and plain string joins: ``Markup.format`` runs a Python-level
         formatter and cost more than the rest of the record page's values together."""
         if value is None or value == "" or value == []:
             return EMPTY
-        kind = f.type
-        if kind == "picklist":
-            return Markup(_chip(f.choice(value), self.text(f, value)))  # noqa: S704 - escaped
-        if kind == "multi_picklist":
-            chips = []
-            for key in value:
-                choice = f.choice(key)
-                chips.append(_chip(choice, choice.label if choice else key) + " ")
-            return Markup("".join(chips))  # noqa: S704 - escaped in _chip
-        if kind == "lookup":
-            target = self.targets.get(f.key)
-            if target is not None and value in self.lookups.get(f.key, {}):
-                url = escape(f"{entity_urls(target.key).record_prefix}{int(value)}")
-                return Markup(f'<a href="{url}">{escape(self.text(f, value))}</a>')  # noqa: S704
-        elif kind == "url":
-            v = escape(value)
-            return Markup(  # noqa: S704 - escaped above
-                f'<a href="{v}" rel="noopener noreferrer nofollow" target="_blank">{v}</a>'
-            )
-        elif kind == "email":
-            v = escape(value)
-            return Markup(f'<a href="mailto:{v}">{v}</a>')  # noqa: S704 - escaped above
-        elif kind == "long_text":
-            return Markup(f'<span class="pre">{escape(value)}</span>')  # noqa: S704 - escaped
-        return escape(self.text(f, value))
+        target = self.targets.get(f.key)
+        url = str(escape(entity_urls(target.key).record_prefix)) if target is not None else None
+        shown = types.get(f.type).render_html(f, value, self.names(f), url)
+        return Markup(shown)  # noqa: S704 - the entries escape every value
 
     def inline_html(
         self, f: FieldSpec, value: Any, edit_url: str | None = None, fallback_url: str = ""
@@ -223,12 +207,6 @@ def record_urls(entity_key: str, record_id: int) -> RecordUrls:
     return found
 
 
-def _chip(choice: Any, label: str) -> str:
-    """A picklist value on its colour, as escaped HTML."""
-    color = (choice.color if choice is not None else "") or "gray"
-    return f'<span class="chip c-{escape(color)}">{escape(label)}</span>'
-
-
 def readable_timeline(user: Any, spec: EntitySpec, entries: list) -> list:
     """Timeline entries whose field changes read as people see values: labels of picklist
     values, names of looked-up records and users, formatted numbers and dates (the history
@@ -272,7 +250,8 @@ def _stored(f: FieldSpec, value: Any) -> Any:
     if value is None:
         return None
     try:
-        return types.get(f.type).parse(f, value) if f.type != "auto_number" else value
+        ftype = types.get(f.type)
+        return value if ftype.assigned else ftype.parse(f, value)
     except ValueError:
         return value
 
@@ -285,7 +264,7 @@ def form_lookup_names(
     out: dict[str, str] = {}
     compiled = specs.current()
     for f in fields:
-        if f.type != "lookup":
+        if types.get(f.type).reference != "record":
             continue
         raw = values.get(f.key)
         try:

@@ -143,7 +143,8 @@ def _check_references(user, spec, values, errors) -> None:
         if value is None:
             continue
         f = spec.field(key)
-        if f.type == "lookup":
+        reference = types.get(f.type).reference
+        if reference == "record":
             target = compiled.entity(f.option("target"))
             ok = target is not None and db.session.scalar(
                 scoped(user, target, "read", columns=[func.count()]).where(
@@ -153,7 +154,7 @@ def _check_references(user, spec, values, errors) -> None:
             if not ok:
                 label = target.label_singular if target else "record"
                 errors.setdefault(key, []).append(f"Choose an existing {label} that you can see.")
-        elif f.type == "user":
+        elif reference == "user":
             active = db.session.scalar(select(User.is_active).where(User.id == value))
             if not active:
                 errors.setdefault(key, []).append("Choose an active user.")
@@ -243,7 +244,7 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
         if errors:
             raise ValidationFailed("The record was not saved.", errors=errors)
         for f in spec.active_fields:
-            if f.type == "auto_number":
+            if types.get(f.type).assigned:
                 values[f.key] = _next_number(spec, f)
         now = utcnow()
         table = table_of(spec)
@@ -284,7 +285,7 @@ def bulk_create(
         policy.require(user, "assign", spec.key)
     with unit_of_work(on_error=UNIQUE_RACE):
         table = table_of(spec)
-        numbered = [f for f in spec.active_fields if f.type == "auto_number"]
+        numbered = [f for f in spec.active_fields if types.get(f.type).assigned]
         now = utcnow()
         errors: dict[str, list[str]] = {}
         payload = []
@@ -375,7 +376,7 @@ def references_to(spec: EntitySpec) -> Iterator[tuple[EntitySpec, FieldSpec]]:
     """(entity spec, field) pairs of the active lookup fields that point at ``spec``."""
     for other in specs.current().active_entities:
         for f in other.active_fields:
-            if f.type == "lookup" and f.option("target") == spec.key:
+            if types.lookup_target(f) == spec.key:
                 yield other, f
 
 

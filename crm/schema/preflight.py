@@ -124,7 +124,11 @@ def removed_choices(table: Table, f: FieldSpec, keys: list[str]) -> dict[str, li
     col = table.c[f.column]
     dialect = db.session.get_bind().dialect.name
     condition = types.build_filter(
-        f, col, "contains_any" if f.type == "multi_picklist" else "in", keys, dialect_name=dialect
+        f,
+        col,
+        "contains_any" if types.get(f.type).multi_valued else "in",
+        keys,
+        dialect_name=dialect,
     )
     used = int(db.session.scalar(select(func.count()).select_from(table).where(condition)) or 0)
     if not used:

@@ -17,10 +17,10 @@ import re
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from crm.metadata import types
 from crm.metadata.compile import index_name
 from crm.metadata.spec import EntitySpec, FieldSpec
 
-SEARCHABLE_TYPES = frozenset({"text", "long_text", "email", "phone", "url", "auto_number"})
 MIN_TRIGRAM = 3
 
 
@@ -28,7 +28,7 @@ def search_fields(spec: EntitySpec | None) -> tuple[FieldSpec, ...]:
     """The fields quick search looks in (active, searchable, text-like), in position order."""
     if spec is None:
         return ()
-    return tuple(f for f in spec.active_fields if f.searchable and f.type in SEARCHABLE_TYPES)
+    return tuple(f for f in spec.active_fields if f.searchable and types.get(f.type).textual)
 
 
 def fts_table(spec: EntitySpec) -> str:

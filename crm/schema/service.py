@@ -38,8 +38,6 @@ from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
 CHOICE_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
-NO_UNIQUE_TYPES = frozenset({"long_text", "multi_picklist", "boolean"})
-NAME_FIELD_TYPES = frozenset({"text", "email", "phone", "auto_number", "url"})
 MAX_FIELDS = 500
 DEFAULT_LOCK_TIMEOUT_MS = 3000
 
@@ -206,7 +204,7 @@ class SchemaChange:
                     if f is None:
                         self._err(name, f"There is no active field “{value}” to name records by.")
                         continue
-                    if f.type not in NAME_FIELD_TYPES:
+                    if not types.get(f.type).can_name_records:
                         self._err(name, "Records can be named only by a text-like field.")
                         continue
                 new = replace(new, name_field=value or None)
@@ -243,7 +241,7 @@ class SchemaChange:
             for other in self.wanted.values()
             if other.key != key
             for f in other.fields
-            if f.type == "lookup" and f.option("target") == key
+            if types.lookup_target(f) == key
         ]
         if users:
             self._err(
@@ -288,7 +286,7 @@ class SchemaChange:
         merged = {**dict(ftype.default_options), **(options or {})}
         for option, messages in types.check_options(type, merged).items():
             bad |= self._errs(f"{where}.{option}", messages)
-        if type == "lookup" and not bad:
+        if ftype.reference == "record" and not bad:
             target = merged.get("target")
             if target not in self.wanted:
                 bad |= self._errs(
@@ -296,7 +294,7 @@ class SchemaChange:
                 )
         parsed_choices, choice_problems = _parse_choices(choices, type)
         bad |= self._errs(f"{where}.choices", choice_problems)
-        if unique and type in NO_UNIQUE_TYPES:
+        if unique and not ftype.can_be_unique:
             bad |= self._errs(f"{where}.unique", [f"A {ftype.label} field cannot be unique."])
         if bad:
             return
@@ -324,7 +322,7 @@ class SchemaChange:
         self.logs.append(_Log(entity_key, key, "add_field", None, _field_public(new)))
         # The first text field of an entity names its records until the administrator
         # chooses otherwise: a record page is never titled "Member #12" by oversight.
-        if self.wanted[entity_key].name_field is None and type == "text":
+        if self.wanted[entity_key].name_field is None and ftype.names_new_entities:
             self.wanted[entity_key] = replace(self.wanted[entity_key], name_field=key)
         if entity_key in self.current:  # a new field on an existing table with rows
             self.checks.append(lambda: preflight.new_field_rules(self._table(entity_key), new))
@@ -371,7 +369,7 @@ class SchemaChange:
             if new_type == old.type:
                 options.update(dict(old.options))
             options.update(changes.get("options") or {})
-            same_lookup = old.type == new_type == "lookup"
+            same_lookup = old.type == new_type and types.get(new_type).reference == "record"
             if same_lookup and options.get("target") != old.option("target"):
                 self._err(
                     f"{where}.target", "The target of a lookup cannot change; add a new field."
@@ -406,7 +404,7 @@ class SchemaChange:
                 return
             new = replace(new, type=new_type)
         if "unique" in changes:
-            if changes["unique"] and new.type in NO_UNIQUE_TYPES:
+            if changes["unique"] and not types.get(new.type).can_be_unique:
                 self._err(
                     f"{where}.unique", f"A {types.get(new.type).label} field cannot be unique."
                 )
@@ -503,7 +501,7 @@ def _color_problems(value: Any) -> list[str]:
 
 
 def _parse_choices(raw: list[dict] | None, field_type: str) -> tuple[tuple[Choice, ...], list[str]]:
-    if field_type not in ("picklist", "multi_picklist"):
+    if not types.get(field_type).has_choices:
         return (), (["Only picklists have choices."] if raw else [])
     problems: list[str] = []
     out: list[Choice] = []
@@ -602,7 +600,7 @@ def _write_rows(change: SchemaChange) -> None:
             if frow is None:
                 frow = FieldRow(key=f.key)
                 row.fields.append(frow)
-                if f.type == "auto_number":
+                if types.get(f.type).assigned:  # its numbers come from a sequence
                     db.session.add(
                         Sequence(
                             entity_key=key,

@@ -27,7 +27,7 @@ from crm.timeutil import utcnow
 ALL_TYPES = {
     "text", "long_text", "integer", "decimal", "currency", "percent", "date", "datetime",
     "boolean", "picklist", "multi_picklist", "email", "phone", "url", "lookup", "user",
-    "auto_number",
+    "auto_number", "rating",
 }  # fmt: skip
 CHOICES = (
     Choice("new", "New", order=0),
@@ -107,6 +107,7 @@ def test_index_by_default():
         ("lookup", {}, "BIGINT", "BIGINT"),
         ("user", {}, "BIGINT", "BIGINT"),
         ("auto_number", {}, "VARCHAR(64)", "VARCHAR(64)"),
+        ("rating", {}, "SMALLINT", "SMALLINT"),
     ],
 )
 def test_column_types_on_both_databases(type_key, options, sqlite_sql, postgres_sql):
@@ -655,6 +656,9 @@ ROWS = [
     },
 ]  # fmt: skip
 
+for _row, _stars in zip(ROWS, (5, 1, 3, None, None), strict=True):
+    _row["rating"] = _stars
+
 CASES = [
     # text family: case-insensitive LIKE with % and _ taken literally
     ("text", "contains", "%", {2}),
@@ -704,6 +708,10 @@ CASES = [
     ("currency", "lt", "100 EUR", {2}),
     ("percent", "eq", "12.5 %", {1}),
     ("percent", "eq", "0", {2}),
+    ("rating", "gte", "3", {1, 3}),
+    ("rating", "between", ["1", "3"], {2, 3}),
+    ("rating", "ne", "5", {2, 3, 4, 5}),
+    ("rating", "empty", None, {4, 5}),
     # dates: a plain date on a datetime field means that whole day
     ("date", "eq", "2025-03-01", {1}),
     ("date", "before", "2025-03-15", {1}),

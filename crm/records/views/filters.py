@@ -32,7 +32,8 @@ from werkzeug.datastructures import MultiDict
 from crm.access import directory, policy
 from crm.errors import ValidationFailed
 from crm.metadata import list_views as lv
-from crm.metadata import specs
+from crm.metadata import specs, types
+from crm.metadata.filter_rows import FilterRowModel
 from crm.metadata.list_views import FilterSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records import listing, present
@@ -41,8 +42,6 @@ from crm.web.htmx import is_htmx, location, redirect, vary
 
 PARTIAL = "records/_filters.html"
 STATE_KEYS = frozenset({"q", "sort", "view", "size"})
-NUMBER_TYPES = frozenset({"integer", "decimal", "currency", "percent"})
-DATE_TYPES = frozenset({"date", "datetime"})
 
 
 # --- the list's URL -------------------------------------------------------------------------
@@ -103,10 +102,11 @@ def _names_for(spec: EntitySpec, filters) -> dict[str, dict[int, str]]:
     lookups: dict[str, set[int]] = {}
     for f in filters:
         field_spec = lv.field_for(spec, f.field)
-        if field_spec is None or field_spec.type not in ("user", "lookup") or f.value is None:
+        reference = types.get(field_spec.type).reference if field_spec is not None else None
+        if reference is None or f.value is None:
             continue
         ids = {int(v) for v in url_values(f) if v.isdigit()}
-        if field_spec.type == "user":
+        if reference == "user":
             user_ids |= ids
         else:
             lookups.setdefault(field_spec.key, set()).update(ids)
@@ -124,7 +124,8 @@ def _names_for(spec: EntitySpec, filters) -> dict[str, dict[int, str]]:
 def describe(spec: EntitySpec, f: FilterSpec, names: dict[str, dict[int, str]]) -> str:
     """``f`` in words, with user and record names instead of numbers."""
     field_spec = lv.field_for(spec, f.field)
-    if field_spec is not None and field_spec.type == "lookup" and isinstance(f.value, str | tuple):
+    is_lookup = field_spec is not None and types.get(field_spec.type).reference == "record"
+    if is_lookup and isinstance(f.value, str | tuple):
         known = names.get(field_spec.key, {})
         values = f.value if isinstance(f.value, tuple) else (f.value,)
         shown = tuple(known.get(int(v), f"#{v}") if v.isdigit() else v for v in values)
@@ -167,18 +168,14 @@ def oob_fragment() -> bool:
 
 
 @dataclass
-class Builder:
-    """What the builder form shows: the fields to choose from, the chosen field and
-    condition, the values entered so far and the problems with them."""
+class Builder(FilterRowModel):
+    """The builder form: the shared filter-row model (field, condition, values, how the
+    value is entered) plus the fields to choose from, the list's state to keep, and the
+    people and records a value may name."""
 
-    spec: EntitySpec
-    fields: list[FieldSpec]
-    state: list[tuple]
-    field: FieldSpec | None = None
-    op: str = ""
-    values: list[str] = dataclasses.field(default_factory=list)
-    value2: str = ""
-    errors: list[str] = dataclasses.field(default_factory=list)
+    spec: EntitySpec | None = None
+    fields: list[FieldSpec] = dataclasses.field(default_factory=list)
+    state: list[tuple] = dataclasses.field(default_factory=list)
     fragment: bool = True  # False for the page of its own
     _people: dict[int, str] | None = None
     _names: dict[int, str] | None = None
@@ -192,80 +189,18 @@ class Builder:
         return [f for f in self.fields if f.key in lv.SPINE_BY_KEY]
 
     @property
-    def operators(self) -> list[tuple[str, str]]:
-        if self.field is None:
-            return []
-        return [(op, lv.operator_label(self.field, op)) for op in lv.operators_for(self.field)]
-
-    @property
-    def widget(self) -> str:
-        """How the value is entered: none, period, between, choices (several), choice
-        (one), people, person, lookups (several), lookup, or a plain input (number,
-        date, text)."""
-        f, op = self.field, self.op
-        if f is None or not op or not lv.needs_value(op):
-            return "none"
-        if op == "relative":
-            return "period"
-        if op == "between":
-            return "between"
-        many = op in lv.LIST_OPS
-        if f.type in ("picklist", "multi_picklist"):
-            return "choices" if many else "choice"
-        if f.type == "user":
-            return "people" if many else "person"
-        if f.type == "lookup":
-            if self.target is None:
-                return "number"
-            return "lookups" if many else "lookup"
-        return self.input_type
-
-    @property
-    def input_type(self) -> str:
-        if self.field is None or self.op in lv.SEARCH_OPS:
-            return "text"
-        if self.field.type in DATE_TYPES:
-            return "date"
-        if self.field.type in NUMBER_TYPES:
-            return "number"
-        return "text"
-
-    @property
-    def unit(self) -> str:
-        """What a number is counted in: the currency code, or %."""
-        if self.field is None:
-            return ""
-        if self.field.type == "currency":
-            return str(self.field.option("currency", ""))
-        return "%" if self.field.type == "percent" else ""
-
-    @property
-    def step(self) -> str:
-        if self.field is None or self.field.type == "integer":
-            return "1"
-        return "any"
-
-    @property
     def target(self) -> EntitySpec | None:
         """The entity a lookup field points at, when the user may search it."""
-        if self.field is None or self.field.type != "lookup":
+        if self.field is None or types.get(self.field.type).reference != "record":
             return None
         target = specs.current().entity(self.field.option("target") or "")
         if target is None or not policy.can(current_user, "read", target.key):
             return None
         return target
 
-    def choices(self) -> list[tuple[str, str, str]]:
-        """``(key, label, colour)`` of the active choices, and of chosen archived ones."""
-        if self.field is None:
-            return []
-        items = [(c.key, c.label, c.color or "gray") for c in self.field.active_choices]
-        known = {k for k, _, _ in items}
-        for key in self.values:
-            c = self.field.choice(key)
-            if key not in known and c is not None:
-                items.append((key, f"{c.label} (archived)", c.color or "gray"))
-        return items
+    @property
+    def lookup_target(self) -> EntitySpec | None:
+        return self.target
 
     @property
     def people(self) -> list[tuple[str, str]]:
@@ -294,23 +229,6 @@ class Builder:
     def list_href(self) -> str:
         """The list as it was before this filter (Cancel)."""
         return list_url(self.spec.key, self.state)
-
-    @property
-    def value(self) -> str:
-        return self.values[0] if self.values else ""
-
-    def to_raw(self) -> dict:
-        """The filter as ``check_filter`` takes it."""
-        value: Any
-        if self.op == "between":
-            value = [self.value, self.value2]
-        elif self.op in lv.LIST_OPS:
-            value = self.values
-        elif not lv.needs_value(self.op):
-            value = None
-        else:
-            value = self.value
-        return {"field": self.field.key if self.field else "", "op": self.op, "value": value}
 
 
 def _fields(spec: EntitySpec) -> dict[str, FieldSpec]:

@@ -104,7 +104,7 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
     expected = request.form.get("version", type=int) or 0
     seen = request.form.get("seen", "")
     raw = raw_values([f], request.form)
-    if f.type == "multi_picklist":
+    if types.get(f.type).multi_valued:  # no box ticked sends nothing: that means none
         raw.setdefault(f.key, [])
     if expected != row["version"] and seen and seen == records.fingerprint(row[f.key]):
         expected = row["version"]  # only other values changed since the input opened
@@ -184,7 +184,7 @@ def validate_field(key: str, field_key: str) -> Response:
         messages = ["This field cannot be set here."]
     else:
         raw = raw_values([f], request.form)
-        if f.type == "multi_picklist":
+        if types.get(f.type).multi_valued:
             raw.setdefault(f.key, [])
         messages = checks.field_messages(current_user, spec, f, raw, record_id=record_id)
     body = render_block(TEMPLATE, "messages", messages=messages)

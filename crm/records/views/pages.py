@@ -20,7 +20,7 @@ from jinja2_fragments.flask import render_block
 
 from crm.access import directory, policy
 from crm.errors import NotFound, ValidationFailed
-from crm.metadata import list_views, specs
+from crm.metadata import list_views, specs, types
 from crm.records import bulk, export, listing, present
 from crm.records import service as records
 from crm.records.lookup import lookup_options
@@ -161,7 +161,7 @@ def _quick_targets(fields) -> dict:
     compiled = specs.current()
     out = {}
     for f in fields:
-        if f.type != "lookup":
+        if types.get(f.type).reference != "record":
             continue
         target = compiled.entity(f.option("target"))
         if target is not None and policy.can(current_user, "create", target.key):

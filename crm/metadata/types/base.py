@@ -1,0 +1,380 @@
+"""The ``FieldType`` entry and the helpers every family of types shares.
+
+An entry is a frozen dataclass: what a type *is* (storage, form field, parsing, display,
+filters, designer options) and what it *can do* (its capabilities). Code outside the
+registry asks the entry (``entry.sortable``, ``entry.reference``, ``entry.cell(...)``)
+instead of testing a type's name; see ``docs/field-types.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import escape
+from sqlalchemy.dialects import postgresql
+
+from crm.metadata.spec import FieldSpec
+
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+NUMERIC_PRECISION = 18
+LONG_TEXT_MAX = 100_000
+SEARCH_TERM_MAX = 1000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SPACES = dict.fromkeys(map(ord, " \u00a0\u2009\u202f"))  # spaces people put in numbers
+
+# The words of the filter operators; an entry may override some (``op_words``).
+OP_WORDS: Mapping[str, str] = MappingProxyType({
+    "contains": "contains", "equals": "is", "not_equals": "is not",
+    "starts_with": "starts with", "empty": "is empty", "not_empty": "is not empty",
+    "eq": "is", "ne": "is not", "gt": "is more than", "gte": "is at least",
+    "lt": "is less than", "lte": "is at most", "between": "is between",
+    "before": "is before", "after": "is after", "relative": "is in the period",
+    "is_true": "is yes", "is_false": "is no", "in": "is one of", "not_in": "is not one of",
+    "contains_any": "includes any of", "is_me": "is me",
+})  # fmt: skip
+NO_VALUE_OPS = frozenset({"empty", "not_empty", "is_me", "is_true", "is_false"})
+LIST_OPS = frozenset({"in", "not_in", "contains_any"})
+SEARCH_OPS = frozenset({"contains", "starts_with"})  # any text, whatever the field's type
+
+# A cell closure draws one list cell (``<td>`` included) from a value, the names resolved
+# for the batch (users, lookup targets) and the escaped record-URL prefix of the target.
+Cell = Callable[[Any, Mapping[Any, str], str], str]
+Text = Callable[[Any, Mapping[Any, str]], str]
+NO_NAMES: Mapping[Any, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Option:
+    """A type option the designer offers: its name, label, default and check.
+
+    ``check(value) -> [messages]`` ([] when fine; ``value`` is None when the option is
+    missing); ``input`` names the designer input (``text``, ``number``, ``entity``,
+    ``on_delete``: the designer form field of the same name as the option); ``read`` turns
+    the submitted form value into the stored one (None: leave the option out)."""
+
+    name: str
+    label: str
+    input: str
+    check: Callable[[Any], list[str]]
+    default: Any = None
+    read: Callable[[Any], Any] = lambda v: v
+
+    def from_form(self, value: Any) -> Any:
+        """The stored option for a submitted form value (None: leave it out)."""
+        return self.read(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldType:
+    """Everything the application knows about one field type.
+
+    Storage and forms: ``sa_type(spec)`` is the column type, ``storage`` its family;
+    ``form_field(spec)`` an unbound WTForms field; ``widget`` the kind of input (the form
+    macro is chosen by it). ``parse(spec, raw)`` turns form/CSV/API input (or a typed
+    value) into the stored value, ``None`` for blank, ValueError with a message for people
+    otherwise. ``format(spec, value)`` is the plain text of a stored value ("" for None).
+
+    Filters: ``operators`` (in menu order), ``op_words`` (overrides of ``OP_WORDS``),
+    ``filter_sql`` builds the SQL condition, ``filter_value`` canonicalises one value
+    typed into a filter, ``filter_input`` is the kind of input a value takes (text,
+    number, date), ``step`` and ``unit`` decorate a number input.
+
+    Capabilities, declared once here and nowhere else: ``reference`` ("record" / "user":
+    values are ids whose names are resolved per batch), ``sortable``, ``can_be_unique``,
+    ``can_name_records``, ``names_new_entities`` (the first such field names records),
+    ``numeric``, ``temporal``, ``textual`` (quick search can index it; filter words quote
+    it), ``has_choices``, ``multi_valued``, ``assigned`` (the system gives the value:
+    never typed, no default), ``takes_default`` (the designer offers a default value),
+    ``index_by_default``; ``sort_words`` say what the two sort
+    directions mean.
+
+    Display: ``text``/``html``/``cell`` factories (see ``crm.metadata.types.display``);
+    ``missing_name`` is shown for a referenced id whose name is not known.
+
+    Designer: ``options`` (each with its default and check), ``default_options``.
+
+    Hooks for what comes next, with working defaults: ``parse_import`` (values as people
+    write them in a file; default ``parse``), ``to_json`` (the API's form; default
+    ``input_text``), ``aggregates`` (which report aggregations apply; default none)."""
+
+    key: str
+    label: str
+    description: str
+    position: int
+    sa_type: Callable[[FieldSpec], sa.types.TypeEngine]
+    form_field: Callable[[FieldSpec], Any]
+    widget: str
+    parse: Callable[[FieldSpec, Any], Any]
+    storage: str
+    operators: tuple[str, ...]
+    filter_sql: Callable[..., Any]
+    format: Callable[[FieldSpec, Any], str] = None  # type: ignore[assignment]
+    op_words: Mapping[str, str] = field(default_factory=dict)
+    filter_value: Callable[..., tuple[str, Any]] | None = None
+    filter_input: str = "text"
+    step: str = "any"
+    unit: Callable[[FieldSpec], str] = lambda spec: ""
+    # capabilities
+    reference: str | None = None
+    sortable: bool = True
+    sort_words: tuple[str, str] = ("A to Z", "Z to A")
+    can_be_unique: bool = True
+    can_name_records: bool = False
+    names_new_entities: bool = False
+    numeric: bool = False
+    temporal: bool = False
+    textual: bool = False
+    has_choices: bool = False
+    multi_valued: bool = False
+    assigned: bool = False
+    takes_default: bool = True
+    index_by_default: bool = False
+    missing_name: str = ""
+    # display: factories of closures (see display.py); None takes the default
+    html: Callable[[FieldSpec, Any, str, Mapping[Any, str], str | None], str] | None = None
+    cell: Callable[[FieldSpec, bool], Cell] | None = None
+    # designer
+    options: tuple[Option, ...] = ()
+    default_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # hooks
+    parse_import: Callable[[FieldSpec, Any], Any] | None = None
+    to_json: Callable[[FieldSpec, Any], Any] | None = None
+    aggregates: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Fill the defaults that depend on other attributes (a frozen dataclass: setattr).
+        put = object.__setattr__
+        if self.format is None:
+            put(self, "format", format_str)
+        if self.assigned:
+            put(self, "takes_default", False)
+        if self.parse_import is None:
+            put(self, "parse_import", self.parse)
+        if self.to_json is None:
+            put(self, "to_json", json_value)
+        if not self.default_options and self.options:
+            defaults = {o.name: o.default for o in self.options if o.default is not None}
+            put(self, "default_options", MappingProxyType(defaults))
+        elif not isinstance(self.default_options, MappingProxyType):
+            put(self, "default_options", MappingProxyType(dict(self.default_options)))
+
+    # -- display: every value escaped; names come resolved for the batch, no queries ----
+
+    def text(self, spec: FieldSpec, value: Any, names: Mapping[Any, str] = NO_NAMES) -> str:
+        """A value as plain text ("" when empty); a reference shows its resolved name, or
+        ``missing_name`` when the batch did not resolve it."""
+        if is_empty(value):
+            return ""
+        if self.reference:
+            return names.get(value, self.missing_name)
+        return self.format(spec, value)
+
+    def render_html(
+        self,
+        spec: FieldSpec,
+        value: Any,
+        names: Mapping[Any, str] = NO_NAMES,
+        target_url: str | None = None,
+    ) -> str:
+        """A non-empty value as a record page shows it, as escaped HTML (a ``str``).
+        ``target_url``: the escaped record-URL prefix of a lookup's target, when the user
+        may open its records."""
+        shown = self.text(spec, value, names)
+        if self.html is not None:
+            return self.html(spec, value, shown, names, target_url)
+        return escaped(shown)
+
+    def cell_text(self, spec: FieldSpec) -> Text:
+        """A closure ``(value, names) -> escaped text`` ("" when empty), as ``text``."""
+        if self.reference:
+            missing = self.missing_name
+
+            def ref(v: Any, names: Mapping[Any, str]) -> str:
+                return "" if v is None or v == "" or v == [] else escaped(names.get(v, missing))
+
+            return ref
+        fmt = self.format
+        if fmt is format_str:  # the value itself: skip a call per cell
+
+            def plain(v: Any, names: Mapping[Any, str]) -> str:
+                return "" if v is None or v == "" or v == [] else escaped(v)
+
+            return plain
+
+        def formatted(v: Any, names: Mapping[Any, str]) -> str:
+            return "" if v is None or v == "" or v == [] else escaped(fmt(spec, v))
+
+        return formatted
+
+    def make_cell(self, spec: FieldSpec, has_target: bool) -> Cell:
+        """A closure ``(value, names, target_url) -> "<td>...</td>"`` drawing this
+        field's list cell; built once per metadata version (``crm.records.rows``)."""
+        if self.cell is not None:
+            return self.cell(spec, has_target)
+        # One call per cell (the list draws hundreds): each variant inlines its text.
+        if self.reference:
+            missing = self.missing_name
+
+            def ref(v: Any, names: Mapping[Any, str], url: str) -> str:
+                if v is None or v == "" or v == []:
+                    return "<td></td>"
+                return "".join(("<td>", escape(names.get(v, missing)), "</td>"))
+
+            return ref
+        fmt = self.format
+        if fmt is format_str:
+
+            def plain(v: Any, names: Mapping[Any, str], url: str) -> str:
+                if v is None or v == "" or v == []:
+                    return "<td></td>"
+                return "".join(("<td>", escape(v), "</td>"))
+
+            return plain
+
+        def formatted(v: Any, names: Mapping[Any, str], url: str) -> str:
+            if v is None or v == "" or v == []:
+                return "<td></td>"
+            return "".join(("<td>", escape(fmt(spec, v)), "</td>"))
+
+        return formatted
+
+    def operator_label(self, op: str) -> str:
+        """``op`` in words for this type ("is one of", "is before" ...)."""
+        return self.op_words.get(op) or OP_WORDS.get(op, op)
+
+    def check_options(self, options: Mapping[str, Any]) -> dict[str, list[str]]:
+        """Problems with the options this type takes, as ``{option: [messages]}``."""
+        problems: dict[str, list[str]] = {}
+        for o in self.options:
+            messages = o.check(options.get(o.name))
+            if messages:
+                problems.setdefault(o.name, []).extend(messages)
+        return problems
+
+
+# --- parsing helpers ---------------------------------------------------------------------
+
+
+def blank(value: Any) -> bool:
+    """True for None and for text that is only whitespace."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def text_value(value: Any, *, multiline: bool, limit: int) -> str | None:
+    """Outer whitespace stripped; control characters and over-long text refused."""
+    if blank(value):
+        return None
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("Enter text.")
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    elif "\n" in value or "\r" in value:
+        raise ValueError("Use a single line (no line breaks).")
+    if _CONTROL.search(value):
+        raise ValueError("Remove the control characters (such as NUL) from this text.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("This text contains characters that cannot be stored.") from None
+    value = value.strip()
+    if len(value) > limit:
+        raise ValueError(f"Use at most {limit:,} characters.")
+    return value or None
+
+
+def search_term(value: Any) -> str:
+    """A term typed into a search or a "contains" filter; ValueError when blank."""
+    term = text_value(value, multiline=False, limit=SEARCH_TERM_MAX)
+    if term is None:
+        raise ValueError("Enter a value to search for.")
+    return term
+
+
+def decimal_value(value: Any) -> Decimal:
+    """A finite Decimal from a typed number (floats through their shortest repr)."""
+    try:
+        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValueError("Enter a number, such as 1234.50.") from None
+    if not d.is_finite():
+        raise ValueError("Enter a number, such as 1234.50.")
+    return d
+
+
+def int_option(low: int, high: int) -> Callable[[Any], list[str]]:
+    """A check of a whole-number option between ``low`` and ``high``."""
+
+    def check(value: Any) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            return [f"Enter a whole number from {low:,} to {high:,}."]
+        return []
+
+    return check
+
+
+# --- formatting --------------------------------------------------------------------------
+
+
+def format_str(spec: FieldSpec, value: Any) -> str:
+    """The value as it is ("" for None)."""
+    return "" if value is None else str(value)
+
+
+def input_text(spec: FieldSpec, value: Any) -> str:
+    """A stored value as a form input shows it (plain numbers, ISO dates, raw keys)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds" if value.second else "minutes")
+    if isinstance(value, Decimal | date):
+        return f"{value:f}" if isinstance(value, Decimal) else value.isoformat()
+    return str(value)
+
+
+def json_value(spec: FieldSpec, value: Any) -> Any:
+    """The default JSON form of a stored value: numbers, booleans and lists as they are,
+    decimals, dates and moments as their form input text, None as null."""
+    if value is None or isinstance(value, bool | int | list | str):
+        return value
+    return input_text(spec, value)
+
+
+def is_empty(value: Any) -> bool:
+    """True for the values shown as nothing: None, "" and []."""
+    return value is None or value == "" or value == []
+
+
+def escaped(text: Any) -> str:
+    """``text`` HTML-escaped, as a plain ``str`` (joined with other escaped pieces)."""
+    return str(escape(text))
+
+
+# --- storage -----------------------------------------------------------------------------
+
+
+def numeric_type(spec: FieldSpec) -> sa.types.TypeEngine:
+    return sa.Numeric(NUMERIC_PRECISION, int(spec.option("decimal_places", 2)))
+
+
+def json_type(spec: FieldSpec) -> sa.types.TypeEngine:
+    # none_as_null: Python None must be SQL NULL (not the JSON value null) for "empty".
+    return sa.JSON(none_as_null=True).with_variant(
+        postgresql.JSONB(none_as_null=True), "postgresql"
+    )
+
+
+def fixed(sa_type: type[sa.types.TypeEngine], *args: Any) -> Callable[[FieldSpec], Any]:
+    """A column type that does not depend on the field's options."""
+    return lambda spec: sa_type(*args)

@@ -1,0 +1,147 @@
+"""The WTForms fields the types edit their values with (one set of parsing rules for forms,
+imports and the API: input goes through the entry's ``parse``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from types import FunctionType
+from typing import Any
+
+from wtforms import BooleanField, Field, SelectField, SelectMultipleField, StringField, widgets
+from wtforms.utils import unset_value
+from wtforms.validators import Optional, StopValidation
+
+from crm.metadata.spec import FieldSpec
+from crm.metadata.types.base import blank, input_text
+
+
+def choice_label(spec: FieldSpec, key: str) -> str:
+    """The label of choice ``key`` (the key itself when it is not a choice)."""
+    choice = spec.choice(key)
+    return choice.label if choice is not None else key
+
+
+def choice_keys(spec: FieldSpec, value: Any, *, held: tuple[str, ...] = ()) -> list[str]:
+    """Choice keys from a list or a comma/semicolon separated string, de-duplicated, in
+    choice order. Each must be an active choice (or one of ``held``, already stored);
+    ValueError otherwise."""
+    if isinstance(value, str):
+        value = re.split(r"[,;]", value)
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ValueError("Choose from the list.")
+    wanted = {str(v).strip() for v in value if not blank(v)}
+    unknown = sorted(wanted - {c.key for c in spec.active_choices} - set(held))
+    if unknown:
+        raise ValueError(f"“{unknown[0]}” is not one of the choices.")
+    return [c.key for c in spec.choices if c.key in wanted]
+
+
+class ParsedField(Field):
+    """A form field whose input goes through the type's ``parse`` (one set of rules for
+    forms, imports and the API)."""
+
+    def __init__(self, label=None, validators=None, *, spec: FieldSpec, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.spec = spec
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            from crm.metadata.types import get  # the registry imports this module
+
+            self.data = None
+            self.data = get(self.spec.type).parse(self.spec, valuelist[0])
+
+    def _value(self):
+        return self.raw_data[0] if self.raw_data else input_text(self.spec, self.data)
+
+
+class PicklistField(SelectField):
+    """A select of the active choices; a record's archived value stays selectable."""
+
+    def __init__(self, label=None, validators=None, *, spec: FieldSpec, **kwargs):
+        choices = [("", "—"), *((c.key, c.label) for c in spec.active_choices)]
+        super().__init__(label, validators, choices=choices, validate_choice=False, **kwargs)
+        self.spec = spec
+
+    def _held(self) -> tuple[str, ...]:
+        held = self.object_data if isinstance(self.object_data, list) else [self.object_data]
+        return tuple(k for k in held if isinstance(k, str))
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        shown = {value for value, *_ in self.choices}
+        for key in self._held():
+            if key not in shown:
+                self.choices.append((key, f"{choice_label(self.spec, key)} (archived)"))
+
+    def process_data(self, value):
+        self.data = value
+
+    def process_formdata(self, valuelist):
+        if valuelist and not blank(valuelist[0]):
+            self.data = None
+            self.data = choice_keys(self.spec, [valuelist[0]], held=self._held())[0]
+        elif valuelist:
+            self.data = None
+
+
+class MultiPicklistField(PicklistField, SelectMultipleField):
+    """A multiple select of the active choices, stored in choice order."""
+
+    def __init__(self, label=None, validators=None, *, spec: FieldSpec, **kwargs):
+        super().__init__(label, validators, spec=spec, **kwargs)
+        self.choices = self.choices[1:]
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        self.data = choice_keys(self.spec, valuelist, held=self._held()) or None
+
+
+class ReadOnlyField(StringField):
+    """Shown, never taken from the form (auto-numbers are assigned by the record service)."""
+
+    def process_formdata(self, valuelist):
+        pass
+
+
+class Required:
+    """Refuses a missing value; unlike DataRequired it accepts 0 (and leaves a parse error
+    as the only message)."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        if not field.process_errors and field.data in (None, "", []):
+            raise StopValidation("This field is required.")
+
+
+def form_field(cls: type, widget: Any = None, **render_kw: Any) -> Callable[[FieldSpec], Any]:
+    """A factory of unbound ``cls`` fields for a spec: label, help text, required or
+    optional, ``widget`` (or a function of the spec giving it), ``render_kw`` values (or
+    functions of the spec)."""
+
+    def build(spec: FieldSpec):
+        kwargs: dict[str, Any] = {"description": spec.help_text, "spec": spec}
+        if widget is not None:
+            kwargs["widget"] = widget(spec) if isinstance(widget, FunctionType) else widget
+        if render_kw:
+            kwargs["render_kw"] = {k: v(spec) if callable(v) else v for k, v in render_kw.items()}
+        validators = [Required() if spec.required else Optional()]
+        return cls(spec.label, validators=validators, **kwargs)
+
+    return build
+
+
+def boolean_field(spec: FieldSpec):
+    return BooleanField(spec.label, description=spec.help_text)
+
+
+def read_only_field(spec: FieldSpec):
+    return ReadOnlyField(spec.label, description=spec.help_text, render_kw={"readonly": True})
+
+
+def number_widget(spec: FieldSpec) -> widgets.NumberInput:
+    places = int(spec.option("decimal_places", 2))
+    return widgets.NumberInput(step=f"{Decimal(1).scaleb(-places):f}")
