@@ -270,10 +270,8 @@ def add_history(
 ) -> None:
     """Add a history entry (``action``, with ``changes`` as ``{key: [before, after]}``) for
     the record to the current transaction; the caller commits or rolls back. ``version``:
-    the version the change made (kept under ``VERSION_KEY``, never shown: it lets a bulk
-    edit tell which fields a record's newer versions changed)."""
-    if version is not None:
-        changes = {**(changes or {}), VERSION_KEY: version}
+    the version the change made (it lets a bulk edit tell which fields a record's newer
+    versions changed: ``untouched_since``)."""
     db.session.add(
         RecordHistory(
             entity_key=spec.key,
@@ -281,6 +279,7 @@ def add_history(
             user_id=getattr(user, "id", None),
             action=action,
             changes=changes,
+            version=version,
         )
     )
 
@@ -533,9 +532,6 @@ def _typed(spec: EntitySpec, key: str, stored: Any) -> Any:
         return stored
 
 
-VERSION_KEY = "@version"  # the history key of the version a change made; never a field key
-
-
 def untouched_since(
     spec: EntitySpec, record_id: int, seen: int, now: int, key: str, *, limit: int = 50
 ) -> bool:
@@ -549,19 +545,16 @@ def untouched_since(
     if now - seen > limit:
         return False
     wanted = set(range(seen + 1, now + 1))
-    rows = db.session.scalars(
-        select(RecordHistory.changes)
+    rows = db.session.execute(
+        select(RecordHistory.changes, RecordHistory.version)
         .where(RecordHistory.entity_key == spec.key, RecordHistory.record_id == record_id)
         .order_by(RecordHistory.id.desc())
         .limit(3 * limit)
     )
-    for changes in rows:  # newest first, until the oldest version wanted is found
-        if isinstance(changes, Mapping):
-            if key in changes:
-                return False
-            version = changes.get(VERSION_KEY)
-            if isinstance(version, int) and not isinstance(version, bool):
-                wanted.discard(version)
+    for changes, version in rows:  # newest first, until the oldest version wanted is found
+        if isinstance(changes, Mapping) and key in changes:
+            return False
+        wanted.discard(version)
         if not wanted:
             return True
     return False
@@ -722,7 +715,7 @@ def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[T
     entries: list[TimelineEntry] = []
     for h in db.session.execute(history, params):
         changes = tuple(
-            (k, pair[0], pair[1]) for k, pair in (h.changes or {}).items() if k in visible
+            (k, old, new) for k, (old, new) in (h.changes or {}).items() if k in visible
         )
         if h.action in ("update", "assign", "share") and not changes:
             continue
