@@ -447,3 +447,25 @@ def test_bulk_edit_after_several_saves_by_others(app, login_as, staff, admin, mo
     records.update_record(admin, spec(), b, {"note": "x"}, expected_version=2)
     assert "1 skipped" in bulk_set(me, [(b, 1)], "seats", "4").data.decode()
     assert stored("member", b)["seats"] == 2
+
+
+def test_a_save_landing_between_read_and_write_is_merged_again(
+    app, staff, admin, model, monkeypatch
+):
+    """Their save commits after this save read the record and before it wrote: the write
+    finds the version moved, reads again and merges on top (their note stays)."""
+    m = new_member(staff, "phone", "1")
+    before = dict(records.get(staff, spec(), m))
+    base = records.fingerprints(spec(), before, ["phone"])
+    theirs_save(admin, m, {"note": "theirs"})
+    real_get, calls = records.get, []
+
+    def get_read_before_their_save(*args, **kwargs):
+        calls.append(1)
+        return before if len(calls) == 1 else real_get(*args, **kwargs)
+
+    monkeypatch.setattr(records, "get", get_read_before_their_save)
+    saved = records.merge_update(staff, spec(), m, base, {"phone": "9"}, expected_version=1)
+    assert len(calls) == 2 and saved.merged and saved.version == 3
+    row = stored("member", m)
+    assert (row["phone"], row["note"], row["version"]) == ("9", "theirs", 3)

@@ -2,8 +2,9 @@
 field asks for when it loses focus.
 
 Thin views on the ``records`` blueprint. Inline edit saves through
-``records.update_record`` with the version read when the input was opened, so a save by
-someone else in between is a conflict the user resolves, never a silent overwrite. The
+``records.merge_update`` with the version and the fingerprint of the value read when the
+input was opened, so a save by someone else in between that changed this value is a
+conflict the user resolves, never a silent overwrite. The
 check parses the value with the record service's rules (type, required, lookup, unique)
 and writes nothing.
 """
