@@ -469,3 +469,15 @@ def test_a_save_landing_between_read_and_write_is_merged_again(
     assert len(calls) == 2 and saved.merged and saved.version == 3
     row = stored("member", m)
     assert (row["phone"], row["note"], row["version"]) == ("9", "theirs", 3)
+
+
+def test_choosing_no_interests_on_the_edit_form_clears_them(app, login_as, staff, model):
+    """A multi-select with nothing chosen sends nothing, as an unticked box: the form
+    showed it, so that means none (before, the old choices stayed)."""
+    m = new_member(staff, "interests", ["music", "art"])
+    me = login_as(staff)
+    form = form_of(me.get(f"/r/member/{m}/edit").data)
+    assert form["interests"] == ["music", "art"]
+    cleared = me.post(f"/r/member/{m}/edit", data=with_value(form, "interests", None))
+    assert cleared.status_code == 303
+    assert stored("member", m)["interests"] is None

@@ -316,6 +316,8 @@ def record_edit(key: str, record_id: int):
     base = {f.key: request.form.get(f"seen.{f.key}", "") for f in fields}
     raw = raw_values(fields, request.form)
     for f in fields:
+        if types.get(f.type).multi_valued:  # the form showed it: none chosen sends nothing
+            raw.setdefault(f.key, [])
         choice = request.form.get(f"keep.{f.key}")
         if choice == "theirs":  # keep the value saved now: do not send one
             raw.pop(f.key, None)
