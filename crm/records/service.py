@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -44,7 +44,7 @@ class RecordConflict(Conflict):
     differing key when the caller gave no fingerprints of what it saw)."""
 
     def __init__(
-        self, current: Mapping[str, Any], yours: Mapping[str, Any], fields: Iterator[str] = ()
+        self, current: Mapping[str, Any], yours: Mapping[str, Any], fields: Iterable[str] = ()
     ):
         super().__init__("Someone else saved this record after you opened it.")
         self.current = dict(current)
