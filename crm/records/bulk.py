@@ -3,8 +3,15 @@
 Each action is one transaction and reports what happened to every picked record:
 
 - changed, or already holding the value (nothing to write);
-- stale: someone saved the record after the list was loaded (the version the user saw is
-  not the current one), so it is left alone -- optimistic locking, as on the edit form;
+- stale: someone changed the very value being set after the list was loaded, or it cannot
+  be known whether they did, so the record is left alone -- optimistic locking, as on the
+  edit form. A record saved by someone else since the list was loaded whose history shows
+  that none of its newer versions touched that value (each change records the version it
+  made: ``service.untouched_since``) is no conflict: the value is set on top of their save,
+  as the edit form merges by field. A version the history does not account for (a change
+  made outside the record service, or too many of them) counts as touched. Bulk assign
+  stays strict (any newer version is stale): a new owner moves the record between people's
+  scopes, and that is decided on the record as it was seen;
 - refused: the record does not exist, is in the recycle bin, or lies outside what the user
   may act on (the scoped query does not return it);
 - blocked (delete only): other records still refer to it through a "restrict" lookup.
@@ -36,6 +43,7 @@ from crm.records.service import (
     jsonable,
     parse_values,
     references_to,
+    untouched_since,
 )
 from crm.timeutil import utcnow
 from crm.uow import unit_of_work
@@ -161,17 +169,25 @@ def _write_versioned(
     column: str,
     value: Any,
     history_action: str,
+    *,
+    merge: bool = False,
 ) -> BulkResult:
     """Set ``column`` to ``value`` on the picked records ``user`` may ``action`` whose
-    version is still the one picked; the caller has checked rights and the value, in the
-    unit of work this runs in."""
+    ``column`` is still as it was in the version picked (see the module's "stale"); the
+    caller has checked rights and the value, in the unit of work this runs in. Without
+    ``merge``, any newer version than the one picked is stale."""
     result = BulkResult(action)
     rows = _rows(user, spec, action, picks)
     result.refused = [i for i in picks if i not in rows]
     fresh: list[Any] = []
     for record_id, row in rows.items():
         name = present.record_name(spec, row, user)
-        if row["version"] != picks[record_id]:
+        seen = picks[record_id]
+        if row["version"] != seen and (
+            not merge
+            or seen is None
+            or not untouched_since(spec, record_id, seen, row["version"], column)
+        ):
             result.stale.append((record_id, name))
         elif row[column] == value:
             result.unchanged.append((record_id, name))
@@ -208,7 +224,7 @@ def _write_versioned(
                 result.done.append((row["id"], name))
                 add_history(
                     spec, row["id"], user, history_action,
-                    {column: [jsonable(row[column]), new]},
+                    {column: [jsonable(row[column]), new]}, version=row["version"] + 1,
                 )  # fmt: skip
             else:
                 result.stale.append((row["id"], name))
@@ -244,7 +260,7 @@ def bulk_edit(
         if errors:
             messages = [m for ms in errors.values() for m in ms]
             raise ValidationFailed(f"{f.label}: {' '.join(messages)}", errors={f.key: messages})
-        return _write_versioned(user, spec, "bulk_edit", picks, f.key, value, "update")
+        return _write_versioned(user, spec, "bulk_edit", picks, f.key, value, "update", merge=True)
 
 
 def bulk_assign(

@@ -25,6 +25,9 @@ class RecordHistory(db.Model):
     user_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(20))
     changes: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # The version of the record the change made (None: written before versions were kept,
+    # or by a change that does not make one, such as a share).
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class RecordNote(db.Model):

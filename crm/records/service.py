@@ -9,14 +9,16 @@ history, and commits. A refused write changes nothing.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select, update
 
 from crm import uow
@@ -36,12 +38,29 @@ MAX_NOTE = 20_000
 
 
 class RecordConflict(Conflict):
-    """Someone saved the record after it was opened: ``current`` holds their values."""
+    """Someone saved the record after it was opened, and some values both sides changed
+    differently: ``current`` holds the record as saved now, ``yours`` the parsed values
+    submitted, ``fields`` the keys in real conflict (both changed, to different values; every
+    differing key when the caller gave no fingerprints of what it saw)."""
 
-    def __init__(self, current: Mapping[str, Any], yours: Mapping[str, Any]):
+    def __init__(
+        self, current: Mapping[str, Any], yours: Mapping[str, Any], fields: Iterable[str] = ()
+    ):
         super().__init__("Someone else saved this record after you opened it.")
         self.current = dict(current)
         self.yours = dict(yours)
+        self.fields = tuple(fields)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What ``merge_update`` did: the version now, the keys it wrote, and whether it merged
+    onto a save by someone else (``by``: who saved the version it merged onto)."""
+
+    version: int
+    written: tuple[str, ...] = ()
+    merged: bool = False
+    by: int | None = None
 
 
 def jsonable(value: Any) -> Any:
@@ -56,11 +75,33 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def fingerprint(value: Any) -> str:
-    """A short digest of a stored value: a form carries it to tell, when it is saved,
-    whether the value changed since the form was opened (without carrying the value)."""
-    data = json.dumps(jsonable(value), sort_keys=True, default=str)
-    return hashlib.sha256(data.encode()).hexdigest()[:24]
+def _canonical(value: Any) -> Any:
+    """``value`` as fingerprints compare it: equal stored values give equal text whatever
+    their representation (``50`` and ``50.00``; choices of a multi-select in any order; an
+    empty value, an unticked box and none chosen: a form shows them alike)."""
+    if value is None or value is False or value == "" or value == []:
+        return None
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    if isinstance(value, list | tuple):
+        items = [_canonical(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    return jsonable(value)
+
+
+def fingerprint(spec: EntitySpec, record_id: int, key: str, value: Any) -> str:
+    """A short keyed digest of one stored value of one record: a form carries it to tell,
+    when it is saved, whether the value changed since the form was opened (without carrying
+    the value). Keyed with the application's secret and bound to the record and field, it
+    cannot be made up: a client only holds the fingerprints of values it was shown."""
+    data = json.dumps([spec.key, record_id, key, _canonical(value)], default=str)
+    secret = str(current_app.secret_key or "").encode()
+    return hmac.new(secret, data.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def fingerprints(spec: EntitySpec, row: Mapping[str, Any], keys) -> dict[str, str]:
+    """``{key: fingerprint}`` of ``keys`` of the stored record ``row``."""
+    return {k: fingerprint(spec, row["id"], k, row[k]) for k in keys}
 
 
 def get(
@@ -219,10 +260,18 @@ def _next_number(spec: EntitySpec, f: FieldSpec) -> str:
 
 
 def add_history(
-    spec: EntitySpec, record_id: int, user: Any, action: str, changes: dict | None = None
+    spec: EntitySpec,
+    record_id: int,
+    user: Any,
+    action: str,
+    changes: dict | None = None,
+    *,
+    version: int | None = None,
 ) -> None:
     """Add a history entry (``action``, with ``changes`` as ``{key: [before, after]}``) for
-    the record to the current transaction; the caller commits or rolls back."""
+    the record to the current transaction; the caller commits or rolls back. ``version``:
+    the version the change made (it lets a bulk edit tell which fields a record's newer
+    versions changed: ``untouched_since``)."""
     db.session.add(
         RecordHistory(
             entity_key=spec.key,
@@ -230,6 +279,7 @@ def add_history(
             user_id=getattr(user, "id", None),
             action=action,
             changes=changes,
+            version=version,
         )
     )
 
@@ -337,39 +387,177 @@ def bulk_create(
 def update_record(
     user: Any, spec: EntitySpec, record_id: int, raw: Mapping[str, Any], *, expected_version: int
 ) -> int:
-    """Change some fields of a record; returns the new version.
+    """Change some fields of a record; returns the new version. ``merge_update`` without
+    fingerprints: when the record changed since ``expected_version``, a value that differs
+    from the one saved now is a ``RecordConflict`` (nothing is overwritten)."""
+    return merge_update(user, spec, record_id, None, raw, expected_version=expected_version).version
 
-    ``RecordConflict`` when the record changed since ``expected_version`` was read (their
-    values and yours are both kept for the conflict page); nothing is overwritten.
-    """
+
+MERGE_ATTEMPTS = 3  # saves by others between our read and our write before we give up
+
+
+def merge_update(
+    user: Any,
+    spec: EntitySpec,
+    record_id: int,
+    base: Mapping[str, str] | None,
+    raw: Mapping[str, Any],
+    *,
+    expected_version: int,
+) -> Saved:
+    """Save the values ``raw`` of a record that was read at ``expected_version``, with
+    ``base`` the fingerprints (``fingerprint``) of each value as it was then: a three-way
+    merge by field when someone saved the record in between.
+
+    Per submitted field, comparing the value saved now (theirs), the submitted one (yours)
+    and what it was when read (base):
+
+    - yours equals theirs (unchanged, or both changed it to the same value): nothing to do;
+    - the record did not change since it was read: yours is saved;
+    - theirs is still the base (only you changed it): yours is saved on top of their save;
+    - yours is the base (only they changed it): theirs stays;
+    - else (both changed it differently, or no base for it): a conflict.
+
+    ``RecordConflict`` names the fields in conflict and writes nothing; ``ValidationFailed``
+    as for any save. A base that is not a fingerprint of what was saved (forged, or from
+    another record) only turns merges into conflicts, never into overwrites. Fields not
+    submitted are never touched. When another save lands between this read and this write,
+    the merge is done again on top of it."""
+    base = base or {}
     with unit_of_work(on_error=UNIQUE_RACE):
         current = get(user, spec, record_id, action="edit")
         values, errors = parse_values(user, spec, raw, creating=False)
         check_unique(spec, values, errors, exclude_id=record_id)
         if errors:
             raise ValidationFailed("The record was not saved.", errors=errors)
-        if current["version"] != expected_version:
-            raise RecordConflict(current, values)
-        changed = {k: v for k, v in values.items() if current[k] != v}
-        if not changed:
-            return current["version"]
         table = table_of(spec)
-        result = db.session.execute(
-            update(table)
-            .where(
-                table.c.id == record_id,
-                table.c.version == expected_version,
-                table.c.deleted_at.is_(None),
+        for _attempt in range(MERGE_ATTEMPTS):
+            stale = current["version"] != expected_version
+            changed, conflicts = _merge(spec, current, values, base if stale else None)
+            if conflicts:
+                raise RecordConflict(current, values, conflicts)
+            by = current["updated_by"] if stale else None
+            if not changed:
+                return Saved(current["version"], merged=stale, by=by)
+            version = current["version"] + 1
+            result = db.session.execute(
+                update(table)
+                .where(
+                    table.c.id == record_id,
+                    table.c.version == current["version"],
+                    table.c.deleted_at.is_(None),
+                )
+                .values(**changed, version=version, updated_at=utcnow(), updated_by=user.id)
             )
-            .values(**changed, version=table.c.version + 1, updated_at=utcnow(), updated_by=user.id)
-        )
-        if result.rowcount != 1:  # another save won between our read and this write
-            raise RecordConflict(get(user, spec, record_id, action="read"), values)
-        add_history(
-            spec, record_id, user, "update",
-            {k: [jsonable(current[k]), jsonable(v)] for k, v in changed.items()},
-        )  # fmt: skip
-    return expected_version + 1
+            if result.rowcount == 1:
+                add_history(
+                    spec, record_id, user, "update",
+                    {k: [jsonable(current[k]), jsonable(v)] for k, v in changed.items()},
+                    version=version,
+                )  # fmt: skip
+                return Saved(version, tuple(changed), merged=stale, by=by)
+            current = get(user, spec, record_id, action="edit")  # another save won: again
+        raise RecordConflict(current, values, tuple(values))
+
+
+def _merge(
+    spec: EntitySpec,
+    current: Mapping[str, Any],
+    values: Mapping[str, Any],
+    base: Mapping[str, str] | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """``(values to write, keys in conflict)``; ``base`` None: the record did not change
+    since it was read (every differing value is written)."""
+    changed: dict[str, Any] = {}
+    conflicts: list[str] = []
+    for key, value in values.items():
+        if current[key] == value:
+            continue
+        if base is None:
+            changed[key] = value
+            continue
+        theirs = fingerprint(spec, current["id"], key, current[key])
+        yours = fingerprint(spec, current["id"], key, value)
+        seen = str(base.get(key) or "")
+        if yours == theirs:
+            continue  # the same value both ways (an empty box and "no" read alike)
+        if seen and hmac.compare_digest(seen, theirs):
+            changed[key] = value  # only you changed it
+        elif seen and hmac.compare_digest(seen, yours):
+            continue  # only they changed it: theirs stays
+        else:
+            conflicts.append(key)
+    return changed, conflicts
+
+
+def values_seen(
+    spec: EntitySpec, record_id: int, base: Mapping[str, str], keys, *, limit: int = 200
+) -> dict[str, Any]:
+    """The values of ``keys`` whose fingerprints ``base`` holds (what a form showed when it
+    was opened), looked up in the record's history (newest ``limit`` entries): ``{key:
+    value}``, without the keys whose value the history does not hold."""
+    wanted = {k: str(base[k]) for k in keys if base.get(k)}
+    found: dict[str, Any] = {}
+    if not wanted:
+        return found
+    rows = db.session.scalars(
+        select(RecordHistory.changes)
+        .where(RecordHistory.entity_key == spec.key, RecordHistory.record_id == record_id)
+        .order_by(RecordHistory.id.desc())
+        .limit(limit)
+    )
+    for changes in rows:
+        if not isinstance(changes, Mapping):
+            continue
+        for key in [k for k in wanted if isinstance(changes.get(k), list)]:
+            for stored in changes[key][:2]:
+                value = _typed(spec, key, stored)
+                if fingerprint(spec, record_id, key, value) == wanted[key]:
+                    found[key] = value
+                    del wanted[key]
+                    break
+        if not wanted:
+            break
+    return found
+
+
+def _typed(spec: EntitySpec, key: str, stored: Any) -> Any:
+    """A value as the history keeps it (JSON), as the record holds it (its type's parse)."""
+    f = spec.field(key)
+    if f is None or stored is None:
+        return stored
+    try:
+        return types.get(f.type).parse(f, stored)
+    except (ValueError, TypeError):
+        return stored
+
+
+def untouched_since(
+    spec: EntitySpec, record_id: int, seen: int, now: int, key: str, *, limit: int = 50
+) -> bool:
+    """Whether field ``key`` of the record kept its value from version ``seen`` to version
+    ``now``, as its history tells: True only when the history accounts for every version in
+    between (each change records the version it made) and none of the entries read until
+    then changed ``key``. What it cannot account for (a version without its entry, more than
+    ``limit`` versions) is False: "cannot be known" counts as changed."""
+    if now <= seen:
+        return now == seen
+    if now - seen > limit:
+        return False
+    wanted = set(range(seen + 1, now + 1))
+    rows = db.session.execute(
+        select(RecordHistory.changes, RecordHistory.version)
+        .where(RecordHistory.entity_key == spec.key, RecordHistory.record_id == record_id)
+        .order_by(RecordHistory.id.desc())
+        .limit(3 * limit)
+    )
+    for changes, version in rows:  # newest first, until the oldest version wanted is found
+        if isinstance(changes, Mapping) and key in changes:
+            return False
+        wanted.discard(version)
+        if not wanted:
+            return True
+    return False
 
 
 def references_to(spec: EntitySpec) -> Iterator[tuple[EntitySpec, FieldSpec]]:
@@ -384,7 +572,7 @@ def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Move a record to the recycle bin, applying each referencing lookup's rule (clear,
     restrict or cascade)."""
     with unit_of_work():
-        get(user, spec, record_id, action="delete")
+        row = get(user, spec, record_id, action="delete")
         now = utcnow()
         for other, f in references_to(spec):
             t = table_of(other)
@@ -409,7 +597,7 @@ def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
             .where(table.c.id == record_id)
             .values(deleted_at=now, updated_at=now, updated_by=user.id, version=table.c.version + 1)
         )
-        add_history(spec, record_id, user, "delete")
+        add_history(spec, record_id, user, "delete", version=row["version"] + 1)
 
 
 def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
@@ -434,7 +622,7 @@ def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
                 version=table.c.version + 1,
             )
         )
-        add_history(spec, record_id, user, "restore")
+        add_history(spec, record_id, user, "restore", version=row["version"] + 1)
 
 
 def purge(user: Any, spec: EntitySpec, record_id: int) -> None:

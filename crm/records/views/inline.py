@@ -2,8 +2,9 @@
 field asks for when it loses focus.
 
 Thin views on the ``records`` blueprint. Inline edit saves through
-``records.update_record`` with the version read when the input was opened, so a save by
-someone else in between is a conflict the user resolves, never a silent overwrite. The
+``records.merge_update`` with the version and the fingerprint of the value read when the
+input was opened, so a save by someone else in between that changed this value is a
+conflict the user resolves, never a silent overwrite. The
 check parses the value with the record service's rules (type, required, lookup, unique)
 and writes nothing.
 """
@@ -55,7 +56,11 @@ def _edit_form(
         form[f.key].errors = list(errors)
     # What the value was when the input opened: a save by someone else that left this
     # value alone is then no conflict for it (see ``field_save``).
-    seen = formdata.get("seen", "") if formdata is not None else records.fingerprint(row[f.key])
+    seen = (
+        formdata.get("seen", "")
+        if formdata is not None
+        else records.fingerprint(spec, row["id"], f.key, row[f.key])
+    )
     body = render_block(
         TEMPLATE, "edit", spec=spec, f=f, row=row, form=form, version=version, seen=seen,
         lookup_names=present.form_lookup_names(current_user, [f], values), errors=list(errors),
@@ -91,7 +96,7 @@ def field_edit(key: str, record_id: int, field_key: str) -> Response:
 @bp.post("/<key>/<int:record_id>/field/<field_key>")
 def field_save(key: str, record_id: int, field_key: str) -> Response:
     """Save one value (``version`` = the version the input was opened with, ``seen`` = the
-    fingerprint of the value then).
+    fingerprint of the value then): ``records.merge_update``, as the edit form saves.
 
     Answers with the new display (and, out of band, the record's head and timeline), the
     input again with the message for a bad value (400), or a conflict panel with their
@@ -106,10 +111,10 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
     raw = raw_values([f], request.form)
     if types.get(f.type).multi_valued:  # no box ticked sends nothing: that means none
         raw.setdefault(f.key, [])
-    if expected != row["version"] and seen and seen == records.fingerprint(row[f.key]):
-        expected = row["version"]  # only other values changed since the input opened
     try:
-        records.update_record(current_user, spec, record_id, raw, expected_version=expected)
+        records.merge_update(
+            current_user, spec, record_id, {f.key: seen}, raw, expected_version=expected
+        )
     except ValidationFailed as exc:
         messages = exc.errors.get(f.key) or [m for ms in exc.errors.values() for m in ms]
         if not is_htmx():
@@ -120,9 +125,7 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
             errors=messages or [exc.message],
         )  # fmt: skip
     except RecordConflict as exc:
-        theirs, yours = exc.current, exc.yours.get(f.key)
-        if theirs[f.key] != yours:
-            return _conflict(spec, f, theirs, yours, raw)
+        return _conflict(spec, f, exc.current, exc.yours.get(f.key), raw)
     if not is_htmx():
         flash("Saved.", "success")
         return redirect(url_for("records.record_page", key=key, record_id=record_id))

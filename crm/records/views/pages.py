@@ -171,12 +171,14 @@ def _quick_targets(fields) -> dict:
 
 def _render_form(
     spec, form, layout, fields, values, *, status=200, loose=(), record=None, version=None,
-    quick=False,
+    quick=False, seen=None,
 ):  # fmt: skip
-    """The create / edit form page (or its ``form`` block for htmx)."""
+    """The create / edit form page (or its ``form`` block for htmx). ``seen``: the
+    fingerprints of the values the edit form was opened with (carried unchanged)."""
     return render_page_or_block(
         "records/form.html", "form", status=status, spec=spec, form=form, layout=layout,
         fields=fields, loose=list(loose), record=record, version=version, quick=quick,
+        seen=seen or {},
         lookup_names=present.form_lookup_names(current_user, fields, values), is_fragment=is_htmx(),
         quick_targets=_quick_targets(fields),
     )  # fmt: skip
@@ -295,41 +297,77 @@ def related_list(key: str, record_id: int, source: str, field_key: str):
 
 @bp.route("/<key>/<int:record_id>/edit", methods=["GET", "POST"])
 def record_edit(key: str, record_id: int):
+    """The edit form. It carries the version it was opened at and, per field, the
+    fingerprint of the value it showed (``seen.<key>``): a save after someone else's is a
+    three-way merge by field (``records.merge_update``), and only values both changed
+    differently come back, on the conflict page, to be chosen one by one (``keep.<key>``:
+    ``theirs`` or ``mine``; ``now.<key>``: the fingerprint of theirs as the page showed it)."""
     spec = entity_for(key)
     row = records.get(current_user, spec, record_id, action="edit")
     layout, fields = _layout_fields(spec)
-    if request.method == "POST":
-        form = record_form(spec, fields, formdata=request.form)
-        expected = request.form.get("version", type=int) or 0
-        try:
-            records.update_record(
-                current_user,
-                spec,
-                record_id,
-                raw_values(fields, request.form),
-                expected_version=expected,
-            )
-        except RecordConflict as exc:
-            display = present.Display(current_user, spec, fields, [exc.current])
-            return render_template(
-                "records/conflict.html",
-                spec=spec,
-                row=exc.current,
-                yours=request.form,
-                fields=fields,
-                display=display,
-                name=present.record_name(spec, exc.current),
-            ), 409
-        except ValidationFailed as exc:
-            loose = attach_errors(form, exc.errors)
-            return _render_form(
-                spec, form, layout, fields, request.form,
-                status=400, loose=loose, record=row, version=expected,
-            )  # fmt: skip
-        flash("Saved.", "success")
-        return redirect(url_for("records.record_page", key=key, record_id=record_id))
-    form = record_form(spec, fields, data=row)
-    return _render_form(spec, form, layout, fields, row, record=row, version=row["version"])
+    if request.method == "GET":
+        form = record_form(spec, fields, data=row)
+        seen = records.fingerprints(spec, row, [f.key for f in fields])
+        return _render_form(
+            spec, form, layout, fields, row, record=row, version=row["version"], seen=seen
+        )
+    form = record_form(spec, fields, formdata=request.form)
+    expected = request.form.get("version", type=int) or 0
+    base = {f.key: request.form.get(f"seen.{f.key}", "") for f in fields}
+    raw = raw_values(fields, request.form)
+    for f in fields:
+        if types.get(f.type).multi_valued:  # the form showed it: none chosen sends nothing
+            raw.setdefault(f.key, [])
+        choice = request.form.get(f"keep.{f.key}")
+        if choice == "theirs":  # keep the value saved now: do not send one
+            raw.pop(f.key, None)
+        elif choice == "mine":  # the user has seen theirs: merge on top of it
+            base[f.key] = request.form.get(f"now.{f.key}", "")
+    try:
+        saved = records.merge_update(
+            current_user, spec, record_id, base, raw, expected_version=expected
+        )
+    except RecordConflict as exc:
+        return _conflict_page(spec, fields, exc, base, expected)
+    except ValidationFailed as exc:
+        loose = attach_errors(form, exc.errors)
+        return _render_form(
+            spec, form, layout, fields, request.form,
+            status=400, loose=loose, record=row, version=expected, seen=base,
+        )  # fmt: skip
+    flash(_saved_notice(saved), "success")
+    return redirect(url_for("records.record_page", key=key, record_id=record_id))
+
+
+def _saved_notice(saved: records.Saved) -> str:
+    if not saved.merged:
+        return "Saved."
+    if saved.by == current_user.id:
+        return "Saved, merged with your own changes saved meanwhile."
+    who = directory.user_names([saved.by]).get(saved.by) if saved.by else None
+    return f"Saved, merged with {who}’s changes." if who else "Saved, merged with newer changes."
+
+
+def _conflict_page(spec, fields, exc: RecordConflict, base: dict, expected: int):
+    """The fields both sides changed differently, each with the value the form showed
+    (the original), theirs and yours, formatted alike; the user chooses one by one."""
+    theirs = exc.current
+    conflicting = [f for f in fields if f.key in exc.fields]
+    original = records.values_seen(spec, theirs["id"], base, [f.key for f in conflicting])
+    mine = {**theirs, **exc.yours}
+    before = {**theirs, **original}
+    display = present.Display(current_user, spec, conflicting, [theirs, mine, before])
+    who = directory.user_names([theirs["updated_by"]]) if theirs["updated_by"] else {}
+    now = records.fingerprints(spec, theirs, [f.key for f in conflicting])
+    # The user's form as they sent it (minus the choices of an earlier round), to post again.
+    resend = [(f.key, v) for f in fields for v in request.form.getlist(f.key)]
+    body = render_template(
+        "records/conflict.html", spec=spec, row=theirs, fields=conflicting, display=display,
+        mine=mine, before=before, known=set(original), who=who.get(theirs["updated_by"]),
+        name=present.record_name(spec, theirs), resend=resend, base=base, now=now,
+        version=expected,
+    )  # fmt: skip
+    return body, 409
 
 
 @bp.post("/<key>/<int:record_id>/notes")
