@@ -335,8 +335,9 @@ class ShareRule:
             return RecordShare.access == next(iter(accesses))
         return RecordShare.access.in_(sorted(accesses))
 
-    def condition(self, viewer: Viewer, entity_key: str, action: str, table: Table) -> Any:
-        """SQL: the record is shared with ``viewer`` for ``action``."""
+    def shared(self, viewer: Viewer, entity_key: str, action: str) -> Any:
+        """SQL: ``SELECT record_id`` of the shares of ``entity_key`` that widen ``action``
+        for ``viewer``."""
         from crm.access.models import RecordShare
 
         targets = [RecordShare.user_id == viewer.user_id]
@@ -348,7 +349,11 @@ class ShareRule:
         access = self.access_condition(action)
         if access is not None:
             shared = shared.where(access)
-        return table.c.id.in_(shared.scalar_subquery())
+        return shared
+
+    def condition(self, viewer: Viewer, entity_key: str, action: str, table: Table) -> Any:
+        """SQL: the record is shared with ``viewer`` for ``action``."""
+        return table.c.id.in_(self.shared(viewer, entity_key, action).scalar_subquery())
 
     def match(
         self,
