@@ -234,18 +234,39 @@ event.listen(Session, "after_flush", _forget_shares_seen)
 event.listen(Session, "after_rollback", _forget_shares_seen)
 
 
+def _built(r: Rights, what: tuple, table: Table, work_out: Callable[[], Any]) -> Any:
+    """SQL built from ``r`` alone for ``table``, kept with the rights (once per worker until
+    rights or metadata change: a new metadata version makes new table objects). Building
+    it anew costs more than reading the page it limits."""
+    found = r.memo.get(what)
+    if found is not None and found[0] is table:
+        return found[1]
+    value = work_out()
+    r.memo[what] = (table, value)
+    return value
+
+
 def _share_condition(r: Rights, key: str, action: str, table: Table) -> ColumnElement | None:
     """The share branch of ``action``'s condition, or None when shares add nothing."""
     level = levels.level(r.level(key, action))
     if not SHARES.widens(level, action) or not _shares_widen(r, key, action):
         return None
-    return SHARES.condition(r, key, action, table)
+    return _built(
+        r,
+        ("share_condition", key, action),
+        table,
+        lambda: SHARES.condition(r, key, action, table),
+    )
 
 
 def _action_condition(r: Rights, key: str, action: str, table: Table) -> ColumnElement:
-    condition = levels.level(r.level(key, action)).condition(r, table)
     shared = _share_condition(r, key, action, table)
-    return condition if shared is None else or_(condition, shared)
+
+    def work_out() -> ColumnElement:
+        condition = levels.level(r.level(key, action)).condition(r, table)
+        return condition if shared is None else or_(condition, shared)
+
+    return _built(r, ("action_condition", key, action, shared is not None), table, work_out)
 
 
 def scope(user: Any, entity: Any, action: str, table: Table) -> ColumnElement:
@@ -285,11 +306,17 @@ def scope_branches(user: Any, entity: Any, action: str, table: Table) -> tuple[C
     shared = _share_condition(r, key, action, table)
     if shared is None:
         return (rights_scope(r, key, action, table),)
-    own = levels.level(r.level(key, action)).condition(r, table)
-    rest = [_action_condition(r, key, a, table) for a in _needed(action) if a != action]
-    # NOT own, where own is NULL (no owner) counting as not own: the branches never overlap.
-    not_own = not_(func.coalesce(own, false()))
-    return (and_(own, *rest), and_(shared, not_own, *rest))
+
+    def work_out() -> tuple[ColumnElement, ...]:
+        own = levels.level(r.level(key, action)).condition(r, table)
+        rest = [_action_condition(r, key, a, table) for a in _needed(action) if a != action]
+        # NOT own, where own is NULL (no owner) counts as not own: no record is in both.
+        not_own = not_(func.coalesce(own, false()))
+        return (and_(own, *rest), and_(shared, not_own, *rest))
+
+    # Keyed by what the other actions' share checks found too (``rest`` holds them).
+    seen = tuple(_shares_widen(r, key, a) for a in _needed(action))
+    return _built(r, ("scope_branches", key, action, seen), table, work_out)
 
 
 def field_access(user: Any, entity: Any, field_key: str) -> str:
