@@ -337,9 +337,9 @@ class ShareRule:
             return access == next(iter(accesses))
         return access.in_(sorted(accesses))
 
-    def shared(self, viewer: Viewer, entity_key: str, action: str) -> Any:
-        """SQL: ``SELECT record_id`` of the shares of ``entity_key`` that widen ``action``
-        for ``viewer``."""
+    def reaching(self, viewer: Viewer, entity_key: str, column: str = "record_id") -> Any:
+        """SQL: ``SELECT <column>`` of the shares of ``entity_key`` that reach ``viewer``
+        (made with them, their department or one above it), whatever their access."""
         from crm.access.models import RecordShare
 
         # The table's columns, not the ORM entity's: a Core statement skips the ORM's
@@ -348,7 +348,12 @@ class ShareRule:
         targets = [shares.user_id == viewer.user_id]
         if viewer.department_chain:
             targets.append(shares.department_id.in_(viewer.department_chain))
-        shared = select(shares.record_id).where(shares.entity_key == entity_key, or_(*targets))
+        return select(shares[column]).where(shares.entity_key == entity_key, or_(*targets))
+
+    def shared(self, viewer: Viewer, entity_key: str, action: str) -> Any:
+        """SQL: ``SELECT record_id`` of the shares of ``entity_key`` that widen ``action``
+        for ``viewer``."""
+        shared = self.reaching(viewer, entity_key)
         access = self.access_condition(action)
         if access is not None:
             shared = shared.where(access)

@@ -200,23 +200,24 @@ def require(user: Any, action: str, entity: Any = None, record: Any = None) -> N
         raise Forbidden()
 
 
-_SHARED_KEY = "atelier_shares_seen"  # on ``g``: (user, entity, action) -> any share widens
+_SHARED_KEY = "atelier_shares_seen"  # on ``g``: (user, entity) -> the accesses shared
 
 
 def _shares_widen(r: Rights, key: str, action: str) -> bool:
     """Whether any share on ``key`` widens ``action`` for ``r``'s user: the level's
     condition then needs the share branch, else it stands alone (and a list walks the
-    owner index in order). One indexed ``EXISTS`` per user, entity and action, kept for
-    the request; any write through the session forgets it (``_forget_shares_seen``)."""
+    owner index in order). One indexed query per user and entity (the accesses of the
+    shares reaching them), kept for the request; any write through the session forgets it
+    (``_forget_shares_seen``)."""
     from crm.extensions import db
 
     seen = g.setdefault(_SHARED_KEY, {}) if has_request_context() else {}
-    found = seen.get((r.user_id, key, action))
-    if found is None:
-        shared = SHARES.shared(r, key, action)
-        found = db.session.scalar(select(shared.exists())) is True
-        seen[(r.user_id, key, action)] = found
-    return found
+    accesses = seen.get((r.user_id, key))
+    if accesses is None:
+        query = SHARES.reaching(r, key, "access").distinct()
+        accesses = frozenset(db.session.scalars(query))
+        seen[(r.user_id, key)] = accesses
+    return SHARES.counts(action, accesses)
 
 
 def _forget_shares_seen(*_args: Any) -> None:
