@@ -108,12 +108,13 @@ class Reach:
         """The ids of the users in reach, as a SQL subquery."""
         from crm.access.models import Department, User
 
+        users, departments = User.__table__.c, Department.__table__.c  # Core: see ``shared``
         if not self.below:
-            return select(User.id).where(User.department_id == self.department_id)
+            return select(users.id).where(users.department_id == self.department_id)
         return (
-            select(User.id)
-            .join(Department, User.department_id == Department.id)
-            .where(Department.path.startswith(self.path))
+            select(users.id)
+            .join(Department.__table__, users.department_id == departments.id)
+            .where(departments.path.startswith(self.path))
         )
 
 
@@ -328,27 +329,39 @@ class ShareRule:
         from crm.access.models import RecordShare
 
         accesses = self.widening[action]
+        access = RecordShare.__table__.c.access
         # Shares are "read" or "edit" (a CHECK constraint): both need no condition.
         if accesses >= frozenset(("read", "edit")):
             return None
         if len(accesses) == 1:
-            return RecordShare.access == next(iter(accesses))
-        return RecordShare.access.in_(sorted(accesses))
+            return access == next(iter(accesses))
+        return access.in_(sorted(accesses))
 
-    def condition(self, viewer: Viewer, entity_key: str, action: str, table: Table) -> Any:
-        """SQL: the record is shared with ``viewer`` for ``action``."""
+    def reaching(self, viewer: Viewer, entity_key: str, column: str = "record_id") -> Any:
+        """SQL: ``SELECT <column>`` of the shares of ``entity_key`` that reach ``viewer``
+        (made with them, their department or one above it), whatever their access."""
         from crm.access.models import RecordShare
 
-        targets = [RecordShare.user_id == viewer.user_id]
+        # The table's columns, not the ORM entity's: a Core statement skips the ORM's
+        # compile step on every list page.
+        shares = RecordShare.__table__.c
+        targets = [shares.user_id == viewer.user_id]
         if viewer.department_chain:
-            targets.append(RecordShare.department_id.in_(viewer.department_chain))
-        shared = select(RecordShare.record_id).where(
-            RecordShare.entity_key == entity_key, or_(*targets)
-        )
+            targets.append(shares.department_id.in_(viewer.department_chain))
+        return select(shares[column]).where(shares.entity_key == entity_key, or_(*targets))
+
+    def shared(self, viewer: Viewer, entity_key: str, action: str) -> Any:
+        """SQL: ``SELECT record_id`` of the shares of ``entity_key`` that widen ``action``
+        for ``viewer``."""
+        shared = self.reaching(viewer, entity_key)
         access = self.access_condition(action)
         if access is not None:
             shared = shared.where(access)
-        return table.c.id.in_(shared.scalar_subquery())
+        return shared
+
+    def condition(self, viewer: Viewer, entity_key: str, action: str, table: Table) -> Any:
+        """SQL: the record is shared with ``viewer`` for ``action``."""
+        return table.c.id.in_(self.shared(viewer, entity_key, action).scalar_subquery())
 
     def match(
         self,

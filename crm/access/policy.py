@@ -29,7 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, false, or_, select, true
+from flask import g, has_request_context
+from sqlalchemy import ColumnElement, Table, and_, case, event, false, func, not_, or_, select, true
+from sqlalchemy.orm import Session
 
 from crm.access import levels
 from crm.access.levels import (  # noqa: F401 - the level constants are the policy's too
@@ -198,12 +200,74 @@ def require(user: Any, action: str, entity: Any = None, record: Any = None) -> N
         raise Forbidden()
 
 
-def _action_condition(r: Rights, key: str, action: str, table: Table) -> ColumnElement:
+_SHARED_KEY = "atelier_shares_seen"  # on ``g``: (user, entity) -> the accesses shared
+
+
+def _shares_widen(r: Rights, key: str, action: str) -> bool:
+    """Whether any share on ``key`` widens ``action`` for ``r``'s user: the level's
+    condition then needs the share branch, else it stands alone (and a list walks the
+    owner index in order). One indexed query per user and entity (the accesses of the
+    shares reaching them), kept for the request; any write through the session forgets it
+    (``_forget_shares_seen``)."""
+    from crm.extensions import db
+
+    seen = g.setdefault(_SHARED_KEY, {}) if has_request_context() else {}
+    accesses = seen.get((r.user_id, key))
+    if accesses is None:
+        query = SHARES.reaching(r, key, "access").distinct()
+        accesses = frozenset(db.session.scalars(query))
+        seen[(r.user_id, key)] = accesses
+    return SHARES.counts(action, accesses)
+
+
+def _forget_shares_seen(*_args: Any) -> None:
+    if has_request_context():
+        g.pop(_SHARED_KEY, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: Any) -> None:
+    if not state.is_select:  # an insert, update or delete may add or remove a share
+        _forget_shares_seen()
+
+
+event.listen(Session, "after_flush", _forget_shares_seen)
+event.listen(Session, "after_rollback", _forget_shares_seen)
+
+
+def _built(r: Rights, what: tuple, table: Table, work_out: Callable[[], Any]) -> Any:
+    """SQL built from ``r`` alone for ``table``, kept with the rights (once per worker until
+    rights or metadata change: a new metadata version makes new table objects). Building
+    it anew costs more than reading the page it limits."""
+    found = r.memo.get(what)
+    if found is not None and found[0] is table:
+        return found[1]
+    value = work_out()
+    r.memo[what] = (table, value)
+    return value
+
+
+def _share_condition(r: Rights, key: str, action: str, table: Table) -> ColumnElement | None:
+    """The share branch of ``action``'s condition, or None when shares add nothing."""
     level = levels.level(r.level(key, action))
-    condition = level.condition(r, table)
-    if SHARES.widens(level, action):
-        condition = or_(condition, SHARES.condition(r, key, action, table))
-    return condition
+    if not SHARES.widens(level, action) or not _shares_widen(r, key, action):
+        return None
+    return _built(
+        r,
+        ("share_condition", key, action),
+        table,
+        lambda: SHARES.condition(r, key, action, table),
+    )
+
+
+def _action_condition(r: Rights, key: str, action: str, table: Table) -> ColumnElement:
+    shared = _share_condition(r, key, action, table)
+
+    def work_out() -> ColumnElement:
+        condition = levels.level(r.level(key, action)).condition(r, table)
+        return condition if shared is None else or_(condition, shared)
+
+    return _built(r, ("action_condition", key, action, shared is not None), table, work_out)
 
 
 def scope(user: Any, entity: Any, action: str, table: Table) -> ColumnElement:
@@ -223,6 +287,37 @@ def rights_scope(r: Rights, key: str, action: str, table: Table) -> ColumnElemen
         return true()
     first, *more = (_action_condition(r, key, a, table) for a in _needed(action))
     return and_(first, *more) if more else first
+
+
+def scope_branches(user: Any, entity: Any, action: str, table: Table) -> tuple[ColumnElement, ...]:
+    """``scope`` as disjoint conditions whose union is the scope: a record meets at most
+    one. One condition (``scope`` itself) unless shares widen the user's level; then two:
+    the level's own records (e.g. ``owner_id = :me``, which an owner index answers in
+    order) and the shared records the level does not reach. A list reads each in index
+    order, cut to a page, and merges them (``crm.records.query.scoped_branches``)."""
+    if action not in DATA_ACTIONS:
+        raise ValueError(f"Unknown action {action!r}")
+    user = _subject(user)
+    if not _active(user):
+        return (false(),)
+    r = rights(user)
+    key = _entity_key(entity)
+    if r.is_admin:
+        return (true(),)
+    shared = _share_condition(r, key, action, table)
+    if shared is None:
+        return (rights_scope(r, key, action, table),)
+
+    def work_out() -> tuple[ColumnElement, ...]:
+        own = levels.level(r.level(key, action)).condition(r, table)
+        rest = [_action_condition(r, key, a, table) for a in _needed(action) if a != action]
+        # NOT own, where own is NULL (no owner) counts as not own: no record is in both.
+        not_own = not_(func.coalesce(own, false()))
+        return (and_(own, *rest), and_(shared, not_own, *rest))
+
+    # Keyed by what the other actions' share checks found too (``rest`` holds them).
+    seen = tuple(_shares_widen(r, key, a) for a in _needed(action))
+    return _built(r, ("scope_branches", key, action, seen), table, work_out)
 
 
 def field_access(user: Any, entity: Any, field_key: str) -> str:

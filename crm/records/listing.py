@@ -19,7 +19,17 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 
 from crm.access import policy
 from crm.errors import ValidationFailed
@@ -28,7 +38,7 @@ from crm.metadata import list_views as views
 from crm.metadata import types
 from crm.metadata.list_views import FilterSpec, ListViewSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
-from crm.records.query import scoped, table_of
+from crm.records.query import scoped, scoped_branches, table_of
 from crm.schema import search
 
 PAGE_SIZE = 50
@@ -272,7 +282,6 @@ def list_page(
     # rows moves narrow rows, and hidden fields are never read.
     wanted = dict.fromkeys(("id", "version", "owner_id", *(c.key for c in columns)))
     wanted.update(dict.fromkeys(k for k, _ in sort))
-    query = scoped(user, spec, action, columns=[table.c[k] for k in wanted])
     conditions = _filter_conditions(
         user, spec, table, (*request.view.filters, *request.filters), dialect
     )
@@ -291,7 +300,13 @@ def list_page(
         if len(request.after) != len(sort_cols):
             raise ValidationFailed("That page link is no longer valid; start from the first page.")
         conditions.append(_after_condition(sort_cols, directions, request.after))
-    query = query.where(*conditions).order_by(*order).limit(request.size + 1)
+    branches = scoped_branches(user, spec, action, columns=[table.c[k] for k in wanted])
+    query = _merged(
+        [b.where(*conditions).order_by(*order).limit(request.size + 1) for b in branches],
+        sort_cols,
+        directions,
+        request.size + 1,
+    )
     rows = list(db.session.execute(query).mappings())
     more = len(rows) > request.size
     last_keys: tuple = ()
@@ -299,6 +314,23 @@ def list_page(
         rows = rows[: request.size]
         last_keys = tuple(rows[-1][c.key] for c in sort_cols)
     return ListPage(columns=columns, rows=rows, request=request, more=more, last_keys=last_keys)
+
+
+def _merged(pages: list, sort_cols: list, directions: list[str], limit: int):
+    """One page from disjoint branch pages, each already ordered and cut to ``limit``
+    (so each walks its index in order): their union, in the same order, cut again. The
+    branches never share a record, so no record appears twice; a cursor's condition is in
+    each branch, so paging stays exact."""
+    if len(pages) == 1:
+        return pages[0]
+    merged = union_all(*(select(page.subquery()) for page in pages)).subquery()
+    order = []
+    for col, direction in zip(sort_cols, directions, strict=True):
+        outer = merged.c[col.key]
+        if col.nullable:
+            order.append(outer.is_(None))
+        order.append(outer.asc() if direction == "asc" else outer.desc())
+    return select(merged).order_by(*order).limit(limit)
 
 
 def count(user: Any, spec: EntitySpec, request: ListRequest) -> tuple[int, bool]:

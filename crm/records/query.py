@@ -30,3 +30,20 @@ def scoped(
         query = query.select_from(table)
     condition = table.c.deleted_at.is_not(None) if deleted else table.c.deleted_at.is_(None)
     return query.where(condition, policy.scope(user, spec, action, table))
+
+
+def scoped_branches(
+    user: Any, spec: EntitySpec, action: str = "read", *, columns=None
+) -> tuple[Select, ...]:
+    """``scoped`` (live records) as disjoint ``SELECT``s whose union is the same records
+    (``policy.scope_branches``): one, or, when shares widen the user's scope, the scope's
+    own records and the shared ones it does not reach. A list reads each in index order
+    and merges them (``crm.records.listing``)."""
+    table = table_of(spec)
+    out = []
+    for branch in policy.scope_branches(user, spec, action, table):
+        query = select(*(columns if columns is not None else [table]))
+        if columns is not None:
+            query = query.select_from(table)
+        out.append(query.where(table.c.deleted_at.is_(None), branch))
+    return tuple(out)

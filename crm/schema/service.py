@@ -31,9 +31,9 @@ from crm.metadata.models import EntityRow, FieldRow, LayoutRow, ListViewRow, Seq
 from crm.metadata.palette import PALETTE
 from crm.metadata.spec import Choice, EntitySpec, FieldSpec
 from crm.metadata.versioning import bump_version, log_change
-from crm.schema import preflight
+from crm.schema import preflight, stats
 from crm.schema.apply import apply_ops
-from crm.schema.plan import Op, plan
+from crm.schema.plan import AlterColumnType, CreateIndex, CreateTable, Op, plan
 from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
@@ -650,6 +650,16 @@ def _lock_timeout() -> None:
         db.session.execute(text(f"SET LOCAL lock_timeout = {ms}"))
 
 
+def _analyzed_after(ops: list[Op], work: SchemaChange) -> list[str]:
+    """Tables holding records whose statistics a change outdates: an index made on them, a
+    column rebuilt, a new field's default written to every record (new tables are empty)."""
+    created = {op.entity.table_name for op in ops if isinstance(op, CreateTable)}
+    touched = [op.table for op in ops if isinstance(op, CreateIndex)]
+    touched += [op.entity.table_name for op in ops if isinstance(op, AlterColumnType)]
+    touched += [work.wanted[key].table_name for key, _ in work.backfills]
+    return [t for t in dict.fromkeys(touched) if t not in created]
+
+
 BUSY_TABLE = (
     "The table is busy (another task is using it). Nothing was changed; try again in a moment."
 )
@@ -687,6 +697,8 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
         _checkpoint("after_metadata_write")
         apply_ops(db.session.connection(), ops)
         _backfill(work)
+        # The planner's statistics, for the indexes just made and the rows just rewritten.
+        stats.refresh_statistics(_analyzed_after(ops, work))
         _checkpoint("after_ddl")
         for log in work.logs:
             log_change(
