@@ -246,8 +246,8 @@ def search_condition(user, spec, table, q: str, dialect: str, *, ordered: bool =
     use a trigram index and fall back to a scan: callers bound it (``short_search``).
 
     ``ordered``: the query reads a page in the list's order. On SQLite a common term
-    (more than COMMON_MATCHES matches, counted cheaply: the index yields them in rowid
-    order and the count stops there) is then written so that the table is walked in the
+    (more than COMMON_MATCHES matches, found cheaply: the index yields them in rowid
+    order and the probe stops there) is then written so that the table is walked in the
     sort index's order and each row tested against the match set (``id + 0 IN``: the
     rowid lookup is disabled), which stops after a page instead of fetching and sorting
     every match. A rare term drives the query from its few matches.
@@ -277,9 +277,8 @@ def search_condition(user, spec, table, q: str, dialect: str, *, ordered: bool =
 
 
 def _common(matching) -> bool:
-    """More than COMMON_MATCHES index matches (reads at most that many)."""
-    probe = select(func.count()).select_from(matching.limit(COMMON_MATCHES + 1).subquery())
-    return int(db.session.scalar(probe) or 0) > COMMON_MATCHES
+    """More than COMMON_MATCHES index matches (steps over at most that many, no count)."""
+    return db.session.scalar(matching.offset(COMMON_MATCHES).limit(1)) is not None
 
 
 def short_search(dialect: str, q: str) -> bool:
