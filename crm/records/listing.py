@@ -23,7 +23,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, and_, false, func, literal_column, not_, or_, select, text
 
 from crm.access import policy
 from crm.errors import ValidationFailed
@@ -348,31 +348,50 @@ def list_page(
     return ListPage(columns=columns, rows=rows, request=request, more=more, last_keys=last_keys)
 
 
+def scan_bound(query, sort_cols, directions) -> tuple[list, tuple | None]:
+    """Conditions that keep ``query`` (scoped and filtered, not searched) to its first
+    SHORT_SCAN_ROWS rows in the order ``sort_cols``/``directions``, and the sort keys of
+    the last of them; ``([], None)`` when it has no more rows than that.
+
+    Finding that row walks the sort index (no searching); the conditions then bound the
+    search's walk by a range on the first sort column, so it stops there."""
+    order = _order_by(sort_cols, directions)
+    boundary = db.session.execute(
+        query.with_only_columns(*sort_cols)
+        .order_by(None)
+        .order_by(*order)
+        .offset(SHORT_SCAN_ROWS - 1)
+        .limit(1)
+    ).first()
+    if boundary is None:
+        return [], None
+    keys = tuple(boundary)
+    bound = [not_(_after_condition(sort_cols, directions, keys))]
+    if keys[0] is not None:  # a range an index can stop at (empty values sort last)
+        first = sort_cols[0]
+        bound.append(first >= keys[0] if directions[0] == "desc" else first <= keys[0])
+    return bound, keys
+
+
 def _short_page(user, spec, request, query, conditions, sort_cols, directions, columns):
     """A page for a term no index answers: the matches among the next SHORT_SCAN_ROWS rows
-    of the list (in its order, after the cursor). When the page is not full and that many
-    rows were read, the page is ``partial`` and its cursor is the last row read."""
+    of the list (in its order, after the cursor). When the page is not full and the list
+    goes on, the page is ``partial`` and its cursor is the last row read."""
     table = table_of(spec)
     dialect = db.session.get_bind().dialect.name
-    searched = _search_columns(user, spec)
-    window_query = query.where(*conditions).order_by(*_order_by(sort_cols, directions))
-    extra = [table.c[k] for k in searched if k not in query.selected_columns]
-    window = window_query.add_columns(*extra).limit(SHORT_SCAN_ROWS).subquery("scanned")
-    w_sort = [window.c[c.key] for c in sort_cols]
-    found = search_condition(user, spec, window, request.q, dialect)
-    shown = [window.c[c.name] for c in query.selected_columns]
+    query = query.where(*conditions)
+    bound, last_read = scan_bound(query, sort_cols, directions)
+    found = search_condition(user, spec, table, request.q, dialect)
     page_query = (
-        select(*shown).where(found).order_by(*_order_by(w_sort, directions)).limit(request.size + 1)
+        query.where(found, *bound)
+        .order_by(*_order_by(sort_cols, directions))
+        .limit(request.size + 1)
     )
     rows = list(db.session.execute(page_query).mappings())
     if len(rows) > request.size:
         rows = rows[: request.size]
         last_keys = tuple(rows[-1][c.key] for c in sort_cols)
         return ListPage(columns=columns, rows=rows, request=request, more=True, last_keys=last_keys)
-    # Not a full page: were SHORT_SCAN_ROWS rows read (then more may follow)?
-    last_read = db.session.execute(
-        window_query.with_only_columns(*sort_cols).offset(SHORT_SCAN_ROWS - 1).limit(1)
-    ).first()
     if last_read is None:
         return ListPage(columns=columns, rows=rows, request=request)
     return ListPage(
@@ -380,7 +399,7 @@ def _short_page(user, spec, request, query, conditions, sort_cols, directions, c
         rows=rows,
         request=request,
         more=True,
-        last_keys=tuple(last_read),
+        last_keys=last_read,
         partial=True,
         scanned=SHORT_SCAN_ROWS,
     )
@@ -408,25 +427,16 @@ def count_list(user: Any, spec: EntitySpec, request: ListRequest) -> ListCount:
         user, spec, table, (*request.view.filters, *request.filters), dialect
     )
     if short_search(dialect, request.q):
-        searched = [table.c[k] for k in _search_columns(user, spec)]
         visible = readable_fields(user, spec)
         sort = [(k, d) for k, d in request.effective_sort if k in visible]
         sort_cols = [table.c[k] for k, _ in sort] + [table.c.id]
         directions = [d for _, d in sort] + [sort[-1][1] if sort else "desc"]
-        window = (  # the rows the list's pages would read first, in its order
-            scoped(user, spec, "read", columns=[table.c.id, *searched])
-            .where(*conditions)
-            .order_by(*_order_by(sort_cols, directions))
-            .limit(SHORT_SCAN_ROWS + 1)
-            .subquery("scanned")
-        )
-        found = search_condition(user, spec, window, request.q, dialect)
-        read, n = db.session.execute(
-            select(func.count(), func.coalesce(func.sum(case((found, 1), else_=0)), 0))
-        .select_from(window)
-        ).one()  # fmt: skip
-        n = int(n)
-        return ListCount(min(n, COUNT_CAP), n > COUNT_CAP, int(read) > SHORT_SCAN_ROWS)
+        listed = scoped(user, spec, "read", columns=[table.c.id]).where(*conditions)
+        bound, last_read = scan_bound(listed, sort_cols, directions)
+        found = search_condition(user, spec, table, request.q, dialect)
+        inner = listed.where(found, *bound).limit(COUNT_CAP + 1).subquery()
+        n = int(db.session.scalar(select(func.count()).select_from(inner)) or 0)
+        return ListCount(min(n, COUNT_CAP), n > COUNT_CAP, last_read is not None)
     if request.q:
         conditions.append(search_condition(user, spec, table, request.q, dialect))
     inner = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 
 from crm.access import policy
 from crm.extensions import db
@@ -34,9 +34,8 @@ def lookup_options(user: Any, spec: EntitySpec, q: str) -> list[tuple[int, str]]
     if q:
         dialect = db.session.get_bind().dialect.name
         if listing.short_search(dialect, q):  # a scan: of the most recent rows only
-            table = query.order_by(*newest).limit(listing.SHORT_SCAN_ROWS).subquery("scanned")
-            query = select(table)
-            newest = (table.c.updated_at.desc(), table.c.id.desc())
+            bound, _ = listing.scan_bound(query, [table.c.updated_at, table.c.id], ["desc", "desc"])
+            query = query.where(*bound)
         conditions = [listing.search_condition(user, spec, table, q, dialect, ordered=True)]
         name_field = spec.field(spec.name_field) if spec.name_field else None
         readable = {f.key for f in policy.visible_fields(user, spec, "read")}
