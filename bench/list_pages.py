@@ -295,7 +295,7 @@ def register(app: Flask) -> None:
         )
         n = db.session.scalar(select(func.count()).select_from(capped))
         if n > COUNT_CAP:
-            return f"More than {COUNT_CAP:,} accounts"
+            return f"{COUNT_CAP:,}+ accounts"
         return f"{n:,} {'account' if n == 1 else 'accounts'}"
 
     @app.get("/bench/hand/bare")

@@ -5,6 +5,10 @@ search, read one page at a time.
   or hidden field, or a bad operator or value, is a ``ValidationFailed`` (a 400), never SQL.
 - Pages use keyset pagination (``after`` = the last row's sort values), so page 1,000 costs
   what page 1 costs; there is no exact ``count(*)`` on a page view.
+- Quick search never scans without bound: a term the search index answers is read through
+  it (a common one by walking the list's order, see ``search_condition``); a shorter term
+  (no trigram) reads at most SHORT_SCAN_ROWS rows in the list's order per request, and the
+  page says so ("type at least 3 characters"), offering to look further.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -25,6 +29,7 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
+    not_,
     or_,
     select,
     text,
@@ -45,6 +50,12 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 COUNT_CAP = 10_000
 MAX_QUERY = 200
+# A term too short for the trigram index is matched by a scan: at most this many rows, in
+# the list's order, per request (page or count), so no search holds a worker for long.
+SHORT_SCAN_ROWS = 20_000
+# SQLite: a term with more index matches than this is common: the page walks the list's
+# order and tests each row against the match set instead of fetching and sorting them all.
+COMMON_MATCHES = 2_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,10 @@ class ListPage:
     request: ListRequest
     more: bool = False  # records follow this page
     last_keys: tuple = ()  # the sort keys of the last row, when ``more``
+    # A short search stopped after SHORT_SCAN_ROWS rows: ``last_keys`` are those of the
+    # last row read (not shown), so "Show more" looks further from there.
+    partial: bool = False
+    scanned: int = 0  # then: how many rows were read (SHORT_SCAN_ROWS)
 
     @cached_property
     def next_after(self) -> str | None:
@@ -233,12 +248,20 @@ def _filter_conditions(user, spec, table, filters, dialect):
     return conditions
 
 
-def search_condition(user, spec, table, q: str, dialect: str):
+def search_condition(user, spec, table, q: str, dialect: str, *, ordered: bool = False):
     """Quick search: a searchable field the user may see contains ``q``.
 
     SQLite answers from the entity's FTS5 trigram table (a phrase MATCH limited to the
-    visible columns); PostgreSQL's ILIKE uses the GIN trigram indexes. Terms shorter than
-    three characters cannot use a trigram index and fall back to a scan.
+    visible columns); PostgreSQL's ILIKE uses the GIN trigram indexes (its planner chooses
+    between them and walking the sort index). Terms shorter than three characters cannot
+    use a trigram index and fall back to a scan: callers bound it (``short_search``).
+
+    ``ordered``: the query reads a page in the list's order. On SQLite a common term
+    (more than COMMON_MATCHES matches, found cheaply: the index yields them in rowid
+    order and the probe stops there) is then written so that the table is walked in the
+    sort index's order and each row tested against the match set (``id + 0 IN``: the
+    rowid lookup is disabled), which stops after a page instead of fetching and sorting
+    every match. A rare term drives the query from its few matches.
     """
     visible = {f.key for f in policy.visible_fields(user, spec, "read")}
     fields = [f for f in search.search_fields(spec) if f.key in visible]
@@ -253,6 +276,8 @@ def search_condition(user, spec, table, q: str, dialect: str):
             .select_from(text(f'"{fts}"'))  # a key-derived name, see crm.schema.search
             .where(text(f'"{fts}" MATCH :fts_match').bindparams(fts_match=match))
         )
+        if ordered and _common(matching):
+            return (table.c.id + 0).in_(matching)
         return table.c.id.in_(matching)
     return or_(
         *(
@@ -260,6 +285,31 @@ def search_condition(user, spec, table, q: str, dialect: str):
             for f in fields
         )
     )
+
+
+def _common(matching) -> bool:
+    """More than COMMON_MATCHES index matches (steps over at most that many, no count)."""
+    return db.session.scalar(matching.offset(COMMON_MATCHES).limit(1)) is not None
+
+
+def short_search(dialect: str, q: str) -> bool:
+    """True when no index answers ``q`` (shorter than a trigram, on either engine): the
+    search is a scan, bounded by SHORT_SCAN_ROWS."""
+    return bool(q) and len(q) < search.MIN_TRIGRAM
+
+
+def _order_by(sort_cols, directions) -> list:
+    order = []
+    for col, direction in zip(sort_cols, directions, strict=True):
+        if col.nullable:  # empty values last; NOT NULL columns (id, timestamps) skip it,
+            order.append(col.is_(None))  # which lets an index deliver the order
+        order.append(col.asc() if direction == "asc" else col.desc())
+    return order
+
+
+def _search_columns(user, spec) -> list[str]:
+    visible = {f.key for f in policy.visible_fields(user, spec, "read")}
+    return [f.key for f in search.search_fields(spec) if f.key in visible]
 
 
 def list_page(
@@ -282,25 +332,25 @@ def list_page(
     # rows moves narrow rows, and hidden fields are never read.
     wanted = dict.fromkeys(("id", "version", "owner_id", *(c.key for c in columns)))
     wanted.update(dict.fromkeys(k for k, _ in sort))
+    shown = [table.c[k] for k in wanted]
     conditions = _filter_conditions(
         user, spec, table, (*request.view.filters, *request.filters), dialect
     )
-    if request.q:
-        conditions.append(search_condition(user, spec, table, request.q, dialect))
     if within is not None:
         conditions.append(within)
     sort_cols = [table.c[k] for k, _ in sort] + [table.c.id]
     directions = [d for _, d in sort] + [sort[-1][1] if sort else "desc"]
-    order = []
-    for col, direction in zip(sort_cols, directions, strict=True):
-        if col.nullable:  # empty values last; NOT NULL columns (id, timestamps) skip it,
-            order.append(col.is_(None))  # which lets an index deliver the order
-        order.append(col.asc() if direction == "asc" else col.desc())
     if request.after is not None:
         if len(request.after) != len(sort_cols):
             raise ValidationFailed("That page link is no longer valid; start from the first page.")
         conditions.append(_after_condition(sort_cols, directions, request.after))
-    branches = scoped_branches(user, spec, action, columns=[table.c[k] for k in wanted])
+    if short_search(dialect, request.q):
+        query = scoped(user, spec, action, columns=shown)
+        return _short_page(user, spec, request, query, conditions, sort_cols, directions, columns)
+    if request.q:
+        conditions.append(search_condition(user, spec, table, request.q, dialect, ordered=True))
+    order = _order_by(sort_cols, directions)
+    branches = scoped_branches(user, spec, action, columns=shown)
     query = _merged(
         [b.where(*conditions).order_by(*order).limit(request.size + 1) for b in branches],
         sort_cols,
@@ -333,13 +383,95 @@ def _merged(pages: list, sort_cols: list, directions: list[str], limit: int):
     return select(merged).order_by(*order).limit(limit)
 
 
+def scan_bound(query, sort_cols, directions) -> tuple[list, tuple | None]:
+    """Conditions that keep ``query`` (scoped and filtered, not searched) to its first
+    SHORT_SCAN_ROWS rows in the order ``sort_cols``/``directions``, and the sort keys of
+    the last of them; ``([], None)`` when it has no more rows than that.
+
+    Finding that row walks the sort index (no searching); the conditions then bound the
+    search's walk by a range on the first sort column, so it stops there."""
+    order = _order_by(sort_cols, directions)
+    boundary = db.session.execute(
+        query.with_only_columns(*sort_cols)
+        .order_by(None)
+        .order_by(*order)
+        .offset(SHORT_SCAN_ROWS - 1)
+        .limit(1)
+    ).first()
+    if boundary is None:
+        return [], None
+    keys = tuple(boundary)
+    bound = [not_(_after_condition(sort_cols, directions, keys))]
+    if keys[0] is not None:  # a range an index can stop at (empty values sort last)
+        first = sort_cols[0]
+        bound.append(first >= keys[0] if directions[0] == "desc" else first <= keys[0])
+    return bound, keys
+
+
+def _short_page(user, spec, request, query, conditions, sort_cols, directions, columns):
+    """A page for a term no index answers: the matches among the next SHORT_SCAN_ROWS rows
+    of the list (in its order, after the cursor). When the page is not full and the list
+    goes on, the page is ``partial`` and its cursor is the last row read."""
+    table = table_of(spec)
+    dialect = db.session.get_bind().dialect.name
+    query = query.where(*conditions)
+    bound, last_read = scan_bound(query, sort_cols, directions)
+    found = search_condition(user, spec, table, request.q, dialect)
+    page_query = (
+        query.where(found, *bound)
+        .order_by(*_order_by(sort_cols, directions))
+        .limit(request.size + 1)
+    )
+    rows = list(db.session.execute(page_query).mappings())
+    if len(rows) > request.size:
+        rows = rows[: request.size]
+        last_keys = tuple(rows[-1][c.key] for c in sort_cols)
+        return ListPage(columns=columns, rows=rows, request=request, more=True, last_keys=last_keys)
+    if last_read is None:
+        return ListPage(columns=columns, rows=rows, request=request)
+    return ListPage(
+        columns=columns,
+        rows=rows,
+        request=request,
+        more=True,
+        last_keys=last_read,
+        partial=True,
+        scanned=SHORT_SCAN_ROWS,
+    )
+
+
+class ListCount(NamedTuple):
+    n: int
+    capped: bool  # more than COUNT_CAP
+    partial: bool = False  # a short search counted in the first SHORT_SCAN_ROWS rows only
+
+
 def count(user: Any, spec: EntitySpec, request: ListRequest) -> tuple[int, bool]:
     """How many records the list holds: ``(n, capped)``; counting stops at COUNT_CAP."""
+    n, capped, _ = count_list(user, spec, request)
+    return n, capped
+
+
+def count_list(user: Any, spec: EntitySpec, request: ListRequest) -> ListCount:
+    """How many records the list holds, reading at most COUNT_CAP + 1 of them (a short
+    search: the matches among the first SHORT_SCAN_ROWS rows, ``partial`` when there are
+    more rows than that)."""
     table = table_of(spec)
     dialect = db.session.get_bind().dialect.name
     conditions = _filter_conditions(
         user, spec, table, (*request.view.filters, *request.filters), dialect
     )
+    if short_search(dialect, request.q):
+        visible = readable_fields(user, spec)
+        sort = [(k, d) for k, d in request.effective_sort if k in visible]
+        sort_cols = [table.c[k] for k, _ in sort] + [table.c.id]
+        directions = [d for _, d in sort] + [sort[-1][1] if sort else "desc"]
+        listed = scoped(user, spec, "read", columns=[table.c.id]).where(*conditions)
+        bound, last_read = scan_bound(listed, sort_cols, directions)
+        found = search_condition(user, spec, table, request.q, dialect)
+        inner = listed.where(found, *bound).limit(COUNT_CAP + 1).subquery()
+        n = int(db.session.scalar(select(func.count()).select_from(inner)) or 0)
+        return ListCount(min(n, COUNT_CAP), n > COUNT_CAP, last_read is not None)
     if request.q:
         conditions.append(search_condition(user, spec, table, request.q, dialect))
     inner = (
@@ -349,4 +481,4 @@ def count(user: Any, spec: EntitySpec, request: ListRequest) -> tuple[int, bool]
         .subquery()
     )
     n = int(db.session.scalar(select(func.count()).select_from(inner)) or 0)
-    return min(n, COUNT_CAP), n > COUNT_CAP
+    return ListCount(min(n, COUNT_CAP), n > COUNT_CAP)

@@ -3,6 +3,8 @@
 A read service: the query starts from the scoped query layer (``crm.records.query.scoped``,
 so the access policy's scope and the recycle bin apply) and matches only fields the user may
 read (quick search over the searchable fields, and the name field when it is readable).
+A term too short for the search index looks only through the ``listing.SHORT_SCAN_ROWS``
+most recently changed records: typing a third character searches them all.
 """
 
 from __future__ import annotations
@@ -27,10 +29,14 @@ def lookup_options(user: Any, spec: EntitySpec, q: str) -> list[tuple[int, str]]
     searchable fields contain ``q``. The caller checks that ``user`` may read ``spec``
     (``crm.records.views.entity_for``); raises nothing of its own."""
     table = table_of(spec)
+    newest = (table.c.updated_at.desc(), table.c.id.desc())
     query = scoped(user, spec, "read")
     if q:
         dialect = db.session.get_bind().dialect.name
-        conditions = [listing.search_condition(user, spec, table, q, dialect)]
+        if listing.short_search(dialect, q):  # a scan: of the most recent rows only
+            bound, _ = listing.scan_bound(query, [table.c.updated_at, table.c.id], ["desc", "desc"])
+            query = query.where(*bound)
+        conditions = [listing.search_condition(user, spec, table, q, dialect, ordered=True)]
         name_field = spec.field(spec.name_field) if spec.name_field else None
         readable = {f.key for f in policy.visible_fields(user, spec, "read")}
         if name_field is not None and name_field.key in readable:
@@ -40,5 +46,5 @@ def lookup_options(user: Any, spec: EntitySpec, q: str) -> list[tuple[int, str]]
                 )
             )
         query = query.where(or_(*conditions))
-    rows = db.session.execute(query.order_by(table.c.updated_at.desc()).limit(LIMIT)).mappings()
+    rows = db.session.execute(query.order_by(*newest).limit(LIMIT)).mappings()
     return [(r["id"], present.record_name(spec, r, user)) for r in rows]

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from werkzeug.datastructures import MultiDict
 
+from crm.access import policy
+from crm.access.rights import HIDDEN
 from crm.extensions import db
 from crm.metadata import list_views, specs
-from crm.records import listing
+from crm.records import listing, lookup
 from crm.records import service as records
 from crm.schema import service as schema
 from crm.schema.plan import CreateSearch, DropSearch, plan
+from tests.factories import make_role, make_user
 
 VALUES = [
     "Müller Maschinenbau GmbH", "北京星辰科技有限公司", "Café Aurora S.L.", "100% Organic Foods",
@@ -125,3 +132,176 @@ def test_planner_rebuilds_search_only_when_needed(companies):
     )
     kinds = [type(o).__name__ for o in plan(spec, off)]
     assert kinds == ["DropSearch", "CreateSearch"]
+
+
+# --- Searches that never scan without bound (issue 12, item 4) ------------------------------
+
+
+@pytest.fixture
+def towns(app, staff):
+    """30 companies, oldest first: every third in Berlin (c0, c3, ...), one named "Zq"
+    (the oldest), the newest changed last."""
+    schema.create_entity(
+        "company",
+        "Company",
+        fields=[
+            {"key": "name", "type": "text", "label": "Name", "searchable": True},
+            {"key": "city", "type": "text", "label": "City", "searchable": True},
+        ],
+        name_field="name",
+    )
+    spec = specs.current().entity("company")
+    ids = []
+    for i in range(30):
+        name = "Zq old" if i == 0 else f"c{i}"
+        city = "Berlin" if i % 3 == 0 else "Lyon"
+        ids.append(records.create(staff, spec, {"name": name, "city": city}))
+    table = specs.current().table("company")
+    for n, rid in enumerate(ids):  # distinct times: the list's order is certain
+        db.session.execute(
+            table.update()
+            .where(table.c.id == rid)
+            .values(updated_at=datetime(2026, 1, 1) + timedelta(minutes=n))
+        )
+    db.session.commit()
+    return ids
+
+
+HX = {"HX-Request": "true"}
+
+
+def _flat(pages: list[list[int]]) -> list[int]:
+    return [rid for page in pages for rid in page]
+
+
+def _walk(client, url):
+    """Follow "Show more" / "Search further" from ``url``: the ids of each page and the
+    texts of the pages."""
+    pages, bodies = [], []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.data[:300]
+        body = response.data.decode()
+        pages.append([int(i) for i in re.findall(r'name="pick" value="([0-9]+):', body)])
+        bodies.append(body)
+        more = re.search(r'id="more-row">\s*<td[^>]*>.*?href="([^"]+)"', body, re.S)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    return pages, bodies
+
+
+def test_a_common_term_pages_in_the_lists_order(towns, staff, login_as, monkeypatch):
+    monkeypatch.setattr(listing, "COMMON_MATCHES", 3)  # "Berlin" (10 matches) is common
+    client = login_as(staff)
+    berlin = [rid for n, rid in enumerate(towns) if n % 3 == 0][::-1]  # newest first
+    pages, bodies = _walk(client, "/r/company/?q=berlin&size=4&sort=-updated_at")
+    assert pages == [berlin[0:4], berlin[4:8], berlin[8:10]]
+    assert "Show more" in bodies[0] and "Refine your search" not in bodies[0]
+    # Sorted the other way, by a field: the same records in that order.
+    pages, _ = _walk(client, "/r/company/?q=berlin&size=3&sort=name")
+    names = {rid: "Zq old" if n == 0 else f"c{n}" for n, rid in enumerate(towns)}
+    assert _flat(pages) == sorted(berlin, key=names.get)
+    # SQLite: the page walks the list's order, testing rows against the match set (the
+    # rowid lookup disabled), instead of fetching every match and sorting them.
+    statements = []
+    with _statements(statements):
+        client.get("/r/company/?q=berlin&size=4&sort=-updated_at")
+    if db.session.get_bind().dialect.name == "sqlite":
+        assert any("x_company.id + " in s for s in statements), statements
+    # Rare and common give the records a plain scan gives.
+    monkeypatch.setattr(listing, "COMMON_MATCHES", 1000)
+    assert _flat(_walk(client, "/r/company/?q=berlin&size=4&sort=-updated_at")[0]) == berlin
+
+
+def test_the_count_is_capped_and_says_so(towns, staff, login_as, monkeypatch):
+    client = login_as(staff)
+    hx = {"HX-Request": "true"}
+    assert client.get("/r/company/count?q=berlin", headers=hx).data.decode() == "10 companies"
+    monkeypatch.setattr(listing, "COUNT_CAP", 5)
+    assert client.get("/r/company/count?q=berlin", headers=hx).data.decode() == "5+ companies"
+    assert client.get("/r/company/count", headers=hx).data.decode() == "5+ companies"
+    # The count reads at most COUNT_CAP + 1 rows: it is a bounded query.
+    statements = []
+    with _statements(statements):
+        client.get("/r/company/count?q=berlin", headers=hx)
+    assert any("LIMIT" in s.upper() for s in statements if "count(" in s.lower())
+
+
+def test_a_short_term_reads_a_bounded_number_of_rows(towns, staff, login_as, monkeypatch):
+    monkeypatch.setattr(listing, "SHORT_SCAN_ROWS", 8)
+    client = login_as(staff)
+    hx = {"HX-Request": "true"}
+    # "zq" matches only the oldest company: the first 8 rows hold nothing.
+    pages, bodies = _walk(client, "/r/company/?q=zq&size=5&sort=-updated_at")
+    assert pages[0] == []
+    assert "Refine your search: type at least 3 characters to search everything." in bodies[0]
+    assert "Search further" in bodies[0] and "No companies match" not in bodies[0]
+    # Looking further, 8 rows at a time, finds it on the last page, which ends the list.
+    assert pages[-1] == [towns[0]] and len(pages) == 4  # 30 rows: 8 + 8 + 8 + 6
+    assert "Refine your search" not in bodies[-1] and "Search further" not in bodies[-1]
+    count = client.get("/r/company/count?q=zq", headers=hx).data.decode()
+    assert count == (
+        "0+ companies among the first 8 — type at least 3 characters to search everything"
+    )
+    # A short term matching rows within the bound pages in order, the notice when it stops.
+    pages, bodies = _walk(client, "/r/company/?q=c1&size=50&sort=-updated_at")
+    first = [rid for n, rid in enumerate(towns) if f"c{n}".startswith("c1")][::-1]
+    assert _flat(pages) == first
+    assert "Refine your search" in bodies[0]
+    # Lookups likewise: the most recent SHORT_SCAN_ROWS only, all with 3 characters.
+    spec = specs.current().entity("company")
+    assert lookup.lookup_options(staff, spec, "zq") == []
+    assert lookup.lookup_options(staff, spec, "zq ") == [(towns[0], "Zq old")]
+    assert lookup.lookup_options(staff, spec, "zq o") == [(towns[0], "Zq old")]
+
+
+def test_a_short_search_counts_and_pages_without_reading_everything(
+    towns, staff, login_as, monkeypatch
+):
+    monkeypatch.setattr(listing, "SHORT_SCAN_ROWS", 8)
+    client = login_as(staff)
+    statements = []
+    with _statements(statements):
+        assert client.get("/r/company/?q=zq").status_code == 200
+        assert client.get("/r/company/count?q=zq", headers=HX).status_code == 200
+    scans = [s for s in statements if "like" in s.lower()]
+    assert scans and all("LIMIT" in s.upper() for s in scans), scans
+
+
+def test_hidden_fields_are_not_searched(towns, staff, login_as):
+    make_role("No city", {"read": policy.ALL}, {("company", "city"): HIDDEN}, entity="company")
+    reader = make_user("nocity@example.com", roles=("No city",))
+    client = login_as(reader)
+    for q in ("Berlin", "Be", "rli"):
+        body = client.get(f"/r/company/?q={q}").data.decode()
+        assert 'name="pick"' not in body, q
+        count = client.get(f"/r/company/count?q={q}", headers=HX).data.decode()
+        assert count.startswith("0"), (q, count)
+    assert lookup.lookup_options(reader, specs.current().entity("company"), "Be") == []
+    assert lookup.lookup_options(staff, specs.current().entity("company"), "Be") != []
+
+
+@pytest.mark.parametrize("q", ["x" * 200, "Berlin" * 33, "é" * 2, "%_", "%%%", "\\"])
+def test_odd_and_long_terms_are_answered(towns, staff, login_as, q):
+    client = login_as(staff)
+    for url in ("/r/company/", "/r/company/count", "/r/company/lookup"):
+        response = client.get(url, query_string={"q": q}, headers={"HX-Request": "true"})
+        assert response.status_code == 200, (url, q)
+
+
+def test_a_term_too_long_is_refused(towns, staff, login_as):
+    client = login_as(staff)
+    response = client.get("/r/company/", query_string={"q": "x" * 201})
+    assert response.status_code == 400
+    assert "at most 200 characters" in response.data.decode()
+
+
+@contextmanager
+def _statements(into: list):
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        into.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)

@@ -112,9 +112,19 @@ def record_export(key: str, fmt: str):
 def record_count(key: str):
     spec = entity_for(key)
     req = listing.parse_request(current_user, spec, request.args, _list_args())
-    n, capped = listing.count(current_user, spec, req)
+    counted = listing.count_list(current_user, spec, req)
     return vary(
-        make_response(render_block("records/list.html", "count", spec=spec, n=n, capped=capped))
+        make_response(
+            render_block(
+                "records/list.html",
+                "count",
+                spec=spec,
+                n=counted.n,
+                capped=counted.capped,
+                partial=counted.partial,
+                scanned=listing.SHORT_SCAN_ROWS,
+            )
+        )
     )
 
 
