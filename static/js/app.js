@@ -196,6 +196,17 @@ document.addEventListener("keydown", function (evt) {
   if (cancel) { evt.preventDefault(); cancel.click(); }
 });
 
+// Inline edit by keyboard: when a value comes back in place of its form (saved, cancelled,
+// Escape) and the focus went with the form, it goes to that value's Edit link, so the next
+// Tab or Enter carries on from there instead of from the top of the page.
+document.addEventListener("htmx:afterSettle", function (evt) {
+  var now = evt.target;
+  if (!now || !now.matches || !now.matches("div.inline-value[id^='fv-']")) return;
+  var lost = !document.activeElement || document.activeElement === document.body;
+  var link = now.querySelector(".inline-edit");
+  if (lost && link) link.focus();
+});
+
 // A form field checked on blur: mark it as wrong or right with the server's answer.
 document.addEventListener("htmx:afterSwap", function (evt) {
   var target = evt.detail.target;
