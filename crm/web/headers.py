@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-# No inline script and no eval: htmx is configured (meta htmx-config) not to inject its
-# indicator <style> and not to evaluate hx-on / js: expressions.
+# No inline script, no inline style and no eval: htmx is configured (meta htmx-config in
+# templates/base.html) not to inject its indicator <style>, not to evaluate hx-on / js:
+# expressions, and not to copy ``style`` attributes across a swap (its attribute "settle"
+# would write a style that script set through the CSSOM back with setAttribute, which this
+# policy refuses: tests/e2e/test_console_clean.py).
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",

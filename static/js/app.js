@@ -40,6 +40,34 @@
   document.addEventListener("htmx:afterSwap", function () { initSortable(document); });
 })();
 
+// A search typed before the scripts ran (a slow connection, a busy machine) is not lost:
+// htmx only hears the input events that come after it has set up the form, and its
+// "changed" modifier takes the value it finds then as already seen. A live-search form
+// (data-live-search) whose inputs differ from what the page was served with asks once
+// now ("live-search" is in its hx-trigger).
+(function () {
+  "use strict";
+  function edited(el) {
+    if (el.disabled || el.type === "hidden" || el.type === "submit" || el.type === "button") return false;
+    if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+    if (el.tagName === "SELECT") {
+      var served = -1;
+      Array.prototype.forEach.call(el.options, function (o, i) {
+        if (served < 0 && o.defaultSelected) served = i;
+      });
+      return el.selectedIndex !== (served < 0 ? 0 : served);
+    }
+    return "defaultValue" in el && el.value !== el.defaultValue;
+  }
+  // htmx (loaded first, deferred) has processed the page in its own DOMContentLoaded.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.htmx) return;
+    document.querySelectorAll("form[data-live-search]").forEach(function (form) {
+      if (Array.prototype.some.call(form.elements, edited)) window.htmx.trigger(form, "live-search");
+    });
+  });
+})();
+
 // The key follows the label until the administrator types in it.
 document.addEventListener("input", function (evt) {
   if (evt.target && evt.target.id === "key") {
@@ -168,6 +196,17 @@ document.addEventListener("keydown", function (evt) {
   if (cancel) { evt.preventDefault(); cancel.click(); }
 });
 
+// Inline edit by keyboard: when a value comes back in place of its form (saved, cancelled,
+// Escape) and the focus went with the form, it goes to that value's Edit link, so the next
+// Tab or Enter carries on from there instead of from the top of the page.
+document.addEventListener("htmx:afterSettle", function (evt) {
+  var now = evt.target;
+  if (!now || !now.matches || !now.matches("div.inline-value[id^='fv-']")) return;
+  var lost = !document.activeElement || document.activeElement === document.body;
+  var link = now.querySelector(".inline-edit");
+  if (lost && link) link.focus();
+});
+
 // A form field checked on blur: mark it as wrong or right with the server's answer.
 document.addEventListener("htmx:afterSwap", function (evt) {
   var target = evt.detail.target;
@@ -217,11 +256,50 @@ document.addEventListener("toggle", function (evt) {
       close(true);
     }
   });
+  // The chips (with "+ Add filter") come back out of band with every answer of the list,
+  // the builder does not: the button tells again whether it is open.
+  function syncAdder() {
+    var a = adder();
+    var p = panel();
+    if (a) a.setAttribute("aria-expanded", p && p.firstElementChild ? "true" : "false");
+  }
+  document.addEventListener("htmx:oobAfterSwap", syncAdder);
+  // The builder was made while the list may have moved on (a search typed, a chip removed
+  // while it was open): what it applies keeps the list as it is now, not as it was then.
+  function listState() {
+    var tools = document.querySelector("form.list-tools");
+    if (!tools) return null;
+    var pairs = [];
+    new FormData(tools).forEach(function (value, name) {
+      if (name === "q" || name === "view" || name === "sort" || name.indexOf("f.") === 0) {
+        pairs.push([name, value]);
+      }
+    });
+    return pairs;
+  }
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (!elt || elt.id !== "filter-builder") return;
+    var pairs = listState();
+    var data = evt.detail.formData;
+    if (!pairs || !data) return;
+    var names = [];
+    data.forEach(function (value, name) {
+      if (name === "q" || name === "view" || name === "sort" || name.indexOf("f.") === 0) names.push(name);
+    });
+    names.forEach(function (name) { data.delete(name); });
+    pairs.forEach(function (pair) { data.append(pair[0], pair[1]); });
+  });
+  // Applied: the list follows (HX-Location), the builder closes.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var elt = evt.detail.elt;
+    var xhr = evt.detail.xhr;
+    if (elt && elt.id === "filter-builder" && xhr && xhr.getResponseHeader("HX-Location")) close(false);
+  });
   document.addEventListener("htmx:afterSwap", function (evt) {
     var target = evt.detail.target;
     if (target && target.id === "filter-panel") {
-      var a = adder();
-      if (a) a.setAttribute("aria-expanded", "true");
+      syncAdder();
       var field = document.getElementById("filter-field");
       if (field) field.focus();
       return;

@@ -204,3 +204,70 @@ def test_admin_reorders_quick_create(live_server, signed_in):
         assert list(specs.current().quick_layout("member")) == after
     preview = page.locator("[data-preview] .pv-label").all_text_contents()
     assert preview[0].startswith("Email") and preview[1].startswith("Full name")
+
+
+def test_a_drag_started_while_a_save_is_answered_lands_where_it_was_dropped(live_server, signed_in):
+    """An edit saves; before its answer comes back the administrator starts dragging a
+    field. The answer arrives mid-drag: the editor must not be redrawn under the pointer,
+    and the field lands where the placeholder showed (then that is saved too)."""
+    page = signed_in
+    page.goto(live_server.url + "/admin/entities/member/layout")
+    editor = page.locator("form[data-layout-editor=form]")
+    first = editor.locator("[data-section]").first
+    held: list = []
+    seen: list = []
+
+    def hold(route):  # the first save only
+        if route.request.method == "POST" and not seen:
+            seen.append(route)
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/admin/entities/member/layout*", hold)
+    title = first.get_by_label("Section title")
+    title.fill("Member")
+    title.press("Enter")  # the save is sent, its answer held back
+    for _ in range(2000):
+        if held:
+            break
+        page.evaluate("0")
+    assert held, "the save was not sent"
+
+    # Start dragging "Visits" (last) towards the top of the first column.
+    source = editor.locator("[data-field=visits]")
+    target = first.locator("[data-column]").first.locator("[data-field]").first
+    assert target.get_attribute("data-field") == "full_name"
+    source.scroll_into_view_if_needed()
+    box = source.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 8, y + 8, steps=4)
+    end = target.bounding_box()
+    tx, ty = end["x"] + end["width"] / 2, end["y"] + 6
+    page.mouse.move(tx, ty, steps=12)
+    assert editor.locator(".is-dragging").count() + editor.locator(".is-ghost").count() > 0
+
+    # The answer to the title's save arrives now, mid-drag.
+    page.evaluate(
+        "window.__answers = 0;"
+        "document.addEventListener('htmx:afterRequest', () => { window.__answers += 1; })"
+    )
+    with page.expect_response(lambda r: "/layout" in r.url and r.request.method == "POST"):
+        held.pop().continue_()
+    page.wait_for_function("() => window.__answers >= 1")
+    ghost_before = page.locator("form[data-layout-editor=form] [data-column]").first.evaluate(
+        "col => Array.from(col.children).map(li => li.dataset.field)"
+    )
+    assert ghost_before[0] == "visits", ghost_before  # the placeholder is still at the top
+
+    with saving(page):
+        page.mouse.move(tx + 2, ty, steps=2)
+        page.mouse.up()
+    column = page.locator("form[data-layout-editor=form] [data-column]").first
+    placed = column.evaluate("col => Array.from(col.children).map(li => li.dataset.field)")
+    assert placed[:2] == ["visits", "full_name"], placed
+    layout = stored_layout(live_server)
+    assert layout.sections[0].title == "Member"
+    assert layout.sections[0].field_keys[0] == "visits"

@@ -450,7 +450,9 @@ def test_htmx_answer_refreshes_the_search_form_and_save_view_copies(client, mode
         ("sort", "name"),
     ]
     assert 'hx-swap-oob="innerHTML:.save-view .popover-panel"' in frag
-    assert '<div id="list-filters" class="list-filters" hx-swap-oob="true">' in frag
+    assert '<div class="filter-bar" id="filter-bar" hx-swap-oob="true">' in frag
+    # Only the chips: a builder opened while the answer was on its way stays open.
+    assert 'id="filter-panel"' not in frag and 'id="list-filters"' not in frag
     assert "Industry is one of Tech" in frag
     assert 'id="save-view-form"' in frag
     # The full page carries its copies in place, and nothing out of band.
