@@ -9,6 +9,7 @@ from typing import Any
 
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     PasswordField,
     RadioField,
@@ -18,7 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from crm.access import policy
 from forms.base import BaseForm
@@ -175,3 +176,20 @@ class InviteForm(BaseForm):
         "Repeat the password",
         validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
     )
+
+
+class AuditFilterForm(BaseForm):
+    """The access audit log's filters (a GET form: no CSRF token). Choices of person and
+    kind are set by the view; dates are whole days, both included."""
+
+    class Meta:
+        csrf = False
+
+    person = SelectField("Person", choices=[], default=NO_CHOICE)
+    kind = SelectField("Kind", choices=[], default=NO_CHOICE)
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+
+    def validate_until(self, field) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The end date comes before the start date.")

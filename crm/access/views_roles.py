@@ -9,7 +9,7 @@ from typing import Any
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from crm.access import bp, policy, roles
+from crm.access import audit, bp, policy, roles
 from crm.access.policy import ANY_ENTITY, NONE, RoleRights
 from crm.access.rules import EVERY_OTHER_ENTITY
 from crm.errors import Forbidden, NotFound, ValidationFailed
@@ -167,6 +167,7 @@ def _render_role(role, *, tab: str = GRANTS_TAB, status: int = 200, **forms: Any
         delete=delete,
         holders=holders,
         problems=roles.edit_problems(current_user, role.id),
+        recent=audit.recent(current_user, role_id=role.id),
         **_matrix_context(),
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from crm.access import bp, departments, invites, policy, users
+from crm.access import audit, bp, departments, invites, policy, users
 from crm.access.rules import user_problems
 from crm.errors import Forbidden, ValidationFailed
 from crm.web.htmx import redirect, render_page_or_block
@@ -142,6 +142,7 @@ def _render_user(user, form, status: int = 200, token: str | None = None):
         invited=not invites.has_password(user),
         invite=invites.latest(user.id),
         invite_link=link,
+        recent=audit.recent(current_user, user_id=user.id),
         **_user_form_context(),
     ), status
 

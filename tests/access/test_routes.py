@@ -19,6 +19,8 @@ def gets(o) -> dict[str, str]:
         "access.role_page": f"/admin/access/roles/{o.rep.id}?tab=deal",
         "access.department_tree": "/admin/access/departments",
         "access.department_page": f"/admin/access/departments/{o.sales.id}",
+        "access.audit_log": "/admin/access/audit?kind=user&since=2020-01-01",
+        "access.audit_csv": "/admin/access/audit.csv?kind=role",
     }
 
 
@@ -73,6 +75,8 @@ GET_ENDPOINTS = [
     "access.role_page",
     "access.department_tree",
     "access.department_page",
+    "access.audit_log",
+    "access.audit_csv",
 ]
 POST_ENDPOINTS = [
     "access.user_new",
