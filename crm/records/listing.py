@@ -301,8 +301,12 @@ def list_page(
     return ListPage(columns=columns, rows=rows, request=request, more=more, last_keys=last_keys)
 
 
-def count(user: Any, spec: EntitySpec, request: ListRequest) -> tuple[int, bool]:
-    """How many records the list holds: ``(n, capped)``; counting stops at COUNT_CAP."""
+def count(
+    user: Any, spec: EntitySpec, request: ListRequest, action: str = "read"
+) -> tuple[int, bool]:
+    """How many records the list holds: ``(n, capped)``; counting stops at COUNT_CAP.
+    With ``action="export"``, how many of them ``user`` may export (the export's scope,
+    which may be narrower than reading: shares widen reading, not exporting)."""
     table = table_of(spec)
     dialect = db.session.get_bind().dialect.name
     conditions = _filter_conditions(
@@ -311,7 +315,7 @@ def count(user: Any, spec: EntitySpec, request: ListRequest) -> tuple[int, bool]
     if request.q:
         conditions.append(search_condition(user, spec, table, request.q, dialect))
     inner = (
-        scoped(user, spec, "read", columns=[table.c.id])
+        scoped(user, spec, action, columns=[table.c.id])
         .where(*conditions)
         .limit(COUNT_CAP + 1)
         .subquery()
