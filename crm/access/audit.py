@@ -82,6 +82,8 @@ def record(
     if kind not in KINDS or action not in ACTIONS:
         raise ValueError(f"Unknown audit kind or action: {kind!r} {action!r}")
     before, after = dict(before or {}), dict(after or {})
+    if not before:  # something new: its empty settings say nothing
+        after = {k: v for k, v in after.items() if v not in (NOTHING, "", None)}
     if before and after:
         keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
         before = {k: before.get(k, NOTHING) for k in keys}
