@@ -5,9 +5,11 @@ so an extra posted field (``is_admin=1`` where it is not offered) changes nothin
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     PasswordField,
     RadioField,
@@ -17,7 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from crm.access import policy
 from forms.base import BaseForm
@@ -56,7 +58,7 @@ class RoleSettingsForm(BaseForm):
 def _matrix_fields(entity_keys: Iterable[str]) -> dict[str, SelectField]:
     fields = {}
     for key in (policy.ANY_ENTITY, *entity_keys):
-        for action in policy.ACTIONS:
+        for action in policy.AVAILABLE_ACTIONS:
             fields[grant_name(key, action)] = SelectField(
                 f"{policy.ACTION_LABELS[action]} ({key})",
                 choices=[(str(lv), policy.LEVEL_LABELS[lv]) for lv in levels_for(action)],
@@ -74,13 +76,23 @@ def new_role_form(entity_keys: Iterable[str]) -> type[BaseForm]:
     return type("NewRoleForm", (RoleSettingsForm,), _matrix_fields(entity_keys))
 
 
-def grants_data(form: BaseForm, entity_keys: Iterable[str]) -> dict[tuple[str, str], int]:
-    """The validated matrix as (entity key, action) -> level."""
-    return {
+def grants_data(
+    form: BaseForm, entity_keys: Iterable[str], kept: Any = None
+) -> dict[tuple[str, str], int]:
+    """The validated matrix as (entity key, action) -> level. Actions the matrix does not
+    offer (features not there yet) keep the level the role holds (``kept``, a
+    ``RoleRights``; none for a new role), so saving the matrix never drops them."""
+    keys = (policy.ANY_ENTITY, *entity_keys)
+    data = {
         (key, action): int(form[grant_name(key, action)].data)
-        for key in (policy.ANY_ENTITY, *entity_keys)
-        for action in policy.ACTIONS
+        for key in keys
+        for action in policy.AVAILABLE_ACTIONS
     }
+    for action in policy.ACTIONS:
+        if action not in policy.AVAILABLE_ACTIONS:
+            for key in keys:
+                data[(key, action)] = kept.level(key, action) if kept is not None else policy.NONE
+    return data
 
 
 def field_rights_form(field_keys: Iterable[str]) -> type[BaseForm]:
@@ -164,3 +176,20 @@ class InviteForm(BaseForm):
         "Repeat the password",
         validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
     )
+
+
+class AuditFilterForm(BaseForm):
+    """The access audit log's filters (a GET form: no CSRF token). Choices of person and
+    kind are set by the view; dates are whole days, both included."""
+
+    class Meta:
+        csrf = False
+
+    person = SelectField("Person", choices=[], default=NO_CHOICE)
+    kind = SelectField("Kind", choices=[], default=NO_CHOICE)
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+
+    def validate_until(self, field) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The end date comes before the start date.")

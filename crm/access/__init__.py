@@ -31,6 +31,7 @@ def _manage_access_required():
 def register(app: Flask) -> None:
     """Import the view modules (they attach routes) and register the blueprints."""
     from crm.access import (  # noqa: F401
+        views_audit,
         views_departments,
         views_invite,
         views_roles,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import String, func, literal, select
 from sqlalchemy import update as sql_update
 
+from crm.access import audit
 from crm.access.models import Department, User
 from crm.access.service import access_change, fail, require_admin, require_manager
 from crm.errors import NotFound
@@ -147,6 +148,14 @@ def create(
     db.session.add(department)
     db.session.flush()  # the id is part of the path
     department.path = f"{parent.path if parent else '/'}{department.id}/"
+    audit.record(
+        actor,
+        "department",
+        "created",
+        department.name,
+        after=audit.department_state(department),
+        department_id=department.id,
+    )
     return department
 
 
@@ -162,8 +171,18 @@ def update(actor: Any, department_id: int, *, name: str, manager_id: int | None)
     }
     if any(errors.values()):
         fail("The department was not changed.", errors)
+    before = audit.department_state(department)
     department.name = name
     department.manager_id = manager_id
+    audit.record(
+        actor,
+        "department",
+        "changed",
+        department.name,
+        before=before,
+        after=audit.department_state(department),
+        department_id=department.id,
+    )
     return department
 
 
@@ -195,6 +214,18 @@ def move(actor: Any, department_id: int, parent_id: int | None) -> Department:
     )
     if any(errors.values()):
         fail("The department was not moved.", errors)
+    audit.record(
+        actor,
+        "department",
+        "moved",
+        department.name,
+        before=audit.department_state(department),
+        after={
+            **audit.department_state(department),
+            "Parent": parent.name if parent else "(top level)",
+        },
+        department_id=department.id,
+    )
     department.parent_id = parent.id if parent else None
     db.session.flush()
     # Paths hold only digits and "/", so the prefix match needs no escaping.
@@ -232,4 +263,12 @@ def delete(actor: Any, department_id: int) -> None:
         )
     if problems:
         fail("The department was not deleted.", {"department": problems})
+    audit.record(
+        actor,
+        "department",
+        "deleted",
+        department.name,
+        before=audit.department_state(department),
+        department_id=department.id,
+    )
     db.session.delete(department)

@@ -182,3 +182,35 @@ class UserInvite(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AccessAuditEntry(db.Model):
+    """One access change: who (``actor_id``, their name then), when, what (``kind`` and
+    ``action`` about one subject: a user, a role, a department, or a record's shares or
+    owner) and the values before and after (JSON objects of the changed items, as people
+    read them). Written in the unit of work of the change itself (``crm.access.audit``).
+    Subjects are plain ids, not foreign keys: an entry outlives what it is about."""
+
+    __tablename__ = "access_audit"
+    __table_args__ = (
+        Index("ix_access_audit_at", "at"),
+        Index("ix_access_audit_user", "user_id", "at"),
+        Index("ix_access_audit_role", "role_id", "at"),
+        Index("ix_access_audit_department", "department_id", "at"),
+        Index("ix_access_audit_actor", "actor_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(300))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    role_id: Mapped[int | None] = mapped_column(Integer)
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    entity_key: Mapped[str | None] = mapped_column(String(41))
+    record_id: Mapped[int | None] = mapped_column(db.BigInteger)
+    before: Mapped[str] = mapped_column(Text, default="{}")
+    after: Mapped[str] = mapped_column(Text, default="{}")

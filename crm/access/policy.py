@@ -80,6 +80,12 @@ ACTION_LABELS = {
 }
 # Actions whose scope is only "none or not": they are not about existing records.
 UNSCOPED_ACTIONS = frozenset({"create", "import"})
+# Whether the feature behind each action exists yet. The role editor offers only the
+# available ones; grants already stored for the others stay as they are (a role keeps its
+# "import" right for the day imports arrive). Mark an action available when its feature
+# ships: that is the one change the matrix needs.
+ACTION_AVAILABLE = {action: True for action in ACTIONS} | {"import": False}
+AVAILABLE_ACTIONS = tuple(a for a in ACTIONS if ACTION_AVAILABLE[a])
 
 
 def _active(user: Any) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
-from crm.access import policy
+from crm.access import audit, policy
 from crm.access.models import FieldRight, Role, RoleGrant, User, user_roles
 from crm.access.policy import ANY_ENTITY, NONE, Rights, RoleRights
 from crm.access.rules import covers, field_problems, level_problems, user_problems
@@ -265,6 +265,7 @@ def create(
     db.session.add(role)
     db.session.flush()
     _write(role, result.grants, result.fields)
+    audit.record(actor, "role", "created", role.name, after=audit.role_state(role), role_id=role.id)
     return role
 
 
@@ -318,6 +319,7 @@ def update(
                 "The role was not changed.",
                 {"role": [f"It would give rights you do not hold to {', '.join(beyond)}."]},
             )
+    before = audit.role_state(role)
     role.name = result.name
     if description is not None:
         role.description = description
@@ -325,6 +327,16 @@ def update(
     role.can_manage_access = result.can_manage_access
     if grants is not None or fields is not None:
         _write(role, result.grants, result.fields)
+    db.session.flush()
+    audit.record(
+        actor,
+        "role",
+        "changed",
+        role.name,
+        before=before,
+        after=audit.role_state(role),
+        role_id=role.id,
+    )
     return role
 
 
@@ -399,6 +411,16 @@ def delete_role(actor: Any, role_id: int, *, move_to: int | None = None) -> int:
                     "The role was not deleted.",
                     {"move_to": [f"“{target.name}” holds rights you do not hold."]},
                 )
+    audit.record(
+        actor,
+        "role",
+        "deleted",
+        role.name,
+        before={**audit.role_state(role), "Held by": ", ".join(u.display_name for u in holders)},
+        after={"Held by": f"moved to {target.name}" if target is not None else audit.NOTHING},
+        role_id=role.id,
+    )
+    moved_before = {u.id: audit.user_state(u) for u in holders}
     if target is not None:
         have = set(
             db.session.scalars(
@@ -414,4 +436,14 @@ def delete_role(actor: Any, role_id: int, *, move_to: int | None = None) -> int:
     db.session.execute(delete(FieldRight).where(FieldRight.role_id == role.id))
     db.session.execute(delete(Role).where(Role.id == role.id))
     db.session.expire_all()  # Core statements went around the identity map
+    for u in holders:
+        audit.record(
+            actor,
+            "user",
+            "changed",
+            u.display_name,
+            before=moved_before[u.id],
+            after=audit.user_state(u),
+            user_id=u.id,
+        )
     return len(holders)

@@ -30,6 +30,7 @@ count all come from the levels' entries (``crm.access.levels``), as the policy's
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from crm.access import levels, policy
@@ -118,12 +119,54 @@ def placement_problems(actor: Rights, target: Rights) -> list[str]:
                 continue
             if not _reach_covered(actor, target, theirs, mine):
                 outside.append(f"{policy.ACTION_LABELS[action]} on {entity_label(key)}")
-    if not outside:
-        return []
-    return [
-        "Their department lies outside your reach, so these scopes would cover records you"
-        f" cannot: {', '.join(outside)}."
-    ]
+    problems = []
+    if outside:
+        problems.append(
+            "Their department lies outside your reach, so these scopes would cover records"
+            f" you cannot: {', '.join(outside)}."
+        )
+    tied = _share_tied_outside(actor, target)
+    if tied:
+        problems.append(
+            "Their department lies outside your reach, and records shared with it (now or"
+            f" later) would reach them: {', '.join(tied)}."
+        )
+    return problems
+
+
+def _share_tied_outside(actor: Rights, target: Rights) -> list[str]:
+    """The actions where ``target``'s level lets shares count (own records included: a
+    share with their department reaches them whatever their level's reach) while their
+    department lies outside ``actor``'s reach (for that action or reading). Shares are tied to the
+    department, so placing someone there hands them whatever is shared with it later too;
+    ``share_problems`` names the shares that already exist within reach."""
+    found = []
+    for key in _entity_keys(target):
+        for action in sorted(levels.SHARES.widening):
+            theirs, mine = target.level(key, action), actor.level(key, action)
+            if mine == ALL or not levels.SHARES.widens(levels.level(theirs), action):
+                continue
+            if levels.level(theirs).department_relative:
+                continue  # the department-relative check above already names it
+            # The actor's reach is where they see records: their level for the action
+            # or, wider, for reading (they may place an "edit own" rep where they read).
+            if not any(
+                _department_in_reach(actor, target, level)
+                for level in (mine, actor.level(key, "read"))
+            ):
+                found.append(f"{policy.ACTION_LABELS[action]} on {entity_label(key)}")
+    return found
+
+
+def _department_in_reach(actor: Rights, target: Rights, mine: int) -> bool:
+    """Whether ``target``'s department lies within what ``actor``'s level ``mine``
+    reaches; for a level without a department reach (own records), whether every
+    department whose shares reach ``target`` also reaches the actor."""
+    reach = levels.level(mine).reach
+    if reach is not None and actor.department_path is not None:
+        department = SimpleNamespace(id=target.department_id, path=target.department_path)
+        return reach(actor).holds(department)
+    return set(target.department_chain) <= set(actor.department_chain)
 
 
 def share_problems(actor: Rights, target: Rights) -> list[str]:

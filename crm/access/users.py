@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from crm.access import invites, policy
+from crm.access import audit, invites, policy
 from crm.access.models import Department, Role, User, user_roles
 from crm.access.policy import Rights
 from crm.access.rules import covers, rights_with, user_problems
@@ -282,6 +282,10 @@ def create(
             insert(user_roles), [{"user_id": user.id, "role_id": r.id} for r in roles]
         )
     token = invites.issue(user, created_by=actor.id)
+    db.session.flush()
+    audit.record(
+        actor, "user", "created", user.display_name, after=audit.user_state(user), user_id=user.id
+    )
     return user, token
 
 
@@ -323,11 +327,22 @@ def update(
     too_wide = _within_rights(actor, mine, user.id, roles, department)
     if too_wide:
         refuse("Nothing was changed: they would hold rights you do not hold.", too_wide)
+    before = audit.user_state(user)
     user.display_name = name
     user.department_id = department.id if department else None
     if is_admin is not None:
         user.is_admin = bool(is_admin)
     user.roles = roles
+    db.session.flush()
+    audit.record(
+        actor,
+        "user",
+        "changed",
+        user.display_name,
+        before=before,
+        after=audit.user_state(user),
+        user_id=user.id,
+    )
     return user
 
 
@@ -351,7 +366,9 @@ def reinvite(actor: Any, user_id: int) -> str:
             "No link was made.",
             {"user": ["They already chose a password; ask a full administrator to reset it."]},
         )
+    action = "password_reset" if invites.has_password(user) else "invited"
     token = invites.issue(user, created_by=actor.id)
+    audit.record(actor, "user", action, user.display_name, user_id=user.id)
     return token
 
 
@@ -364,7 +381,18 @@ def set_active(actor: Any, user_id: int, active: bool) -> User:
     _manageable(actor, user, "Nothing was changed.")
     if user.id == actor.id:
         refuse("Nothing was changed.", {"user": ["You cannot deactivate your own account."]})
+    was = user.is_active
     user.is_active = bool(active)
+    if was != user.is_active:
+        audit.record(
+            actor,
+            "user",
+            "reactivated" if active else "deactivated",
+            user.display_name,
+            before={"Active": "yes" if was else "no"},
+            after={"Active": "yes" if active else "no"},
+            user_id=user.id,
+        )
     if not active:
         revoke_sessions(user.id)
         invites.end_open(user.id)  # a reactivated account needs a new link

@@ -9,7 +9,7 @@ from typing import Any
 from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from crm.access import bp, policy, roles
+from crm.access import audit, bp, policy, roles
 from crm.access.policy import ANY_ENTITY, NONE, RoleRights
 from crm.access.rules import EVERY_OTHER_ENTITY
 from crm.errors import Forbidden, NotFound, ValidationFailed
@@ -44,7 +44,7 @@ def _matrix_context() -> dict[str, Any]:
     rows = [(ANY_ENTITY, EVERY_OTHER_ENTITY)] + [(e.key, e.label_plural) for e in _entities()]
     return {
         "matrix_rows": rows,
-        "actions": policy.ACTIONS,
+        "actions": policy.AVAILABLE_ACTIONS,
         "action_labels": policy.ACTION_LABELS,
         "levels_for": levels_for,
         "level_labels": policy.LEVEL_LABELS,
@@ -89,7 +89,7 @@ def role_new():
     form = new_role_form(keys)()
     if request.method == "GET":
         for key in (ANY_ENTITY, *keys):
-            for action in policy.ACTIONS:
+            for action in policy.AVAILABLE_ACTIONS:
                 form[grant_name(key, action)].data = str(NONE)
     status = 200
     if form.validate_on_submit():
@@ -120,7 +120,7 @@ def _grants_form(rules: RoleRights):
     keys = _entity_keys()
     form = grants_form(keys)(formdata=None)
     for key in (ANY_ENTITY, *keys):
-        for action in policy.ACTIONS:
+        for action in policy.AVAILABLE_ACTIONS:
             form[grant_name(key, action)].data = str(rules.level(key, action))
     return form
 
@@ -167,6 +167,7 @@ def _render_role(role, *, tab: str = GRANTS_TAB, status: int = 200, **forms: Any
         delete=delete,
         holders=holders,
         problems=roles.edit_problems(current_user, role.id),
+        recent=audit.recent(current_user, role_id=role.id),
         **_matrix_context(),
     )
 
@@ -209,7 +210,8 @@ def role_grants(role_id: int):
         form.form_errors.append("Some cells hold a choice that does not exist; nothing was saved.")
         return _render_role(role, grants=form, status=400)
     try:
-        roles.update(current_user, role.id, grants=grants_data(form, keys))
+        kept = roles.rights_of(role.id)
+        roles.update(current_user, role.id, grants=grants_data(form, keys, kept))
     except (ValidationFailed, Forbidden) as exc:
         _show_errors(form, exc)
         return _render_role(roles.get(current_user, role_id), grants=form, status=exc.status)

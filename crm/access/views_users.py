@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, render_template, request, session, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
-from crm.access import bp, departments, invites, policy, users
+from crm.access import audit, bp, departments, invites, policy, users
 from crm.access.rules import user_problems
 from crm.errors import Forbidden, ValidationFailed
 from crm.web.htmx import redirect, render_page_or_block
@@ -21,10 +21,6 @@ from forms.access import (
     UserForm,
     optional_id,
 )
-
-# The raw token of a just-made invitation lives in the session until the next page
-# shows it, once: it is never stored on the server.
-INVITE_KEY = "access_invite"
 
 
 def _department_choices(blank: str) -> list[tuple[str, str]]:
@@ -105,9 +101,10 @@ def user_new():
             _show_errors(form, exc)
             status = exc.status
         else:
-            session[INVITE_KEY] = {"user_id": user.id, "token": token}
+            # The raw token is shown once, in this very answer: it is never stored on the
+            # server nor put in the (signed, readable) session cookie.
             flash(f"{user.display_name} can now join with the link below.", "success")
-            return redirect(url_for("access.user_page", user_id=user.id))
+            return _render_user(user, _edit_form(user), token=token)
     elif request.method == "POST":
         status = 400
     return render_template("access/user_new.html", form=form, **_user_form_context()), status
@@ -133,12 +130,9 @@ def _initial(user, admin: bool) -> dict[str, Any]:
     return data
 
 
-def _render_user(user, form, status: int = 200):
-    shown = session.get(INVITE_KEY)
-    link = None
-    if shown and shown.get("user_id") == user.id:
-        session.pop(INVITE_KEY, None)
-        link = url_for("invite.accept", token=shown["token"], _external=True)
+def _render_user(user, form, status: int = 200, token: str | None = None):
+    """The user's page; with ``token``, the one-time invitation link shown this once."""
+    link = url_for("invite.accept", token=token, _external=True) if token else None
     return render_template(
         "access/user.html",
         user=user,
@@ -148,6 +142,7 @@ def _render_user(user, form, status: int = 200):
         invited=not invites.has_password(user),
         invite=invites.latest(user.id),
         invite_link=link,
+        recent=audit.recent(current_user, user_id=user.id),
         **_user_form_context(),
     ), status
 
@@ -197,9 +192,9 @@ def user_invite(user_id: int):
         token = users.reinvite(current_user, user_id)
     except (ValidationFailed, Forbidden) as exc:
         return _refused(user_id, exc)
-    session[INVITE_KEY] = {"user_id": user_id, "token": token}
     flash("A new link is ready; older links no longer work.", "success")
-    return redirect(url_for("access.user_page", user_id=user_id))
+    user = users.get(current_user, user_id)
+    return _render_user(user, _edit_form(user), token=token)
 
 
 def _set_active(user_id: int, active: bool):

@@ -9,13 +9,15 @@ Won").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import request
+from flask_login import current_user
 
-from crm.access import directory
+from crm.access import directory, policy
 from crm.designer import bp
 from crm.designer.views_entities import nav_entities
 from crm.metadata import list_views as lv
@@ -24,6 +26,8 @@ from crm.metadata.keys import KEY_RE
 from crm.metadata.models import ConfigChange
 from crm.metadata.spec import EntitySpec
 from crm.web.htmx import render_page_or_block
+
+Hidden = Callable[[str], bool] | None
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
@@ -139,25 +143,47 @@ def _choice_lines(before: list, after: list) -> list[Line]:
     return lines
 
 
-def _view_value(entity: EntitySpec | None, key: str, value: Any) -> str:
-    """List-view keys in words, through the entity's current fields when it still exists."""
+HIDDEN_VALUE = "(hidden)"
+
+
+def _hidden_filter(entity: EntitySpec | None, raw: Any, hidden: Hidden) -> str | None:
+    """The words for a filter on a field the reader may not read ("Margin: (hidden)"), or
+    None when they may read it: its values are data they cannot see elsewhere either."""
+    key = raw.get("field") if isinstance(raw, dict) else None
+    if not isinstance(key, str) or not hidden(key):
+        return None
+    found = entity.field(key, include_archived=True) if entity is not None else None
+    return f"{found.label if found is not None else key}: {HIDDEN_VALUE}"
+
+
+def _view_value(entity: EntitySpec | None, key: str, value: Any, hidden: Hidden = None) -> str:
+    """List-view keys in words, through the entity's current fields when it still exists.
+    ``hidden(field_key)`` says which fields the reader may not read: the values of filters
+    on them are shown as "(hidden)"."""
+    hidden = hidden or _nothing_hidden
     if entity is None or not isinstance(value, list):
-        return _text(value)
+        return _text(value)  # a purged entity's filters read as "2 items": no values
+    if key == "filters":
+        texts = []
+        for raw in value:
+            concealed = _hidden_filter(entity, raw, hidden)
+            if concealed is not None:
+                texts.append(concealed)
+            else:
+                spec, _ = lv.check_filter(entity, raw, lenient=True)
+                texts.append(lv.describe_filter(entity, spec) if spec else _text(raw))
+        return "; ".join(texts) or "—"
     if key == "columns":
         return _text([lv.column_label(entity, k) for k in value if isinstance(k, str)])
     if key == "sort":
         pairs = [tuple(s) for s in value if isinstance(s, list) and len(s) == 2]
         return lv.describe_sort(entity, pairs) or "—"
-    if key == "filters":
-        texts = []
-        for raw in value:
-            spec, _ = lv.check_filter(entity, raw, lenient=True)
-            texts.append(lv.describe_filter(entity, spec) if spec else _text(raw))
-        return "; ".join(texts) or "—"
     return _text(value)
 
 
-def diff(before: Any, after: Any, entity: EntitySpec | None = None) -> list[Line]:
+def diff(
+    before: Any, after: Any, entity: EntitySpec | None = None, hidden: Hidden = None
+) -> list[Line]:
     """Lines for the keys whose value changed (both sides dicts), or a short summary of
     what was added (only ``after``) or removed (only ``before``)."""
     if isinstance(before, dict) and isinstance(after, dict):
@@ -169,7 +195,7 @@ def diff(before: Any, after: Any, entity: EntitySpec | None = None) -> list[Line
             if key == "choices":
                 lines.extend(_choice_lines(old, new))
             elif key == "options" and isinstance(old, dict) and isinstance(new, dict):
-                lines.extend(diff(old, new))
+                lines.extend(diff(old, new, hidden=hidden))
             elif key == "type":
                 lines.append(Line("type", _type_label(old), _type_label(new)))
             elif key == "name_field" and entity is not None:
@@ -178,7 +204,11 @@ def diff(before: Any, after: Any, entity: EntitySpec | None = None) -> list[Line
                 )
             elif key in ("columns", "sort", "filters"):
                 lines.append(
-                    Line(key, _view_value(entity, key, old), _view_value(entity, key, new))
+                    Line(
+                        key,
+                        _view_value(entity, key, old, hidden),
+                        _view_value(entity, key, new, hidden),
+                    )
                 )
             else:
                 lines.append(Line(_words(key), _text(old), _text(new)))
@@ -191,9 +221,31 @@ def diff(before: Any, after: Any, entity: EntitySpec | None = None) -> list[Line
     keys = ("name", "label", "label_singular", "type", "required", "columns", "sort", "filters")
     for key in (*keys, "sections"):
         if key in one and one[key] not in (None, "", False):
-            value = _type_label(one[key]) if key == "type" else _view_value(entity, key, one[key])
+            value = (
+                _type_label(one[key])
+                if key == "type"
+                else _view_value(entity, key, one[key], hidden)
+            )
             summary.append(Line(_words(key), **{side: value}))
     return summary
+
+
+def _nothing_hidden(_key: str) -> bool:
+    return False
+
+
+def _hidden_for(reader: Any, entity: EntitySpec | None) -> Callable[[str], bool]:
+    """Whether ``reader`` may not read a field of ``entity`` (by key). Without a reader
+    or an entity nothing is hidden; a key of no field (a spine column) is never hidden."""
+    if reader is None or entity is None:
+        return _nothing_hidden
+
+    def hidden(key: str) -> bool:
+        if entity.field(key, include_archived=True) is None:
+            return False
+        return policy.field_access(reader, entity, key) == policy.HIDDEN
+
+    return hidden
 
 
 def _field_label(entity: EntitySpec, key: Any) -> str:
@@ -205,7 +257,9 @@ def _type_label(value: Any) -> str:
     return types.REGISTRY[value].label if value in types.REGISTRY else _text(value)
 
 
-def describe(row: ConfigChange, names: dict[int, str], entities: dict) -> Entry:
+def describe(row: ConfigChange, names: dict[int, str], entities: dict, reader: Any = None) -> Entry:
+    """One change in words; with ``reader``, values of filters on fields they may not
+    read are "(hidden)"."""
     entity = entities.get(row.entity_key)
     f = entity.field(row.field_key, include_archived=True) if entity and row.field_key else None
     action = ACTIONS.get(row.action, row.action.replace("_", " ").capitalize())
@@ -220,7 +274,7 @@ def describe(row: ConfigChange, names: dict[int, str], entities: dict) -> Entry:
         field_key=row.field_key,
         field_label=f.label if f else None,
         action=action,
-        lines=diff(row.before, row.after, entity),
+        lines=diff(row.before, row.after, entity, _hidden_for(reader, entity)),
     )
 
 
@@ -241,7 +295,7 @@ def changes():
     page = _page_number()
     rows, more = versioning.change_log_page(entity_key, page, PER_PAGE)
     names = directory.user_names({r.user_id for r in rows if r.user_id is not None})
-    entries = [describe(r, names, compiled.entities) for r in rows]
+    entries = [describe(r, names, compiled.entities, current_user) for r in rows]
     return render_page_or_block(
         "designer/changes.html",
         "changes_main",

@@ -446,16 +446,22 @@ class ListCount(NamedTuple):
     partial: bool = False  # a short search counted in the first SHORT_SCAN_ROWS rows only
 
 
-def count(user: Any, spec: EntitySpec, request: ListRequest) -> tuple[int, bool]:
-    """How many records the list holds: ``(n, capped)``; counting stops at COUNT_CAP."""
-    n, capped, _ = count_list(user, spec, request)
+def count(
+    user: Any, spec: EntitySpec, request: ListRequest, action: str = "read"
+) -> tuple[int, bool]:
+    """How many records the list holds: ``(n, capped)``; counting stops at COUNT_CAP.
+    With ``action="export"``, how many of them ``user`` may export (the export's scope,
+    which may be narrower than reading: shares widen reading, not exporting)."""
+    n, capped, _ = count_list(user, spec, request, action)
     return n, capped
 
 
-def count_list(user: Any, spec: EntitySpec, request: ListRequest) -> ListCount:
-    """How many records the list holds, reading at most COUNT_CAP + 1 of them (a short
-    search: the matches among the first SHORT_SCAN_ROWS rows, ``partial`` when there are
-    more rows than that)."""
+def count_list(
+    user: Any, spec: EntitySpec, request: ListRequest, action: str = "read"
+) -> ListCount:
+    """How many records the list holds for ``action`` (see ``count``), reading at most
+    COUNT_CAP + 1 of them (a short search: the matches among the first SHORT_SCAN_ROWS
+    rows, ``partial`` when there are more rows than that)."""
     table = table_of(spec)
     dialect = db.session.get_bind().dialect.name
     conditions = _filter_conditions(
@@ -466,7 +472,7 @@ def count_list(user: Any, spec: EntitySpec, request: ListRequest) -> ListCount:
         sort = [(k, d) for k, d in request.effective_sort if k in visible]
         sort_cols = [table.c[k] for k, _ in sort] + [table.c.id]
         directions = [d for _, d in sort] + [sort[-1][1] if sort else "desc"]
-        listed = scoped(user, spec, "read", columns=[table.c.id]).where(*conditions)
+        listed = scoped(user, spec, action, columns=[table.c.id]).where(*conditions)
         bound, last_read = scan_bound(listed, sort_cols, directions)
         found = search_condition(user, spec, table, request.q, dialect)
         inner = listed.where(found, *bound).limit(COUNT_CAP + 1).subquery()
@@ -475,7 +481,7 @@ def count_list(user: Any, spec: EntitySpec, request: ListRequest) -> ListCount:
     if request.q:
         conditions.append(search_condition(user, spec, table, request.q, dialect))
     inner = (
-        scoped(user, spec, "read", columns=[table.c.id])
+        scoped(user, spec, action, columns=[table.c.id])
         .where(*conditions)
         .limit(COUNT_CAP + 1)
         .subquery()

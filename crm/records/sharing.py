@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import aliased
 
-from crm.access import policy
+from crm.access import audit, policy
 from crm.access.models import Department, RecordShare, User
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
@@ -257,6 +257,7 @@ def share(
             {SHARE_KEY: [_history_side(kind, target_id, name, before),
                          _history_side(kind, target_id, name, access)]},
         )  # fmt: skip
+        _audit_share(user, spec, record_id, kind, target_id, name, before, access)
         share_id = found.id
     return ShareChange(share_id, name, before, access)
 
@@ -288,7 +289,34 @@ def unshare(user: Any, spec: EntitySpec, share_id: int, *, record_id: int | None
             spec, rid, user, "share",
             {SHARE_KEY: [_history_side(kind, target_id, name, access), None]},
         )  # fmt: skip
+        _audit_share(user, spec, rid, kind, target_id, name, access, None)
     return name
+
+
+def _audit_share(
+    user: Any,
+    spec: EntitySpec,
+    record_id: int,
+    kind: str,
+    target_id: int,
+    name: str,
+    before: str | None,
+    after: str | None,
+) -> None:
+    """The access audit log's entry for a share given, changed or ended."""
+    words = {None: audit.NOTHING, "read": "Read", "edit": "Read and edit"}
+    audit.record(
+        user,
+        "share",
+        "unshared" if after is None else "shared",
+        f"{spec.label_singular} #{record_id} with {name}",
+        before={"Access": words[before]},
+        after={"Access": words[after]},
+        user_id=target_id if kind == "user" else None,
+        department_id=target_id if kind == "department" else None,
+        entity_key=spec.key,
+        record_id=record_id,
+    )
 
 
 def _lock(spec: EntitySpec, record_id: int) -> None:
@@ -344,6 +372,21 @@ def transfer(
         if result.rowcount != 1:  # someone saved between our read and this write
             raise _stale(spec, None)
         records.add_history(spec, record_id, user, "assign", {OWNER_KEY: [row["owner_id"], owner]})
+        names = db.session.execute(
+            select(User.id, User.display_name).where(User.id.in_([row["owner_id"] or 0, owner]))
+        ).tuples()
+        named = dict(names.all())
+        audit.record(
+            user,
+            "owner",
+            "transferred",
+            f"{spec.label_singular} #{record_id}",
+            before={"Owner": named.get(row["owner_id"], audit.NOTHING)},
+            after={"Owner": named.get(owner, audit.NOTHING)},
+            user_id=owner,
+            entity_key=spec.key,
+            record_id=record_id,
+        )
     return seen + 1
 
 

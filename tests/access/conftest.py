@@ -76,6 +76,15 @@ def snapshot() -> dict:
     }
 
 
+def success_status(url: str) -> int:
+    """The status a change answers with when it worked: a redirect (post/redirect/get),
+    except creating a user and re-inviting, whose answer shows the one-time link itself
+    (200) so the token never rides in the session cookie."""
+    if url.endswith("/users/new") or url.endswith("/invite"):
+        return 200
+    return 303
+
+
 def role_ids(user_id: int) -> set[int]:
     db.session.rollback()
     return set(

@@ -18,7 +18,14 @@ from crm.access import invites
 from crm.access import policy as P
 from crm.access.models import Department, Role, User, UserInvite
 from crm.extensions import db
-from tests.access.conftest import fields_of, grants_of, matrix_post, role_ids, snapshot
+from tests.access.conftest import (
+    fields_of,
+    grants_of,
+    matrix_post,
+    role_ids,
+    snapshot,
+    success_status,
+)
 from tests.factories import make_user
 
 ENTITIES = ["account", "deal"]
@@ -431,7 +438,7 @@ def test_escalation_is_refused_and_the_legitimate_version_works(name, org, login
     client = mgr if case.positive_as == "mgr" else login_as(org.admin)
     url, data = case.positive(org)
     r = client.submit(url, data)
-    assert r.status_code == 303, r.data.decode()[:2000]
+    assert r.status_code == success_status(url), r.data.decode()[:2000]
     case.verify(org)
 
 
@@ -453,10 +460,12 @@ def test_is_admin_posted_to_a_users_page_by_a_manager_changes_nothing(org, login
 
 def test_is_admin_posted_with_a_new_user_by_a_manager_is_ignored(org, login_as):
     data = {"display_name": "Ivy", "email": "ivy@example.com", "department": "", "is_admin": "y"}
-    assert login_as(org.mgr).submit("/admin/access/users/new", data).status_code == 303
+    r = login_as(org.mgr).submit("/admin/access/users/new", data)
+    assert r.status_code == 200 and 'id="invite-link"' in r.data.decode()
     assert _user_by_email("ivy@example.com").is_admin is False
     data["email"] = "ivy2@example.com"
-    assert login_as(org.admin).submit("/admin/access/users/new", data).status_code == 303
+    r = login_as(org.admin).submit("/admin/access/users/new", data)
+    assert r.status_code == 200 and 'id="invite-link"' in r.data.decode()
     assert _user_by_email("ivy2@example.com").is_admin is True
 
 
@@ -579,3 +588,32 @@ def test_an_edit_share_is_named_for_edit_too(org, login_as):
     r = login_as(org.mgr).submit(f"/admin/access/users/{org.newbie.id}", placed)
     body = r.data.decode()
     assert r.status_code == 403 and "Read on Deals" in body and "Edit on Deals" in body
+
+
+def test_an_own_records_user_placed_outside_the_managers_reach_is_refused(org, login_as):
+    """Shares are tied to the department: a rep ("own records") placed in Finance, outside
+    the manager's reach (Sales and below), would receive whatever is shared with Finance,
+    now or later, although nothing is shared with it yet."""
+    mgr = login_as(org.mgr)
+    before = snapshot()
+    attempt = user_form(org.newbie, roles=[str(org.rep.id)], department=str(org.finance.id))
+    r = mgr.submit(f"/admin/access/users/{org.newbie.id}", attempt)
+    assert r.status_code == 403, r.data.decode()[:2000]
+    assert "records shared with it (now or later) would reach them" in r.data.decode()
+    assert "Read on Every other entity" in r.data.decode()
+    assert snapshot() == before, "a refused change left a trace"
+    r = mgr.submit(
+        "/admin/access/users/new",
+        {
+            "display_name": "Fin",
+            "email": "fin@example.com",
+            "department": str(org.finance.id),
+            "roles": [str(org.rep.id)],
+        },
+    )
+    assert r.status_code == 403 and snapshot() == before
+    # Positive controls: within reach (Sales East), and a full administrator anywhere.
+    ok = user_form(org.newbie, roles=[str(org.rep.id)], department=str(org.east.id))
+    assert mgr.submit(f"/admin/access/users/{org.newbie.id}", ok).status_code == 303
+    r = login_as(org.admin).submit(f"/admin/access/users/{org.newbie.id}", attempt)
+    assert r.status_code == 303 and fresh(User, org.newbie.id).department_id == org.finance.id

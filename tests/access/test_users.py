@@ -20,6 +20,25 @@ from tests.factories import make_user
 LINK = re.compile(r'value="(http://localhost/invite/[A-Za-z0-9_-]+)"')
 
 
+def assert_token_not_in_cookies(response, token: str) -> None:
+    """No cookie set by ``response`` carries ``token``, even inside the signed session
+    (which is only base64 and zlib: readable by whoever holds the cookie)."""
+    import base64
+    import zlib
+
+    for header in response.headers.getlist("Set-Cookie"):
+        assert token not in header
+        value = header.split(";", 1)[0].split("=", 1)[1]
+        compressed = value.startswith(".")
+        payload = value.lstrip(".").split(".", 1)[0]
+        if not payload:
+            continue
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        if compressed:
+            raw = zlib.decompress(raw)
+        assert token.encode() not in raw
+
+
 def by_email(email: str) -> User | None:
     db.session.rollback()
     return db.session.scalar(select(User).where(User.email == email))
@@ -36,19 +55,23 @@ def test_create_shows_the_link_once_and_stores_only_its_hash(org, login_as):
             "roles": [str(org.rep.id), str(org.spare.id)],
         },
     )
-    assert r.status_code == 303
+    # The answer to the POST itself shows the link: the token never goes through the
+    # session cookie (signed, not encrypted: anyone holding it can read it).
+    assert r.status_code == 200
     user = by_email("zoe.ng@example.com")
     assert user.department_id == org.east.id and role_ids(user.id) == {org.rep.id, org.spare.id}
     assert not user.is_admin and user.is_active
-    page = client.get(r.headers["Location"]).data.decode()
+    page = r.data.decode()
     link = LINK.search(page).group(1)
     token = link.rsplit("/", 1)[1]
     assert "shown only now" in page and "data-copy" in page
+    assert_token_not_in_cookies(r, token)
     invite = db.session.scalar(select(UserInvite).where(UserInvite.user_id == user.id))
     assert invite.token_hash == auth.token_hash(token) and token not in invite.token_hash
     assert (invite.expires_at - invite.created_at).days == 7 and invite.created_by == org.admin.id
-    again = client.get(r.headers["Location"]).data.decode()
-    assert token not in again and "Invitation pending" in again
+    again = client.get(f"/admin/access/users/{user.id}")
+    assert token not in again.data.decode() and "Invitation pending" in again.data.decode()
+    assert_token_not_in_cookies(again, token)
 
 
 def test_an_invited_user_has_no_password_that_works(org):
@@ -174,9 +197,11 @@ def test_reinvite_ends_the_older_links(org, login_as):
     _user, first = users.create(org.admin, email="re@example.com", display_name="Re")
     user = by_email("re@example.com")
     r = client.submit(f"/admin/access/users/{user.id}/invite", {})
-    assert r.status_code == 303
-    second = LINK.search(client.get(r.headers["Location"]).data.decode()).group(1).rsplit("/", 1)[1]
+    assert r.status_code == 200
+    second = LINK.search(r.data.decode()).group(1).rsplit("/", 1)[1]
     assert second != first
+    assert_token_not_in_cookies(r, second)
+    assert second not in client.get(f"/admin/access/users/{user.id}").data.decode()
     fresh = login_as(org.admin).application.test_client()
     assert fresh.get(f"/invite/{first}").status_code == 410
     assert fresh.get(f"/invite/{second}").status_code == 200

@@ -404,6 +404,29 @@ def probe_filters(run: Run, entity: str) -> None:
             )
 
 
+def probe_home_entity(run: Run, entity: str) -> None:
+    """The home page's block of one entity: only for readers of it; its count is the
+    records they may read, and every recent record it names is one they may read."""
+    allowed = oracle.may_entity(run.actor, entity, "read")
+    r = run.get(f"/home/entity/{entity}", hx=True)
+    if not (run.read_case("web.home_entity", entity, "entity", allowed, r) and allowed):
+        return
+    body = r.data.decode()
+    n = int(re.search(r'home-count">(?:More than )?([\d,]+)', body).group(1).replace(",", ""))
+    want = sum(1 for x in run.world.live(entity) if readable(run, x))
+    run.case("web.home_entity[n]", entity, "entity", True, n == want, f"({n}, not {want})")
+    seen = {int(i) for i in re.findall(rf'href="/r/{entity}/(\d+)"', body)}
+    for x in run.world.live(entity):
+        if x.id in seen:  # named: must be readable (an unexpected allow otherwise)
+            run.case(
+                "web.home_entity[recent]",
+                entity,
+                position_label(run.actor, x),
+                readable(run, x),
+                True,
+            )
+
+
 def probe_home(run: Run) -> None:
     r = run.get("/")
     run.read_case("web.home", "-", "-", True, r)

@@ -19,6 +19,7 @@ from tests.authz.probes_lists import (
     probe_count,
     probe_export,
     probe_filters,
+    probe_home_entity,
     probe_list,
     probe_lookup,
     probe_new,
@@ -163,6 +164,8 @@ RECORD_ROUTES: dict[str, Route] = {
     "records.filter_builder": _r("GET", probe_filters),
     "records.filter_input": _r("GET", probe_filters),
     "records.filter_apply": _r("GET", probe_filters),
+    # The home page's per-entity block (count and recent records): a runtime read route.
+    "web.home_entity": _r("GET", probe_home_entity),
 }
 OTHER_ROUTES: dict[str, Route] = {"web.home": _r("GET", note="nav shows readable entities")}
 # Routes that need no data right: signing in and out, first-run setup, one's own password,

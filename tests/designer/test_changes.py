@@ -235,3 +235,42 @@ class TestAccess:
     def test_sidebar_link_is_current(self, admin_client, app):
         html = admin_client.get("/admin/changes").text
         assert 'href="/admin/changes" aria-current="page">Change log</a>' in html
+
+
+def test_filter_values_on_fields_hidden_from_the_reader_are_hidden(login_as, admin, account):
+    """A configurer who may not read Stage sees that a view filters on it, not by what."""
+    from crm.access import policy as P
+    from tests.factories import make_role, make_user
+
+    make_role("Designer", {("*", "read"): P.ALL}, {("account", "stage"): P.HIDDEN})
+    db.session.commit()
+    from crm.access.models import Role
+
+    db.session.scalar(db.select(Role).where(Role.name == "Designer")).can_configure = True
+    db.session.commit()
+    designer = make_user("designer@example.com", roles=("Designer",))
+    saved = lv.save_shared_view(
+        "account",
+        {
+            "name": "Secret",
+            "columns": ["name"],
+            "filters": [
+                {"field": "stage", "op": "in", "value": ["won"]},
+                {"field": "name", "op": "contains", "value": "Acme"},
+            ],
+        },
+        actor_id=admin.id,
+    )
+    lv.save_shared_view(
+        "account",
+        {"name": "Secret", "columns": ["name"], "filters": []},
+        actor_id=admin.id,
+        view_id=saved.id,
+    )
+    page = login_as(designer).get("/admin/changes")
+    assert page.status_code == 200
+    seen = " ".join(text(r) for r in rows(page.text))
+    assert "Stage: (hidden)" in seen and "Won" not in seen
+    assert "Name contains “Acme”" in seen  # a field they may read keeps its value
+    shown = " ".join(text(r) for r in rows(login_as(admin).get("/admin/changes").text))
+    assert "Stage is one of Won" in shown and "(hidden)" not in shown

@@ -82,6 +82,7 @@ def record_list(key: str):
         # "Show more" rows have no bulk bar: no list of owners to read for them.
         bulk=None if is_htmx() and block == "rows" else bulk.options(current_user, spec),
         can_create=policy.can(current_user, "create", spec.key),
+        can_export=policy.can(current_user, "export", spec.key),
     )
     return vary(response, by_target=True)
 
@@ -113,6 +114,13 @@ def record_count(key: str):
     spec = entity_for(key)
     req = listing.parse_request(current_user, spec, request.args, _list_args())
     counted = listing.count_list(current_user, spec, req)
+    # What the export links will give: the export scope may be narrower than the read
+    # scope, and the number shown must not promise rows the export leaves out.
+    exportable = None
+    if policy.can(current_user, "export", spec.key):
+        exportable = listing.count(current_user, spec, req, action="export")
+        if exportable == (counted.n, counted.capped):
+            exportable = None
     return vary(
         make_response(
             render_block(
@@ -123,6 +131,7 @@ def record_count(key: str):
                 capped=counted.capped,
                 partial=counted.partial,
                 scanned=listing.SHORT_SCAN_ROWS,
+                exportable=exportable,
             )
         )
     )

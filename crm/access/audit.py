@@ -1,0 +1,315 @@
+"""The access audit log: every access change, who made it, when, and what it was before
+and after.
+
+Services record an entry with ``record`` inside the unit of work of the change (an
+``access_change``, or the record-sharing services' units): the entry commits with the
+change and rolls back with it, so a refused change leaves no entry and a kept change
+always has one. Values are stored as people read them (names, labels), so the log still
+reads right after a role or department is renamed or removed.
+
+Who sees which entries (``visible``): full administrators see every entry. An access
+manager who is not a full administrator sees entries about what lies within their reach,
+as the access screens already define it: users they may place (their department is one
+they may place people in, or they have none), roles whose rights they hold themselves
+(``covers`` finds nothing beyond them), departments they may place people in; share and
+owner entries by the user or department the record went to. An entry about anything
+else (another branch, a full administrator's account) stays hidden from them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select
+
+from crm.access.models import AccessAuditEntry, Department, Role, User, user_roles
+from crm.access.service import require_manager
+from crm.extensions import db
+from crm.uow import in_unit
+
+PER_PAGE = 50
+RECENT = 10
+
+KINDS = {
+    "user": "Users",
+    "role": "Roles",
+    "department": "Departments",
+    "share": "Record shares",
+    "owner": "Record owners",
+}
+ACTIONS = {
+    "created": "created",
+    "changed": "changed",
+    "deleted": "deleted",
+    "moved": "moved",
+    "invited": "new invitation link",
+    "password_reset": "password reset link",
+    "deactivated": "deactivated",
+    "reactivated": "reactivated",
+    "shared": "shared",
+    "unshared": "stopped sharing",
+    "transferred": "owner changed",
+}
+NOTHING = "—"
+
+
+def record(
+    actor: Any,
+    kind: str,
+    action: str,
+    subject: str,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    user_id: int | None = None,
+    role_id: int | None = None,
+    department_id: int | None = None,
+    entity_key: str | None = None,
+    record_id: int | None = None,
+) -> AccessAuditEntry | None:
+    """Add one entry in the open unit of work (``RuntimeError`` outside one: an entry
+    written apart from its change could survive the change's rollback). Only the items
+    that differ between ``before`` and ``after`` are kept; a change that changes nothing
+    (``action == "changed"`` with no difference) records nothing and returns None."""
+    if not in_unit():
+        raise RuntimeError("An audit entry is written in the unit of work of its change.")
+    if kind not in KINDS or action not in ACTIONS:
+        raise ValueError(f"Unknown audit kind or action: {kind!r} {action!r}")
+    before, after = dict(before or {}), dict(after or {})
+    if not before:  # something new: its empty settings say nothing
+        after = {k: v for k, v in after.items() if v not in (NOTHING, "", None)}
+    if before and after:
+        keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+        before = {k: before.get(k, NOTHING) for k in keys}
+        after = {k: after.get(k, NOTHING) for k in keys}
+        if not keys and action == "changed":
+            return None
+    entry = AccessAuditEntry(
+        actor_id=getattr(actor, "id", None),
+        actor_name=(getattr(actor, "display_name", None) or "System")[:120],
+        kind=kind,
+        action=action,
+        subject=subject[:300],
+        user_id=user_id,
+        role_id=role_id,
+        department_id=department_id,
+        entity_key=entity_key,
+        record_id=record_id,
+        before=json.dumps(before, ensure_ascii=False, sort_keys=True),
+        after=json.dumps(after, ensure_ascii=False, sort_keys=True),
+    )
+    db.session.add(entry)
+    return entry
+
+
+# --- snapshots: what a subject looks like, as people read it -------------------------------
+
+
+def user_state(user: User) -> dict[str, str]:
+    """A user's access-relevant settings, as they read on the user's page."""
+    department = db.session.get(Department, user.department_id) if user.department_id else None
+    names = db.session.scalars(
+        select(Role.name)
+        .join(user_roles, user_roles.c.role_id == Role.id)
+        .where(user_roles.c.user_id == user.id)
+        .order_by(Role.name)
+    ).all()
+    return {
+        "Name": user.display_name,
+        "E-mail": user.email,
+        "Department": department.name if department else NOTHING,
+        "Roles": ", ".join(names) or NOTHING,
+        "Full administrator": "yes" if user.is_admin else "no",
+        "Active": "yes" if user.is_active else "no",
+    }
+
+
+def role_state(role: Role) -> dict[str, str]:
+    """A role's settings, grants (one item per entity and action) and field rights."""
+    from crm.access import policy
+    from crm.access.roles import rights_of
+    from crm.access.rules import entity_label
+
+    rules = rights_of(role.id)
+    state = {
+        "Name": role.name,
+        "Description": role.description or NOTHING,
+        "Opens configuration": "yes" if role.can_configure else "no",
+        "Manages access": "yes" if role.can_manage_access else "no",
+    }
+    for (entity, action), level in sorted(rules.grants.items()):
+        label = f"{entity_label(entity)}: {policy.ACTION_LABELS.get(action, action)}"
+        state[label] = policy.LEVEL_LABELS.get(level, str(level))
+    for (entity, field_key), access in sorted(rules.fields.items()):
+        state[f"{entity_label(entity)} · {field_key}"] = policy.FIELD_LABELS.get(access, access)
+    return state
+
+
+def department_state(department: Department) -> dict[str, str]:
+    """A department's name, parent and manager."""
+    parent = db.session.get(Department, department.parent_id) if department.parent_id else None
+    manager = db.session.get(User, department.manager_id) if department.manager_id else None
+    return {
+        "Name": department.name,
+        "Parent": parent.name if parent else "(top level)",
+        "Manager": manager.display_name if manager else NOTHING,
+    }
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str
+    kind: str
+    kind_label: str
+    action: str
+    action_label: str
+    subject: str
+    changes: list[tuple[str, str, str]]  # (item, before, after)
+
+
+@dataclass
+class AuditPage:
+    entries: list[Entry]
+    total: int
+    page: int
+    pages: int
+
+
+def _reach(actor: Any) -> ColumnElement | None:
+    """The condition limiting entries to ``actor``'s reach (None: every entry)."""
+    from crm.access import users
+    from crm.access.policy import load_role_rights
+    from crm.access.rules import covers
+
+    mine = require_manager(actor)
+    if mine.is_admin:
+        return None
+    placeable = users.placeable_departments(actor) or set()
+    user_ids = set(
+        db.session.scalars(
+            select(User.id).where(
+                User.is_admin.is_(False),
+                or_(User.department_id.is_(None), User.department_id.in_(sorted(placeable))),
+            )
+        )
+    )
+    role_ids = {
+        r.id for r in load_role_rights(db.session.scalars(select(Role.id))) if not covers(mine, r)
+    }
+    e = AccessAuditEntry
+    conditions = [
+        e.user_id.in_(sorted(user_ids)),
+        e.role_id.in_(sorted(role_ids)),
+        e.department_id.in_(sorted(placeable)),
+    ]
+    return or_(*conditions) if conditions else false()
+
+
+def _filtered(
+    actor: Any,
+    *,
+    person_id: int | None = None,
+    kind: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    user_id: int | None = None,
+    role_id: int | None = None,
+):
+    e = AccessAuditEntry
+    query = select(e)
+    reach = _reach(actor)
+    if reach is not None:
+        query = query.where(reach)
+    if person_id is not None:
+        query = query.where(or_(e.actor_id == person_id, e.user_id == person_id))
+    if kind:
+        query = query.where(e.kind == kind)
+    if since is not None:
+        query = query.where(e.at >= datetime.combine(since, time.min))
+    if until is not None:
+        query = query.where(e.at < datetime.combine(until + timedelta(days=1), time.min))
+    if user_id is not None:
+        query = query.where(e.user_id == user_id)
+    if role_id is not None:
+        query = query.where(e.role_id == role_id)
+    return query
+
+
+def _entry(row: AccessAuditEntry) -> Entry:
+    before, after = json.loads(row.before or "{}"), json.loads(row.after or "{}")
+    keys = list(dict.fromkeys([*before, *after]))
+    changes = [(k, str(before.get(k, NOTHING)), str(after.get(k, NOTHING))) for k in keys]
+    return Entry(
+        row.id,
+        row.at,
+        row.actor_id,
+        row.actor_name,
+        row.kind,
+        KINDS.get(row.kind, row.kind),
+        row.action,
+        ACTIONS.get(row.action, row.action),
+        row.subject,
+        changes,
+    )
+
+
+def page(actor: Any, *, page: int = 1, **filters: Any) -> AuditPage:
+    """One page of the entries ``actor`` may see, newest first, filtered by person (who
+    made the change or whom it is about), kind and date range (``since``/``until``,
+    days included). ``Forbidden`` unless they manage access."""
+    query = _filtered(actor, **filters)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(1, page), pages)
+    rows = db.session.scalars(
+        query.order_by(AccessAuditEntry.at.desc(), AccessAuditEntry.id.desc())
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    return AuditPage([_entry(r) for r in rows], total, page, pages)
+
+
+def recent(actor: Any, *, user_id: int | None = None, role_id: int | None = None) -> list[Entry]:
+    """The latest entries about one user or one role that ``actor`` may see."""
+    query = _filtered(actor, user_id=user_id, role_id=role_id)
+    rows = db.session.scalars(
+        query.order_by(AccessAuditEntry.at.desc(), AccessAuditEntry.id.desc()).limit(RECENT)
+    ).all()
+    return [_entry(r) for r in rows]
+
+
+def csv_text(actor: Any, **filters: Any) -> str:
+    """Every entry ``actor`` may see under ``filters``, as CSV (one line per changed
+    item; cells a spreadsheet would run as formulas are neutralised)."""
+    from crm.records.export import safe_cell
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["When (UTC)", "Who", "Kind", "Action", "About", "Item", "Before", "After"])
+    query = _filtered(actor, **filters).order_by(
+        AccessAuditEntry.at.desc(), AccessAuditEntry.id.desc()
+    )
+    for row in db.session.scalars(query):
+        entry = _entry(row)
+        head = [
+            entry.at.strftime("%Y-%m-%d %H:%M:%S"),
+            entry.actor_name,
+            entry.kind_label,
+            entry.action_label,
+            entry.subject,
+        ]
+        for item, before, after in entry.changes or [("", "", "")]:
+            writer.writerow([safe_cell(str(c)) for c in [*head, item, before, after]])
+    return out.getvalue()
