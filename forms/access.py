@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from crm.access import policy
+from crm.ids import parse_id
 from forms.base import BaseForm
 
 NO_CHOICE = ""
@@ -29,7 +30,7 @@ NO_CHOICE = ""
 
 def optional_id(value: str | None) -> int | None:
     """A select's value as an id ("" means none). Values were checked against the choices."""
-    return int(value) if value not in (None, NO_CHOICE) else None
+    return parse_id(value, what="choice") if value not in (None, NO_CHOICE) else None
 
 
 def levels_for(action: str) -> tuple[int, ...]:

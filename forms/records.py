@@ -54,7 +54,9 @@ def raw_values(fields: Iterable[FieldSpec], formdata: MultiDict) -> dict[str, An
     for f in fields:
         widget = types.get(f.type).widget
         if widget == "checkbox":
-            out[f.key] = "true" if formdata.get(f.key) else "false"
+            # the type's parse reads the value: "0", "false", "no", "off" are no too,
+            # anything else that is not yes is refused (a checkbox only ever sends "y")
+            out[f.key] = formdata.get(f.key) or "false"
         elif widget == "multiselect":
             if f.key in formdata:
                 out[f.key] = formdata.getlist(f.key)

@@ -117,12 +117,12 @@ def _department_page(department, *, edit=None, move=None, status: int = 200):
     ), status
 
 
-@bp.get("/departments/<int:department_id>")
+@bp.get("/departments/<id:department_id>")
 def department_page(department_id: int):
     return _department_page(departments.get(current_user, department_id))
 
 
-@bp.post("/departments/<int:department_id>")
+@bp.post("/departments/<id:department_id>")
 def department_save(department_id: int):
     _admin_only()
     department = departments.get(current_user, department_id)
@@ -146,7 +146,7 @@ def department_save(department_id: int):
     return redirect(url_for("access.department_page", department_id=department_id))
 
 
-@bp.post("/departments/<int:department_id>/move")
+@bp.post("/departments/<id:department_id>/move")
 def department_move(department_id: int):
     _admin_only()
     department = departments.get(current_user, department_id)
@@ -165,7 +165,7 @@ def department_move(department_id: int):
     return redirect(url_for("access.department_page", department_id=department_id))
 
 
-@bp.post("/departments/<int:department_id>/delete")
+@bp.post("/departments/<id:department_id>/delete")
 def department_delete(department_id: int):
     _admin_only()
     department = departments.get(current_user, department_id)

@@ -172,14 +172,14 @@ def _render_role(role, *, tab: str = GRANTS_TAB, status: int = 200, **forms: Any
     )
 
 
-@bp.get("/roles/<int:role_id>")
+@bp.get("/roles/<id:role_id>")
 def role_page(role_id: int):
     role = roles.get(current_user, role_id)
     tab = request.args.get("tab", GRANTS_TAB)
     return _render_role(role, tab=tab)
 
 
-@bp.post("/roles/<int:role_id>/settings")
+@bp.post("/roles/<id:role_id>/settings")
 def role_settings(role_id: int):
     role = roles.get(current_user, role_id)
     form = RoleSettingsForm()
@@ -201,7 +201,7 @@ def role_settings(role_id: int):
     return redirect(url_for("access.role_page", role_id=role_id))
 
 
-@bp.post("/roles/<int:role_id>/grants")
+@bp.post("/roles/<id:role_id>/grants")
 def role_grants(role_id: int):
     role = roles.get(current_user, role_id)
     keys = _entity_keys()
@@ -219,7 +219,7 @@ def role_grants(role_id: int):
     return redirect(url_for("access.role_page", role_id=role_id))
 
 
-@bp.post("/roles/<int:role_id>/fields/<entity_key>")
+@bp.post("/roles/<id:role_id>/fields/<entity_key>")
 def role_fields(role_id: int, entity_key: str):
     role = roles.get(current_user, role_id)
     entity = _tab_entity(entity_key)
@@ -241,7 +241,7 @@ def role_fields(role_id: int, entity_key: str):
     return redirect(url_for("access.role_page", role_id=role_id, tab=entity.key))
 
 
-@bp.post("/roles/<int:role_id>/delete")
+@bp.post("/roles/<id:role_id>/delete")
 def role_delete(role_id: int):
     role = roles.get(current_user, role_id)
     form = RoleDeleteForm()

@@ -147,13 +147,13 @@ def _render_user(user, form, status: int = 200, token: str | None = None):
     ), status
 
 
-@bp.get("/users/<int:user_id>")
+@bp.get("/users/<id:user_id>")
 def user_page(user_id: int):
     user = users.get(current_user, user_id)
     return _render_user(user, _edit_form(user))
 
 
-@bp.post("/users/<int:user_id>")
+@bp.post("/users/<id:user_id>")
 def user_save(user_id: int):
     user = users.get(current_user, user_id)
     form = _edit_form(user, posted=True)
@@ -186,7 +186,7 @@ def _refused(user_id: int, exc: ValidationFailed | Forbidden):
     return _render_user(user, _edit_form(user), exc.status)
 
 
-@bp.post("/users/<int:user_id>/invite")
+@bp.post("/users/<id:user_id>/invite")
 def user_invite(user_id: int):
     try:
         token = users.reinvite(current_user, user_id)
@@ -212,11 +212,11 @@ def _set_active(user_id: int, active: bool):
     return redirect(url_for("access.user_page", user_id=user_id))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.post("/users/<id:user_id>/deactivate")
 def user_deactivate(user_id: int):
     return _set_active(user_id, False)
 
 
-@bp.post("/users/<int:user_id>/reactivate")
+@bp.post("/users/<id:user_id>/reactivate")
 def user_reactivate(user_id: int):
     return _set_active(user_id, True)

@@ -159,7 +159,7 @@ def list_view_new(key: str):
     return _editor(key, None)
 
 
-@bp.route("/entities/<key>/views/<int:view_id>/edit", methods=["GET", "POST"])
+@bp.route("/entities/<key>/views/<id:view_id>/edit", methods=["GET", "POST"])
 def list_view_edit(key: str, view_id: int):
     return _editor(key, view_id)
 
@@ -193,7 +193,7 @@ def _after_list_change(entity: EntitySpec, message: str):
     return redirect(url_for("designer.list_views", key=entity.key))
 
 
-@bp.post("/entities/<key>/views/<int:view_id>/delete")
+@bp.post("/entities/<key>/views/<id:view_id>/delete")
 def list_view_delete(key: str, view_id: int):
     entity = entity_or_404(key)
     view = _shared_view(entity, view_id)
@@ -201,7 +201,7 @@ def list_view_delete(key: str, view_id: int):
     return _after_list_change(entity, f"Deleted the view “{view.name}”.")
 
 
-@bp.post("/entities/<key>/views/<int:view_id>/default")
+@bp.post("/entities/<key>/views/<id:view_id>/default")
 def list_view_default(key: str, view_id: int):
     entity = entity_or_404(key)
     view = _shared_view(entity, view_id)

@@ -28,6 +28,7 @@ from crm.access.models import User
 from crm.access.policy import CONFIGURE, can
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
+from crm.ids import as_id
 from crm.metadata import specs, types
 from crm.metadata.keys import clean_label
 from crm.metadata.models import ListViewRow
@@ -494,8 +495,8 @@ def _value_words(field: FieldSpec, value: str, names: Mapping[int, str] | None) 
     if ftype.has_choices:
         choice = field.choice(value)
         return choice.label if choice else value
-    if ftype.reference == "user" and value.isdigit():
-        return (names or {}).get(int(value), f"user #{value}")
+    if ftype.reference == "user" and as_id(value) is not None:
+        return (names or {}).get(as_id(value), f"user #{value}")
     return value
 
 

@@ -33,6 +33,7 @@ from crm.access import directory, policy
 from crm.access.models import User
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.ids import as_id
 from crm.metadata.spec import EntitySpec
 from crm.records import present
 from crm.records.query import scoped, table_of
@@ -114,15 +115,9 @@ def parse_picks(values: Iterable[str], *, need_version: bool = True) -> dict[int
     for raw in values:
         text = str(raw).strip()
         id_text, sep, version_text = text.partition(":")
-        try:
-            record_id = int(id_text)
-            version = int(version_text) if sep else None
-        except ValueError:
-            raise ValidationFailed(
-                "The selection could not be read; reload the list and pick again.",
-                errors={"pick": ["The selection could not be read."]},
-            ) from None
-        if record_id <= 0 or (version is not None and version <= 0):
+        record_id = as_id(id_text)
+        version = as_id(version_text) if sep else None
+        if record_id is None or (sep and version is None):
             raise ValidationFailed(
                 "The selection could not be read; reload the list and pick again.",
                 errors={"pick": ["The selection could not be read."]},
@@ -272,10 +267,7 @@ def bulk_assign(
     of an active user."""
     policy.require(user, "assign", spec.key)
     with unit_of_work(on_error=UNIQUE_RACE):
-        try:
-            owner = int(owner_id)
-        except (TypeError, ValueError):
-            owner = 0
+        owner = as_id(owner_id) or 0
         active = owner > 0 and db.session.scalar(select(User.is_active).where(User.id == owner))
         if not active:
             raise ValidationFailed(

@@ -1,14 +1,16 @@
 """Export exactly what a list shows (its columns, filters, sort and search) as CSV or XLSX.
 
 Rows are read in keyset batches, so an export of a large list streams in constant memory.
-Cells that a spreadsheet would read as a formula (starting with = + - @, a tab or a carriage
-return) are prefixed with an apostrophe: they stay text, never run (OWASP "CSV injection").
+Cells that a spreadsheet would read as a formula (starting with = + - @, their full-width
+forms ＝ ＋ － ＠, which some spreadsheets fold to them, a tab or a carriage return) are
+prefixed with an apostrophe: they stay text, never run (OWASP "CSV injection").
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -17,7 +19,10 @@ from crm.access import policy
 from crm.metadata.spec import EntitySpec
 from crm.records import listing, present
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Excel refuses these in a sheet title, and titles longer than 31 characters
+SHEET_TITLE_FORBIDDEN = re.compile(r"[\\/*?:\[\]\x00-\x1f]")
+SHEET_TITLE_MAX = 31
 BATCH = 1000
 MAX_ROWS = 1_000_000
 
@@ -25,6 +30,15 @@ MAX_ROWS = 1_000_000
 def safe_cell(text: str) -> str:
     """Text a spreadsheet shows as typed, never evaluates."""
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def sheet_title(label: str) -> str:
+    """``label`` as a worksheet title Excel accepts: the characters it refuses
+    (``/ \\ * ? : [ ]``) become spaces, at most 31 characters, no leading or trailing
+    apostrophe, never empty."""
+    title = " ".join(SHEET_TITLE_FORBIDDEN.sub(" ", label or "").split())
+    title = title[:SHEET_TITLE_MAX].strip().strip("'").strip()
+    return title or "Records"
 
 
 def _rows(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Iterator[list[str]]:
@@ -68,7 +82,7 @@ def xlsx_bytes(user: Any, spec: EntitySpec, request: listing.ListRequest) -> byt
 
     policy.require(user, "export", spec.key)
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=spec.label_plural[:31] or "Records")
+    sheet = book.create_sheet(title=sheet_title(spec.label_plural))
     sheet.append(header(user, spec, request))
     for row in _rows(user, spec, request):
         sheet.append(row)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     false,
     func,
+    literal,
     literal_column,
     not_,
     or_,
@@ -161,7 +162,7 @@ def parse_request(
     if args.get("after"):
         after = decode_cursor(str(args.get("after")))
         if after is None:
-            errors.append("That page link is no longer valid; start from the first page.")
+            errors.append(STALE_CURSOR)
     if errors:
         raise ValidationFailed(" ".join(errors), errors={"list": errors})
     if any(f.field not in visible for f in view.filters):
@@ -207,8 +208,56 @@ def decode_cursor(token: str) -> tuple | None:
         if not isinstance(values, list) or len(values) > 4:
             return None
         return tuple(_decode(v) for v in values)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, ArithmeticError):  # decimal.InvalidOperation
         return None
+
+
+STALE_CURSOR = "This page link is no longer valid; start from the first page."
+MAX_BIGINT = 2**63 - 1
+
+
+def _fits(column, value: Any) -> bool:
+    """Whether ``value`` (decoded from a page link) can stand for a value of ``column``:
+    the column's Python type, finite, within 64 bits, text the databases can hold."""
+    if value is None:
+        return column.nullable
+    try:
+        expected = column.type.python_type
+    except NotImplementedError:
+        return False
+    if isinstance(value, bool) or expected is bool:
+        return isinstance(value, bool) and expected is bool
+    if expected is int:
+        return isinstance(value, int) and -MAX_BIGINT - 1 <= value <= MAX_BIGINT
+    if expected is Decimal:
+        return isinstance(value, (Decimal, int)) and Decimal(value).is_finite()
+    if expected is float:
+        return isinstance(value, (int, float)) and abs(value) != float("inf") and value == value
+    if expected is datetime:
+        return isinstance(value, datetime) and (value.tzinfo is None) != bool(
+            getattr(column.type, "timezone", False)
+        )
+    if expected is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    if expected is str:
+        if not isinstance(value, str) or "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            return False
+        return True
+    return isinstance(value, expected)
+
+
+def check_cursor(columns, values: tuple) -> None:
+    """Raise ``ValidationFailed`` (400) unless ``values`` (a decoded page link) holds one
+    value of the right type for each of the sort ``columns``: a forged, foreign or stale
+    link never reaches the database."""
+    if len(values) != len(columns) or not all(
+        _fits(c, v) for c, v in zip(columns, values, strict=True)
+    ):
+        raise ValidationFailed(STALE_CURSOR, errors={"after": [STALE_CURSOR]})
 
 
 def _after_condition(columns, directions, values):
@@ -223,7 +272,10 @@ def _after_condition(columns, directions, values):
         if value is None:  # nothing sorts after an empty value except by a later key
             after = false()
         else:
-            beyond = col > value if direction == "asc" else col < value
+            # a literal of the column's type: booleans compare too (SQLAlchemy refuses a
+            # bare True / False beside ``>``)
+            bound = literal(value, col.type)
+            beyond = col > bound if direction == "asc" else col < bound
             after = or_(beyond, col.is_(None)) if col.nullable else beyond
         branches.append(and_(*equal_before, after))
     return or_(*branches)
@@ -341,8 +393,7 @@ def list_page(
     sort_cols = [table.c[k] for k, _ in sort] + [table.c.id]
     directions = [d for _, d in sort] + [sort[-1][1] if sort else "desc"]
     if request.after is not None:
-        if len(request.after) != len(sort_cols):
-            raise ValidationFailed("That page link is no longer valid; start from the first page.")
+        check_cursor(sort_cols, request.after)
         conditions.append(_after_condition(sort_cols, directions, request.after))
     if short_search(dialect, request.q):
         query = scoped(user, spec, action, columns=shown)

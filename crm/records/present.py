@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from crm.access import directory, policy
 from crm.extensions import db
+from crm.ids import as_id
 from crm.metadata import list_views, specs, types
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.query import scoped, table_of
@@ -267,10 +268,7 @@ def form_lookup_names(
         if types.get(f.type).reference != "record":
             continue
         raw = values.get(f.key)
-        try:
-            record_id = int(raw) if raw not in (None, "") else None
-        except (TypeError, ValueError):
-            continue
+        record_id = as_id(raw) if raw not in (None, "") else None
         target = compiled.entity(f.option("target"))
         if record_id is not None and target is not None:
             name = names_of(user, target, [record_id]).get(record_id)

@@ -30,6 +30,7 @@ from crm.access import audit, policy
 from crm.access.models import Department, RecordShare, User
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
+from crm.ids import as_id
 from crm.metadata.spec import EntitySpec
 from crm.records import service as records
 from crm.records.models import RecordHistory
@@ -154,13 +155,11 @@ def _require_edit(user: Any, spec: EntitySpec, record_id: int, what: str) -> Map
 
 
 def _as_id(value: Any) -> int | None:
+    """None for a missing value, -1 for one that is not an id (``crm.ids.as_id``)."""
     if value is None or value == "":
         return None
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        return -1
-    return number if number > 0 else -1
+    number = as_id(value)
+    return -1 if number is None else number
 
 
 def _target(user_id: Any, department_id: Any) -> tuple[str, int, str]:

@@ -21,8 +21,8 @@ from crm.metadata.types.forms import (
     form_field,
 )
 
-_TRUE = frozenset({"true", "yes", "1", "on"})
-_FALSE = frozenset({"false", "no", "0", "off"})
+_TRUE = frozenset({"true", "yes", "1", "on", "y"})
+_FALSE = frozenset({"false", "no", "0", "off", "n"})
 
 
 def _parse_boolean(spec: FieldSpec, value: Any) -> bool | None:

@@ -135,7 +135,10 @@ def form_field(cls: type, widget: Any = None, **render_kw: Any) -> Callable[[Fie
 
 
 def boolean_field(spec: FieldSpec):
-    return BooleanField(spec.label, description=spec.help_text)
+    # what the type's parse reads as no is unticked when the form is shown again
+    return BooleanField(
+        spec.label, description=spec.help_text, false_values=("", "false", "no", "0", "off", "n")
+    )
 
 
 def read_only_field(spec: FieldSpec):

@@ -13,6 +13,7 @@ from jinja2_fragments.flask import render_block
 
 from crm.access import policy
 from crm.errors import NotFound, ValidationFailed
+from crm.ids import optional_id
 from crm.metadata import list_views
 from crm.records import bulk, listing
 from crm.records.views import bp, entity_for
@@ -154,7 +155,7 @@ def save_view(key: str) -> Response:
     """Save the list as the user sees it (the chosen view's columns, its filters plus the
     user's own, the sort) as a private view, and open it."""
     spec = entity_for(key)
-    view_id = request.form.get("view", type=int)
+    view_id = optional_id(request.form.get("view"), what="list view", field="view")
     base = (
         list_views.get_view(view_id, current_user.id)
         if view_id

@@ -31,6 +31,7 @@ from werkzeug.datastructures import MultiDict
 
 from crm.access import directory, policy
 from crm.errors import ValidationFailed
+from crm.ids import as_id
 from crm.metadata import list_views as lv
 from crm.metadata import specs, types
 from crm.metadata.filter_rows import FilterRowModel
@@ -105,7 +106,7 @@ def _names_for(spec: EntitySpec, filters) -> dict[str, dict[int, str]]:
         reference = types.get(field_spec.type).reference if field_spec is not None else None
         if reference is None or f.value is None:
             continue
-        ids = {int(v) for v in url_values(f) if v.isdigit()}
+        ids = {i for i in map(as_id, url_values(f)) if i is not None}
         if reference == "user":
             user_ids |= ids
         else:
@@ -128,7 +129,7 @@ def describe(spec: EntitySpec, f: FilterSpec, names: dict[str, dict[int, str]]) 
     if is_lookup and isinstance(f.value, str | tuple):
         known = names.get(field_spec.key, {})
         values = f.value if isinstance(f.value, tuple) else (f.value,)
-        shown = tuple(known.get(int(v), f"#{v}") if v.isdigit() else v for v in values)
+        shown = tuple(known.get(as_id(v), f"#{v}") if as_id(v) else v for v in values)
         f = FilterSpec(f.field, f.op, shown if isinstance(f.value, tuple) else shown[0])
     return lv.describe_filter(spec, f, names.get("*users"))
 
@@ -218,7 +219,7 @@ class Builder(FilterRowModel):
     def picked(self) -> list[tuple[str, str]]:
         """``(id, name)`` of the records chosen so far in a lookup filter."""
         target = self.target
-        ids = [int(v) for v in self.values if v.isdigit()]
+        ids = [i for i in map(as_id, self.values) if i is not None]
         if target is None or not ids:
             return []
         if self._names is None:

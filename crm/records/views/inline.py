@@ -19,6 +19,7 @@ from jinja2_fragments.flask import render_block
 
 from crm.access import directory, policy
 from crm.errors import Forbidden, ValidationFailed
+from crm.ids import as_id, optional_id
 from crm.metadata import types
 from crm.records import checks, present
 from crm.records import service as records
@@ -68,7 +69,7 @@ def _edit_form(
     return vary(make_response(body, status))
 
 
-@bp.get("/<key>/<int:record_id>/field/<field_key>")
+@bp.get("/<key>/<id:record_id>/field/<field_key>")
 def field_value(key: str, record_id: int, field_key: str) -> Response:
     """The display of one value (cancel, or "keep theirs" after a conflict)."""
     spec = entity_for(key)
@@ -82,7 +83,7 @@ def field_value(key: str, record_id: int, field_key: str) -> Response:
     return _display(spec, f, row)
 
 
-@bp.get("/<key>/<int:record_id>/field/<field_key>/edit")
+@bp.get("/<key>/<id:record_id>/field/<field_key>/edit")
 def field_edit(key: str, record_id: int, field_key: str) -> Response:
     """The input for one value, filled with the value saved now and carrying its version."""
     spec = entity_for(key)
@@ -93,7 +94,7 @@ def field_edit(key: str, record_id: int, field_key: str) -> Response:
     return _edit_form(spec, f, row, version=row["version"])
 
 
-@bp.post("/<key>/<int:record_id>/field/<field_key>")
+@bp.post("/<key>/<id:record_id>/field/<field_key>")
 def field_save(key: str, record_id: int, field_key: str) -> Response:
     """Save one value (``version`` = the version the input was opened with, ``seen`` = the
     fingerprint of the value then): ``records.merge_update``, as the edit form saves.
@@ -106,7 +107,7 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
     spec = entity_for(key)
     f = _editable_field(spec, field_key)
     row = records.get(current_user, spec, record_id, action="edit")
-    expected = request.form.get("version", type=int) or 0
+    expected = as_id(request.form.get("version")) or 0
     seen = request.form.get("seen", "")
     raw = raw_values([f], request.form)
     if types.get(f.type).multi_valued:  # no box ticked sends nothing: that means none
@@ -176,7 +177,7 @@ def validate_field(key: str, field_key: str) -> Response:
     answer with its messages, or nothing when it is fine. Writes nothing. ``record`` names
     the record being edited (its own value does not count as taken)."""
     spec = entity_for(key)
-    record_id = request.args.get("record", type=int)
+    record_id = optional_id(request.args.get("record"), field="record")
     if record_id:
         records.get(current_user, spec, record_id, action="edit")
     else:

@@ -20,6 +20,7 @@ from jinja2_fragments.flask import render_block
 
 from crm.access import directory, policy
 from crm.errors import NotFound, ValidationFailed
+from crm.ids import as_id, optional_id
 from crm.metadata import list_views, specs, types
 from crm.records import bulk, export, listing, present
 from crm.records import service as records
@@ -46,7 +47,7 @@ def _layout_fields(spec, *, quick: bool = False):
 def _list_args(available=None):
     """The list view the user chose (``?view=``), else their default. ``available`` (the
     views already read for the page) saves a query."""
-    view_id = request.args.get("view", type=int)
+    view_id = optional_id(request.args.get("view"), what="list view", field="view")
     if view_id:
         return list_views.get_view(view_id, current_user.id)
     if available is not None:
@@ -237,7 +238,7 @@ def _related_sources(spec, only: tuple[str, str] | None = None):
     ]
 
 
-@bp.get("/<key>/<int:record_id>")
+@bp.get("/<key>/<id:record_id>")
 def record_page(key: str, record_id: int):
     spec = entity_for(key)
     row = records.get(current_user, spec, record_id)
@@ -275,7 +276,7 @@ def _inline_editable(spec, can_edit: bool) -> set[str]:
     return {f.key for f in policy.visible_fields(current_user, spec, "edit")}
 
 
-@bp.get("/<key>/<int:record_id>/related/<source>/<field_key>")
+@bp.get("/<key>/<id:record_id>/related/<source>/<field_key>")
 def related_list(key: str, record_id: int, source: str, field_key: str):
     spec = entity_for(key)
     pairs = _related_sources(spec, only=(source, field_key))
@@ -314,7 +315,7 @@ def related_list(key: str, record_id: int, source: str, field_key: str):
     )
 
 
-@bp.route("/<key>/<int:record_id>/edit", methods=["GET", "POST"])
+@bp.route("/<key>/<id:record_id>/edit", methods=["GET", "POST"])
 def record_edit(key: str, record_id: int):
     """The edit form. It carries the version it was opened at and, per field, the
     fingerprint of the value it showed (``seen.<key>``): a save after someone else's is a
@@ -331,7 +332,7 @@ def record_edit(key: str, record_id: int):
             spec, form, layout, fields, row, record=row, version=row["version"], seen=seen
         )
     form = record_form(spec, fields, formdata=request.form)
-    expected = request.form.get("version", type=int) or 0
+    expected = as_id(request.form.get("version")) or 0
     base = {f.key: request.form.get(f"seen.{f.key}", "") for f in fields}
     raw = raw_values(fields, request.form)
     for f in fields:
@@ -389,7 +390,7 @@ def _conflict_page(spec, fields, exc: RecordConflict, base: dict, expected: int)
     return body, 409
 
 
-@bp.post("/<key>/<int:record_id>/notes")
+@bp.post("/<key>/<id:record_id>/notes")
 def note_add(key: str, record_id: int):
     spec = entity_for(key)
     error = None
@@ -397,6 +398,13 @@ def note_add(key: str, record_id: int):
         records.add_note(current_user, spec, record_id, request.form.get("body", ""))
     except ValidationFailed as exc:
         error = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
+    if not is_htmx():
+        # posted without JavaScript: post/redirect/get, so a reload never adds it twice
+        if error:
+            flash(error, "error")
+        else:
+            flash("Note added.", "success")
+        return redirect(url_for("records.record_page", key=key, record_id=record_id))
     return render_page_or_block(
         "records/record.html",
         "timeline",
@@ -412,7 +420,7 @@ def note_add(key: str, record_id: int):
     )
 
 
-@bp.post("/<key>/<int:record_id>/delete")
+@bp.post("/<key>/<id:record_id>/delete")
 def record_delete(key: str, record_id: int):
     spec = entity_for(key)
     records.delete(current_user, spec, record_id)
@@ -434,7 +442,7 @@ def recycle_bin(key: str):
     )
 
 
-@bp.post("/<key>/<int:record_id>/restore")
+@bp.post("/<key>/<id:record_id>/restore")
 def record_restore(key: str, record_id: int):
     spec = entity_for(key)
     records.restore(current_user, spec, record_id)
@@ -442,7 +450,7 @@ def record_restore(key: str, record_id: int):
     return redirect(url_for("records.record_page", key=key, record_id=record_id))
 
 
-@bp.post("/<key>/<int:record_id>/purge")
+@bp.post("/<key>/<id:record_id>/purge")
 def record_purge(key: str, record_id: int):
     spec = entity_for(key)
     records.purge(current_user, spec, record_id)

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from crm.access import directory, policy
 from crm.errors import Conflict, NotFound, ValidationFailed
+from crm.ids import as_id, parse_id
 from crm.records import present, sharing
 from crm.records import service as records
 from crm.records.views import bp, entity_for
@@ -29,8 +30,7 @@ ACCESS_PANEL = "records/_access_panel.html"
 def _seen(row) -> int:
     """The record version the page showed (``seen``), for the ownership form's optimistic
     lock: the lazily loaded panel must not pick up a version the user never saw."""
-    seen = request.values.get("seen", type=int)
-    return seen if seen and seen > 0 else row["version"]
+    return as_id(request.values.get("seen")) or row["version"]
 
 
 def _panel(
@@ -69,7 +69,7 @@ def _panel(
     )
 
 
-@bp.get("/<key>/<int:record_id>/sharing")
+@bp.get("/<key>/<id:record_id>/sharing")
 def sharing_panel(key: str, record_id: int) -> Response:
     """Who the record is shared with; the forms to share, stop sharing and transfer
     ownership for those who may."""
@@ -101,7 +101,7 @@ def _target(raw: str) -> dict[str, Any]:
     return {}
 
 
-@bp.post("/<key>/<int:record_id>/sharing")
+@bp.post("/<key>/<id:record_id>/sharing")
 def share_add(key: str, record_id: int) -> Response:
     """Share the record with the chosen user or department (``target``), to ``access``."""
     spec = entity_for(key)
@@ -127,7 +127,7 @@ def share_add(key: str, record_id: int) -> Response:
     return _after_write(spec, record_id, message)
 
 
-@bp.post("/<key>/<int:record_id>/sharing/<int:share_id>/remove")
+@bp.post("/<key>/<id:record_id>/sharing/<id:share_id>/remove")
 def share_remove(key: str, record_id: int, share_id: int) -> Response:
     """Stop sharing the record with one user or department."""
     spec = entity_for(key)
@@ -135,7 +135,7 @@ def share_remove(key: str, record_id: int, share_id: int) -> Response:
     return _after_write(spec, record_id, f"No longer shared with {name}.")
 
 
-@bp.post("/<key>/<int:record_id>/owner")
+@bp.post("/<key>/<id:record_id>/owner")
 def owner_transfer(key: str, record_id: int) -> Response:
     """Give the record to another active user (``owner_id``); ``version`` is the version
     the user saw, so a record changed since is not given away unseen."""
@@ -152,9 +152,9 @@ def owner_transfer(key: str, record_id: int) -> Response:
         return _panel(spec, record_id, status=400, error=exc.message, errors=exc.errors)
     except Conflict as exc:
         return _panel(spec, record_id, status=409, error=exc.message)
-    owner_id = int(request.form["owner_id"])  # the service accepted it: an active user's id
+    owner_id = parse_id(request.form["owner_id"], what="user")  # the service accepted it
     name = directory.user_names([owner_id]).get(owner_id, "them")
-    if after == request.form.get("version", type=int):
+    if after == as_id(request.form.get("version")):
         return _after_write(spec, record_id, f"{name} owns it already.")
     message = f"Owner changed to {name}."
     try:
@@ -167,7 +167,7 @@ def owner_transfer(key: str, record_id: int) -> Response:
     return redirect(url_for("records.record_page", key=key, record_id=record_id))
 
 
-@bp.get("/<key>/<int:record_id>/access")
+@bp.get("/<key>/<id:record_id>/access")
 def access_panel(key: str, record_id: int) -> Response:
     """Administrators only: every active user who can see, and who can edit, this record,
     with the rule that grants it."""

@@ -1,0 +1,51 @@
+"""Ids read from requests, parsed in one place with the bounds the databases can store.
+
+Every id is a positive 64-bit integer (1 .. 2^63-1). ``parse_id`` turns a query argument, a
+form value or a service argument into one, or refuses with a message for people
+(``ValidationFailed``, a 400), so no ``OverflowError`` from a driver, no negative or zero id
+and no other script's digits ever reach a query. URL segments use the ``<id:...>``
+converter of ``crm.web.ids``, which answers 404 for the same values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from crm.errors import ValidationFailed
+
+MAX_ID = 2**63 - 1
+# ASCII digits only: str.isdigit() and int() accept other scripts' digits ("١٢")
+DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def as_id(value: Any) -> int | None:
+    """``value`` as an id (an int, or a string of ASCII digits, surrounding spaces allowed),
+    or None when it is not one: empty, signed, zero, not digits, or above 2^63-1."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip() if value is not None else ""
+        if not DIGITS.fullmatch(text):
+            return None
+        number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
+def parse_id(value: Any, *, what: str = "record", field: str = "id") -> int:
+    """``value`` as an id; raises ``ValidationFailed`` (400, keyed by ``field``) naming
+    ``what`` when it is not a valid one."""
+    number = as_id(value)
+    if number is None:
+        message = f"That {what} reference is not valid: use the link or choice offered."
+        raise ValidationFailed(message, errors={field: [message]})
+    return number
+
+
+def optional_id(value: Any, *, what: str = "record", field: str = "id") -> int | None:
+    """Like ``parse_id``, but None for a missing or empty value."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return parse_id(value, what=what, field=field)
