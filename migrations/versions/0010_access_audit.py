@@ -1,7 +1,7 @@
 """The access audit log: who changed which access, when, from what to what.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04
 
 Roles (grants, field rights, administration flags), role assignments, departments and
@@ -14,8 +14,8 @@ it is about.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
