@@ -105,7 +105,7 @@ def test_admin_models_member_and_staff_uses_it(live_server, page, browser):
     staff_context = browser.new_context(viewport={"width": 1280, "height": 900})
     staff = staff_context.new_page()
     sign_in(staff, url, "sam@example.com")
-    staff.get_by_role("link", name="Members").click()
+    staff.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
     staff.get_by_role("link", name="New Member").click()
     assert staff.get_by_role("heading", name="Membership").is_visible()
     staff.get_by_label("Full name").fill("Zofia Nowak")

@@ -95,7 +95,7 @@ def test_search_filter_quick_create_inline_edit_and_timeline(live_server, page):
     sign_in(page, url, "sam@example.com")
 
     # --- the list: search as you type, then a view with a filter ---
-    page.get_by_role("link", name="Accounts").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Accounts").click()
     page.wait_for_url("**/r/account/")
     expect(_rows(page)).to_have_count(6)
     # Markup in a value is text.
@@ -115,7 +115,7 @@ def test_search_filter_quick_create_inline_edit_and_timeline(live_server, page):
     screenshot(page, "runtime-list-filter")
 
     # --- a contact whose account is created on the spot ---
-    page.get_by_role("link", name="Contacts").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
     page.wait_for_url("**/r/contact/")
     page.get_by_role("link", name="New Contact").click()
     page.wait_for_url("**/r/contact/new")
