@@ -169,19 +169,6 @@
           evt.to.hasAttribute("data-quick-available")
         );
       },
-      // From the press on a field to its release the editor must not be redrawn: an answer
-      // to an earlier save swapped in then would pull the field out from under the
-      // pointer (the drop would land nowhere). Such an answer is skipped, and the layout
-      // saved again once the field is down unless the drop itself saved it.
-      onChoose: function () { form._leHolding = true; },
-      onUnchoose: function () {
-        setTimeout(function () {
-          form._leHolding = false;
-          if (!form._leSkipped || !document.body.contains(form)) return;
-          form._leSkipped = false;
-          if ((form._leGeneration || 0) === (form._leSent || 0)) changed(form);
-        }, 0);
-      },
       onStart: function () { form.classList.add("is-dragging-field"); },
       onEnd: function (evt) {
         form.classList.remove("is-dragging-field");
@@ -304,12 +291,6 @@
     // Dispatched on the target (#layout-editor); the form that asked is in the config.
     var form = (evt.detail.requestConfig && evt.detail.requestConfig.elt) || evt.detail.elt;
     if (!form || !form.matches || !form.matches(EDITOR)) return;
-    if (form._leHolding && document.body.contains(form)) {
-      evt.detail.shouldSwap = false;
-      evt.detail.isError = false;
-      form._leSkipped = true;
-      return;
-    }
     var stale = (form._leGeneration || 0) !== (form._leSent || 0);
     if (stale && document.body.contains(form)) {
       // A newer change is queued (hx-sync "queue last"): keep what is on screen; the next
