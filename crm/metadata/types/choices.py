@@ -96,6 +96,7 @@ def _picklist_cell(spec: FieldSpec, has_target: bool):
     """Each choice's chip is drawn once; a key no longer among the choices shows as
     stored, on a grey chip; an empty value is an empty cell."""
     chips = {
+        # Markup.format escapes its arguments: the colour (a palette key) and the label.
         c.key: str(
             Markup('<td><span class="chip c-{}">{}</span></td>').format(
                 c.color or "gray", choice_label(spec, c.key)
