@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: run serve test install install-dev install-prod migrate lint format vendor bench clean
+.PHONY: run serve test install install-dev install-prod migrate lint format vendor bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Extract marked strings into the catalogs (crm/translations), then compile them.
+messages: install-dev
+	$(BIN)/python scripts/i18n.py update
 
 ## Re-copy front-end libraries from the npm registry (needs Node.js; the files are committed).
 vendor:

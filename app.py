@@ -15,8 +15,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with the command that fixes it, unless ``CHECK_MIGRATIONS`` is False.
     """
     from crm import config as settings
+    from crm import i18n
     from crm.db import configure_engine
-    from crm.extensions import csrf, db, htmx, login_manager
+    from crm.extensions import babel, csrf, db, htmx, login_manager
     from crm.migrate import check_up_to_date
     from crm.models import import_all
 
@@ -34,6 +35,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        timezone_selector=i18n.select_timezone,
+        default_translation_directories="crm/translations",
+    )
+    # {% trans %} blocks: whitespace collapsed, so a template's line breaks never reach
+    # the catalog's message ids.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
 
     with app.app_context():
         configure_engine(

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and bound to an app in ``create_app``."""
 
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -25,3 +26,4 @@ db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
+babel = Babel()

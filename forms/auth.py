@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from wtforms import EmailField, PasswordField, StringField
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from crm import i18n
 from forms.base import BaseForm
 
 
@@ -38,3 +40,18 @@ class ChangePasswordForm(BaseForm):
         "Repeat the new password",
         validators=[DataRequired(), EqualTo("new_password", message="The passwords differ.")],
     )
+
+
+class PreferencesForm(BaseForm):
+    """A person's interface language and time zone; empty follows the browser/company."""
+
+    locale = SelectField(_l("Language"), validate_choice=False)
+    timezone = SelectField(_l("Time zone"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.locale.choices = [("", _l("As my browser says")), *i18n.LANGUAGES.items()]
+        self.timezone.choices = [
+            ("", _l("The company's time zone")),
+            *((z, z) for z in i18n.timezones()),
+        ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from crm import uow
@@ -169,6 +170,23 @@ def change_password(user: User, current: str, new: str) -> None:
         user.password_hash = hash_password(new)
         user.password_changed_at = utcnow()
         revoke_sessions(user.id, keep=user.auth_session)
+
+
+def set_preferences(user: User, *, locale: str | None, timezone: str | None) -> None:
+    """Set the user's interface language and time zone; empty values follow the browser
+    and the company (``crm.i18n``). An unknown language or zone is refused, never stored."""
+    from crm import i18n
+
+    errors: dict[str, list[str]] = {}
+    if locale and i18n.known_locale(locale) != locale:
+        errors["locale"] = [_("Choose one of the languages offered.")]
+    if timezone and i18n.known_timezone(timezone) is None:
+        errors["timezone"] = [_("Choose one of the time zones offered.")]
+    if errors:
+        raise ValidationFailed(_("Your preferences were not changed."), errors=errors)
+    with unit_of_work():
+        user.locale = locale or None
+        user.timezone = timezone or None
 
 
 def set_active(user_id: int, active: bool) -> User:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, flash, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crm.auth import service
 from crm.errors import Conflict, TooManyAttempts, ValidationFailed
 from crm.extensions import login_manager
 from crm.web.htmx import redirect
-from forms.auth import ChangePasswordForm, FirstAdminForm, SignInForm
+from forms.auth import ChangePasswordForm, FirstAdminForm, PreferencesForm, SignInForm
 
 bp = Blueprint("auth", __name__)
 
@@ -19,7 +22,7 @@ bp = Blueprint("auth", __name__)
 def init_login(app: Flask) -> None:
     """Configure Flask-Login: cookies name revocable server-side sessions."""
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message = _l("Sign in to continue.")
     login_manager.login_message_category = "info"
     # Our sessions are server-side rows; Flask-Login's IP/agent hash would only add
     # false sign-outs on mobile networks.
@@ -102,6 +105,30 @@ def setup():
     elif request.method == "POST":
         status = 400
     return render_template("auth/setup.html", form=form), status
+
+
+@bp.route("/account/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    form = PreferencesForm(
+        data={"locale": current_user.locale or "", "timezone": current_user.timezone or ""}
+    )
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.set_preferences(
+                current_user, locale=form.locale.data, timezone=form.timezone.data
+            )
+        except ValidationFailed as exc:
+            form.add_errors(exc.errors)
+            status = 400
+        else:
+            refresh()  # the language of this very answer follows the new choice
+            flash(_("Your preferences are saved."), "success")
+            return redirect(url_for("auth.preferences"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/preferences.html", form=form), status
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

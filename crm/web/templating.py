@@ -13,6 +13,9 @@ from flask_login import current_user
 
 def register(app: Flask) -> None:
     """Install the filters, globals and context processor on ``app``'s Jinja environment."""
+    from flask_babel import get_locale
+
+    from crm import i18n
     from crm.metadata import types
     from crm.metadata.palette import PALETTE
     from crm.records.present import entity_urls, record_urls
@@ -43,6 +46,7 @@ def register(app: Flask) -> None:
     def _page_frame() -> dict:
         # Per request: both depend on who is signed in.
         return {
+            "html_lang": i18n.html_lang(str(get_locale() or i18n.DEFAULT_LOCALE)),
             "may": navigation.may,
             "runtime_entities": navigation.runtime_entities(current_user),
         }

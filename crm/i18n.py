@@ -1,0 +1,136 @@
+"""Languages and time zones: which the app speaks, and which one each request uses.
+
+The interface language of a request is, in order: the signed-in user's choice (their
+preferences page), the browser's ``Accept-Language``, the company's default (set in the
+configuration area), English. The time zone: the user's, else the company's, else UTC.
+Date-times are stored in naive UTC (``crm.timeutil``) and converted only for display and
+input (Flask-Babel's ``to_user_timezone``/``to_utc``).
+
+Locale names follow Babel (``zh_Hans``); HTML and HTTP use BCP 47 tags (``zh-Hans``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from flask import g, has_request_context, request
+from flask_login import current_user
+
+# The interface languages, each in its own words (how a language picker shows them).
+LANGUAGES: Mapping[str, str] = {
+    "en": "English",
+    "zh_Hans": "中文（简体）",
+    "es": "Español",
+}
+DEFAULT_LOCALE = "en"
+DEFAULT_TIMEZONE = "UTC"
+
+# Company defaults, kept in ``app_settings``.
+LOCALE_SETTING = "default_locale"
+TIMEZONE_SETTING = "default_timezone"
+
+# Browser tags Babel would not map onto our locale names by itself.
+_ALIASES = {
+    "zh": "zh_Hans",
+    "zh_cn": "zh_Hans",
+    "zh_sg": "zh_Hans",
+    "zh_hans": "zh_Hans",
+    "zh_hans_cn": "zh_Hans",
+    # Traditional Chinese readers read Simplified far better than a foreign language.
+    "zh_tw": "zh_Hans",
+    "zh_hk": "zh_Hans",
+    "zh_hant": "zh_Hans",
+}
+
+
+def known_locale(value: str | None) -> str | None:
+    """``value`` as one of LANGUAGES (``es-MX`` → ``es``, ``zh-CN`` → ``zh_Hans``), or
+    None when it names no language the app speaks (or is not a locale at all)."""
+    if not value or not isinstance(value, str) or len(value) > 35:
+        return None
+    tag = value.strip().replace("-", "_").lower()
+    if tag in _ALIASES:
+        return _ALIASES[tag]
+    for name in LANGUAGES:
+        if tag == name.lower():
+            return name
+    base = tag.split("_", 1)[0]
+    if base in _ALIASES:
+        return _ALIASES[base]
+    return base if base in LANGUAGES else None
+
+
+def html_lang(locale: str) -> str:
+    """The BCP 47 tag for ``<html lang>``: ``zh_Hans`` → ``zh-Hans``."""
+    return locale.replace("_", "-")
+
+
+@cache
+def timezones() -> tuple[str, ...]:
+    """Every IANA time zone name this machine knows, sorted (a picker's choices)."""
+    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
+
+
+def known_timezone(value: str | None) -> str | None:
+    """``value`` when it names an IANA time zone, else None."""
+    if not value or not isinstance(value, str) or len(value) > 64:
+        return None
+    return value if value in set(timezones()) else None
+
+
+def browser_locale() -> str | None:
+    """The best of LANGUAGES for the request's ``Accept-Language``, or None."""
+    if not has_request_context():
+        return None
+    for tag, _quality in request.accept_languages:
+        found = known_locale(tag)
+        if found:
+            return found
+    return None
+
+
+def _company_setting(key: str) -> str | None:
+    from crm.auth.models import AppSetting
+    from crm.extensions import db
+
+    cache_ = g.setdefault("_company_settings", {}) if has_request_context() else {}
+    if key not in cache_:
+        row = db.session.get(AppSetting, key)
+        cache_[key] = row.value if row is not None else None
+    return cache_[key]
+
+
+def company_locale() -> str:
+    return known_locale(_company_setting(LOCALE_SETTING)) or DEFAULT_LOCALE
+
+
+def company_timezone() -> str:
+    return known_timezone(_company_setting(TIMEZONE_SETTING)) or DEFAULT_TIMEZONE
+
+
+def _user() -> Any:
+    if not has_request_context():
+        return None
+    user = current_user._get_current_object() if current_user else None
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector (see the module's docstring for the order)."""
+    user = _user()
+    chosen = known_locale(getattr(user, "locale", None)) if user is not None else None
+    return chosen or browser_locale() or company_locale()
+
+
+def select_timezone() -> str:
+    """Flask-Babel's time zone selector: the user's, else the company's."""
+    user = _user()
+    chosen = known_timezone(getattr(user, "timezone", None)) if user is not None else None
+    return chosen or company_timezone()
+
+
+def zone(name: str | None = None) -> ZoneInfo:
+    return ZoneInfo(name or select_timezone())
