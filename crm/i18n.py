@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 from flask_login import current_user
 
 # The interface languages, each in its own words (how a language picker shows them).
@@ -31,6 +31,7 @@ DEFAULT_TIMEZONE = "UTC"
 # Company defaults, kept in ``app_settings``.
 LOCALE_SETTING = "default_locale"
 TIMEZONE_SETTING = "default_timezone"
+COMPANY_SETTINGS = (LOCALE_SETTING, TIMEZONE_SETTING)
 
 # Browser tags Babel would not map onto our locale names by itself.
 _ALIASES = {
@@ -93,14 +94,32 @@ def browser_locale() -> str | None:
 
 
 def _company_setting(key: str) -> str | None:
+    """A company default, read with the compiled metadata (no query of its own): whoever
+    changes one bumps the metadata version (``set_company_defaults``)."""
+    from crm.metadata import specs
+
+    return specs.current().settings.get(key)
+
+
+def set_company_defaults(*, locale: str | None, timezone: str | None) -> None:
+    """Store the company's default language and time zone (None clears one) and bump the
+    metadata version so every worker picks them up. Values must already be checked
+    (``known_locale``/``known_timezone``); call inside a unit of work."""
     from crm.auth.models import AppSetting
     from crm.extensions import db
+    from crm.metadata.versioning import bump_version
 
-    cache_ = g.setdefault("_company_settings", {}) if has_request_context() else {}
-    if key not in cache_:
+    for key, value in ((LOCALE_SETTING, locale), (TIMEZONE_SETTING, timezone)):
         row = db.session.get(AppSetting, key)
-        cache_[key] = row.value if row is not None else None
-    return cache_[key]
+        if value is None:
+            if row is not None:
+                db.session.delete(row)
+        elif row is None:
+            db.session.add(AppSetting(key=key, value=value))
+        else:
+            row.value = value
+    db.session.flush()
+    bump_version()
 
 
 def company_locale() -> str:

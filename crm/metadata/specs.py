@@ -67,6 +67,10 @@ class CompiledSpecs:
     layout_rows: Mapping[tuple[str, str], dict] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # Company-wide settings read with the metadata (default language and time zone):
+    # writers bump the metadata version, so every worker sees a change at its next request
+    # at no extra query (``crm.i18n``).
+    settings: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def entity(self, key: str, *, include_archived: bool = False) -> EntitySpec | None:
         spec = self.entities.get(key)
@@ -169,7 +173,19 @@ def compile_all(version: int) -> CompiledSpecs:
         select(LayoutRow.entity_key, LayoutRow.kind, LayoutRow.definition)
     ).all()
     layout_rows = MappingProxyType({(r.entity_key, r.kind): r.definition for r in layouts})
-    return CompiledSpecs(version, frozen, LazyTables(frozen), layout_rows=layout_rows)
+    from crm.auth.models import AppSetting
+    from crm.i18n import COMPANY_SETTINGS
+
+    settings = MappingProxyType(
+        dict(
+            db.session.execute(
+                select(AppSetting.key, AppSetting.value).where(AppSetting.key.in_(COMPANY_SETTINGS))
+            ).all()
+        )
+    )
+    return CompiledSpecs(
+        version, frozen, LazyTables(frozen), layout_rows=layout_rows, settings=settings
+    )
 
 
 def _cache() -> _Cache:

@@ -7,8 +7,8 @@ import pytest
 
 from crm import i18n
 from crm.access.models import User
-from crm.auth.models import AppSetting
 from crm.extensions import db
+from crm.uow import unit_of_work
 
 
 @pytest.mark.parametrize(
@@ -41,8 +41,8 @@ def test_the_login_page_follows_the_browser(client, staff):
 
 
 def test_the_company_default_applies_when_the_browser_names_nothing_spoken(client, staff):
-    db.session.add(AppSetting(key=i18n.LOCALE_SETTING, value="es"))
-    db.session.commit()
+    with unit_of_work():
+        i18n.set_company_defaults(locale="es", timezone="Europe/Madrid")
     page = client.get("/login", headers={"Accept-Language": "fr"})
     assert b'<html lang="es">' in page.data
 
@@ -96,3 +96,13 @@ def test_empty_choices_follow_the_browser_and_the_company(client, staff, login_a
     assert (user.locale, user.timezone) == (None, None)
     page = client.get("/", headers={"Accept-Language": "zh-CN"})
     assert b'<html lang="zh-Hans">' in page.data
+
+
+def test_a_company_default_reaches_a_worker_that_had_compiled_before(client, staff):
+    assert b'<html lang="en">' in client.get("/login").data  # compiled, cached
+    with unit_of_work():
+        i18n.set_company_defaults(locale="zh_Hans", timezone=None)
+    assert b'<html lang="zh-Hans">' in client.get("/login").data
+    with unit_of_work():
+        i18n.set_company_defaults(locale=None, timezone=None)
+    assert b'<html lang="en">' in client.get("/login").data
