@@ -212,23 +212,41 @@ _SHARED_KEY = "atelier_shares_seen"  # on ``g``: (user, entity) -> the accesses 
 def _shares_widen(r: Rights, key: str, action: str) -> bool:
     """Whether any share on ``key`` widens ``action`` for ``r``'s user: the level's
     condition then needs the share branch, else it stands alone (and a list walks the
-    owner index in order). One indexed query per user and entity (the accesses of the
-    shares reaching them), kept for the request; any write through the session forgets it
-    (``_forget_shares_seen``)."""
-    from crm.extensions import db
-
+    owner index in order). Kept for the request, and with the rights between requests
+    while the share stamp stands (``_shares_reaching``); any write through the session
+    forgets the request's copy and the stamps (``_forget_shares_seen``)."""
     seen = g.setdefault(_SHARED_KEY, {}) if has_request_context() else {}
     accesses = seen.get((r.user_id, key))
     if accesses is None:
-        query = SHARES.reaching(r, key, "access").distinct()
-        accesses = frozenset(db.session.scalars(query))
-        seen[(r.user_id, key)] = accesses
+        accesses = seen[(r.user_id, key)] = _shares_reaching(r, key)
     return SHARES.counts(action, accesses)
+
+
+def _shares_reaching(r: Rights, key: str) -> frozenset:
+    """The accesses of the shares reaching ``r``'s user on ``key``: one indexed query,
+    remembered in ``r.memo`` under the share stamp (``meta_version.share_stamp``, which
+    triggers move with every change to ``record_shares``, migration 0012). Only the
+    latest stamp's answers are kept."""
+    from crm.extensions import db
+    from crm.metadata import specs
+
+    stamp = specs.share_stamp()
+    kept = r.memo.get("shares_seen")
+    if kept is None or kept[0] != stamp:
+        kept = r.memo["shares_seen"] = (stamp, {})
+    accesses = kept[1].get(key)
+    if accesses is None:
+        query = SHARES.reaching(r, key, "access").distinct()
+        accesses = kept[1][key] = frozenset(db.session.scalars(query))
+    return accesses
 
 
 def _forget_shares_seen(*_args: Any) -> None:
     if has_request_context():
         g.pop(_SHARED_KEY, None)
+        from crm.metadata import specs
+
+        specs.forget_access_stamp()  # the triggers may have moved the stamps: read again
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -25,13 +25,15 @@ from crm.timeutil import utcnow
 class MetaVersion(db.Model):
     """One row: the metadata version, bumped in the same transaction as every change, and
     the access stamp, which database triggers change with every change to roles, grants,
-    field rights, role assignments and departments (migration 0007)."""
+    field rights, role assignments and departments (migration 0007), and the share stamp,
+    which they change with every change to record shares (migration 0012)."""
 
     __tablename__ = "meta_version"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     access_stamp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    share_stamp: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class EntityRow(db.Model):

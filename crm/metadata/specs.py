@@ -135,29 +135,44 @@ def read_version() -> int:
     return read_versions()[0]
 
 
-def read_versions() -> tuple[int, int]:
-    """The metadata version and the access stamp: the one cheap read per request that
-    tells whether this worker's compiled specs and cached rights are still current."""
+def read_versions() -> tuple[int, int, int]:
+    """The metadata version, the access stamp and the share stamp: the one cheap read per
+    request that tells whether this worker's compiled specs, cached rights and the shares
+    it remembers are still current."""
     row = db.session.execute(
-        select(MetaVersion.version, MetaVersion.access_stamp).where(MetaVersion.id == 1)
+        select(MetaVersion.version, MetaVersion.access_stamp, MetaVersion.share_stamp).where(
+            MetaVersion.id == 1
+        )
     ).first()
-    return (int(row[0]), int(row[1])) if row is not None else (0, 0)
+    return (int(row[0]), int(row[1]), int(row[2])) if row is not None else (0, 0, 0)
+
+
+def _stamps() -> tuple[int, int]:
+    """This request's (access stamp, share stamp), read with the metadata version, else
+    read now."""
+    if has_request_context() and "atelier_stamps" in g:
+        return g.atelier_stamps
+    stamps = read_versions()[1:]
+    if has_request_context():
+        g.atelier_stamps = stamps
+    return stamps
 
 
 def access_stamp() -> int:
     """This request's access stamp (read with the metadata version), else read now."""
-    if has_request_context() and "atelier_access_stamp" in g:
-        return g.atelier_access_stamp
-    stamp = read_versions()[1]
-    if has_request_context():
-        g.atelier_access_stamp = stamp
-    return stamp
+    return _stamps()[0]
+
+
+def share_stamp() -> int:
+    """This request's share stamp (read with the metadata version), else read now."""
+    return _stamps()[1]
 
 
 def forget_access_stamp() -> None:
-    """After changing rights in this request: read the stamp again when next asked."""
+    """After changing rights or shares in this request: read the stamps again when next
+    asked (the triggers have moved them, inside this transaction)."""
     if has_request_context():
-        g.pop("atelier_access_stamp", None)
+        g.pop("atelier_stamps", None)
 
 
 def compile_all(version: int) -> CompiledSpecs:
@@ -199,7 +214,7 @@ def current() -> CompiledSpecs:
     """
     if has_request_context() and "atelier_specs" in g:
         return g.atelier_specs
-    version, stamp = read_versions()
+    version, *stamps = read_versions()
     cache = _cache()
     compiled = cache.compiled
     if compiled is None or compiled.version != version:
@@ -211,7 +226,7 @@ def current() -> CompiledSpecs:
                 cache.compilations += 1
     if has_request_context():
         g.atelier_specs = compiled
-        g.setdefault("atelier_access_stamp", stamp)
+        g.setdefault("atelier_stamps", tuple(stamps))
     return compiled
 
 

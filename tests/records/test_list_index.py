@@ -4,15 +4,17 @@ database does not sort the owner's records for each page."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event, insert
 from werkzeug.datastructures import MultiDict
 
 from crm.access import policy
+from crm.access.models import RecordShare
 from crm.extensions import db
 from crm.metadata import list_views, specs
 from crm.records import listing
 from crm.records import service as records
 from crm.schema import service as schema
+from crm.timeutil import utcnow
 from tests.factories import make_share
 
 
@@ -237,3 +239,48 @@ def test_a_share_made_during_a_request_shows_in_the_same_request(app, admin):
         make_share(admin, "deal", ids[8], to_user=rep)
         after = _page_through(rep, spec, {"size": "50"})
     assert ids[8] not in before and ids[8] in after
+
+
+def _share_probes(app, user, spec) -> tuple[list[int], int]:
+    """A list read in a request of its own (a fresh application context: its own ``g``
+    and session, as a worker's next request has): the ids listed and how many statements
+    asked which shares reach the user."""
+    asked: list[str] = []
+
+    def grab(_conn, _cursor, statement, *_args):
+        if "DISTINCT record_shares.access" in statement:
+            asked.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", grab)
+    try:
+        with app.app_context(), app.test_request_context("/"):
+            listed = _page_through(user, spec, {"size": "50"})
+            db.session.remove()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", grab)
+    return listed, len(asked)
+
+
+def test_the_shares_reaching_a_user_are_asked_once_until_a_share_changes(app, admin):
+    rep, _other, _team, ids = _rep_world()
+    spec = specs.current().entity("deal")
+    first, asked_first = _share_probes(app, rep, spec)
+    again, asked_again = _share_probes(app, rep, spec)
+    assert asked_first == 1 and asked_again == 0  # kept with the rights between requests
+    assert again == first
+    # Another worker shares a record: its commit moves the share stamp (a trigger), so
+    # this worker asks again at its next request and lists the record.
+    with db.engine.begin() as other_worker:
+        other_worker.execute(
+            insert(RecordShare).values(
+                entity_key="deal", record_id=ids[8], user_id=rep.id, access="read",
+                created_at=utcnow(),
+            )
+        )  # fmt: skip
+    after, asked_after = _share_probes(app, rep, spec)
+    assert asked_after == 1
+    assert ids[8] not in first and ids[8] in after
+    with db.engine.begin() as other_worker:
+        other_worker.execute(delete(RecordShare).where(RecordShare.record_id == ids[8]))
+    gone, _ = _share_probes(app, rep, spec)
+    assert ids[8] not in gone
