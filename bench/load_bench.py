@@ -15,7 +15,8 @@ sign-in would set it), asks one page at a time as fast as answers come:
 alternating over BENCH_ROUNDS (default 4) rounds so that drift on the machine hits every
 page, BENCH_SECONDS (default 20) per page in all, at most BENCH_MAX_REQUESTS (default
 100,000) requests per page. Reports requests per second, p50 and p99 latency and errors
-per page, and the ratio runtime / hand-written throughput (target >= 0.9). Any answer
+per page, and the ratio runtime / hand-written throughput (target >= 0.9).
+BENCH_SERVER_LOG=<file> keeps the server's log (errors with their tracebacks) there. Any answer
 other than 200 fails the run. Gunicorn's sync workers close the connection after each
 answer (no keep-alive), so each request opens a connection, as it would behind a proxy
 that does not pool. The server is stopped at the end, whatever happens (its whole process
@@ -80,7 +81,10 @@ def served(url: str, secret: str) -> Iterator[int]:
     the server's process group on leaving, on error too; raises RuntimeError when it
     does not answer within 60 seconds."""
     port = _free_port()
-    with tempfile.TemporaryDirectory() as instance, open(Path(instance) / "log", "w+") as log:
+    with (
+        tempfile.TemporaryDirectory() as instance,
+        open(os.environ.get("BENCH_SERVER_LOG") or Path(instance) / "log", "w+") as log,
+    ):
         env = {
             **os.environ,
             "DATABASE_URL": url,

@@ -130,11 +130,29 @@ def load_session_user(token: str) -> User | None:
     row, user = found
     now = utcnow()
     if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
-        with unit_of_work():
-            row.last_seen_at = now
+        _touch(row.id, now)
     row.token = token
     user.auth_session = row
     return user
+
+
+def _touch(session_id: int, now: datetime) -> None:
+    """Note when a session was last seen: bookkeeping, never a reason to fail a request.
+
+    Its own short transaction, begun by the write (on SQLite a read transaction that
+    turns into a write fails at once, without waiting, when another connection has written
+    since it began: busy answers under load). When the database stays busy anyway, or
+    the request already holds changes of its own, the note waits for a later request."""
+    session = db.session
+    if uow.in_unit() or session.new or session.dirty or session.deleted:
+        return
+    try:
+        with unit_of_work(fresh=True):
+            session.execute(
+                update(AuthSession).where(AuthSession.id == session_id).values(last_seen_at=now)
+            )
+    except Conflict:
+        pass
 
 
 def revoke_sessions(user_id: int, *, keep: AuthSession | None = None) -> int:

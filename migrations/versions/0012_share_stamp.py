@@ -52,7 +52,7 @@ def upgrade() -> None:
         return
     for event in EVENTS:
         op.execute(  # fixed names from the constant above
-            f"CREATE TRIGGER atelier_shares_record_shares_{event} AFTER {event.upper()} "
+            f"CREATE TRIGGER atelier_shares_record_shares_{event} AFTER {event.upper()} "  # noqa: S608
             "ON record_shares "
             "BEGIN UPDATE meta_version SET share_stamp = random() WHERE id = 1; END"
         )

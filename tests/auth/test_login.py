@@ -265,3 +265,31 @@ def test_pages_need_sign_in(client, staff, path):
 def test_configuration_area_needs_the_administrator_right(login_as, staff, admin):
     assert login_as(staff).get("/admin/").status_code == 403
     assert login_as(admin).get("/admin/").status_code == 200
+
+
+def test_a_busy_database_never_fails_a_page_over_the_last_seen_note(client, staff, login_as):
+    """Under load SQLite answers "database is locked" to the session's last-seen update;
+    that bookkeeping must not turn a page into a 409 (or the error page into a 500)."""
+    from sqlalchemy import event
+
+    login_as(staff, client)
+    db.session.execute(
+        update(AuthSession).values(last_seen_at=utcnow() - timedelta(hours=1))
+    )  # due for a new note
+    db.session.commit()
+    busy_error = db.engine.dialect.loaded_dbapi.OperationalError
+    refused = []
+
+    def busy(_cursor, statement, *_args):  # where the driver would answer
+        if statement.lstrip().upper().startswith("UPDATE AUTH_SESSIONS"):
+            refused.append(statement)
+            raise busy_error("database is locked")
+
+    event.listen(db.engine, "do_execute", busy)
+    try:
+        page = client.get("/")
+    finally:
+        event.remove(db.engine, "do_execute", busy)
+    assert refused  # the note was attempted, and refused
+    assert page.status_code == 200
+    assert b"Sam Staff" in page.data
