@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import policy
@@ -113,7 +113,10 @@ def field_new(key: str):
             status = 400
         else:
             flash(
-                f"Field “{form.label.data.strip()}” added. It is on the form layout already.",
+                _(
+                    "Field “%(label)s” added. It is on the form layout already.",
+                    label=form.label.data.strip(),
+                ),
                 "success",
             )
             return redirect(url_for("designer.entity", key=key))
@@ -141,7 +144,7 @@ def field_check(key: str):
     value = form.key.data or ""
     problems = key_problems(value, what="field key") if value else []
     if value and not problems and entity.field(value, include_archived=True):
-        problems.append(f"The field key “{value}” is already used in this entity.")
+        problems.append(_("The field key “%(key)s” is already used in this entity.", key=value))
     form.key.errors = problems
     return render_page_or_block("designer/field_form.html", "key_field", form=form, field=None)
 
@@ -156,7 +159,7 @@ def choice_row(key: str):
 def _field_or_404(entity, field_key: str):
     field = entity.field(field_key, include_archived=True)
     if field is None:
-        raise NotFound("There is no such field.")
+        raise NotFound(_("There is no such field."))
     return field
 
 
@@ -217,7 +220,7 @@ def field_edit(key: str, field_key: str):
                 _apply_errors(form, errors, key, field_key, SHOWN_ON_EDIT)
                 status = 400
             else:
-                flash("Field saved.", "success")
+                flash(_("Field saved."), "success")
                 return redirect(url_for("designer.entity", key=key))
     elif request.method == "POST":
         status = 400
@@ -243,7 +246,7 @@ def field_archive(key: str, field_key: str):
     except ValidationFailed as exc:
         flash_errors(exc)
         return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
-    flash("Field archived: hidden everywhere, values kept. Restore it any time.", "success")
+    flash(_("Field archived: hidden everywhere, values kept. Restore it any time."), "success")
     return redirect(url_for("designer.entity", key=key))
 
 
@@ -252,7 +255,7 @@ def field_restore(key: str, field_key: str):
     entity = entity_or_404(key)
     _field_or_404(entity, field_key)
     service.restore_field(key, field_key, actor_id=current_user.id)
-    flash("Field restored with its values.", "success")
+    flash(_("Field restored with its values."), "success")
     return redirect(url_for("designer.entity", key=key))
 
 
@@ -271,10 +274,11 @@ def field_purge(key: str, field_key: str):
     except ValidationFailed as exc:
         flash_errors(exc)
         return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
-    flash(f"“{field.label}” and its values were deleted for good.", "success")
+    flash(_("“%(label)s” and its values were deleted for good.", label=field.label), "success")
     return redirect(url_for("designer.entity", key=key))
 
 
 def _without_examples(message: str) -> str:
-    """A preflight message without the stored values it quotes ("(for example …)")."""
-    return re.sub(r" \(for example [^)]*\)", "", message)
+    """A preflight message without the stored values it quotes (its ``redacted`` form,
+    ``crm.schema.preflight.QuotingMessage``); other messages quote none."""
+    return getattr(message, "redacted", message)
