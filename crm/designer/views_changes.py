@@ -27,6 +27,7 @@ from crm.metadata import list_views as lv
 from crm.metadata import specs, types, versioning
 from crm.metadata.keys import KEY_RE
 from crm.metadata.models import ConfigChange
+from crm.metadata.palette import COLOUR_NAMES
 from crm.metadata.spec import EntitySpec
 from crm.web.htmx import render_page_or_block
 
@@ -67,7 +68,7 @@ KEY_WORDS = {
     "help_text": _l("help text"),
     "required": _l("required"),
     "unique": _l("unique"),
-    "default": _l("default"),
+    "default": _l("default value"),
     "position": _l("position"),
     "searchable": _l("searchable"),
     "name": _l("name"),
@@ -140,6 +141,11 @@ def _text(value: Any) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
+def _colour(value: Any) -> str:
+    """A palette colour by its name in the reader's language ("—" for none)."""
+    return str(COLOUR_NAMES[value]) if value in COLOUR_NAMES else _text(value)
+
+
 def _choice_lines(before: list, after: list) -> list[Line]:
     old = {c.get("key"): c for c in before or [] if isinstance(c, dict)}
     new = {c.get("key"): c for c in after or [] if isinstance(c, dict)}
@@ -160,7 +166,7 @@ def _choice_lines(before: list, after: list) -> list[Line]:
             verb = _("choice archived") if c.get("archived") else _("choice restored")
             lines.append(Line(verb, after=str(c.get("label"))))
         if (was.get("color") or "") != (c.get("color") or ""):
-            colours = _text(was.get("color")), _text(c.get("color"))
+            colours = _colour(was.get("color")), _colour(c.get("color"))
             lines.append(Line(_("colour of %(value)s", value=c.get("label")), *colours))
     same = [k for k in new if k in old]
     if [k for k in old if k in new] != same:
@@ -222,6 +228,8 @@ def diff(
                 lines.extend(diff(old, new, hidden=hidden))
             elif key == "type":
                 lines.append(Line(_words("type"), _type_label(old), _type_label(new)))
+            elif key == "color":
+                lines.append(Line(_words("color"), _colour(old), _colour(new)))
             elif key == "name_field" and entity is not None:
                 lines.append(
                     Line(_words(key), _field_label(entity, old), _field_label(entity, new))

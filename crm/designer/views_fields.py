@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from flask import abort, flash, render_template, request, url_for
+from flask_babel import format_decimal, format_number
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,6 +15,7 @@ from crm.designer.views_entities import entity_or_404, nav_entities
 from crm.errors import NotFound, ValidationFailed
 from crm.metadata import specs, types
 from crm.metadata.keys import key_problems, suggest_key
+from crm.metadata.palette import colour_choices
 from crm.schema import service
 from crm.web.htmx import redirect, render_page_or_block
 from forms.designer import ConfirmKeyForm, FieldForm, choices_from_form
@@ -129,6 +131,7 @@ def field_new(key: str):
         field=None,
         field_type=field_type,
         choices=choices,
+        colours=colour_choices(),
         nav_entities=nav_entities(),
     ), status
 
@@ -153,7 +156,7 @@ def field_check(key: str):
 def choice_row(key: str):
     """One more empty row for the picklist values editor (htmx)."""
     entity_or_404(key)
-    return render_template("designer/_choice_row.html", choice=None)
+    return render_template("designer/_choice_row.html", choice=None, colours=colour_choices())
 
 
 def _field_or_404(entity, field_key: str):
@@ -231,7 +234,9 @@ def field_edit(key: str, field_key: str):
         field=field,
         field_type=new_type,
         choices=choices,
+        colours=colour_choices(),
         preview=preview,
+        preview_numbers=_preview_numbers(preview),
         confirm=ConfirmKeyForm(),
         nav_entities=nav_entities(),
     ), status
@@ -276,6 +281,18 @@ def field_purge(key: str, field_key: str):
         return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
     flash(_("“%(label)s” and its values were deleted for good.", label=field.label), "success")
     return redirect(url_for("designer.entity", key=key))
+
+
+def _preview_numbers(preview) -> dict[str, str]:
+    """A type change preview's counts and time, written as the reader's language writes
+    numbers."""
+    if preview is None:
+        return {}
+    return {
+        "total": format_number(preview.total),
+        "unconvertible": format_number(preview.unconvertible),
+        "seconds": format_decimal(preview.estimated_seconds),
+    }
 
 
 def _without_examples(message: str) -> str:

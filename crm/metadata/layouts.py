@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.errors import NotFound, ValidationFailed
@@ -41,7 +42,9 @@ MAX_SECTIONS = 20
 MAX_COLUMNS = 3
 MAX_TITLE = 100
 MAX_PAYLOAD = 64 * 1024
-DEFAULT_TITLE = "Details"
+# The title of the section a layout starts with (and of a stored section without one):
+# lazy, so each reader sees it in their language until an administrator renames it.
+DEFAULT_TITLE = _l("Details")
 DEFAULT_COLUMNS = 2
 QUICK_DEFAULT_SIZE = 5
 # Assigned by the system when a record is created: pointless on a quick create form.
@@ -81,7 +84,7 @@ class LayoutSpec:
             "sections": [
                 {
                     "key": s.key,
-                    "title": s.title,
+                    "title": str(s.title),
                     "columns": s.columns,
                     "fields": [list(c) for c in s.fields],
                 }

@@ -150,12 +150,9 @@ def _sqlite_search_problems(connection: Connection, spec, all_tables: set[str]) 
         )
     }
     for suffix in ("ai", "ad", "au"):
-        if f"{name}_{suffix}" not in triggers:
+        trigger = f"{name}_{suffix}"
+        if trigger not in triggers:
             problems.append(
-                _(
-                    "%(table)s: trigger %(trigger)s is missing",
-                    table=name,
-                    trigger=f"{name}_{suffix}",
-                )
+                _("%(table)s: trigger %(trigger)s is missing", table=name, trigger=trigger)
             )
     return problems
