@@ -3,6 +3,7 @@ the meaning (keys, reserved words, conflicts) and report every problem at once."
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -14,76 +15,82 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.metadata.keys import slug
-from crm.metadata.palette import PALETTE
+from crm.metadata.palette import COLOUR_NAMES, PALETTE
 from forms.base import BaseForm
 
-COLOR_CHOICES = [("", "None"), *((c, c.capitalize()) for c in PALETTE)]
+COLOR_CHOICES = [("", _l("None")), *((c, COLOUR_NAMES[c]) for c in PALETTE)]
 
 
 class EntityForm(BaseForm):
     label_singular = StringField(
-        "Name (singular)",
+        _l("Name (singular)"),
         validators=[DataRequired(), Length(max=200)],
-        description="What one record is called, e.g. Member, 客户, Cuenta.",
+        description=_l("What one record is called, e.g. Member, 客户, Cuenta."),
     )
     label_plural = StringField(
-        "Name (plural)", validators=[Optional(), Length(max=200)], description="e.g. Members."
+        _l("Name (plural)"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("e.g. Members."),
     )
     key = StringField(
-        "Key",
+        _l("Key"),
         validators=[Optional(), Length(max=60)],
-        description="The permanent identifier used in the database and in packages. "
-        "Lowercase letters, digits and underscores; it cannot change later.",
+        description=_l(
+            "The permanent identifier used in the database and in packages. "
+            "Lowercase letters, digits and underscores; it cannot change later."
+        ),
     )
     key_edited = HiddenField(default="")
-    description = TextAreaField("Description", validators=[Optional(), Length(max=4000)])
-    color = SelectField("Colour", choices=COLOR_CHOICES, validators=[Optional()])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
+    color = SelectField(_l("Colour"), choices=COLOR_CHOICES, validators=[Optional()])
     icon = StringField(
-        "Icon", validators=[Optional(), Length(max=40)], description="An emoji or a short symbol."
+        _l("Icon"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("An emoji or a short symbol."),
     )
 
 
 class EntityEditForm(EntityForm):
-    name_field = SelectField("Records are named by", choices=[], validators=[Optional()])
+    name_field = SelectField(_l("Records are named by"), choices=[], validators=[Optional()])
 
 
 class ConfirmKeyForm(BaseForm):
-    confirm_key = StringField("Type the key to confirm", validators=[DataRequired()])
+    confirm_key = StringField(_l("Type the key to confirm"), validators=[DataRequired()])
 
 
 class FieldForm(BaseForm):
-    label = StringField("Label", validators=[DataRequired(), Length(max=200)])
+    label = StringField(_l("Label"), validators=[DataRequired(), Length(max=200)])
     key = StringField(
-        "Key",
+        _l("Key"),
         validators=[Optional(), Length(max=60)],
-        description="The column name; it cannot change later.",
+        description=_l("The column name; it cannot change later."),
     )
     key_edited = HiddenField(default="")
-    type = SelectField("Type", choices=[], validators=[DataRequired()])
-    help_text = TextAreaField("Help text", validators=[Optional(), Length(max=2000)])
-    required = BooleanField("Required")
-    unique = BooleanField("Unique (no two records share a value)")
-    searchable = BooleanField("Included in quick search")
-    default = StringField("Default value", validators=[Optional(), Length(max=2000)])
+    type = SelectField(_l("Type"), choices=[], validators=[DataRequired()])
+    help_text = TextAreaField(_l("Help text"), validators=[Optional(), Length(max=2000)])
+    required = BooleanField(_l("Required"))
+    unique = BooleanField(_l("Unique (no two records share a value)"))
+    searchable = BooleanField(_l("Included in quick search"))
+    default = StringField(_l("Default value"), validators=[Optional(), Length(max=2000)])
     max_length = IntegerField(
-        "Maximum length", validators=[Optional(), NumberRange(min=1, max=10000)]
+        _l("Maximum length"), validators=[Optional(), NumberRange(min=1, max=10000)]
     )
     decimal_places = IntegerField(
-        "Decimal places", validators=[Optional(), NumberRange(min=0, max=8)]
+        _l("Decimal places"), validators=[Optional(), NumberRange(min=0, max=8)]
     )
-    currency = StringField("Currency (ISO code)", validators=[Optional(), Length(max=3)])
-    target = SelectField("Looks up", choices=[], validators=[Optional()])
+    currency = StringField(_l("Currency (ISO code)"), validators=[Optional(), Length(max=3)])
+    target = SelectField(_l("Looks up"), choices=[], validators=[Optional()])
     on_delete = SelectField(
-        "When the looked-up record is deleted",
+        _l("When the looked-up record is deleted"),
         choices=[
-            ("clear", "Clear this field"),
-            ("restrict", "Refuse the deletion"),
-            ("cascade", "Delete this record too"),
+            ("clear", _l("Clear this field")),
+            ("restrict", _l("Refuse the deletion")),
+            ("cascade", _l("Delete this record too")),
         ],
         validators=[Optional()],
     )
-    prefix = StringField("Number prefix", validators=[Optional(), Length(max=20)])
-    padding = IntegerField("Digits", validators=[Optional(), NumberRange(min=0, max=12)])
+    prefix = StringField(_l("Number prefix"), validators=[Optional(), Length(max=20)])
+    padding = IntegerField(_l("Digits"), validators=[Optional(), NumberRange(min=0, max=12)])
 
 
 def choices_from_form(data) -> list[dict]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Field, Form, SelectField, StringField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import Optional
@@ -37,29 +39,29 @@ class ValuesField(Field):
 
 
 class SortForm(Form):
-    field = SelectField("Sort by", choices=[], validate_choice=False, validators=[Optional()])
+    field = SelectField(_l("Sort by"), choices=[], validate_choice=False, validators=[Optional()])
     dir = SelectField(
-        "Direction",
-        choices=[("asc", "Ascending"), ("desc", "Descending")],
+        _l("Direction"),
+        choices=[("asc", _l("Ascending")), ("desc", _l("Descending"))],
         validate_choice=False,
         validators=[Optional()],
     )
 
 
 class FilterForm(Form):
-    field = StringField("Field")
-    op = StringField("Condition")
-    value = ValuesField("Value")
-    value2 = StringField("To")
+    field = StringField(_l("Field"))
+    op = StringField(_l("Condition"))
+    value = ValuesField(_l("Value"))
+    value2 = StringField(_l("To"))
 
 
 class ListViewForm(BaseForm):
-    name = StringField("Name")
-    show = ValuesField("Columns")
-    order = ValuesField("Shown columns")
+    name = StringField(_l("Name"))
+    show = ValuesField(_l("Columns"))
+    order = ValuesField(_l("Shown columns"))
     sort = FieldList(FormField(SortForm), min_entries=SORT_LEVELS, max_entries=SORT_LEVELS)
     filters = FieldList(FormField(FilterForm), max_entries=MAX_ROWS)
-    is_default = BooleanField("Default view of this list")
+    is_default = BooleanField(_l("Default view of this list"))
     # The editing buttons (see the module docstring); "save" is the default button.
     move = StringField()
     remove_filter = StringField()
@@ -78,7 +80,7 @@ class ListViewForm(BaseForm):
         ordered = [k for k in dict.fromkeys(self.order.data or []) if k in shown]
         columns = ordered + [k for k in shown if k not in ordered]
         move = self.move.data or ""
-        action, _, key = move.partition(":")
+        action, _colon, key = move.partition(":")
         if key in columns:
             i = columns.index(key)
             if action == "up" and i > 0:
@@ -171,7 +173,7 @@ def row_from_form(entity: EntitySpec, index: int, form: FilterForm) -> FilterRow
     row.values = [v for v in form.value.data or [] if v.strip()]
     row.value2 = (form.value2.data or "").strip()
     if f is None and key:
-        row.errors.append(f"There is no field “{key}” to filter by.")
+        row.errors.append(_("There is no field “%(key)s” to filter by.", key=key))
     return row
 
 

@@ -15,6 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from crm.access import directory, policy
@@ -24,6 +27,7 @@ from crm.metadata import list_views as lv
 from crm.metadata import specs, types, versioning
 from crm.metadata.keys import KEY_RE
 from crm.metadata.models import ConfigChange
+from crm.metadata.palette import COLOUR_NAMES
 from crm.metadata.spec import EntitySpec
 from crm.web.htmx import render_page_or_block
 
@@ -34,32 +38,54 @@ MAX_PAGE = 100_000
 MAX_TEXT = 120
 
 ACTIONS = {
-    "create_entity": "Created entity",
-    "update_entity": "Changed entity",
-    "archive_entity": "Archived entity",
-    "restore_entity": "Restored entity",
-    "purge_entity": "Purged entity",
-    "add_field": "Added field",
-    "update_field": "Changed field",
-    "archive_field": "Archived field",
-    "restore_field": "Restored field",
-    "purge_field": "Purged field",
-    "update_layout": "Updated layout",
-    "update_quick_layout": "Updated quick-create layout",
-    "save_list_view": "Changed list view",
-    "delete_list_view": "Deleted list view",
-    "default_list_view": "Changed the default list view",
+    "create_entity": _l("Created entity"),
+    "update_entity": _l("Changed entity"),
+    "archive_entity": _l("Archived entity"),
+    "restore_entity": _l("Restored entity"),
+    "purge_entity": _l("Purged entity"),
+    "add_field": _l("Added field"),
+    "update_field": _l("Changed field"),
+    "archive_field": _l("Archived field"),
+    "restore_field": _l("Restored field"),
+    "purge_field": _l("Purged field"),
+    "update_layout": _l("Updated layout"),
+    "update_quick_layout": _l("Updated quick-create layout"),
+    "save_list_view": _l("Changed list view"),
+    "delete_list_view": _l("Deleted list view"),
+    "default_list_view": _l("Changed the default list view"),
 }
+# The settings a change may touch, in words (a key not listed reads as itself).
 KEY_WORDS = {
-    "label_singular": "singular label",
-    "label_plural": "plural label",
-    "help_text": "help text",
-    "name_field": "named by",
-    "is_default": "default view",
-    "default_view": "default view",
-    "max_length": "maximum length",
-    "decimal_places": "decimal places",
-    "on_delete": "when the looked-up record is deleted",
+    "label": _l("label"),
+    "label_singular": _l("singular label"),
+    "label_plural": _l("plural label"),
+    "description": _l("description"),
+    "icon": _l("icon"),
+    "color": _l("color"),
+    "name_field": _l("named by"),
+    "archived": _l("archived"),
+    "type": _l("type"),
+    "help_text": _l("help text"),
+    "required": _l("required"),
+    "unique": _l("unique"),
+    "default": _l("default value"),
+    "position": _l("position"),
+    "searchable": _l("searchable"),
+    "name": _l("name"),
+    "columns": _l("columns"),
+    "sort": _l("sort"),
+    "filters": _l("filters"),
+    "sections": _l("sections"),
+    "fields": _l("fields"),
+    "is_default": _l("default view"),
+    "default_view": _l("default view"),
+    "max_length": _l("maximum length"),
+    "decimal_places": _l("decimal places"),
+    "currency": _l("currency"),
+    "target": _l("target"),
+    "on_delete": _l("when the looked-up record is deleted"),
+    "prefix": _l("prefix"),
+    "padding": _l("padding"),
 }
 SKIP_KEYS = frozenset({"key"})  # never changes; shown in its own column
 
@@ -92,7 +118,7 @@ class Entry:
 
 
 def _words(key: str) -> str:
-    return KEY_WORDS.get(key, key.replace("_", " "))
+    return str(KEY_WORDS[key]) if key in KEY_WORDS else key.replace("_", " ")
 
 
 def _text(value: Any) -> str:
@@ -100,17 +126,24 @@ def _text(value: Any) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
         text = ", ".join(str(v) for v in value)
     elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
         titles = [str(v.get("title") or v.get("label") or v.get("key") or "") for v in value]
-        text = ", ".join(t for t in titles if t) or f"{len(value)} items"
+        text = ", ".join(t for t in titles if t) or ngettext(
+            "%(num)d item", "%(num)d items", len(value)
+        )
     elif isinstance(value, dict):
         text = ", ".join(f"{_words(str(k))} {_text(v)}" for k, v in value.items())
     else:
         text = str(value)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _colour(value: Any) -> str:
+    """A palette colour by its name in the reader's language ("—" for none)."""
+    return str(COLOUR_NAMES[value]) if value in COLOUR_NAMES else _text(value)
 
 
 def _choice_lines(before: list, after: list) -> list[Line]:
@@ -120,30 +153,27 @@ def _choice_lines(before: list, after: list) -> list[Line]:
     added = [c.get("label", k) for k, c in new.items() if k not in old]
     removed = [c.get("label", k) for k, c in old.items() if k not in new]
     if added:
-        lines.append(Line("choices added", after=", ".join(added)))
+        lines.append(Line(_("choices added"), after=", ".join(added)))
     if removed:
-        lines.append(Line("choices removed", before=", ".join(removed)))
+        lines.append(Line(_("choices removed"), before=", ".join(removed)))
     for k, c in new.items():
         if k not in old:
             continue
         was = old[k]
         if was.get("label") != c.get("label"):
-            lines.append(Line("choice renamed", str(was.get("label")), str(c.get("label"))))
+            lines.append(Line(_("choice renamed"), str(was.get("label")), str(c.get("label"))))
         if bool(was.get("archived")) != bool(c.get("archived")):
-            verb = "choice archived" if c.get("archived") else "choice restored"
+            verb = _("choice archived") if c.get("archived") else _("choice restored")
             lines.append(Line(verb, after=str(c.get("label"))))
         if (was.get("color") or "") != (c.get("color") or ""):
-            colours = _text(was.get("color")), _text(c.get("color"))
-            lines.append(Line(f"colour of {c.get('label')}", *colours))
+            colours = _colour(was.get("color")), _colour(c.get("color"))
+            lines.append(Line(_("colour of %(value)s", value=c.get("label")), *colours))
     same = [k for k in new if k in old]
     if [k for k in old if k in new] != same:
         lines.append(
-            Line("choices reordered", after=", ".join(str(new[k].get("label")) for k in same))
+            Line(_("choices reordered"), after=", ".join(str(new[k].get("label")) for k in same))
         )
     return lines
-
-
-HIDDEN_VALUE = "(hidden)"
 
 
 def _hidden_filter(entity: EntitySpec | None, raw: Any, hidden: Hidden) -> str | None:
@@ -153,7 +183,7 @@ def _hidden_filter(entity: EntitySpec | None, raw: Any, hidden: Hidden) -> str |
     if not isinstance(key, str) or not hidden(key):
         return None
     found = entity.field(key, include_archived=True) if entity is not None else None
-    return f"{found.label if found is not None else key}: {HIDDEN_VALUE}"
+    return _("%(field)s: (hidden)", field=found.label if found is not None else key)
 
 
 def _view_value(entity: EntitySpec | None, key: str, value: Any, hidden: Hidden = None) -> str:
@@ -170,7 +200,7 @@ def _view_value(entity: EntitySpec | None, key: str, value: Any, hidden: Hidden 
             if concealed is not None:
                 texts.append(concealed)
             else:
-                spec, _ = lv.check_filter(entity, raw, lenient=True)
+                spec, _problems = lv.check_filter(entity, raw, lenient=True)
                 texts.append(lv.describe_filter(entity, spec) if spec else _text(raw))
         return "; ".join(texts) or "—"
     if key == "columns":
@@ -197,7 +227,9 @@ def diff(
             elif key == "options" and isinstance(old, dict) and isinstance(new, dict):
                 lines.extend(diff(old, new, hidden=hidden))
             elif key == "type":
-                lines.append(Line("type", _type_label(old), _type_label(new)))
+                lines.append(Line(_words("type"), _type_label(old), _type_label(new)))
+            elif key == "color":
+                lines.append(Line(_words("color"), _colour(old), _colour(new)))
             elif key == "name_field" and entity is not None:
                 lines.append(
                     Line(_words(key), _field_label(entity, old), _field_label(entity, new))
@@ -205,7 +237,7 @@ def diff(
             elif key in ("columns", "sort", "filters"):
                 lines.append(
                     Line(
-                        key,
+                        _words(key),
                         _view_value(entity, key, old, hidden),
                         _view_value(entity, key, new, hidden),
                     )
@@ -262,10 +294,13 @@ def describe(row: ConfigChange, names: dict[int, str], entities: dict, reader: A
     read are "(hidden)"."""
     entity = entities.get(row.entity_key)
     f = entity.field(row.field_key, include_archived=True) if entity and row.field_key else None
-    action = ACTIONS.get(row.action, row.action.replace("_", " ").capitalize())
+    known = ACTIONS.get(row.action)
+    action = str(known) if known else row.action.replace("_", " ").capitalize()
     if row.action == "save_list_view" and row.before is None:
-        action = "Added list view"
-    who = None if row.user_id is None else names.get(row.user_id, f"user #{row.user_id}")
+        action = _("Added list view")
+    who = (
+        None if row.user_id is None else names.get(row.user_id) or _("user #%(id)s", id=row.user_id)
+    )
     return Entry(
         at=row.at,
         who=who,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.designer import bp, flash_errors
@@ -23,7 +24,7 @@ def nav_entities():
 def entity_or_404(key: str, *, include_archived: bool = True):
     spec = specs.current().entity(key, include_archived=include_archived)
     if spec is None:
-        raise NotFound("There is no such entity.")
+        raise NotFound(_("There is no such entity."))
     return spec
 
 
@@ -62,7 +63,13 @@ def entity_new():
             form.add_errors(exc.errors)  # by key; the others above the form
             status = 400
         else:
-            flash(f"“{form.label_singular.data.strip()}” is ready. Add its fields next.", "success")
+            flash(
+                _(
+                    "“%(label)s” is ready. Add its fields next.",
+                    label=form.label_singular.data.strip(),
+                ),
+                "success",
+            )
             return redirect(url_for("designer.entity", key=form.key.data))
     elif request.method == "POST":
         status = 400
@@ -78,9 +85,9 @@ def entity_check():
     form.validate()
     _suggest(form)
     key = form.key.data or ""
-    problems = key_problems(key, what="key") if key else []
+    problems = key_problems(key, what="entity key") if key else []
     if key and not problems and key in specs.current().entities:
-        problems.append(f"An entity with the key “{key}” already exists.")
+        problems.append(_("An entity with the key “%(key)s” already exists.", key=key))
     form.key.errors = problems
     return render_page_or_block("designer/entity_new.html", "key_field", form=form)
 
@@ -101,7 +108,7 @@ def entity(key: str):
 def entity_edit(key: str):
     spec = entity_or_404(key)
     form = EntityEditForm(obj=spec if request.method == "GET" else None)
-    form.name_field.choices = [("", "— the record number —")] + [
+    form.name_field.choices = [("", _("— the record number —"))] + [
         (f.key, f.label) for f in spec.active_fields if types.get(f.type).can_name_records
     ]
     if request.method == "GET":
@@ -123,7 +130,7 @@ def entity_edit(key: str):
             form.add_errors(exc.errors)  # by key; the others above the form
             status = 400
         else:
-            flash("Saved.", "success")
+            flash(_("Saved."), "success")
             return redirect(url_for("designer.entity", key=key))
     elif request.method == "POST":
         status = 400
@@ -136,7 +143,7 @@ def entity_edit(key: str):
 def entity_archive(key: str):
     entity_or_404(key)
     service.archive_entity(key, actor_id=current_user.id)
-    flash("Archived. Its records are kept; restore it to bring everything back.", "success")
+    flash(_("Archived. Its records are kept; restore it to bring everything back."), "success")
     return redirect(url_for("designer.entity", key=key))
 
 
@@ -144,7 +151,7 @@ def entity_archive(key: str):
 def entity_restore(key: str):
     entity_or_404(key)
     service.restore_entity(key, actor_id=current_user.id)
-    flash("Restored.", "success")
+    flash(_("Restored."), "success")
     return redirect(url_for("designer.entity", key=key))
 
 
@@ -159,5 +166,8 @@ def entity_purge(key: str):
     except ValidationFailed as exc:
         flash_errors(exc)
         return redirect(url_for("designer.entity", key=key))
-    flash(f"“{spec.label_plural}” and all its records were deleted for good.", "success")
+    flash(
+        _("“%(label)s” and all its records were deleted for good.", label=spec.label_plural),
+        "success",
+    )
     return redirect(url_for("designer.home"))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from flask import abort, flash, render_template, request, url_for
+from flask_babel import format_decimal, format_number
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import policy
@@ -14,6 +15,7 @@ from crm.designer.views_entities import entity_or_404, nav_entities
 from crm.errors import NotFound, ValidationFailed
 from crm.metadata import specs, types
 from crm.metadata.keys import key_problems, suggest_key
+from crm.metadata.palette import colour_choices
 from crm.schema import service
 from crm.web.htmx import redirect, render_page_or_block
 from forms.designer import ConfirmKeyForm, FieldForm, choices_from_form
@@ -113,7 +115,10 @@ def field_new(key: str):
             status = 400
         else:
             flash(
-                f"Field “{form.label.data.strip()}” added. It is on the form layout already.",
+                _(
+                    "Field “%(label)s” added. It is on the form layout already.",
+                    label=form.label.data.strip(),
+                ),
                 "success",
             )
             return redirect(url_for("designer.entity", key=key))
@@ -126,6 +131,7 @@ def field_new(key: str):
         field=None,
         field_type=field_type,
         choices=choices,
+        colours=colour_choices(),
         nav_entities=nav_entities(),
     ), status
 
@@ -141,7 +147,7 @@ def field_check(key: str):
     value = form.key.data or ""
     problems = key_problems(value, what="field key") if value else []
     if value and not problems and entity.field(value, include_archived=True):
-        problems.append(f"The field key “{value}” is already used in this entity.")
+        problems.append(_("The field key “%(key)s” is already used in this entity.", key=value))
     form.key.errors = problems
     return render_page_or_block("designer/field_form.html", "key_field", form=form, field=None)
 
@@ -150,13 +156,13 @@ def field_check(key: str):
 def choice_row(key: str):
     """One more empty row for the picklist values editor (htmx)."""
     entity_or_404(key)
-    return render_template("designer/_choice_row.html", choice=None)
+    return render_template("designer/_choice_row.html", choice=None, colours=colour_choices())
 
 
 def _field_or_404(entity, field_key: str):
     field = entity.field(field_key, include_archived=True)
     if field is None:
-        raise NotFound("There is no such field.")
+        raise NotFound(_("There is no such field."))
     return field
 
 
@@ -217,7 +223,7 @@ def field_edit(key: str, field_key: str):
                 _apply_errors(form, errors, key, field_key, SHOWN_ON_EDIT)
                 status = 400
             else:
-                flash("Field saved.", "success")
+                flash(_("Field saved."), "success")
                 return redirect(url_for("designer.entity", key=key))
     elif request.method == "POST":
         status = 400
@@ -228,7 +234,9 @@ def field_edit(key: str, field_key: str):
         field=field,
         field_type=new_type,
         choices=choices,
+        colours=colour_choices(),
         preview=preview,
+        preview_numbers=_preview_numbers(preview),
         confirm=ConfirmKeyForm(),
         nav_entities=nav_entities(),
     ), status
@@ -243,7 +251,7 @@ def field_archive(key: str, field_key: str):
     except ValidationFailed as exc:
         flash_errors(exc)
         return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
-    flash("Field archived: hidden everywhere, values kept. Restore it any time.", "success")
+    flash(_("Field archived: hidden everywhere, values kept. Restore it any time."), "success")
     return redirect(url_for("designer.entity", key=key))
 
 
@@ -252,7 +260,7 @@ def field_restore(key: str, field_key: str):
     entity = entity_or_404(key)
     _field_or_404(entity, field_key)
     service.restore_field(key, field_key, actor_id=current_user.id)
-    flash("Field restored with its values.", "success")
+    flash(_("Field restored with its values."), "success")
     return redirect(url_for("designer.entity", key=key))
 
 
@@ -271,10 +279,23 @@ def field_purge(key: str, field_key: str):
     except ValidationFailed as exc:
         flash_errors(exc)
         return redirect(url_for("designer.field_edit", key=key, field_key=field_key))
-    flash(f"“{field.label}” and its values were deleted for good.", "success")
+    flash(_("“%(label)s” and its values were deleted for good.", label=field.label), "success")
     return redirect(url_for("designer.entity", key=key))
 
 
+def _preview_numbers(preview) -> dict[str, str]:
+    """A type change preview's counts and time, written as the reader's language writes
+    numbers."""
+    if preview is None:
+        return {}
+    return {
+        "total": format_number(preview.total),
+        "unconvertible": format_number(preview.unconvertible),
+        "seconds": format_decimal(preview.estimated_seconds),
+    }
+
+
 def _without_examples(message: str) -> str:
-    """A preflight message without the stored values it quotes ("(for example …)")."""
-    return re.sub(r" \(for example [^)]*\)", "", message)
+    """A preflight message without the stored values it quotes (its ``redacted`` form,
+    ``crm.schema.preflight.QuotingMessage``); other messages quote none."""
+    return getattr(message, "redacted", message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from flask import flash, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import HiddenField
 
@@ -32,7 +33,7 @@ class LayoutForm(BaseForm):
 def _kind() -> str:
     kind = request.args.get("kind", "form")
     if kind not in layouts.KINDS:
-        raise NotFound("There is no such kind of layout.")
+        raise NotFound(_("There is no such kind of layout."))
     return kind
 
 
@@ -88,7 +89,7 @@ def layout_save(key: str):
             TEMPLATE, "editor", status=400, **_context(spec, kind, errors=messages)
         )
     if not is_htmx():
-        flash("Layout saved." if kind == "form" else "Quick create saved.", "success")
+        flash(_("Layout saved.") if kind == "form" else _("Quick create saved."), "success")
         args = {"kind": kind} if kind != "form" else {}
         return redirect(url_for("designer.layout", key=key, **args))
     spec = entity_or_404(key)

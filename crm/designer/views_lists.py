@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import directory
@@ -70,7 +71,7 @@ def list_views(key: str):
 def _shared_view(entity: EntitySpec, view_id: int) -> lv.ListViewSpec:
     view = lv.get_view(view_id, None)  # a private view is not found for user None
     if view.entity_key != entity.key or not view.shared:
-        raise NotFound("There is no such shared view.")
+        raise NotFound(_("There is no such shared view."))
     return view
 
 
@@ -109,7 +110,7 @@ def _editor_context(
 def _editor(key: str, view_id: int | None):
     entity = entity_or_404(key)
     if entity.archived:
-        raise NotFound("Restore the entity before changing its list views.")
+        raise NotFound(_("Restore the entity before changing its list views."))
     view = _shared_view(entity, view_id) if view_id is not None else None
     if request.method == "GET":
         start = view or lv.builtin_view(entity)
@@ -142,7 +143,7 @@ def _editor(key: str, view_id: int | None):
         errors = dict(exc.errors)
         form.name.errors = list(errors.pop("name", []))
         for where in list(errors):
-            head, _, n = where.partition(".")
+            head, _dot, n = where.partition(".")
             if head == "filters" and n.isdigit() and int(n) < len(sent):
                 sent[int(n)].errors.extend(errors.pop(where))
         for where, messages in errors.items():
@@ -150,7 +151,7 @@ def _editor(key: str, view_id: int | None):
                 form.form_errors.extend(messages)
         context = _editor_context(entity, form, columns, rows, view=view, errors=errors)
         return render_template("designer/list_view_form.html", **context), 400
-    flash(f"Saved the view “{saved.name}”.", "success")
+    flash(_("Saved the view “%(name)s”.", name=saved.name), "success")
     return redirect(url_for("designer.list_views", key=key))
 
 
@@ -198,7 +199,7 @@ def list_view_delete(key: str, view_id: int):
     entity = entity_or_404(key)
     view = _shared_view(entity, view_id)
     lv.delete_shared_view(view.id, actor_id=current_user.id)
-    return _after_list_change(entity, f"Deleted the view “{view.name}”.")
+    return _after_list_change(entity, _("Deleted the view “%(name)s”.", name=view.name))
 
 
 @bp.post("/entities/<key>/views/<id:view_id>/default")
@@ -206,4 +207,4 @@ def list_view_default(key: str, view_id: int):
     entity = entity_or_404(key)
     view = _shared_view(entity, view_id)
     lv.set_default_shared_view(view.id, actor_id=current_user.id)
-    return _after_list_change(entity, f"“{view.name}” is now the default view.")
+    return _after_list_change(entity, _("“%(name)s” is now the default view.", name=view.name))

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from crm.metadata import types
 from crm.metadata.spec import FieldSpec
 
@@ -101,7 +103,8 @@ class FilterRowModel:
         for key in self.values:
             c = self.field.choice(key)
             if key not in known and c is not None:
-                items.append((key, f"{c.label} (archived)", c.color or "gray"))
+                archived = _("%(value)s (archived)", value=c.label)
+                items.append((key, archived, c.color or "gray"))
         return items
 
     def to_raw(self) -> dict:

@@ -13,6 +13,7 @@ import re
 import unicodedata
 
 from anyascii import anyascii
+from flask_babel import gettext as _
 
 from crm.metadata.spec import SPINE_COLUMNS
 
@@ -73,36 +74,99 @@ def clashes_with_generated_names(key: str) -> bool:
     return bool(match) and match["base"] in GENERATED_BASES
 
 
+# Messages about a key or a label name what they are about inside the sentence (the noun's
+# gender and article differ by language), one sentence set per kind. Marked with ``N_``
+# for extraction; translated when a problem is reported (``_``).
+def N_(message: str) -> str:
+    return message
+
+
+_KEY_MESSAGES: dict[str, dict[str, str]] = {
+    "key": {
+        "empty": N_("Enter a key."),
+        "long": N_("The key is too long: use at most %(max)d characters."),
+        "start": N_("The key must start with a lowercase letter (a–z)."),
+        "lower": N_("The key must be lowercase: try “%(suggestion)s”."),
+        "chars": N_(
+            "The key may use only lowercase letters a–z, digits and underscores, "
+            "starting with a letter."
+        ),
+        "spine": N_("“%(key)s” is a column every record already has; choose another key."),
+        "reserved": N_("“%(key)s” is a reserved word; choose another key."),
+        "search": N_("“%(key)s” is a name quick search keeps for itself; choose another key."),
+        "generated": N_(
+            "“%(key)s” reads like a name the database layer gives its own values; "
+            "choose another key (for example “%(instead)s”)."
+        ),
+    },
+    "entity key": {
+        "empty": N_("Enter an entity key."),
+        "long": N_("The entity key is too long: use at most %(max)d characters."),
+        "start": N_("The entity key must start with a lowercase letter (a–z)."),
+        "lower": N_("The entity key must be lowercase: try “%(suggestion)s”."),
+        "chars": N_(
+            "The entity key may use only lowercase letters a–z, digits and underscores, "
+            "starting with a letter."
+        ),
+        "spine": N_("“%(key)s” is a column every record already has; choose another entity key."),
+        "reserved": N_("“%(key)s” is a reserved word; choose another entity key."),
+        "search": N_(
+            "“%(key)s” is a name quick search keeps for itself; choose another entity key."
+        ),
+        "generated": N_(
+            "“%(key)s” reads like a name the database layer gives its own values; "
+            "choose another entity key (for example “%(instead)s”)."
+        ),
+    },
+    "field key": {
+        "empty": N_("Enter a field key."),
+        "long": N_("The field key is too long: use at most %(max)d characters."),
+        "start": N_("The field key must start with a lowercase letter (a–z)."),
+        "lower": N_("The field key must be lowercase: try “%(suggestion)s”."),
+        "chars": N_(
+            "The field key may use only lowercase letters a–z, digits and underscores, "
+            "starting with a letter."
+        ),
+        "spine": N_("“%(key)s” is a column every record already has; choose another field key."),
+        "reserved": N_("“%(key)s” is a reserved word; choose another field key."),
+        "search": N_(
+            "“%(key)s” is a name quick search keeps for itself; choose another field key."
+        ),
+        "generated": N_(
+            "“%(key)s” reads like a name the database layer gives its own values; "
+            "choose another field key (for example “%(instead)s”)."
+        ),
+    },
+}
+KEY_KINDS = tuple(_KEY_MESSAGES)
+
+
 def key_problems(key: str, *, what: str = "key") -> list[str]:
-    """Every reason ``key`` cannot be used, in words an administrator understands."""
+    """Every reason ``key`` cannot be used, in words an administrator understands (in the
+    request's language). ``what``: one of ``KEY_KINDS``, which the messages name."""
+    words = _KEY_MESSAGES.get(what, _KEY_MESSAGES["key"])
     if not isinstance(key, str) or key == "":
-        return [f"Enter a {what}."]
+        return [_(words["empty"])]
     problems: list[str] = []
     if len(key) > 41:
-        problems.append(f"The {what} is too long: use at most 41 characters.")
+        problems.append(_(words["long"], max=41))
     if not KEY_RE.match(key[:41]):
         if key[:1].isdigit() or key[:1] == "_":
-            problems.append(f"The {what} must start with a lowercase letter (a–z).")
+            problems.append(_(words["start"]))
         elif key.lower() != key and KEY_RE.match(key.lower()[:41]):
-            problems.append(f"The {what} must be lowercase: try “{key.lower()}”.")
+            problems.append(_(words["lower"], suggestion=key.lower()))
         else:
-            problems.append(
-                f"The {what} may use only lowercase letters a–z, digits and underscores, "
-                "starting with a letter."
-            )
+            problems.append(_(words["chars"]))
     lowered = key.lower()
     if lowered in SPINE:
-        problems.append(f"“{key}” is a column every record already has; choose another {what}.")
+        problems.append(_(words["spine"], key=key))
     elif lowered in SQL_RESERVED or lowered in PYTHON_RESERVED or lowered in APP_RESERVED:
-        problems.append(f"“{key}” is a reserved word; choose another {what}.")
+        problems.append(_(words["reserved"], key=key))
     elif lowered in SEARCH_RESERVED or lowered.endswith("__fts"):
-        problems.append(f"“{key}” is a name quick search keeps for itself; choose another {what}.")
+        problems.append(_(words["search"], key=key))
     elif clashes_with_generated_names(lowered):
         instead = NUMBERED_SUFFIX.sub(r"\1", lowered)
-        problems.append(
-            f"“{key}” reads like a name the database layer gives its own values; "
-            f"choose another {what} (for example “{instead}”)."
-        )
+        problems.append(_(words["generated"], key=key, instead=instead))
     return problems
 
 
@@ -124,13 +188,40 @@ def clean_label(label: str) -> str:
     return text
 
 
-def label_problems(label: str, *, what: str = "label", required: bool = True) -> list[str]:
-    """Problems with a (raw) label: empty after cleaning, or too long."""
+_LABEL_MESSAGES: dict[str, tuple[str, str]] = {
+    "label": (N_("Enter a label."), N_("The label is too long: use at most %(max)d characters.")),
+    "singular label": (
+        N_("Enter a singular label."),
+        N_("The singular label is too long: use at most %(max)d characters."),
+    ),
+    "plural label": (
+        N_("Enter a plural label."),
+        N_("The plural label is too long: use at most %(max)d characters."),
+    ),
+    "field label": (
+        N_("Enter a field label."),
+        N_("The field label is too long: use at most %(max)d characters."),
+    ),
+    "choice label": (
+        N_("Enter a label of choice “%(choice)s”."),
+        N_("The label of choice “%(choice)s” is too long: use at most %(max)d characters."),
+    ),
+}
+LABEL_KINDS = tuple(_LABEL_MESSAGES)
+
+
+def label_problems(
+    label: str, *, what: str = "label", required: bool = True, choice: str = ""
+) -> list[str]:
+    """Problems with a (raw) label: empty after cleaning, or too long. ``what``: one of
+    ``LABEL_KINDS``, which the messages name (``choice``: the key of the picklist value a
+    "choice label" belongs to)."""
+    empty, long = _LABEL_MESSAGES.get(what, _LABEL_MESSAGES["label"])
     cleaned = clean_label(label)
     if required and not cleaned:
-        return [f"Enter a {what}."]
+        return [_(empty, choice=choice)]
     if len(cleaned) > MAX_LABEL:
-        return [f"The {what} is too long: use at most {MAX_LABEL} characters."]
+        return [_(long, max=MAX_LABEL, choice=choice)]
     return []
 
 

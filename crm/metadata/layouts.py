@@ -22,13 +22,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import types
 from crm.metadata.compile import entity_spec
-from crm.metadata.keys import KEY_RE, clean_label
+from crm.metadata.keys import KEY_RE, N_, clean_label
 from crm.metadata.models import EntityRow, LayoutRow
 from crm.metadata.spec import EntitySpec
 from crm.metadata.versioning import bump_version, log_change
@@ -40,12 +42,14 @@ MAX_SECTIONS = 20
 MAX_COLUMNS = 3
 MAX_TITLE = 100
 MAX_PAYLOAD = 64 * 1024
-DEFAULT_TITLE = "Details"
+# The title of the section a layout starts with (and of a stored section without one):
+# lazy, so each reader sees it in their language until an administrator renames it.
+DEFAULT_TITLE = _l("Details")
 DEFAULT_COLUMNS = 2
 QUICK_DEFAULT_SIZE = 5
 # Assigned by the system when a record is created: pointless on a quick create form.
 
-SHAPE_MESSAGE = "The layout was not sent in the expected shape. Reload the page and try again."
+SHAPE_MESSAGE = N_("The layout was not sent in the expected shape. Reload the page and try again.")
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class LayoutSpec:
             "sections": [
                 {
                     "key": s.key,
-                    "title": s.title,
+                    "title": str(s.title),
                     "columns": s.columns,
                     "fields": [list(c) for c in s.fields],
                 }
@@ -228,35 +232,41 @@ def parse_payload(raw: Any) -> Any:
     """The JSON the editor posts, parsed. Raises ``ValidationFailed`` with a message for
     people when it is missing, larger than 64 KB or not JSON."""
     if not isinstance(raw, str) or not raw.strip():
-        raise ValidationFailed(
-            "The layout was not sent. Reload the page and try again.",
-            errors={"layout": ["The layout was not sent. Reload the page and try again."]},
-        )
+        message = _("The layout was not sent. Reload the page and try again.")
+        raise ValidationFailed(message, errors={"layout": [message]})
     if len(raw.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD:
-        message = "The layout is too large to be saved (at most 64 KB)."
+        message = _("The layout is too large to be saved (at most 64 KB).")
         raise ValidationFailed(message, errors={"layout": [message]})
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
-        raise ValidationFailed(SHAPE_MESSAGE, errors={"layout": [SHAPE_MESSAGE]}) from None
+        message = _(SHAPE_MESSAGE)
+        raise ValidationFailed(message, errors={"layout": [message]}) from None
 
 
-def _shown(key: Any) -> str:
-    """A key as it may appear in a message: only well-formed keys are repeated back."""
+def _not_a_field(key: Any) -> str:
+    """Only a well-formed key is repeated back in the message."""
     if isinstance(key, str) and KEY_RE.fullmatch(key):
-        return f"“{key}”"
-    return "a value that is not a field key"
+        return _("The layout names “%(key)s”, which is not a field of this entity.", key=key)
+    return _("The layout names a value that is not a field key.")
 
 
 def _check_field(spec: EntitySpec, key: Any, seen: set[str], problems: list[str]) -> bool:
     if not isinstance(key, str) or spec.field(key) is None:
-        problems.append(f"The layout names {_shown(key)}, which is not a field of this entity.")
+        problems.append(_not_a_field(key))
         return False
     if key in seen:
-        problems.append(f"The field “{key}” is placed twice; place each field once.")
+        problems.append(_("The field “%(key)s” is placed twice; place each field once.", key=key))
         return False
     seen.add(key)
     return True
+
+
+def _shape(n: int) -> str:
+    return _(
+        "Section %(num)d was not sent in the expected shape. Reload the page and try again.",
+        num=n,
+    )
 
 
 def validate_layout(spec: EntitySpec, data: Any) -> tuple[dict, dict[str, list[str]]]:
@@ -273,48 +283,52 @@ def validate_layout(spec: EntitySpec, data: Any) -> tuple[dict, dict[str, list[s
     problems: list[str] = []
     raw = data.get("sections") if isinstance(data, dict) else None
     if not isinstance(raw, list):
-        return {}, {"layout": [SHAPE_MESSAGE]}
+        return {}, {"layout": [_(SHAPE_MESSAGE)]}
     if not raw:
-        problems.append("Keep at least one section.")
+        problems.append(_("Keep at least one section."))
     if len(raw) > MAX_SECTIONS:
-        problems.append(f"A form can have at most {MAX_SECTIONS} sections.")
+        problems.append(_("A form can have at most %(max)d sections.", max=MAX_SECTIONS))
         raw = raw[:MAX_SECTIONS]
     seen: set[str] = set()
     given_keys = set()
     parsed: list[dict] = []
     for n, item in enumerate(raw, start=1):
         if not isinstance(item, dict):
-            problems.append(f"Section {n}: {SHAPE_MESSAGE}")
+            problems.append(_shape(n))
             continue
         key = item.get("key")
         if key in (None, ""):
             key = None
         elif not isinstance(key, str) or not SECTION_KEY_RE.fullmatch(key):
-            problems.append(f"Section {n} has a key that is not valid.")
+            problems.append(_("Section %(num)d has a key that is not valid.", num=n))
             key = None
         elif key in given_keys:
-            problems.append(f"Section {n} has the same key as another section.")
+            problems.append(_("Section %(num)d has the same key as another section.", num=n))
             key = None
         else:
             given_keys.add(key)
         title_raw = item.get("title")
         title = clean_label(title_raw) if isinstance(title_raw, str) else ""
         if not title:
-            problems.append(f"Section {n}: Enter a section title.")
+            problems.append(_("Section %(num)d: Enter a section title.", num=n))
         elif len(title) > MAX_TITLE:
             problems.append(
-                f"Section {n}: the title is too long; use at most {MAX_TITLE} characters."
+                _(
+                    "Section %(num)d: the title is too long; use at most %(max)d characters.",
+                    num=n,
+                    max=MAX_TITLE,
+                )
             )
         columns = item.get("columns")
         if not isinstance(columns, int) or isinstance(columns, bool) or not 1 <= columns <= 3:
-            problems.append(f"Section {n}: choose 1, 2 or 3 columns.")
+            problems.append(_("Section %(num)d: choose 1, 2 or 3 columns.", num=n))
             columns = 1
         raw_columns = item.get("fields", [])
         if not isinstance(raw_columns, list) or not all(isinstance(c, list) for c in raw_columns):
-            problems.append(f"Section {n}: {SHAPE_MESSAGE}")
+            problems.append(_shape(n))
             raw_columns = []
         if len(raw_columns) > MAX_COLUMNS:
-            problems.append(f"Section {n}: {SHAPE_MESSAGE}")
+            problems.append(_shape(n))
             raw_columns = raw_columns[:MAX_COLUMNS]
         cols = [[k for k in c if _check_field(spec, k, seen, problems)] for c in raw_columns]
         parsed.append({"key": key, "title": title, "columns": columns, "fields": cols})
@@ -334,7 +348,7 @@ def validate_quick(spec: EntitySpec, data: Any) -> tuple[dict, dict[str, list[st
     at its end (they cannot be left out). Returns ``(normalised definition, errors)``."""
     raw = data.get("fields") if isinstance(data, dict) else data
     if not isinstance(raw, list):
-        return {}, {"layout": [SHAPE_MESSAGE]}
+        return {}, {"layout": [_(SHAPE_MESSAGE)]}
     problems: list[str] = []
     seen: set[str] = set()
     keys = [k for k in raw if _check_field(spec, k, seen, problems)]
@@ -342,7 +356,7 @@ def validate_quick(spec: EntitySpec, data: Any) -> tuple[dict, dict[str, list[st
         return {}, {"layout": problems}
     keys = list(_with_required(spec, keys))
     if not keys and spec.active_fields:
-        return {}, {"layout": ["Choose at least one field for quick create."]}
+        return {}, {"layout": [_("Choose at least one field for quick create.")]}
     return {"fields": keys}, {}
 
 
@@ -357,7 +371,7 @@ def _entity(entity_key: str) -> EntitySpec:
         else None
     )
     if row is None or row.archived_at is not None:
-        raise NotFound("There is no such entity.")
+        raise NotFound(_("There is no such entity."))
     return entity_spec(row)
 
 
@@ -376,13 +390,13 @@ def save_layout(entity_key: str, kind: str, data: Any, *, actor_id: int | None) 
     with unit_of_work(fresh=True, after_commit=[specs.forget_request_specs]) as unit:
         version = bump_version()  # taking the version row first serialises metadata writers
         if kind not in KINDS:
-            message = "There is no such kind of layout."
+            message = _("There is no such kind of layout.")
             raise ValidationFailed(message, errors={"layout": [message]})
         spec = _entity(entity_key)
         validate = validate_layout if kind == "form" else validate_quick
         definition, errors = validate(spec, data)
         if errors:
-            raise ValidationFailed("Nothing was changed.", errors=errors)
+            raise ValidationFailed(_("Nothing was changed."), errors=errors)
         row = db.session.scalar(
             select(LayoutRow).where(LayoutRow.entity_key == entity_key, LayoutRow.kind == kind)
         )

@@ -22,6 +22,8 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, case, delete, func, select, update
 
 from crm.access.models import User
@@ -38,13 +40,13 @@ from crm.uow import unit_of_work
 
 # The spine columns a view may use, as pseudo-fields (their type gives their operators).
 SPINE_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec(key="created_at", type="datetime", label="Created"),
-    FieldSpec(key="updated_at", type="datetime", label="Last changed"),
+    FieldSpec(key="created_at", type="datetime", label=_l("Created")),
+    FieldSpec(key="updated_at", type="datetime", label=_l("Last changed")),
     # The owner is a "user" field whose operators are narrowed: never "is not empty".
     FieldSpec(
         key="owner_id",
         type="user",
-        label="Owner",
+        label=_l("Owner"),
         options=MappingProxyType({"operators": ("eq", "in", "is_me", "empty")}),
     ),
 )
@@ -140,7 +142,7 @@ def operator_label(field: FieldSpec, op: str) -> str:
 def column_label(entity: EntitySpec, key: str) -> str:
     """The label of a column key (the key itself when it is unknown)."""
     field = field_for(entity, key)
-    return field.label if field is not None else key
+    return str(field.label) if field is not None else key
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -154,10 +156,10 @@ def _canon(field: FieldSpec, op: str, raw: Any, *, lenient: bool) -> tuple[str, 
     """One filter value as stored (canonical text) and as parsed (for comparisons).
     ValueError with a message for people when it does not parse with the field's type."""
     if isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise ValueError("Enter a value.")
+        raise ValueError(_("Enter a value."))
     text = str(raw).strip()
     if not text:
-        raise ValueError("Enter a value.")
+        raise ValueError(_("Enter a value."))
     return types.filter_value(field, op, text, lenient=lenient)
 
 
@@ -177,28 +179,28 @@ def normalise_value(field: FieldSpec, op: str, value: Any, *, lenient: bool = Fa
     if op == "relative":
         name = value[0] if isinstance(value, list | tuple) and len(value) == 1 else value
         if name not in types.RELATIVE_RANGES:
-            raise ValueError("Choose a period.")
+            raise ValueError(_("Choose a period."))
         return name
     if op == "between":
         if not isinstance(value, list | tuple) or len(value) != 2:
-            raise ValueError("Enter two values: from and to.")
+            raise ValueError(_("Enter two values: from and to."))
         if _blank(value[0]) and _blank(value[1]):
-            raise ValueError("Enter at least one of the two values.")
+            raise ValueError(_("Enter at least one of the two values."))
         ends = [None if _blank(v) else _canon(field, op, v, lenient=lenient) for v in value]
         low, high = ends
         if low and high and type(low[1]) is type(high[1]) and low[1] > high[1]:
-            raise ValueError("The first value must not be after the second.")
+            raise ValueError(_("The first value must not be after the second."))
         return tuple(end[0] if end else "" for end in ends)
     if op in LIST_OPS:
         items = [v for v in _items(value) if not _blank(v)]
         if not items:
-            raise ValueError("Choose at least one value.")
+            raise ValueError(_("Choose at least one value."))
         if len(items) > MAX_VALUES:
-            raise ValueError(f"Choose at most {MAX_VALUES} values.")
+            raise ValueError(_("Choose at most %(max)d values.", max=MAX_VALUES))
         return tuple(dict.fromkeys(_canon(field, op, v, lenient=lenient)[0] for v in items))
     if isinstance(value, list | tuple):
         if len(value) > 1:
-            raise ValueError("Enter one value.")
+            raise ValueError(_("Enter one value."))
         value = value[0] if value else None
     return _canon(field, op, value, lenient=lenient)[0]
 
@@ -208,21 +210,24 @@ def check_filter(
 ) -> tuple[FilterSpec | None, list[str]]:
     """A filter dict ``{field, op, value}`` as a ``FilterSpec``, or the problems with it."""
     if not isinstance(raw, Mapping):
-        return None, ["This filter cannot be read."]
+        return None, [_("This filter cannot be read.")]
     key, op = raw.get("field"), raw.get("op")
     field = field_for(entity, key)
     if field is None:
         if _blank(key):
-            return None, ["Choose a field to filter by."]
-        return None, [f"There is no field “{key}” to filter by."]
+            return None, [_("Choose a field to filter by.")]
+        return None, [_("There is no field “%(key)s” to filter by.", key=key)]
     if op not in operators_for(field):
         if _blank(op):
-            return None, [f"{field.label}: choose a condition."]
-        return None, [f"{field.label}: “{op}” is not a condition for this field."]
+            return None, [_("%(field)s: choose a condition.", field=field.label)]
+        return None, [
+            _("%(field)s: “%(op)s” is not a condition for this field.", field=field.label, op=op)
+        ]
     try:
         value = normalise_value(field, op, raw.get("value"), lenient=lenient)
     except ValueError as exc:
-        return None, [f"{field.label}: {exc}"]
+        # TRANSLATORS: a filter's field, then what is wrong with its value.
+        return None, [_("%(field)s: %(problem)s", field=field.label, problem=str(exc))]
     return FilterSpec(field.key, op, value), []
 
 
@@ -252,7 +257,9 @@ def _validate(
     """The cleaned view, or ValidationFailed with every problem, keyed by where it is:
     "name", "columns", "sort", "filters" or "filters.<n>" (n counts from 0)."""
     if not isinstance(data, Mapping):
-        raise ValidationFailed("Nothing was saved.", errors={"view": ["Send the view as a dict."]})
+        raise ValidationFailed(
+            _("Nothing was saved."), errors={"view": [_("Send the view as a dict.")]}
+        )
     errors: dict[str, list[str]] = {}
 
     def err(where: str, message: str) -> None:
@@ -261,9 +268,9 @@ def _validate(
     raw_name = data.get("name")
     name = clean_label(raw_name if isinstance(raw_name, str) else "")
     if not name:
-        err("name", "Enter a name for the view.")
+        err("name", _("Enter a name for the view."))
     elif len(name) > MAX_NAME:
-        err("name", f"The name is too long: use at most {MAX_NAME} characters.")
+        err("name", _("The name is too long: use at most %(max)d characters.", max=MAX_NAME))
     else:
         same = select(ListViewRow.id).where(
             ListViewRow.entity_key == entity.key,
@@ -275,21 +282,21 @@ def _validate(
         if view_id is not None:
             same = same.where(ListViewRow.id != view_id)
         if db.session.scalar(same.limit(1)) is not None:
-            err("name", f"There is already a view called “{name}”.")
+            err("name", _("There is already a view called “%(name)s”.", name=name))
 
     columns: list[str] = []
     raw_columns = data.get("columns")
     if not isinstance(raw_columns, list | tuple) or not raw_columns:
-        err("columns", "Choose at least one column.")
+        err("columns", _("Choose at least one column."))
     else:
         if len(raw_columns) > MAX_COLUMNS:
-            err("columns", f"Show at most {MAX_COLUMNS} columns.")
+            err("columns", _("Show at most %(max)d columns.", max=MAX_COLUMNS))
         for key in raw_columns:
             field = field_for(entity, key)
             if field is None:
-                err("columns", f"There is no field “{key}” to show.")
+                err("columns", _("There is no field “%(key)s” to show.", key=key))
             elif field.key in columns:
-                err("columns", f"“{field.label}” is chosen twice.")
+                err("columns", _("“%(field)s” is chosen twice.", field=field.label))
             else:
                 columns.append(field.key)
 
@@ -297,32 +304,39 @@ def _validate(
     raw_sort = data.get("sort") or []
     items = [_sort_item(i) for i in raw_sort] if isinstance(raw_sort, list | tuple) else None
     if items is None:
-        err("sort", "The sort order cannot be read.")
+        err("sort", _("The sort order cannot be read."))
     else:
         items = [(k, d) for k, d in items if not _blank(k)]
         if len(items) > MAX_SORT:
-            err("sort", f"Sort by at most {MAX_SORT} fields.")
+            err("sort", _("Sort by at most %(max)d fields.", max=MAX_SORT))
         for key, direction in items:
             field = field_for(entity, key)
             if field is None:
-                err("sort", f"There is no field “{key}” to sort by.")
+                err("sort", _("There is no field “%(key)s” to sort by.", key=key))
             elif not can_sort(field):
-                kind = types.get(field.type).label.lower()
-                err("sort", f"“{field.label}” cannot be used for sorting ({kind} field).")
-            elif any(field.key == k for k, _ in sort):
-                err("sort", f"“{field.label}” is already used for sorting.")
+                kind = str(types.get(field.type).label).lower()
+                err(
+                    "sort",
+                    _(
+                        "“%(field)s” cannot be used for sorting (%(type)s field).",
+                        field=field.label,
+                        type=kind,
+                    ),
+                )
+            elif any(field.key == k for k, _d in sort):
+                err("sort", _("“%(field)s” is already used for sorting.", field=field.label))
             elif direction not in DIRECTIONS:
-                err("sort", f"“{field.label}”: choose ascending or descending.")
+                err("sort", _("“%(field)s”: choose ascending or descending.", field=field.label))
             else:
                 sort.append((field.key, direction))
 
     filters: list[FilterSpec] = []
     raw_filters = data.get("filters") or []
     if not isinstance(raw_filters, list | tuple):
-        err("filters", "The filters cannot be read.")
+        err("filters", _("The filters cannot be read."))
     else:
         if len(raw_filters) > MAX_FILTERS:
-            err("filters", f"Use at most {MAX_FILTERS} filters.")
+            err("filters", _("Use at most %(max)d filters.", max=MAX_FILTERS))
         for n, raw in enumerate(raw_filters):
             spec, problems = check_filter(entity, raw)
             for message in problems:
@@ -331,7 +345,7 @@ def _validate(
                 filters.append(spec)
 
     if errors:
-        raise ValidationFailed("Nothing was saved.", errors=errors)
+        raise ValidationFailed(_("Nothing was saved."), errors=errors)
     return _Clean(name, tuple(columns), tuple(sort), tuple(filters), bool(data.get("is_default")))
 
 
@@ -351,7 +365,7 @@ def builtin_view(entity: EntitySpec) -> ListViewSpec:
     return ListViewSpec(
         id=None,
         entity_key=entity.key,
-        name="All records",
+        name=_l("All records"),
         owner_id=None,
         columns=builtin_columns(entity),
         sort=(("updated_at", "desc"),),
@@ -372,7 +386,7 @@ def _as_spec(row: ListViewRow, entity: EntitySpec) -> ListViewSpec:
             sort.append((field.key, direction))
     filters = []
     for raw in row.filters if isinstance(row.filters, list) else ():
-        spec, _ = check_filter(entity, raw, lenient=True)
+        spec, _problems = check_filter(entity, raw, lenient=True)
         if spec is not None:
             filters.append(spec)
     return ListViewSpec(
@@ -391,7 +405,7 @@ def _as_spec(row: ListViewRow, entity: EntitySpec) -> ListViewSpec:
 def _entity(key: str) -> EntitySpec:
     entity = specs.current().entity(key, include_archived=True)
     if entity is None:
-        raise NotFound("There is no such kind of record.")
+        raise NotFound(_("There is no such kind of record."))
     return entity
 
 
@@ -441,7 +455,7 @@ def get_view(view_id: int, user_id: int | None) -> ListViewSpec:
     private view is not revealed)."""
     row = db.session.get(ListViewRow, view_id)
     if row is None or (row.owner_id is not None and row.owner_id != user_id):
-        raise NotFound("There is no such list view.")
+        raise NotFound(_("There is no such list view."))
     return _as_spec(row, _entity(row.entity_key))
 
 
@@ -496,7 +510,7 @@ def _value_words(field: FieldSpec, value: str, names: Mapping[int, str] | None) 
         choice = field.choice(value)
         return choice.label if choice else value
     if ftype.reference == "user" and as_id(value) is not None:
-        return (names or {}).get(as_id(value), f"user #{value}")
+        return (names or {}).get(as_id(value)) or _("user #%(id)s", id=value)
     return value
 
 
@@ -510,22 +524,31 @@ def describe_filter(
         return ""
     label = field.label
     if f.op == "relative":
-        return f"{label}: {RELATIVE_LABELS.get(str(f.value), str(f.value))}"
+        period = RELATIVE_LABELS.get(str(f.value), str(f.value))
+        return _("%(field)s: %(period)s", field=label, period=period)
     if f.op == "between" and isinstance(f.value, tuple):
         low, high = (_value_words(field, v, names) if v else "" for v in f.value)
         dated = types.get(field.type).temporal
         if low and high:
-            return f"{label} is between {low} and {high}"
+            return _("%(field)s is between %(low)s and %(high)s", field=label, low=low, high=high)
         if low:
-            return f"{label} {'is on or after' if dated else 'is at least'} {low}"
-        return f"{label} {'is on or before' if dated else 'is at most'} {high}"
+            if dated:
+                return _("%(field)s is on or after %(value)s", field=label, value=low)
+            return _("%(field)s is at least %(value)s", field=label, value=low)
+        if dated:
+            return _("%(field)s is on or before %(value)s", field=label, value=high)
+        return _("%(field)s is at most %(value)s", field=label, value=high)
     words = operator_label(field, f.op)
     if f.value is None:
-        return f"{label} {words}"
+        # TRANSLATORS: a filter without a value: a field, then its condition ("Owner is me").
+        return _("%(field)s %(condition)s", field=label, condition=words)
     values = f.value if isinstance(f.value, tuple) else (f.value,)
     shown = ", ".join(_value_words(field, v, names) for v in values)
-    quote = types.get(field.type).textual
-    return f"{label} {words} “{shown}”" if quote else f"{label} {words} {shown}"
+    if types.get(field.type).textual:
+        # TRANSLATORS: a filter on text: field, condition, the text typed ("Name contains “Ann”").
+        return _("%(field)s %(condition)s “%(value)s”", field=label, condition=words, value=shown)
+    # TRANSLATORS: a filter: field, condition, values ("Stage is one of Won, Lost").
+    return _("%(field)s %(condition)s %(value)s", field=label, condition=words, value=shown)
 
 
 def describe_sort(entity: EntitySpec, sort: Iterable[tuple[str, str]]) -> str:
@@ -537,7 +560,8 @@ def describe_sort(entity: EntitySpec, sort: Iterable[tuple[str, str]]) -> str:
             return key
         ascending, descending = types.get(field.type).sort_words
         words = ascending if direction == "asc" else descending
-        return f"{field.label} ({words})"
+        # TRANSLATORS: a sort level: a field, then its direction ("Name (A to Z)").
+        return _("%(field)s (%(direction)s)", field=field.label, direction=words)
 
     return ", ".join(one(k, d) for k, d in sort)
 
@@ -600,13 +624,13 @@ def _require_admin(actor_id: int | None) -> None:
         return
     user = db.session.get(User, actor_id)
     if not can(user, CONFIGURE):
-        raise Forbidden("Only administrators can change shared views.")
+        raise Forbidden(_("Only administrators can change shared views."))
 
 
 def _shared_row(view_id: int, entity_key: str | None = None) -> ListViewRow:
     row = db.session.get(ListViewRow, view_id)
     if row is None or row.owner_id is not None or entity_key not in (None, row.entity_key):
-        raise NotFound("There is no such shared view.")
+        raise NotFound(_("There is no such shared view."))
     return row
 
 
@@ -690,9 +714,9 @@ def set_default_shared_view(view_id: int, *, actor_id: int | None) -> ListViewSp
 def _private_row(view_id: int, user_id: int) -> ListViewRow:
     row = db.session.get(ListViewRow, view_id)
     if row is None or (row.owner_id is not None and row.owner_id != user_id):
-        raise NotFound("There is no such list view.")
+        raise NotFound(_("There is no such list view."))
     if row.owner_id is None:
-        raise Forbidden("Only administrators can change shared views.")
+        raise Forbidden(_("Only administrators can change shared views."))
     return row
 
 
@@ -705,10 +729,10 @@ def save_private_view(
     with _unit():
         entity = specs.current().entity(entity_key)  # the runtime: active entities only
         if entity is None:
-            raise NotFound("There is no such kind of record.")
+            raise NotFound(_("There is no such kind of record."))
         row = _private_row(view_id, user_id) if view_id is not None else None
         if row is not None and row.entity_key != entity_key:
-            raise NotFound("There is no such list view.")
+            raise NotFound(_("There is no such list view."))
         clean = _validate(entity, data, owner_id=user_id, view_id=view_id)
         if row is None:
             row = ListViewRow(entity_key=entity_key, owner_id=user_id)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from flask import current_app, g, has_request_context
+from flask_babel import gettext as _
 from sqlalchemy import MetaData, Table, select
 
 from crm.errors import NotFound
@@ -240,5 +241,5 @@ def entity_or_404(key: str) -> EntitySpec:
     """The active entity ``key``, or ``NotFound``."""
     spec = current().entity(key)
     if spec is None:
-        raise NotFound("There is no such kind of record.")
+        raise NotFound(_("There is no such kind of record."))
     return spec

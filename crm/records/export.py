@@ -57,7 +57,9 @@ def _rows(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Iterator
 
 def header(user: Any, spec: EntitySpec, request: listing.ListRequest) -> list[str]:
     visible = listing.readable_fields(user, spec)
-    return [safe_cell(visible[k].label) for k in request.view.columns if k in visible]
+    # str(): the spine's labels (Created, Owner ...) are lazy translations, which a
+    # spreadsheet writer cannot take as they are.
+    return [safe_cell(str(visible[k].label)) for k in request.view.columns if k in visible]
 
 
 def csv_chunks(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Iterator[str]:

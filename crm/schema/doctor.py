@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import inspect
 from sqlalchemy import types as satypes
 from sqlalchemy.engine import Connection
@@ -44,7 +45,7 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
         spec = compiled.entities[key]
         table = spec.table_name
         if table not in actual_tables:
-            problems.append(f"{table}: table is missing")
+            problems.append(_("%(table)s: table is missing", table=table))
             continue
         actual = {c["name"]: c for c in insp.get_columns(table)}
         wanted = {c.name: c.type for c in spine_columns()}
@@ -52,17 +53,28 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
             {c.name: c.type for c in compiled.tables[key].columns if c.name not in wanted}
         )
         for name in sorted(set(wanted) - set(actual)):
-            problems.append(f"{table}.{name}: column is missing")
+            problems.append(_("%(table)s.%(column)s: column is missing", table=table, column=name))
         for name in sorted(set(actual) - set(wanted)):
-            problems.append(f"{table}.{name}: column exists but no field describes it")
+            problems.append(
+                _(
+                    "%(table)s.%(column)s: column exists but no field describes it",
+                    table=table,
+                    column=name,
+                )
+            )
         for name in sorted(set(wanted) & set(actual)):
             if name == "id":  # BigInteger, or SQLite's INTEGER rowid alias
                 continue
             want_t = wanted[name]
             if _family(want_t) != _family(actual[name]["type"]):
                 problems.append(
-                    f"{table}.{name}: type is {_family(actual[name]['type'])}, "
-                    f"metadata says {_family(want_t)}"
+                    _(
+                        "%(table)s.%(column)s: type is %(actual)s, metadata says %(wanted)s",
+                        table=table,
+                        column=name,
+                        actual=str(_family(actual[name]["type"])),
+                        wanted=str(_family(want_t)),
+                    )
                 )
         actual_ix = {
             ix["name"]: (tuple(ix["column_names"]), bool(ix["unique"]))
@@ -74,19 +86,35 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
         for name, (cols, unique) in sorted(expected.items()):
             got = actual_ix.get(name)
             if got is None:
-                problems.append(f"{table}: index {name} is missing")
+                problems.append(_("%(table)s: index %(index)s is missing", table=table, index=name))
             elif got != (cols, unique):
-                problems.append(f"{table}: index {name} is {got}, metadata says {(cols, unique)}")
+                problems.append(
+                    _(
+                        "%(table)s: index %(index)s is %(actual)s, metadata says %(wanted)s",
+                        table=table,
+                        index=name,
+                        actual=str(got),
+                        wanted=str((cols, unique)),
+                    )
+                )
         for name in sorted(set(actual_ix) - set(expected)):
-            problems.append(f"{table}: index {name} exists but the metadata does not ask for it")
+            problems.append(
+                _(
+                    "%(table)s: index %(index)s exists but the metadata does not ask for it",
+                    table=table,
+                    index=name,
+                )
+            )
         if connection.dialect.name == "sqlite":
             problems += _sqlite_search_problems(connection, spec, all_tables)
     known = {s.table_name for s in compiled.entities.values()}
     for name in sorted(t for t in all_tables if t.endswith("__fts")):
         if name[: -len("__fts")] not in known:
-            problems.append(f"{name}: search table exists but no entity describes it")
+            problems.append(
+                _("%(table)s: search table exists but no entity describes it", table=name)
+            )
     for table in sorted(actual_tables - known):
-        problems.append(f"{table}: table exists but no entity describes it")
+        problems.append(_("%(table)s: table exists but no entity describes it", table=table))
     return problems
 
 
@@ -97,16 +125,23 @@ def _sqlite_search_problems(connection: Connection, spec, all_tables: set[str]) 
     fields = [f.column for f in search.search_fields(spec)]
     if not fields:
         return (
-            [f"{name}: search table exists but no field is searchable"]
+            [_("%(table)s: search table exists but no field is searchable", table=name)]
             if name in all_tables
             else []
         )
     if name not in all_tables:
-        return [f"{name}: search table is missing"]
+        return [_("%(table)s: search table is missing", table=name)]
     problems = []
     columns = [row[1] for row in connection.exec_driver_sql(f'PRAGMA table_info("{name}")')]
     if columns != fields:
-        problems.append(f"{name}: searches {columns}, metadata says {fields}")
+        problems.append(
+            _(
+                "%(table)s: searches %(actual)s, metadata says %(wanted)s",
+                table=name,
+                actual=str(columns),
+                wanted=str(fields),
+            )
+        )
     triggers = {
         row[0]
         for row in connection.exec_driver_sql(
@@ -115,6 +150,9 @@ def _sqlite_search_problems(connection: Connection, spec, all_tables: set[str]) 
         )
     }
     for suffix in ("ai", "ad", "au"):
-        if f"{name}_{suffix}" not in triggers:
-            problems.append(f"{name}: trigger {name}_{suffix} is missing")
+        trigger = f"{name}_{suffix}"
+        if trigger not in triggers:
+            problems.append(
+                _("%(table)s: trigger %(trigger)s is missing", table=name, trigger=trigger)
+            )
     return problems

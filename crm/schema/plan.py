@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from flask_babel import gettext as _
+
 from crm.metadata import types
 from crm.metadata.compile import wanted_indexes
 from crm.metadata.spec import EntitySpec, FieldSpec
@@ -166,24 +168,45 @@ def plan(current: EntitySpec | None, wanted: EntitySpec | None) -> list[Op]:
 
 
 def describe(op: Op) -> str:
-    """One line for logs and the administrator's preview."""
+    """One line for logs and the administrator's preview (in the request's language)."""
     match op:
         case CreateTable(entity=e):
-            return f"create table {e.table_name}"
+            return _("create table %(table)s", table=e.table_name)
         case DropTable(entity=e):
-            return f"drop table {e.table_name}"
+            return _("drop table %(table)s", table=e.table_name)
         case AddColumn(table=t, field=f):
-            return f"add column {t}.{f.column} ({f.type})"
+            return _(
+                "add column %(table)s.%(column)s (%(type)s)", table=t, column=f.column, type=f.type
+            )
         case AlterColumnType(entity=e, before=b, after=a):
-            return f"change {e.table_name}.{b.column} from {b.type} to {a.type}"
+            return _(
+                "change %(table)s.%(column)s from %(old)s to %(new)s",
+                table=e.table_name,
+                column=b.column,
+                old=b.type,
+                new=a.type,
+            )
         case DropColumn(table=t, field=f):
-            return f"drop column {t}.{f.column}"
+            return _("drop column %(table)s.%(column)s", table=t, column=f.column)
         case CreateIndex(table=t, name=n, columns=c, unique=u):
-            return f"create {'unique ' if u else ''}index {n} on {t}({', '.join(c)})"
+            columns = ", ".join(c)
+            if u:
+                return _(
+                    "create unique index %(index)s on %(table)s(%(columns)s)",
+                    index=n,
+                    table=t,
+                    columns=columns,
+                )
+            return _(
+                "create index %(index)s on %(table)s(%(columns)s)",
+                index=n,
+                table=t,
+                columns=columns,
+            )
         case DropSearch(before=b):
-            return f"drop search structures of {b.table_name}"
+            return _("drop search structures of %(table)s", table=b.table_name)
         case CreateSearch(after=a):
-            return f"build search structures of {a.table_name}"
+            return _("build search structures of %(table)s", table=a.table_name)
         case DropIndex(table=t, name=n):
-            return f"drop index {n} on {t}"
+            return _("drop index %(index)s on %(table)s", index=n, table=t)
     raise TypeError(op)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import has_app_context
+from flask_babel import format_number, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import Table, func, or_, select
 
 from crm.extensions import db
@@ -22,8 +25,21 @@ BATCH = 5000
 REWRITE_SECONDS_PER_ROW = {"sqlite": 9e-6, "postgresql": 8e-6}
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n:,} {one if n == 1 else many}"
+def _count(n: int) -> str:
+    """``n`` written as the request's language writes numbers (1,234 / 1.234)."""
+    return format_number(n) if has_app_context() else f"{n:,}"
+
+
+class QuotingMessage(str):
+    """A message that quotes stored values, with ``redacted``: the same message without
+    them, for a reader who may not read every value (``crm.designer.views_fields``)."""
+
+    redacted: str
+
+    def __new__(cls, text: str, redacted: str) -> QuotingMessage:
+        message = super().__new__(cls, text)
+        message.redacted = redacted
+        return message
 
 
 def _empty(table: Table, f: FieldSpec):
@@ -63,10 +79,22 @@ def field_change(table: Table, old: FieldSpec, new: FieldSpec) -> dict[str, list
         bad, examples = count_unconvertible(table, old, new)
         if bad:
             shown = ", ".join(f"“{e}”" for e in examples)
-            problems.append(
-                f"{_plural(bad, 'value', 'values')} would not convert (for example {shown}). "
-                "Correct them first; nothing was changed."
+            without = ngettext(
+                "%(count)s value would not convert. Correct it first; nothing was changed.",
+                "%(count)s values would not convert. Correct them first; nothing was changed.",
+                bad,
+                count=_count(bad),
             )
+            quoting = ngettext(
+                "%(count)s value would not convert (for example %(examples)s). "
+                "Correct it first; nothing was changed.",
+                "%(count)s values would not convert (for example %(examples)s). "
+                "Correct them first; nothing was changed.",
+                bad,
+                count=_count(bad),
+                examples=shown,
+            )
+            problems.append(QuotingMessage(quoting if examples else without, without))
     if new.required and not old.required:
         missing = int(
             db.session.scalar(
@@ -78,8 +106,12 @@ def field_change(table: Table, old: FieldSpec, new: FieldSpec) -> dict[str, list
         )
         if missing:
             problems.append(
-                f"{_plural(missing, 'record has', 'records have')} no value here, so the field "
-                "cannot be required yet."
+                ngettext(
+                    "%(count)s record has no value here, so the field cannot be required yet.",
+                    "%(count)s records have no value here, so the field cannot be required yet.",
+                    missing,
+                    count=_count(missing),
+                )
             )
     if new.unique and not old.unique:
         col = table.c[new.column]
@@ -93,8 +125,14 @@ def field_change(table: Table, old: FieldSpec, new: FieldSpec) -> dict[str, list
         rows = int(db.session.scalar(select(func.coalesce(func.sum(dupes.c.n), 0))) or 0)
         if rows:
             problems.append(
-                f"{_plural(rows, 'record shares', 'records share')} a value with another "
-                "record, so the field cannot be unique yet."
+                ngettext(
+                    "%(count)s record shares a value with another record, so the field cannot "
+                    "be unique yet.",
+                    "%(count)s records share a value with another record, so the field cannot "
+                    "be unique yet.",
+                    rows,
+                    count=_count(rows),
+                )
             )
     return {where: problems} if problems else {}
 
@@ -113,8 +151,14 @@ def new_field_rules(table: Table, new: FieldSpec) -> dict[str, list[str]]:
         return {}
     return {
         f"{table.name[2:]}.{new.key}": [
-            f"{_plural(live, 'existing record', 'existing records')} would have no value. "
-            "Give the field a default value, or add it as optional first."
+            ngettext(
+                "%(count)s existing record would have no value. Give the field a default "
+                "value, or add it as optional first.",
+                "%(count)s existing records would have no value. Give the field a default "
+                "value, or add it as optional first.",
+                live,
+                count=_count(live),
+            )
         ]
     }
 
@@ -133,12 +177,26 @@ def removed_choices(table: Table, f: FieldSpec, keys: list[str]) -> dict[str, li
     used = int(db.session.scalar(select(func.count()).select_from(table).where(condition)) or 0)
     if not used:
         return {}
-    return {
-        f"{table.name[2:]}.{f.key}": [
-            f"{_plural(used, 'record uses', 'records use')} the removed value"
-            f"{'s' if len(keys) > 1 else ''} {', '.join(keys)}. Archive the value instead."
-        ]
-    }
+    return {f"{table.name[2:]}.{f.key}": [_removed_in_use(used, keys)]}
+
+
+def _removed_in_use(used: int, keys: list[str]) -> str:
+    values = ", ".join(keys)
+    if len(keys) == 1:
+        return ngettext(
+            "%(count)s record uses the removed value %(values)s. Archive the value instead.",
+            "%(count)s records use the removed value %(values)s. Archive the value instead.",
+            used,
+            count=_count(used),
+            values=values,
+        )
+    return ngettext(
+        "%(count)s record uses the removed values %(values)s. Archive the values instead.",
+        "%(count)s records use the removed values %(values)s. Archive the values instead.",
+        used,
+        count=_count(used),
+        values=values,
+    )
 
 
 @dataclass(frozen=True)
@@ -162,8 +220,10 @@ def preview_type_change(
     if kind is None:
         return TypeChangePreview(
             allowed=False,
-            reason=(
-                f"A {types.get(old.type).label} field cannot become {types.get(new.type).label}."
+            reason=_(
+                "A %(old)s field cannot become %(new)s.",
+                old=types.get(old.type).label,
+                new=types.get(new.type).label,
             ),
             total=0,
             unconvertible=0,
@@ -175,7 +235,14 @@ def preview_type_change(
     changes_storage = storage_signature(old) != storage_signature(new)
     return TypeChangePreview(
         allowed=bad == 0,
-        reason="" if bad == 0 else f"{bad:,} values would not convert.",
+        reason=""
+        if bad == 0
+        else ngettext(
+            "%(count)s value would not convert.",
+            "%(count)s values would not convert.",
+            bad,
+            count=_count(bad),
+        ),
         total=total,
         unconvertible=bad,
         examples=tuple(examples),

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, text, update
 
 from crm import uow
@@ -26,7 +27,7 @@ from crm.extensions import db
 from crm.metadata import specs as spec_cache
 from crm.metadata import types
 from crm.metadata.compile import build_tables, entity_spec
-from crm.metadata.keys import clean_label, key_problems, label_problems, suggest_plural
+from crm.metadata.keys import N_, clean_label, key_problems, label_problems, suggest_plural
 from crm.metadata.models import EntityRow, FieldRow, LayoutRow, ListViewRow, Sequence
 from crm.metadata.palette import PALETTE
 from crm.metadata.spec import Choice, EntitySpec, FieldSpec
@@ -112,13 +113,19 @@ class SchemaChange:
     def _entity(self, key: str) -> EntitySpec:
         spec = self.wanted.get(key)
         if spec is None:
-            raise NotFound(f"There is no entity with the key “{key}”.")
+            raise NotFound(_("There is no entity with the key “%(key)s”.", key=key))
         return spec
 
     def _field(self, entity_key: str, field_key: str) -> FieldSpec:
         spec = self._entity(entity_key).field(field_key, include_archived=True)
         if spec is None:
-            raise NotFound(f"There is no field “{field_key}” on “{entity_key}”.")
+            raise NotFound(
+                _(
+                    "There is no field “%(field)s” on “%(entity)s”.",
+                    field=field_key,
+                    entity=entity_key,
+                )
+            )
         return spec
 
     def _put_field(self, entity_key: str, new: FieldSpec) -> None:
@@ -145,7 +152,7 @@ class SchemaChange:
         where = "key"
         problems = key_problems(key, what="entity key")
         if not problems and key in self.wanted:
-            problems.append(f"An entity with the key “{key}” already exists.")
+            problems.append(_("An entity with the key “%(key)s” already exists.", key=key))
         bad = self._errs(where, problems)
         bad |= self._errs("label_singular", label_problems(label_singular, what="singular label"))
         plural = (
@@ -181,12 +188,13 @@ class SchemaChange:
         allowed = {"label_singular", "label_plural", "description", "icon", "color", "name_field"}
         unknown = set(changes) - allowed
         if unknown:
-            self._err("entity", f"These cannot be changed: {', '.join(sorted(unknown))}.")
+            self._err("entity", _unchangeable(unknown))
             return
         new = e
         for name, value in changes.items():
             if name in ("label_singular", "label_plural"):
-                if self._errs(name, label_problems(value or "", what=name.replace("_", " "))):
+                what = "singular label" if name == "label_singular" else "plural label"
+                if self._errs(name, label_problems(value or "", what=what)):
                     continue
                 new = replace(new, **{name: clean_label(value)})
             elif name == "description":
@@ -202,10 +210,13 @@ class SchemaChange:
                 if value:
                     f = e.field(value)
                     if f is None:
-                        self._err(name, f"There is no active field “{value}” to name records by.")
+                        self._err(
+                            name,
+                            _("There is no active field “%(key)s” to name records by.", key=value),
+                        )
                         continue
                     if not types.get(f.type).can_name_records:
-                        self._err(name, "Records can be named only by a text-like field.")
+                        self._err(name, _("Records can be named only by a text-like field."))
                         continue
                 new = replace(new, name_field=value or None)
         if new != e:
@@ -231,10 +242,10 @@ class SchemaChange:
         """Drop an archived entity's table and every record in it, for good."""
         e = self._entity(key)
         if not e.archived:
-            self._err(key, "Archive the entity before purging it.")
+            self._err(key, _("Archive the entity before purging it."))
             return
         if confirm_key != key:
-            self._err(key, f"Type the entity key “{key}” to confirm the purge.")
+            self._err(key, _("Type the entity key “%(key)s” to confirm the purge.", key=key))
             return
         users = [
             f"{other.key}.{f.key}"
@@ -245,7 +256,11 @@ class SchemaChange:
         ]
         if users:
             self._err(
-                key, f"Fields still look up this entity: {', '.join(users)}. Purge them first."
+                key,
+                _(
+                    "Fields still look up this entity: %(fields)s. Purge them first.",
+                    fields=", ".join(users),
+                ),
             )
             return
         del self.wanted[key]
@@ -273,12 +288,14 @@ class SchemaChange:
         where = f"{entity_key}.{key}" if isinstance(key, str) else entity_key
         problems = key_problems(key, what="field key")
         if not problems and e.field(key, include_archived=True) is not None:
-            problems.append(f"The field key “{key}” is already used in this entity.")
+            problems.append(_("The field key “%(key)s” is already used in this entity.", key=key))
         bad = self._errs(f"{where}.key", problems)
         if len(e.fields) >= MAX_FIELDS:
-            bad |= self._errs(where, [f"An entity can have at most {MAX_FIELDS} fields."])
+            bad |= self._errs(
+                where, [_("An entity can have at most %(max)d fields.", max=MAX_FIELDS)]
+            )
         if type not in types.REGISTRY:
-            self._err(f"{where}.type", f"Unknown field type “{type}”.")
+            self._err(f"{where}.type", _("Unknown field type “%(type)s”.", type=type))
             return
         bad |= self._errs(f"{where}.label", label_problems(label, what="field label"))
         bad |= self._errs(f"{where}.help_text", _text_problems(help_text, 2000, "help text"))
@@ -290,12 +307,13 @@ class SchemaChange:
             target = merged.get("target")
             if target not in self.wanted:
                 bad |= self._errs(
-                    f"{where}.target", [f"The lookup target “{target}” is not an entity."]
+                    f"{where}.target",
+                    [_("The lookup target “%(target)s” is not an entity.", target=target)],
                 )
         parsed_choices, choice_problems = _parse_choices(choices, type)
         bad |= self._errs(f"{where}.choices", choice_problems)
         if unique and not ftype.can_be_unique:
-            bad |= self._errs(f"{where}.unique", [f"A {ftype.label} field cannot be unique."])
+            bad |= self._errs(f"{where}.unique", [_cannot_be_unique(type)])
         if bad:
             return
         if position is None:
@@ -341,7 +359,7 @@ class SchemaChange:
         }  # fmt: skip
         unknown = set(changes) - allowed
         if unknown:
-            self._err(where, f"These cannot be changed: {', '.join(sorted(unknown))}.")
+            self._err(where, _unchangeable(unknown))
             return
         new = old
         if "label" in changes and not self._errs(
@@ -357,12 +375,12 @@ class SchemaChange:
             try:
                 new = replace(new, position=int(changes["position"]))
             except (TypeError, ValueError):
-                self._err(f"{where}.position", "The position must be a whole number.")
+                self._err(f"{where}.position", _("The position must be a whole number."))
         if "searchable" in changes:
             new = replace(new, searchable=bool(changes["searchable"]))
         new_type = changes.get("type", old.type)
         if new_type not in types.REGISTRY:
-            self._err(f"{where}.type", f"Unknown field type “{new_type}”.")
+            self._err(f"{where}.type", _("Unknown field type “%(type)s”.", type=new_type))
             return
         if "options" in changes or new_type != old.type:
             options = {**dict(types.get(new_type).default_options)}
@@ -372,7 +390,7 @@ class SchemaChange:
             same_lookup = old.type == new_type and types.get(new_type).reference == "record"
             if same_lookup and options.get("target") != old.option("target"):
                 self._err(
-                    f"{where}.target", "The target of a lookup cannot change; add a new field."
+                    f"{where}.target", _("The target of a lookup cannot change; add a new field.")
                 )
                 return
             problems = types.check_options(new_type, options)
@@ -398,16 +416,18 @@ class SchemaChange:
             if kind is None:
                 self._err(
                     f"{where}.type",
-                    f"A {types.get(old.type).label} field cannot be changed to "
-                    f"{types.get(new_type).label}. Add a new field and copy the values instead.",
+                    _(
+                        "A %(old)s field cannot be changed to %(new)s. "
+                        "Add a new field and copy the values instead.",
+                        old=types.get(old.type).label,
+                        new=types.get(new_type).label,
+                    ),
                 )
                 return
             new = replace(new, type=new_type)
         if "unique" in changes:
             if changes["unique"] and not types.get(new.type).can_be_unique:
-                self._err(
-                    f"{where}.unique", f"A {types.get(new.type).label} field cannot be unique."
-                )
+                self._err(f"{where}.unique", _cannot_be_unique(new.type))
                 return
             new = replace(new, unique=bool(changes["unique"]))
         if "required" in changes:
@@ -437,7 +457,7 @@ class SchemaChange:
         if self.wanted[entity_key].name_field == field_key:
             self._err(
                 f"{entity_key}.{field_key}",
-                "This field names the records; choose another naming field first.",
+                _("This field names the records; choose another naming field first."),
             )
             return
         if not f.archived:
@@ -456,10 +476,10 @@ class SchemaChange:
         f = self._field(entity_key, field_key)
         where = f"{entity_key}.{field_key}"
         if not f.archived:
-            self._err(where, "Archive the field before purging it.")
+            self._err(where, _("Archive the field before purging it."))
             return
         if confirm_key != field_key:
-            self._err(where, f"Type the field key “{field_key}” to confirm the purge.")
+            self._err(where, _("Type the field key “%(key)s” to confirm the purge.", key=field_key))
             return
         e = self.wanted[entity_key]
         self.wanted[entity_key] = replace(
@@ -469,7 +489,7 @@ class SchemaChange:
 
     # -- pipeline ----------------------------------------------------------------------
     def _table(self, entity_key: str):
-        _, tables = build_tables([self.current[entity_key]])
+        _metadata, tables = build_tables([self.current[entity_key]])
         return tables[entity_key]
 
     def plan(self) -> list[Op]:
@@ -480,15 +500,44 @@ class SchemaChange:
         return ops
 
 
+def _unchangeable(names: set[str]) -> str:
+    return _("These cannot be changed: %(names)s.", names=", ".join(sorted(names)))
+
+
+def _cannot_be_unique(field_type: str) -> str:
+    return _("A %(type)s field cannot be unique.", type=types.get(field_type).label)
+
+
+# Whole sentences per text setting (see ``crm.metadata.keys``): not text, a NUL, too long.
+_TEXT_MESSAGES: dict[str, tuple[str, str, str]] = {
+    "description": (
+        N_("The description must be text."),
+        N_("The description contains a NUL character."),
+        N_("The description is too long: use at most %(max)d characters."),
+    ),
+    "icon": (
+        N_("The icon must be text."),
+        N_("The icon contains a NUL character."),
+        N_("The icon is too long: use at most %(max)d characters."),
+    ),
+    "help text": (
+        N_("The help text must be text."),
+        N_("The help text contains a NUL character."),
+        N_("The help text is too long: use at most %(max)d characters."),
+    ),
+}
+
+
 def _text_problems(value: Any, limit: int, what: str) -> list[str]:
+    not_text, nul, too_long = _TEXT_MESSAGES[what]
     if value is None:
         return []
     if not isinstance(value, str):
-        return [f"The {what} must be text."]
+        return [_(not_text)]
     if "\x00" in value:
-        return [f"The {what} contains a NUL character."]
+        return [_(nul)]
     if len(value) > limit:
-        return [f"The {what} is too long: use at most {limit} characters."]
+        return [_(too_long, max=limit)]
     return []
 
 
@@ -496,33 +545,37 @@ def _color_problems(value: Any) -> list[str]:
     if value in (None, ""):
         return []
     if not isinstance(value, str) or value.strip() not in PALETTE:
-        return [f"Choose a colour from the palette ({', '.join(PALETTE)})."]
+        return [_("Choose a colour from the palette (%(colours)s).", colours=", ".join(PALETTE))]
     return []
 
 
 def _parse_choices(raw: list[dict] | None, field_type: str) -> tuple[tuple[Choice, ...], list[str]]:
     if not types.get(field_type).has_choices:
-        return (), (["Only picklists have choices."] if raw else [])
+        return (), ([_("Only picklists have choices.")] if raw else [])
     problems: list[str] = []
     out: list[Choice] = []
     seen: set[str] = set()
     for i, item in enumerate(raw or []):
         if not isinstance(item, dict):
-            problems.append(f"Choice {i + 1} is not a value with a key and a label.")
+            problems.append(_("Choice %(num)d is not a value with a key and a label.", num=i + 1))
             continue
         key = item.get("key")
         if not isinstance(key, str) or not CHOICE_KEY_RE.match(key):
             problems.append(
-                f"Choice {i + 1}: the key must be 1–64 lowercase letters, digits or underscores."
+                _(
+                    "Choice %(num)d: the key must be 1–64 lowercase letters, digits or "
+                    "underscores.",
+                    num=i + 1,
+                )
             )
             continue
         if key in seen:
-            problems.append(f"The choice key “{key}” is used twice.")
+            problems.append(_("The choice key “%(key)s” is used twice.", key=key))
             continue
         seen.add(key)
         label = item.get("label", key)
         lp = label_problems(
-            label if isinstance(label, str) else "", what=f"label of choice “{key}”"
+            label if isinstance(label, str) else "", what="choice label", choice=key
         )
         problems += lp
         color = item.get("color", "") or ""
@@ -530,7 +583,7 @@ def _parse_choices(raw: list[dict] | None, field_type: str) -> tuple[tuple[Choic
         try:
             order = int(item.get("order", i))
         except (TypeError, ValueError):
-            problems.append(f"Choice “{key}”: the order must be a whole number.")
+            problems.append(_("Choice “%(key)s”: the order must be a whole number.", key=key))
             continue
         if not lp:
             out.append(Choice(key, clean_label(label), color, order, bool(item.get("archived"))))
@@ -637,7 +690,7 @@ def _write_rows(change: SchemaChange) -> None:
 def _backfill(change: SchemaChange) -> None:
     """Existing records get a new field's default value (in the same transaction)."""
     for entity_key, f in change.backfills:
-        _, tables = build_tables([change.wanted[entity_key]])
+        _metadata, tables = build_tables([change.wanted[entity_key]])
         col = tables[entity_key].c[f.column]
         value = types.get(f.type).parse(f, f.default)
         db.session.execute(update(tables[entity_key]).where(col.is_(None)).values({col: value}))
@@ -660,7 +713,7 @@ def _analyzed_after(ops: list[Op], work: SchemaChange) -> list[str]:
     return [t for t in dict.fromkeys(touched) if t not in created]
 
 
-BUSY_TABLE = (
+BUSY_TABLE = N_(
     "The table is busy (another task is using it). Nothing was changed; try again in a moment."
 )
 
@@ -675,7 +728,7 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
     """
     with unit_of_work(
         fresh=True,
-        on_error={uow.BUSY: lambda _exc: Conflict(BUSY_TABLE)},
+        on_error={uow.BUSY: lambda _exc: Conflict(_(BUSY_TABLE))},
         after_commit=[spec_cache.forget_request_specs],
     ):
         _lock_timeout()
@@ -685,13 +738,13 @@ def change(actor_id: int | None = None) -> Iterator[SchemaChange]:
         work = SchemaChange(current, actor_id)
         yield work
         if work.errors:
-            raise ValidationFailed("Nothing was changed.", errors=work.errors)
+            raise ValidationFailed(_("Nothing was changed."), errors=work.errors)
         problems: dict[str, list[str]] = {}
         for check in work.checks:
             for where, messages in check().items():
                 problems.setdefault(where, []).extend(messages)
         if problems:
-            raise ValidationFailed("Nothing was changed.", errors=problems)
+            raise ValidationFailed(_("Nothing was changed."), errors=problems)
         ops = work.plan()
         _write_rows(work)
         _checkpoint("after_metadata_write")
@@ -795,9 +848,11 @@ def preview_type_change(
     entity = compiled.entity(entity_key, include_archived=True)
     old = entity.field(field_key, include_archived=True) if entity else None
     if old is None:
-        raise NotFound(f"There is no field “{field_key}” on “{entity_key}”.")
+        raise NotFound(
+            _("There is no field “%(field)s” on “%(entity)s”.", field=field_key, entity=entity_key)
+        )
     if new_type not in types.REGISTRY:
-        raise ValidationFailed(f"Unknown field type “{new_type}”.")
+        raise ValidationFailed(_("Unknown field type “%(type)s”.", type=new_type))
     merged = {**dict(types.get(new_type).default_options)}
     if new_type == old.type:
         merged.update(dict(old.options))

@@ -22,6 +22,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
@@ -120,12 +122,25 @@ def _sqlite_problems(connection: Connection, tables: list[str], any_stats: bool)
             sizes = [int(s.split()[0]) for s in stats if s and s.split()[0].isdigit()]
             described = max(sizes) if sizes else None
         if described is None:
-            problems.append(f"{table}: {count} records but no planner statistics")
+            problems.append(
+                ngettext(
+                    "%(table)s: %(num)d record but no planner statistics",
+                    "%(table)s: %(num)d records but no planner statistics",
+                    count,
+                    table=table,
+                )
+            )
         elif abs(math.log10(count) - math.log10(max(described, 1))) >= math.log10(
             SQLITE_STALE_FACTOR
         ):
             problems.append(
-                f"{table}: planner statistics describe {described} records, it holds {count}"
+                _(
+                    "%(table)s: planner statistics describe %(described)d records, "
+                    "it holds %(num)d",
+                    table=table,
+                    described=described,
+                    num=count,
+                )
             )
     return problems
 
@@ -149,7 +164,7 @@ def _postgres_problems(connection: Connection, tables: list[str]) -> list[str]:
             {"t": table},
         ).scalar()
         if not analyzed:
-            problems.append(f"{table}: records but no planner statistics")
+            problems.append(_("%(table)s: records but no planner statistics", table=table))
             continue
         found = connection.execute(
             text(
@@ -163,6 +178,11 @@ def _postgres_problems(connection: Connection, tables: list[str]) -> list[str]:
         live, changed = int(found[0] or 0), int(found[1] or 0)
         if changed >= STALE_MIN_CHANGES and changed > PG_STALE_SHARE * live:
             problems.append(
-                f"{table}: {changed} records changed since its planner statistics were made"
+                ngettext(
+                    "%(table)s: %(num)d record changed since its planner statistics were made",
+                    "%(table)s: %(num)d records changed since its planner statistics were made",
+                    changed,
+                    table=table,
+                )
             )
     return problems

@@ -72,6 +72,13 @@
     if (add) add.disabled = sections.length >= 20;
   }
 
+  // Words come from the editor's data attributes (rendered in the page's language by the
+  // template); English is the fallback.
+  function columnLabel(form, n) {
+    var pattern = form.getAttribute("data-msg-column") || "Column {n}";
+    return pattern.replace("{n}", String(n));
+  }
+
   function setColumns(form, section, count) {
     var grid = section.querySelector("[data-grid]");
     var columns = Array.prototype.slice.call(grid.querySelectorAll("[data-column]"));
@@ -79,7 +86,7 @@
       var ul = document.createElement("ul");
       ul.className = "le-column";
       ul.setAttribute("data-column", "");
-      ul.setAttribute("aria-label", "Column " + (columns.length + 1));
+      ul.setAttribute("aria-label", columnLabel(form, columns.length + 1));
       grid.appendChild(ul);
       makeSortable(form, ul);
       columns.push(ul);

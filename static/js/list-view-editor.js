@@ -21,6 +21,15 @@
     return items(list).filter(function (li) { return li.dataset.key === key; })[0] || null;
   }
 
+  // The buttons' words come from the list's data attributes (rendered in the page's
+  // language by the template, "{label}" standing for the column); English is the fallback.
+  var ENGLISH = { up: "Move {label} up", down: "Move {label} down", remove: "Hide {label}" };
+
+  function words(list, action, label) {
+    var pattern = list.getAttribute("data-msg-" + action) || ENGLISH[action];
+    return pattern.replace("{label}", function () { return label; });  // no "$" patterns
+  }
+
   function addColumn(list, key, label) {
     var template = document.getElementById("lv-col-template");
     if (!template || findItem(list, key)) return;
@@ -28,11 +37,10 @@
     li.dataset.key = key;
     li.querySelector(".lv-col-label").textContent = label;  // text, never HTML
     li.querySelector("input[name=order]").value = key;
-    var words = { up: "Move " + label + " up", down: "Move " + label + " down", remove: "Hide " + label };
     li.querySelectorAll("[data-lv-move]").forEach(function (button) {
       var action = button.getAttribute("data-lv-move");
       button.value = action + ":" + key;
-      button.setAttribute("aria-label", words[action]);
+      button.setAttribute("aria-label", words(list, action, label));
     });
     list.appendChild(li);
     renumber(list);
