@@ -103,6 +103,12 @@ def _company_setting(key: str) -> str | None:
     return cache_[key]
 
 
+def forget_company_settings() -> None:
+    """Drop the company defaults read in this request (after changing them)."""
+    if has_request_context():
+        g.pop("_company_settings", None)
+
+
 def company_locale() -> str:
     return known_locale(_company_setting(LOCALE_SETTING)) or DEFAULT_LOCALE
 
