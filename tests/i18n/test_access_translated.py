@@ -12,7 +12,8 @@ from flask_babel import refresh
 from sqlalchemy import select
 
 from crm import i18n
-from crm.access import departments
+from crm.access import departments, roles
+from crm.access import policy as P
 from crm.access.models import AccessAuditEntry
 from crm.auth.models import AppSetting
 from crm.extensions import db
@@ -147,6 +148,17 @@ def test_the_audit_log_stores_english_and_shows_the_readers_language(login_as, c
     assert "名称:</span> — → Norte" in html  # the name people typed stays as typed
     csv = login_as(admin).get("/admin/access/audit.csv").data.decode("utf-8-sig")
     assert csv.splitlines()[0] == "时间（UTC）,操作人,类型,操作,涉及,项目,之前,之后"
+
+
+def test_role_entries_show_entity_action_and_levels_translated(login_as, company):
+    admin, _ventas, role = company
+    roles.update(admin, role.id, grants={("*", "read"): P.DEPARTMENT})
+    entry = db.session.scalar(select(AccessAuditEntry).where(AccessAuditEntry.kind == "role"))
+    assert json.loads(entry.before) == {"Every other entity: Read": "Own records"}
+    admin.locale = "es"
+    db.session.commit()
+    html = login_as(admin).get("/admin/access/audit?kind=role").data.decode()
+    assert "Todas las demás entidades: Ver:</span> Registros propios → Su departamento" in html
 
 
 def test_a_refused_change_is_explained_in_the_language(login_as, company):
