@@ -1,9 +1,14 @@
-"""``flask --app app crm ...`` commands for installs and scripts."""
+"""``flask --app app crm ...`` commands for installs and scripts.
+
+What they print for people is in the company's default language (``crm.i18n``: there is
+no browser and no signed-in user on a command line)."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crm.errors import ValidationFailed
 
@@ -34,7 +39,7 @@ def register_cli(app: Flask) -> None:
                 for message in messages:
                     click.echo(f"{field}: {message}", err=True)
             raise click.exceptions.Exit(1) from None
-        click.echo(f"Administrator {user.email} created.")
+        click.echo(_("Administrator %(email)s created.", email=user.email))
 
     @group.command("demo")
     @click.option("--port", default="5000")
@@ -44,15 +49,22 @@ def register_cli(app: Flask) -> None:
 
         login = demo_data.ensure_demo()
         click.echo("")
-        click.echo("  Atelier CRM is starting on http://127.0.0.1:" + port)
+        click.echo("  " + _("Atelier CRM is starting on %(url)s", url="http://127.0.0.1:" + port))
         if login:
-            click.echo(f"  Sign in as {login.email} with the password {login.password}")
+            click.echo(
+                "  "
+                + _(
+                    "Sign in as %(email)s with the password %(password)s",
+                    email=login.email,
+                    password=login.password,
+                )
+            )
             if login.others:
-                click.echo("  To see what a role sees, sign in with the same password as:")
+                click.echo("  " + _("To see what a role sees, sign in with the same password as:"))
                 for email, role in login.others:
                     click.echo(f"    {email:<34} {role}")
         else:
-            click.echo("  This database already had users; sign in with your own account.")
+            click.echo("  " + _("This database already had users; sign in with your own account."))
         click.echo("")
 
     @group.command("doctor")
@@ -71,18 +83,34 @@ def register_cli(app: Flask) -> None:
             click.echo(f"  ! {problem}")
         if stale:
             click.echo(
-                f"Planner statistics are missing or stale for {len(stale)} table(s): "
-                "run `flask --app app crm optimize`."
+                ngettext(
+                    "Planner statistics are missing or stale for %(num)d table: "
+                    "run `flask --app app crm optimize`.",
+                    "Planner statistics are missing or stale for %(num)d tables: "
+                    "run `flask --app app crm optimize`.",
+                    len(stale),
+                )
             )
         if problems:
             for problem in problems:
                 click.echo(f"  ✗ {problem}")
-            click.echo(f"{len(problems)} difference(s) between the metadata and the database.")
+            click.echo(
+                ngettext(
+                    "%(num)d difference between the metadata and the database.",
+                    "%(num)d differences between the metadata and the database.",
+                    len(problems),
+                )
+            )
             raise click.exceptions.Exit(1)
         fields = sum(len(s.fields) for s in compiled.entities.values())
         click.echo(
-            f"The database matches the metadata: {len(compiled.entities)} entities, "
-            f"{fields} fields (metadata version {compiled.version})."
+            _(
+                "The database matches the metadata: %(entities)s, %(fields)s"
+                " (metadata version %(version)s).",
+                entities=ngettext("%(num)d entity", "%(num)d entities", len(compiled.entities)),
+                fields=ngettext("%(num)d field", "%(num)d fields", fields),
+                version=compiled.version,
+            )
         )
 
     @group.command("optimize")
@@ -96,6 +124,12 @@ def register_cli(app: Flask) -> None:
 
         with unit_of_work():
             done = refresh_all(specs.current())
-        click.echo(f"Planner statistics refreshed for {len(done)} table(s).")
+        click.echo(
+            ngettext(
+                "Planner statistics refreshed for %(num)d table.",
+                "Planner statistics refreshed for %(num)d tables.",
+                len(done),
+            )
+        )
 
     app.cli.add_command(group)

@@ -12,11 +12,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from crm.errors import ValidationFailed
 
 MAX_ID = 2**63 - 1
 # ASCII digits only: str.isdigit() and int() accept other scripts' digits ("١٢")
 DIGITS = re.compile(r"[0-9]{1,19}")
+# The refusal per kind of reference callers name (``what``), whole sentences to translate;
+# any other ``what`` is put into a general one.
+INVALID = {
+    "record": _l("That record reference is not valid: use the link or choice offered."),
+    "user": _l("That user reference is not valid: use the link or choice offered."),
+    "choice": _l("That choice reference is not valid: use the link or choice offered."),
+    "list view": _l("That list view reference is not valid: use the link or choice offered."),
+}
 
 
 def as_id(value: Any) -> int | None:
@@ -39,7 +50,13 @@ def parse_id(value: Any, *, what: str = "record", field: str = "id") -> int:
     ``what`` when it is not a valid one."""
     number = as_id(value)
     if number is None:
-        message = f"That {what} reference is not valid: use the link or choice offered."
+        known = INVALID.get(what)
+        if known is not None:
+            message = str(known)
+        else:
+            message = _(
+                "That %(what)s reference is not valid: use the link or choice offered.", what=what
+            )
         raise ValidationFailed(message, errors={field: [message]})
     return number
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from crm.errors import Conflict, DomainError, ValidationFailed
@@ -44,29 +45,36 @@ _INFO_KEY = "atelier.units"  # the stack of open units, kept on the session
 
 
 def _defaults() -> dict[str, Callable[[], DomainError]]:
-    # Built per error: DomainError instances carry state and must not be shared.
+    # Built per error (DomainError instances carry state and must not be shared), in the
+    # language of the request that meets it.
     return {
         UNIQUE: lambda: Conflict(
-            "Someone saved the same value just now, and it must be unique. "
-            "Nothing was changed; reload the page and try again.",
-            errors={"__all__": ["This value is already taken."]},
+            _(
+                "Someone saved the same value just now, and it must be unique. "
+                "Nothing was changed; reload the page and try again."
+            ),
+            errors={"__all__": [_("This value is already taken.")]},
         ),
         FOREIGN_KEY: lambda: Conflict(
-            "Something this change refers to was removed just now, or something still "
-            "refers to what it removes. Nothing was changed; reload the page and try again.",
-            errors={"__all__": ["A related record changed meanwhile."]},
+            _(
+                "Something this change refers to was removed just now, or something still "
+                "refers to what it removes. Nothing was changed; reload the page and try again."
+            ),
+            errors={"__all__": [_("A related record changed meanwhile.")]},
         ),
         NOT_NULL: lambda: ValidationFailed(
-            "A value that is needed is missing. Nothing was changed.",
-            errors={"__all__": ["A value that is needed is missing."]},
+            _("A value that is needed is missing. Nothing was changed."),
+            errors={"__all__": [_("A value that is needed is missing.")]},
         ),
         BUSY: lambda: Conflict(
-            "The database is busy (another task is using the same data). Nothing was "
-            "changed; try again in a moment."
+            _(
+                "The database is busy (another task is using the same data). Nothing was "
+                "changed; try again in a moment."
+            )
         ),
         OUT_OF_RANGE: lambda: ValidationFailed(
-            "A value is too large or too long to store. Nothing was changed.",
-            errors={"__all__": ["A value is too large or too long to store."]},
+            _("A value is too large or too long to store. Nothing was changed."),
+            errors={"__all__": [_("A value is too large or too long to store.")]},
         ),
     }
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -23,6 +25,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 
 from crm.access import policy
 from crm.ids import parse_id
+from forms.auth import AT_LEAST_10, PASSWORDS_DIFFER
 from forms.base import BaseForm
 
 NO_CHOICE = ""
@@ -49,11 +52,16 @@ def field_name(field_key: str) -> str:
     return f"f-{field_key}"
 
 
+FULL_ADMIN = _l("Full administrator (every right, including this one)")
+
+
 class RoleSettingsForm(BaseForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
-    can_configure = BooleanField("Opens the configuration area (entities, fields, layouts)")
-    can_manage_access = BooleanField("Manages users, roles and departments (within its own rights)")
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+    can_configure = BooleanField(_l("Opens the configuration area (entities, fields, layouts)"))
+    can_manage_access = BooleanField(
+        _l("Manages users, roles and departments (within its own rights)")
+    )
 
 
 def _matrix_fields(entity_keys: Iterable[str]) -> dict[str, SelectField]:
@@ -61,7 +69,7 @@ def _matrix_fields(entity_keys: Iterable[str]) -> dict[str, SelectField]:
     for key in (policy.ANY_ENTITY, *entity_keys):
         for action in policy.AVAILABLE_ACTIONS:
             fields[grant_name(key, action)] = SelectField(
-                f"{policy.ACTION_LABELS[action]} ({key})",
+                _l("%(action)s (%(key)s)", action=policy.ACTION_LABELS[action], key=key),
                 choices=[(str(lv), policy.LEVEL_LABELS[lv]) for lv in levels_for(action)],
             )
     return fields
@@ -107,40 +115,40 @@ def field_rights_form(field_keys: Iterable[str]) -> type[BaseForm]:
 
 
 class RoleDeleteForm(BaseForm):
-    move_to = SelectField("Give its users this role instead", choices=[], default=NO_CHOICE)
+    move_to = SelectField(_l("Give its users this role instead"), choices=[], default=NO_CHOICE)
 
 
 class DepartmentForm(BaseForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    parent = SelectField("Inside", choices=[])
-    manager = SelectField("Manager", choices=[])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    parent = SelectField(_l("Inside"), choices=[])
+    manager = SelectField(_l("Manager"), choices=[])
 
 
 class DepartmentEditForm(BaseForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    manager = SelectField("Manager", choices=[])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    manager = SelectField(_l("Manager"), choices=[])
 
 
 class DepartmentMoveForm(BaseForm):
-    parent = SelectField("New place", choices=[])
+    parent = SelectField(_l("New place"), choices=[])
 
 
 class UserForm(BaseForm):
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    department = SelectField("Department", choices=[])
-    roles = SelectMultipleField("Roles", choices=[], coerce=int)
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    department = SelectField(_l("Department"), choices=[])
+    roles = SelectMultipleField(_l("Roles"), choices=[], coerce=int)
 
 
 class AdminUserForm(UserForm):
-    is_admin = BooleanField("Full administrator (every right, including this one)")
+    is_admin = BooleanField(FULL_ADMIN)
 
 
 class NewUserForm(UserForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
 
 
 class AdminNewUserForm(NewUserForm):
-    is_admin = BooleanField("Full administrator (every right, including this one)")
+    is_admin = BooleanField(FULL_ADMIN)
 
 
 class UserFilterForm(BaseForm):
@@ -149,33 +157,33 @@ class UserFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    q = SearchField("Search", validators=[Optional(), Length(max=200)])
-    department = SelectField("Department", choices=[], default=NO_CHOICE)
-    role = SelectField("Role", choices=[], default=NO_CHOICE)
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=200)])
+    department = SelectField(_l("Department"), choices=[], default=NO_CHOICE)
+    role = SelectField(_l("Role"), choices=[], default=NO_CHOICE)
     status = SelectField(
-        "Status",
+        _l("Status"),
         default=NO_CHOICE,
         choices=[
-            ("", "Any status"),
-            ("active", "Active"),
-            ("invited", "Invitation pending"),
-            ("inactive", "Deactivated"),
+            ("", _l("Any status")),
+            ("active", _l("Active")),
+            ("invited", _l("Invitation pending")),
+            ("inactive", _l("Deactivated")),
         ],
     )
 
 
 class InviteForm(BaseForm):
     password = PasswordField(
-        "Choose a password",
+        _l("Choose a password"),
         validators=[
             DataRequired(),
-            Length(min=10, max=256, message="Use between 10 and 256 characters."),
+            Length(min=10, max=256, message=_l("Use between 10 and 256 characters.")),
         ],
-        description="At least 10 characters.",
+        description=AT_LEAST_10,
     )
     confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=PASSWORDS_DIFFER)],
     )
 
 
@@ -186,11 +194,11 @@ class AuditFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    person = SelectField("Person", choices=[], default=NO_CHOICE)
-    kind = SelectField("Kind", choices=[], default=NO_CHOICE)
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    person = SelectField(_l("Person"), choices=[], default=NO_CHOICE)
+    kind = SelectField(_l("Kind"), choices=[], default=NO_CHOICE)
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
 
     def validate_until(self, field) -> None:
         if field.data and self.since.data and field.data < self.since.data:
-            raise ValidationError("The end date comes before the start date.")
+            raise ValidationError(_("The end date comes before the start date."))

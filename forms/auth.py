@@ -1,4 +1,4 @@
-"""Sign-in, first-run and password forms."""
+"""Sign-in, first-run, password and language forms."""
 
 from __future__ import annotations
 
@@ -9,36 +9,39 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from crm import i18n
 from forms.base import BaseForm
 
+PASSWORDS_DIFFER = _l("The passwords differ.")
+AT_LEAST_10 = _l("At least 10 characters.")
+
 
 class SignInForm(BaseForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class FirstAdminForm(BaseForm):
-    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(
-        "Password",
+        _l("Password"),
         validators=[DataRequired(), Length(min=10, max=256)],
-        description="At least 10 characters.",
+        description=AT_LEAST_10,
     )
     confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=PASSWORDS_DIFFER)],
     )
 
 
 class ChangePasswordForm(BaseForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(
-        "New password",
+        _l("New password"),
         validators=[DataRequired(), Length(min=10, max=256)],
-        description="At least 10 characters. You stay signed in here; other sessions end.",
+        description=_l("At least 10 characters. You stay signed in here; other sessions end."),
     )
     confirm = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired(), EqualTo("new_password", message="The passwords differ.")],
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=PASSWORDS_DIFFER)],
     )
 
 
@@ -55,3 +58,28 @@ class PreferencesForm(BaseForm):
             ("", _l("The company's time zone")),
             *((z, z) for z in i18n.timezones()),
         ]
+
+
+class CompanyDefaultsForm(BaseForm):
+    """The company's default language and time zone (the configuration area). Values are
+    judged by the service (``crm.auth.service.set_company_defaults``), which names the
+    field of each refusal."""
+
+    locale = SelectField(
+        _l("Default language"),
+        validate_choice=False,
+        description=_l(
+            "For people who have not chosen a language and whose browser asks for none "
+            "that Atelier CRM speaks."
+        ),
+    )
+    timezone = SelectField(
+        _l("Default time zone"),
+        validate_choice=False,
+        description=_l("For people who have not chosen a time zone of their own."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.locale.choices = list(i18n.LANGUAGES.items())
+        self.timezone.choices = [(z, z) for z in i18n.timezones()]

@@ -7,6 +7,11 @@ change and rolls back with it, so a refused change leaves no entry and a kept ch
 always has one. Values are stored as people read them (names, labels), so the log still
 reads right after a role or department is renamed or removed.
 
+Entries are written in English (item names such as "Department", words such as "yes" and
+the scope levels' labels) and put into the reader's language when shown (``_entry``):
+only the words this module and the access services write are translated, never names
+people typed.
+
 Who sees which entries (``visible``): full administrators see every entry. An access
 manager who is not a full administrator sees entries about what lies within their reach,
 as the access screens already define it: users they may place (their department is one
@@ -26,6 +31,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, false, func, or_, select
 
 from crm.access.models import AccessAuditEntry, Department, Role, User, user_roles
@@ -36,27 +44,69 @@ from crm.uow import in_unit
 PER_PAGE = 50
 RECENT = 10
 
+
+def N_(text: str) -> str:
+    """Marks an English word for the catalogs without translating it: entries store
+    English, and ``_entry`` translates it for the reader."""
+    return text
+
+
 KINDS = {
-    "user": "Users",
-    "role": "Roles",
-    "department": "Departments",
-    "share": "Record shares",
-    "owner": "Record owners",
+    "user": _l("Users"),
+    "role": _l("Roles"),
+    "department": _l("Departments"),
+    "share": _l("Record shares"),
+    "owner": _l("Record owners"),
 }
 ACTIONS = {
-    "created": "created",
-    "changed": "changed",
-    "deleted": "deleted",
-    "moved": "moved",
-    "invited": "new invitation link",
-    "password_reset": "password reset link",
-    "deactivated": "deactivated",
-    "reactivated": "reactivated",
-    "shared": "shared",
-    "unshared": "stopped sharing",
-    "transferred": "owner changed",
+    "created": _l("created"),
+    "changed": _l("changed"),
+    "deleted": _l("deleted"),
+    "moved": _l("moved"),
+    "invited": _l("new invitation link"),
+    "password_reset": _l("password reset link"),
+    "deactivated": _l("deactivated"),
+    "reactivated": _l("reactivated"),
+    "shared": _l("shared"),
+    "unshared": _l("stopped sharing"),
+    "transferred": _l("owner changed"),
 }
 NOTHING = "—"
+YES, NO = N_("yes"), N_("no")
+TOP_LEVEL = N_("(top level)")
+SYSTEM = N_("System")
+HELD_BY = N_("Held by")
+MOVED_TO = "moved to "  # + a role's name: shown as _("moved to %(role)s")
+# Items whose values are what people typed (names, e-mail addresses): never translated.
+FREE_TEXT = frozenset(
+    {
+        N_("Name"),
+        N_("E-mail"),
+        N_("Department"),
+        N_("Roles"),
+        N_("Description"),
+        N_("Manager"),
+        N_("Owner"),
+    }
+)
+# Items whose values are words of this code ("yes", a level, an access).
+WORDED = frozenset(
+    {
+        N_("Full administrator"),
+        N_("Active"),
+        N_("Opens configuration"),
+        N_("Manages access"),
+        N_("Access"),
+    }
+)
+PARENT = N_("Parent")
+# Values record-sharing entries store (``crm.records.sharing``).
+SHARE_WORDS = (N_("Read"), N_("Read and edit"))
+
+
+def yes_no(value: bool) -> str:
+    """ "yes" or "no", as entries store them."""
+    return YES if value else NO
 
 
 def record(
@@ -92,7 +142,7 @@ def record(
             return None
     entry = AccessAuditEntry(
         actor_id=getattr(actor, "id", None),
-        actor_name=(getattr(actor, "display_name", None) or "System")[:120],
+        actor_name=(getattr(actor, "display_name", None) or SYSTEM)[:120],
         kind=kind,
         action=action,
         subject=subject[:300],
@@ -125,13 +175,14 @@ def user_state(user: User) -> dict[str, str]:
         "E-mail": user.email,
         "Department": department.name if department else NOTHING,
         "Roles": ", ".join(names) or NOTHING,
-        "Full administrator": "yes" if user.is_admin else "no",
-        "Active": "yes" if user.is_active else "no",
+        "Full administrator": yes_no(user.is_admin),
+        "Active": yes_no(user.is_active),
     }
 
 
 def role_state(role: Role) -> dict[str, str]:
-    """A role's settings, grants (one item per entity and action) and field rights."""
+    """A role's settings, grants (one item per entity and action: "Deals: Read") and
+    field rights ("Deals · amount"), in English."""
     from crm.access import policy
     from crm.access.roles import rights_of
     from crm.access.rules import entity_label
@@ -140,14 +191,16 @@ def role_state(role: Role) -> dict[str, str]:
     state = {
         "Name": role.name,
         "Description": role.description or NOTHING,
-        "Opens configuration": "yes" if role.can_configure else "no",
-        "Manages access": "yes" if role.can_manage_access else "no",
+        "Opens configuration": yes_no(role.can_configure),
+        "Manages access": yes_no(role.can_manage_access),
     }
-    for (entity, action), level in sorted(rules.grants.items()):
-        label = f"{entity_label(entity)}: {policy.ACTION_LABELS.get(action, action)}"
-        state[label] = policy.LEVEL_LABELS.get(level, str(level))
-    for (entity, field_key), access in sorted(rules.fields.items()):
-        state[f"{entity_label(entity)} · {field_key}"] = policy.FIELD_LABELS.get(access, access)
+    with force_locale("en"):  # the labels are lazy strings: stored in English
+        for (entity, action), level in sorted(rules.grants.items()):
+            label = f"{entity_label(entity)}: {policy.ACTION_LABELS.get(action, action)}"
+            state[label] = str(policy.LEVEL_LABELS.get(level, str(level)))
+        for (entity, field_key), access in sorted(rules.fields.items()):
+            label = f"{entity_label(entity)} · {field_key}"
+            state[label] = str(policy.FIELD_LABELS.get(access, access))
     return state
 
 
@@ -157,7 +210,7 @@ def department_state(department: Department) -> dict[str, str]:
     manager = db.session.get(User, department.manager_id) if department.manager_id else None
     return {
         "Name": department.name,
-        "Parent": parent.name if parent else "(top level)",
+        "Parent": parent.name if parent else TOP_LEVEL,
         "Manager": manager.display_name if manager else NOTHING,
     }
 
@@ -247,19 +300,75 @@ def _filtered(
     return query
 
 
-def _entry(row: AccessAuditEntry) -> Entry:
+class _Reader:
+    """Puts the English words of stored entries into the request's language: item names,
+    the entity and action of a grant item, and the values this code writes (yes/no, scope
+    levels, field accesses). Names people typed pass through unchanged."""
+
+    def __init__(self) -> None:
+        from crm.access import policy
+        from crm.access.rules import EVERY_OTHER_ENTITY
+
+        with force_locale("en"):
+            self.actions = {str(v) for v in policy.ACTION_LABELS.values()}
+            self.every_other = str(EVERY_OTHER_ENTITY)
+            self.words = {
+                YES,
+                NO,
+                *SHARE_WORDS,
+                *(str(v) for v in policy.LEVEL_LABELS.values()),
+                *(str(v) for v in policy.FIELD_LABELS.values()),
+            }
+
+    def entity(self, label: str) -> str:
+        return _(label) if label == self.every_other else label
+
+    def item(self, item: str) -> str:
+        if item in FREE_TEXT or item in WORDED or item in (PARENT, HELD_BY):
+            return _(item)
+        head, sep, tail = item.rpartition(": ")
+        if sep and tail in self.actions:  # a grant: "Deals: Read"
+            return f"{self.entity(head)}: {_(tail)}"
+        head, sep, tail = item.partition(" · ")
+        if sep:  # a field right: "Deals · amount"
+            return f"{self.entity(head)} · {tail}"
+        return item
+
+    def value(self, item: str, value: str) -> str:
+        if value == NOTHING or item in FREE_TEXT:
+            return value
+        if item == PARENT:
+            return _(TOP_LEVEL) if value == TOP_LEVEL else value
+        if item == HELD_BY:
+            if value.startswith(MOVED_TO):
+                return _("moved to %(role)s", role=value[len(MOVED_TO) :])
+            return value
+        return _(value) if value in self.words else value
+
+
+def _entry(row: AccessAuditEntry, reader: _Reader) -> Entry:
     before, after = json.loads(row.before or "{}"), json.loads(row.after or "{}")
     keys = list(dict.fromkeys([*before, *after]))
-    changes = [(k, str(before.get(k, NOTHING)), str(after.get(k, NOTHING))) for k in keys]
+    changes = [
+        (
+            reader.item(k),
+            reader.value(k, str(before.get(k, NOTHING))),
+            reader.value(k, str(after.get(k, NOTHING))),
+        )
+        for k in keys
+    ]
+    actor = row.actor_name
+    if row.actor_id is None and actor == SYSTEM:
+        actor = _(SYSTEM)
     return Entry(
         row.id,
         row.at,
         row.actor_id,
-        row.actor_name,
+        actor,
         row.kind,
-        KINDS.get(row.kind, row.kind),
+        str(KINDS.get(row.kind, row.kind)),
         row.action,
-        ACTIONS.get(row.action, row.action),
+        str(ACTIONS.get(row.action, row.action)),
         row.subject,
         changes,
     )
@@ -278,7 +387,8 @@ def page(actor: Any, *, page: int = 1, **filters: Any) -> AuditPage:
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     ).all()
-    return AuditPage([_entry(r) for r in rows], total, page, pages)
+    reader = _Reader()
+    return AuditPage([_entry(r, reader) for r in rows], total, page, pages)
 
 
 def recent(actor: Any, *, user_id: int | None = None, role_id: int | None = None) -> list[Entry]:
@@ -287,7 +397,8 @@ def recent(actor: Any, *, user_id: int | None = None, role_id: int | None = None
     rows = db.session.scalars(
         query.order_by(AccessAuditEntry.at.desc(), AccessAuditEntry.id.desc()).limit(RECENT)
     ).all()
-    return [_entry(r) for r in rows]
+    reader = _Reader()
+    return [_entry(r, reader) for r in rows]
 
 
 def csv_text(actor: Any, **filters: Any) -> str:
@@ -297,12 +408,24 @@ def csv_text(actor: Any, **filters: Any) -> str:
 
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["When (UTC)", "Who", "Kind", "Action", "About", "Item", "Before", "After"])
+    writer.writerow(
+        [
+            _("When (UTC)"),
+            _("Who"),
+            _("Kind"),
+            _("Action"),
+            _("About"),
+            _("Item"),
+            _("Before"),
+            _("After"),
+        ]
+    )
     query = _filtered(actor, **filters).order_by(
         AccessAuditEntry.at.desc(), AccessAuditEntry.id.desc()
     )
+    reader = _Reader()
     for row in db.session.scalars(query):
-        entry = _entry(row)
+        entry = _entry(row, reader)
         head = [
             entry.at.strftime("%Y-%m-%d %H:%M:%S"),
             entry.actor_name,

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import String, func, literal, select
 from sqlalchemy import update as sql_update
 
@@ -23,6 +26,7 @@ from crm.metadata.keys import clean_label
 
 MAX_NAME = 120
 MAX_PATH = 1000  # the column's length
+CHANGE_TREE = _l("Only full administrators can change the department tree.")
 
 
 @dataclass
@@ -83,15 +87,15 @@ def get(actor: Any, department_id: int) -> Department:
 def _department(department_id: Any) -> Department:
     found = db.session.get(Department, department_id) if isinstance(department_id, int) else None
     if found is None:
-        raise NotFound("There is no such department.")
+        raise NotFound(_("There is no such department."))
     return found
 
 
 def _name_problems(name: str, parent_id: int | None, *, exclude: int | None = None) -> list[str]:
     if not name:
-        return ["Enter a name."]
+        return [_("Enter a name.")]
     if len(name) > MAX_NAME:
-        return [f"Use at most {MAX_NAME} characters."]
+        return [_("Use at most %(num)d characters.", num=MAX_NAME)]
     siblings = db.session.execute(
         select(Department.id, Department.name).where(
             Department.parent_id.is_(None)
@@ -100,8 +104,9 @@ def _name_problems(name: str, parent_id: int | None, *, exclude: int | None = No
         )
     ).all()
     if any(n.casefold() == name.casefold() and i != exclude for i, n in siblings):
-        where = "at the top level" if parent_id is None else "under that department"
-        return [f"A department named “{name}” already exists {where}."]
+        if parent_id is None:
+            return [_("A department named “%(name)s” already exists at the top level.", name=name)]
+        return [_("A department named “%(name)s” already exists under that department.", name=name)]
     return []
 
 
@@ -110,9 +115,9 @@ def _manager_problems(manager_id: int | None) -> list[str]:
         return []
     user = db.session.get(User, manager_id) if isinstance(manager_id, int) else None
     if user is None:
-        return ["There is no such user."]
+        return [_("There is no such user.")]
     if not user.is_active:
-        return [f"{user.display_name} is deactivated."]
+        return [_("%(name)s is deactivated.", name=user.display_name)]
     return []
 
 
@@ -121,7 +126,7 @@ def _parent(parent_id: int | None, errors: dict[str, list[str]]) -> Department |
         return None
     parent = db.session.get(Department, parent_id) if isinstance(parent_id, int) else None
     if parent is None:
-        errors["parent"] = ["There is no such department."]
+        errors["parent"] = [_("There is no such department.")]
     return parent
 
 
@@ -133,16 +138,16 @@ def create(
 
     Raises ``Forbidden`` for anyone but a full administrator and ``ValidationFailed``
     (with every problem, nothing created) for a bad name, parent or manager."""
-    require_admin(actor, "change the department tree")
+    require_admin(actor, CHANGE_TREE)
     name = clean_label(name)
     errors: dict[str, list[str]] = {}
     parent = _parent(parent_id, errors)
     if parent is not None and len(parent.path) + 12 > MAX_PATH:
-        errors["parent"] = ["The tree cannot grow deeper here."]
+        errors["parent"] = [_("The tree cannot grow deeper here.")]
     errors["name"] = _name_problems(name, parent_id if parent else None)
     errors["manager"] = _manager_problems(manager_id)
     if any(errors.values()):
-        fail("The department was not created.", errors)
+        fail(_("The department was not created."), errors)
     department = Department(name=name, parent_id=parent.id if parent else None, path="/")
     department.manager_id = manager_id
     db.session.add(department)
@@ -162,7 +167,7 @@ def create(
 @access_change
 def update(actor: Any, department_id: int, *, name: str, manager_id: int | None) -> Department:
     """Rename a department and set (or clear) its manager."""
-    require_admin(actor, "change the department tree")
+    require_admin(actor, CHANGE_TREE)
     department = _department(department_id)
     name = clean_label(name)
     errors = {
@@ -170,7 +175,7 @@ def update(actor: Any, department_id: int, *, name: str, manager_id: int | None)
         "manager": _manager_problems(manager_id),
     }
     if any(errors.values()):
-        fail("The department was not changed.", errors)
+        fail(_("The department was not changed."), errors)
     before = audit.department_state(department)
     department.name = name
     department.manager_id = manager_id
@@ -192,15 +197,15 @@ def move(actor: Any, department_id: int, parent_id: int | None) -> Department:
 
     Refuses a move under the department itself or one of its descendants. The paths of
     the whole subtree change in one UPDATE statement."""
-    require_admin(actor, "change the department tree")
+    require_admin(actor, CHANGE_TREE)
     department = _department(department_id)
     errors: dict[str, list[str]] = {}
     parent = _parent(parent_id, errors)
     old = department.path
     if parent is not None and parent.path.startswith(old):
-        errors["parent"] = ["A department cannot move under itself or a department below it."]
+        errors["parent"] = [_("A department cannot move under itself or a department below it.")]
     if errors:
-        fail("The department was not moved.", errors)
+        fail(_("The department was not moved."), errors)
     new = f"{parent.path if parent else '/'}{department.id}/"
     if new == old:
         return department
@@ -208,12 +213,12 @@ def move(actor: Any, department_id: int, parent_id: int | None) -> Department:
         select(func.max(func.length(Department.path))).where(Department.path.startswith(old))
     )
     if (longest or len(old)) - len(old) + len(new) > MAX_PATH:
-        errors["parent"] = ["The tree would grow too deep there."]
+        errors["parent"] = [_("The tree would grow too deep there.")]
     errors["name"] = _name_problems(
         department.name, parent.id if parent else None, exclude=department.id
     )
     if any(errors.values()):
-        fail("The department was not moved.", errors)
+        fail(_("The department was not moved."), errors)
     audit.record(
         actor,
         "department",
@@ -222,7 +227,7 @@ def move(actor: Any, department_id: int, parent_id: int | None) -> Department:
         before=audit.department_state(department),
         after={
             **audit.department_state(department),
-            "Parent": parent.name if parent else "(top level)",
+            "Parent": parent.name if parent else audit.TOP_LEVEL,
         },
         department_id=department.id,
     )
@@ -242,7 +247,7 @@ def move(actor: Any, department_id: int, parent_id: int | None) -> Department:
 @access_change
 def delete(actor: Any, department_id: int) -> None:
     """Delete an empty department (no members, no sub-departments)."""
-    require_admin(actor, "change the department tree")
+    require_admin(actor, CHANGE_TREE)
     department = _department(department_id)
     members = db.session.scalar(
         select(func.count()).select_from(User).where(User.department_id == department.id)
@@ -253,16 +258,24 @@ def delete(actor: Any, department_id: int) -> None:
     problems = []
     if members:
         problems.append(
-            f"“{department.name}” still has {members} member{'s' if members != 1 else ''}:"
-            " move them to another department first."
+            ngettext(
+                "“%(name)s” still has %(num)d member: move them to another department first.",
+                "“%(name)s” still has %(num)d members: move them to another department first.",
+                members,
+                name=department.name,
+            )
         )
     if children:
         problems.append(
-            f"“{department.name}” has {children} sub-department{'s' if children != 1 else ''}:"
-            " move or delete them first."
+            ngettext(
+                "“%(name)s” has %(num)d sub-department: move or delete them first.",
+                "“%(name)s” has %(num)d sub-departments: move or delete them first.",
+                children,
+                name=department.name,
+            )
         )
     if problems:
-        fail("The department was not deleted.", {"department": problems})
+        fail(_("The department was not deleted."), {"department": problems})
     audit.record(
         actor,
         "department",

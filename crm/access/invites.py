@@ -12,6 +12,8 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from crm.access.models import User, UserInvite
@@ -27,17 +29,17 @@ VALID_FOR = timedelta(days=7)
 # so no password verifies against it (``verify_password`` answers False).
 NO_PASSWORD = "!invited"  # noqa: S105 - a marker, not a password
 
-UNKNOWN = "This invitation link is not valid. Check that you copied all of it."
-USED = "This invitation link has already been used. Sign in, or ask for a new link."
-EXPIRED = "This invitation link has expired or was replaced by a newer one. Ask for a new link."
-INACTIVE = "This account is deactivated. Ask an administrator."
+UNKNOWN = _l("This invitation link is not valid. Check that you copied all of it.")
+USED = _l("This invitation link has already been used. Sign in, or ask for a new link.")
+EXPIRED = _l("This invitation link has expired or was replaced by a newer one. Ask for a new link.")
+INACTIVE = _l("This account is deactivated. Ask an administrator.")
 
 
 class InviteGone(DomainError):
     """The link was valid once: used, expired, replaced, or its account deactivated."""
 
     status = 410
-    title = "This invitation can no longer be used"
+    title = _l("This invitation can no longer be used")
 
 
 def has_password(user: User) -> bool:
@@ -111,7 +113,7 @@ def accept(
         invite, user = check(token)
         problems = password_problems(password or "", email=user.email)
         if problems:
-            raise ValidationFailed("The password was not set.", errors={"password": problems})
+            raise ValidationFailed(_("The password was not set."), errors={"password": problems})
         now = utcnow()
         won = db.session.execute(
             update(UserInvite)

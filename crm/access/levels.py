@@ -41,6 +41,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Table, false, or_, select, true
 
 
@@ -123,12 +125,14 @@ class ScopeLevel:
     """One scope level: see the module docstring. ``shares_widen``: whether shares count
     on top of it (not at none, where the entity right gates them, nor at all).
     ``department_relative``: whether what it reaches depends on the holder's department
-    (the no-escalation rule then checks where a user is placed)."""
+    (the no-escalation rule then checks where a user is placed). ``label`` and ``short``
+    are read in the language of the page showing them (lazy strings for built-in levels;
+    a plain ``str`` works too)."""
 
     value: int
     key: str
-    label: str
-    short: str
+    label: Any
+    short: Any
     rank: float
     condition: Callable[[Viewer, Table], ColumnElement]
     match: Callable[[Viewer, Position], str | None]
@@ -144,7 +148,9 @@ class ScopeLevel:
         return found is not None
 
 
-OWNS_IT = "owns it"
+def owns_it() -> str:
+    """The reason an owner reaches their record, in the request's language."""
+    return _("owns it")
 
 
 def _owns(viewer: Viewer, position: Position) -> bool:
@@ -152,7 +158,7 @@ def _owns(viewer: Viewer, position: Position) -> bool:
 
 
 def department_level(
-    value: int, key: str, label: str, short: str, rank: float, reach: Callable[[Viewer], Reach]
+    value: int, key: str, label: Any, short: Any, rank: float, reach: Callable[[Viewer], Reach]
 ) -> ScopeLevel:
     """A level reaching my own records and those owned by the members of the departments
     ``reach`` gives for me; a user without a department reaches only their own records."""
@@ -169,7 +175,7 @@ def department_level(
 
     def match(viewer: Viewer, position: Position) -> str | None:
         if _owns(viewer, position):
-            return OWNS_IT
+            return owns_it()
         if viewer.department_id is None:
             return None
         department = position.owner_department
@@ -180,10 +186,14 @@ def department_level(
         found = reach(viewer)
         if not found.holds(department):
             return None
-        where = f"owner is in {position.name(department.id)}"
+        name = position.name(department.id)
         if department.id in (viewer.department_id, found.department_id):
-            return where
-        return f"{where}, below {position.name(found.department_id)}"
+            return _("owner is in %(department)s", department=name)
+        return _(
+            "owner is in %(department)s, below %(above)s",
+            department=name,
+            above=position.name(found.department_id),
+        )
 
     return ScopeLevel(
         value, key, label, short, rank, condition, match, reach, department_relative=True
@@ -202,20 +212,24 @@ NONE, OWN, DEPARTMENT, SUBTREE, ALL = 0, 1, 2, 3, 4
 
 BUILT_IN = (
     ScopeLevel(
-        NONE, "none", "None", "—", 0,
+        NONE, "none", _l("None"), "—", 0,
         condition=lambda viewer, table: false(),
         match=lambda viewer, position: None,
         shares_widen=False,
     ),
     ScopeLevel(
-        OWN, "own", "Own records", "Own", 1,
+        OWN, "own", _l("Own records"), _l("Own"), 1,
         condition=lambda viewer, table: table.c.owner_id == viewer.user_id,
-        match=lambda viewer, position: OWNS_IT if _owns(viewer, position) else None,
+        match=lambda viewer, position: owns_it() if _owns(viewer, position) else None,
     ),
-    department_level(DEPARTMENT, "department", "Own department", "Dept", 2, _my_department),
-    department_level(SUBTREE, "subtree", "Department and below", "Dept+", 3, _my_subtree),
+    department_level(
+        DEPARTMENT, "department", _l("Own department"), _l("Dept"), 2, _my_department
+    ),
+    department_level(
+        SUBTREE, "subtree", _l("Department and below"), _l("Dept+"), 3, _my_subtree
+    ),
     ScopeLevel(
-        ALL, "all", "All records", "All", 4,
+        ALL, "all", _l("All records"), _l("All"), 4,
         condition=lambda viewer, table: true(),
         match=lambda viewer, position: "",
         shares_widen=False,
@@ -226,8 +240,8 @@ _table: dict[int, ScopeLevel] = {}
 _rank: dict[int, float] = {}
 # Kept up to date in place by ``register``: ``policy`` re-exports them, and screens and
 # forms read them (the order is by breadth).
-LEVEL_LABELS: dict[int, str] = {}
-LEVEL_SHORT: dict[int, str] = {}
+LEVEL_LABELS: dict[int, Any] = {}
+LEVEL_SHORT: dict[int, Any] = {}
 
 
 class _Values(Sequence[int]):
@@ -381,13 +395,24 @@ class ShareRule:
             return None
         how = words(share.access)
         if share.user_id is not None and share.user_id == viewer.user_id:
-            by = f" by {share.by}" if share.by else ""
-            return f"Shared with them{by} ({how})"
+            if share.by:
+                return _("Shared with them by %(name)s (%(access)s)", name=share.by, access=how)
+            return _("Shared with them (%(access)s)", access=how)
         if share.department_id is not None and share.department_id in viewer.department_chain:
-            text = f"Shared with department {names.get(share.department_id, '?')} ({how})"
-            if share.department_id != viewer.department_id:
-                text += f" — they are in {names.get(viewer.department_id, '?')}, below it"
-            return text
+            department = names.get(share.department_id, "?")
+            if share.department_id == viewer.department_id:
+                return _(
+                    "Shared with department %(department)s (%(access)s)",
+                    department=department,
+                    access=how,
+                )
+            return _(
+                "Shared with department %(department)s (%(access)s) — they are in %(own)s,"
+                " below it",
+                department=department,
+                access=how,
+                own=names.get(viewer.department_id, "?"),
+            )
         return None
 
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import g, has_request_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Table, and_, case, event, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
@@ -69,14 +70,14 @@ MANAGE_ACCESS = "manage_access"
 ACTIONS = ("create", "read", "edit", "delete", "export", "import", "bulk_edit", "assign")
 DATA_ACTIONS = frozenset(ACTIONS)
 ACTION_LABELS = {
-    "create": "Create",
-    "read": "Read",
-    "edit": "Edit",
-    "delete": "Delete",
-    "export": "Export",
-    "import": "Import",
-    "bulk_edit": "Bulk edit",
-    "assign": "Assign owner",
+    "create": _l("Create"),
+    "read": _l("Read"),
+    "edit": _l("Edit"),
+    "delete": _l("Delete"),
+    "export": _l("Export"),
+    "import": _l("Import"),
+    "bulk_edit": _l("Bulk edit"),
+    "assign": _l("Assign owner"),
 }
 # Actions whose scope is only "none or not": they are not about existing records.
 UNSCOPED_ACTIONS = frozenset({"create", "import"})

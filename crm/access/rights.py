@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.access import levels
@@ -22,7 +23,7 @@ from crm.access.levels import ALL, NONE
 HIDDEN, READ, EDIT = "hidden", "read", "edit"
 FIELD_ACCESS = (HIDDEN, READ, EDIT)
 FIELD_RANK = {HIDDEN: 0, READ: 1, EDIT: 2}
-FIELD_LABELS = {HIDDEN: "Hidden", READ: "Read-only", EDIT: "Editable"}
+FIELD_LABELS = {HIDDEN: _l("Hidden"), READ: _l("Read-only"), EDIT: _l("Editable")}
 ANY_ENTITY = "*"
 
 

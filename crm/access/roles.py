@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, func, insert, select
 
 from crm.access import audit, policy
@@ -52,7 +54,7 @@ def get(actor: Any, role_id: int) -> Role:
 def _role(role_id: Any) -> Role:
     found = db.session.get(Role, role_id) if isinstance(role_id, int) else None
     if found is None:
-        raise NotFound("There is no such role.")
+        raise NotFound(_("There is no such role."))
     return found
 
 
@@ -60,7 +62,7 @@ def rights_of(role_id: int) -> RoleRights:
     """The stored rules of one role."""
     found = policy.load_role_rights([role_id])
     if not found:
-        raise NotFound("There is no such role.")
+        raise NotFound(_("There is no such role."))
     return found[0]
 
 
@@ -76,12 +78,16 @@ def edit_problems(actor: Any, role_id: int) -> list[str]:
         return []
     if holds(actor, role_id):
         return [
-            "You hold this role yourself: changing it would change your own rights. "
-            "Ask a full administrator."
+            _(
+                "You hold this role yourself: changing it would change your own rights. "
+                "Ask a full administrator."
+            )
         ]
     problems = covers(mine, rights_of(role_id))
     if problems:
-        return ["This role holds rights you do not hold, so only someone who does can change it."]
+        return [
+            _("This role holds rights you do not hold, so only someone who does can change it.")
+        ]
     return []
 
 
@@ -93,18 +99,21 @@ def _grant_problems(grants: Grants) -> list[str]:
     problems = []
     for item in grants.items():
         if not (isinstance(item[0], tuple) and len(item[0]) == 2):
-            problems.append("A grant must name an entity and an action.")
+            problems.append(_("A grant must name an entity and an action."))
             continue
         (entity_key, action), level = item
         if entity_key not in entities:
-            problems.append(f"There is no entity with the key “{entity_key}”.")
+            problems.append(_("There is no entity with the key “%(key)s”.", key=entity_key))
         elif action not in policy.ACTIONS:
-            problems.append(f"There is no action “{action}”.")
+            problems.append(_("There is no action “%(action)s”.", action=action))
         elif isinstance(level, bool) or level not in policy.LEVELS:
-            problems.append(f"“{level}” is not a scope level.")
+            problems.append(_("“%(level)s” is not a scope level.", level=level))
         elif action in policy.UNSCOPED_ACTIONS and level not in (NONE, policy.ALL):
             problems.append(
-                f"{policy.ACTION_LABELS[action]} is either allowed or not: choose None or All."
+                _(
+                    "%(action)s is either allowed or not: choose None or All.",
+                    action=policy.ACTION_LABELS[action],
+                )
             )
     return sorted(set(problems))
 
@@ -113,27 +122,35 @@ def _field_problems(fields: Fields) -> list[str]:
     problems = []
     for item in fields.items():
         if not (isinstance(item[0], tuple) and len(item[0]) == 2):
-            problems.append("A field right must name an entity and a field.")
+            problems.append(_("A field right must name an entity and a field."))
             continue
         (entity_key, field_key), access = item
         spec = specs.current().entity(entity_key) if isinstance(entity_key, str) else None
         if spec is None:
-            problems.append(f"There is no entity with the key “{entity_key}”.")
+            problems.append(_("There is no entity with the key “%(key)s”.", key=entity_key))
         elif not isinstance(field_key, str) or spec.field(field_key) is None:
-            problems.append(f"{spec.label_plural} has no field with the key “{field_key}”.")
+            problems.append(
+                _(
+                    "%(entity)s has no field with the key “%(key)s”.",
+                    entity=spec.label_plural,
+                    key=field_key,
+                )
+            )
         elif access not in policy.FIELD_ACCESS:
-            problems.append(f"“{access}” is not a field access (hidden, read or edit).")
+            problems.append(
+                _("“%(access)s” is not a field access (hidden, read or edit).", access=access)
+            )
     return sorted(set(problems))
 
 
 def _name_problems(name: str, *, exclude: int | None = None) -> list[str]:
     if not name:
-        return ["Enter a name."]
+        return [_("Enter a name.")]
     if len(name) > MAX_NAME:
-        return [f"Use at most {MAX_NAME} characters."]
+        return [_("Use at most %(num)d characters.", num=MAX_NAME)]
     taken = db.session.execute(select(Role.id, Role.name)).all()
     if any(n.casefold() == name.casefold() and i != exclude for i, n in taken):
-        return [f"A role named “{name}” already exists."]
+        return [_("A role named “%(name)s” already exists.", name=name)]
     return []
 
 
@@ -181,9 +198,9 @@ def _escalation(mine: Rights, result: RoleRights) -> dict[str, list[str]]:
         "can_manage_access": [],
     }
     if result.can_configure and not mine.can_configure:
-        errors["can_configure"] = ["You cannot open the configuration area yourself."]
+        errors["can_configure"] = [_("You cannot open the configuration area yourself.")]
     if result.can_manage_access and not mine.can_manage_access:
-        errors["can_manage_access"] = ["You cannot manage access yourself."]
+        errors["can_manage_access"] = [_("You cannot manage access yourself.")]
     return {k: v for k, v in errors.items() if v}
 
 
@@ -216,7 +233,7 @@ def _check_input(name: str | None, description: str | None, grants, fields, excl
         "description": [],
     }
     if description is not None and len(description) > MAX_DESCRIPTION:
-        errors["description"] = [f"Use at most {MAX_DESCRIPTION} characters."]
+        errors["description"] = [_("Use at most %(num)d characters.", num=MAX_DESCRIPTION)]
     return errors
 
 
@@ -244,7 +261,7 @@ def create(
     description = (description or "").strip()
     errors = _check_input(name, description, grants, fields)
     if any(errors.values()):
-        fail("The role was not created.", errors)
+        fail(_("The role was not created."), errors)
     result = RoleRights(
         0,
         name,
@@ -255,7 +272,7 @@ def create(
     )
     too_wide = _escalation(mine, result)
     if too_wide:
-        refuse("The role was not created: it would give rights you do not hold.", too_wide)
+        refuse(_("The role was not created: it would give rights you do not hold."), too_wide)
     role = Role(
         name=name,
         description=description,
@@ -292,14 +309,14 @@ def update(
     role = _role(role_id)
     problems = edit_problems(actor, role.id)
     if problems:
-        refuse("The role was not changed.", {"role": problems})
+        refuse(_("The role was not changed."), {"role": problems})
     if name is not None:
         name = clean_label(name)
     if description is not None:
         description = description.strip()
     errors = _check_input(name, description, grants, fields, exclude=role.id)
     if any(errors.values()):
-        fail("The role was not changed.", errors)
+        fail(_("The role was not changed."), errors)
     current = rights_of(role.id)
     result = RoleRights(
         role.id,
@@ -311,13 +328,20 @@ def update(
     )
     too_wide = _escalation(mine, result)
     if too_wide:
-        refuse("The role was not changed: it would give rights you do not hold.", too_wide)
+        refuse(_("The role was not changed: it would give rights you do not hold."), too_wide)
     if not mine.is_admin:
         beyond = _holders_beyond(mine, role.id, result)
         if beyond:
             refuse(
-                "The role was not changed.",
-                {"role": [f"It would give rights you do not hold to {', '.join(beyond)}."]},
+                _("The role was not changed."),
+                {
+                    "role": [
+                        _(
+                            "It would give rights you do not hold to %(names)s.",
+                            names=", ".join(beyond),
+                        )
+                    ]
+                },
             )
     before = audit.role_state(role)
     role.name = result.name
@@ -378,7 +402,7 @@ def delete_role(actor: Any, role_id: int, *, move_to: int | None = None) -> int:
     role = _role(role_id)
     problems = edit_problems(actor, role.id)
     if problems:
-        refuse("The role was not deleted.", {"role": problems})
+        refuse(_("The role was not deleted."), {"role": problems})
     holders = db.session.scalars(
         select(User)
         .join(user_roles, user_roles.c.user_id == User.id)
@@ -388,36 +412,48 @@ def delete_role(actor: Any, role_id: int, *, move_to: int | None = None) -> int:
     if holders:
         if move_to is None:
             fail(
-                "The role was not deleted.",
+                _("The role was not deleted."),
                 {
                     "move_to": [
-                        f"{len(holders)} user{'s hold' if len(holders) != 1 else ' holds'} "
-                        "this role: choose the role they get instead."
+                        ngettext(
+                            "%(num)d user holds this role: choose the role they get instead.",
+                            "%(num)d users hold this role: choose the role they get instead.",
+                            len(holders),
+                        )
                     ]
                 },
             )
         target = db.session.get(Role, move_to) if isinstance(move_to, int) else None
         if target is None or target.id == role.id:
-            fail("The role was not deleted.", {"move_to": ["Choose another existing role."]})
+            fail(_("The role was not deleted."), {"move_to": [_("Choose another existing role.")]})
         if not mine.is_admin:
             blocked = [u.display_name for u in holders if user_problems(actor, u)]
             if blocked:
                 refuse(
-                    "The role was not deleted.",
-                    {"move_to": [f"You cannot change these users: {', '.join(blocked)}."]},
+                    _("The role was not deleted."),
+                    {
+                        "move_to": [
+                            _("You cannot change these users: %(names)s.", names=", ".join(blocked))
+                        ]
+                    },
                 )
             if covers(mine, rights_of(target.id)):
                 refuse(
-                    "The role was not deleted.",
-                    {"move_to": [f"“{target.name}” holds rights you do not hold."]},
+                    _("The role was not deleted."),
+                    {"move_to": [_("“%(name)s” holds rights you do not hold.", name=target.name)]},
                 )
     audit.record(
         actor,
         "role",
         "deleted",
         role.name,
-        before={**audit.role_state(role), "Held by": ", ".join(u.display_name for u in holders)},
-        after={"Held by": f"moved to {target.name}" if target is not None else audit.NOTHING},
+        before={
+            **audit.role_state(role),
+            audit.HELD_BY: ", ".join(u.display_name for u in holders),
+        },
+        after={
+            audit.HELD_BY: audit.MOVED_TO + target.name if target is not None else audit.NOTHING
+        },
         role_id=role.id,
     )
     moved_before = {u.id: audit.user_state(u) for u in holders}

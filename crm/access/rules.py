@@ -33,20 +33,30 @@ from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from crm.access import levels, policy
 from crm.access.policy import ALL, FIELD_RANK, NONE, Rights, RoleRights
 
-EVERY_OTHER_ENTITY = "Every other entity"
+EVERY_OTHER_ENTITY = _l("Every other entity")
 
 
 def entity_label(key: str) -> str:
     """How an entity key reads on screen ("*" is every entity without its own row)."""
     if key == policy.ANY_ENTITY:
-        return EVERY_OTHER_ENTITY
+        return str(EVERY_OTHER_ENTITY)
     from crm.metadata import specs
 
     spec = specs.current().entity(key, include_archived=True)
     return spec.label_plural if spec is not None else key
+
+
+def _action_on(action: str, key: str) -> str:
+    """ "Read on Deals": an action on an entity, in the request's language."""
+    return _(
+        "%(action)s on %(entity)s", action=policy.ACTION_LABELS[action], entity=entity_label(key)
+    )
 
 
 def _roles_of(target: RoleRights | Rights) -> tuple[RoleRights, ...]:
@@ -74,13 +84,23 @@ def level_problems(actor: Rights, target: RoleRights | Rights) -> list[str]:
     problems = []
     for key in _entity_keys(target):
         wider = [
-            f"{policy.ACTION_LABELS[action]}: {policy.LEVEL_LABELS[target.level(key, action)]}"
-            f" (yours: {policy.LEVEL_LABELS[actor.level(key, action)]})"
+            _(
+                "%(action)s: %(level)s (yours: %(mine)s)",
+                action=policy.ACTION_LABELS[action],
+                level=policy.LEVEL_LABELS[target.level(key, action)],
+                mine=policy.LEVEL_LABELS[actor.level(key, action)],
+            )
             for action in policy.ACTIONS
             if levels.wider(target.level(key, action), actor.level(key, action))
         ]
         if wider:
-            problems.append(f"{entity_label(key)} — more than you hold: {', '.join(wider)}.")
+            problems.append(
+                _(
+                    "%(entity)s — more than you hold: %(rights)s.",
+                    entity=entity_label(key),
+                    rights=", ".join(wider),
+                )
+            )
     return problems
 
 
@@ -98,11 +118,20 @@ def field_problems(actor: Rights, target: RoleRights | Rights) -> list[str]:
             theirs = _field_access(target, spec.key, f.key)
             if FIELD_RANK[theirs] > FIELD_RANK[mine]:
                 wider.append(
-                    f"{f.label} {policy.FIELD_LABELS[theirs]} (yours: {policy.FIELD_LABELS[mine]})"
+                    _(
+                        "%(field)s %(access)s (yours: %(mine)s)",
+                        field=f.label,
+                        access=policy.FIELD_LABELS[theirs],
+                        mine=policy.FIELD_LABELS[mine],
+                    )
                 )
         if wider:
             problems.append(
-                f"Fields of {spec.label_plural} — more than you hold: {', '.join(wider)}."
+                _(
+                    "Fields of %(entity)s — more than you hold: %(rights)s.",
+                    entity=spec.label_plural,
+                    rights=", ".join(wider),
+                )
             )
     return problems
 
@@ -118,18 +147,24 @@ def placement_problems(actor: Rights, target: Rights) -> list[str]:
             if not levels.level(theirs).department_relative or mine == ALL:
                 continue
             if not _reach_covered(actor, target, theirs, mine):
-                outside.append(f"{policy.ACTION_LABELS[action]} on {entity_label(key)}")
+                outside.append(_action_on(action, key))
     problems = []
     if outside:
         problems.append(
-            "Their department lies outside your reach, so these scopes would cover records"
-            f" you cannot: {', '.join(outside)}."
+            _(
+                "Their department lies outside your reach, so these scopes would cover"
+                " records you cannot: %(rights)s.",
+                rights=", ".join(outside),
+            )
         )
     tied = _share_tied_outside(actor, target)
     if tied:
         problems.append(
-            "Their department lies outside your reach, and records shared with it (now or"
-            f" later) would reach them: {', '.join(tied)}."
+            _(
+                "Their department lies outside your reach, and records shared with it (now"
+                " or later) would reach them: %(rights)s.",
+                rights=", ".join(tied),
+            )
         )
     return problems
 
@@ -154,7 +189,7 @@ def _share_tied_outside(actor: Rights, target: Rights) -> list[str]:
                 _department_in_reach(actor, target, level)
                 for level in (mine, actor.level(key, "read"))
             ):
-                found.append(f"{policy.ACTION_LABELS[action]} on {entity_label(key)}")
+                found.append(_action_on(action, key))
     return found
 
 
@@ -185,12 +220,15 @@ def share_problems(actor: Rights, target: Rights) -> list[str]:
             if not levels.SHARES.counts(action, accesses):
                 continue
             if _shared_beyond(actor, chain, key, action):
-                beyond.append(f"{policy.ACTION_LABELS[action]} on {entity_label(key)}")
+                beyond.append(_action_on(action, key))
     if not beyond:
         return []
     return [
-        "Records shared with their department (or one above it) lie outside your reach,"
-        f" and they would reach them through the share: {', '.join(beyond)}."
+        _(
+            "Records shared with their department (or one above it) lie outside your reach,"
+            " and they would reach them through the share: %(rights)s.",
+            rights=", ".join(beyond),
+        )
     ]
 
 
@@ -280,12 +318,12 @@ def covers(actor: Rights, target: RoleRights | Rights) -> list[str]:
     if actor.is_admin:
         return []
     if isinstance(target, Rights) and target.is_admin:
-        return ["This is a full administrator: only full administrators can change it."]
+        return [_("This is a full administrator: only full administrators can change it.")]
     problems = []
     if target.can_configure and not actor.can_configure:
-        problems.append("It opens the configuration area, which you cannot open yourself.")
+        problems.append(_("It opens the configuration area, which you cannot open yourself."))
     if target.can_manage_access and not actor.can_manage_access:
-        problems.append("It manages access, which you cannot do yourself.")
+        problems.append(_("It manages access, which you cannot do yourself."))
     problems += level_problems(actor, target)
     problems += field_problems(actor, target)
     if isinstance(target, Rights):
@@ -323,5 +361,5 @@ def user_problems(actor: Any, user: Any) -> list[str]:
     if mine.is_admin:
         return []
     if user.id == actor.id:
-        return ["This is your own account: ask a full administrator to change it."]
+        return [_("This is your own account: ask a full administrator to change it.")]
     return covers(mine, policy.rights(user))

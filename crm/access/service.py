@@ -14,6 +14,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
+from flask_babel import gettext as _
+
 from crm.access import policy
 from crm.access.policy import Rights
 from crm.errors import Forbidden, ValidationFailed
@@ -26,15 +28,16 @@ R = TypeVar("R")
 def require_manager(actor: Any) -> Rights:
     """The actor's rights; ``Forbidden`` unless they may manage access."""
     if not policy.can(actor, policy.MANAGE_ACCESS):
-        raise Forbidden("You cannot manage users, roles or departments.")
+        raise Forbidden(_("You cannot manage users, roles or departments."))
     return policy.rights(actor)
 
 
-def require_admin(actor: Any, what: str) -> Rights:
-    """The actor's rights; ``Forbidden`` unless they are a full administrator."""
+def require_admin(actor: Any, refusal: str) -> Rights:
+    """The actor's rights; ``Forbidden`` with ``refusal`` (what only full administrators
+    can do, as a whole sentence) unless they are a full administrator."""
     rights = require_manager(actor)
     if not rights.is_admin:
-        raise Forbidden(f"Only full administrators can {what}.")
+        raise Forbidden(str(refusal))
     return rights
 
 

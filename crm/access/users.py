@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +23,7 @@ from crm.access.models import Department, Role, User, user_roles
 from crm.access.policy import Rights
 from crm.access.rules import covers, rights_with, user_problems
 from crm.access.service import access_change, fail, refuse, require_manager
-from crm.auth.service import normalise_email, revoke_sessions
+from crm.auth.service import email_problem, normalise_email, revoke_sessions
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.metadata.keys import clean_label
@@ -120,7 +121,7 @@ def _rows(actor: Any, mine: Rights, users: list[User]) -> list[Row]:
         if mine.is_admin:
             blocked = []
         elif u.id == actor.id:
-            blocked = ["This is your own account."]
+            blocked = [_("This is your own account.")]
         else:
             theirs = Rights(
                 u.id,
@@ -143,7 +144,7 @@ def get(actor: Any, user_id: int) -> User:
 def _user(user_id: Any) -> User:
     found = db.session.get(User, user_id) if isinstance(user_id, int) else None
     if found is None:
-        raise NotFound("There is no such user.")
+        raise NotFound(_("There is no such user."))
     return found
 
 
@@ -175,18 +176,18 @@ def _department(department_id: int | None, errors: dict[str, list[str]]) -> Depa
         return None
     found = db.session.get(Department, department_id) if isinstance(department_id, int) else None
     if found is None:
-        errors["department"] = ["There is no such department."]
+        errors["department"] = [_("There is no such department.")]
     return found
 
 
 def _roles(role_ids: Iterable[int], errors: dict[str, list[str]]) -> list[Role]:
     ids = sorted({i for i in role_ids})
     if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        errors["roles"] = ["Choose roles from the list."]
+        errors["roles"] = [_("Choose roles from the list.")]
         return []
     found = list(db.session.scalars(select(Role).where(Role.id.in_(ids))))
     if len(found) != len(ids):
-        errors["roles"] = ["One of the chosen roles does not exist (any more)."]
+        errors["roles"] = [_("One of the chosen roles does not exist (any more).")]
     return found
 
 
@@ -200,7 +201,7 @@ def _within_rights(
     rules = policy.load_role_rights(r.id for r in roles)
     for role in rules:
         if covers(mine, role):
-            errors["roles"].append(f"“{role.name}” holds rights you do not hold.")
+            errors["roles"].append(_("“%(name)s” holds rights you do not hold.", name=role.name))
     if not errors["roles"]:
         result = rights_with(
             user_id,
@@ -214,9 +215,9 @@ def _within_rights(
 
 def _name_problems(name: str) -> list[str]:
     if not name:
-        return ["Enter a name."]
+        return [_("Enter a name.")]
     if len(name) > 120:
-        return ["Use at most 120 characters."]
+        return [_("Use at most %(num)d characters.", num=120)]
     return []
 
 
@@ -224,14 +225,14 @@ def _email_problems(email: str) -> list[str]:
     from email_validator import EmailNotValidError, validate_email
 
     if len(email) > 254:
-        return ["Use at most 254 characters."]
+        return [_("Use at most %(num)d characters.", num=254)]
     try:
         # As at first run: no DNS look-up, company-internal domains are fine.
         validate_email(email, check_deliverability=False, globally_deliverable=False)
     except EmailNotValidError as exc:
-        return [str(exc)]
+        return [email_problem(exc)]
     if db.session.scalar(select(User.id).where(User.email == email)):
-        return ["An account with this e-mail address already exists."]
+        return [_("An account with this e-mail address already exists.")]
     return []
 
 
@@ -252,7 +253,7 @@ def create(
     role, department or administrator right beyond their own; nothing is created then."""
     mine = require_manager(actor)
     if is_admin and not mine.is_admin:
-        refuse("The user was not created.", {"is_admin": ["Only full administrators can."]})
+        refuse(_("The user was not created."), {"is_admin": [_("Only full administrators can.")]})
     email = normalise_email(email)
     name = clean_label(display_name)
     errors: dict[str, list[str]] = {"email": _email_problems(email), "display_name": []}
@@ -260,10 +261,10 @@ def create(
     department = _department(department_id, errors)
     roles = _roles(role_ids, errors)
     if any(errors.values()):
-        fail("The user was not created.", errors)
+        fail(_("The user was not created."), errors)
     too_wide = _within_rights(actor, mine, -1, roles, department)
     if too_wide:
-        refuse("The user was not created: they would hold rights you do not hold.", too_wide)
+        refuse(_("The user was not created: they would hold rights you do not hold."), too_wide)
     user = User(
         email=email,
         display_name=name,
@@ -276,7 +277,10 @@ def create(
     try:
         db.session.flush()
     except IntegrityError:
-        fail("The user was not created.", {"email": ["An account with this e-mail exists."]})
+        fail(
+            _("The user was not created."),
+            {"email": [_("An account with this e-mail address already exists.")]},
+        )
     if roles:
         db.session.execute(
             insert(user_roles), [{"user_id": user.id, "role_id": r.id} for r in roles]
@@ -289,10 +293,11 @@ def create(
     return user, token
 
 
-def _manageable(actor: Any, user: User, what: str) -> None:
+def _manageable(actor: Any, user: User, refusal: str) -> None:
+    """``Forbidden`` (``refusal``, then why) unless ``actor`` may change ``user``."""
     problems = user_problems(actor, user)
     if problems:
-        refuse(f"{what} You cannot change this user.", {"user": problems})
+        refuse(_("%(refusal)s You cannot change this user.", refusal=refusal), {"user": problems})
 
 
 @access_change
@@ -309,24 +314,24 @@ def update(
     the full-administrator right: ``is_admin=None`` leaves it as it is)."""
     mine = require_manager(actor)
     user = _user(user_id)
-    _manageable(actor, user, "Nothing was changed.")
+    _manageable(actor, user, _("Nothing was changed."))
     if is_admin is not None and bool(is_admin) != user.is_admin:
         if not mine.is_admin:
-            refuse("Nothing was changed.", {"is_admin": ["Only full administrators can."]})
+            refuse(_("Nothing was changed."), {"is_admin": [_("Only full administrators can.")]})
         if user.id == actor.id:
             fail(
-                "Nothing was changed.",
-                {"is_admin": ["You cannot take away your own full-administrator right."]},
+                _("Nothing was changed."),
+                {"is_admin": [_("You cannot take away your own full-administrator right.")]},
             )
     name = clean_label(display_name)
     errors: dict[str, list[str]] = {"display_name": _name_problems(name)}
     department = _department(department_id, errors)
     roles = _roles(role_ids, errors)
     if any(errors.values()):
-        fail("Nothing was changed.", errors)
+        fail(_("Nothing was changed."), errors)
     too_wide = _within_rights(actor, mine, user.id, roles, department)
     if too_wide:
-        refuse("Nothing was changed: they would hold rights you do not hold.", too_wide)
+        refuse(_("Nothing was changed: they would hold rights you do not hold."), too_wide)
     before = audit.user_state(user)
     user.display_name = name
     user.department_id = department.id if department else None
@@ -354,17 +359,20 @@ def reinvite(actor: Any, user_id: int) -> str:
     already in use."""
     mine = require_manager(actor)
     user = _user(user_id)
-    _manageable(actor, user, "No link was made.")
+    _manageable(actor, user, _("No link was made."))
     if user.id == actor.id:
-        refuse("No link was made.", {"user": ["Change your own password on the Password page."]})
+        refuse(
+            _("No link was made."),
+            {"user": [_("Change your own password on the Password page.")]},
+        )
     if not user.is_active:
-        fail("No link was made.", {"user": ["Reactivate the account first."]})
+        fail(_("No link was made."), {"user": [_("Reactivate the account first.")]})
     if not mine.is_admin and invites.has_password(user):
         # A link resets the password: whoever holds it can sign in as that person. Only
         # full administrators may do that to an account already in use.
         refuse(
-            "No link was made.",
-            {"user": ["They already chose a password; ask a full administrator to reset it."]},
+            _("No link was made."),
+            {"user": [_("They already chose a password; ask a full administrator to reset it.")]},
         )
     action = "password_reset" if invites.has_password(user) else "invited"
     token = invites.issue(user, created_by=actor.id)
@@ -378,9 +386,9 @@ def set_active(actor: Any, user_id: int, active: bool) -> User:
     and stops their invitation links. No one deactivates their own account."""
     require_manager(actor)
     user = _user(user_id)
-    _manageable(actor, user, "Nothing was changed.")
+    _manageable(actor, user, _("Nothing was changed."))
     if user.id == actor.id:
-        refuse("Nothing was changed.", {"user": ["You cannot deactivate your own account."]})
+        refuse(_("Nothing was changed."), {"user": [_("You cannot deactivate your own account.")]})
     was = user.is_active
     user.is_active = bool(active)
     if was != user.is_active:
@@ -389,8 +397,8 @@ def set_active(actor: Any, user_id: int, active: bool) -> User:
             "user",
             "reactivated" if active else "deactivated",
             user.display_name,
-            before={"Active": "yes" if was else "no"},
-            after={"Active": "yes" if active else "no"},
+            before={"Active": audit.yes_no(was)},
+            after={"Active": audit.yes_no(active)},
             user_id=user.id,
         )
     if not active:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import audit, bp
@@ -18,10 +19,10 @@ def _form() -> tuple[AuditFilterForm, dict[str, Any], int]:
     """The filter form read from the query string, the service's filters and the status
     (400 when a filter was not understood: that filter is then left out)."""
     form = AuditFilterForm(request.args)
-    form.person.choices = [(NO_CHOICE, "Anyone")] + [
+    form.person.choices = [(NO_CHOICE, _("Anyone"))] + [
         (str(i), name) for i, name in user_names().items()
     ]
-    form.kind.choices = [(NO_CHOICE, "Any kind"), *audit.KINDS.items()]
+    form.kind.choices = [(NO_CHOICE, _("Any kind")), *audit.KINDS.items()]
     status = 200
     if not form.validate():
         status = 400

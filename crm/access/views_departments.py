@@ -4,6 +4,7 @@ administrators add, rename, move, set managers and delete; access managers read 
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import bp, departments, directory, policy
@@ -21,7 +22,7 @@ from forms.access import (
 
 def _parent_choices(nodes, *, exclude_path: str | None = None) -> list[tuple[str, str]]:
     """Every department (indented), except ``exclude_path``'s subtree (for a move)."""
-    return [(NO_CHOICE, "— the top level —")] + [
+    return [(NO_CHOICE, _("— the top level —"))] + [
         (str(n.department.id), "\u2003" * n.depth + n.department.name)
         for n in departments.flat(nodes)
         if not (exclude_path and n.department.path.startswith(exclude_path))
@@ -30,7 +31,7 @@ def _parent_choices(nodes, *, exclude_path: str | None = None) -> list[tuple[str
 
 def _manager_choices() -> list[tuple[str, str]]:
     people = directory.active_people()
-    return [(NO_CHOICE, "— no manager —")] + [(str(i), f"{n} ({e})") for i, n, e in people]
+    return [(NO_CHOICE, _("— no manager —"))] + [(str(i), f"{n} ({e})") for i, n, e in people]
 
 
 def _show_errors(form, exc: ValidationFailed | Forbidden) -> None:
@@ -59,7 +60,7 @@ def department_tree():
 
 def _admin_only() -> None:
     """Refuse before reading the form: only full administrators change the tree."""
-    require_admin(current_user, "change the department tree")
+    require_admin(current_user, departments.CHANGE_TREE)
 
 
 @bp.post("/departments/new")
@@ -81,7 +82,7 @@ def department_new():
     except ValidationFailed as exc:
         _show_errors(form, exc)
         return _tree_page(form, exc.status)
-    flash(f"“{department.name}” was added.", "success")
+    flash(_("“%(name)s” was added.", name=department.name), "success")
     return redirect(url_for("access.department_tree"))
 
 
@@ -142,7 +143,7 @@ def department_save(department_id: int):
         return _department_page(
             departments.get(current_user, department_id), edit=form, status=exc.status
         )
-    flash("Saved.", "success")
+    flash(_("Saved."), "success")
     return redirect(url_for("access.department_page", department_id=department_id))
 
 
@@ -161,7 +162,7 @@ def department_move(department_id: int):
         return _department_page(
             departments.get(current_user, department_id), move=form, status=exc.status
         )
-    flash("Moved. Everything below it moved along.", "success")
+    flash(_("Moved. Everything below it moved along."), "success")
     return redirect(url_for("access.department_page", department_id=department_id))
 
 
@@ -177,5 +178,5 @@ def department_delete(department_id: int):
             for message in messages:
                 flash(message, "error")
         return _department_page(departments.get(current_user, department_id), status=exc.status)
-    flash(f"“{name}” was deleted.", "success")
+    flash(_("“%(name)s” was deleted.", name=name), "success")
     return redirect(url_for("access.department_tree"))

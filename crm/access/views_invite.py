@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, make_response, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_user
 
 from crm.access import invite_bp, invites
@@ -48,7 +49,7 @@ def accept(token: str):
             # A fresh session: nothing of a previous sign-in in this browser survives.
             session.clear()
             login_user(user)
-            flash(f"Welcome, {user.display_name}. Your password is set.", "success")
+            flash(_("Welcome, %(name)s. Your password is set.", name=user.display_name), "success")
             return _private(redirect(url_for("web.home")))
     elif request.method == "POST":
         status = 400

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from crm.access import audit, bp, policy, roles
@@ -107,7 +109,13 @@ def role_new():
             _show_errors(form, exc)
             status = exc.status
         else:
-            flash(f"The role “{role.name}” is ready. Set its field rights on the tabs.", "success")
+            flash(
+                _(
+                    "The role “%(name)s” is ready. Set its field rights on the tabs.",
+                    name=role.name,
+                ),
+                "success",
+            )
             return redirect(url_for("access.role_page", role_id=role.id))
     elif request.method == "POST":
         status = 400
@@ -137,7 +145,7 @@ def _tab_entity(tab: str):
         return None
     entity = specs.current().entity(tab)
     if entity is None:
-        raise NotFound("There is no such entity.")
+        raise NotFound(_("There is no such entity."))
     return entity
 
 
@@ -150,7 +158,7 @@ def _render_role(role, *, tab: str = GRANTS_TAB, status: int = 200, **forms: Any
     listing = roles.listing(current_user)
     delete = RoleDeleteForm(formdata=None)
     others = [(r.id, r.name) for r, _ in listing if r.id != role.id]
-    delete.move_to.choices = [("", "— choose a role —")] + [(str(i), n) for i, n in others]
+    delete.move_to.choices = [("", _("— choose a role —"))] + [(str(i), n) for i, n in others]
     holders = next((n for r, n in listing if r.id == role.id), 0)
     return render_page_or_block(
         "access/role.html",
@@ -197,7 +205,7 @@ def role_settings(role_id: int):
     except (ValidationFailed, Forbidden) as exc:
         _show_errors(form, exc)
         return _render_role(roles.get(current_user, role_id), settings=form, status=exc.status)
-    flash("Saved.", "success")
+    flash(_("Saved."), "success")
     return redirect(url_for("access.role_page", role_id=role_id))
 
 
@@ -207,7 +215,9 @@ def role_grants(role_id: int):
     keys = _entity_keys()
     form = grants_form(keys)()
     if not form.validate_on_submit():
-        form.form_errors.append("Some cells hold a choice that does not exist; nothing was saved.")
+        form.form_errors.append(
+            _("Some cells hold a choice that does not exist; nothing was saved.")
+        )
         return _render_role(role, grants=form, status=400)
     try:
         kept = roles.rights_of(role.id)
@@ -215,7 +225,7 @@ def role_grants(role_id: int):
     except (ValidationFailed, Forbidden) as exc:
         _show_errors(form, exc)
         return _render_role(roles.get(current_user, role_id), grants=form, status=exc.status)
-    flash("Record access saved.", "success")
+    flash(_("Record access saved."), "success")
     return redirect(url_for("access.role_page", role_id=role_id))
 
 
@@ -224,10 +234,10 @@ def role_fields(role_id: int, entity_key: str):
     role = roles.get(current_user, role_id)
     entity = _tab_entity(entity_key)
     if entity is None:
-        raise NotFound("There is no such entity.")
+        raise NotFound(_("There is no such entity."))
     form = field_rights_form(f.key for f in entity.active_fields)()
     if not form.validate_on_submit():
-        form.form_errors.append("Choose hidden, read-only or editable for every field.")
+        form.form_errors.append(_("Choose hidden, read-only or editable for every field."))
         return _render_role(role, tab=entity.key, fields=form, status=400)
     posted = {(entity.key, f.key): form[field_name(f.key)].data for f in entity.active_fields}
     try:
@@ -237,7 +247,7 @@ def role_fields(role_id: int, entity_key: str):
         return _render_role(
             roles.get(current_user, role_id), tab=entity.key, fields=form, status=exc.status
         )
-    flash(f"Field rights for {entity.label_plural} saved.", "success")
+    flash(_("Field rights for %(entity)s saved.", entity=entity.label_plural), "success")
     return redirect(url_for("access.role_page", role_id=role_id, tab=entity.key))
 
 
@@ -248,7 +258,7 @@ def role_delete(role_id: int):
     others = [r.id for r, _ in roles.listing(current_user) if r.id != role.id]
     form.move_to.choices = [("", "")] + [(str(i), str(i)) for i in others]
     if not form.validate_on_submit():
-        flash("Choose an existing role for its users.", "error")
+        flash(_("Choose an existing role for its users."), "error")
         return _render_role(role, status=400)
     name = role.name
     try:
@@ -261,13 +271,14 @@ def role_delete(role_id: int):
             for message in messages:
                 flash(message, "error")
         return _render_role(roles.get(current_user, role_id), status=exc.status)
-    flash(
-        f"The role “{name}” was deleted"
-        + (
-            f"; its {moved} user{'s' if moved != 1 else ''} got the chosen role instead."
-            if moved
-            else "."
-        ),
-        "success",
-    )
+    if moved:
+        message = ngettext(
+            "The role “%(name)s” was deleted; its %(num)d user got the chosen role instead.",
+            "The role “%(name)s” was deleted; its %(num)d users got the chosen role instead.",
+            moved,
+            name=name,
+        )
+    else:
+        message = _("The role “%(name)s” was deleted.", name=name)
+    flash(message, "success")
     return redirect(url_for("access.role_list"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import audit, bp, departments, invites, policy, users
@@ -60,8 +61,8 @@ def home():
 @bp.get("/users")
 def user_list():
     form = UserFilterForm(request.args)
-    form.department.choices = _department_choices("Any department")
-    form.role.choices = [(NO_CHOICE, "Any role")] + [(str(i), n) for i, n in _role_choices()]
+    form.department.choices = _department_choices(_("Any department"))
+    form.role.choices = [(NO_CHOICE, _("Any role"))] + [(str(i), n) for i, n in _role_choices()]
     status = 200
     if not form.validate():
         status = 400
@@ -84,7 +85,7 @@ def user_list():
 def user_new():
     admin = policy.rights(current_user).is_admin
     form = AdminNewUserForm() if admin else NewUserForm()
-    form.department.choices = _department_choices("No department")
+    form.department.choices = _department_choices(_("No department"))
     form.roles.choices = _role_choices()
     status = 200
     if form.validate_on_submit():
@@ -103,7 +104,9 @@ def user_new():
         else:
             # The raw token is shown once, in this very answer: it is never stored on the
             # server nor put in the (signed, readable) session cookie.
-            flash(f"{user.display_name} can now join with the link below.", "success")
+            flash(
+                _("%(name)s can now join with the link below.", name=user.display_name), "success"
+            )
             return _render_user(user, _edit_form(user), token=token)
     elif request.method == "POST":
         status = 400
@@ -114,7 +117,7 @@ def _edit_form(user, *, posted: bool = False):
     admin = policy.rights(current_user).is_admin
     cls = AdminUserForm if admin else UserForm
     form = cls() if posted else cls(formdata=None, data=_initial(user, admin))
-    form.department.choices = _department_choices("No department")
+    form.department.choices = _department_choices(_("No department"))
     form.roles.choices = _role_choices()
     return form
 
@@ -172,7 +175,7 @@ def user_save(user_id: int):
     except (ValidationFailed, Forbidden) as exc:
         _show_errors(form, exc)
         return _render_user(users.get(current_user, user_id), form, exc.status)
-    flash("Saved.", "success")
+    flash(_("Saved."), "success")
     return redirect(url_for("access.user_page", user_id=user_id))
 
 
@@ -192,7 +195,7 @@ def user_invite(user_id: int):
         token = users.reinvite(current_user, user_id)
     except (ValidationFailed, Forbidden) as exc:
         return _refused(user_id, exc)
-    flash("A new link is ready; older links no longer work.", "success")
+    flash(_("A new link is ready; older links no longer work."), "success")
     user = users.get(current_user, user_id)
     return _render_user(user, _edit_form(user), token=token)
 
@@ -204,9 +207,9 @@ def _set_active(user_id: int, active: bool):
         return _refused(user_id, exc)
     else:
         flash(
-            f"{user.display_name} is active again."
+            _("%(name)s is active again.", name=user.display_name)
             if active
-            else f"{user.display_name} is deactivated and signed out everywhere.",
+            else _("%(name)s is deactivated and signed out everywhere.", name=user.display_name),
             "success",
         )
     return redirect(url_for("access.user_page", user_id=user_id))

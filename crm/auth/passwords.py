@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both answers take the same time.
@@ -35,11 +36,11 @@ def password_problems(password: str, *, email: str = "") -> list[str]:
     """Every reason ``password`` is not acceptable, in words a user understands."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Use at least {MIN_LENGTH} characters.")
+        problems.append(_("Use at least %(num)d characters.", num=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        problems.append(f"Use at most {MAX_LENGTH} characters.")
+        problems.append(_("Use at most %(num)d characters.", num=MAX_LENGTH))
     if email and password.strip().lower() == email.strip().lower():
-        problems.append("Do not use your e-mail address as the password.")
+        problems.append(_("Do not use your e-mail address as the password."))
     if password and len(set(password)) < 4:
-        problems.append("Use a less repetitive password.")
+        problems.append(_("Use a less repetitive password."))
     return problems

@@ -10,9 +10,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 
 from crm import uow
@@ -24,9 +27,19 @@ from crm.extensions import db
 from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
-SIGN_IN_REFUSED = "That e-mail and password do not match an active account."
+SIGN_IN_REFUSED = _l("That e-mail and password do not match an active account.")
 SETUP_KEY = "first_admin_created"
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def email_problem(exc: Exception) -> str:
+    """What to tell someone whose e-mail address ``email_validator`` refused (``exc``).
+    The library explains the fault in English only: English readers get its explanation,
+    everyone else a sentence in their language."""
+    locale = get_locale()
+    if locale is None or locale.language == "en":
+        return str(exc)
+    return _("This is not a valid e-mail address.")
 
 
 def normalise_email(email: str) -> str:
@@ -79,8 +92,11 @@ def sign_in(
     lock = current_lockout(email)
     if lock:
         raise TooManyAttempts(
-            "Too many failed sign-ins for this account. "
-            f"Try again in {lock.minutes_left} minute{'s' if lock.minutes_left != 1 else ''}."
+            ngettext(
+                "Too many failed sign-ins for this account. Try again in %(num)d minute.",
+                "Too many failed sign-ins for this account. Try again in %(num)d minutes.",
+                lock.minutes_left,
+            )
         )
     user = db.session.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password)
@@ -88,7 +104,7 @@ def sign_in(
         # The failure is kept (it counts towards the lock-out) although sign-in is refused.
         with unit_of_work():
             db.session.add(LoginFailure(email=email[:254], ip=ip))
-        raise ValidationFailed(SIGN_IN_REFUSED)
+        raise ValidationFailed(str(SIGN_IN_REFUSED))
     with unit_of_work():
         db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
         if needs_rehash(user.password_hash):
@@ -178,12 +194,12 @@ def change_password(user: User, current: str, new: str) -> None:
     """Set a new password after checking the current one; ends the user's other sessions."""
     errors: dict[str, list[str]] = {}
     if not verify_password(user.password_hash, current):
-        errors["current_password"] = ["That is not your current password."]
+        errors["current_password"] = [_("That is not your current password.")]
     problems = password_problems(new, email=user.email)
     if problems:
         errors["new_password"] = problems
     if errors:
-        raise ValidationFailed("The password was not changed.", errors=errors)
+        raise ValidationFailed(_("The password was not changed."), errors=errors)
     with unit_of_work():
         user.password_hash = hash_password(new)
         user.password_changed_at = utcnow()
@@ -207,12 +223,45 @@ def set_preferences(user: User, *, locale: str | None, timezone: str | None) -> 
         user.timezone = timezone or None
 
 
+def company_defaults() -> tuple[str, str]:
+    """The company's default language and time zone (English and UTC until set)."""
+    from crm import i18n
+
+    return i18n.company_locale(), i18n.company_timezone()
+
+
+def set_company_defaults(actor: Any, *, locale: str | None, timezone: str | None) -> None:
+    """Set the company's default language and time zone (``app_settings``), which apply to
+    whoever has not chosen their own (``crm.i18n``). Needs the configure right
+    (``Forbidden``); an unknown language or zone is refused (``ValidationFailed``, keyed
+    ``locale`` / ``timezone``) and nothing is stored."""
+    from crm import i18n
+    from crm.access import policy
+
+    policy.require(actor, policy.CONFIGURE)
+    errors: dict[str, list[str]] = {}
+    if not locale or i18n.known_locale(locale) != locale:
+        errors["locale"] = [_("Choose one of the languages offered.")]
+    if not timezone or i18n.known_timezone(timezone) is None:
+        errors["timezone"] = [_("Choose one of the time zones offered.")]
+    if errors:
+        raise ValidationFailed(_("The company defaults were not changed."), errors=errors)
+    with unit_of_work():
+        for key, value in ((i18n.LOCALE_SETTING, locale), (i18n.TIMEZONE_SETTING, timezone)):
+            row = db.session.get(AppSetting, key)
+            if row is None:
+                db.session.add(AppSetting(key=key, value=value))
+            else:
+                row.value = value
+    i18n.forget_company_settings()
+
+
 def set_active(user_id: int, active: bool) -> User:
     """Activate or deactivate a user; deactivation ends all of their sessions at once."""
     with unit_of_work():
         user = db.session.get(User, user_id)
         if user is None:
-            raise NotFound("No such user.")
+            raise NotFound(_("No such user."))
         user.is_active = active
         if not active:
             revoke_sessions(user.id)
@@ -222,8 +271,8 @@ def set_active(user_id: int, active: bool) -> User:
 def create_user(*, email: str, display_name: str, password: str, is_admin: bool = False) -> User:
     """Create an active user; raises ``ValidationFailed`` listing every problem at once."""
     taken = ValidationFailed(
-        "The account was not created.",
-        errors={"email": ["An account with this e-mail address already exists."]},
+        _("The account was not created."),
+        errors={"email": [_("An account with this e-mail address already exists.")]},
     )
     with unit_of_work(on_error={uow.UNIQUE: taken}):
         user = _new_user(
@@ -242,19 +291,19 @@ def _new_user(*, email: str, display_name: str, password: str, is_admin: bool) -
         # company-internal domains.
         validate_email(email, check_deliverability=False, globally_deliverable=False)
     except EmailNotValidError as exc:
-        errors["email"] = [str(exc)]
+        errors["email"] = [email_problem(exc)]
     name = (display_name or "").strip()
     if not name:
-        errors["display_name"] = ["Enter a name."]
+        errors["display_name"] = [_("Enter a name.")]
     elif len(name) > 120:
-        errors["display_name"] = ["Use at most 120 characters."]
+        errors["display_name"] = [_("Use at most %(num)d characters.", num=120)]
     problems = password_problems(password, email=email)
     if problems:
         errors["password"] = problems
     if not errors.get("email") and db.session.scalar(select(User.id).where(User.email == email)):
-        errors["email"] = ["An account with this e-mail address already exists."]
+        errors["email"] = [_("An account with this e-mail address already exists.")]
     if errors:
-        raise ValidationFailed("The account was not created.", errors=errors)
+        raise ValidationFailed(_("The account was not created."), errors=errors)
     user = User(
         email=email,
         display_name=name,
@@ -280,7 +329,7 @@ def create_first_admin(*, email: str, display_name: str, password: str) -> User:
     The setting row's primary key makes two racing first-run submissions safe: only one
     transaction can insert it.
     """
-    done = Conflict("This installation already has an administrator. Sign in instead.")
+    done = Conflict(_("This installation already has an administrator. Sign in instead."))
     with unit_of_work(on_error={uow.UNIQUE: done}):
         if not needs_first_admin():
             raise done

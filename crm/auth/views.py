@@ -74,10 +74,12 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # Worded before signing out: in the language of the person who leaves.
+    message = _("You are signed out, here and on your other devices.")
     service.sign_out(current_user)
     logout_user()
     session.clear()
-    flash("You are signed out, here and on your other devices.", "success")
+    flash(message, "success")
     return redirect(url_for("auth.login"))
 
 
@@ -100,7 +102,7 @@ def setup():
         except Conflict:
             abort(404)
         else:
-            flash("Your administrator account is ready. Sign in to start.", "success")
+            flash(_("Your administrator account is ready. Sign in to start."), "success")
             return redirect(url_for("auth.login"))
     elif request.method == "POST":
         status = 400
@@ -145,7 +147,9 @@ def change_password():
             form.add_errors(exc.errors)
             status = 400
         else:
-            flash("Your password is changed. Your other sessions have been signed out.", "success")
+            flash(
+                _("Your password is changed. Your other sessions have been signed out."), "success"
+            )
             return redirect(url_for("web.home"))
     elif request.method == "POST":
         status = 400

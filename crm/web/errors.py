@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, make_response, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -18,21 +20,24 @@ from crm.web.htmx import is_htmx, retarget, vary
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("The request could not be understood", "Check what you entered and try again."),
-    403: ("You do not have access to this", "Ask an administrator if you need it."),
-    404: ("Page not found", "The page or record does not exist, or it was removed."),
-    405: ("Not allowed here", "This page cannot be used that way."),
-    409: ("Someone else changed this first", "Reload the page to see the latest version."),
-    413: ("That upload is too large", "Send a smaller file."),
-    429: ("Too many attempts", "Wait a little and try again."),
-    500: ("Something went wrong on our side", "The error was logged. Try again in a moment."),
+    400: (_l("The request could not be understood"), _l("Check what you entered and try again.")),
+    403: (_l("You do not have access to this"), _l("Ask an administrator if you need it.")),
+    404: (_l("Page not found"), _l("The page or record does not exist, or it was removed.")),
+    405: (_l("Not allowed here"), _l("This page cannot be used that way.")),
+    409: (_l("Someone else changed this first"), _l("Reload the page to see the latest version.")),
+    413: (_l("That upload is too large"), _l("Send a smaller file.")),
+    429: (_l("Too many attempts"), _l("Wait a little and try again.")),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("The error was logged. Try again in a moment."),
+    ),
 }
 
 
 def render_error(status: int, message: str | None = None) -> Response:
     """A full error page, or for htmx a notice swapped into the page's message area."""
     title, hint = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
-    ctx = {"status": status, "title": title, "message": message or hint}
+    ctx = {"status": status, "title": str(title), "message": message or str(hint)}
     if is_htmx():
         response = make_response(render_template("errors/_notice.html", **ctx), status)
         retarget(response, "#messages", "afterbegin")
@@ -53,7 +58,10 @@ def register_error_handlers(app: Flask) -> None:
     def _csrf(_exc: CSRFError) -> Response:
         return render_error(
             400,
-            "This form was open too long or came from another page. Reload the page and try again.",
+            _(
+                "This form was open too long or came from another page. "
+                "Reload the page and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

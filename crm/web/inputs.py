@@ -10,17 +10,19 @@ which field is wrong (the field types refuse control characters, ``types.base``)
 from __future__ import annotations
 
 from flask import Flask, request
+from flask_babel import lazy_gettext as _l
 
 from crm.errors import ValidationFailed
 
-NUL_MESSAGE = "Text cannot contain a NUL character (\\0). Remove it and try again."
+NUL_MESSAGE = _l("Text cannot contain a NUL character (\\0). Remove it and try again.")
 
 
 def refuse_nul_characters() -> None:
     """Raise ``ValidationFailed`` (400) when a query argument (name or value) holds a NUL."""
     for key, values in request.args.lists():
         if "\x00" in key or any("\x00" in v for v in values):
-            raise ValidationFailed(NUL_MESSAGE, errors={"request": [NUL_MESSAGE]})
+            message = str(NUL_MESSAGE)
+            raise ValidationFailed(message, errors={"request": [message]})
 
 
 def register_input_checks(app: Flask) -> None:

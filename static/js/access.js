@@ -1,5 +1,6 @@
 // Access screens: colour a scope select as its level changes; copy the invitation link.
-// Loaded by templates/access/_frame.html. No inline scripts (the CSP forbids them).
+// Loaded by templates/access/_frame.html. No inline scripts (the CSP forbids them), and no
+// words of its own: the template puts them on the element (data-msg-*).
 (function () {
   "use strict";
   document.addEventListener("change", function (evt) {
@@ -12,9 +13,13 @@
     var input = document.querySelector(button.dataset.copy);
     if (!input) return;
     input.select();
+    // The words come from the page (data-msg-copied, in the reader's language); English
+    // is only the fallback.
+    var label = button.dataset.label || button.textContent;
+    button.dataset.label = label;
     var done = function () {
-      button.textContent = "Copied";
-      setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      button.textContent = button.dataset.msgCopied || "Copied";
+      setTimeout(function () { button.textContent = label; }, 2000);
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(input.value).then(done, function () {});

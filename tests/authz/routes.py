@@ -176,6 +176,7 @@ PUBLIC = {
     "auth.logout": "signing out (any signed-in user)",
     "auth.setup": "first-run setup, refused once an administrator exists",
     "auth.change_password": "one's own password (any signed-in user)",
+    "auth.preferences": "one's own language and time zone (any signed-in user)",
     "web.healthz": "health check (public)",
     "invite.accept": "accepting an invitation with a one-time token (public)",
 }

@@ -58,7 +58,7 @@ def test_doctor_reports_drift_and_the_command_exits_nonzero(app):
     runner = app.test_cli_runner()
     ok = runner.invoke(args=["crm", "doctor"])
     assert ok.exit_code == 0, ok.output
-    assert "The database matches the metadata: 1 entities, 1 fields" in ok.output
+    assert "The database matches the metadata: 1 entity, 1 field" in ok.output
 
     db.session.execute(text("ALTER TABLE x_deal ADD COLUMN sneaky VARCHAR(10)"))
     db.session.execute(text("CREATE TABLE x_orphan (id INTEGER PRIMARY KEY)"))
@@ -69,7 +69,7 @@ def test_doctor_reports_drift_and_the_command_exits_nonzero(app):
     assert "x_orphan: table exists but no entity describes it" in problems
     bad = runner.invoke(args=["crm", "doctor"])
     assert bad.exit_code == 1
-    assert "2 difference(s)" in bad.output
+    assert "2 differences" in bad.output
     db.session.execute(text("DROP TABLE x_orphan"))
     db.session.execute(text("ALTER TABLE x_deal DROP COLUMN sneaky"))
     db.session.commit()

@@ -57,7 +57,7 @@ def test_doctor_reports_a_table_with_records_and_no_statistics(app):
 
     done = runner.invoke(args=["crm", "optimize"])
     assert done.exit_code == 0, done.output
-    assert "Planner statistics refreshed for 1 table(s)." in done.output
+    assert "Planner statistics refreshed for 1 table." in done.output
     assert _problems() == []
     again = runner.invoke(args=["crm", "doctor"])
     assert "planner statistics" not in again.output.lower()
