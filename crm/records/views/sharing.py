@@ -62,7 +62,7 @@ def _panel(
         can_explain=policy.can(current_user, policy.MANAGE_ACCESS),
         people=people,
         departments=labels if can_share else {},
-        access_labels=sharing.ACCESS_LABELS,
+        access_labels={k: str(v) for k, v in sharing.ACCESS_LABELS.items()},
         error=error,
         errors=errors or {},
         notice=notice,
