@@ -27,6 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, tuple_, update
 
 from crm.access import directory, policy
@@ -119,25 +121,37 @@ def parse_picks(values: Iterable[str], *, need_version: bool = True) -> dict[int
         version = as_id(version_text) if sep else None
         if record_id is None or (sep and version is None):
             raise ValidationFailed(
-                "The selection could not be read; reload the list and pick again.",
-                errors={"pick": ["The selection could not be read."]},
+                _("The selection could not be read; reload the list and pick again."),
+                errors={"pick": [_("The selection could not be read.")]},
             )
         if version is None and need_version:
             raise ValidationFailed(
-                "The selection does not say which version you saw; reload the list.",
-                errors={"pick": ["Reload the list and pick again."]},
+                _("The selection does not say which version you saw; reload the list."),
+                errors={"pick": [_("Reload the list and pick again.")]},
             )
         picks[record_id] = version
         if len(picks) > MAX_BULK:
             break
     if not picks:
         raise ValidationFailed(
-            "Pick at least one record first.", errors={"pick": ["Nothing is picked."]}
+            _("Pick at least one record first."), errors={"pick": [_("Nothing is picked.")]}
         )
     if len(picks) > MAX_BULK:
         raise ValidationFailed(
-            f"Act on at most {MAX_BULK} records at a time; pick fewer and repeat.",
-            errors={"pick": [f"At most {MAX_BULK} records at a time."]},
+            ngettext(
+                "Act on at most %(num)d record at a time; pick fewer and repeat.",
+                "Act on at most %(num)d records at a time; pick fewer and repeat.",
+                MAX_BULK,
+            ),
+            errors={
+                "pick": [
+                    ngettext(
+                        "At most %(num)d record at a time.",
+                        "At most %(num)d records at a time.",
+                        MAX_BULK,
+                    )
+                ]
+            },
         )
     return picks
 
@@ -240,21 +254,27 @@ def bulk_edit(
         f = {x.key: x for x in policy.visible_fields(user, spec, "edit")}.get(field_key)
         if f is None:
             raise ValidationFailed(
-                "Choose a field you may change.",
-                errors={"field": ["Choose a field you may change."]},
+                _("Choose a field you may change."),
+                errors={"field": [_("Choose a field you may change.")]},
             )
         values, errors = parse_values(user, spec, {f.key: raw}, creating=False)
         value = values.get(f.key)
         if f.unique and value is not None and not errors.get(f.key):
             if len(picks) > 1:
                 errors.setdefault(f.key, []).append(
-                    f"{f.label} must be unique: it cannot be set on several records at once."
+                    _(
+                        "%(field)s must be unique: it cannot be set on several records at once.",
+                        field=f.label,
+                    )
                 )
             else:
                 check_unique(spec, {f.key: value}, errors, exclude_id=next(iter(picks)))
         if errors:
             messages = [m for ms in errors.values() for m in ms]
-            raise ValidationFailed(f"{f.label}: {' '.join(messages)}", errors={f.key: messages})
+            raise ValidationFailed(
+                _("%(field)s: %(messages)s", field=f.label, messages=" ".join(messages)),
+                errors={f.key: messages},
+            )
         return _write_versioned(user, spec, "bulk_edit", picks, f.key, value, "update", merge=True)
 
 
@@ -271,8 +291,8 @@ def bulk_assign(
         active = owner > 0 and db.session.scalar(select(User.is_active).where(User.id == owner))
         if not active:
             raise ValidationFailed(
-                "Choose an active user as the new owner.",
-                errors={"owner_id": ["Choose an active user."]},
+                _("Choose an active user as the new owner."),
+                errors={"owner_id": [_("Choose an active user.")]},
             )
         return _write_versioned(user, spec, "assign", picks, "owner_id", owner, "assign")
 
@@ -307,7 +327,13 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
                         (
                             record_id,
                             present.record_name(spec, rows[record_id], user),
-                            f"{n} {what} still refer to it through “{f.label}”.",
+                            ngettext(
+                                "%(num)d %(what)s still refer to it through “%(field)s”.",
+                                "%(num)d %(what)s still refer to it through “%(field)s”.",
+                                n,
+                                what=what,
+                                field=f.label,
+                            ),
                         )
                     )
         if targets:

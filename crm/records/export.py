@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from flask_babel import gettext as _
+
 from crm.access import policy
 from crm.metadata.spec import EntitySpec
 from crm.records import listing, present
@@ -38,7 +40,7 @@ def sheet_title(label: str) -> str:
     apostrophe, never empty."""
     title = " ".join(SHEET_TITLE_FORBIDDEN.sub(" ", label or "").split())
     title = title[:SHEET_TITLE_MAX].strip().strip("'").strip()
-    return title or "Records"
+    return title or _("Records")
 
 
 def _rows(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Iterator[list[str]]:
@@ -56,10 +58,14 @@ def _rows(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Iterator
 
 
 def header(user: Any, spec: EntitySpec, request: listing.ListRequest) -> list[str]:
+    """The header row: the columns' labels ("Owner", "Created"... in the user's language)."""
     visible = listing.readable_fields(user, spec)
-    # str(): the spine's labels (Created, Owner ...) are lazy translations, which a
-    # spreadsheet writer cannot take as they are.
-    return [safe_cell(str(visible[k].label)) for k in request.view.columns if k in visible]
+    # str(): labels may be lazy translations, which a spreadsheet writer cannot take.
+    return [
+        safe_cell(str(present.field_label(visible[k])))
+        for k in request.view.columns
+        if k in visible
+    ]
 
 
 def csv_chunks(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Iterator[str]:

@@ -23,6 +23,8 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     and_,
@@ -123,10 +125,10 @@ def parse_request(
     for name in keys:
         if not name.startswith("f."):
             continue
-        _, _, rest = name.partition(".")
-        key, _, op = rest.partition(".")
+        rest = name.partition(".")[2]
+        key, _sep, op = rest.partition(".")
         if key not in visible:
-            errors.append(f"There is no field “{key[:50]}” to filter by.")
+            errors.append(_("There is no field “%(key)s” to filter by.", key=key[:50]))
             continue
         values = args.getlist(name) if hasattr(args, "getlist") else [args[name]]
         values = [v for v in values if v is not None]
@@ -148,12 +150,12 @@ def parse_request(
             key = item.lstrip("-")
             f = visible.get(key)
             if f is None or not views.can_sort(f):
-                errors.append(f"The list cannot be sorted by “{key[:50]}”.")
+                errors.append(_("The list cannot be sorted by “%(key)s”.", key=key[:50]))
             else:
                 sort.append((key, direction))
     q = str(args.get("q") or "").strip()
     if len(q) > MAX_QUERY:
-        errors.append(f"Search for at most {MAX_QUERY} characters.")
+        errors.append(_("Search for at most %(num)d characters.", num=MAX_QUERY))
     try:
         size = int(args.get("size") or PAGE_SIZE)
     except ValueError:
@@ -163,7 +165,7 @@ def parse_request(
     if args.get("after"):
         after = decode_cursor(str(args.get("after")))
         if after is None:
-            errors.append(STALE_CURSOR)
+            errors.append(str(STALE_CURSOR))
     if errors:
         raise ValidationFailed(" ".join(errors), errors={"list": errors})
     if any(f.field not in visible for f in view.filters):
@@ -213,7 +215,7 @@ def decode_cursor(token: str) -> tuple | None:
         return None
 
 
-STALE_CURSOR = "This page link is no longer valid; start from the first page."
+STALE_CURSOR = _l("This page link is no longer valid; start from the first page.")
 MAX_BIGINT = 2**63 - 1
 
 
@@ -258,7 +260,8 @@ def check_cursor(columns, values: tuple) -> None:
     if len(values) != len(columns) or not all(
         _fits(c, v) for c, v in zip(columns, values, strict=True)
     ):
-        raise ValidationFailed(STALE_CURSOR, errors={"after": [STALE_CURSOR]})
+        stale = str(STALE_CURSOR)
+        raise ValidationFailed(stale, errors={"after": [stale]})
 
 
 def _after_condition(columns, directions, values):
@@ -522,7 +525,7 @@ def count(
     """How many records the list holds: ``(n, capped)``; counting stops at COUNT_CAP.
     With ``action="export"``, how many of them ``user`` may export (the export's scope,
     which may be narrower than reading: shares widen reading, not exporting)."""
-    n, capped, _ = count_list(user, spec, request, action)
+    n, capped, _partial = count_list(user, spec, request, action)
     return n, capped
 
 

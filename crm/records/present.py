@@ -6,6 +6,8 @@ from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from crm.access import directory, policy
@@ -14,6 +16,23 @@ from crm.ids import as_id
 from crm.metadata import list_views, specs, types
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records.query import scoped, table_of
+
+# The spine's columns (crm.metadata.list_views.SPINE_FIELDS) are named by the application,
+# not by an administrator: their labels are translated like the rest of the interface.
+SPINE_LABELS = {
+    "created_at": _l("Created"),
+    "updated_at": _l("Last changed"),
+    "owner_id": _l("Owner"),
+}
+
+
+def field_label(f: FieldSpec) -> str:
+    """The label of a field or spine column as people read it: "Created", "Last changed"
+    and "Owner" in the request's language, an administrator's label as they typed it."""
+    spine = SPINE_LABELS.get(f.key)
+    if spine is not None and list_views.SPINE_BY_KEY.get(f.key) is f:
+        return str(spine)
+    return f.label
 
 
 def record_name(spec: EntitySpec, row: Mapping[str, Any], user: Any = None) -> str:
@@ -82,6 +101,11 @@ class Display:
         """A value as plain text ("" when empty), references by their resolved names."""
         return types.get(f.type).text(f, value, self.names(f))
 
+    @staticmethod
+    def label(f: FieldSpec) -> str:
+        """``field_label``: a column's or a value's label on screen."""
+        return field_label(f)
+
     def target(self, f: FieldSpec) -> EntitySpec | None:
         return self.targets.get(f.key)
 
@@ -107,11 +131,11 @@ class Display:
         (htmx; ``fallback_url``, the edit form, without JavaScript)."""
         link = ""
         if edit_url:
-            label = escape(f.label)
+            label = escape(_("Edit %(field)s", field=f.label))
             link = (
                 f'<a class="inline-edit" href="{escape(fallback_url)}" hx-get="{escape(edit_url)}"'
                 ' hx-target="closest .inline-value" hx-swap="outerHTML"'
-                f' aria-label="Edit {label}" title="Edit {label}">Edit</a>'
+                f' aria-label="{label}" title="{label}">{escape(_("Edit"))}</a>'
             )
         return Markup(  # noqa: S704 - every piece escaped
             f'<div class="inline-value" id="fv-{escape(f.key)}">\n'
@@ -230,7 +254,7 @@ def readable_timeline(user: Any, spec: EntitySpec, entries: list) -> list:
     for e in entries:
         texts = tuple(
             (
-                fields[k].label,
+                field_label(fields[k]),
                 display.text(fields[k], _stored(fields[k], old)) or "—",
                 display.text(fields[k], _stored(fields[k], new)) or "—",
             )

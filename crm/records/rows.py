@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from crm.metadata import specs, types
@@ -36,8 +38,9 @@ CANNOT_SEE = "(a record you cannot see)"
 FORMER_USER = "(former user)"
 
 _PICK = '<tr><td class="pick"><input type="checkbox" name="pick" value="'
-_PICK_LABEL = '" form="bulk-form" aria-label="Select '
+_PICK_LABEL = '" form="bulk-form" aria-label="'
 _PICK_END = '"></td>'
+_NAME = "\x00"  # where the record's name goes in the translated "Select %(name)s"
 _LINK = '<td><a class="strong" href="'
 _HREF_END = '">'
 _LINK_END = "</a></td>"
@@ -83,6 +86,10 @@ def _build(entity: EntitySpec, columns: Sequence[FieldSpec], pick: bool) -> RowR
         for f, t in zip(columns[1:], targets[1:], strict=True)
     ]
     fallback = str(escape(f"{entity.label_singular} #"))
+    # "Select <name>" in the request's language (the renderer is kept per language).
+    before, _sep, after = _("Select %(name)s", name=_NAME).partition(_NAME)
+    pick_label = _PICK_LABEL + str(escape(before))
+    pick_end = str(escape(after)) + _PICK_END
     link = bool(columns) or not pick  # a related list's row links to its record even so
 
     def draw(rows, record_url: str, names: list, urls: list) -> str:
@@ -97,7 +104,7 @@ def _build(entity: EntitySpec, columns: Sequence[FieldSpec], pick: bool) -> RowR
             if not label:
                 label = fallback + rid
             if pick:
-                parts = [_PICK, rid, ":", str(escape(r["version"])), _PICK_LABEL, label, _PICK_END]
+                parts = [_PICK, rid, ":", str(escape(r["version"])), pick_label, label, pick_end]
             else:
                 parts = ["<tr>"]
             if link:
@@ -115,10 +122,11 @@ def _build(entity: EntitySpec, columns: Sequence[FieldSpec], pick: bool) -> RowR
 
 def renderer(entity: EntitySpec, columns: Sequence[FieldSpec], *, pick: bool = True) -> RowRenderer:
     """The row renderer of ``entity`` with ``columns``, built once per metadata
-    version (columns differ between views and users' field rights, hence the key).
-    ``pick=False``: no selection box (a related list on a record page)."""
+    version and language (columns differ between views and users' field rights, hence the
+    key). ``pick=False``: no selection box (a related list on a record page)."""
     compiled = specs.current()
-    cache_key = ("list_rows", entity.key, tuple(f.key for f in columns), pick)
+    locale = str(get_locale() or "")
+    cache_key = ("list_rows", entity.key, tuple(f.key for f in columns), pick, locale)
     found = compiled.derived.get(cache_key)
     if found is None:
         found = compiled.derived[cache_key] = _build(entity, columns, pick)

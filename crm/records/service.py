@@ -19,6 +19,8 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
+from flask_babel import format_number, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select, update
 
 from crm import uow
@@ -46,7 +48,7 @@ class RecordConflict(Conflict):
     def __init__(
         self, current: Mapping[str, Any], yours: Mapping[str, Any], fields: Iterable[str] = ()
     ):
-        super().__init__("Someone else saved this record after you opened it.")
+        super().__init__(_("Someone else saved this record after you opened it."))
         self.current = dict(current)
         self.yours = dict(yours)
         self.fields = tuple(fields)
@@ -118,7 +120,7 @@ def get(
         .first()
     )
     if row is None:
-        raise NotFound(f"There is no such {spec.label_singular}, or you cannot see it.")
+        raise _not_found(spec)
     return row
 
 
@@ -134,7 +136,13 @@ def readable(user: Any, spec: EntitySpec, record_id: int) -> Exists:
 def require_readable(user: Any, spec: EntitySpec, record_id: int) -> None:
     """``NotFound`` unless ``user`` may read the live record (``get`` without its values)."""
     if not db.session.scalar(select(readable(user, spec, record_id))):
-        raise NotFound(f"There is no such {spec.label_singular}, or you cannot see it.")
+        raise _not_found(spec)
+
+
+def _not_found(spec: EntitySpec) -> NotFound:
+    return NotFound(
+        _("There is no such %(entity)s, or you cannot see it.", entity=spec.label_singular)
+    )
 
 
 def _editable(user: Any, spec: EntitySpec) -> dict[str, FieldSpec]:
@@ -159,7 +167,7 @@ def parse_values(
     for key, value in raw.items():
         f = editable.get(key)
         if f is None:
-            errors.setdefault(key, []).append("This field cannot be set here.")
+            errors.setdefault(key, []).append(_("This field cannot be set here."))
             continue
         try:
             values[key] = types.get(f.type).parse(f, value)
@@ -173,7 +181,7 @@ def parse_values(
         if f.required and f.key not in errors:
             missing = _blank(f, values.get(f.key)) if (creating or f.key in values) else False
             if missing:
-                errors.setdefault(f.key, []).append("This field is required.")
+                errors.setdefault(f.key, []).append(_("This field is required."))
     _check_references(user, spec, values, errors)
     return values, errors
 
@@ -193,12 +201,19 @@ def _check_references(user, spec, values, errors) -> None:
                 )
             )
             if not ok:
-                label = target.label_singular if target else "record"
-                errors.setdefault(key, []).append(f"Choose an existing {label} that you can see.")
+                message = (
+                    _(
+                        "Choose an existing %(entity)s that you can see.",
+                        entity=target.label_singular,
+                    )
+                    if target
+                    else _("Choose an existing record that you can see.")
+                )
+                errors.setdefault(key, []).append(message)
         elif reference == "user":
             active = db.session.scalar(select(User.is_active).where(User.id == value))
             if not active:
-                errors.setdefault(key, []).append("Choose an active user.")
+                errors.setdefault(key, []).append(_("Choose an active user."))
 
 
 def check_unique(
@@ -225,15 +240,19 @@ def check_unique(
             query = query.where(table.c.id != exclude_id)
         if db.session.scalar(query):
             errors.setdefault(key, []).append(
-                f"Another {spec.label_singular} already has this {f.label}."
+                _(
+                    "Another %(entity)s already has this %(field)s.",
+                    entity=spec.label_singular,
+                    field=f.label,
+                )
             )
 
 
 def unique_race(_exc: Exception | None = None) -> ValidationFailed:
     """Two saves of the same unique value at once: the database refused the second."""
     return ValidationFailed(
-        "The record was not saved.",
-        errors={"__all__": ["Another record was saved with the same unique value just now."]},
+        _("The record was not saved."),
+        errors={"__all__": [_("Another record was saved with the same unique value just now.")]},
     )
 
 
@@ -292,7 +311,7 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
         values, errors = parse_values(user, spec, raw, creating=True)
         check_unique(spec, values, errors)
         if errors:
-            raise ValidationFailed("The record was not saved.", errors=errors)
+            raise ValidationFailed(_("The record was not saved."), errors=errors)
         for f in spec.active_fields:
             if types.get(f.type).assigned:
                 values[f.key] = _next_number(spec, f)
@@ -347,7 +366,7 @@ def bulk_create(
                 f = spec.field(key)
                 if f.unique and value is not None:
                     if value in seen_unique.setdefault(key, set()):
-                        row_errors.setdefault(key, []).append("This value appears twice.")
+                        row_errors.setdefault(key, []).append(_("This value appears twice."))
                     seen_unique[key].add(value)
             for key, messages in row_errors.items():
                 errors[f"row {n}: {key}"] = messages
@@ -366,7 +385,12 @@ def bulk_create(
             )
         if errors:
             raise ValidationFailed(
-                f"{len(errors)} problem(s); nothing was imported.", errors=errors
+                ngettext(
+                    "%(num)d problem; nothing was imported.",
+                    "%(num)d problems; nothing was imported.",
+                    len(errors),
+                ),
+                errors=errors,
             )
         for item in payload:
             for f in numbered:
@@ -429,7 +453,7 @@ def merge_update(
         values, errors = parse_values(user, spec, raw, creating=False)
         check_unique(spec, values, errors, exclude_id=record_id)
         if errors:
-            raise ValidationFailed("The record was not saved.", errors=errors)
+            raise ValidationFailed(_("The record was not saved."), errors=errors)
         table = table_of(spec)
         for _attempt in range(MERGE_ATTEMPTS):
             stale = current["version"] != expected_version
@@ -582,8 +606,14 @@ def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
                 count = db.session.scalar(select(func.count()).select_from(t).where(*live))
                 if count:
                     raise Conflict(
-                        f"{count} {other.label_plural if count != 1 else other.label_singular} "
-                        f"still refer to this {spec.label_singular} through “{f.label}”."
+                        ngettext(
+                            "%(num)d %(what)s still refer to this %(entity)s through “%(field)s”.",
+                            "%(num)d %(what)s still refer to this %(entity)s through “%(field)s”.",
+                            count,
+                            what=other.label_plural if count != 1 else other.label_singular,
+                            entity=spec.label_singular,
+                            field=f.label,
+                        )
                     )
             elif rule == "cascade":
                 db.session.execute(update(t).where(*live).values(deleted_at=now, updated_at=now))
@@ -610,7 +640,7 @@ def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
         errors: dict[str, list[str]] = {}
         check_unique(spec, values, errors, exclude_id=record_id)
         if errors:
-            raise ValidationFailed("The record cannot be restored.", errors=errors)
+            raise ValidationFailed(_("The record cannot be restored."), errors=errors)
         table = table_of(spec)
         db.session.execute(
             update(table)
@@ -628,7 +658,7 @@ def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
 def purge(user: Any, spec: EntitySpec, record_id: int) -> None:
     """Delete a record from the recycle bin for good (administrators only)."""
     if not policy.can(user, policy.CONFIGURE):
-        raise Forbidden("Only administrators can empty the recycle bin.")
+        raise Forbidden(_("Only administrators can empty the recycle bin."))
     with unit_of_work():
         get(user, spec, record_id, action="delete", deleted=True)
         table = table_of(spec)
@@ -640,11 +670,12 @@ def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
     """Write a note on the record's timeline (anyone who may read the record)."""
     text = (body or "").replace("\x00", "").strip()
     if not text:
-        raise ValidationFailed("The note is empty.", errors={"body": ["Write something first."]})
-    if len(text) > MAX_NOTE:
         raise ValidationFailed(
-            "The note is too long.", errors={"body": [f"Use at most {MAX_NOTE:,} characters."]}
+            _("The note is empty."), errors={"body": [_("Write something first.")]}
         )
+    if len(text) > MAX_NOTE:
+        most = _("Use at most %(num)s characters.", num=format_number(MAX_NOTE))
+        raise ValidationFailed(_("The note is too long."), errors={"body": [most]})
     with unit_of_work():
         get(user, spec, record_id, action="read")
         note = RecordNote(entity_key=spec.key, record_id=record_id, user_id=user.id, body=text)

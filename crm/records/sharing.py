@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import aliased
 
@@ -39,7 +41,9 @@ from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
 ACCESS = ("read", "edit")
-ACCESS_LABELS = {"read": "Read", "edit": "Read and edit"}
+ACCESS_LABELS = {"read": _l("Read"), "edit": _l("Read and edit")}
+# The same, inside sentences ("Shared with Bob (read and edit).").
+ACCESS_WORDS = {"read": _l("read"), "edit": _l("read and edit")}
 SHARE_KEY = records.SHARE_HISTORY_KEY
 OWNER_KEY = "owner_id"
 
@@ -63,7 +67,7 @@ class Share:
 
     @property
     def access_label(self) -> str:
-        return ACCESS_LABELS[self.access]
+        return str(ACCESS_LABELS[self.access])
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,8 @@ class ShareChange:
 
 
 def access_words(access: str) -> str:
-    """ "read" or "read and edit", for sentences."""
-    return ACCESS_LABELS[access].lower()
+    """ "read" or "read and edit", for sentences (in the request's language)."""
+    return str(ACCESS_WORDS[access])
 
 
 def path_labels(departments: Iterable[Any]) -> dict[int, str]:
@@ -132,9 +136,9 @@ def shares_of(spec: EntitySpec, record_id: int, labels: Mapping[int, str]) -> li
             user_id=r.user_id,
             department_id=r.department_id,
             name=(
-                r.user_name or "(former user)"
+                r.user_name or _("(former user)")
                 if r.user_id is not None
-                else labels.get(r.department_id, "(removed department)")
+                else labels.get(r.department_id) or _("(removed department)")
             ),
             active=bool(r.user_active) if r.user_id is not None else True,
             access=r.access,
@@ -147,10 +151,18 @@ def shares_of(spec: EntitySpec, record_id: int, labels: Mapping[int, str]) -> li
 
 def _require_edit(user: Any, spec: EntitySpec, record_id: int, what: str) -> Mapping[str, Any]:
     """The record if ``user`` may edit it: ``NotFound`` when they cannot even read it (it
-    does not exist for them), ``Forbidden`` when they can read but not edit it."""
+    does not exist for them), ``Forbidden`` when they can read but not edit it. ``what``:
+    "share" or "unshare", what they were doing (for the message)."""
     row = records.get(user, spec, record_id)
     if not policy.can(user, "edit", spec, record_id):
-        raise Forbidden(f"Only people who may edit this {spec.label_singular} can {what}.")
+        entity = spec.label_singular
+        if what == "unshare":
+            message = _(
+                "Only people who may edit this %(entity)s can stop sharing it.", entity=entity
+            )
+        else:
+            message = _("Only people who may edit this %(entity)s can share it.", entity=entity)
+        raise Forbidden(message)
     return row
 
 
@@ -167,8 +179,8 @@ def _target(user_id: Any, department_id: Any) -> tuple[str, int, str]:
     uid, did = _as_id(user_id), _as_id(department_id)
     if (uid is None) == (did is None):
         raise ValidationFailed(
-            "Choose one person or one department to share with.",
-            errors={"target": ["Choose one person or one department."]},
+            _("Choose one person or one department to share with."),
+            errors={"target": [_("Choose one person or one department.")]},
         )
     if uid is not None:
         found = db.session.execute(
@@ -176,15 +188,15 @@ def _target(user_id: Any, department_id: Any) -> tuple[str, int, str]:
         ).first()
         if found is None:
             raise ValidationFailed(
-                "Choose an active user to share with.",
-                errors={"target": ["Choose an active user."]},
+                _("Choose an active user to share with."),
+                errors={"target": [_("Choose an active user.")]},
             )
         return "user", uid, found.display_name
     label = department_labels().get(did)
     if label is None:
         raise ValidationFailed(
-            "Choose an existing department to share with.",
-            errors={"target": ["Choose an existing department."]},
+            _("Choose an existing department to share with."),
+            errors={"target": [_("Choose an existing department.")]},
         )
     return "department", did, label
 
@@ -211,12 +223,10 @@ def share(
     ``ValidationFailed`` for an unknown or inactive user, an unknown department, both or
     neither, or another access; nothing is written then."""
     with unit_of_work():
-        _require_edit(user, spec, record_id, "share it")
+        _require_edit(user, spec, record_id, "share")
         if access not in ACCESS:
-            raise ValidationFailed(
-                "Choose “Read” or “Read and edit”.",
-                errors={"access": ["Choose “Read” or “Read and edit”."]},
-            )
+            message = _("Choose “Read” or “Read and edit”.")
+            raise ValidationFailed(message, errors={"access": [message]})
         kind, target_id, name = _target(user_id, department_id)
         _lock(spec, record_id)
         column = RecordShare.user_id if kind == "user" else RecordShare.department_id
@@ -272,8 +282,8 @@ def unshare(user: Any, spec: EntitySpec, share_id: int, *, record_id: int | None
             )
         )
         if found is None or (record_id is not None and found.record_id != record_id):
-            raise NotFound("There is no such share; someone may have removed it already.")
-        _require_edit(user, spec, found.record_id, "stop sharing it")
+            raise NotFound(_("There is no such share; someone may have removed it already."))
+        _require_edit(user, spec, found.record_id, "unshare")
         if found.user_id is not None:
             kind, target_id = "user", found.user_id
             name = db.session.scalar(select(User.display_name).where(User.id == target_id))
@@ -341,21 +351,23 @@ def transfer(
     with unit_of_work():
         row = records.get(user, spec, record_id)
         if not policy.can(user, "assign", spec, record_id):
-            raise Forbidden(f"You may not change the owner of this {spec.label_singular}.")
+            raise Forbidden(
+                _("You may not change the owner of this %(entity)s.", entity=spec.label_singular)
+            )
         owner = _as_id(new_owner_id)
         active = owner is not None and owner > 0 and db.session.scalar(
             select(User.is_active).where(User.id == owner)
         )  # fmt: skip
         if not active:
             raise ValidationFailed(
-                "Choose an active user as the new owner.",
-                errors={"owner_id": ["Choose an active user."]},
+                _("Choose an active user as the new owner."),
+                errors={"owner_id": [_("Choose an active user.")]},
             )
         seen = _as_id(expected_version)
         if seen is None or seen < 0:
             raise ValidationFailed(
-                "The form does not say which version you saw; reload the page.",
-                errors={"version": ["Reload the page and try again."]},
+                _("The form does not say which version you saw; reload the page."),
+                errors={"version": [_("Reload the page and try again.")]},
             )
         if row["version"] != seen:
             raise _stale(spec, row["version"])
@@ -390,10 +402,22 @@ def transfer(
 
 
 def _stale(spec: EntitySpec, now: int | None) -> Conflict:
-    at = f" (it is at version {now} now)" if now is not None else ""
+    entity = spec.label_singular
+    if now is None:
+        return Conflict(
+            _(
+                "Someone changed this %(entity)s after you opened it. "
+                "Nothing was changed: reload the page and try again.",
+                entity=entity,
+            )
+        )
     return Conflict(
-        f"Someone changed this {spec.label_singular} after you opened it{at}. "
-        "Nothing was changed: reload the page and try again."
+        _(
+            "Someone changed this %(entity)s after you opened it (it is at version "
+            "%(version)s now). Nothing was changed: reload the page and try again.",
+            entity=entity,
+            version=now,
+        )
     )
 
 
@@ -437,7 +461,7 @@ def access_history(spec: EntitySpec, record_id: int, *, limit: int = 10) -> list
     for h in rows:
         text = _event_text(h, names)
         if text:
-            events.append(AccessEvent(h.at, names.get(h.user_id, "System"), text))
+            events.append(AccessEvent(h.at, names.get(h.user_id) or _("System"), text))
     return events
 
 
@@ -446,7 +470,11 @@ def _event_text(h: RecordHistory, names: Mapping[int, str]) -> str | None:
     try:
         if h.action == "assign":
             old, new = h.changes[OWNER_KEY]
-            return f"Owner: {_user_name(old, names)} → {_user_name(new, names)}"
+            return _(
+                "Owner: %(old)s → %(new)s",
+                old=_user_name(old, names),
+                new=_user_name(new, names),
+            )
         return _share_words(*h.changes[SHARE_KEY])
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
@@ -460,25 +488,36 @@ def describe_share_change(changes: Any) -> str:
                 return _share_words(before, after)
             except (AttributeError, KeyError, TypeError, ValueError):
                 break
-    return "changed who it is shared with"
+    return _("changed who it is shared with")
 
 
 def _share_words(before: Any, after: Any) -> str:
     side = after or before
-    who = side.get("name") or "?"
-    if "department_id" in side:
-        who = f"department {who}"
+    name = side.get("name") or "?"
+    department = "department_id" in side
     if after is None:
-        return f"stopped sharing with {who}"
+        if department:
+            return _("stopped sharing with department %(name)s", name=name)
+        return _("stopped sharing with %(name)s", name=name)
+    now = access_words(after["access"])
     if before is None:
-        return f"shared with {who} ({access_words(after['access'])})"
-    return (
-        f"changed sharing with {who}: "
-        f"{access_words(before['access'])} → {access_words(after['access'])}"
+        if department:
+            return _("shared with department %(name)s (%(access)s)", name=name, access=now)
+        return _("shared with %(name)s (%(access)s)", name=name, access=now)
+    was = access_words(before["access"])
+    if department:
+        return _(
+            "changed sharing with department %(name)s: %(before)s → %(after)s",
+            name=name,
+            before=was,
+            after=now,
+        )
+    return _(
+        "changed sharing with %(name)s: %(before)s → %(after)s", name=name, before=was, after=now
     )
 
 
 def _user_name(user_id: Any, names: Mapping[int, str]) -> str:
     if user_id is None:
         return "—"
-    return names.get(user_id, "(former user)")
+    return names.get(user_id) or _("(former user)")

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
@@ -26,7 +28,7 @@ from crm.metadata.spec import EntitySpec
 from crm.records import service as records
 from crm.records.sharing import access_words, path_labels
 
-ADMINISTRATOR = "Full administrator"
+ADMINISTRATOR = _l("Full administrator")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def who_can_see(user: Any, spec: EntitySpec, record_id: int) -> Explanation:
 
     ``Forbidden`` for anyone else; ``NotFound`` if the record does not exist for them."""
     if not policy.can(user, policy.MANAGE_ACCESS):
-        raise Forbidden("Only administrators can see who has access to a record.")
+        raise Forbidden(_("Only administrators can see who has access to a record."))
     row = records.get(user, spec, record_id)
     return explain(spec, row)
 
@@ -136,7 +138,7 @@ def explain(spec: EntitySpec, row: Mapping[str, Any]) -> Explanation:
     idle: list[str] = []
     for person in active:
         if person.is_admin:
-            reasons = (ADMINISTRATOR,)
+            reasons = (str(ADMINISTRATOR),)
             readers.append(_verdict(person, paths, reasons, reasons))
             continue
         home = departments.get(person.department_id)
@@ -150,8 +152,12 @@ def explain(spec: EntitySpec, row: Mapping[str, Any]) -> Explanation:
         read = _reasons(key, "read", viewer, position, shares)
         if not read:
             idle += [
-                f"{s.name} ({access_words(s.access)}): their roles give no right to read "
-                f"{spec.label_plural}"
+                _(
+                    "%(name)s (%(access)s): their roles give no right to read %(entities)s",
+                    name=s.name,
+                    access=access_words(s.access),
+                    entities=spec.label_plural,
+                )
                 for s in shares
                 if s.user_id == person.id
             ]
@@ -182,7 +188,12 @@ def _reasons(
         level = levels.level(role.level(key, action))
         why = level.match(viewer, position)
         if why is not None and why is not levels.UNKNOWN:
-            rule = f"Role {role.name}: {policy.ACTION_LABELS[action]} = {level.label}"
+            rule = _(
+                "Role %(role)s: %(action)s = %(level)s",
+                role=role.name,
+                action=str(policy.ACTION_LABELS[action]),
+                level=str(level.label),
+            )
             out.append(f"{rule} — {why}" if why else rule)
     if levels.SHARES.widens(levels.level(viewer.level(key, action)), action):
         for s in shares:

@@ -109,14 +109,35 @@ document.addEventListener("input", function (evt) {
   function picks() {
     return document.querySelectorAll('input[name="pick"][form="bulk-form"]');
   }
+  // "3 selected" in the page's language: the template puts the sentence for one record
+  // and for several on the element (data-msg-one / data-msg-other, "{n}" where the number
+  // goes; the languages served choose between them as English does, or have one form).
+  // Without them (an older page), only the number changes.
+  function showCount(el, n) {
+    if (!el) return;
+    var message = n === 1 ? el.dataset.msgOne : el.dataset.msgOther;
+    var parts = message && message.indexOf("{n}") >= 0 ? message.split("{n}") : null;
+    if (!parts) {
+      var count = el.querySelector("[data-bulk-count]");
+      if (count) count.textContent = String(n);
+      return;
+    }
+    var strong = document.createElement("strong");
+    strong.setAttribute("data-bulk-count", "");
+    strong.textContent = String(n);
+    el.textContent = "";
+    parts.forEach(function (part, i) {
+      if (i > 0) el.appendChild(strong.cloneNode(true));
+      if (part) el.appendChild(document.createTextNode(part));
+    });
+  }
   function refresh() {
     var form = document.getElementById("bulk-form");
     if (!form) return;
     var all = picks();
     var n = 0;
     all.forEach(function (box) { if (box.checked) n += 1; });
-    var count = form.querySelector("[data-bulk-count]");
-    if (count) count.textContent = String(n);
+    showCount(form.querySelector(".bulk-count"), n);
     form.classList.toggle("is-idle", n === 0);
     var head = document.querySelector(".pick-all");
     if (head) {

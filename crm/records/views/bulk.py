@@ -8,6 +8,8 @@ the list) or a flash message and a redirect for a plain form post.
 from __future__ import annotations
 
 from flask import Response, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
@@ -27,38 +29,69 @@ def summary(result: bulk.BulkResult, spec) -> list[tuple[str, list[tuple[int, st
     """The result in sentences, each with the records it names (``(id, name)`` pairs the
     user may see): "3 Accounts updated.", "1 skipped because someone changed it ..."."""
 
-    def n_of(n: int) -> str:
-        return f"{n} {spec.label_singular if n == 1 else spec.label_plural}"
+    def what(n: int) -> str:
+        return spec.label_singular if n == 1 else spec.label_plural
 
-    verb = {"bulk_edit": "updated", "assign": "reassigned", "delete": "moved to the recycle bin"}
     lines: list[tuple[str, list[tuple[int, str]]]] = []
     if result.done or not result.total:
-        lines.append((f"{n_of(len(result.done))} {verb[result.action]}.", []))
-    if result.unchanged:
-        what = "that value" if result.action == "bulk_edit" else "that owner"
-        lines.append((f"{n_of(len(result.unchanged))} already had {what}.", []))
-    if result.stale:
-        n = len(result.stale)
-        lines.append(
-            (
-                f"{n} skipped because someone changed {'it' if n == 1 else 'them'} since you "
-                "loaded the list (reload to see their change):",
-                result.stale,
+        n = len(result.done)
+        if result.action == "bulk_edit":
+            text = ngettext(
+                "%(num)d %(entity)s updated.", "%(num)d %(entity)s updated.", n, entity=what(n)
             )
+        elif result.action == "assign":
+            text = ngettext(
+                "%(num)d %(entity)s reassigned.",
+                "%(num)d %(entity)s reassigned.",
+                n,
+                entity=what(n),
+            )
+        else:
+            text = ngettext(
+                "%(num)d %(entity)s moved to the recycle bin.",
+                "%(num)d %(entity)s moved to the recycle bin.",
+                n,
+                entity=what(n),
+            )
+        lines.append((text, []))
+    if result.unchanged:
+        n = len(result.unchanged)
+        if result.action == "bulk_edit":
+            text = ngettext(
+                "%(num)d %(entity)s already had that value.",
+                "%(num)d %(entity)s already had that value.",
+                n,
+                entity=what(n),
+            )
+        else:
+            text = ngettext(
+                "%(num)d %(entity)s already had that owner.",
+                "%(num)d %(entity)s already had that owner.",
+                n,
+                entity=what(n),
+            )
+        lines.append((text, []))
+    if result.stale:
+        text = ngettext(
+            "%(num)d skipped because someone changed it since you loaded the list (reload to "
+            "see their change):",
+            "%(num)d skipped because someone changed them since you loaded the list (reload "
+            "to see their change):",
+            len(result.stale),
         )
+        lines.append((text, result.stale))
     if result.blocked:
         for record_id, name, reason in result.blocked:
-            lines.append((f"Not deleted: {reason}", [(record_id, name)]))
+            lines.append((_("Not deleted: %(reason)s", reason=reason), [(record_id, name)]))
     if result.refused:
-        n = len(result.refused)
-        lines.append(
-            (
-                f"{n} skipped: {'it does' if n == 1 else 'they do'} not exist any more, "
-                f"{'is' if n == 1 else 'are'} in the recycle bin, or you may not change "
-                f"{'it' if n == 1 else 'them'}.",
-                [],
-            )
+        text = ngettext(
+            "%(num)d skipped: it does not exist any more, is in the recycle bin, or you may "
+            "not change it.",
+            "%(num)d skipped: they do not exist any more, are in the recycle bin, or you may "
+            "not change them.",
+            len(result.refused),
         )
+        lines.append((text, []))
     return lines
 
 
@@ -66,7 +99,7 @@ def _answer(spec, result: bulk.BulkResult) -> Response:
     lines = summary(result, spec)
     if not is_htmx():
         for text, named in lines:
-            names = ", ".join(name for _, name in named)
+            names = _(", ").join(name for _rid, name in named)
             flash(f"{text} {names}".strip(), "success" if result.done else "info")
         return redirect(url_for("records.record_list", key=spec.key))
     partial = result.stale or result.refused or result.blocked
@@ -102,7 +135,7 @@ def bulk_edit(key: str) -> Response:
         field_key = request.form.get("field", "")
         f = _bulk_field(spec, field_key)
         if f is None:
-            raise ValidationFailed("Choose the field to change.")
+            raise ValidationFailed(_("Choose the field to change."))
         if request.form.get("value_for") == f.key:
             raw = raw_values([f], request.form).get(f.key)
         else:
@@ -162,7 +195,7 @@ def save_view(key: str) -> Response:
         else list_views.default_view(spec.key, current_user.id)
     )
     if base.entity_key != spec.key:
-        raise NotFound("There is no such list view.")
+        raise NotFound(_("There is no such list view."))
     name = request.form.get("name", "")
     try:
         req = listing.parse_request(current_user, spec, request.form, base)
@@ -185,5 +218,8 @@ def save_view(key: str) -> Response:
             errors=messages,
         )  # fmt: skip
         return vary(make_response(body, 400))
-    flash(f"View “{saved.name}” saved; it is listed under your views as “(mine)”.", "success")
+    flash(
+        _("View “%(name)s” saved; it is listed under your views as “(mine)”.", name=saved.name),
+        "success",
+    )
     return redirect(url_for("records.record_list", key=spec.key, view=saved.id))

@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import get_template_attribute, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -181,6 +183,11 @@ class Builder(FilterRowModel):
     _people: dict[int, str] | None = None
     _names: dict[int, str] | None = None
 
+    @staticmethod
+    def label(f: FieldSpec) -> str:
+        """A field's label as the builder shows it (``present.field_label``)."""
+        return present.field_label(f)
+
     @property
     def entity_fields(self) -> list[FieldSpec]:
         return [f for f in self.fields if f.key not in lv.SPINE_BY_KEY]
@@ -209,7 +216,7 @@ class Builder(FilterRowModel):
         if self._people is None:
             self._people = directory.user_names()
         me = getattr(current_user, "id", None)
-        out = [(str(me), f"{self._people[me]} (me)")] if me in self._people else []
+        out = [(str(me), _("%(name)s (me)", name=self._people[me]))] if me in self._people else []
         return out + [(str(uid), name) for uid, name in self._people.items() if uid != me]
 
     @property
@@ -241,13 +248,25 @@ def _chosen_field(spec: EntitySpec, fields: dict[str, FieldSpec], key: str) -> F
     with the same words for both (a hidden field is not revealed)."""
     f = fields.get(key)
     if f is None:
-        raise ValidationFailed(f"There is no field “{key[:50]}” to filter {spec.label_plural} by.")
+        raise ValidationFailed(
+            _(
+                "There is no field “%(key)s” to filter %(entities)s by.",
+                key=key[:50],
+                entities=spec.label_plural,
+            )
+        )
     return f
 
 
 def _chosen_op(f: FieldSpec, op: str) -> str:
     if op not in lv.operators_for(f):
-        raise ValidationFailed(f"{f.label}: “{op[:30]}” is not a condition for this field.")
+        raise ValidationFailed(
+            _(
+                "%(field)s: “%(op)s” is not a condition for this field.",
+                field=f.label,
+                op=op[:30],
+            )
+        )
     return op
 
 
@@ -309,7 +328,7 @@ def filter_apply(key: str):
     spec = entity_for(key)
     b = builder_from(spec, request.args)
     if b.field is None:
-        b.errors.append("Choose a field to filter by.")
+        b.errors.append(_("Choose a field to filter by."))
     else:
         found, problems = lv.check_filter(spec, b.to_raw())
         b.errors.extend(problems)
@@ -318,7 +337,11 @@ def filter_apply(key: str):
         new_key = filter_key(found)
         kept = [(k, v) for k, v in state if k != new_key]
         if len({k for k, _ in kept if k.startswith("f.")}) >= lv.MAX_FILTERS:
-            b.errors.append(f"Use at most {lv.MAX_FILTERS} filters.")
+            b.errors.append(
+                ngettext(
+                    "Use at most %(num)d filter.", "Use at most %(num)d filters.", lv.MAX_FILTERS
+                )
+            )
     if b.errors:
         return _fragment("builder", b, 400) if is_htmx() else _page(b, 400)
     target = list_url(spec.key, [*kept, *((new_key, v) for v in url_values(found))])

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, make_response, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
@@ -37,7 +38,7 @@ def _editable_field(spec, field_key: str):
     policy.require(current_user, "edit", spec.key)
     f = {f.key: f for f in policy.visible_fields(current_user, spec, "edit")}.get(field_key)
     if f is None:
-        raise Forbidden("This field cannot be changed here.")
+        raise Forbidden(_("This field cannot be changed here."))
     return f
 
 
@@ -77,7 +78,7 @@ def field_value(key: str, record_id: int, field_key: str) -> Response:
     visible = {f.key: f for f in policy.visible_fields(current_user, spec, "read")}
     f = visible.get(field_key)
     if f is None:
-        raise Forbidden("This field cannot be shown here.")
+        raise Forbidden(_("This field cannot be shown here."))
     if not is_htmx():
         return redirect(url_for("records.record_page", key=key, record_id=record_id))
     return _display(spec, f, row)
@@ -119,7 +120,14 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
     except ValidationFailed as exc:
         messages = exc.errors.get(f.key) or [m for ms in exc.errors.values() for m in ms]
         if not is_htmx():
-            flash(f"{f.label}: {' '.join(messages or [exc.message])}", "error")
+            flash(
+                _(
+                    "%(field)s: %(messages)s",
+                    field=f.label,
+                    messages=" ".join(messages or [exc.message]),
+                ),
+                "error",
+            )
             return redirect(url_for("records.record_page", key=key, record_id=record_id))
         return _edit_form(
             spec, f, row, formdata=request.form, version=expected, status=400,
@@ -128,14 +136,14 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
     except RecordConflict as exc:
         return _conflict(spec, f, exc.current, exc.yours.get(f.key), raw)
     if not is_htmx():
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
         return redirect(url_for("records.record_page", key=key, record_id=record_id))
     return _saved(spec, f, records.get(current_user, spec, record_id))
 
 
 def _conflict(spec, f, theirs, yours: Any, raw) -> Response:
     if not is_htmx():
-        flash("Someone else saved this record after you opened it; nothing was saved.", "error")
+        flash(_("Someone else saved this record after you opened it; nothing was saved."), "error")
         return redirect(url_for("records.record_page", key=spec.key, record_id=theirs["id"]))
     display = present.Display(current_user, spec, [f], [theirs, {f.key: yours}])
     mine = raw.get(f.key)
@@ -185,7 +193,7 @@ def validate_field(key: str, field_key: str) -> Response:
     f = {x.key: x for x in policy.visible_fields(current_user, spec, "edit")}.get(field_key)
     messages: list[str] = []
     if f is None:
-        messages = ["This field cannot be set here."]
+        messages = [_("This field cannot be set here.")]
     else:
         raw = raw_values([f], request.form)
         if types.get(f.type).multi_valued:

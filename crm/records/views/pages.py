@@ -15,6 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
@@ -65,7 +66,7 @@ def record_list(key: str):
     available = list_views.list_views(spec.key, current_user.id)
     view = _list_args(available)
     if view.entity_key != spec.key:
-        raise NotFound("There is no such list view.")
+        raise NotFound(_("There is no such list view."))
     req = listing.parse_request(current_user, spec, request.args, view)
     page = listing.list_page(current_user, spec, req)
     display = present.Display(current_user, spec, page.columns, page.rows)
@@ -94,7 +95,7 @@ def record_export(key: str, fmt: str):
     spec = entity_for(key)
     policy.require(current_user, "export", spec.key)
     if fmt not in ("csv", "xlsx"):
-        raise NotFound("Export as .csv or .xlsx.")
+        raise NotFound(_("Export as .csv or .xlsx."))
     req = listing.parse_request(current_user, spec, request.args, _list_args())
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     filename = f"{spec.key}-{stamp}.{fmt}"
@@ -159,7 +160,7 @@ def record_new(key: str):
         else:
             if quick and is_htmx():  # in a dialog: tell the page, which stays where it is
                 return _quick_created(spec, record_id)
-            flash(f"{spec.label_singular} created.", "success")
+            flash(_("%(entity)s created.", entity=spec.label_singular), "success")
             return redirect(url_for("records.record_page", key=key, record_id=record_id))
     values = request.form if request.method == "POST" else {}
     return _render_form(spec, form, layout, fields, values, status=status, loose=loose, quick=quick)
@@ -281,7 +282,7 @@ def related_list(key: str, record_id: int, source: str, field_key: str):
     spec = entity_for(key)
     pairs = _related_sources(spec, only=(source, field_key))
     if not pairs:
-        raise NotFound("There is no such related list.")
+        raise NotFound(_("There is no such related list."))
     [(other, f)] = pairs
     if not is_htmx():  # a fragment URL opened directly: show it where it belongs
         records.require_readable(current_user, spec, record_id)
@@ -361,11 +362,13 @@ def record_edit(key: str, record_id: int):
 
 def _saved_notice(saved: records.Saved) -> str:
     if not saved.merged:
-        return "Saved."
+        return _("Saved.")
     if saved.by == current_user.id:
-        return "Saved, merged with your own changes saved meanwhile."
+        return _("Saved, merged with your own changes saved meanwhile.")
     who = directory.user_names([saved.by]).get(saved.by) if saved.by else None
-    return f"Saved, merged with {who}’s changes." if who else "Saved, merged with newer changes."
+    if who:
+        return _("Saved, merged with %(name)s’s changes.", name=who)
+    return _("Saved, merged with newer changes.")
 
 
 def _conflict_page(spec, fields, exc: RecordConflict, base: dict, expected: int):
@@ -403,7 +406,7 @@ def note_add(key: str, record_id: int):
         if error:
             flash(error, "error")
         else:
-            flash("Note added.", "success")
+            flash(_("Note added."), "success")
         return redirect(url_for("records.record_page", key=key, record_id=record_id))
     return render_page_or_block(
         "records/record.html",
@@ -424,7 +427,7 @@ def note_add(key: str, record_id: int):
 def record_delete(key: str, record_id: int):
     spec = entity_for(key)
     records.delete(current_user, spec, record_id)
-    flash(f"{spec.label_singular} moved to the recycle bin.", "success")
+    flash(_("%(entity)s moved to the recycle bin.", entity=spec.label_singular), "success")
     return redirect(url_for("records.record_list", key=key))
 
 
@@ -446,7 +449,7 @@ def recycle_bin(key: str):
 def record_restore(key: str, record_id: int):
     spec = entity_for(key)
     records.restore(current_user, spec, record_id)
-    flash(f"{spec.label_singular} restored.", "success")
+    flash(_("%(entity)s restored.", entity=spec.label_singular), "success")
     return redirect(url_for("records.record_page", key=key, record_id=record_id))
 
 
@@ -454,5 +457,5 @@ def record_restore(key: str, record_id: int):
 def record_purge(key: str, record_id: int):
     spec = entity_for(key)
     records.purge(current_user, spec, record_id)
-    flash("Deleted for good.", "success")
+    flash(_("Deleted for good."), "success")
     return redirect(url_for("records.recycle_bin", key=key))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import directory, policy
@@ -61,7 +62,7 @@ def _panel(
         can_explain=policy.can(current_user, policy.MANAGE_ACCESS),
         people=people,
         departments=labels if can_share else {},
-        access_labels=sharing.ACCESS_LABELS,
+        access_labels={k: str(v) for k, v in sharing.ACCESS_LABELS.items()},
         error=error,
         errors=errors or {},
         notice=notice,
@@ -82,12 +83,20 @@ def _after_write(spec, record_id: int, message: str) -> Response:
     try:
         records.get(current_user, spec, record_id)
     except NotFound:
-        flash(f"{message} You can no longer see this {spec.label_singular}.", "success")
+        flash(_no_longer_visible(spec, message), "success")
         return redirect(url_for("records.record_list", key=spec.key))
     if not is_htmx():
         flash(message, "success")
         return redirect(url_for("records.sharing_panel", key=spec.key, record_id=record_id))
     return _panel(spec, record_id, notice=message)
+
+
+def _no_longer_visible(spec, message: str) -> str:
+    return _(
+        "%(message)s You can no longer see this %(entity)s.",
+        message=message,
+        entity=spec.label_singular,
+    )
 
 
 def _target(raw: str) -> dict[str, Any]:
@@ -118,12 +127,13 @@ def share_add(key: str, record_id: int) -> Response:
         return _panel(
             spec, record_id, status=400, error=exc.message, errors=exc.errors, chosen=chosen
         )
+    access = sharing.access_words(change.after)
     if not change.changed:
-        message = f"Already shared with {change.name} ({sharing.access_words(change.after)})."
+        message = _("Already shared with %(name)s (%(access)s).", name=change.name, access=access)
     elif change.before is None:
-        message = f"Shared with {change.name} ({sharing.access_words(change.after)})."
+        message = _("Shared with %(name)s (%(access)s).", name=change.name, access=access)
     else:
-        message = f"{change.name} now has {sharing.access_words(change.after)} access."
+        message = _("%(name)s now has %(access)s access.", name=change.name, access=access)
     return _after_write(spec, record_id, message)
 
 
@@ -132,7 +142,7 @@ def share_remove(key: str, record_id: int, share_id: int) -> Response:
     """Stop sharing the record with one user or department."""
     spec = entity_for(key)
     name = sharing.unshare(current_user, spec, share_id, record_id=record_id)
-    return _after_write(spec, record_id, f"No longer shared with {name}.")
+    return _after_write(spec, record_id, _("No longer shared with %(name)s.", name=name))
 
 
 @bp.post("/<key>/<id:record_id>/owner")
@@ -153,14 +163,14 @@ def owner_transfer(key: str, record_id: int) -> Response:
     except Conflict as exc:
         return _panel(spec, record_id, status=409, error=exc.message)
     owner_id = parse_id(request.form["owner_id"], what="user")  # the service accepted it
-    name = directory.user_names([owner_id]).get(owner_id, "them")
+    name = directory.user_names([owner_id]).get(owner_id) or _("them")
     if after == as_id(request.form.get("version")):
-        return _after_write(spec, record_id, f"{name} owns it already.")
-    message = f"Owner changed to {name}."
+        return _after_write(spec, record_id, _("%(name)s owns it already.", name=name))
+    message = _("Owner changed to %(name)s.", name=name)
     try:
         records.get(current_user, spec, record_id)
     except NotFound:
-        flash(f"{message} You can no longer see this {spec.label_singular}.", "success")
+        flash(_no_longer_visible(spec, message), "success")
         return redirect(url_for("records.record_list", key=key))
     flash(message, "success")
     # The page's head (owner, version) and timeline changed: load the page again.
