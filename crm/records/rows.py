@@ -115,10 +115,12 @@ def _build(entity: EntitySpec, columns: Sequence[FieldSpec], pick: bool) -> RowR
 
 def renderer(entity: EntitySpec, columns: Sequence[FieldSpec], *, pick: bool = True) -> RowRenderer:
     """The row renderer of ``entity`` with ``columns``, built once per metadata
-    version (columns differ between views and users' field rights, hence the key).
-    ``pick=False``: no selection box (a related list on a record page)."""
+    version (columns differ between views and users' field rights, hence the key), and
+    per language and time zone (numbers, money and dates are written as the user's
+    language writes them, in their zone). ``pick=False``: no selection box (a related
+    list on a record page)."""
     compiled = specs.current()
-    cache_key = ("list_rows", entity.key, tuple(f.key for f in columns), pick)
+    cache_key = ("list_rows", entity.key, tuple(f.key for f in columns), pick, types.display_key())
     found = compiled.derived.get(cache_key)
     if found is None:
         found = compiled.derived[cache_key] = _build(entity, columns, pick)

@@ -10,10 +10,14 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
 
+from crm.metadata.types.l10n import current
+
 
 def datetime_short(value: datetime | None) -> str:
-    """``2026-11-23 14:05`` (UTC), or an empty string."""
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+    """A stored moment (naive UTC) in the user's time zone and language, to the minute
+    (``Nov 23, 2026, 2:05 PM`` / ``23 nov 2026, 14:05`` / ``2026年11月23日 14:05``), or
+    an empty string."""
+    return current().moment(value) if value else ""
 
 
 def urlencode_without(args, *names: str) -> str:
