@@ -22,7 +22,7 @@ LOW, HIGH = 1, 5
 
 
 def _parse_rating(spec: FieldSpec, value: Any) -> int | None:
-    message = _("Enter a whole number from %(low)d to %(high)d.", low=LOW, high=HIGH)
+    message = _("Enter a whole number from %(low)s to %(high)s.", low=LOW, high=HIGH)
     try:
         n = parse_integer(spec, value)
     except ValueError:
