@@ -38,6 +38,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "
 # Excel refuses these in a sheet title, and titles longer than 31 characters
 SHEET_TITLE_FORBIDDEN = re.compile(r"[\\/*?:\[\]\x00-\x1f]")
 SHEET_TITLE_MAX = 31
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 BATCH = 1000
 MAX_ROWS = 1_000_000
 
@@ -57,7 +58,10 @@ def sheet_title(label: str) -> str:
 
 
 def _csv_cell(f: FieldSpec, value: Any, names: Any, formats: types.Formats) -> str:
-    return safe_cell(types.get(f.type).csv_text(f, value, names, formats))
+    ftype = types.get(f.type)
+    text = ftype.csv_text(f, value, names, formats)
+    # A number's machine form (-5, -0.25) is a number to a spreadsheet, never a formula.
+    return text if ftype.csv is not None and PLAIN_NUMBER.fullmatch(text) else safe_cell(text)
 
 
 def _sheet_cell(f: FieldSpec, value: Any, names: Any, formats: types.Formats) -> Any:

@@ -410,7 +410,8 @@ def text_value(value: Any, *, multiline: bool, limit: int) -> str | None:
 
 
 def too_long(limit: int) -> str:
-    """ "Use at most 255 characters.", the number written as the user's language does."""
+    """The message for text over ``limit`` characters, the number written as the user's
+    language writes it."""
     return ngettext(
         "Use at most %(count)s character.",
         "Use at most %(count)s characters.",
@@ -438,10 +439,11 @@ def decimal_value(value: Any) -> Decimal:
     return d
 
 
-def not_a_number() -> str:
-    """ "Enter a number, such as 1234.50.", the example written as the user's language
-    writes numbers (1234,50 in Spanish)."""
-    example = l10n.current().plain_number(Decimal("1234.50"), 2)
+def not_a_number(formats: Formats | None = None) -> str:
+    """The message for text that is no number, its example written as the user's
+    language writes numbers (1234.50; 1234,50 in Spanish); ``formats`` default to the
+    request's."""
+    example = (formats or l10n.current()).plain_number(Decimal("1234.50"), 2)
     return _("Enter a number, such as %(example)s.", example=example)
 
 

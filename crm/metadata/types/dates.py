@@ -83,8 +83,9 @@ def read_date(spec: FieldSpec, value: Any, fm: Formats) -> date | None:
     try:
         day = fm.read_date(value)
     except ValueError:
-        day = None
         shown = value.strip()[:40]
+        if DATE_RE.fullmatch(shown):  # the form was right, the day is not (2026-02-30)
+            raise ValueError(_("%(value)s is not a date.", value=shown)) from None
         raise ValueError(
             _(
                 "%(value)s is not a date. Enter a date such as %(example)s (or %(iso)s).",

@@ -48,8 +48,8 @@ def _whole() -> str:
     return _("Enter a whole number.")
 
 
-def _out_of_range() -> str:
-    fm = l10n.current()
+def _out_of_range(fm: Formats | None = None) -> str:
+    fm = fm or l10n.current()
     return _(
         "Enter a number between %(low)s and %(high)s.",
         low=fm.number(BIGINT_MIN),
@@ -95,9 +95,9 @@ def read_integer(spec: FieldSpec, value: Any, fm: Formats) -> int | None:
     d = fm.read_decimal(value, 0)
     if d is None or d != d.to_integral_value():
         raise ValueError(_whole())
-    if abs(d) > BIGINT_MAX + 1:
-        raise ValueError(_out_of_range())
-    return parse_integer(spec, int(d))
+    if not BIGINT_MIN <= d <= BIGINT_MAX:
+        raise ValueError(_out_of_range(fm))
+    return int(d)
 
 
 def _places(spec: FieldSpec) -> int:
@@ -164,7 +164,7 @@ def _decimal_reader(affixes: Any = None):
             return _PARSERS[spec.type](spec, value)
         found = fm.read_decimal(value, _places(spec), affixes(spec, fm) if affixes else ())
         if found is None:
-            raise ValueError(not_a_number())
+            raise ValueError(not_a_number(fm))
         return fit_decimal(spec, found)
 
     return read

@@ -33,7 +33,7 @@ def _parse_rating(spec: FieldSpec, value: Any) -> int | None:
 
 
 def _words(n: int) -> str:
-    """ "3 of 5", in the request's language."""
+    """A rating in words (3 of 5), in the request's language."""
     return _("%(value)d of %(max)d", value=n, max=HIGH)
 
 
