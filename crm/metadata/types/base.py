@@ -433,16 +433,16 @@ def decimal_value(value: Any) -> Decimal:
     try:
         d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
-        raise ValueError(not_a_number()) from None
+        raise ValueError(not_a_number(l10n.DEFAULT)) from None
     if not d.is_finite():
-        raise ValueError(not_a_number())
+        raise ValueError(not_a_number(l10n.DEFAULT))
     return d
 
 
 def not_a_number(formats: Formats | None = None) -> str:
-    """The message for text that is no number, its example written as the user's
-    language writes numbers (1234.50; 1234,50 in Spanish); ``formats`` default to the
-    request's."""
+    """The message for text that is no number, its example written as ``formats`` write
+    numbers (default: the request's language: 1234.50; 1234,50 in Spanish). The machine
+    readers (``parse``) say it with ``l10n.DEFAULT``: the point is what they read."""
     example = (formats or l10n.current()).plain_number(Decimal("1234.50"), 2)
     return _("Enter a number, such as %(example)s.", example=example)
 

@@ -11,6 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from crm.metadata.spec import FieldSpec
+from crm.metadata.types import l10n
 from crm.metadata.types.base import FieldType, decimal_value, not_a_number, too_long
 from crm.metadata.types.numbers import DECIMAL_RE, INT_RE, fit_decimal, parse_integer
 
@@ -74,7 +75,7 @@ def convert_value(
         if target.storage == "integer" and not INT_RE.fullmatch(value.strip()):
             raise ValueError(_("Enter a whole number."))
         if not DECIMAL_RE.fullmatch(value.strip()):
-            raise ValueError(not_a_number())
+            raise ValueError(not_a_number(l10n.DEFAULT))
         value = Decimal(value.strip())
     if target.storage == "integer":
         return parse_integer(to_spec, value)

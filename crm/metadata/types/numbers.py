@@ -140,7 +140,7 @@ def _decimal_parser(affix: Any = None, *, suffix_only: bool = False):
         if blank(value):
             return None
         if isinstance(value, bool):
-            raise ValueError(not_a_number())
+            raise ValueError(not_a_number(l10n.DEFAULT))
         if isinstance(value, str):
             s = value.strip().translate(SPACES)
             code = affix(spec) if affix else ""
@@ -148,7 +148,7 @@ def _decimal_parser(affix: Any = None, *, suffix_only: bool = False):
                 s = s.removeprefix(code)
             s = s.removesuffix(code) if code else s
             if len(s) > 60 or not DECIMAL_RE.fullmatch(s):
-                raise ValueError(not_a_number())
+                raise ValueError(not_a_number(l10n.DEFAULT))
             value = Decimal(s)
         return fit_decimal(spec, decimal_value(value))
 
