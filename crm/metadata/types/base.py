@@ -8,18 +8,15 @@ instead of testing a type's name; see ``docs/field-types.md``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from markupsafe import escape
 from sqlalchemy.dialects import postgresql
 
@@ -27,12 +24,23 @@ from crm.metadata.spec import FieldSpec
 from crm.metadata.types import l10n
 from crm.metadata.types.l10n import Formats
 
+# The parsing helpers every family shares live in ``values.py``; they are imported from
+# here too.
+from crm.metadata.types.values import (  # noqa: F401
+    SEARCH_TERM_MAX,
+    blank,
+    decimal_value,
+    int_option,
+    not_a_number,
+    search_term,
+    text_value,
+    too_long,
+)
+
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 NUMERIC_PRECISION = 18
 LONG_TEXT_MAX = 100_000
-SEARCH_TERM_MAX = 1000
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SPACES = dict.fromkeys(map(ord, " \u00a0\u2009\u202f"))  # spaces people put in numbers
 
 # The words of the filter operators; an entry may override some (``op_words``). Lazy:
@@ -375,96 +383,6 @@ class FieldType:
             if messages:
                 problems.setdefault(o.name, []).extend(messages)
         return problems
-
-
-# --- parsing helpers ---------------------------------------------------------------------
-
-
-def blank(value: Any) -> bool:
-    """True for None and for text that is only whitespace."""
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def text_value(value: Any, *, multiline: bool, limit: int) -> str | None:
-    """Outer whitespace stripped; control characters and over-long text refused."""
-    if blank(value):
-        return None
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ValueError(_("Enter text."))
-    if multiline:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
-    elif "\n" in value or "\r" in value:
-        raise ValueError(_("Use a single line (no line breaks)."))
-    if _CONTROL.search(value):
-        raise ValueError(_("Remove the control characters (such as NUL) from this text."))
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(_("This text contains characters that cannot be stored.")) from None
-    value = value.strip()
-    if len(value) > limit:
-        raise ValueError(too_long(limit))
-    return value or None
-
-
-def too_long(limit: int) -> str:
-    """The message for text over ``limit`` characters, the number written as the user's
-    language writes it."""
-    return ngettext(
-        "Use at most %(count)s character.",
-        "Use at most %(count)s characters.",
-        limit,
-        count=l10n.current().number(limit),
-    )
-
-
-def search_term(value: Any) -> str:
-    """A term typed into a search or a "contains" filter; ValueError when blank."""
-    term = text_value(value, multiline=False, limit=SEARCH_TERM_MAX)
-    if term is None:
-        raise ValueError(_("Enter a value to search for."))
-    return term
-
-
-def decimal_value(value: Any) -> Decimal:
-    """A finite Decimal from a typed number (floats through their shortest repr)."""
-    try:
-        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise ValueError(not_a_number(l10n.DEFAULT)) from None
-    if not d.is_finite():
-        raise ValueError(not_a_number(l10n.DEFAULT))
-    return d
-
-
-def not_a_number(formats: Formats | None = None) -> str:
-    """The message for text that is no number, its example written as ``formats`` write
-    numbers (default: the request's language: 1234.50; 1234,50 in Spanish). The machine
-    readers (``parse``) say it with ``l10n.DEFAULT``: the point is what they read."""
-    example = (formats or l10n.current()).plain_number(Decimal("1234.50"), 2)
-    return _("Enter a number, such as %(example)s.", example=example)
-
-
-def int_option(low: int, high: int) -> Callable[[Any], list[str]]:
-    """A check of a whole-number option between ``low`` and ``high``."""
-
-    def check(value: Any) -> list[str]:
-        if value is None:
-            return []
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            fm = l10n.current()
-            return [
-                _(
-                    "Enter a whole number from %(low)s to %(high)s.",
-                    low=fm.number(low),
-                    high=fm.number(high),
-                )
-            ]
-        return []
-
-    return check
 
 
 # --- formatting --------------------------------------------------------------------------
