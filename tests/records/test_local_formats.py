@@ -8,6 +8,7 @@ import csv
 import io
 from datetime import date, datetime
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 from openpyxl import load_workbook
@@ -15,6 +16,7 @@ from openpyxl import load_workbook
 from crm import timeutil
 from crm.extensions import db
 from crm.metadata import list_views, specs
+from crm.metadata.models import ListViewRow
 from crm.records import service as records
 from crm.schema import service as schema
 from tests.factories import make_user, stored
@@ -297,3 +299,25 @@ def test_xlsx_holds_real_numbers_and_dates(login_as, es, exported):
     assert cells["E"].value == datetime(2026, 12, 31) and cells["E"].number_format == "yyyy-mm-dd"
     assert cells["F"].value == datetime(2026, 3, 28, 17, 0)  # Madrid
     assert cells["G"].value == "Sí" and cells["H"].value == 4
+
+
+def test_a_moment_in_a_filter_is_the_same_instant_for_every_reader(login_as, model, zh, es):
+    early = deal(es, model, name="Early", meeting="2026-01-15T09:00Z")
+    late = deal(es, model, name="Late", meeting="2026-01-15T10:00Z")
+    # 10:30 typed in Madrid is 09:30 UTC: kept as such, marked "Z".
+    r = login_as(es).get("/r/deal/filters/apply?field=meeting&op=before&value=2026-01-15T10:30")
+    assert "f.meeting.before=2026-01-15T09:30Z" in unquote(r.headers["Location"])
+    shanghai = login_as(zh).get("/r/deal/?f.meeting.before=2026-01-15T09:30Z").text
+    assert f'value="{early}:' in shanghai and f'value="{late}:' not in shanghai
+    assert "2026年1月15日 17:30" in shanghai  # the chip, in Shanghai's time
+    # A view kept before moments were marked holds UTC without the "Z": read as UTC.
+    old = ListViewRow(
+        entity_key="deal", name="Old", owner_id=zh.id, position=9, is_default=False,
+        columns=COLUMNS, sort=[], filters=[
+            {"field": "meeting", "op": "before", "value": "2026-01-15T09:30"}],
+    )  # fmt: skip
+    db.session.add(old)
+    db.session.commit()
+    shanghai = login_as(zh).get(f"/r/deal/?view={old.id}").text
+    assert f'value="{early}:' in shanghai and f'value="{late}:' not in shanghai
+    assert "2026年1月15日 17:30" in shanghai

@@ -277,12 +277,18 @@ def _date_value(ftype, field: FieldSpec, op: str, text: str, lenient: bool):
 
 def _moment_value(ftype, field: FieldSpec, op: str, text: str, lenient: bool):
     """A whole day is kept as a day (ISO: the user's day wherever the view is read); a
-    moment as ISO UTC with its "Z", so whoever reads it reads the same instant."""
+    moment as ISO UTC with its "Z", so whoever reads it reads the same instant. A stored
+    view's value (``lenient``) is a machine form: one without an offset, kept before
+    moments were marked, meant UTC."""
     fm = l10n.current()
     day = _is_day(text, fm)
     if day is not None:
         return day.isoformat(), datetime.combine(day, time())
-    moment = read_moment(field, text, fm)
+    moment = None
+    if lenient and _DATETIME_RE.fullmatch(text.strip()):
+        moment = _parse_datetime(field, text)
+    if moment is None:
+        moment = read_moment(field, text, fm)
     if moment is None:
         raise ValueError(_("Enter a value."))
     stamp = moment.isoformat(timespec="seconds" if moment.second else "minutes")
