@@ -511,7 +511,7 @@ def _value_words(field: FieldSpec, value: str, names: Mapping[int, str] | None) 
         return choice.label if choice else value
     if ftype.reference == "user" and as_id(value) is not None:
         return (names or {}).get(as_id(value)) or _("user #%(id)s", id=value)
-    return value
+    return types.value_words(field, value)
 
 
 def describe_filter(

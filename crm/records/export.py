@@ -4,6 +4,20 @@ Rows are read in keyset batches, so an export of a large list streams in constan
 Cells that a spreadsheet would read as a formula (starting with = + - @, their full-width
 forms ＝ ＋ － ＠, which some spreadsheets fold to them, a tab or a carriage return) are
 prefixed with an apostrophe: they stay text, never run (OWASP "CSV injection").
+
+Values (each field type says how: ``FieldType.csv_text`` and ``sheet_cell``):
+
+- XLSX holds real numbers and dates: a number cell with a number format (an amount with
+  its currency's symbol where the user's language puts it, a percentage as 0.125 shown as
+  12.5%), a date cell, a date-and-time cell in the user's time zone; the spreadsheet then
+  writes them as its own language does. Other values are the text the list shows.
+- CSV holds the machine forms of numbers and dates, whatever the user's language: 1234.50
+  (a point, no grouping, no symbol: the currency is the field's), a percentage as 12.5,
+  dates as 2026-12-31, dates and times in the user's time zone as 2026-12-31 14:30 (no
+  offset: the zone is the user's). They read back the same in any language (an import
+  takes them as they are) and a program reads them without knowing the language. Other
+  values (picklist labels, names, yes/no) are the text the list shows, in the user's
+  language; the header row holds the labels.
 """
 
 from __future__ import annotations
@@ -18,13 +32,15 @@ from typing import Any
 from flask_babel import gettext as _
 
 from crm.access import policy
-from crm.metadata.spec import EntitySpec
+from crm.metadata import types
+from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records import listing, present
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 # Excel refuses these in a sheet title, and titles longer than 31 characters
 SHEET_TITLE_FORBIDDEN = re.compile(r"[\\/*?:\[\]\x00-\x1f]")
 SHEET_TITLE_MAX = 31
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 BATCH = 1000
 MAX_ROWS = 1_000_000
 
@@ -43,14 +59,33 @@ def sheet_title(label: str) -> str:
     return title or _("Records")
 
 
-def _rows(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Iterator[list[str]]:
+def _csv_cell(f: FieldSpec, value: Any, names: Any, formats: types.Formats) -> str:
+    ftype = types.get(f.type)
+    text = ftype.csv_text(f, value, names, formats)
+    # A number's machine form (-5, -0.25) is a number to a spreadsheet, never a formula.
+    return text if ftype.csv is not None and PLAIN_NUMBER.fullmatch(text) else safe_cell(text)
+
+
+def _sheet_cell(f: FieldSpec, value: Any, names: Any, formats: types.Formats) -> Any:
+    shown, number_format = types.get(f.type).sheet_cell(f, value, names, formats)
+    if shown is None or isinstance(shown, str):
+        return safe_cell(shown) if shown else None
+    return shown, number_format
+
+
+def _rows(
+    user: Any, spec: EntitySpec, request: listing.ListRequest, cell: Any, formats: types.Formats
+) -> Iterator[list[Any]]:
     req = replace(request, after=None, size=BATCH)
     sent = 0
     while True:
         page = listing.list_page(user, spec, req, action="export")
         display = present.Display(user, spec, page.columns, page.rows)
+        names = [display.names(c) for c in page.columns]
         for row in page.rows:
-            yield [safe_cell(display.text(c, row[c.key])) for c in page.columns]
+            yield [
+                cell(c, row[c.key], n, formats) for c, n in zip(page.columns, names, strict=True)
+            ]
         sent += len(page.rows)
         if not page.next_after or sent >= MAX_ROWS:
             return
@@ -75,7 +110,8 @@ def csv_chunks(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Ite
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(header(user, spec, request))
-    for n, row in enumerate(_rows(user, spec, request), start=1):
+    formats = types.current()  # the user's language and time zone, once
+    for n, row in enumerate(_rows(user, spec, request, _csv_cell, formats), start=1):
         writer.writerow(row)
         if n % 500 == 0:
             yield buffer.getvalue()
@@ -85,15 +121,27 @@ def csv_chunks(user: Any, spec: EntitySpec, request: listing.ListRequest) -> Ite
 
 
 def xlsx_bytes(user: Any, spec: EntitySpec, request: listing.ListRequest) -> bytes:
-    """The export as an XLSX workbook (write-only mode: rows are not kept in memory)."""
+    """The export as an XLSX workbook (write-only mode: rows are not kept in memory);
+    numbers and dates are real ones, with their number formats."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     policy.require(user, "export", spec.key)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=sheet_title(spec.label_plural))
     sheet.append(header(user, spec, request))
-    for row in _rows(user, spec, request):
-        sheet.append(row)
+    formats = types.current()
+
+    def typed(value: Any) -> Any:
+        if not isinstance(value, tuple):
+            return value
+        cell = WriteOnlyCell(sheet, value=value[0])
+        if value[1]:
+            cell.number_format = value[1]
+        return cell
+
+    for row in _rows(user, spec, request, _sheet_cell, formats):
+        sheet.append([typed(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -122,11 +121,12 @@ def _build(entity: EntitySpec, columns: Sequence[FieldSpec], pick: bool) -> RowR
 
 def renderer(entity: EntitySpec, columns: Sequence[FieldSpec], *, pick: bool = True) -> RowRenderer:
     """The row renderer of ``entity`` with ``columns``, built once per metadata
-    version and language (columns differ between views and users' field rights, hence the
-    key). ``pick=False``: no selection box (a related list on a record page)."""
+    version (columns differ between views and users' field rights, hence the key), and
+    per language and time zone (labels, numbers, money and dates are written as the
+    user's language writes them, in their zone). ``pick=False``: no selection box (a
+    related list on a record page)."""
     compiled = specs.current()
-    locale = str(get_locale() or "")
-    cache_key = ("list_rows", entity.key, tuple(f.key for f in columns), pick, locale)
+    cache_key = ("list_rows", entity.key, tuple(f.key for f in columns), pick, types.display_key())
     found = compiled.derived.get(cache_key)
     if found is None:
         found = compiled.derived[cache_key] = _build(entity, columns, pick)

@@ -170,7 +170,7 @@ def parse_values(
             errors.setdefault(key, []).append(_("This field cannot be set here."))
             continue
         try:
-            values[key] = types.get(f.type).parse(f, value)
+            values[key] = types.get(f.type).parse_input(f, value)  # typed by a person
         except ValueError as exc:
             errors.setdefault(key, []).append(str(exc))
     if creating:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from crm.extensions import db
 from crm.metadata import specs
 from crm.metadata.spec import EntitySpec
+from crm.metadata.types.l10n import current
 
 EXACT_LIMIT = 200_000
 
@@ -23,7 +24,8 @@ class Count:
     approximate: bool = False
 
     def __str__(self) -> str:
-        return f"≈ {self.value:,}" if self.approximate else f"{self.value:,}"
+        shown = current().number(self.value)  # 12,345 / 12.345, as the user's language
+        return f"≈ {shown}" if self.approximate else shown
 
 
 def live_records(spec: EntitySpec) -> Count:

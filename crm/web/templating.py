@@ -22,12 +22,17 @@ def register(app: Flask) -> None:
     from crm.records.rows import render_rows
     from crm.records.views import filters as list_page
     from crm.web import navigation
-    from crm.web.filters import datetime_short, options, urlencode_without
+    from crm.web.filters import date_short, datetime_short, number, options, urlencode_without
 
     env = app.jinja_env
     env.trim_blocks = True
     env.lstrip_blocks = True
-    env.filters.update(datetime_short=datetime_short, urlencode_without=urlencode_without)
+    env.filters.update(
+        datetime_short=datetime_short,
+        date_short=date_short,
+        number=number,
+        urlencode_without=urlencode_without,
+    )
     env.globals.update(
         field_types=types.REGISTRY,
         palette=PALETTE,

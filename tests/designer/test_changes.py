@@ -81,7 +81,8 @@ class TestEntries:
         assert "Added field" in created[0] and "type: Picklist" in created[0]
         assert "Added field" in created[1] and "type: Text" in created[1]
         assert "Created entity" in created[2]
-        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", entries[0])
+        # when, in the user's language and time zone (English, UTC here)
+        assert re.search(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d\d\W[AP]M", entries[0])
 
     def test_system_changes_say_system(self, admin_client, app):
         service.create_entity("thing", "Thing")

@@ -232,10 +232,10 @@ class TestReading:
             "Stage is one of Won, Lost"
         )
         assert lv.describe_filter(entity, f("amount", "between", ("10.00", ""))) == (
-            "Amount is at least 10.00"
+            "Amount is at least €10.00"
         )
         assert lv.describe_filter(entity, f("closes", "between", ("", "2025-01-31"))) == (
-            "Closes is on or before 2025-01-31"
+            "Closes is on or before Jan 31, 2025"
         )
         assert lv.describe_filter(entity, f("created_at", "relative", "last_7_days")) == (
             "Created: Last 7 days"
@@ -308,7 +308,9 @@ class TestRules:
             (
                 {"filters": [{"field": "closes", "op": "eq", "value": "31/01/2025"}]},
                 "filters.0",
-                "Closes: Enter a date as YYYY-MM-DD.",
+                # 31/01/2025 is no day in English (month 31): said, with the form to use
+                "Closes: 31/01/2025 is not a date. Enter a date such as 12/31/2026 "
+                "(or 2026-12-31).",
             ),
             (
                 {"filters": [{"field": "stage", "op": "in", "value": ["won", "nope"]}]},
@@ -387,7 +389,8 @@ class TestRules:
             actor_id=None,
         )
         assert saved.columns == ("name", "created_at", "updated_at", "owner_id")
-        assert saved.filters == (lv.FilterSpec("updated_at", "before", "2025-01-01T10:30"),)
+        # a moment is kept as UTC, marked "Z": whoever reads the view reads the same instant
+        assert saved.filters == (lv.FilterSpec("updated_at", "before", "2025-01-01T10:30Z"),)
 
     def test_operators(self, account):
         entity = specs.current().entity("account")
@@ -729,7 +732,7 @@ class TestEditor:
         row0 = html.split('id="lv-filter-0"')[1].split('id="lv-filter-3"')[0]
         assert "Amount: Enter a number, such as 1234.50." in row0
         row3 = html.split('id="lv-filter-3"')[1]
-        assert "Closes: Enter a date as YYYY-MM-DD." in row3
+        assert "Closes: Enter a date such as 12/31/2026 (or 2026-12-31)." in row3
         assert 'value="lots"' in row0  # what was typed is kept
         assert (count_views(), version()) == before
 

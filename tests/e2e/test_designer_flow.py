@@ -117,6 +117,6 @@ def test_admin_models_member_and_staff_uses_it(live_server, page, browser):
     staff.wait_for_url("**/r/member/*")
     assert staff.get_by_role("heading", name="Zofia Nowak").is_visible()
     assert staff.get_by_text("Gold 金").is_visible()
-    assert staff.get_by_text("120.50 EUR").is_visible()
+    assert staff.get_by_text("€120.50").is_visible()
     screenshot(staff, "runtime-member-record")
     staff_context.close()

@@ -137,7 +137,7 @@ def test_publish_a_list_view_and_read_the_change_log(live_server, page):
     page.wait_for_url("**/admin/entities/account/views")
     assert page.get_by_text("Saved the view “Deals closing soon”.").is_visible()
     assert page.get_by_text("Stage is one of Qualified, Won").is_visible()
-    assert page.get_by_text("Expected close is between 2026-01-01 and 2026-03-31").is_visible()
+    assert page.get_by_text("Expected close is between Jan 1, 2026 and Mar 31, 2026").is_visible()
     screenshot(page, "designer-list-views")
 
     with live_server.app.app_context():

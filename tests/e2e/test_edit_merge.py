@@ -86,7 +86,7 @@ def test_two_people_edit_one_record(live_server, page, browser):
         expect(body).to_contain_text("+41 44 222 22 22")
         expect(body).to_contain_text("Gold")  # Ada's Tier was not reverted
         expect(body).to_contain_text("Sport")
-        expect(body).to_contain_text("50.00 EUR")
+        expect(body).to_contain_text("€50.00")
         screenshot(page, "record-edit-merged")
     finally:
         other.close()

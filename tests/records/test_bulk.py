@@ -305,7 +305,7 @@ def test_value_input_has_the_right_widget_for_the_type(c, staff, model):
     assert "<html" not in industry and "<select" in industry and 'name="industry"' in industry
     assert 'name="value_for" value="industry"' in industry and ">Tech<" in industry
     number = c.hx_get("/r/account/bulk/input?field=employees").data.decode()
-    assert 'type="number"' in number and 'aria-label="New Employees"' in number
+    assert 'inputmode="numeric"' in number and 'aria-label="New Employees"' in number
     lookup = c.hx_get("/r/contact/bulk/input?field=account").data.decode()
     assert "data-lookup" in lookup and "/r/account/lookup" in lookup
     unknown = c.hx_get("/r/account/bulk/input?field=number").data.decode()

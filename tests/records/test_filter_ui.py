@@ -120,7 +120,7 @@ def test_builder_page_without_javascript(client, staff, model):
     # that the new field does not offer gives way to its first one.
     page = html_of(client.get("/r/account/filters/new?field=employees&op=contains&refresh=1"))
     assert options(page, "op")[:3] == ["is", "is not", "is more than"]
-    assert 'type="number" name="value"' in page
+    assert 'type="text" name="value"' in page and 'inputmode="numeric"' in page
     # The fragment for htmx is the form alone.
     frag = client.hx_get("/r/account/filters/new?q=ac")
     assert frag.status_code == 200 and "<html" not in html_of(frag)
@@ -139,11 +139,15 @@ def test_builder_page_without_javascript(client, staff, model):
         ("field=employees",
          ["is", "is not", "is more than", "is at least", "is less than", "is at most",
           "is between", "is empty", "is not empty"],
-         ['type="number" name="value"', 'step="1"']),
+         # numbers are typed as the user's language writes them: text inputs (a number
+         # input would drop "1.234,50" typed in a browser set to another language)
+         ['type="text" name="value"', 'inputmode="numeric"']),
         ("field=employees&op=between", None,
-         ['name="value" id="filter-value" aria-label="From"',
-          'name="value2" id="filter-value2" aria-label="To"', 'type="number"']),
-        ("field=revenue&op=gte", None, ['type="number" name="value"', 'step="any"', ">EUR<"]),
+         ['type="text" name="value" id="filter-value" aria-label="From"',
+          'type="text" name="value2" id="filter-value2" aria-label="To"',
+          'inputmode="decimal"']),
+        ("field=revenue&op=gte", None,
+         ['type="text" name="value"', 'inputmode="decimal"', ">EUR<"]),
         ("field=founded",
          ["is on", "is before", "is after", "is between", "is in the period", "is empty",
           "is not empty"],

@@ -135,7 +135,7 @@ def cases(model) -> dict[str, tuple]:
     return {
         "phone": ("111", "222", "333", ("111", "222", "333")),
         "seats": ("5", "7", "9", ("5", "7", "9")),
-        "fee": ("50", "60.00", "70", ("50.00 EUR", "60.00 EUR", "70.00 EUR")),
+        "fee": ("50", "60.00", "70", ("€50.00", "€60.00", "€70.00")),
         "joined": ("2026-01-05", "2026-02-01", "2026-03-01", None),
         "tier": ("silver", "gold", "bronze", ("Silver", "Gold", "Bronze")),
         "interests": (["music"], ["music", "sport"], ["art"], ("Music", "Sport", "Art")),

@@ -83,7 +83,7 @@ def test_a_row_shows_every_kind_of_cell_escaped(login_as, model):
         '<td><span class="chip c-red">&lt;b&gt;Hot&lt;/b&gt;</span></td>'
         f'<td><a href="/r/org/{org}">O&#39;Reilly &amp; &lt;Sons&gt;</a></td>'
         "<td>&lt;em&gt;Olga&lt;/em&gt;</td>"
-        "<td>1,234.50 EUR</td><td>2026-03-01</td><td>Yes</td><td>A &amp; A, B</td>"
+        "<td>€1,234.50</td><td>Mar 1, 2026</td><td>Yes</td><td>A &amp; A, B</td>"
         "<td>https://example.com/?a=1&amp;b=&lt;2&gt;</td></tr>"
     )
     assert "<script>" not in html and "<b>Hot</b>" not in html and "<em>Olga" not in html

@@ -14,8 +14,12 @@ The entries live in one module per family (``text``, ``numbers``, ``dates``,
 its tests and at most a template macro. ``docs/field-types.md`` tells how, what each
 capability means and which hooks exist.
 
-Parsing is shared by forms, imports and the API, so its messages are written for people:
-they are shown as they are.
+Parsing is shared by forms, imports and the API, so its messages are written for people
+(translated into the request's language): they are shown as they are. ``parse`` reads the
+machine forms (ISO dates, naive UTC moments, numbers with a point: stored defaults,
+history, links); ``parse_input`` reads what a person typed, in their language and time
+zone (``l10n``), and accepts the machine forms too. Values are written in the request's
+language and time zone; ``display_key()`` is what caches of drawn values are keyed by.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import importlib
 import pkgutil
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm.metadata.spec import FieldSpec
@@ -57,15 +62,17 @@ from crm.metadata.types.forms import (
     ReadOnlyField,
     Required,
 )
+from crm.metadata.types.l10n import Formats, current, formats
 from crm.metadata.types.references import ON_DELETE
 
 __all__ = [
     "BIGINT_MAX", "BIGINT_MIN", "DATE_OPS", "LIST_OPS", "NO_VALUE_OPS", "NUMBER_OPS",
     "NUMERIC_PRECISION", "ON_DELETE", "OP_WORDS", "REGISTRY", "RELATIVE_LABELS",
-    "RELATIVE_RANGES", "SAFE_CONVERSIONS", "SEARCH_OPS", "TEXT_OPS", "FieldType",
+    "RELATIVE_RANGES", "SAFE_CONVERSIONS", "SEARCH_OPS", "TEXT_OPS", "FieldType", "Formats",
     "MultiPicklistField", "Option", "ParsedField", "PicklistField", "ReadOnlyField",
-    "Required", "build_filter", "check_options", "convert_value", "filter_value", "get",
-    "input_text", "relative_range",
+    "Required", "build_filter", "check_options", "convert_value", "current", "display_key",
+    "filter_value", "formats", "get", "input_text", "parse_input", "relative_range",
+    "value_words",
 ]  # fmt: skip
 
 
@@ -91,12 +98,30 @@ def get(type_key: str) -> FieldType:
     try:
         return REGISTRY[type_key]
     except (KeyError, TypeError):
-        raise ValueError(f"Unknown field type “{type_key}”.") from None
+        raise ValueError(gettext("Unknown field type “%(type)s”.", type=type_key)) from None
 
 
 def of(spec: FieldSpec) -> FieldType:
     """The entry of a field's type; ValueError for an unknown type."""
     return get(spec.type)
+
+
+def parse_input(spec: FieldSpec, value: Any) -> Any:
+    """What a person typed for ``spec`` (a form, inline or bulk edit), read in the
+    request's language and time zone; ValueError with a message for people."""
+    return get(spec.type).parse_input(spec, value)
+
+
+def display_key() -> tuple[str, str]:
+    """The request's language and time zone: the key of anything drawn once and kept
+    (list row renderers), besides the metadata version."""
+    return current().key
+
+
+def value_words(spec: FieldSpec, text: str) -> str:
+    """A filter value as a saved view or a link keeps it (1234.50, 2026-12-31) as the
+    request's language writes it (€1,234.50, Dec 31, 2026)."""
+    return get(spec.type).value_words(spec, text)
 
 
 def check_options(type_key: str, options: dict) -> dict[str, list[str]]:
@@ -105,7 +130,7 @@ def check_options(type_key: str, options: dict) -> dict[str, list[str]]:
     ftype = get(type_key)
     problems: dict[str, list[str]] = {}
     if "indexed" in options and not isinstance(options["indexed"], bool):
-        problems["indexed"] = ["Choose yes or no."]
+        problems["indexed"] = [gettext("Choose yes or no.")]
     for name, messages in ftype.check_options(options).items():
         problems.setdefault(name, []).extend(messages)
     return problems
@@ -135,7 +160,9 @@ def build_filter(
     """
     ftype = get(spec.type)
     if op not in ftype.operators:
-        raise ValueError(f"“{op}” is not a filter for {ftype.label} fields.")
+        raise ValueError(
+            gettext("“%(op)s” is not a filter for %(type)s fields.", op=op, type=ftype.label)
+        )
     return ftype.filter_sql(ftype, spec, column, op, value, dialect_name, user_id)
 
 

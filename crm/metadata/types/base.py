@@ -8,37 +8,52 @@ instead of testing a type's name; see ``docs/field-types.md``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy.dialects import postgresql
 
 from crm.metadata.spec import FieldSpec
+from crm.metadata.types import l10n
+from crm.metadata.types.l10n import Formats
+
+# The parsing helpers every family shares live in ``values.py``; they are imported from
+# here too.
+from crm.metadata.types.values import (  # noqa: F401
+    SEARCH_TERM_MAX,
+    blank,
+    decimal_value,
+    int_option,
+    not_a_number,
+    search_term,
+    text_value,
+    too_long,
+)
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 NUMERIC_PRECISION = 18
 LONG_TEXT_MAX = 100_000
-SEARCH_TERM_MAX = 1000
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SPACES = dict.fromkeys(map(ord, " \u00a0\u2009\u202f"))  # spaces people put in numbers
 
-# The words of the filter operators; an entry may override some (``op_words``).
+# The words of the filter operators; an entry may override some (``op_words``). Lazy:
+# each request reads them in its own language.
 OP_WORDS: Mapping[str, str] = MappingProxyType({
-    "contains": "contains", "equals": "is", "not_equals": "is not",
-    "starts_with": "starts with", "empty": "is empty", "not_empty": "is not empty",
-    "eq": "is", "ne": "is not", "gt": "is more than", "gte": "is at least",
-    "lt": "is less than", "lte": "is at most", "between": "is between",
-    "before": "is before", "after": "is after", "relative": "is in the period",
-    "is_true": "is yes", "is_false": "is no", "in": "is one of", "not_in": "is not one of",
-    "contains_any": "includes any of", "is_me": "is me",
+    "contains": _l("contains"), "equals": _l("is"), "not_equals": _l("is not"),
+    "starts_with": _l("starts with"), "empty": _l("is empty"),
+    "not_empty": _l("is not empty"), "eq": _l("is"), "ne": _l("is not"),
+    "gt": _l("is more than"), "gte": _l("is at least"), "lt": _l("is less than"),
+    "lte": _l("is at most"), "between": _l("is between"), "before": _l("is before"),
+    "after": _l("is after"), "relative": _l("is in the period"), "is_true": _l("is yes"),
+    "is_false": _l("is no"), "in": _l("is one of"), "not_in": _l("is not one of"),
+    "contains_any": _l("includes any of"), "is_me": _l("is me"),
 })  # fmt: skip
 NO_VALUE_OPS = frozenset({"empty", "not_empty", "is_me", "is_true", "is_false"})
 LIST_OPS = frozenset({"in", "not_in", "contains_any"})
@@ -96,8 +111,21 @@ class FieldType:
     ``index_by_default``; ``sort_words`` say what the two sort
     directions mean.
 
-    Display: ``text``/``html``/``cell`` factories (see ``crm.metadata.types.display``);
-    ``missing_name`` is shown for a referenced id whose name is not known.
+    Display: ``show(spec, formats)`` makes the function that writes a value in one
+    language and time zone (``l10n.Formats``; numbers, money, dates); types without one
+    write ``format(spec, value)``, the same in every language. ``html`` and ``cell`` draw
+    record pages and list cells; ``missing_name`` is shown for a referenced id whose name
+    is not known.
+
+    Input: ``read(spec, raw, formats)`` reads what a person typed in their language and
+    time zone (``parse_input``; default ``parse``, which reads only the machine forms:
+    ISO dates, naive UTC moments, numbers with a point); ``edit(spec, value, formats)``
+    is the text a form input shows (default ``input_text``); ``read_hint`` says how a
+    typed value was read when that is worth saying (a date typed as 03/04/2026).
+
+    Files: ``sheet(spec, value, formats)`` is the typed cell of a spreadsheet export
+    ``(value, number_format)`` (real numbers and dates), ``csv(spec, value, formats)`` the
+    text of a CSV export; both default to the value as the screen writes it.
 
     Designer: ``options`` (each with its default and check), ``default_options``.
 
@@ -125,7 +153,7 @@ class FieldType:
     # capabilities
     reference: str | None = None
     sortable: bool = True
-    sort_words: tuple[str, str] = ("A to Z", "Z to A")
+    sort_words: tuple[str, str] = (_l("A to Z"), _l("Z to A"))
     can_be_unique: bool = True
     can_name_records: bool = False
     names_new_entities: bool = False
@@ -138,7 +166,15 @@ class FieldType:
     takes_default: bool = True
     index_by_default: bool = False
     missing_name: str = ""
-    # display: factories of closures (see display.py); None takes the default
+    # local formats (see l10n.py): None takes the default
+    show: Callable[[FieldSpec, Formats], Callable[[Any], str]] | None = None
+    read: Callable[[FieldSpec, Any, Formats], Any] | None = None
+    edit: Callable[[FieldSpec, Any, Formats], str] | None = None
+    read_hint: Callable[[FieldSpec, str, Any, Formats], str | None] | None = None
+    sheet: Callable[[FieldSpec, Any, Formats], tuple[Any, str | None]] | None = None
+    csv: Callable[[FieldSpec, Any, Formats], str] | None = None
+    describe: Callable[[FieldSpec, str], str] | None = None
+    # display: factories of closures; None takes the default
     html: Callable[[FieldSpec, Any, str, Mapping[Any, str], str | None], str] | None = None
     cell: Callable[[FieldSpec, bool], Cell] | None = None
     # designer
@@ -152,7 +188,14 @@ class FieldType:
     def __post_init__(self) -> None:
         # Fill the defaults that depend on other attributes (a frozen dataclass: setattr).
         put = object.__setattr__
-        if self.format is None:
+        if self.show is not None:
+            show = self.show
+
+            def local_format(spec: FieldSpec, value: Any) -> str:
+                return "" if value is None else show(spec, l10n.current())(value)
+
+            put(self, "format", local_format)
+        elif self.format is None:
             put(self, "format", format_str)
         if self.assigned:
             put(self, "takes_default", False)
@@ -174,8 +217,89 @@ class FieldType:
         if is_empty(value):
             return ""
         if self.reference:
-            return names.get(value, self.missing_name)
+            return str(names.get(value, self.missing_name))
         return self.format(spec, value)
+
+    def formatter(self, spec: FieldSpec, formats: Formats | None = None) -> Callable[[Any], str]:
+        """A function writing non-empty values of ``spec`` as plain text, in the language
+        and time zone of ``formats`` (default: the request's). Built once for many values
+        (a list's cells): the language is resolved here, not per value."""
+        if self.show is not None:
+            return self.show(spec, formats or l10n.current())
+        fmt = self.format
+        return lambda v: fmt(spec, v)
+
+    def value_words(self, spec: FieldSpec, text: str) -> str:
+        """A filter value as a saved view keeps it (canonical text: 1234.50, 2026-12-31)
+        as the user's language writes it (1.234,50 €, 31 dic 2026); other text as it is."""
+        if self.describe is not None:
+            return self.describe(spec, text)
+        if self.show is None:
+            return text
+        try:
+            value = self.parse(spec, text)
+        except (ValueError, TypeError):
+            return text
+        return text if value is None else self.formatter(spec)(value)
+
+    # -- input --------------------------------------------------------------------------
+
+    def parse_input(self, spec: FieldSpec, value: Any, formats: Formats | None = None) -> Any:
+        """What a person typed (a form, inline or bulk edit, a list filter), read in their
+        language and time zone (``formats``, default the request's), as ``parse`` gives
+        it: the stored value, None for blank, ValueError with a message for people.
+        Machine forms (ISO dates, numbers with a point) are always accepted."""
+        if self.read is None:
+            return self.parse(spec, value)
+        return self.read(spec, value, formats or l10n.current())
+
+    def input_value(self, spec: FieldSpec, value: Any, formats: Formats | None = None) -> str:
+        """A stored value as a form input shows it to the user ("" for None)."""
+        if value is None:
+            return ""
+        if self.edit is None:
+            return input_text(spec, value)
+        return self.edit(spec, value, formats or l10n.current())
+
+    def hint(self, spec: FieldSpec, raw: Any, value: Any, formats: Formats | None = None) -> str:
+        """How a typed ``raw`` text was read as ``value``, when worth saying ("Read as
+        3 April 2026."), else ""."""
+        if self.read_hint is None or value is None or not isinstance(raw, str):
+            return ""
+        return self.read_hint(spec, raw, value, formats or l10n.current()) or ""
+
+    # -- files --------------------------------------------------------------------------
+
+    def sheet_cell(
+        self,
+        spec: FieldSpec,
+        value: Any,
+        names: Mapping[Any, str] = NO_NAMES,
+        formats: Formats | None = None,
+    ) -> tuple[Any, str | None]:
+        """A value as a spreadsheet cell: ``(value, number format)``; real numbers and
+        dates for the types that have them, else the text the screen shows."""
+        if is_empty(value):
+            return None, None
+        if self.sheet is not None:
+            return self.sheet(spec, value, formats or l10n.current())
+        return self.text(spec, value, names), None
+
+    def csv_text(
+        self,
+        spec: FieldSpec,
+        value: Any,
+        names: Mapping[Any, str] = NO_NAMES,
+        formats: Formats | None = None,
+    ) -> str:
+        """A value as a CSV export writes it: numbers and dates in their machine form
+        (1234.50, 2026-12-31, date-times in the user's zone as 2026-12-31 14:30), anything
+        else as the screen shows it."""
+        if is_empty(value):
+            return ""
+        if self.csv is not None:
+            return self.csv(spec, value, formats or l10n.current())
+        return self.text(spec, value, names)
 
     def render_html(
         self,
@@ -201,22 +325,23 @@ class FieldType:
                 return "" if v is None or v == "" or v == [] else escaped(names.get(v, missing))
 
             return ref
-        fmt = self.format
-        if fmt is format_str:  # the value itself: skip a call per cell
+        if self.show is None and self.format is format_str:  # skip a call per cell
 
             def plain(v: Any, names: Mapping[Any, str]) -> str:
                 return "" if v is None or v == "" or v == [] else escaped(v)
 
             return plain
+        fmt = self.formatter(spec)
 
         def formatted(v: Any, names: Mapping[Any, str]) -> str:
-            return "" if v is None or v == "" or v == [] else escaped(fmt(spec, v))
+            return "" if v is None or v == "" or v == [] else escaped(fmt(v))
 
         return formatted
 
     def make_cell(self, spec: FieldSpec, has_target: bool) -> Cell:
         """A closure ``(value, names, target_url) -> "<td>...</td>"`` drawing this
-        field's list cell; built once per metadata version (``crm.records.rows``)."""
+        field's list cell in the request's language and time zone; built once per
+        metadata version, language and zone (``crm.records.rows``)."""
         if self.cell is not None:
             return self.cell(spec, has_target)
         # One call per cell (the list draws hundreds): each variant inlines its text.
@@ -229,8 +354,7 @@ class FieldType:
                 return "".join(("<td>", escape(names.get(v, missing)), "</td>"))
 
             return ref
-        fmt = self.format
-        if fmt is format_str:
+        if self.show is None and self.format is format_str:
 
             def plain(v: Any, names: Mapping[Any, str], url: str) -> str:
                 if v is None or v == "" or v == []:
@@ -238,11 +362,12 @@ class FieldType:
                 return "".join(("<td>", escape(v), "</td>"))
 
             return plain
+        fmt = self.formatter(spec)
 
         def formatted(v: Any, names: Mapping[Any, str], url: str) -> str:
             if v is None or v == "" or v == []:
                 return "<td></td>"
-            return "".join(("<td>", escape(fmt(spec, v)), "</td>"))
+            return "".join(("<td>", escape(fmt(v)), "</td>"))
 
         return formatted
 
@@ -258,70 +383,6 @@ class FieldType:
             if messages:
                 problems.setdefault(o.name, []).extend(messages)
         return problems
-
-
-# --- parsing helpers ---------------------------------------------------------------------
-
-
-def blank(value: Any) -> bool:
-    """True for None and for text that is only whitespace."""
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def text_value(value: Any, *, multiline: bool, limit: int) -> str | None:
-    """Outer whitespace stripped; control characters and over-long text refused."""
-    if blank(value):
-        return None
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ValueError("Enter text.")
-    if multiline:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
-    elif "\n" in value or "\r" in value:
-        raise ValueError("Use a single line (no line breaks).")
-    if _CONTROL.search(value):
-        raise ValueError("Remove the control characters (such as NUL) from this text.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("This text contains characters that cannot be stored.") from None
-    value = value.strip()
-    if len(value) > limit:
-        raise ValueError(f"Use at most {limit:,} characters.")
-    return value or None
-
-
-def search_term(value: Any) -> str:
-    """A term typed into a search or a "contains" filter; ValueError when blank."""
-    term = text_value(value, multiline=False, limit=SEARCH_TERM_MAX)
-    if term is None:
-        raise ValueError("Enter a value to search for.")
-    return term
-
-
-def decimal_value(value: Any) -> Decimal:
-    """A finite Decimal from a typed number (floats through their shortest repr)."""
-    try:
-        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise ValueError("Enter a number, such as 1234.50.") from None
-    if not d.is_finite():
-        raise ValueError("Enter a number, such as 1234.50.")
-    return d
-
-
-def int_option(low: int, high: int) -> Callable[[Any], list[str]]:
-    """A check of a whole-number option between ``low`` and ``high``."""
-
-    def check(value: Any) -> list[str]:
-        if value is None:
-            return []
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            return [f"Enter a whole number from {low:,} to {high:,}."]
-        return []
-
-    return check
 
 
 # --- formatting --------------------------------------------------------------------------

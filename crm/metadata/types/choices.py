@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
@@ -37,18 +39,19 @@ def _parse_boolean(spec: FieldSpec, value: Any) -> bool | None:
         return True
     if s in _FALSE:
         return False
-    raise ValueError("Enter yes or no.")
+    raise ValueError(_("Enter yes or no."))
 
 
-def _format_boolean(spec: FieldSpec, value: Any) -> str:
-    return "" if value is None else ("Yes" if value else "No")
+def _show_boolean(spec: FieldSpec, fm: Any):
+    yes, no = _("Yes"), _("No")  # once per list, in the request's language
+    return lambda v: yes if v else no
 
 
 def _parse_picklist(spec: FieldSpec, value: Any) -> str | None:
     if blank(value):
         return None
     if not isinstance(value, str):
-        raise ValueError("Choose from the list.")
+        raise ValueError(_("Choose from the list."))
     return choice_keys(spec, [value])[0]
 
 
@@ -70,7 +73,7 @@ def known_key(spec: FieldSpec, value: Any) -> str:
     """A choice key for a filter: archived choices may be searched for too."""
     key = str(value).strip()
     if spec.choice(key) is None:
-        raise ValueError(f"“{key}” is not one of the choices.")
+        raise ValueError(_("“%(key)s” is not one of the choices.", key=key))
     return key
 
 
@@ -120,13 +123,13 @@ def _choice_value(ftype, field: FieldSpec, op: str, text: str, lenient: bool):
     """A saved view keeps working when a choice is archived later (``lenient``)."""
     if lenient:
         if field.choice(text) is None:
-            raise ValueError(f"“{text}” is not one of the choices.")
+            raise ValueError(_("“%(key)s” is not one of the choices.", key=text))
     else:
         ftype.parse(field, text)
     return text, text
 
 
-def _picklist_filter(ftype, spec: FieldSpec, col: Any, op: str, value: Any, *_: Any):
+def _picklist_filter(ftype, spec: FieldSpec, col: Any, op: str, value: Any, *_args: Any):
     if op == "empty":
         return col.is_(None)
     if op == "not_empty":
@@ -135,7 +138,7 @@ def _picklist_filter(ftype, spec: FieldSpec, col: Any, op: str, value: Any, *_: 
     return col.in_(keys) if op == "in" else sa.or_(col.not_in(keys), col.is_(None))
 
 
-def _multi_filter(ftype, spec: FieldSpec, col: Any, op: str, value: Any, dialect: str, *_: Any):
+def _multi_filter(ftype, spec: FieldSpec, col: Any, op: str, value: Any, dialect: str, *_args: Any):
     if dialect == "postgresql":
         doc = sa.type_coerce(col, postgresql.JSONB(none_as_null=True))
         has_items = sa.and_(
@@ -155,7 +158,9 @@ def _multi_filter(ftype, spec: FieldSpec, col: Any, op: str, value: Any, dialect
             )
 
     else:
-        raise ValueError(f"Multi-select filters are not supported on {dialect}.")
+        raise ValueError(
+            _("Multi-select filters are not supported on %(database)s.", database=dialect)
+        )
     if op == "empty":
         return sa.or_(col.is_(None), sa.not_(has_items))
     if op == "not_empty":
@@ -172,14 +177,16 @@ _CHOICES = {
 
 ENTRIES = (
     FieldType(
-        key="boolean", label="Yes/No", description="A checkbox: yes or no.", position=90,
+        key="boolean", label=_l("Yes/No"), description=_l("A checkbox: yes or no."),
+        position=90,
         sa_type=fixed(sa.Boolean), form_field=boolean_field, widget="checkbox",
-        parse=_parse_boolean, format=_format_boolean, storage="boolean",
+        parse=_parse_boolean, show=_show_boolean, storage="boolean",
         operators=("is_true", "is_false", "empty"), filter_sql=equality_filter,
         can_be_unique=False, takes_default=False, aggregates=("count",),
     ),
     FieldType(
-        key="picklist", label="Picklist", description="One value chosen from a list you define.",
+        key="picklist", label=_l("Picklist"),
+        description=_l("One value chosen from a list you define."),
         position=100, **_CHOICES,
         sa_type=fixed(sa.String, 64), form_field=form_field(PicklistField),
         widget="select", parse=_parse_picklist, format=_format_picklist,
@@ -187,13 +194,13 @@ ENTRIES = (
         html=_picklist_html, cell=_picklist_cell,
     ),
     FieldType(
-        key="multi_picklist", label="Multi-select picklist",
-        description="Several values chosen from a list.", position=110,
+        key="multi_picklist", label=_l("Multi-select picklist"),
+        description=_l("Several values chosen from a list."), position=110,
         **{**_CHOICES, "storage": "json"},
         sa_type=json_type, form_field=form_field(MultiPicklistField), widget="multiselect",
         parse=_parse_multi_picklist, format=_format_multi_picklist,
         operators=("contains", "contains_any", "empty", "not_empty"), filter_sql=_multi_filter,
-        op_words={"contains": "includes"}, html=_multi_html,
+        op_words={"contains": _l("includes")}, html=_multi_html,
         multi_valued=True, sortable=False, can_be_unique=False,
     ),
 )  # fmt: skip

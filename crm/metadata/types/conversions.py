@@ -8,8 +8,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+
 from crm.metadata.spec import FieldSpec
-from crm.metadata.types.base import FieldType, decimal_value
+from crm.metadata.types import l10n
+from crm.metadata.types.base import FieldType, decimal_value, not_a_number, too_long
 from crm.metadata.types.numbers import DECIMAL_RE, INT_RE, fit_decimal, parse_integer
 
 
@@ -51,23 +54,28 @@ def convert_value(
         return None
     old, new = from_spec.type, to_spec.type
     if old != new and (old, new) not in conversions:
-        label_old, label_new = registry[old].label, registry[new].label
-        raise ValueError(f"A {label_old} field cannot be changed to {label_new}.")
+        raise ValueError(
+            _(
+                "A %(old)s field cannot be changed to %(new)s.",
+                old=registry[old].label,
+                new=registry[new].label,
+            )
+        )
     target = registry[new]
     if target.storage in ("string", "text"):  # the cast keeps the text; the new type checks it
         text = value if isinstance(value, str) else str(parse_integer(from_spec, value))
         parsed = target.parse(to_spec, text) if not target.assigned else text
         if target.has_choices and parsed != text:
-            raise ValueError(f"“{text}” is not one of the choices.")
+            raise ValueError(_("“%(key)s” is not one of the choices.", key=text))
         limit = getattr(target.sa_type(to_spec), "length", None)
         if limit is not None and len(text) > limit:
-            raise ValueError(f"Use at most {limit:,} characters.")
+            raise ValueError(too_long(limit))
         return text
     if isinstance(value, str):  # only what the database's cast reads the same way
         if target.storage == "integer" and not INT_RE.fullmatch(value.strip()):
-            raise ValueError("Enter a whole number.")
+            raise ValueError(_("Enter a whole number."))
         if not DECIMAL_RE.fullmatch(value.strip()):
-            raise ValueError("Enter a number, such as 1234.50.")
+            raise ValueError(not_a_number(l10n.DEFAULT))
         value = Decimal(value.strip())
     if target.storage == "integer":
         return parse_integer(to_spec, value)

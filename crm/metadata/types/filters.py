@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm.metadata.spec import FieldSpec
@@ -27,17 +29,19 @@ RELATIVE_RANGES = (
     "this_quarter", "this_year", "last_7_days", "last_30_days", "next_30_days",
 )  # fmt: skip
 RELATIVE_LABELS = {
-    "today": "Today", "yesterday": "Yesterday", "this_week": "This week",
-    "last_week": "Last week", "this_month": "This month", "last_month": "Last month",
-    "this_quarter": "This quarter", "this_year": "This year", "last_7_days": "Last 7 days",
-    "last_30_days": "Last 30 days", "next_30_days": "Next 30 days",
+    "today": _l("Today"), "yesterday": _l("Yesterday"), "this_week": _l("This week"),
+    "last_week": _l("Last week"), "this_month": _l("This month"),
+    "last_month": _l("Last month"), "this_quarter": _l("This quarter"),
+    "this_year": _l("This year"), "last_7_days": _l("Last 7 days"),
+    "last_30_days": _l("Last 30 days"), "next_30_days": _l("Next 30 days"),
 }  # fmt: skip
 
 
 def relative_range(name: str, today: date) -> tuple[date, date]:
-    """The days ``[start, end)`` that a relative date filter means on ``today``. Weeks start
-    on Monday; "last_N_days" include today, "next_30_days" are today and the 29 days after.
-    ValueError for an unknown name."""
+    """The days ``[start, end)`` that a relative date filter means on ``today`` (the
+    user's today, in their time zone: ``l10n.Formats.today``). Weeks start on Monday in
+    every language; "last_N_days" include today, "next_30_days" are today and the 29 days
+    after. ValueError for an unknown name."""
     day = timedelta(days=1)
     monday = today - timedelta(days=today.weekday())
     month = today.replace(day=1)
@@ -64,7 +68,7 @@ def relative_range(name: str, today: date) -> tuple[date, date]:
         "next_30_days": (today, today + 30 * day),
     }
     if name not in ranges:
-        raise ValueError(f"Choose one of: {', '.join(RELATIVE_RANGES)}.")
+        raise ValueError(_("Choose one of: %(names)s.", names=", ".join(RELATIVE_RANGES)))
     return ranges[name]
 
 
@@ -75,11 +79,11 @@ def one(spec: FieldSpec, value: Any, parse: Callable[[FieldSpec, Any], Any]) -> 
     """The single value of a filter, parsed; ValueError when there are several or none."""
     if isinstance(value, list | tuple):
         if len(value) != 1:
-            raise ValueError("Enter one value for this filter.")
+            raise ValueError(_("Enter one value for this filter."))
         value = value[0]
     parsed = parse(spec, value)
     if parsed is None:
-        raise ValueError("Enter a value for this filter.")
+        raise ValueError(_("Enter a value for this filter."))
     return parsed
 
 
@@ -88,16 +92,16 @@ def many(spec: FieldSpec, value: Any, parse: Callable[[FieldSpec, Any], Any]) ->
     items = value if isinstance(value, list | tuple) else [value]
     parsed = [parse(spec, v) for v in items if not blank(v)]
     if not parsed:
-        raise ValueError("Choose at least one value.")
+        raise ValueError(_("Choose at least one value."))
     return list(dict.fromkeys(parsed))
 
 
 def pair(value: Any) -> tuple[Any, Any]:
     """The two ends of a "between" filter (one may be blank, not both)."""
     if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError("Enter two values: from and to.")
+        raise ValueError(_("Enter two values: from and to."))
     if blank(value[0]) and blank(value[1]):
-        raise ValueError("Enter at least one of the two values.")
+        raise ValueError(_("Enter at least one of the two values."))
     return value[0], value[1]
 
 
@@ -108,7 +112,7 @@ def _search(spec: FieldSpec, value: Any) -> str:
 # --- builders ----------------------------------------------------------------------------------
 
 
-def text_filter(ftype: FieldType, spec: FieldSpec, col: Any, op: str, value: Any, *_: Any):
+def text_filter(ftype: FieldType, spec: FieldSpec, col: Any, op: str, value: Any, *_args: Any):
     """contains / starts with (case-insensitive, escaped), equals, not equals, empty."""
     if op == "empty":
         return sa.or_(col.is_(None), col == "")
@@ -123,11 +127,12 @@ def text_filter(ftype: FieldType, spec: FieldSpec, col: Any, op: str, value: Any
     return col == term if op == "equals" else sa.or_(col != term, col.is_(None))
 
 
-def number_filter(ftype: FieldType, spec: FieldSpec, col: Any, op: str, value: Any, *_: Any):
-    """Comparisons, "between" (inclusive; an open end is blank) and empty."""
+def number_filter(ftype: FieldType, spec: FieldSpec, col: Any, op: str, value: Any, *_args: Any):
+    """Comparisons, "between" (inclusive; an open end is blank) and empty. Values are read
+    as the user's language writes numbers (and in the machine form a link carries)."""
     if op in ("empty", "not_empty"):
         return col.is_(None) if op == "empty" else col.is_not(None)
-    parse = ftype.parse
+    parse = ftype.parse_input
     if op == "between":
         low, high = pair(value)
         parts = []
@@ -164,7 +169,7 @@ def equality_filter(
         return col.is_(False)
     if op == "is_me":
         if user_id is None:
-            raise ValueError("“Is me” needs a signed-in user.")
+            raise ValueError(_("“Is me” needs a signed-in user."))
         return col == user_id
     if op == "in":
         return col.in_(many(spec, value, ftype.parse))
@@ -177,12 +182,14 @@ def equality_filter(
 def canon_value(
     ftype: FieldType, field: FieldSpec, op: str, text: str, lenient: bool
 ) -> tuple[str, Any]:
-    """One non-blank filter value as stored (canonical text) and as parsed (to compare the
-    two ends of "between"). ValueError with a message for people."""
+    """One non-blank filter value as stored (canonical text, the machine form every
+    language reads back alike: 1234.50) and as parsed (to compare the two ends of
+    "between"). The value is read as the user's language writes it. ValueError with a
+    message for people."""
     if op in SEARCH_OPS:  # any text, whatever the field's type
         parsed = _text_value(text, multiline=False, limit=255)
         return parsed, parsed
-    parsed = ftype.parse(field, text)
+    parsed = ftype.parse_input(field, text)
     if parsed is None:
-        raise ValueError("Enter a value.")
+        raise ValueError(_("Enter a value."))
     return input_text(field, parsed), parsed

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from types import FunctionType
 from typing import Any
 
-from wtforms import BooleanField, Field, SelectField, SelectMultipleField, StringField, widgets
+from flask_babel import gettext as _
+from wtforms import BooleanField, Field, SelectField, SelectMultipleField, StringField
 from wtforms.utils import unset_value
 from wtforms.validators import Optional, StopValidation
 
 from crm.metadata.spec import FieldSpec
-from crm.metadata.types.base import blank, input_text
+from crm.metadata.types.base import blank
 
 
 def choice_label(spec: FieldSpec, key: str) -> str:
@@ -30,31 +30,44 @@ def choice_keys(spec: FieldSpec, value: Any, *, held: tuple[str, ...] = ()) -> l
     if isinstance(value, str):
         value = re.split(r"[,;]", value)
     if not isinstance(value, list | tuple | set | frozenset):
-        raise ValueError("Choose from the list.")
+        raise ValueError(_("Choose from the list."))
     wanted = {str(v).strip() for v in value if not blank(v)}
     unknown = sorted(wanted - {c.key for c in spec.active_choices} - set(held))
     if unknown:
-        raise ValueError(f"“{unknown[0]}” is not one of the choices.")
+        raise ValueError(_("“%(key)s” is not one of the choices.", key=unknown[0]))
     return [c.key for c in spec.choices if c.key in wanted]
 
 
 class ParsedField(Field):
-    """A form field whose input goes through the type's ``parse`` (one set of rules for
-    forms, imports and the API)."""
+    """A form field whose input goes through the type's ``parse_input``: what a person
+    types, in their language and time zone (the record service reads the submitted text
+    the same way).
+
+    Shown again (a form with a problem elsewhere), the input holds the value as it was
+    read, in the form the input takes (a date typed 03/04/2026 comes back as the ISO day
+    a date input shows), and ``read_as`` says it in words ("Read as 3 April 2026."); a
+    value that could not be read comes back as typed, with its message."""
 
     def __init__(self, label=None, validators=None, *, spec: FieldSpec, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.spec = spec
+        self.read_as = ""
 
     def process_formdata(self, valuelist):
         if valuelist:
             from crm.metadata.types import get  # the registry imports this module
 
+            ftype = get(self.spec.type)
             self.data = None
-            self.data = get(self.spec.type).parse(self.spec, valuelist[0])
+            self.data = ftype.parse_input(self.spec, valuelist[0])
+            self.read_as = ftype.hint(self.spec, valuelist[0], self.data)
 
     def _value(self):
-        return self.raw_data[0] if self.raw_data else input_text(self.spec, self.data)
+        from crm.metadata.types import get
+
+        if self.raw_data and (self.process_errors or self.data is None):
+            return self.raw_data[0]
+        return get(self.spec.type).input_value(self.spec, self.data)
 
 
 class PicklistField(SelectField):
@@ -71,10 +84,11 @@ class PicklistField(SelectField):
 
     def process(self, formdata, data=unset_value, extra_filters=None):
         super().process(formdata, data, extra_filters)
-        shown = {value for value, *_ in self.choices}
+        shown = {value for value, *_rest in self.choices}
         for key in self._held():
             if key not in shown:
-                self.choices.append((key, f"{choice_label(self.spec, key)} (archived)"))
+                label = choice_label(self.spec, key)
+                self.choices.append((key, _("%(label)s (archived)", label=label)))
 
     def process_data(self, value):
         self.data = value
@@ -114,7 +128,7 @@ class Required:
 
     def __call__(self, form, field):
         if not field.process_errors and field.data in (None, "", []):
-            raise StopValidation("This field is required.")
+            raise StopValidation(_("This field is required."))
 
 
 def form_field(cls: type, widget: Any = None, **render_kw: Any) -> Callable[[FieldSpec], Any]:
@@ -143,8 +157,3 @@ def boolean_field(spec: FieldSpec):
 
 def read_only_field(spec: FieldSpec):
     return ReadOnlyField(spec.label, description=spec.help_text, render_kw={"readonly": True})
-
-
-def number_widget(spec: FieldSpec) -> widgets.NumberInput:
-    places = int(spec.option("decimal_places", 2))
-    return widgets.NumberInput(step=f"{Decimal(1).scaleb(-places):f}")

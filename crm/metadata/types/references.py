@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import widgets
 
 from crm.metadata.keys import KEY_RE
@@ -17,18 +19,18 @@ from crm.metadata.types.forms import ParsedField, form_field
 from crm.metadata.types.numbers import parse_integer
 
 ON_DELETE = ("clear", "restrict", "cascade")
-CANNOT_SEE = "(a record you cannot see)"
-FORMER_USER = "(former user)"
+CANNOT_SEE = _l("(a record you cannot see)")
+FORMER_USER = _l("(former user)")
 
 
-def _parse_id(what: str) -> Callable[[FieldSpec, Any], int | None]:
+def _parse_id(message: Callable[[], str]) -> Callable[[FieldSpec, Any], int | None]:
     def parse(spec: FieldSpec, value: Any) -> int | None:
         try:
             n = parse_integer(spec, value)
         except ValueError:
             n = 0
         if n is not None and n <= 0:
-            raise ValueError(f"Choose {what}.")
+            raise ValueError(message())
         return n
 
     return parse
@@ -58,42 +60,45 @@ def _lookup_cell(spec: FieldSpec, has_target: bool):
 
 def _target_problems(value: Any) -> list[str]:
     if not isinstance(value, str) or not KEY_RE.fullmatch(value):
-        return ["Choose the entity this field looks up."]
+        return [_("Choose the entity this field looks up.")]
     return []
 
 
 def _on_delete_problems(value: Any) -> list[str]:
     if (value if value is not None else "clear") not in ON_DELETE:
-        return [f"Choose one of: {', '.join(ON_DELETE)}."]
+        return [_("Choose one of: %(names)s.", names=", ".join(ON_DELETE))]
     return []
 
 
 _REFERENCE = {
     "sa_type": fixed(sa.BigInteger), "storage": "integer", "filter_sql": equality_filter,
-    "index_by_default": True, "sort_words": ("smallest first", "largest first"),
+    "index_by_default": True, "sort_words": (_l("smallest first"), _l("largest first")),
     "aggregates": ("count",),
 }  # fmt: skip
 
 ENTRIES = (
     FieldType(
-        key="lookup", label="Lookup", description="A link to a record of another entity.",
+        key="lookup", label=_l("Lookup"), description=_l("A link to a record of another entity."),
         position=150, **_REFERENCE,
         form_field=form_field(ParsedField, widgets.TextInput(), **{
             "data-widget": "lookup", "data-target": lambda s: s.option("target", "")}),
-        widget="lookup", parse=_parse_id("a record"), reference="record",
+        widget="lookup", parse=_parse_id(lambda: _("Choose a record.")), reference="record",
         missing_name=CANNOT_SEE, operators=("eq", "in", "empty", "not_empty"),
         html=_lookup_html, cell=_lookup_cell,
         options=(
-            Option("target", "Looks up", "entity", _target_problems, None, lambda v: v or ""),
-            Option("on_delete", "When the record is deleted", "on_delete", _on_delete_problems,
-                   "clear", lambda v: v or "clear"),
+            Option("target", _l("Looks up"), "entity", _target_problems, None,
+                   lambda v: v or ""),
+            Option("on_delete", _l("When the record is deleted"), "on_delete",
+                   _on_delete_problems, "clear", lambda v: v or "clear"),
         ),
     ),
     FieldType(
-        key="user", label="User", description="A person who uses this CRM.", position=160,
+        key="user", label=_l("User"), description=_l("A person who uses this CRM."),
+        position=160,
         **_REFERENCE,
         form_field=form_field(ParsedField, widgets.TextInput(), **{"data-widget": "user"}),
-        widget="user", parse=_parse_id("a user"), reference="user", missing_name=FORMER_USER,
+        widget="user", parse=_parse_id(lambda: _("Choose a user.")), reference="user",
+        missing_name=FORMER_USER,
         operators=("eq", "in", "is_me", "empty", "not_empty"),
     ),
 )  # fmt: skip

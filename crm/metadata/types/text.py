@@ -8,9 +8,12 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import widgets
 
 from crm.metadata.spec import FieldSpec
+from crm.metadata.types import l10n
 from crm.metadata.types.base import (
     LONG_TEXT_MAX,
     FieldType,
@@ -43,7 +46,10 @@ def _parse_email(spec: FieldSpec, value: Any) -> str | None:
     try:
         return validate_email(s, check_deliverability=False, globally_deliverable=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from None
+        # The validator explains in English only: other languages get a plain message.
+        if l10n.current().locale == l10n.DEFAULT_LOCALE:
+            raise ValueError(str(exc)) from None
+        raise ValueError(_("Enter a valid email address, such as name@example.com.")) from None
 
 
 def _parse_phone(spec: FieldSpec, value: Any) -> str | None:
@@ -52,7 +58,7 @@ def _parse_phone(spec: FieldSpec, value: Any) -> str | None:
         return None
     s = " ".join(s.split())
     if not _PHONE_RE.fullmatch(s) or len(s) < 4 or sum(c.isdigit() for c in s) < 4:
-        raise ValueError("Enter a phone number: at least 4 digits, with + ( ) - . / only.")
+        raise ValueError(_("Enter a phone number: at least 4 digits, with + ( ) - . / only."))
     return s
 
 
@@ -60,7 +66,7 @@ def _parse_url(spec: FieldSpec, value: Any) -> str | None:
     s = text_value(value, multiline=False, limit=2048)
     if s is None:
         return None
-    message = "Enter a web address starting with http:// or https://."
+    message = _("Enter a web address starting with http:// or https://.")
     if "\\" in s or any(c.isspace() for c in s):
         raise ValueError(message)
     parts = urlsplit(s)
@@ -77,7 +83,7 @@ def _parse_url(spec: FieldSpec, value: Any) -> str | None:
 
 def _parse_auto_number(spec: FieldSpec, value: Any) -> None:
     if not blank(value):
-        raise ValueError("This number is assigned automatically.")
+        raise ValueError(_("This number is assigned automatically."))
     return None
 
 
@@ -91,7 +97,7 @@ def _prefix_problems(value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, str) or len(value) > 20 or re.search(r"[\x00-\x1f\x7f]", value):
-        return ["Use at most 20 characters, on one line."]
+        return [_("Use at most 20 characters, on one line.")]
     return []
 
 
@@ -119,48 +125,54 @@ _TEXTUAL = {
 
 ENTRIES = (
     FieldType(
-        key="text", label="Text", description="One line of text, such as a name or a code.",
+        key="text", label=_l("Text"),
+        description=_l("One line of text, such as a name or a code."),
         position=10, **_TEXTUAL,
         sa_type=lambda s: sa.String(int(s.option("max_length", 255))),
         form_field=form_field(ParsedField, widgets.TextInput(),
                               maxlength=lambda s: s.option("max_length", 255)),
         widget="text", parse=parse_text, can_name_records=True, names_new_entities=True,
-        options=(Option("max_length", "Maximum length", "number", int_option(1, 10_000), 255),),
+        options=(
+            Option("max_length", _l("Maximum length"), "number", int_option(1, 10_000), 255),
+        ),
     ),
     FieldType(
-        key="long_text", label="Long text",
-        description="Several lines of text, such as notes or a description.",
+        key="long_text", label=_l("Long text"),
+        description=_l("Several lines of text, such as notes or a description."),
         position=20, **{**_TEXTUAL, "storage": "text"},
         sa_type=fixed(sa.Text), form_field=form_field(ParsedField, widgets.TextArea()),
         widget="textarea", parse=_parse_long_text, html=_long_text_html,
         sortable=False, can_be_unique=False,
     ),
     FieldType(
-        key="email", label="Email", description="An email address.", position=120, **_TEXTUAL,
+        key="email", label=_l("Email"), description=_l("An email address."), position=120,
+        **_TEXTUAL,
         sa_type=fixed(sa.String, 254), form_field=form_field(ParsedField, widgets.EmailInput()),
         widget="email", parse=_parse_email, html=_email_html, can_name_records=True,
     ),
     FieldType(
-        key="phone", label="Phone", description="A phone number.", position=130, **_TEXTUAL,
+        key="phone", label=_l("Phone"), description=_l("A phone number."), position=130,
+        **_TEXTUAL,
         sa_type=fixed(sa.String, 40), form_field=form_field(ParsedField, widgets.TelInput()),
         widget="tel", parse=_parse_phone, can_name_records=True,
     ),
     FieldType(
-        key="url", label="Web address", description="A link to a web page (http or https).",
+        key="url", label=_l("Web address"),
+        description=_l("A link to a web page (http or https)."),
         position=140, **_TEXTUAL,
         sa_type=fixed(sa.String, 2048), form_field=form_field(ParsedField, widgets.URLInput()),
         widget="url", parse=_parse_url, html=_url_html, can_name_records=True,
     ),
     FieldType(
-        key="auto_number", label="Auto-number",
-        description="A number given to each new record, such as INV-0042.",
+        key="auto_number", label=_l("Auto-number"),
+        description=_l("A number given to each new record, such as INV-0042."),
         position=170, **_TEXTUAL,
         sa_type=fixed(sa.String, 64), form_field=read_only_field, widget="text",
         parse=_parse_auto_number, filter_value=_auto_number_value, index_by_default=True,
         can_name_records=True, assigned=True,
         options=(
-            Option("prefix", "Prefix", "text", _prefix_problems, "", lambda v: v or ""),
-            Option("padding", "Digits", "number", int_option(0, 12), 0),
+            Option("prefix", _l("Prefix"), "text", _prefix_problems, "", lambda v: v or ""),
+            Option("padding", _l("Digits"), "number", int_option(0, 12), 0),
         ),
     ),
 )  # fmt: skip
