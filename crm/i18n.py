@@ -122,12 +122,6 @@ def set_company_defaults(*, locale: str | None, timezone: str | None) -> None:
     bump_version()
 
 
-def forget_company_settings() -> None:
-    """Drop the company defaults read in this request (after changing them)."""
-    if has_request_context():
-        g.pop("_company_settings", None)
-
-
 def company_locale() -> str:
     return known_locale(_company_setting(LOCALE_SETTING)) or DEFAULT_LOCALE
 

@@ -237,6 +237,7 @@ def set_company_defaults(actor: Any, *, locale: str | None, timezone: str | None
     ``locale`` / ``timezone``) and nothing is stored."""
     from crm import i18n
     from crm.access import policy
+    from crm.metadata import specs
 
     policy.require(actor, policy.CONFIGURE)
     errors: dict[str, list[str]] = {}
@@ -246,14 +247,9 @@ def set_company_defaults(actor: Any, *, locale: str | None, timezone: str | None
         errors["timezone"] = [_("Choose one of the time zones offered.")]
     if errors:
         raise ValidationFailed(_("The company defaults were not changed."), errors=errors)
-    with unit_of_work():
-        for key, value in ((i18n.LOCALE_SETTING, locale), (i18n.TIMEZONE_SETTING, timezone)):
-            row = db.session.get(AppSetting, key)
-            if row is None:
-                db.session.add(AppSetting(key=key, value=value))
-            else:
-                row.value = value
-    i18n.forget_company_settings()
+    with unit_of_work(after_commit=[specs.forget_request_specs]):
+        # Bumps the metadata version: every worker reads the defaults with its specs.
+        i18n.set_company_defaults(locale=locale, timezone=timezone)
 
 
 def set_active(user_id: int, active: bool) -> User:
