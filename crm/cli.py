@@ -60,11 +60,12 @@ def register_cli(app: Flask) -> None:
         """Compare the metadata with the database's real schema; exit 1 on any difference."""
         from crm.extensions import db
         from crm.metadata import specs
-        from crm.schema.doctor import reconcile
+        from crm.schema.doctor import REPAIR, reconcile, search_problems
         from crm.schema.stats import statistics_problems
 
         compiled = specs.current()
         problems = reconcile(db.session.connection(), compiled)
+        searching = search_problems(db.session.connection(), compiled)
         stale = statistics_problems(db.session.connection(), compiled)
         db.session.rollback()
         for problem in stale:  # a slow plan, not a fault: said, but no failure
@@ -78,6 +79,11 @@ def register_cli(app: Flask) -> None:
             for problem in problems:
                 click.echo(f"  ✗ {problem}")
             click.echo(f"{len(problems)} difference(s) between the metadata and the database.")
+            if searching:
+                click.echo(
+                    f"{len(searching)} of them concern quick search: "
+                    f"run `{REPAIR}` to rebuild its structures."
+                )
             raise click.exceptions.Exit(1)
         fields = sum(len(s.fields) for s in compiled.entities.values())
         click.echo(
@@ -97,5 +103,20 @@ def register_cli(app: Flask) -> None:
         with unit_of_work():
             done = refresh_all(specs.current())
         click.echo(f"Planner statistics refreshed for {len(done)} table(s).")
+
+    @group.command("rebuild-search")
+    @click.argument("entity", required=False)
+    def rebuild_search(entity: str | None) -> None:
+        """Rebuild quick search's index structures (of every entity, or of ENTITY) from the
+        metadata, indexing every record: the repair for what `crm doctor` reports about
+        search. Writes to the tables wait while it runs (seconds per million records)."""
+        from crm.schema.repair import rebuild_search as rebuild
+
+        try:
+            done = rebuild(entity)
+        except ValidationFailed as exc:
+            click.echo(str(exc), err=True)
+            raise click.exceptions.Exit(1) from None
+        click.echo(f"Search structures rebuilt for {len(done)} table(s).")
 
     app.cli.add_command(group)

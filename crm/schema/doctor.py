@@ -6,9 +6,9 @@ from sqlalchemy import inspect
 from sqlalchemy import types as satypes
 from sqlalchemy.engine import Connection
 
-from crm.metadata.compile import spine_columns, wanted_indexes
+from crm.metadata.compile import index_name, spine_columns, wanted_indexes
 from crm.metadata.specs import CompiledSpecs
-from crm.schema import search
+from crm.schema import cjk, search
 
 
 def _family(sa_type) -> tuple:
@@ -69,52 +69,114 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
             for ix in insp.get_indexes(table)
         }
         expected = dict(wanted_indexes(spec))
-        if connection.dialect.name == "postgresql":
-            expected.update({n: ((c,), False) for n, c in search.trigram_indexes(spec).items()})
+        searching = _search_index_names(table, actual)  # checked by search_problems
         for name, (cols, unique) in sorted(expected.items()):
             got = actual_ix.get(name)
             if got is None:
                 problems.append(f"{table}: index {name} is missing")
             elif got != (cols, unique):
                 problems.append(f"{table}: index {name} is {got}, metadata says {(cols, unique)}")
-        for name in sorted(set(actual_ix) - set(expected)):
+        for name in sorted(set(actual_ix) - set(expected) - searching):
             problems.append(f"{table}: index {name} exists but the metadata does not ask for it")
-        if connection.dialect.name == "sqlite":
-            problems += _sqlite_search_problems(connection, spec, all_tables)
     known = {s.table_name for s in compiled.entities.values()}
-    for name in sorted(t for t in all_tables if t.endswith("__fts")):
-        if name[: -len("__fts")] not in known:
-            problems.append(f"{name}: search table exists but no entity describes it")
     for table in sorted(actual_tables - known):
         problems.append(f"{table}: table exists but no entity describes it")
+    return problems + search_problems(connection, compiled)
+
+
+REPAIR = "flask --app app crm rebuild-search"
+
+
+def search_problems(connection: Connection, compiled: CompiledSpecs) -> list[str]:
+    """Every quick-search structure (SQLite: the trigram and gram FTS5 tables and their
+    triggers; PostgreSQL: the trigram and gram indexes and the gram function) that is
+    missing, out of date (made by an older definition) or left over; all of them are
+    repaired by ``crm rebuild-search`` (REPAIR)."""
+    insp = inspect(connection)
+    all_tables = set(insp.get_table_names())
+    sqlite = connection.dialect.name == "sqlite"
+    problems: list[str] = []
+    for key in sorted(compiled.entities):
+        spec = compiled.entities[key]
+        if spec.table_name not in all_tables:
+            continue  # reported by reconcile
+        if sqlite:
+            problems += _sqlite_search_problems(connection, spec, all_tables)
+        else:
+            problems += _postgres_search_problems(insp, spec)
+    if not sqlite:
+        body = search.function_body(connection)
+        needed = any(search.search_fields(s) for s in compiled.entities.values())
+        if body is None and needed:
+            problems.append(f"function {cjk.PG_FUNCTION}: missing (quick search needs it)")
+        elif body is not None and body != cjk.pg_function_body():
+            problems.append(f"function {cjk.PG_FUNCTION}: out of date")
+    known = {s.table_name for s in compiled.entities.values()}
+    for name in sorted(all_tables):
+        for suffix in ("__fts", "__fts_cjk"):
+            if name.endswith(suffix) and name[: -len(suffix)] not in known:
+                problems.append(f"{name}: search table exists but no entity describes it")
+    return problems
+
+
+def _search_index_names(table: str, columns) -> set[str]:
+    """PostgreSQL: the names a trigram or gram index of any of ``columns`` would have."""
+    return {index_name(table, f"{c}_{suffix}") for c in columns for suffix in ("trgm", "cjk")}
+
+
+def _postgres_search_problems(insp, spec) -> list[str]:
+    table = spec.table_name
+    actual = {ix["name"]: ix for ix in insp.get_indexes(table)}
+    expected = {n: c for n, c in search.trigram_indexes(spec).items()}
+    grams = search.gram_indexes(spec)
+    expected.update({n: f"{cjk.PG_FUNCTION}({c})" for n, c in grams.items()})
+    problems = []
+    for name, what in sorted(expected.items()):
+        ix = actual.get(name)
+        if ix is None:
+            problems.append(f"{table}: search index {name} is missing")
+            continue
+        got = [str(e).replace('"', "") for e in ix.get("expressions") or ix["column_names"]]
+        if got != [what]:
+            problems.append(f"{table}: search index {name} is on {got}, metadata says [{what!r}]")
+    columns = [c["name"] for c in insp.get_columns(table)]
+    for name in sorted((_search_index_names(table, columns) & set(actual)) - set(expected)):
+        problems.append(f"{table}: search index {name} exists but its field is not searchable")
     return problems
 
 
 def _sqlite_search_problems(connection: Connection, spec, all_tables: set[str]) -> list[str]:
-    """The FTS5 table and its three triggers exist exactly when the entity has search
-    fields, over exactly those columns."""
-    name = search.fts_table(spec)
-    fields = [f.column for f in search.search_fields(spec)]
-    if not fields:
-        return (
-            [f"{name}: search table exists but no field is searchable"]
+    """The two FTS5 tables and their triggers exist exactly when the entity has search
+    fields, each as ``search.definitions`` makes it (SQLite keeps the statement's text)."""
+    wanted = search.definitions(spec, "sqlite")
+    names = (search.fts_table(spec), search.cjk_table(spec))
+    if not wanted:
+        return [
+            f"{name}: search table exists but no field is searchable"
+            for name in names
             if name in all_tables
-            else []
-        )
-    if name not in all_tables:
-        return [f"{name}: search table is missing"]
+        ]
+    stored = dict(
+        connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE tbl_name IN (?, ?, ?)",
+            (spec.table_name, *names),
+        ).all()
+    )
     problems = []
-    columns = [row[1] for row in connection.exec_driver_sql(f'PRAGMA table_info("{name}")')]
-    if columns != fields:
-        problems.append(f"{name}: searches {columns}, metadata says {fields}")
-    triggers = {
-        row[0]
-        for row in connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
-            (spec.table_name,),
-        )
-    }
-    for suffix in ("ai", "ad", "au"):
-        if f"{name}_{suffix}" not in triggers:
-            problems.append(f"{name}: trigger {name}_{suffix} is missing")
+    for name in names:
+        if name not in stored:
+            problems.append(f"{name}: search table is missing")
+            continue
+        fields = [search.fts_column(f.column) for f in search.search_fields(spec)]
+        columns = [row[1] for row in connection.exec_driver_sql(f'PRAGMA table_info("{name}")')]
+        if columns != fields:
+            problems.append(f"{name}: searches {columns}, metadata says {fields}")
+        elif stored[name] != wanted[name]:
+            problems.append(f"{name}: search table is out of date")
+        for suffix in search.TRIGGERS:
+            trigger = f"{name}_{suffix}"
+            if trigger not in stored:
+                problems.append(f"{name}: trigger {trigger} is missing")
+            elif stored[trigger] != wanted[trigger]:
+                problems.append(f"{name}: trigger {trigger} is out of date")
     return problems
