@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import inspect
 from sqlalchemy import types as satypes
 from sqlalchemy.engine import Connection
@@ -124,6 +126,9 @@ def _search_index_names(table: str, columns) -> set[str]:
     return {index_name(table, f"{c}_{suffix}") for c in columns for suffix in ("trgm", "cjk")}
 
 
+_CAST = re.compile(r'["()]|::text')
+
+
 def _postgres_search_problems(insp, spec) -> list[str]:
     table = spec.table_name
     actual = {ix["name"]: ix for ix in insp.get_indexes(table)}
@@ -136,8 +141,9 @@ def _postgres_search_problems(insp, spec) -> list[str]:
         if ix is None:
             problems.append(f"{table}: search index {name} is missing")
             continue
-        got = [str(e).replace('"', "") for e in ix.get("expressions") or ix["column_names"]]
-        if got != [what]:
+        got = [str(e) for e in ix.get("expressions") or ix["column_names"]]
+        # PostgreSQL writes a varchar column as ("name")::text inside the function call.
+        if [_CAST.sub("", e) for e in got] != [_CAST.sub("", what)]:
             problems.append(f"{table}: search index {name} is on {got}, metadata says [{what!r}]")
     columns = [c["name"] for c in insp.get_columns(table)]
     for name in sorted((_search_index_names(table, columns) & set(actual)) - set(expected)):
@@ -163,16 +169,17 @@ def _sqlite_search_problems(connection: Connection, spec, all_tables: set[str]) 
         ).all()
     )
     problems = []
+    fields = [search.fts_column(f.column) for f in search.search_fields(spec)]
     for name in names:
         if name not in stored:
             problems.append(f"{name}: search table is missing")
-            continue
-        fields = [search.fts_column(f.column) for f in search.search_fields(spec)]
-        columns = [row[1] for row in connection.exec_driver_sql(f'PRAGMA table_info("{name}")')]
-        if columns != fields:
-            problems.append(f"{name}: searches {columns}, metadata says {fields}")
-        elif stored[name] != wanted[name]:
-            problems.append(f"{name}: search table is out of date")
+        else:
+            info = connection.exec_driver_sql(f'PRAGMA table_info("{name}")')
+            columns = [row[1] for row in info]
+            if columns != fields:
+                problems.append(f"{name}: searches {columns}, metadata says {fields}")
+            elif stored[name] != wanted[name]:
+                problems.append(f"{name}: search table is out of date")
         for suffix in search.TRIGGERS:
             trigger = f"{name}_{suffix}"
             if trigger not in stored:
