@@ -17,7 +17,7 @@ from crm.extensions import db
 from crm.metadata import specs
 from crm.metadata.specs import CompiledSpecs
 from crm.metadata.versioning import bump_version
-from crm.schema import search, stats
+from crm.schema import cjk, search, stats
 from crm.uow import unit_of_work
 
 
@@ -40,8 +40,14 @@ def rebuild_search(entity_key: str | None = None) -> list[str]:
 
 
 def rebuild(connection: Connection, compiled: CompiledSpecs, only: str | None = None) -> list[str]:
-    """Rebuild on ``connection`` (no commit): the entity tables done."""
+    """Rebuild on ``connection`` (no commit): the entity tables done. An out-of-date
+    PostgreSQL gram function means every entity's gram indexes are rebuilt, ``only`` or
+    not: they were all built with it."""
     tables = set(inspect(connection).get_table_names())
+    if connection.dialect.name != "sqlite":
+        body = search.function_body(connection)
+        if body is not None and body != cjk.pg_function_body():
+            only = None
     done = []
     for key in sorted(compiled.entities):
         spec = compiled.entities[key]

@@ -208,7 +208,8 @@ def drop(connection: Connection, before: EntitySpec, after: EntitySpec | None) -
 def rebuild(connection: Connection, spec: EntitySpec) -> None:
     """Drop every search structure of ``spec``'s table, whatever made it (an older
     definition, a field since made unsearchable), and build what ``spec`` asks for: the
-    repair behind ``crm rebuild-search``. On PostgreSQL the gram function is replaced too."""
+    repair behind ``crm rebuild-search``. On PostgreSQL an out-of-date gram function is
+    replaced too (and a missing one made)."""
     if connection.dialect.name == "sqlite":
         drop(connection, spec, None)
     else:
@@ -218,7 +219,10 @@ def rebuild(connection: Connection, spec: EntitySpec) -> None:
                 name = index_name(spec.table_name, f"{column}_{suffix}")
                 if name in present:
                     connection.execute(text(f"DROP INDEX {_q(name)}"))
-        if search_fields(spec):
+        body = function_body(connection)
+        if body is not None and body != cjk.pg_function_body():
+            # Every gram index was built with the old function: the caller rebuilds them
+            # all (``crm.schema.repair.rebuild`` does).
             connection.execute(text(cjk.pg_function_ddl()))
     create(connection, spec)
 
@@ -275,7 +279,7 @@ def index_match(
             return None
         gram, exact = probe
         found = [
-            func.crm_cjk_grams(table.c[f.column], type_=ARRAY(Text)).contains([gram])
+            getattr(func, cjk.PG_FUNCTION)(table.c[f.column], type_=ARRAY(Text)).contains([gram])
             for f in fields
         ]
         return IndexMatch(condition=or_(*found), exact=exact)
