@@ -72,11 +72,12 @@ def register_cli(app: Flask) -> None:
         """Compare the metadata with the database's real schema; exit 1 on any difference."""
         from crm.extensions import db
         from crm.metadata import specs
-        from crm.schema.doctor import reconcile
+        from crm.schema.doctor import REPAIR, reconcile, search_problems
         from crm.schema.stats import statistics_problems
 
         compiled = specs.current()
         problems = reconcile(db.session.connection(), compiled)
+        searching = search_problems(db.session.connection(), compiled)
         stale = statistics_problems(db.session.connection(), compiled)
         db.session.rollback()
         for problem in stale:  # a slow plan, not a fault: said, but no failure
@@ -101,6 +102,17 @@ def register_cli(app: Flask) -> None:
                     len(problems),
                 )
             )
+            if searching:
+                click.echo(
+                    ngettext(
+                        "%(num)d of them concerns quick search: run `%(command)s` to rebuild "
+                        "its structures.",
+                        "%(num)d of them concern quick search: run `%(command)s` to rebuild "
+                        "its structures.",
+                        len(searching),
+                        command=REPAIR,
+                    )
+                )
             raise click.exceptions.Exit(1)
         fields = sum(len(s.fields) for s in compiled.entities.values())
         click.echo(
@@ -128,6 +140,27 @@ def register_cli(app: Flask) -> None:
             ngettext(
                 "Planner statistics refreshed for %(num)d table.",
                 "Planner statistics refreshed for %(num)d tables.",
+                len(done),
+            )
+        )
+
+    @group.command("rebuild-search")
+    @click.argument("entity", required=False)
+    def rebuild_search(entity: str | None) -> None:
+        """Rebuild quick search's index structures (of every entity, or of ENTITY) from the
+        metadata, indexing every record: the repair for what `crm doctor` reports about
+        search. Writes to the tables wait while it runs (seconds per million records)."""
+        from crm.schema.repair import rebuild_search as rebuild
+
+        try:
+            done = rebuild(entity)
+        except ValidationFailed as exc:
+            click.echo(str(exc), err=True)
+            raise click.exceptions.Exit(1) from None
+        click.echo(
+            ngettext(
+                "Search structures rebuilt for %(num)d table.",
+                "Search structures rebuilt for %(num)d tables.",
                 len(done),
             )
         )

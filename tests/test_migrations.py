@@ -83,3 +83,58 @@ def test_existing_entity_tables_get_the_owner_and_last_change_index(databases, t
     assert _owner_index_columns(url, "x_deal") == ["owner_id"]  # as tables were made before
     migrate.upgrade(url)
     assert _owner_index_columns(url, "x_deal") == ["owner_id", "updated_at", "id"]
+
+
+def test_existing_search_structures_are_rebuilt_for_any_script(databases, tmp_path):
+    """Migration 0013 rebuilds the search structures of tables made before it (SQLite's
+    trigram table had unprefixed columns and no gram table; PostgreSQL had no gram index),
+    indexing the records already there; downgrading puts the old ones back."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from werkzeug.datastructures import MultiDict
+
+    from crm.metadata import list_views, specs
+    from crm.records import listing
+    from crm.schema import service as schema
+    from crm.schema.doctor import reconcile
+    from tests.conftest import build_app
+    from tests.factories import insert_rows, make_user
+
+    url = databases.empty(tmp_path)
+    migrate.upgrade(url)
+    app = build_app(url, str(tmp_path / "instance"))
+    field = {"type": "text", "label": "Title", "searchable": True}
+    with app.app_context():
+        schema.create_entity("deal", "Deal", fields=[{"key": "title", **field}])
+        insert_rows("deal", {"title": "王伟的订单"}, {"title": "Order 7"})
+        db.session.remove()
+        db.engine.dispose()
+    before = ScriptDirectory.from_config(migrate.alembic_config()).get_revision("0013")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, before.down_revision)
+        with engine.connect() as conn:
+            insp = inspect(conn)
+            if conn.dialect.name == "sqlite":
+                assert "x_deal__fts_cjk" not in insp.get_table_names()
+                columns = [c["name"] for c in insp.get_columns("x_deal__fts")]
+                assert columns == ["title"]
+            else:
+                assert "ix_x_deal__title_cjk" not in {i["name"] for i in insp.get_indexes("x_deal")}
+    finally:
+        engine.dispose()
+    migrate.upgrade(url)
+    with app.app_context():
+        assert reconcile(db.session.connection(), specs.current()) == []
+        db.session.rollback()
+        user = make_user("reader@example.com", is_admin=True)
+        spec = specs.current().entity("deal")
+        view = list_views.default_view("deal", user.id)
+        for q, titles in (("王伟", {"王伟的订单"}), ("Order", {"Order 7"})):
+            req = listing.parse_request(user, spec, MultiDict({"q": q}), view)
+            assert {r["title"] for r in listing.list_page(user, spec, req).rows} == titles
+        db.session.remove()
+        db.engine.dispose()

@@ -58,9 +58,11 @@ PYTHON_RESERVED = (
 SPINE = frozenset(SPINE_COLUMNS)
 # Names the runtime itself uses in forms, URLs and exports.
 APP_RESERVED = frozenset({"csrf_token", "q", "page", "sort", "view", "owner", "x"})
-# Column names SQLite's full-text tables keep for themselves (FTS5 refuses a column named
-# so; the table's own name, ``x_<entity>__fts``, is kept out by the ``__fts`` ending).
-SEARCH_RESERVED = frozenset({"rowid", "rank", "oid", "_rowid_"})
+# Quick search's own tables are named ``x_<entity>__fts`` and ``x_<entity>__fts_cjk`` (FTS5
+# adds ``_data``, ``_idx``... to each): no key may hold ``__fts``, so no entity's table can
+# take one of those names. (FTS5 keeps ``rowid`` and ``rank`` as column names too, but its
+# columns are the field keys prefixed, ``crm.schema.search.fts_column``: any key works.)
+SEARCH_MARK = "__fts"
 # SQLAlchemy names the values of a statement's conditions after their column plus a number
 # (``version_1``, ``id_1``, ``param_1``); a column named so would take one of their places.
 NUMBERED = re.compile(r"^(?P<base>[a-z_]+?)_[0-9]+$")
@@ -162,7 +164,7 @@ def key_problems(key: str, *, what: str = "key") -> list[str]:
         problems.append(_(words["spine"], key=key))
     elif lowered in SQL_RESERVED or lowered in PYTHON_RESERVED or lowered in APP_RESERVED:
         problems.append(_(words["reserved"], key=key))
-    elif lowered in SEARCH_RESERVED or lowered.endswith("__fts"):
+    elif SEARCH_MARK in lowered:
         problems.append(_(words["search"], key=key))
     elif clashes_with_generated_names(lowered):
         instead = NUMBERED_SUFFIX.sub(r"\1", lowered)

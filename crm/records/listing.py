@@ -6,9 +6,10 @@ search, read one page at a time.
 - Pages use keyset pagination (``after`` = the last row's sort values), so page 1,000 costs
   what page 1 costs; there is no exact ``count(*)`` on a page view.
 - Quick search never scans without bound: a term the search index answers is read through
-  it (a common one by walking the list's order, see ``search_condition``); a shorter term
-  (no trigram) reads at most SHORT_SCAN_ROWS rows in the list's order per request, and the
-  page says so ("type at least 3 characters"), offering to look further.
+  it (a common one by walking the list's order, see ``search_condition``), as is a one- or
+  two-character term in a script written without spaces (the gram index); another shorter
+  term (no trigram) reads at most SHORT_SCAN_ROWS rows in the list's order per request,
+  and the page says so ("type at least 3 characters"), offering to look further.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    text,
     union_all,
 )
 
@@ -307,10 +307,12 @@ def _filter_conditions(user, spec, table, filters, dialect):
 def search_condition(user, spec, table, q: str, dialect: str, *, ordered: bool = False):
     """Quick search: a searchable field the user may see contains ``q``.
 
-    SQLite answers from the entity's FTS5 trigram table (a phrase MATCH limited to the
-    visible columns); PostgreSQL's ILIKE uses the GIN trigram indexes (its planner chooses
-    between them and walking the sort index). Terms shorter than three characters cannot
-    use a trigram index and fall back to a scan: callers bound it (``short_search``).
+    An index answers when it can (``crm.schema.search.index_match``): SQLite's FTS5 trigram
+    table (a phrase MATCH limited to the visible columns) for three characters or more,
+    and on both engines the gram index for one or two characters of a script written
+    without spaces (王伟, 华为); PostgreSQL's ILIKE uses the GIN trigram indexes (its planner
+    chooses between them and walking the sort index). A short Latin term falls back to a
+    scan: callers bound it (``short_search``).
 
     ``ordered``: the query reads a page in the list's order. On SQLite a common term
     (more than COMMON_MATCHES matches, found cheaply: the index yields them in rowid
@@ -323,24 +325,19 @@ def search_condition(user, spec, table, q: str, dialect: str, *, ordered: bool =
     fields = [f for f in search.search_fields(spec) if f.key in visible]
     if not fields:
         return false()
-    if dialect == "sqlite" and search.uses_index(dialect, q):
-        fts = search.fts_table(spec)
-        columns = " ".join(f.column for f in fields)
-        match = f"{{{columns}}} : {search.fts_phrase(q)}"
-        matching = (
-            select(literal_column("rowid"))
-            .select_from(text(f'"{fts}"'))  # a key-derived name, see crm.schema.search
-            .where(text(f'"{fts}" MATCH :fts_match').bindparams(fts_match=match))
-        )
-        if ordered and _common(matching):
-            return (table.c.id + 0).in_(matching)
-        return table.c.id.in_(matching)
-    return or_(
-        *(
-            types.build_filter(f, table.c[f.key], "contains", q, dialect_name=dialect)
-            for f in fields
-        )
-    )
+    contains = [
+        types.build_filter(f, table.c[f.key], "contains", q, dialect_name=dialect) for f in fields
+    ]
+    match = search.index_match(spec, table, fields, q, dialect)
+    if match is None:
+        return or_(*contains)
+    found = match.condition
+    if match.ids is not None:
+        if ordered and _common(match.ids):
+            found = (table.c.id + 0).in_(match.ids)
+        else:
+            found = table.c.id.in_(match.ids)
+    return found if match.exact else and_(found, or_(*contains))
 
 
 def _common(matching) -> bool:
@@ -349,9 +346,10 @@ def _common(matching) -> bool:
 
 
 def short_search(dialect: str, q: str) -> bool:
-    """True when no index answers ``q`` (shorter than a trigram, on either engine): the
-    search is a scan, bounded by SHORT_SCAN_ROWS."""
-    return bool(q) and len(q) < search.MIN_TRIGRAM
+    """True when no index answers ``q`` (shorter than a trigram, with no character of a
+    script written without spaces, on either engine): the search is a scan, bounded by
+    SHORT_SCAN_ROWS."""
+    return search.short_term(q)
 
 
 def _order_by(sort_cols, directions) -> list:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 from sqlalchemy import inspect
 from sqlalchemy import types as satypes
 from sqlalchemy.engine import Connection
 
-from crm.metadata.compile import spine_columns, wanted_indexes
+from crm.metadata.compile import index_name, spine_columns, wanted_indexes
 from crm.metadata.specs import CompiledSpecs
-from crm.schema import search
+from crm.schema import cjk, search
 
 
 def _family(sa_type) -> tuple:
@@ -53,13 +55,13 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
             {c.name: c.type for c in compiled.tables[key].columns if c.name not in wanted}
         )
         for name in sorted(set(wanted) - set(actual)):
-            problems.append(_("%(table)s.%(column)s: column is missing", table=table, column=name))
+            problems.append(_("%(table)s.%(name)s: column is missing", table=table, name=name))
         for name in sorted(set(actual) - set(wanted)):
             problems.append(
                 _(
-                    "%(table)s.%(column)s: column exists but no field describes it",
+                    "%(table)s.%(name)s: column exists but no field describes it",
                     table=table,
-                    column=name,
+                    name=name,
                 )
             )
         for name in sorted(set(wanted) & set(actual)):
@@ -69,9 +71,9 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
             if _family(want_t) != _family(actual[name]["type"]):
                 problems.append(
                     _(
-                        "%(table)s.%(column)s: type is %(actual)s, metadata says %(wanted)s",
+                        "%(table)s.%(name)s: type is %(actual)s, metadata says %(wanted)s",
                         table=table,
-                        column=name,
+                        name=name,
                         actual=str(_family(actual[name]["type"])),
                         wanted=str(_family(want_t)),
                     )
@@ -81,78 +83,167 @@ def reconcile(connection: Connection, compiled: CompiledSpecs) -> list[str]:
             for ix in insp.get_indexes(table)
         }
         expected = dict(wanted_indexes(spec))
-        if connection.dialect.name == "postgresql":
-            expected.update({n: ((c,), False) for n, c in search.trigram_indexes(spec).items()})
+        searching = _search_index_names(table, actual)  # checked by search_problems
         for name, (cols, unique) in sorted(expected.items()):
             got = actual_ix.get(name)
             if got is None:
-                problems.append(_("%(table)s: index %(index)s is missing", table=table, index=name))
+                problems.append(_("%(table)s: index %(name)s is missing", table=table, name=name))
             elif got != (cols, unique):
                 problems.append(
                     _(
-                        "%(table)s: index %(index)s is %(actual)s, metadata says %(wanted)s",
+                        "%(table)s: index %(name)s is %(got)s, metadata says %(wanted)s",
                         table=table,
-                        index=name,
-                        actual=str(got),
+                        name=name,
+                        got=got,
                         wanted=str((cols, unique)),
                     )
                 )
-        for name in sorted(set(actual_ix) - set(expected)):
+        for name in sorted(set(actual_ix) - set(expected) - searching):
             problems.append(
                 _(
-                    "%(table)s: index %(index)s exists but the metadata does not ask for it",
+                    "%(table)s: index %(name)s exists but the metadata does not ask for it",
                     table=table,
-                    index=name,
+                    name=name,
                 )
             )
-        if connection.dialect.name == "sqlite":
-            problems += _sqlite_search_problems(connection, spec, all_tables)
     known = {s.table_name for s in compiled.entities.values()}
-    for name in sorted(t for t in all_tables if t.endswith("__fts")):
-        if name[: -len("__fts")] not in known:
-            problems.append(
-                _("%(table)s: search table exists but no entity describes it", table=name)
-            )
     for table in sorted(actual_tables - known):
         problems.append(_("%(table)s: table exists but no entity describes it", table=table))
+    return problems + search_problems(connection, compiled)
+
+
+REPAIR = "flask --app app crm rebuild-search"
+
+
+def search_problems(connection: Connection, compiled: CompiledSpecs) -> list[str]:
+    """Every quick-search structure (SQLite: the trigram and gram FTS5 tables and their
+    triggers; PostgreSQL: the trigram and gram indexes and the gram function) that is
+    missing, out of date (made by an older definition) or left over; all of them are
+    repaired by ``crm rebuild-search`` (REPAIR)."""
+    insp = inspect(connection)
+    all_tables = set(insp.get_table_names())
+    sqlite = connection.dialect.name == "sqlite"
+    problems: list[str] = []
+    for key in sorted(compiled.entities):
+        spec = compiled.entities[key]
+        if spec.table_name not in all_tables:
+            continue  # reported by reconcile
+        if sqlite:
+            problems += _sqlite_search_problems(connection, spec, all_tables)
+        else:
+            problems += _postgres_search_problems(insp, spec)
+    if not sqlite:
+        body = search.function_body(connection)
+        needed = any(search.search_fields(s) for s in compiled.entities.values())
+        if body is None and needed:
+            problems.append(
+                _(
+                    "function %(function)s: missing (quick search needs it)",
+                    function=str(cjk.PG_FUNCTION),
+                )
+            )
+        elif body is not None and body != cjk.pg_function_body():
+            problems.append(_("function %(function)s: out of date", function=str(cjk.PG_FUNCTION)))
+    known = {s.table_name for s in compiled.entities.values()}
+    for name in sorted(all_tables):
+        for suffix in ("__fts", "__fts_cjk"):
+            if name.endswith(suffix) and name[: -len(suffix)] not in known:
+                problems.append(
+                    _("%(name)s: search table exists but no entity describes it", name=name)
+                )
+    return problems
+
+
+def _search_index_names(table: str, columns) -> set[str]:
+    """PostgreSQL: the names a trigram or gram index of any of ``columns`` would have."""
+    return {index_name(table, f"{c}_{suffix}") for c in columns for suffix in ("trgm", "cjk")}
+
+
+_CAST = re.compile(r'["()]|::text')
+
+
+def _postgres_search_problems(insp, spec) -> list[str]:
+    table = spec.table_name
+    actual = {ix["name"]: ix for ix in insp.get_indexes(table)}
+    expected = {n: c for n, c in search.trigram_indexes(spec).items()}
+    grams = search.gram_indexes(spec)
+    expected.update({n: f"{cjk.PG_FUNCTION}({c})" for n, c in grams.items()})
+    problems = []
+    for name, what in sorted(expected.items()):
+        ix = actual.get(name)
+        if ix is None:
+            problems.append(
+                _("%(table)s: search index %(name)s is missing", table=table, name=name)
+            )
+            continue
+        got = [str(e) for e in ix.get("expressions") or ix["column_names"]]
+        # PostgreSQL writes a varchar column as ("name")::text inside the function call.
+        if [_CAST.sub("", e) for e in got] != [_CAST.sub("", what)]:
+            problems.append(
+                _(
+                    "%(table)s: search index %(name)s is on %(got)s, metadata says [%(wanted)s]",
+                    table=table,
+                    name=name,
+                    got=got,
+                    wanted=repr(what),
+                )
+            )
+    columns = [c["name"] for c in insp.get_columns(table)]
+    for name in sorted((_search_index_names(table, columns) & set(actual)) - set(expected)):
+        problems.append(
+            _(
+                "%(table)s: search index %(name)s exists but its field is not searchable",
+                table=table,
+                name=name,
+            )
+        )
     return problems
 
 
 def _sqlite_search_problems(connection: Connection, spec, all_tables: set[str]) -> list[str]:
-    """The FTS5 table and its three triggers exist exactly when the entity has search
-    fields, over exactly those columns."""
-    name = search.fts_table(spec)
-    fields = [f.column for f in search.search_fields(spec)]
-    if not fields:
-        return (
-            [_("%(table)s: search table exists but no field is searchable", table=name)]
+    """The two FTS5 tables and their triggers exist exactly when the entity has search
+    fields, each as ``search.definitions`` makes it (SQLite keeps the statement's text)."""
+    wanted = search.definitions(spec, "sqlite")
+    names = (search.fts_table(spec), search.cjk_table(spec))
+    if not wanted:
+        return [
+            _("%(name)s: search table exists but no field is searchable", name=name)
+            for name in names
             if name in all_tables
-            else []
-        )
-    if name not in all_tables:
-        return [_("%(table)s: search table is missing", table=name)]
+        ]
+    stored = dict(
+        connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE tbl_name IN (?, ?, ?)",
+            (spec.table_name, *names),
+        ).all()
+    )
     problems = []
-    columns = [row[1] for row in connection.exec_driver_sql(f'PRAGMA table_info("{name}")')]
-    if columns != fields:
-        problems.append(
-            _(
-                "%(table)s: searches %(actual)s, metadata says %(wanted)s",
-                table=name,
-                actual=str(columns),
-                wanted=str(fields),
-            )
-        )
-    triggers = {
-        row[0]
-        for row in connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
-            (spec.table_name,),
-        )
-    }
-    for suffix in ("ai", "ad", "au"):
-        trigger = f"{name}_{suffix}"
-        if trigger not in triggers:
-            problems.append(
-                _("%(table)s: trigger %(trigger)s is missing", table=name, trigger=trigger)
-            )
+    fields = [search.fts_column(f.column) for f in search.search_fields(spec)]
+    for name in names:
+        if name not in stored:
+            problems.append(_("%(name)s: search table is missing", name=name))
+        else:
+            info = connection.exec_driver_sql(f'PRAGMA table_info("{name}")')
+            columns = [row[1] for row in info]
+            if columns != fields:
+                problems.append(
+                    _(
+                        "%(name)s: searches %(columns)s, metadata says %(fields)s",
+                        name=name,
+                        columns=columns,
+                        fields=fields,
+                    )
+                )
+            elif stored[name] != wanted[name]:
+                problems.append(_("%(name)s: search table is out of date", name=name))
+        for suffix in search.TRIGGERS:
+            trigger = f"{name}_{suffix}"
+            if trigger not in stored:
+                problems.append(
+                    _("%(name)s: trigger %(trigger)s is missing", name=name, trigger=trigger)
+                )
+            elif stored[trigger] != wanted[trigger]:
+                problems.append(
+                    _("%(name)s: trigger %(trigger)s is out of date", name=name, trigger=trigger)
+                )
     return problems

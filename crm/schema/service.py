@@ -34,7 +34,7 @@ from crm.metadata.spec import Choice, EntitySpec, FieldSpec
 from crm.metadata.versioning import bump_version, log_change
 from crm.schema import preflight, stats
 from crm.schema.apply import apply_ops
-from crm.schema.plan import AlterColumnType, CreateIndex, CreateTable, Op, plan
+from crm.schema.plan import AlterColumnType, CreateIndex, CreateSearch, CreateTable, Op, plan
 from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
@@ -708,6 +708,8 @@ def _analyzed_after(ops: list[Op], work: SchemaChange) -> list[str]:
     column rebuilt, a new field's default written to every record (new tables are empty)."""
     created = {op.entity.table_name for op in ops if isinstance(op, CreateTable)}
     touched = [op.table for op in ops if isinstance(op, CreateIndex)]
+    # PostgreSQL keeps statistics of index expressions (the gram indexes') once analyzed.
+    touched += [op.after.table_name for op in ops if isinstance(op, CreateSearch)]
     touched += [op.entity.table_name for op in ops if isinstance(op, AlterColumnType)]
     touched += [work.wanted[key].table_name for key, _ in work.backfills]
     return [t for t in dict.fromkeys(touched) if t not in created]

@@ -305,3 +305,39 @@ def _statements(into: list):
         yield
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
+
+
+# --- Any valid key can be searched (issue 12's leftover, issue 13) ------------------------
+
+
+def test_fields_keyed_like_fts5s_own_columns_are_searchable(app, staff, login_as):
+    """FTS5 keeps ``rowid`` and ``rank`` for itself: its columns are the keys prefixed, so
+    such keys are accepted, searched, listed and pass the doctor."""
+    from crm.schema.doctor import reconcile
+
+    schema.create_entity(
+        "ledger",
+        "Ledger",
+        fields=[
+            {"key": key, "type": "text", "label": key.title(), "searchable": True}
+            for key in ("rowid", "rank", "oid")
+        ],
+        name_field="rank",
+    )
+    spec = specs.current().entity("ledger")
+    first = records.create(staff, spec, {"rowid": "Row alpha", "rank": "上校", "oid": "OID-1"})
+    second = records.create(staff, spec, {"rowid": "Row beta", "rank": "少将", "oid": "OID-2"})
+    view = list_views.default_view("ledger", staff.id)
+
+    def ids(q):
+        req = listing.parse_request(staff, spec, MultiDict({"q": q}), view)
+        return {r["id"] for r in listing.list_page(staff, spec, req).rows}
+
+    assert ids("alpha") == {first} and ids("OID-2") == {second}
+    assert ids("少将") == {second} and ids("校") == {first} and ids("Row") == {first, second}
+    assert lookup.lookup_options(staff, spec, "上校") == [(first, "上校")]
+    records.update_record(staff, spec, first, {"rank": "大校"}, expected_version=1)
+    assert ids("上校") == set() and ids("大校") == {first}
+    assert reconcile(db.session.connection(), specs.current()) == []
+    body = login_as(staff).get("/r/ledger/?q=少将").data.decode()
+    assert f'value="{second}:' in body and f'value="{first}:' not in body
