@@ -60,17 +60,9 @@ APP_RESERVED = frozenset({"csrf_token", "q", "page", "sort", "view", "owner", "x
 # Column names SQLite's full-text tables keep for themselves (FTS5 refuses a column named
 # so; the table's own name, ``x_<entity>__fts``, is kept out by the ``__fts`` ending).
 SEARCH_RESERVED = frozenset({"rowid", "rank", "oid", "_rowid_"})
-# SQLAlchemy names the values of a statement's conditions after their column plus a number
-# (``version_1``, ``id_1``, ``param_1``); a column named so would take one of their places.
-NUMBERED = re.compile(r"^(?P<base>[a-z_]+?)_[0-9]+$")
-NUMBERED_SUFFIX = re.compile(r"_([0-9]+)$")
-GENERATED_BASES = SPINE | {"param"}
-
-
-def clashes_with_generated_names(key: str) -> bool:
-    """Whether ``key`` reads like a name SQLAlchemy generates for a spine column's value."""
-    match = NUMBERED.match(key)
-    return bool(match) and match["base"] in GENERATED_BASES
+# Keys that read like the names SQLAlchemy generates for a statement's values (``version_1``,
+# ``id_1``, ``param_1``) are fine: statements that write records name their values
+# explicitly (``crm.records.query.assign``), so a column key is never a bind name.
 
 
 def key_problems(key: str, *, what: str = "key") -> list[str]:
@@ -97,12 +89,6 @@ def key_problems(key: str, *, what: str = "key") -> list[str]:
         problems.append(f"“{key}” is a reserved word; choose another {what}.")
     elif lowered in SEARCH_RESERVED or lowered.endswith("__fts"):
         problems.append(f"“{key}” is a name quick search keeps for itself; choose another {what}.")
-    elif clashes_with_generated_names(lowered):
-        instead = NUMBERED_SUFFIX.sub(r"\1", lowered)
-        problems.append(
-            f"“{key}” reads like a name the database layer gives its own values; "
-            f"choose another {what} (for example “{instead}”)."
-        )
     return problems
 
 
@@ -148,8 +134,6 @@ def suggest_key(label: str, *, taken: set[str] | frozenset[str] = frozenset()) -
     candidate, n = base, 2
     while key_problems(candidate) or candidate in taken:
         candidate = f"{base}_{n}"
-        if clashes_with_generated_names(candidate):  # "version_2": suggest "version2"
-            candidate = f"{base}{n}"
         n += 1
     return candidate
 
