@@ -63,17 +63,9 @@ APP_RESERVED = frozenset({"csrf_token", "q", "page", "sort", "view", "owner", "x
 # take one of those names. (FTS5 keeps ``rowid`` and ``rank`` as column names too, but its
 # columns are the field keys prefixed, ``crm.schema.search.fts_column``: any key works.)
 SEARCH_MARK = "__fts"
-# SQLAlchemy names the values of a statement's conditions after their column plus a number
-# (``version_1``, ``id_1``, ``param_1``); a column named so would take one of their places.
-NUMBERED = re.compile(r"^(?P<base>[a-z_]+?)_[0-9]+$")
-NUMBERED_SUFFIX = re.compile(r"_([0-9]+)$")
-GENERATED_BASES = SPINE | {"param"}
-
-
-def clashes_with_generated_names(key: str) -> bool:
-    """Whether ``key`` reads like a name SQLAlchemy generates for a spine column's value."""
-    match = NUMBERED.match(key)
-    return bool(match) and match["base"] in GENERATED_BASES
+# Keys that read like the names SQLAlchemy generates for a statement's values (``version_1``,
+# ``id_1``, ``param_1``) are fine: statements that write records name their values
+# explicitly (``crm.binds``), so a column key is never a bind name.
 
 
 # Messages about a key or a label name what they are about inside the sentence (the noun's
@@ -96,10 +88,6 @@ _KEY_MESSAGES: dict[str, dict[str, str]] = {
         "spine": N_("“%(key)s” is a column every record already has; choose another key."),
         "reserved": N_("“%(key)s” is a reserved word; choose another key."),
         "search": N_("“%(key)s” is a name quick search keeps for itself; choose another key."),
-        "generated": N_(
-            "“%(key)s” reads like a name the database layer gives its own values; "
-            "choose another key (for example “%(instead)s”)."
-        ),
     },
     "entity key": {
         "empty": N_("Enter an entity key."),
@@ -115,10 +103,6 @@ _KEY_MESSAGES: dict[str, dict[str, str]] = {
         "search": N_(
             "“%(key)s” is a name quick search keeps for itself; choose another entity key."
         ),
-        "generated": N_(
-            "“%(key)s” reads like a name the database layer gives its own values; "
-            "choose another entity key (for example “%(instead)s”)."
-        ),
     },
     "field key": {
         "empty": N_("Enter a field key."),
@@ -133,10 +117,6 @@ _KEY_MESSAGES: dict[str, dict[str, str]] = {
         "reserved": N_("“%(key)s” is a reserved word; choose another field key."),
         "search": N_(
             "“%(key)s” is a name quick search keeps for itself; choose another field key."
-        ),
-        "generated": N_(
-            "“%(key)s” reads like a name the database layer gives its own values; "
-            "choose another field key (for example “%(instead)s”)."
         ),
     },
 }
@@ -166,9 +146,6 @@ def key_problems(key: str, *, what: str = "key") -> list[str]:
         problems.append(_(words["reserved"], key=key))
     elif SEARCH_MARK in lowered:
         problems.append(_(words["search"], key=key))
-    elif clashes_with_generated_names(lowered):
-        instead = NUMBERED_SUFFIX.sub(r"\1", lowered)
-        problems.append(_(words["generated"], key=key, instead=instead))
     return problems
 
 
@@ -241,8 +218,6 @@ def suggest_key(label: str, *, taken: set[str] | frozenset[str] = frozenset()) -
     candidate, n = base, 2
     while key_problems(candidate) or candidate in taken:
         candidate = f"{base}_{n}"
-        if clashes_with_generated_names(candidate):  # "version_2": suggest "version2"
-            candidate = f"{base}{n}"
         n += 1
     return candidate
 

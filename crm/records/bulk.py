@@ -33,6 +33,7 @@ from sqlalchemy import func, select, tuple_, update
 
 from crm.access import directory, policy
 from crm.access.models import User
+from crm.binds import assign
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.ids import as_id
@@ -216,12 +217,13 @@ def _write_versioned(
                     table.c.deleted_at.is_(None),
                 )
                 .values(
-                    {
-                        column: value,
-                        "version": table.c.version + 1,
-                        "updated_at": utcnow(),
-                        "updated_by": user.id,
-                    }
+                    assign(
+                        table,
+                        {column: value},
+                        version=table.c.version + 1,
+                        updated_at=utcnow(),
+                        updated_by=user.id,
+                    )
                 )
                 .returning(table.c.id)
             )
@@ -344,18 +346,26 @@ def bulk_delete(user: Any, spec: EntitySpec, ids: Iterable[int]) -> BulkResult:
                 rule = f.option("on_delete", "clear")
                 if rule == "cascade":
                     db.session.execute(
-                        update(t).where(*live).values(deleted_at=now, updated_at=now)
+                        update(t).where(*live).values(assign(t, deleted_at=now, updated_at=now))
                     )
                 elif rule != "restrict":
                     db.session.execute(
-                        update(t).where(*live).values({f.key: None, "version": t.c.version + 1})
+                        update(t)
+                        .where(*live)
+                        .values(assign(t, {f.key: None}, version=t.c.version + 1))
                     )
             table = table_of(spec)
             db.session.execute(
                 update(table)
                 .where(table.c.id.in_(targets), table.c.deleted_at.is_(None))
                 .values(
-                    deleted_at=now, updated_at=now, updated_by=user.id, version=table.c.version + 1
+                    assign(
+                        table,
+                        deleted_at=now,
+                        updated_at=now,
+                        updated_by=user.id,
+                        version=table.c.version + 1,
+                    )
                 )
             )
             for record_id in targets:

@@ -26,6 +26,7 @@ from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select,
 from crm import uow
 from crm.access import policy
 from crm.access.models import User
+from crm.binds import assign, assign_many, named_rows
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs, types
@@ -320,13 +321,16 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
         record_id = db.session.execute(
             insert(table)
             .values(
-                **values,
-                owner_id=user.id,
-                created_by=user.id,
-                updated_by=user.id,
-                created_at=now,
-                updated_at=now,
-                version=1,
+                assign(
+                    table,
+                    values,
+                    owner_id=user.id,
+                    created_by=user.id,
+                    updated_by=user.id,
+                    created_at=now,
+                    updated_at=now,
+                    version=1,
+                )
             )
             .returning(table.c.id)
         ).scalar_one()
@@ -396,9 +400,11 @@ def bulk_create(
             for f in numbered:
                 item[f.key] = _next_number(spec, f)
         ids: list[int] = []
+        keys = list(dict.fromkeys(k for item in payload for k in item))
+        many = insert(table).values(assign_many(table, keys))
         for start in range(0, len(payload), 1000):
-            chunk = payload[start : start + 1000]
-            ids += list(db.session.scalars(insert(table).returning(table.c.id), chunk))
+            chunk = named_rows(payload[start : start + 1000], keys)
+            ids += list(db.session.scalars(many.returning(table.c.id), chunk))
         db.session.add_all(
             RecordHistory(
                 entity_key=spec.key, record_id=rid, user_id=user.id, action="create", changes=None
@@ -471,7 +477,9 @@ def merge_update(
                     table.c.version == current["version"],
                     table.c.deleted_at.is_(None),
                 )
-                .values(**changed, version=version, updated_at=utcnow(), updated_by=user.id)
+                .values(
+                    assign(table, changed, version=version, updated_at=utcnow(), updated_by=user.id)
+                )
             )
             if result.rowcount == 1:
                 add_history(
@@ -616,16 +624,26 @@ def delete(user: Any, spec: EntitySpec, record_id: int) -> None:
                         )
                     )
             elif rule == "cascade":
-                db.session.execute(update(t).where(*live).values(deleted_at=now, updated_at=now))
+                db.session.execute(
+                    update(t).where(*live).values(assign(t, deleted_at=now, updated_at=now))
+                )
             else:
                 db.session.execute(
-                    update(t).where(*live).values({f.key: None, "version": t.c.version + 1})
+                    update(t).where(*live).values(assign(t, {f.key: None}, version=t.c.version + 1))
                 )
         table = table_of(spec)
         db.session.execute(
             update(table)
             .where(table.c.id == record_id)
-            .values(deleted_at=now, updated_at=now, updated_by=user.id, version=table.c.version + 1)
+            .values(
+                assign(
+                    table,
+                    deleted_at=now,
+                    updated_at=now,
+                    updated_by=user.id,
+                    version=table.c.version + 1,
+                )
+            )
         )
         add_history(spec, record_id, user, "delete", version=row["version"] + 1)
 
@@ -646,10 +664,13 @@ def restore(user: Any, spec: EntitySpec, record_id: int) -> None:
             update(table)
             .where(table.c.id == record_id)
             .values(
-                deleted_at=None,
-                updated_at=utcnow(),
-                updated_by=user.id,
-                version=table.c.version + 1,
+                assign(
+                    table,
+                    deleted_at=None,
+                    updated_at=utcnow(),
+                    updated_by=user.id,
+                    version=table.c.version + 1,
+                )
             )
         )
         add_history(spec, record_id, user, "restore", version=row["version"] + 1)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased
 
 from crm.access import audit, policy
 from crm.access.models import Department, RecordShare, User
+from crm.binds import assign
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.ids import as_id
@@ -377,9 +378,16 @@ def transfer(
         result = db.session.execute(
             update(table)
             .where(table.c.id == record_id, table.c.version == seen, table.c.deleted_at.is_(None))
-            .values(owner_id=owner, version=table.c.version + 1, updated_at=utcnow(),
-                    updated_by=user.id)
-        )  # fmt: skip
+            .values(
+                assign(
+                    table,
+                    owner_id=owner,
+                    version=table.c.version + 1,
+                    updated_at=utcnow(),
+                    updated_by=user.id,
+                )
+            )
+        )
         if result.rowcount != 1:  # someone saved between our read and this write
             raise _stale(spec, None)
         records.add_history(spec, record_id, user, "assign", {OWNER_KEY: [row["owner_id"], owner]})

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select, text, update
 
 from crm import uow
+from crm.binds import assign
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs as spec_cache
@@ -693,7 +694,8 @@ def _backfill(change: SchemaChange) -> None:
         _metadata, tables = build_tables([change.wanted[entity_key]])
         col = tables[entity_key].c[f.column]
         value = types.get(f.type).parse(f, f.default)
-        db.session.execute(update(tables[entity_key]).where(col.is_(None)).values({col: value}))
+        table = tables[entity_key]
+        db.session.execute(update(table).where(col.is_(None)).values(assign(table, {col: value})))
 
 
 def _lock_timeout() -> None:

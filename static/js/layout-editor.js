@@ -5,14 +5,29 @@
 // section added, moved or removed) serialises the DOM into that input and fires
 // "layout-changed", which the form's hx-trigger turns into a save; the server answers with
 // the editor block (editor + preview), swapped in place. No inline scripts (CSP).
+//
+// While a field is held (from the press on it to its release) nothing may redraw the
+// editor or read it half-way: an answer swapped in then would pull the field out from
+// under the pointer, and a save sent then would read the list with SortableJS's floating
+// copy of the field in it (the field twice: a 400) or with the field where the pointer
+// happens to be. So, while a field is held:
+// - a save that goes out (one queued by hx-sync before the press) sends the layout as it
+//   was at the press, a state the editor really showed;
+// - an answer is kept, not swapped in. At the release, when the drop changed the layout,
+//   the drop's own save brings the server's view of everything and the kept answer is
+//   dropped; when it changed nothing and no other save is under way, the kept answer is
+//   swapped in then. No answer is lost, no request is cancelled.
 (function () {
   "use strict";
 
   var EDITOR = "form[data-layout-editor]";
 
+  // SortableJS's floating copy of a dragged field (class sortable-fallback) sits in the
+  // list it came from until the drop: it is never part of the layout.
   function keysOf(list) {
     if (!list) return [];
-    return Array.prototype.map.call(list.querySelectorAll(":scope > [data-field]"), function (li) {
+    var items = list.querySelectorAll(":scope > [data-field]:not(.sortable-fallback)");
+    return Array.prototype.map.call(items, function (li) {
       return li.getAttribute("data-field");
     });
   }
@@ -40,7 +55,9 @@
 
   function sync(form) {
     var input = form.querySelector("[data-layout-input]");
-    if (input) input.value = JSON.stringify(serialise(form));
+    if (!input) return;
+    // A field is held: what the editor showed when it was pressed (see the top).
+    input.value = form._leHeld ? form._leHeld.layout : JSON.stringify(serialise(form));
   }
 
   // A change since the request in flight was sent means its answer is already stale.
@@ -176,13 +193,57 @@
           evt.to.hasAttribute("data-quick-available")
         );
       },
+      // Pressed: nothing moved yet, so this is the layout on screen.
+      onChoose: function () { hold(form); },
+      // Released: after onEnd (which saves a drop that moved the field).
+      onUnchoose: function () { setTimeout(function () { release(form); }, 0); },
       onStart: function () { form.classList.add("is-dragging-field"); },
       onEnd: function (evt) {
         form.classList.remove("is-dragging-field");
-        if (evt.from !== evt.to || evt.oldIndex !== evt.newIndex) changed(form);
+        if (evt.from !== evt.to || evt.oldIndex !== evt.newIndex) {
+          form._leHeld = null; // the drop is on screen now: the save reads it
+          changed(form);
+        }
       },
     });
   }
+
+  // -- a field held while saves come and go (see the top) --------------------------------
+
+  function hold(form) {
+    form._leHeld = { layout: JSON.stringify(serialise(form)), answer: null };
+  }
+
+  function release(form) {
+    var held = form._leHeld;
+    form._leHeld = null;
+    sync(form);
+    var answer = held && held.answer;
+    if (!answer || !document.body.contains(form)) return;
+    // Swapped in only when it is still the answer to what is on screen: nothing changed
+    // since its request was sent and no other save is under way (its answer will come).
+    var current = (form._leGeneration || 0) === answer.generation;
+    if (!current || form._leInFlight || !window.htmx || !window.htmx.swap) return;
+    var editor = document.getElementById("layout-editor");
+    if (!editor) return;
+    pendingFocus = focusState(editor);
+    window.htmx.swap(editor, answer.text, {
+      swapStyle: "outerHTML",
+      swapDelay: 0,
+      settleDelay: 20,
+    });
+  }
+
+  // A release SortableJS did not report (its list was taken away mid-drag): let go too.
+  ["pointerup", "pointercancel", "mouseup", "touchend"].forEach(function (type) {
+    document.addEventListener(type, function () {
+      setTimeout(function () {
+        document.querySelectorAll(EDITOR).forEach(function (form) {
+          if (form._leHeld) release(form);
+        });
+      }, 0);
+    }, true);
+  });
 
   function init(root) {
     var forms = root.matches && root.matches(EDITOR) ? [root] : root.querySelectorAll(EDITOR);
@@ -236,6 +297,16 @@
     sync(form);
     evt.detail.parameters.layout = form.querySelector("[data-layout-input]").value;
     form._leSent = form._leGeneration || 0;
+  });
+
+  // Whether a save of the form is under way (hx-sync lets one at a time).
+  document.addEventListener("htmx:beforeSend", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.matches && form.matches(EDITOR)) form._leInFlight = true;
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (form && form.matches && form.matches(EDITOR)) form._leInFlight = false;
   });
 
   // Which control had the focus (and what it held) so it survives the swap.
@@ -298,6 +369,16 @@
     // Dispatched on the target (#layout-editor); the form that asked is in the config.
     var form = (evt.detail.requestConfig && evt.detail.requestConfig.elt) || evt.detail.elt;
     if (!form || !form.matches || !form.matches(EDITOR)) return;
+    if (form._leHeld && document.body.contains(form)) {
+      // A field is held: keep the answer for the release (see the top).
+      form._leHeld.answer = {
+        text: evt.detail.serverResponse,
+        generation: form._leSent || 0,
+      };
+      evt.detail.shouldSwap = false;
+      evt.detail.isError = false;
+      return;
+    }
     var stale = (form._leGeneration || 0) !== (form._leSent || 0);
     if (stale && document.body.contains(form)) {
       // A newer change is queued (hx-sync "queue last"): keep what is on screen; the next

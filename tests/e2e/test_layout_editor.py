@@ -204,3 +204,175 @@ def test_admin_reorders_quick_create(live_server, signed_in):
         assert list(specs.current().quick_layout("member")) == after
     preview = page.locator("[data-preview] .pv-label").all_text_contents()
     assert preview[0].startswith("Email") and preview[1].startswith("Full name")
+
+
+# -- a drag while saves come and go ---------------------------------------------------------
+
+COUNT_ANSWERS = """() => {
+  window.__sent = 0; window.__answered = 0;
+  document.addEventListener('htmx:beforeSend', () => { window.__sent += 1; });
+  document.addEventListener('htmx:afterRequest', () => { window.__answered += 1; });
+}"""
+
+
+class HeldSaves:
+    """Holds back the answer to the next layout save (``page.route``) until ``release``;
+    records every layout save's status."""
+
+    def __init__(self, page):
+        self.page = page
+        self.held: list = []
+        self.holding = False
+        self.statuses: list[int] = []
+        page.on(
+            "response",
+            lambda r: (
+                self.statuses.append(r.status)
+                if r.request.method == "POST" and "/layout" in r.url
+                else None
+            ),
+        )
+        page.route("**/admin/entities/member/layout*", self._route)
+
+    def _route(self, route):
+        if route.request.method == "POST" and self.holding:
+            self.holding = False
+            self.held.append(route)
+        else:
+            route.continue_()
+
+    def hold_next(self) -> None:
+        self.holding = True
+
+    def wait_held(self) -> None:
+        for _ in range(500):
+            if self.held:
+                return
+            self.page.wait_for_timeout(20)
+        raise AssertionError("the save was not sent")
+
+    def release(self) -> None:
+        self.held.pop().continue_()
+
+
+def press_and_move(page, source, target) -> tuple[float, float]:
+    """Press ``source`` and move it (real mouse moves, SortableJS in fallback mode) near the
+    top of ``target``, without letting go; returns where the pointer is."""
+    source.scroll_into_view_if_needed()
+    box = source.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 8, y + 8, steps=4)
+    end = target.bounding_box()
+    tx, ty = end["x"] + end["width"] / 2, end["y"] + 6
+    page.mouse.move(tx, ty, steps=12)
+    page.mouse.move(tx + 2, ty, steps=2)  # let Sortable settle
+    return tx + 2, ty
+
+
+def columns_now(page) -> list[list[str]]:
+    """The fields of each column as the editor shows them (SortableJS's floating copy of a
+    dragged field left out)."""
+    return page.locator("form[data-layout-editor=form] [data-column]").evaluate_all(
+        "cols => cols.map(c => Array.from(c.children)"
+        ".filter(li => !li.classList.contains('sortable-fallback'))"
+        ".map(li => li.dataset.field))"
+    )
+
+
+def test_a_drag_started_while_saves_are_answered_lands_where_the_placeholder_was(
+    live_server, signed_in
+):
+    """Two edits save (the first answer held back, the second queued behind it); the
+    administrator presses a field and drags it to the top of the first column. Both answers
+    arrive while the field is held: the editor is not redrawn under the pointer and the
+    queued save sends a layout the editor showed (never the dragged field twice). The field
+    lands where the placeholder showed, that save succeeds, and so does the next one."""
+    page = signed_in
+    page.goto(live_server.url + "/admin/entities/member/layout")
+    page.evaluate(COUNT_ANSWERS)
+    saves = HeldSaves(page)
+    editor = page.locator("form[data-layout-editor=form]")
+    title = editor.locator("[data-section]").first.get_by_label("Section title")
+
+    saves.hold_next()
+    title.fill("Member")
+    title.press("Tab")  # a change: saved, the answer held back
+    saves.wait_held()
+    title.fill("Members")
+    title.press("Tab")  # a second change: queued behind the first (hx-sync)
+    page.wait_for_function("() => window.__sent === 1")
+
+    column = editor.locator("[data-column]").first
+    first = column.locator("[data-field]").first
+    assert first.get_attribute("data-field") == "full_name"
+    x, y = press_and_move(page, editor.locator("[data-field=visits]"), first)
+    placeholder = columns_now(page)
+    assert placeholder[0][0] == "visits", placeholder
+    assert editor.locator("[data-field=visits].is-ghost").count() == 1
+
+    saves.release()  # the first answer arrives mid-drag; the queued save goes out then
+    page.wait_for_function("() => window.__answered === 2", timeout=15_000)
+    assert saves.statuses == [200, 200], saves.statuses
+    assert columns_now(page) == placeholder  # nothing redrawn under the pointer
+    assert editor.locator("[data-field=visits].is-ghost").count() == 1
+
+    with saving(page):
+        page.mouse.move(x + 1, y, steps=2)
+        page.mouse.up()
+    assert columns_now(page) == placeholder
+    layout = stored_layout(live_server)
+    assert layout.sections[0].title == "Members"
+    assert [list(c) for c in layout.sections[0].fields] == placeholder
+    assert not page.get_by_role("alert").count()
+
+    title = page.locator("form[data-layout-editor=form] [data-section]").first.get_by_label(
+        "Section title"
+    )
+    with saving(page):  # the next save succeeds too
+        title.fill("Membership")
+        title.press("Tab")
+    assert stored_layout(live_server).sections[0].title == "Membership"
+    assert saves.statuses == [200, 200, 200, 200], saves.statuses
+    assert columns_now(page) == placeholder
+
+
+def test_an_answer_that_came_while_a_field_was_held_is_shown_after_it(live_server, signed_in):
+    """An edit saves, and its answer arrives while a field is pressed and moved but put back
+    where it was: nothing was redrawn under the pointer, and at the release the answer is
+    shown (the preview has the new title; no answer is lost)."""
+    page = signed_in
+    page.goto(live_server.url + "/admin/entities/member/layout")
+    page.evaluate(COUNT_ANSWERS)
+    saves = HeldSaves(page)
+    editor = page.locator("form[data-layout-editor=form]")
+    title = editor.locator("[data-section]").first.get_by_label("Section title")
+    before = columns_now(page)
+
+    saves.hold_next()
+    title.fill("Member")
+    title.press("Tab")
+    saves.wait_held()
+    email = editor.locator("[data-field=email]")
+    email.scroll_into_view_if_needed()
+    box = email.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 10, y + 10, steps=4)
+    page.mouse.move(x, y, steps=4)  # back where it was
+    saves.release()
+    page.wait_for_function("() => window.__answered === 1", timeout=15_000)
+    heading = page.locator("[data-preview] [data-preview-section]").first.get_by_role("heading")
+    assert heading.text_content() != "Member"  # kept, not swapped in under the pointer
+    page.mouse.up()
+    page.wait_for_selector("#layout-editor .le-saved")
+    assert heading.text_content() == "Member"
+    assert columns_now(page) == before
+    assert saves.statuses == [200]
+    assert stored_layout(live_server).sections[0].title == "Member"
+    with saving(page):  # the editor works on after the kept answer
+        drag(page, editor.locator("[data-field=visits]"), editor.locator("[data-column]").nth(1))
+    assert columns_now(page)[1][-1] == "visits"
+    assert stored_layout(live_server).sections[0].fields[1][-1] == "visits"
