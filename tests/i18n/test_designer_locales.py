@@ -20,7 +20,7 @@ from tests.factories import insert_rows
 # page's chrome that must be gone.
 PAGES = {
     "/admin/": {
-        "zh_Hans": ["配置", "对象", "新建对象", "变更记录", "记录数", "打开"],
+        "zh_Hans": ["配置", "对象", "新建对象", "变更记录", "记录", "打开"],
         "es": ["Configuración", "Entidades", "Nueva entidad", "Registro de cambios", "Abrir"],
         "english": [
             "New entity",
@@ -128,7 +128,7 @@ PAGES = {
             "默认排序",
             "默认筛选条件",
             "保存视图",
-            "添加筛选条件",
+            "添加筛选",
             "升序",
             "创建时间",
             "负责人",
@@ -139,9 +139,9 @@ PAGES = {
             "Orden predeterminado",
             "Filtros predeterminados",
             "Guardar vista",
-            "Agregar filtro",
+            "Añadir filtro",
             "Ascendente",
-            "Creado",
+            "Fecha de creación",
             "Propietario",
         ],
         "english": [
