@@ -104,6 +104,7 @@
       ul.className = "le-column";
       ul.setAttribute("data-column", "");
       ul.setAttribute("aria-label", columnLabel(form, columns.length + 1));
+      ul.setAttribute("data-empty", form.getAttribute("data-msg-empty") || "Drop fields here");
       grid.appendChild(ul);
       makeSortable(form, ul);
       columns.push(ul);

@@ -16,11 +16,12 @@ from crm.metadata import specs
 from crm.schema import service
 from tests.factories import insert_rows
 
-# Per page: words the page must show in each language, and English words of the same
+# Per page: words the page must show in each language (messages of the designer's own,
+# not words other areas share and may word differently), and English words of the same
 # page's chrome that must be gone.
 PAGES = {
     "/admin/": {
-        "zh_Hans": ["配置", "对象", "新建对象", "变更记录", "记录", "打开"],
+        "zh_Hans": ["配置", "对象", "新建对象", "变更记录", "打开"],
         "es": ["Configuración", "Entidades", "Nueva entidad", "Registro de cambios", "Abrir"],
         "english": [
             "New entity",
@@ -128,9 +129,7 @@ PAGES = {
             "默认排序",
             "默认筛选条件",
             "保存视图",
-            "添加筛选",
             "升序",
-            "创建时间",
             "负责人",
         ],
         "es": [
@@ -139,9 +138,7 @@ PAGES = {
             "Orden predeterminado",
             "Filtros predeterminados",
             "Guardar vista",
-            "Añadir filtro",
             "Ascendente",
-            "Fecha de creación",
             "Propietario",
         ],
         "english": [
@@ -249,6 +246,8 @@ WORDS = {
         "nothing_saved": "未保存任何内容。",
         "no_column": "请至少选择一列。",
         "column": 'data-msg-column="第 {n} 列"',
+        "drop": 'data-empty="将字段拖到此处"',
+        "sort": 'data-label="排序："',
         "move_up": 'data-msg-up="上移{label}"',
         "hide": 'data-msg-remove="隐藏{label}"',
     },
@@ -260,6 +259,8 @@ WORDS = {
         "nothing_saved": "No se ha guardado nada.",
         "no_column": "Elija al menos una columna.",
         "column": 'data-msg-column="Columna {n}"',
+        "drop": 'data-empty="Arrastre los campos aquí"',
+        "sort": 'data-label="Orden:"',
         "move_up": 'data-msg-up="Subir {label}"',
         "hide": 'data-msg-remove="Ocultar {label}"',
     },
@@ -298,7 +299,9 @@ def test_an_invalid_list_view_is_refused_in_the_administrators_language(speaker,
 
 def test_the_editors_scripts_get_their_words_from_the_page(speaker, locale, member):
     layout = speaker.get("/admin/entities/member/layout").data.decode()
-    assert WORDS[locale]["column"] in layout
+    assert WORDS[locale]["column"] in layout and WORDS[locale]["drop"] in layout
+    quick = speaker.get("/admin/entities/member/layout?kind=quick").data.decode()
+    assert WORDS[locale]["drop"] in quick
     editor = speaker.get("/admin/entities/member/views/new").data.decode()
     assert WORDS[locale]["move_up"] in editor and WORDS[locale]["hide"] in editor
 
@@ -385,3 +388,18 @@ def test_notices_after_a_change_are_in_the_administrators_language(speaker, loca
     )
     assert FLASHES[locale][1] in _text(archived)
     assert "is ready" not in _text(made) and "Field archived" not in _text(archived)
+
+
+def test_the_shared_views_page_labels_its_cells_in_the_language(speaker, locale, member):
+    from crm.metadata import list_views as lv
+
+    lv.save_shared_view(
+        "member",
+        {"name": "Gold", "columns": ["name", "owner_id"], "sort": [["created_at", "desc"]]},
+        actor_id=None,
+    )
+    text = _text(speaker.get("/admin/entities/member/views"))
+    assert WORDS[locale]["sort"] in text  # what a narrow screen shows before the sort
+    owner = "负责人" if locale == "zh_Hans" else "Propietario"
+    assert owner in text  # the spine's column, translated
+    assert "Make default" not in text and "Owner" not in text
