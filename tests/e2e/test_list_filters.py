@@ -204,7 +204,7 @@ def test_filters_on_a_phone(live_server, page):
     page.wait_for_url(re.compile(r".*f\.employees\.gte=1000.*"))
     expect(_names(page)).to_have_text(["Globex", "北京科技"])
     expect(_chips(page)).to_have_text(
-        ["Industry is one of Retail, Tech", "Employees is at least 1000"]
+        ["Industry is one of Retail, Tech", "Employees is at least 1,000"]
     )
     screenshot(page, "filters-phone-chips")
 
