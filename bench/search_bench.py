@@ -11,7 +11,8 @@ first 50 matches (the search condition alone) and the list page (``listing.list_
 the first 50 in the list's order, latest change first, for a user who reads everything).
 Target: two-character terms within 2x the trigram terms' time and under 20 ms.
 
-BENCH_KEEP_DB=1 keeps the filled databases (``search_<rows>``) for the next run.
+BENCH_KEEP_DB=1 keeps the filled databases (``search_<rows>``) for the next run;
+BENCH_CLOCK=cpu times CPU instead of wall-clock time (see ``_clock``).
 """
 
 from __future__ import annotations
@@ -35,13 +36,30 @@ TERMS = ["Company 4242", "ompany 99", "Berlin", "上海", "c777@", "Lyon", "Krak
 N = int(os.environ.get("BENCH_SEARCHES", "200"))
 
 
+def _clock(kind: str):
+    """Wall-clock time, or with BENCH_CLOCK=cpu (a machine shared with other work) the CPU
+    time spent on the search: this process's, plus on PostgreSQL the server process's
+    serving this session (Linux's per-process CPU clock; the server runs on this host)."""
+    if os.environ.get("BENCH_CLOCK") != "cpu":
+        return time.perf_counter
+    if kind == "sqlite":
+        return time.process_time
+
+    def both() -> float:
+        pid = db.session.connection().connection.dbapi_connection.info.backend_pid
+        return time.process_time() + time.clock_gettime(((~pid) << 3) | 2)
+
+    return both
+
+
 def _timed(run, n, terms=TERMS):
+    clock = _clock(db.session.get_bind().dialect.name)
     samples = []
     for i in range(n):
         q = terms[i % len(terms)]
-        start = time.perf_counter()
+        start = clock()
         run(q)
-        samples.append((time.perf_counter() - start) * 1000)
+        samples.append((clock() - start) * 1000)
     samples.sort()
     return {
         "n": n,
