@@ -109,17 +109,22 @@ def set_company_defaults(*, locale: str | None, timezone: str | None) -> None:
     from crm.extensions import db
     from crm.metadata.versioning import bump_version
 
+    changed = False
     for key, value in ((LOCALE_SETTING, locale), (TIMEZONE_SETTING, timezone)):
         row = db.session.get(AppSetting, key)
         if value is None:
             if row is not None:
                 db.session.delete(row)
+                changed = True
         elif row is None:
             db.session.add(AppSetting(key=key, value=value))
-        else:
+            changed = True
+        elif row.value != value:
             row.value = value
-    db.session.flush()
-    bump_version()
+            changed = True
+    if changed:  # saving the same values again recompiles nothing anywhere
+        db.session.flush()
+        bump_version()
 
 
 def company_locale() -> str:

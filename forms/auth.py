@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
 from crm import i18n
 from forms.base import BaseForm
@@ -65,8 +65,11 @@ class CompanyDefaultsForm(BaseForm):
     judged by the service (``crm.auth.service.set_company_defaults``), which names the
     field of each refusal."""
 
+    # InputRequired: a post that does not send a field (a forged or truncated form) is
+    # refused; it must not save the values the form was pre-filled with.
     locale = SelectField(
         _l("Default language"),
+        validators=[InputRequired()],
         validate_choice=False,
         description=_l(
             "For people who have not chosen a language and whose browser asks for none "
@@ -75,6 +78,7 @@ class CompanyDefaultsForm(BaseForm):
     )
     timezone = SelectField(
         _l("Default time zone"),
+        validators=[InputRequired()],
         validate_choice=False,
         description=_l("For people who have not chosen a time zone of their own."),
     )

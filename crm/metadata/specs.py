@@ -215,6 +215,13 @@ def current() -> CompiledSpecs:
     """
     if has_request_context() and "atelier_specs" in g:
         return g.atelier_specs
+    from crm.metadata.versioning import BUMPED
+
+    if db.session.info.get(BUMPED):
+        # Asked for inside a metadata change (e.g. a message's language read during it):
+        # its version may yet roll back and be taken again by another change, so what is
+        # compiled now is kept neither by the worker nor by the request.
+        return compile_all(read_versions()[0])
     version, *stamps = read_versions()
     cache = _cache()
     compiled = cache.compiled

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from crm.extensions import db
 from crm.metadata.models import ConfigChange, MetaVersion
+
+# On the session's ``info`` while its transaction has bumped the metadata version: the
+# number is not the database's until the commit (a rollback gives it back, and the next
+# change takes it again), so nothing compiled in between may be kept under it
+# (``crm.metadata.specs.current``).
+BUMPED = "atelier_version_bumped"
 
 
 def bump_version() -> int:
     """Increment the metadata version (taking its row lock first serialises metadata
     writers) and return the new number."""
+    db.session.info[BUMPED] = True
     db.session.execute(
         update(MetaVersion).where(MetaVersion.id == 1).values(version=MetaVersion.version + 1)
     )
@@ -58,3 +66,11 @@ def change_log_page(
         query = query.where(ConfigChange.entity_key == entity_key)
     rows = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)).all()
     return list(rows[:per_page]), len(rows) > per_page
+
+
+def _transaction_ended(session: Session, *_args: Any) -> None:
+    session.info.pop(BUMPED, None)
+
+
+event.listen(Session, "after_commit", _transaction_ended)
+event.listen(Session, "after_rollback", _transaction_ended)

@@ -90,7 +90,7 @@ def test_missing_structures_are_reported_and_rebuilt(deals, app, staff):
     assert "flask --app app crm rebuild-search" in result.output
     result = run(app, "rebuild-search")
     assert result.exit_code == 0, result.output
-    assert "Search structures rebuilt for 1 table(s)." in result.output
+    assert "Search structures rebuilt for 1 table." in result.output
     assert problems() == []
     assert titles(staff, "小米") == {"张伟"} and titles(staff, "华为") == {"王伟的订单"}
 
@@ -123,7 +123,7 @@ def test_structures_made_by_another_definition_are_out_of_date(deals, app, staff
         assert result.exit_code == 0
         # A new function: every entity's gram indexes were built with the old one.
         tables = 1 if sqlite() else 2
-        assert f"Search structures rebuilt for {tables} table(s)." in result.output
+        assert f"Search structures rebuilt for {tables} table" in result.output
         assert problems() == []
         records.create(staff, specs.current().entity("deal"), {"title": "新单", "client": "京东"})
         assert titles(staff, "京东") == {"新单"}
