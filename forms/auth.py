@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length, StopValidation
 
 from crm import i18n
 from forms.base import BaseForm
@@ -60,6 +60,12 @@ class PreferencesForm(BaseForm):
         ]
 
 
+def _sent(_form, field) -> None:
+    """The post names the field (its value, even empty, is the service's to judge)."""
+    if not field.raw_data:
+        raise StopValidation(_l("This field is required."))
+
+
 class CompanyDefaultsForm(BaseForm):
     """The company's default language and time zone (the configuration area). Values are
     judged by the service (``crm.auth.service.set_company_defaults``), which names the
@@ -69,7 +75,7 @@ class CompanyDefaultsForm(BaseForm):
     # refused; it must not save the values the form was pre-filled with.
     locale = SelectField(
         _l("Default language"),
-        validators=[InputRequired()],
+        validators=[_sent],
         validate_choice=False,
         description=_l(
             "For people who have not chosen a language and whose browser asks for none "
@@ -78,7 +84,7 @@ class CompanyDefaultsForm(BaseForm):
     )
     timezone = SelectField(
         _l("Default time zone"),
-        validators=[InputRequired()],
+        validators=[_sent],
         validate_choice=False,
         description=_l("For people who have not chosen a time zone of their own."),
     )
