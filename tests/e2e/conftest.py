@@ -59,10 +59,28 @@ def browser():
         browser.close()
 
 
+def _whole_answers(app):
+    """Werkzeug's development server does not close an answer's iterable when the browser
+    drops the connection halfway (a favicon fetch abandoned as a test ends), and the open
+    file then raises a ResourceWarning wherever it is collected, failing another test's
+    teardown. The test server reads each answer whole and closes it before sending."""
+
+    def wsgi(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 class LiveServer:
     def __init__(self, app):
         self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, _whole_answers(app), threaded=True)
         # Request threads are joined when the server closes: a lazy fragment the page
         # asked for just before the test ended must not still be reading the database
         # while the next test resets it (on PostgreSQL that deadlocked the reset).

@@ -123,14 +123,17 @@ def test_a_field_chosen_the_moment_the_builder_appears_is_heard(live_server, pag
     page.goto(url + "/r/account/?sort=name")
     expect(_names(page)).to_have_count(3)
     page.evaluate(
-        """() => document.addEventListener("htmx:afterSwap", (evt) => {
+        # Not {once: true}: the list's count (hx-trigger="load") may answer after this
+        # listener is in place, and its swap must not use it up.
+        """() => document.addEventListener("htmx:afterSwap", function chosen(evt) {
              if (!evt.detail.target || evt.detail.target.id !== "filter-panel") return;
+             document.removeEventListener("htmx:afterSwap", chosen);
              setTimeout(() => {
                const field = document.getElementById("filter-field");
                field.value = "employees";
                field.dispatchEvent(new Event("change", {bubbles: true}));
              }, 0);
-           }, {once: true})"""
+           })"""
     )
     with page.expect_response(lambda r: "/filter-input" in r.url):
         page.get_by_role("link", name="+ Add filter").click()

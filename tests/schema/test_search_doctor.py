@@ -157,40 +157,56 @@ def test_left_over_structures_are_reported_and_dropped(deals, app):
     assert problems() == []
 
 
-def test_a_search_table_without_searchable_fields_is_reported(app):
-    if not sqlite():
-        pytest.skip("SQLite's search tables")
+def test_a_search_structure_of_an_entity_without_searchable_fields_is_reported(app):
     schema.create_entity("memo", "Memo", fields=[{"key": "body", "type": "text", "label": "B"}])
-    db.session.connection().execute(
-        text("CREATE VIRTUAL TABLE x_memo__fts USING fts5(f_body, content='')")
-    )
+    if sqlite():
+        db.session.connection().execute(
+            text("CREATE VIRTUAL TABLE x_memo__fts USING fts5(f_body, content='')")
+        )
+        expected = ["x_memo__fts: search table exists but no field is searchable"]
+    else:
+        db.session.connection().execute(
+            text('CREATE INDEX "ix_x_memo__body_trgm" ON x_memo USING gin (body gin_trgm_ops)')
+        )
+        expected = [
+            "x_memo: search index ix_x_memo__body_trgm exists but its field is not searchable"
+        ]
     db.session.commit()
-    assert problems() == ["x_memo__fts: search table exists but no field is searchable"]
+    assert problems() == expected
     assert run(app, "rebuild-search").exit_code == 0
     assert problems() == []
 
 
-def test_an_old_trigram_table_with_unprefixed_columns_is_reported(deals, app, staff):
-    if not sqlite():
-        pytest.skip("SQLite's search tables")
+def test_a_search_structure_made_by_an_older_definition_is_reported(deals, app, staff):
     connection = db.session.connection()
-    for suffix in ("ai", "ad", "au"):
-        connection.execute(text(f'DROP TRIGGER "x_deal__fts_{suffix}"'))
-    connection.execute(text('DROP TABLE "x_deal__fts"'))
-    connection.execute(
-        text(
-            'CREATE VIRTUAL TABLE "x_deal__fts" USING fts5("title", "client", '
-            "content=\"x_deal\", content_rowid='id', tokenize='trigram')"
+    if sqlite():
+        # The trigram table of before its columns were prefixed.
+        for suffix in ("ai", "ad", "au"):
+            connection.execute(text(f'DROP TRIGGER "x_deal__fts_{suffix}"'))
+        connection.execute(text('DROP TABLE "x_deal__fts"'))
+        connection.execute(
+            text(
+                'CREATE VIRTUAL TABLE "x_deal__fts" USING fts5("title", "client", '
+                "content=\"x_deal\", content_rowid='id', tokenize='trigram')"
+            )
         )
-    )
+        expected = "x_deal__fts: searches ['title', 'client'], metadata says ['f_title', 'f_client']"
+    else:
+        # A gram index on the bare column instead of the gram function.
+        connection.execute(text('DROP INDEX "ix_x_deal__title_cjk"'))
+        connection.execute(
+            text('CREATE INDEX "ix_x_deal__title_cjk" ON x_deal USING gin (title gin_trgm_ops)')
+        )
+        expected = (
+            "x_deal: search index ix_x_deal__title_cjk is on ['title'], "
+            f"metadata says ['{cjk.PG_FUNCTION}(title)']"
+        )
     db.session.commit()
-    found = problems()
-    assert "x_deal__fts: searches ['title', 'client'], metadata says ['f_title', 'f_client']" in (
-        found
-    )
+    assert expected in problems()
     assert run(app, "rebuild-search").exit_code == 0
     assert problems() == []
     assert titles(staff, "Order") == {"Order 7"}
+    assert titles(staff, "王伟") == {"王伟的订单"}
 
 
 def test_rebuilding_an_unknown_entity_is_refused(deals, app):
