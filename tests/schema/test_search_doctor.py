@@ -190,7 +190,9 @@ def test_a_search_structure_made_by_an_older_definition_is_reported(deals, app, 
                 "content=\"x_deal\", content_rowid='id', tokenize='trigram')"
             )
         )
-        expected = "x_deal__fts: searches ['title', 'client'], metadata says ['f_title', 'f_client']"
+        expected = (
+            "x_deal__fts: searches ['title', 'client'], metadata says ['f_title', 'f_client']"
+        )
     else:
         # A gram index on the bare column instead of the gram function.
         connection.execute(text('DROP INDEX "ix_x_deal__title_cjk"'))
