@@ -78,7 +78,7 @@ def field_change(table: Table, old: FieldSpec, new: FieldSpec) -> dict[str, list
     if old.type != new.type or storage_signature(old) != storage_signature(new):
         bad, examples = count_unconvertible(table, old, new)
         if bad:
-            shown = ", ".join(f"“{e}”" for e in examples)
+            shown = ", ".join(_("“%(value)s”", value=e) for e in examples)
             without = ngettext(
                 "%(count)s value would not convert. Correct it first; nothing was changed.",
                 "%(count)s values would not convert. Correct them first; nothing was changed.",

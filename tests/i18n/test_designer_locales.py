@@ -253,8 +253,8 @@ WORDS = {
     },
     "es": {
         "required": "Este campo es obligatorio.",
-        "lowercase": "El nombre de API del campo debe ir en minúsculas: pruebe “select”.",
-        "reserved": "“Select” es una palabra reservada; elija otro nombre de API de campo.",
+        "lowercase": "El nombre de API del campo debe ir en minúsculas: pruebe «select».",
+        "reserved": "«Select» es una palabra reservada; elija otro nombre de API de campo.",
         "view_name": "Introduzca un nombre para la vista.",
         "nothing_saved": "No se ha guardado nada.",
         "no_column": "Elija al menos una columna.",
@@ -325,7 +325,7 @@ def test_english_stays_the_default_and_the_scripts_fall_back_to_it(login_as, adm
 
 REFUSED = {
     "zh_Hans": ("有 2 个值无法转换", "例如 “A-1”, “B-2”"),
-    "es": ("2 valores no se podrían convertir", "por ejemplo, “A-1”, “B-2”"),
+    "es": ("2 valores no se podrían convertir", "por ejemplo, «A-1», «B-2»"),
 }
 
 
@@ -368,7 +368,7 @@ FLASHES = {
         "字段已归档：在各处隐藏，值均保留。可随时恢复。",
     ),
     "es": (
-        "“Socio” está lista. Ahora agregue sus campos.",
+        "«Socio» está lista. Ahora agregue sus campos.",
         "Campo archivado: oculto en todas partes y con los valores conservados.",
     ),
 }
