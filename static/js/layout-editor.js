@@ -254,7 +254,9 @@
       form.querySelectorAll("[data-column], [data-quick-list]").forEach(function (list) {
         makeSortable(form, list);
       });
+      if (form.querySelector("[data-sections]")) renumber(form);  // enables "Add section"
       sync(form);
+      form.setAttribute("data-le-ready", "");
     });
   }
 

@@ -5,6 +5,7 @@ link in a fresh browser, chooses a password and works within the role."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from crm.schema import service as schema
 from tests.e2e.conftest import screenshot, sign_in
@@ -47,8 +48,8 @@ def test_admin_sets_up_access_and_the_invited_user_joins(live_server, page, brow
     page.get_by_label("Name").fill("Sales")
     page.get_by_label("Manager").select_option(label="Ada Admin (ada@example.com)")
     page.get_by_role("button", name="Add department").click()
-    assert page.get_by_text("“Sales” was added.").is_visible()
-    assert page.locator(".tree .tree .tree-row", has_text="Sales").is_visible()
+    expect(page.get_by_text("“Sales” was added.")).to_be_visible()
+    expect(page.locator(".tree .tree .tree-row", has_text="Sales")).to_be_visible()
     screenshot(page, "access-departments")
 
     # A role: a few scopes in the matrix (one POST) ...
@@ -67,7 +68,7 @@ def test_admin_sets_up_access_and_the_invited_user_joins(live_server, page, brow
     screenshot(page, "access-role-new")
     page.get_by_role("button", name="Create role").click()
     page.wait_for_url("**/admin/access/roles/*")
-    assert page.get_by_text("is ready").is_visible()
+    expect(page.get_by_text("is ready")).to_be_visible()
     screenshot(page, "access-role-matrix")
 
     # ... and a hidden field on the entity's tab (swapped in by htmx).
@@ -77,7 +78,7 @@ def test_admin_sets_up_access_and_the_invited_user_joins(live_server, page, brow
     page.get_by_role("radiogroup", name="Margin").get_by_role("radio", name="Hidden").check()
     page.get_by_role("radiogroup", name="Amount").get_by_role("radio", name="Read-only").check()
     page.get_by_role("button", name="Save field rights for Deals").click()
-    assert page.get_by_text("Field rights for Deals saved.").is_visible()
+    expect(page.get_by_text("Field rights for Deals saved.")).to_be_visible()
     assert page.get_by_role("radiogroup", name="Margin").get_by_label("Hidden").is_checked()
     screenshot(page, "access-role-fields")
 
@@ -99,7 +100,7 @@ def test_admin_sets_up_access_and_the_invited_user_joins(live_server, page, brow
     page.get_by_label("Search").fill("lea")
     page.wait_for_url("**q=lea**")
     assert page.locator("#user-rows tbody tr").count() == 1
-    assert page.locator("#user-rows").get_by_text("Invitation pending").is_visible()
+    expect(page.locator("#user-rows").get_by_text("Invitation pending")).to_be_visible()
     page.get_by_label("Search").fill("")
     page.wait_for_function("() => document.querySelectorAll('#user-rows tbody tr').length === 2")
     screenshot(page, "access-users")
@@ -110,17 +111,17 @@ def test_admin_sets_up_access_and_the_invited_user_joins(live_server, page, brow
     fresh = context.new_page()
     fresh.on("pageerror", lambda exc: errors.append(str(exc)))
     fresh.goto(link)
-    assert fresh.get_by_role("heading", name="Welcome, Lea Rossi").is_visible()
+    expect(fresh.get_by_role("heading", name="Welcome, Lea Rossi")).to_be_visible()
     fresh.get_by_label("Choose a password").fill("short")
     fresh.get_by_label("Repeat the password").fill("short")
     fresh.get_by_role("button", name="Set password and sign in").click()
-    assert fresh.get_by_text("Use between 10 and 256 characters.").is_visible()
+    expect(fresh.get_by_text("Use between 10 and 256 characters.")).to_be_visible()
     fresh.get_by_label("Choose a password").fill("lea-picks-a-good-one")
     fresh.get_by_label("Repeat the password").fill("lea-picks-a-good-one")
     screenshot(fresh, "access-invite-accept")
     fresh.get_by_role("button", name="Set password and sign in").click()
     fresh.wait_for_url(url + "/")
-    assert fresh.get_by_text("Welcome, Lea Rossi. Your password is set.").is_visible()
+    expect(fresh.get_by_text("Welcome, Lea Rossi. Your password is set.")).to_be_visible()
     assert fresh.get_by_role("link", name="Users & access").count() == 0
     # Within the role: deals are listed without the hidden margin.
     fresh.goto(url + "/r/deal/")
@@ -129,7 +130,7 @@ def test_admin_sets_up_access_and_the_invited_user_joins(live_server, page, brow
     screenshot(fresh, "access-invited-user-deals")
     # The link was for one use only.
     fresh.goto(link)
-    assert fresh.get_by_text("already been used").is_visible()
+    expect(fresh.get_by_text("already been used")).to_be_visible()
     screenshot(fresh, "access-invite-used")
     context.close()
     assert errors == []
@@ -137,4 +138,4 @@ def test_admin_sets_up_access_and_the_invited_user_joins(live_server, page, brow
     # Back with the administrator: the user is active now.
     page.reload()
     row = page.locator("#user-rows tbody tr", has_text="Lea Rossi")
-    assert row.get_by_text("Active").is_visible()
+    expect(row.get_by_text("Active")).to_be_visible()

@@ -4,6 +4,7 @@ column, and the access audit log shows a change with its before and after."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from crm.access import roles
 from crm.records import service as records
@@ -33,11 +34,11 @@ def test_home_blocks_role_editor_and_audit_log(live_server, page):
     page.goto(url + "/")
     block = page.locator(".home-entity", has_text="Deals")
     block.get_by_text("2 deals you can see").wait_for()
-    assert block.get_by_role("link", name="Harbour lease").is_visible()
+    expect(block.get_by_role("link", name="Harbour lease")).to_be_visible()
     screenshot(page, "home-entities")
 
     page.goto(f"{url}/admin/access/roles/{role_id}")
-    assert page.get_by_role("columnheader", name="Read").first.is_visible()
+    expect(page.get_by_role("columnheader", name="Read").first).to_be_visible()
     assert page.get_by_role("columnheader", name="Import").count() == 0
     screenshot(page, "access-role-no-import")
 

@@ -5,6 +5,7 @@ member then records a member on the form the administrator built."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from crm.metadata import specs
 from tests.e2e.conftest import screenshot, sign_in
@@ -49,7 +50,7 @@ def add_field(page, url, card, label, extra):
         screenshot(page, "designer-field-editor")
     page.get_by_role("button", name="Add field").click()
     page.wait_for_url("**/admin/entities/member")
-    assert page.get_by_text(f"Field “{label}” added").is_visible()
+    expect(page.get_by_text(f"Field “{label}” added")).to_be_visible()
 
 
 def test_admin_models_member_and_staff_uses_it(live_server, page, browser):
@@ -76,6 +77,7 @@ def test_admin_models_member_and_staff_uses_it(live_server, page, browser):
 
     # Two sections, by dragging fields into the second one.
     page.get_by_role("link", name="Form layout").click()
+    page.wait_for_url("**/admin/entities/member/layout")
     editor = page.locator("form[data-layout-editor=form]")
     with saving(page):
         page.get_by_role("button", name="Add section").click()
@@ -93,7 +95,7 @@ def test_admin_models_member_and_staff_uses_it(live_server, page, browser):
     preview = page.locator("[data-preview] [data-preview-section]")
     assert preview.count() == 2
     assert preview.nth(1).get_by_role("heading").text_content() == "Membership"
-    assert preview.nth(1).get_by_text("Annual fee", exact=True).is_visible()
+    expect(preview.nth(1).get_by_text("Annual fee", exact=True)).to_be_visible()
     top(page)
     screenshot(page, "designer-layout")
     with live_server.app.app_context():
@@ -107,7 +109,7 @@ def test_admin_models_member_and_staff_uses_it(live_server, page, browser):
     sign_in(staff, url, "sam@example.com")
     staff.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
     staff.get_by_role("link", name="New Member").click()
-    assert staff.get_by_role("heading", name="Membership").is_visible()
+    expect(staff.get_by_role("heading", name="Membership")).to_be_visible()
     staff.get_by_label("Full name").fill("Zofia Nowak")
     staff.get_by_label("Membership level").select_option(label="Gold 金")
     staff.get_by_label("Annual fee").fill("120.50")
@@ -115,8 +117,8 @@ def test_admin_models_member_and_staff_uses_it(live_server, page, browser):
     staff.get_by_label("Receives the newsletter").check()
     staff.get_by_role("button", name="Create member").click()
     staff.wait_for_url("**/r/member/*")
-    assert staff.get_by_role("heading", name="Zofia Nowak").is_visible()
-    assert staff.get_by_text("Gold 金").is_visible()
-    assert staff.get_by_text("€120.50").is_visible()
+    expect(staff.get_by_role("heading", name="Zofia Nowak")).to_be_visible()
+    expect(staff.get_by_text("Gold 金")).to_be_visible()
+    expect(staff.get_by_text("€120.50")).to_be_visible()
     screenshot(staff, "runtime-member-record")
     staff_context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from crm.metadata import list_views as lv
 from crm.schema import service
@@ -135,9 +136,11 @@ def test_publish_a_list_view_and_read_the_change_log(live_server, page):
 
     page.get_by_role("button", name="Save view").click()
     page.wait_for_url("**/admin/entities/account/views")
-    assert page.get_by_text("Saved the view “Deals closing soon”.").is_visible()
-    assert page.get_by_text("Stage is one of Qualified, Won").is_visible()
-    assert page.get_by_text("Expected close is between Jan 1, 2026 and Mar 31, 2026").is_visible()
+    expect(page.get_by_text("Saved the view “Deals closing soon”.")).to_be_visible()
+    expect(page.get_by_text("Stage is one of Qualified, Won")).to_be_visible()
+    expect(
+        page.get_by_text("Expected close is between Jan 1, 2026 and Mar 31, 2026")
+    ).to_be_visible()
     screenshot(page, "designer-list-views")
 
     with live_server.app.app_context():
@@ -151,15 +154,15 @@ def test_publish_a_list_view_and_read_the_change_log(live_server, page):
     page.locator("#name").fill("")
     page.locator("#filters-1-value").fill("2026-05-01")
     page.get_by_role("button", name="Save view").click()
-    assert page.get_by_text("Enter a name for the view.").is_visible()
-    assert page.get_by_text(
-        "Expected close: The first value must not be after the second."
-    ).is_visible()
+    expect(page.get_by_text("Enter a name for the view.")).to_be_visible()
+    expect(
+        page.get_by_text("Expected close: The first value must not be after the second.")
+    ).to_be_visible()
     screenshot(page, "designer-list-view-errors")
 
     page.goto(url + "/admin/changes")
-    assert page.get_by_text("Added list view").first.is_visible()
-    assert page.get_by_text("Deal value").first.is_visible()
+    expect(page.get_by_text("Added list view").first).to_be_visible()
+    expect(page.get_by_text("Deal value").first).to_be_visible()
     screenshot(page, "designer-change-log")
     page.locator("#ch-entity").select_option("account")
     page.wait_for_url("**/admin/changes?entity=account")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
+from playwright.sync_api import expect
 
 from crm.metadata import specs
 from crm.schema import service
@@ -116,7 +117,7 @@ def test_admin_arranges_the_form_in_two_sections(live_server, signed_in):
     with saving(page, status=400):
         title.fill("   ")
         title.press("Enter")
-    assert page.get_by_role("alert").get_by_text("Enter a section title.").is_visible()
+    expect(page.get_by_role("alert").get_by_text("Enter a section title.")).to_be_visible()
     top(page)
     screenshot(page, "layout-error")
     with saving(page):
@@ -159,7 +160,7 @@ def test_admin_arranges_the_form_in_two_sections(live_server, signed_in):
     second = preview_sections.nth(1)
     assert second.get_by_role("heading").text_content() == "Membership"
     for label in ("Membership level", "Joined on", "Annual fee"):
-        assert second.get_by_text(label, exact=True).is_visible()
+        expect(second.get_by_text(label, exact=True)).to_be_visible()
     assert not preview_sections.nth(0).get_by_text("Annual fee", exact=True).count()
     assert preview.locator("select option", has_text="Gold").count() == 1
     top(page)

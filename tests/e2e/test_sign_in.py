@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
 from tests.factories import PASSWORD, make_user
@@ -21,23 +22,23 @@ def test_first_run_then_sign_in_and_out(live_server, page):
     page.get_by_label("Repeat the password").fill("a-good-long-secret")
     page.get_by_role("button", name="Create administrator").click()
     page.wait_for_url("**/login")
-    assert page.get_by_text("Your administrator account is ready").is_visible()
+    expect(page.get_by_text("Your administrator account is ready")).to_be_visible()
 
     page.get_by_label("E-mail").fill("lin@example.com")
     page.get_by_label("Password").fill("wrong password here")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_text("do not match an active account").is_visible()
+    expect(page.get_by_text("do not match an active account")).to_be_visible()
     screenshot(page, "login-error")
 
     page.get_by_label("Password").fill("a-good-long-secret")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(live_server.url + "/")
-    assert page.get_by_role("heading", name="Good to see you, Lin Wei 林伟").is_visible()
+    expect(page.get_by_role("heading", name="Good to see you, Lin Wei 林伟")).to_be_visible()
     screenshot(page, "home")
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login")
-    assert page.get_by_text("You are signed out").is_visible()
+    expect(page.get_by_text("You are signed out")).to_be_visible()
 
 
 def test_sign_in_page_and_home_on_a_phone(live_server, browser):
@@ -53,8 +54,8 @@ def test_sign_in_page_and_home_on_a_phone(live_server, browser):
     page.wait_for_url(live_server.url + "/")
     # The menu folds behind a button on a narrow screen.
     sign_out = page.get_by_role("button", name="Sign out")
-    assert not sign_out.is_visible()
+    expect(sign_out).to_be_hidden()
     page.get_by_role("button", name="Menu").click()
-    assert sign_out.is_visible()
+    expect(sign_out).to_be_visible()
     screenshot(page, "home-phone-menu")
     context.close()
