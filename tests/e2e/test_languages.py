@@ -102,6 +102,10 @@ def _choose_language(page, language: str, zone: str, save: str) -> None:
     page.wait_for_url("**/account/preferences")
 
 
+def _weight(locator) -> str:
+    return locator.evaluate("el => getComputedStyle(el).fontWeight")
+
+
 def _fits(page) -> None:
     """Nothing sticks out sideways (a long translation pushing the page wider)."""
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -173,6 +177,10 @@ def test_a_staff_member_switches_to_chinese_and_works_a_list_and_a_form(live_ser
     page.get_by_label("Amount").fill("12345.6")
     page.get_by_label("Closes on").fill("2026-12-31")  # the date picker sends ISO
     page.get_by_label("Industry").select_option(label="Tech")
+    # Chinese fonts with one weight are emboldened only from 650 on: labels and buttons ask
+    # for that in Chinese, or their Chinese words stay thin beside bold Latin ones.
+    assert _weight(page.get_by_role("button", name="创建deal", exact=True)) == "650"
+    assert _weight(page.locator("label[for=f-amount]")) == "650"
     _fits(page)
     screenshot(page, "lang-zh-form")
     page.get_by_role("button", name="创建deal", exact=True).click()
@@ -246,6 +254,11 @@ def test_a_staff_member_switches_to_spanish_and_types_numbers_and_dates_the_span
     # picker (which takes ISO) and in words.
     expect(page.get_by_label("Amount")).to_have_value("1.234,5,0")
     expect(page.get_by_label("Closes on")).to_have_value("2026-12-31")
+    # The message above the form keeps its distance from the first section's title.
+    alert_box = page.get_by_role("alert").bounding_box()
+    title_box = page.get_by_role("heading", name="Detalles").bounding_box()
+    assert title_box["y"] - (alert_box["y"] + alert_box["height"]) >= 12
+    assert _weight(page.locator("label[for=f-amount]")) == "600"  # Latin: semibold
     closes = page.locator(".field", has=page.get_by_label("Closes on"))
     expect(closes.locator(".read-as")).to_have_text(
         "Se ha interpretado como 31 de diciembre de 2026."
@@ -361,6 +374,7 @@ def test_an_administrator_edits_a_list_view_in_spanish(live_server, page):
     expect(_names(page)).to_have_text(["Initech", "Globex", "Acme"])
     expect(_cells(page, 4)).to_have_text(["98.765,40", "1.234,50", "12,00"])
     expect(_cells(page, 5)).to_have_text(["Sam Staff"] * 3)
+    expect(page.locator(".list-count")).not_to_have_text("Contando…")
     screenshot(page, "lang-es-list-view-used")
 
 
