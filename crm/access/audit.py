@@ -10,7 +10,10 @@ reads right after a role or department is renamed or removed.
 Entries are written in English (item names such as "Department", words such as "yes" and
 the scope levels' labels) and put into the reader's language when shown (``_entry``):
 only the words this module and the access services write are translated, never names
-people typed.
+people typed. The subject of a share or owner entry holds no words at all: a JSON object
+of the entity's label, the record's number and whom it was shared with
+(``record_subject``), put into words for the reader (``subject_words``); entries stored
+before that, in English ("Deal #7 with Sales East"), are read back the same way.
 
 Who sees which entries (``visible``): full administrators see every entry. An access
 manager who is not a full administrator sees entries about what lies within their reach,
@@ -26,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -102,6 +106,11 @@ WORDED = frozenset(
 PARENT = N_("Parent")
 # Values record-sharing entries store (``crm.records.sharing``).
 SHARE_WORDS = (N_("Read"), N_("Read and edit"))
+# Whom a share went to when that user or department no longer exists.
+REMOVED = N_("(removed)")
+# A share's subject as entries stored it in English before subjects held no words.
+_ENGLISH_SHARE_SUBJECT = re.compile(r"(?P<entity>.*) #(?P<record>[0-9]+) with (?P<name>.*)", re.S)
+_SUBJECT_LIMIT = 300  # the column's length
 
 
 def yes_no(value: bool) -> str:
@@ -156,6 +165,65 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_subject(
+    entity: str, record_id: int, *, shared_with: str | None = None, department: bool = False
+) -> str:
+    """The subject of a share or owner entry about record ``record_id`` of the entity
+    labelled ``entity``, stored in no language: a JSON object (the label and the name as
+    people wrote them, the record's number; ``shared_with`` a user's or, with
+    ``department``, a department's name). ``subject_words`` says it to a reader. Long
+    names are shortened so the object fits the column whole."""
+    parts: dict[str, Any] = {"entity": entity[:80], "record": record_id}
+    if shared_with is not None:
+        parts["with"] = shared_with
+        if department:
+            parts["department"] = True
+    text = json.dumps(parts, ensure_ascii=False, sort_keys=True)
+    if len(text) > _SUBJECT_LIMIT and shared_with is not None:
+        parts["with"] = shared_with[: max(0, len(shared_with) - (len(text) - _SUBJECT_LIMIT))]
+        text = json.dumps(parts, ensure_ascii=False, sort_keys=True)
+    return text
+
+
+def _subject_parts(kind: str, subject: str) -> dict[str, Any] | None:
+    if kind not in ("share", "owner"):
+        return None
+    if subject.startswith("{"):
+        try:
+            parts = json.loads(subject)
+        except ValueError:
+            return None
+        return parts if isinstance(parts, dict) and "record" in parts else None
+    found = _ENGLISH_SHARE_SUBJECT.fullmatch(subject) if kind == "share" else None
+    if found is None:
+        return None
+    return {"entity": found["entity"], "record": found["record"], "with": found["name"]}
+
+
+def subject_words(kind: str, subject: str) -> str:
+    """An entry's subject as the reader reads it: a share's or owner change's record and
+    whom it was shared with in their language ("Deal #7（共享给 Sales East）"); any other
+    subject (a user's, a role's, a department's name) as stored."""
+    parts = _subject_parts(kind, subject)
+    if parts is None:
+        return subject
+    entity, number = str(parts.get("entity", "")), str(parts.get("record", ""))
+    name = parts.get("with")
+    if name is None:
+        # TRANSLATORS: a record in the audit log: an entity's label and the record's number.
+        return _("%(entity)s #%(number)s", entity=entity, number=number)
+    name = _(REMOVED) if name == REMOVED else str(name)
+    if parts.get("department"):
+        return _(
+            "%(entity)s #%(number)s with department %(name)s",
+            entity=entity,
+            number=number,
+            name=name,
+        )
+    # TRANSLATORS: a share in the audit log: the record, then whom it was shared with.
+    return _("%(entity)s #%(number)s with %(name)s", entity=entity, number=number, name=name)
 
 
 # --- snapshots: what a subject looks like, as people read it -------------------------------
@@ -369,7 +437,7 @@ def _entry(row: AccessAuditEntry, reader: _Reader) -> Entry:
         str(KINDS.get(row.kind, row.kind)),
         row.action,
         str(ACTIONS.get(row.action, row.action)),
-        row.subject,
+        subject_words(row.kind, row.subject),
         changes,
     )
 

@@ -274,8 +274,9 @@ def share(
 
 def unshare(user: Any, spec: EntitySpec, share_id: int, *, record_id: int | None = None) -> str:
     """Remove a share of a record of ``spec`` (of ``record_id``, when given); returns the
-    name of whom it was shared with. ``NotFound`` for no such share or a record ``user``
-    cannot read, ``Forbidden`` if they cannot edit the record."""
+    name of whom it was shared with ("(removed)", stored in English, in the request's
+    language when they no longer exist). ``NotFound`` for no such share or a record
+    ``user`` cannot read, ``Forbidden`` if they cannot edit the record."""
     with unit_of_work():
         found = db.session.scalar(
             select(RecordShare).where(
@@ -291,7 +292,7 @@ def unshare(user: Any, spec: EntitySpec, share_id: int, *, record_id: int | None
         else:
             kind, target_id = "department", found.department_id
             name = department_labels().get(target_id)
-        name = name or "(removed)"
+        name = name or audit.REMOVED
         rid, access = found.record_id, found.access
         _lock(spec, rid)
         db.session.execute(delete(RecordShare).where(RecordShare.id == share_id))
@@ -300,7 +301,7 @@ def unshare(user: Any, spec: EntitySpec, share_id: int, *, record_id: int | None
             {SHARE_KEY: [_history_side(kind, target_id, name, access), None]},
         )  # fmt: skip
         _audit_share(user, spec, rid, kind, target_id, name, access, None)
-    return name
+    return _(name) if name == audit.REMOVED else name
 
 
 def _audit_share(
@@ -319,7 +320,9 @@ def _audit_share(
         user,
         "share",
         "unshared" if after is None else "shared",
-        f"{spec.label_singular} #{record_id} with {name}",
+        audit.record_subject(
+            spec.label_singular, record_id, shared_with=name, department=kind == "department"
+        ),
         before={"Access": words[before]},
         after={"Access": words[after]},
         user_id=target_id if kind == "user" else None,
@@ -399,7 +402,7 @@ def transfer(
             user,
             "owner",
             "transferred",
-            f"{spec.label_singular} #{record_id}",
+            audit.record_subject(spec.label_singular, record_id),
             before={"Owner": named.get(row["owner_id"], audit.NOTHING)},
             after={"Owner": named.get(owner, audit.NOTHING)},
             user_id=owner,
@@ -502,6 +505,8 @@ def describe_share_change(changes: Any) -> str:
 def _share_words(before: Any, after: Any) -> str:
     side = after or before
     name = side.get("name") or "?"
+    if name == audit.REMOVED:  # stored in English: whom it went to no longer exists
+        name = _(audit.REMOVED)
     department = "department_id" in side
     if after is None:
         if department:

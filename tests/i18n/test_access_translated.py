@@ -197,3 +197,102 @@ def test_the_command_line_speaks_the_company_language(app):
     )
     assert result.exit_code == 0, result.output
     assert "Se ha creado el administrador ops@example.com." in result.output
+
+
+def test_share_and_owner_subjects_hold_no_english_and_read_in_the_readers_language(
+    login_as, company
+):
+    from crm.access import audit
+    from crm.access.models import User
+    from crm.records import sharing
+    from crm.uow import unit_of_work
+    from tests.factories import make_entity, make_record, stored, text
+
+    admin, ventas, _role = company
+    li = db.session.scalar(select(User).where(User.email == "li@example.com"))
+    spec = make_entity("deal", "Deal", [text("title", "Title")])
+    deal = make_record(admin, "deal", {"title": "Big"})
+    sharing.share(admin, spec, deal, user_id=li.id, access="read")
+    sharing.share(admin, spec, deal, department_id=ventas.id, access="edit")
+    sharing.transfer(admin, spec, deal, li.id, expected_version=stored("deal", deal)["version"])
+    with unit_of_work():  # one stored in English before subjects held no words
+        audit.record(
+            admin, "share", "unshared", f"Deal #{deal} with Old Name",
+            before={"Access": "Read"}, after={"Access": audit.NOTHING},
+            entity_key="deal", record_id=deal,
+        )  # fmt: skip
+        audit.record(  # shared with someone since removed
+            admin, "share", "unshared",
+            audit.record_subject("Deal", deal, shared_with=audit.REMOVED),
+            before={"Access": "Read"}, after={"Access": audit.NOTHING},
+            entity_key="deal", record_id=deal,
+        )  # fmt: skip
+    kept = db.session.scalars(
+        select(AccessAuditEntry)
+        .where(AccessAuditEntry.kind.in_(["share", "owner"]))
+        .order_by(AccessAuditEntry.id)
+    ).all()
+    assert [json.loads(e.subject) for e in kept[:3]] == [
+        {"entity": "Deal", "record": deal, "with": "李娜"},
+        {"entity": "Deal", "record": deal, "with": "Ventas", "department": True},
+        {"entity": "Deal", "record": deal},
+    ]
+
+    def about(locale: str, kind: str = "share") -> list[str]:
+        admin.locale = locale
+        db.session.commit()
+        answer = login_as(admin).get(f"/admin/access/audit.csv?kind={kind}")
+        return [row.split(",")[4] for row in answer.data.decode("utf-8-sig").splitlines()[1:]]
+
+    assert about("zh_Hans") == [
+        f"Deal #{deal}（共享给 已删除的用户或部门）",
+        f"Deal #{deal}（共享给 Old Name）",
+        f"Deal #{deal}（共享给部门 Ventas）",
+        f"Deal #{deal}（共享给 李娜）",
+    ]  # newest first
+    assert about("es") == [
+        f"Deal #{deal} con (eliminado)",
+        f"Deal #{deal} con Old Name",
+        f"Deal #{deal} con el departamento Ventas",
+        f"Deal #{deal} con 李娜",
+    ]
+    assert about("en") == [
+        f"Deal #{deal} with (removed)",
+        f"Deal #{deal} with Old Name",
+        f"Deal #{deal} with department Ventas",
+        f"Deal #{deal} with 李娜",
+    ]
+    assert about("zh_Hans", "owner") == [f"Deal #{deal}"]
+    admin.locale = "zh_Hans"
+    db.session.commit()
+    html = login_as(admin).get("/admin/access/audit?kind=share").data.decode()
+    assert f"Deal #{deal}（共享给部门 Ventas）" in html
+
+
+def test_a_long_name_leaves_the_stored_subject_whole():
+    from crm.access import audit
+
+    subject = audit.record_subject("Deal" * 40, 7, shared_with="名" * 400, department=True)
+    assert len(subject) <= 300
+    parts = json.loads(subject)
+    assert parts["record"] == 7 and parts["department"] is True
+    assert parts["entity"] == ("Deal" * 40)[:80] and set(parts["with"]) == {"名"}
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("zh_Hans", "停止了与已删除的用户或部门的共享"),
+        ("es", "dejó de compartir con (eliminado)"),
+        ("en", "stopped sharing with (removed)"),
+    ],
+)
+def test_a_timeline_share_with_someone_removed_reads_in_the_language(app, locale, words):
+    from flask_babel import force_locale
+
+    from crm.access import audit
+    from crm.records import sharing
+
+    side = {"user_id": 9, "name": audit.REMOVED, "access": "read"}
+    with app.test_request_context(), force_locale(locale):
+        assert sharing.describe_share_change([(sharing.SHARE_KEY, side, None)]) == words
