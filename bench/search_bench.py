@@ -378,15 +378,17 @@ def main() -> None:
 
     kinds = [k for k in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",") if k]
     path = RESULTS / f"{results_name()}.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
     for kind in kinds:
         if kind == "postgresql" and not postgres_available():
             print("PostgreSQL not available: skipped")
             continue
         print(f"--- search benchmark on {kind}, {ROWS:,} rows ---", flush=True)
-        results[kind] = figures = run(kind)
+        figures = run(kind)
         for key, value in figures.items():
             if key not in ("contacts_plans",):
                 print(f"{key:>44}: {value}")
+        # Read just before writing: another engine's run may have written meanwhile.
+        results = json.loads(path.read_text()) if path.exists() else {}
+        results[kind] = figures
         save(results_name(), results)
     print(f"written to {path}")
