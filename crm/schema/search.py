@@ -309,10 +309,10 @@ def planned_per_term(condition: ColumnElement) -> ColumnElement:
     Why: psycopg prepares a statement run five times, after which PostgreSQL may keep a
     generic plan, made without the term. For a search the best plan depends on the term:
     a rare one (王伟, 637 of 1,000,000 contacts) must be read through the gram or trigram
-    index, a common one (上海, 127,432) by walking the list's order until a page is full;
-    a generic plan picks one for all terms, and the walk cost 3.6 s of CPU for 王伟 at
-    1,000,000 records (bench/README.md). The statement text then differs per term, which
-    costs a plan per search, as an unprepared statement does."""
+    index, a common one (上海, 127,432) by walking the list's order until a page is full.
+    At 1,000,000 contacts a generic plan took 0.6-0.8 s of server CPU for rare terms that
+    their own plans answer in 1-2 ms (bench/README.md). The statement text then differs
+    per term, which costs a plan per search, as an unprepared statement does."""
 
     def inline(element):
         if isinstance(element, BindParameter) and not element.literal_execute:
