@@ -64,15 +64,21 @@ FIELDS = [
 ]
 SEARCHABLE = ("name", "company", "city", "email")
 
-# Timed terms. Two characters: common full names, surname + one character, company short
-# names, and one matching nothing. Three or more: full names, a company name's start, a
-# Latin name, and a rare one. One character: a surname and a trade's character.
+# Timed terms, by class. Two characters, common: full names (王伟: surname + a one-character
+# given name), company short names and a city (上海: one contact in ten); rare: compound
+# surnames, a brand's two characters and one matching nothing. Three or more, Chinese: full
+# names, a company name's start; Latin: names, a company, a city, an e-mail and a term
+# matching nothing. One character: surnames, a brand's character, one matching nothing.
 TERMS = {
-    "two_chars": ["王伟", "李娜", "张敏", "刘洋", "陈静", "华为", "腾讯", "小米", "欧阳", "魑魅"],
-    "three_plus": ["王秀英", "张志强", "李建华", "陈晓明", "华为技术", "腾讯科技", "深圳恒信",
-                   "María García", "Grupo Prado", "zzq7"],
-    "one_char": ["王", "鑫"],
+    "two_common": ["王伟", "李娜", "张敏", "刘洋", "陈静", "华为", "腾讯", "小米", "上海"],
+    "two_rare": ["欧阳", "司马", "诸葛", "上官", "鑫鼎", "辰聚", "魑魅"],
+    "three_cjk": ["王秀英", "张志强", "李建华", "陈晓明", "华为技术", "腾讯科技", "深圳恒信",
+                  "欧阳子涵"],
+    "three_latin": ["María García", "Grupo Prado", "Smith", "Madrid", "c123456@", "zzq7"],
+    "one_char": ["王", "鑫", "伟", "魑"],
 }  # fmt: skip
+# Classes pooled for the target: two characters against three or more (the trigram path).
+POOLED = {"two_chars": ("two_common", "two_rare"), "three_plus": ("three_cjk", "three_latin")}
 
 
 def _person(rnd: random.Random, names: list[str], weights: list[float]) -> str:

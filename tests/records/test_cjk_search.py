@@ -182,12 +182,43 @@ def test_the_list_reads_the_gram_index(people, staff, q):
     condition = listing.search_condition(staff, spec, table, q, "postgresql")
     query = select(table.c.id).where(condition)
     connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a tiny table
-    compiled = query.compile(dialect=connection.dialect)
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
     plan = connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
     plan_text = "\n".join(r[0] for r in plan)
     for column in SEARCHED:
         assert f"ix_x_person__{column}_cjk" in plan_text, plan_text
     assert "Seq Scan" not in plan_text
+
+
+HOSTILE = ["O'B", "'", "O'Brien", "%", "_", "\\", "王'", "'; DROP TABLE x_person; --", "华为%"]
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_terms_with_quotes_and_wildcards_find_what_a_substring_search_finds(people, staff, q):
+    """On PostgreSQL the term is written into the statement (each term its own plan): a
+    quote, a backslash or a LIKE wildcard in it is still just a character searched for."""
+    assert found(staff, q) == expected(q)
+    spec = specs.current().entity("person")
+    assert {n for _, n in lookup.lookup_options(staff, spec, q)} == expected(q)
+
+
+def test_each_term_is_planned_on_its_own_however_often_searches_repeat(people, staff):
+    """A statement run five times is prepared by psycopg, and PostgreSQL may then keep one
+    generic plan for every term: a rare term read by walking the whole list (seconds at a
+    million records). The term is part of the statement, so repeated searches with rare
+    and common terms keep their own plans, and keep finding the same records."""
+    rounds = ["王伟", "王", "华为", "魑魅", "王伟东", "Wang", "王A"] * 3
+    seen: list = []
+    with _statements(seen):
+        for q in rounds:
+            assert found(staff, q) == expected(q), q
+    if db.session.connection().dialect.name == "postgresql":
+        searches = [st for st, _ in seen if "FROM x_person" in st]
+        assert any("@> ARRAY['王伟']" in st for st in searches)
+        assert any("ILIKE '%%' || '华为' || '%%'" in st for st in searches)
+        assert not any("%(param" in st and "crm_cjk_grams" in st for st in searches)
 
 
 def test_short_cjk_terms_are_not_bounded_and_say_nothing_about_3_characters(
