@@ -364,7 +364,7 @@ def test_an_administrator_edits_a_list_view_in_spanish(live_server, page):
     screenshot(page, "lang-es-designer-list-view")
     page.get_by_role("button", name="Guardar vista").click()
     page.wait_for_url("**/admin/entities/deal/views")
-    expect(page.get_by_role("status")).to_have_text("Se ha guardado la vista “Grandes cuentas”.")
+    expect(page.get_by_role("status")).to_have_text("Se ha guardado la vista «Grandes cuentas».")
     _fits(page)
     screenshot(page, "lang-es-designer-list-views")
 
