@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from hypothesis import settings
 
 from app import create_app
 from crm.auth import service
@@ -14,6 +15,11 @@ from crm.extensions import db
 from tests.factories import PASSWORD, make_user
 from tests.support.client import CRMClient
 from tests.support.databases import KIND, TestDatabases
+
+# No time limit per example: speed lives in bench/, and a busy machine (CI runs beside
+# other work) made a round-trip property test miss Hypothesis' 200 ms deadline.
+settings.register_profile("atelier", deadline=None)
+settings.load_profile("atelier")
 
 
 def pytest_report_header(config):
