@@ -120,9 +120,12 @@ def choices_from_form(data) -> list[dict]:
                 "color": colors[i] if i < len(colors) else "",
                 "archived": (states[i] if i < len(states) else "") == "archived",
                 "order": len(out),
-                "labels": {code: texts[i] for code, texts in translated.items() if i < len(texts)},
             }
         )
+        if any(translated.values()):  # else: a post without them keeps the stored ones
+            out[-1]["labels"] = {
+                code: texts[i] for code, texts in translated.items() if i < len(texts)
+            }
     return out
 
 

@@ -216,7 +216,10 @@ def field_edit(key: str, field_key: str):
         if translations is not None:
             changes["translations"] = translations
         if types.get(new_type).has_choices:
-            changes["choices"] = choices
+            stored = {c.key: dict(c.labels) for c in field.choices}
+            changes["choices"] = [
+                c if "labels" in c else {**c, "labels": stored.get(c["key"], {})} for c in choices
+            ]
         if new_type != field.type:
             changes["type"] = new_type
             if request.form.get("confirm_type") != new_type:
