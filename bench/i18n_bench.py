@@ -178,11 +178,16 @@ def run(kind: str) -> dict:
         samples: dict[str, list[float]] = {k: [] for k in pages}
         rounds = 20
         for r in range(rounds + 1):
-            for locale in ("zh_Hans", "en"):
+            # Which language and which page go first alternates from round to round: the
+            # first requests after the reader's row changes are not always the same page's.
+            locales = ("zh_Hans", "en") if r % 2 else ("en", "zh_Hans")
+            for locale in locales:
                 _speak(user_id, locale)
-                for name, (page_locale, page_url) in pages.items():
-                    if page_locale != locale:
-                        continue
+                names = [n for n, (loc, _url) in pages.items() if loc == locale]
+                for name in names if r % 4 < 2 else names[::-1]:
+                    page_url = pages[name][1]
+                    for _ in range(3):  # the first requests after the change: not timed
+                        _sample(client, page_url)
                     taken = [_sample(client, page_url) for _ in range(max(1, N // rounds))]
                     if r:  # round 0 warms the caches (compiled specs, forms, catalogs)
                         samples[name].extend(taken)
