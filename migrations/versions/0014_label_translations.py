@@ -25,14 +25,16 @@ TABLES = ("meta_entities", "meta_fields", "meta_list_views", "roles", "departmen
 
 
 def upgrade() -> None:
+    # A plain ADD COLUMN, not a batch rebuild: on SQLite a rebuilt table loses its triggers
+    # (roles and departments carry the access stamp's, migration 0007).
     for table in TABLES:
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(
-                sa.Column("translations", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
-            )
+        op.add_column(
+            table,
+            sa.Column("translations", sa.JSON(), nullable=False, server_default=sa.text("'{}'")),
+        )
 
 
 def downgrade() -> None:
+    # SQLite drops a column in place (3.35 and later), keeping the tables' triggers.
     for table in reversed(TABLES):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("translations")
+        op.drop_column(table, "translations")
