@@ -154,7 +154,20 @@ def field_check(key: str):
     if value and not problems and entity.field(value, include_archived=True):
         problems.append(_("The field key “%(key)s” is already used in this entity.", key=value))
     form.key.errors = problems
-    return render_page_or_block("designer/field_form.html", "key_field", form=form, field=None)
+    # Without htmx (no JavaScript) the whole form comes back: it needs what the page does.
+    field_type = _type_or_none() or "text"
+    _prepare(form, entity, field_type, allowed_types=[field_type])
+    return render_page_or_block(
+        "designer/field_form.html",
+        "key_field",
+        form=form,
+        field=None,
+        entity=entity,
+        field_type=field_type,
+        choices=choices_from_form(request.form),
+        colours=colour_choices(),
+        nav_entities=nav_entities(),
+    )
 
 
 @bp.post("/entities/<key>/fields/choice-row")

@@ -212,3 +212,12 @@ def test_designer_lists_show_the_admins_language(admin_client, admin, member):
     assert 'id="label" name="label" required type="text" value="Name"' in edit or (
         'value="Name"' in edit
     )
+
+
+def test_the_key_checks_answer_a_plain_post_with_the_whole_page(admin_client, member):
+    """Without htmx the inline key checks render the whole form, its Translations
+    controls included (found by the hostile-input run as a 500)."""
+    r = admin_client.submit("/admin/entities/new/check", {"label_singular": "Lead"})
+    assert r.status_code == 200 and 'name="tr_singular.es"' in r.data.decode()
+    r = admin_client.submit("/admin/entities/member/fields/check", {"label": "Tier"})
+    assert r.status_code == 200 and 'name="tr_label.es"' in r.data.decode()
