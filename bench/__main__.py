@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import list_bench, load_bench, schema_bench, search_bench
+from bench import i18n_bench, list_bench, load_bench, schema_bench, search_bench
 
 BENCHES = {
     "schema": schema_bench.main,
     "search": search_bench.main,
     "list": list_bench.main,
     "load": load_bench.main,
+    "i18n": i18n_bench.main,
 }
 
 

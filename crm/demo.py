@@ -200,9 +200,10 @@ def ensure_demo() -> DemoLogin | None:
             email=DEMO_EMAIL, display_name="Demo Admin", password=password
         )
         if ensure_demo_model(admin.id):
-            from crm import demo_data, demo_org
+            from crm import demo_data, demo_labels, demo_org
 
             org = demo_org.load(admin, password)
+            demo_labels.load(admin.id)
             demo_data.load(admin, owners=org.sales_owner_ids)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -98,7 +98,7 @@ def _company_setting(key: str) -> str | None:
     changes one bumps the metadata version (``set_company_defaults``)."""
     from crm.metadata import specs
 
-    return specs.current().settings.get(key)
+    return specs.raw().settings.get(key)
 
 
 def set_company_defaults(*, locale: str | None, timezone: str | None) -> None:
@@ -158,3 +158,63 @@ def select_timezone() -> str:
 
 def zone(name: str | None = None) -> ZoneInfo:
     return ZoneInfo(name or select_timezone())
+
+
+# -- labels an administrator typed, in every language --------------------------------------
+
+
+def pick(plain: str, translations: Mapping[str, str] | None, locale: str | None) -> str:
+    """The label to show a reader of ``locale``: its translation when one is set (non
+    empty), else ``plain`` (the label in the company's default language). Keys never
+    change, only labels do, so this is the whole of the fallback rule."""
+    if translations and locale:
+        text = translations.get(locale)
+        if text:
+            return text
+    return plain
+
+
+def request_locale() -> str | None:
+    """The request's interface language as a LANGUAGES key (Flask-Babel caches it per
+    request), or None outside a request (command line, jobs: the plain labels)."""
+    if not has_request_context():
+        return None
+    from flask_babel import get_locale
+
+    found = get_locale()
+    return str(found) if found is not None else None
+
+
+def clean_translations(raw: Any) -> dict[str, str]:
+    """``{locale: text}`` of a label's translations: unknown locales dropped, texts
+    cleaned like labels (``crm.metadata.keys.clean_label``), empty ones dropped (an empty
+    translation is none: the plain label shows). Lengths are checked by the callers, who
+    know which label it is."""
+    from crm.metadata.keys import clean_label
+
+    if not isinstance(raw, Mapping):
+        return {}
+    out: dict[str, str] = {}
+    for locale, text in raw.items():
+        if locale in LANGUAGES and isinstance(text, str):
+            cleaned = clean_label(text)
+            if cleaned:
+                out[locale] = cleaned
+    return dict(sorted(out.items()))
+
+
+def label_languages(
+    values: Mapping[str, str] | None = None, *, every: bool = False
+) -> list[tuple[str, str, bool]]:
+    """(code, name in its own words, shown) of the languages a label's "Translations"
+    control offers: all but the company's default (the plain label is in it), which shows
+    too when a translation into it is stored. ``every``: all languages, the default one
+    not shown unless stored (rows of parallel inputs, such as picklist values, need the
+    same inputs in every row)."""
+    default = company_locale()
+    out = []
+    for code, name in LANGUAGES.items():
+        shown = code != default or bool(values and values.get(code))
+        if shown or every:
+            out.append((code, name, shown))
+    return out

@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from crm.i18n import LANGUAGES
 from crm.metadata.keys import slug
 from crm.metadata.palette import COLOUR_NAMES, PALETTE
 from forms.base import BaseForm
@@ -100,6 +101,8 @@ def choices_from_form(data) -> list[dict]:
     labels = data.getlist("choice_label")
     colors = data.getlist("choice_color")
     states = data.getlist("choice_state")
+    # Each row carries one input per language ("Translations"), posted as parallel lists.
+    translated = {code: data.getlist(f"choice_label.{code}") for code in LANGUAGES}
     out: list[dict] = []
     taken = {k.strip() for k in keys if k and k.strip()}
     for i, key in enumerate(keys[:500]):
@@ -119,4 +122,29 @@ def choices_from_form(data) -> list[dict]:
                 "order": len(out),
             }
         )
+        if any(translated.values()):  # else: a post without them keeps the stored ones
+            out[-1]["labels"] = {
+                code: texts[i] for code, texts in translated.items() if i < len(texts)
+            }
     return out
+
+
+def translations_from(data, name: str) -> dict[str, str] | None:
+    """One label's translations from a post (inputs ``<name>.<locale>``, the designer's
+    "Translations" control), or None when the post has none of them (then a save keeps
+    the stored ones). Values are passed on as typed: the services check and clean them."""
+    found = {code: data.get(f"{name}.{code}") for code in LANGUAGES if f"{name}.{code}" in data}
+    return found if found else None
+
+
+def parts_from(data, parts: dict[str, str], stored) -> dict[str, dict[str, str]] | None:
+    """The translations of several labels of one row (``parts``: part -> input name),
+    those not in the post kept as ``stored``; None when the post has none at all."""
+    out = {part: dict(stored.get(part) or {}) for part in parts if stored and part in stored}
+    sent = False
+    for part, name in parts.items():
+        found = translations_from(data, name)
+        if found is not None:
+            out[part] = found
+            sent = True
+    return out if sent else None

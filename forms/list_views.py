@@ -121,7 +121,7 @@ def form_data(view: lv.ListViewSpec) -> dict:
     """What an editor form starts with for an existing view."""
     sort = [{"field": k, "dir": d} for k, d in view.sort[:SORT_LEVELS]]
     return {
-        "name": view.name,
+        "name": view.plain_name or view.name,
         "show": list(view.columns),
         "order": list(view.columns),
         "sort": sort + [{"field": "", "dir": "asc"}] * (SORT_LEVELS - len(sort)),

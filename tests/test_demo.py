@@ -49,3 +49,36 @@ def test_demo_addresses_fold_accents_as_people_write_them():
     assert address("Łukasz", "Øster") == "lukasz.oster7@example.com"
     assert address("Jörg", "Straße") == "jorg.strasse7@example.com"
     assert address("李", "伟") == "contact7@example.com"
+
+
+def test_demo_speaks_three_languages(app):
+    """The demo's labels have Chinese and Spanish translations and its people a mix of
+    languages and time zones: 林美华 reads Chinese in Shanghai, Lucía Spanish in Madrid."""
+    from sqlalchemy import select
+
+    from crm.access.models import Role, User
+    from crm.extensions import db
+
+    result = app.test_cli_runner().invoke(args=["crm", "demo"])
+    assert result.exit_code == 0
+    password = result.output.split("with the password ")[1].split()[0]
+    plain = specs.raw()
+    zh, es = plain.localized("zh_Hans"), plain.localized("es")
+    assert zh.entity("account").label_plural == "客户" and es.entity("deal").label_plural == (
+        "Oportunidades"
+    )
+    assert zh.entity("deal").field("stage").choice("won").label == "赢单"
+    assert es.entity("account").field("industry").choice("retail").label == "Comercio minorista"
+    assert [s.title for s in zh.layout("account").sections] == ["公司信息", "地址", "备注"]
+    people = {
+        u.email.split("@")[0]: (u.locale, u.timezone) for u in db.session.scalars(select(User))
+    }
+    assert people["meihua"] == ("zh_Hans", "Asia/Shanghai")
+    assert people["lucia"] == ("es", "Europe/Madrid")
+    assert people["admin"] == ("en", "Europe/London")
+    rep = db.session.scalar(select(Role).where(Role.name == "Sales rep"))
+    assert rep.translations["name"]["zh_Hans"] == "销售代表"
+    client = app.test_client()
+    client.submit("/login", {"email": "meihua@demo.atelier.example", "password": password})
+    page = client.get("/r/deal/").data.decode()
+    assert "进行中的商机" in page and "商机名称" in page and "Open deals" not in page

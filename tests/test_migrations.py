@@ -138,3 +138,55 @@ def test_existing_search_structures_are_rebuilt_for_any_script(databases, tmp_pa
             assert {r["title"] for r in listing.list_page(user, spec, req).rows} == titles
         db.session.remove()
         db.engine.dispose()
+
+
+def _triggers(conn, table: str) -> set[str]:
+    from sqlalchemy import text
+
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"
+    else:
+        sql = (
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
+            "AND tgrelid = CAST(:t AS regclass)"
+        )
+    return set(conn.execute(text(sql), {"t": table}).scalars())
+
+
+def test_label_translations_migration_keeps_rows_and_triggers(databases, tmp_path):
+    """Migration 0014 adds ``translations`` ({} for existing rows) to the five tables with
+    admin-typed labels, and back; the access stamp's triggers on roles and departments
+    survive both ways (a SQLite table rebuild would drop them)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    tables = ("meta_entities", "meta_fields", "meta_list_views", "roles", "departments")
+    url = databases.empty(tmp_path)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0013")
+            before = {t: _triggers(conn, t) for t in ("roles", "departments")}
+            conn.execute(
+                text(
+                    "INSERT INTO departments (name, path, created_at) "
+                    "VALUES ('East', '/', CURRENT_TIMESTAMP)"
+                )
+            )
+            command.upgrade(cfg, "0014")
+            assert conn.execute(text("SELECT translations FROM departments")).scalar() in (
+                {},
+                "{}",
+            )
+            for t in tables:
+                assert "translations" in {c["name"] for c in inspect(conn).get_columns(t)}
+            assert {t: _triggers(conn, t) for t in before} == before
+            command.downgrade(cfg, "0013")
+            for t in tables:
+                assert "translations" not in {c["name"] for c in inspect(conn).get_columns(t)}
+            assert {t: _triggers(conn, t) for t in before} == before
+            assert all(before.values())
+    finally:
+        engine.dispose()

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -83,6 +85,9 @@ class Department(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
+    translations: Mapped[dict] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )  # "name" -> {locale: text} (crm.metadata.labels)
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("departments.id", ondelete="RESTRICT"), index=True
     )
@@ -108,6 +113,9 @@ class Role(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    translations: Mapped[dict] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )  # "name" -> {locale: text} (crm.metadata.labels)
     description: Mapped[str] = mapped_column(Text, default="")
     can_configure: Mapped[bool] = mapped_column(Boolean, default=False)
     can_manage_access: Mapped[bool] = mapped_column(Boolean, default=False)

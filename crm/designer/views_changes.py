@@ -23,6 +23,7 @@ from flask_login import current_user
 from crm.access import directory, policy
 from crm.designer import bp
 from crm.designer.views_entities import nav_entities
+from crm.i18n import LANGUAGES
 from crm.metadata import list_views as lv
 from crm.metadata import specs, types, versioning
 from crm.metadata.keys import KEY_RE
@@ -165,6 +166,9 @@ def _choice_lines(before: list, after: list) -> list[Line]:
         if bool(was.get("archived")) != bool(c.get("archived")):
             verb = _("choice archived") if c.get("archived") else _("choice restored")
             lines.append(Line(verb, after=str(c.get("label"))))
+        if (was.get("labels") or {}) != (c.get("labels") or {}):
+            setting = _("label of %(value)s", value=c.get("label"))
+            lines += _languages_lines(setting, was.get("labels"), c.get("labels"))
         if (was.get("color") or "") != (c.get("color") or ""):
             colours = _colour(was.get("color")), _colour(c.get("color"))
             lines.append(Line(_("colour of %(value)s", value=c.get("label")), *colours))
@@ -173,6 +177,42 @@ def _choice_lines(before: list, after: list) -> list[Line]:
         lines.append(
             Line(_("choices reordered"), after=", ".join(str(new[k].get("label")) for k in same))
         )
+    return lines
+
+
+# The label each translated part translates (``crm.metadata.labels``).
+PART_KEYS = {
+    "singular": "label_singular",
+    "plural": "label_plural",
+    "label": "label",
+    "help": "help_text",
+    "name": "name",
+}
+
+
+def _languages_lines(setting: str, old: Any, new: Any) -> list[Line]:
+    """One line per language whose translation of ``setting`` changed."""
+    old = old if isinstance(old, dict) else {}
+    new = new if isinstance(new, dict) else {}
+    return [
+        Line(
+            _("%(setting)s in %(language)s", setting=setting, language=LANGUAGES[code]),
+            _text(old.get(code)),
+            _text(new.get(code)),
+        )
+        for code in LANGUAGES
+        if (old.get(code) or "") != (new.get(code) or "")
+    ]
+
+
+def _translation_lines(before: Any, after: Any) -> list[Line]:
+    """Translations changed ("plural label in Español: — → Cuentas"), part by part."""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    lines: list[Line] = []
+    for part in dict.fromkeys([*before, *after]):
+        setting = _words(PART_KEYS.get(str(part), str(part)))
+        lines += _languages_lines(setting, before.get(part), after.get(part))
     return lines
 
 
@@ -224,6 +264,8 @@ def diff(
                 continue
             if key == "choices":
                 lines.extend(_choice_lines(old, new))
+            elif key == "translations":
+                lines.extend(_translation_lines(old, new))
             elif key == "options" and isinstance(old, dict) and isinstance(new, dict):
                 lines.extend(diff(old, new, hidden=hidden))
             elif key == "type":

@@ -13,7 +13,10 @@ from crm.metadata.keys import key_problems, suggest_key
 from crm.records.stats import live_records
 from crm.schema import service
 from crm.web.htmx import redirect, render_page_or_block
-from forms.designer import ConfirmKeyForm, EntityEditForm, EntityForm
+from forms.designer import ConfirmKeyForm, EntityEditForm, EntityForm, parts_from
+
+# The inputs of the entity labels' "Translations" controls, by translated part.
+ENTITY_INPUTS = {"singular": "tr_singular", "plural": "tr_plural"}
 
 
 def nav_entities():
@@ -21,8 +24,11 @@ def nav_entities():
     return sorted(compiled.entities.values(), key=lambda e: (e.archived, e.label_plural.lower()))
 
 
-def entity_or_404(key: str, *, include_archived: bool = True):
-    spec = specs.current().entity(key, include_archived=include_archived)
+def entity_or_404(key: str, *, include_archived: bool = True, raw: bool = False):
+    """The entity ``key`` as the reader sees it, or with its plain labels and their
+    translations (``raw``: what an edit form starts from and saves)."""
+    compiled = specs.raw() if raw else specs.current()
+    spec = compiled.entity(key, include_archived=include_archived)
     if spec is None:
         raise NotFound(_("There is no such entity."))
     return spec
@@ -57,6 +63,7 @@ def entity_new():
                 description=form.description.data or "",
                 color=form.color.data or "",
                 icon=form.icon.data or "",
+                translations=parts_from(request.form, ENTITY_INPUTS, None),
                 actor_id=current_user.id,
             )
         except ValidationFailed as exc:
@@ -74,7 +81,10 @@ def entity_new():
     elif request.method == "POST":
         status = 400
     return render_template(
-        "designer/entity_new.html", form=form, nav_entities=nav_entities()
+        "designer/entity_new.html",
+        form=form,
+        translations=parts_from(request.form, ENTITY_INPUTS, None) or {},
+        nav_entities=nav_entities(),
     ), status
 
 
@@ -106,8 +116,13 @@ def entity(key: str):
 
 @bp.route("/entities/<key>/edit", methods=["GET", "POST"])
 def entity_edit(key: str):
-    spec = entity_or_404(key)
+    spec = entity_or_404(key, raw=True)
     form = EntityEditForm(obj=spec if request.method == "GET" else None)
+    translations = (
+        parts_from(request.form, ENTITY_INPUTS, spec.translations)
+        if request.method == "POST"
+        else None
+    )
     form.name_field.choices = [("", _("— the record number —"))] + [
         (f.key, f.label) for f in spec.active_fields if types.get(f.type).can_name_records
     ]
@@ -124,6 +139,7 @@ def entity_edit(key: str):
                 color=form.color.data or "",
                 icon=form.icon.data or "",
                 name_field=form.name_field.data or None,
+                **({"translations": translations} if translations is not None else {}),
                 actor_id=current_user.id,
             )
         except ValidationFailed as exc:
@@ -135,7 +151,11 @@ def entity_edit(key: str):
     elif request.method == "POST":
         status = 400
     return render_template(
-        "designer/entity_edit.html", form=form, entity=spec, nav_entities=nav_entities()
+        "designer/entity_edit.html",
+        form=form,
+        entity=spec,
+        translations=translations if translations is not None else spec.translations,
+        nav_entities=nav_entities(),
     ), status
 
 

@@ -18,8 +18,11 @@ from crm.metadata.keys import key_problems, suggest_key
 from crm.metadata.palette import colour_choices
 from crm.schema import service
 from crm.web.htmx import redirect, render_page_or_block
-from forms.designer import ConfirmKeyForm, FieldForm, choices_from_form
+from forms.designer import ConfirmKeyForm, FieldForm, choices_from_form, parts_from
 from forms.errors import attach_errors
+
+# The inputs of the field labels' "Translations" controls, by translated part.
+FIELD_INPUTS = {"label": "tr_label", "help": "tr_help"}
 
 # The designer offers the types in the registry's order.
 TYPE_ORDER = list(types.REGISTRY)
@@ -108,6 +111,7 @@ def field_new(key: str):
                 default=form.default.data or None,
                 options=_options_from(form, field_type),
                 choices=choices if types.get(field_type).has_choices else None,
+                translations=parts_from(request.form, FIELD_INPUTS, None),
                 actor_id=current_user.id,
             )
         except ValidationFailed as exc:
@@ -131,6 +135,7 @@ def field_new(key: str):
         field=None,
         field_type=field_type,
         choices=choices,
+        translations=parts_from(request.form, FIELD_INPUTS, None) or {},
         colours=colour_choices(),
         nav_entities=nav_entities(),
     ), status
@@ -149,7 +154,20 @@ def field_check(key: str):
     if value and not problems and entity.field(value, include_archived=True):
         problems.append(_("The field key “%(key)s” is already used in this entity.", key=value))
     form.key.errors = problems
-    return render_page_or_block("designer/field_form.html", "key_field", form=form, field=None)
+    # Without htmx (no JavaScript) the whole form comes back: it needs what the page does.
+    field_type = _type_or_none() or "text"
+    _prepare(form, entity, field_type, allowed_types=[field_type])
+    return render_page_or_block(
+        "designer/field_form.html",
+        "key_field",
+        form=form,
+        field=None,
+        entity=entity,
+        field_type=field_type,
+        choices=choices_from_form(request.form),
+        colours=colour_choices(),
+        nav_entities=nav_entities(),
+    )
 
 
 @bp.post("/entities/<key>/fields/choice-row")
@@ -168,7 +186,7 @@ def _field_or_404(entity, field_key: str):
 
 @bp.route("/entities/<key>/fields/<field_key>", methods=["GET", "POST"])
 def field_edit(key: str, field_key: str):
-    entity = entity_or_404(key)
+    entity = entity_or_404(key, raw=True)  # the plain labels and their translations
     field = _field_or_404(entity, field_key)
     allowed = [field.type] + [b for (a, b) in types.SAFE_CONVERSIONS if a == field.type]
     form = FieldForm(obj=None)
@@ -191,6 +209,11 @@ def field_edit(key: str, field_key: str):
         if request.method == "POST"
         else [c.__dict__ for c in field.choices]
     )
+    translations = (
+        parts_from(request.form, FIELD_INPUTS, field.translations)
+        if request.method == "POST"
+        else None
+    )
     preview = None
     status = 200
     if form.validate_on_submit():
@@ -203,8 +226,13 @@ def field_edit(key: str, field_key: str):
             "default": form.default.data or None,
             "options": _options_from(form, new_type),
         }
+        if translations is not None:
+            changes["translations"] = translations
         if types.get(new_type).has_choices:
-            changes["choices"] = choices
+            stored = {c.key: dict(c.labels) for c in field.choices}
+            changes["choices"] = [
+                c if "labels" in c else {**c, "labels": stored.get(c["key"], {})} for c in choices
+            ]
         if new_type != field.type:
             changes["type"] = new_type
             if request.form.get("confirm_type") != new_type:
@@ -234,6 +262,7 @@ def field_edit(key: str, field_key: str):
         field=field,
         field_type=new_type,
         choices=choices,
+        translations=translations if translations is not None else field.translations,
         colours=colour_choices(),
         preview=preview,
         preview_numbers=_preview_numbers(preview),

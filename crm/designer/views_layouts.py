@@ -39,8 +39,10 @@ def _kind() -> str:
 
 def _context(spec, kind: str, *, errors: tuple | list = (), saved: bool = False) -> dict:
     """What the page and its ``editor`` block need: the effective layouts (from the
-    compiled specs, as staff see them) and the JSON the editor starts from."""
-    compiled = specs.current()
+    compiled specs, with the plain section titles and their translations) and the JSON the
+    editor starts from."""
+    # The plain titles and their translations: what the editor shows is what it saves.
+    compiled = specs.raw()
     layout = compiled.layout(spec.key)
     quick = compiled.quick_layout(spec.key)
     payload = layout.as_definition() if kind == "form" else {"fields": list(quick)}

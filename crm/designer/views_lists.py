@@ -14,6 +14,7 @@ from crm.metadata import list_views as lv
 from crm.metadata import types
 from crm.metadata.spec import EntitySpec
 from crm.web.htmx import is_htmx, redirect, render_page_or_block, vary
+from forms.designer import translations_from
 from forms.list_views import (
     FilterRow,
     ListViewForm,
@@ -103,6 +104,11 @@ def _editor_context(
         "sort_errors": errors.get("sort", []),
         "filter_errors": errors.get("filters", []),
         "failed": bool(errors) or bool(form.form_errors) or any(r.errors for r in rows),
+        # The name's "Translations" control: as posted, else as stored.
+        "name_translations": (
+            translations_from(request.form, "tr_name") if request.method == "POST" else None
+        )
+        or (dict(view.translations) if view else {}),
         "nav_entities": nav_entities(),
     }
 
@@ -133,9 +139,13 @@ def _editor(key: str, view_id: int | None):
 
     sent = [r for r in rows if not r.blank]
     try:
+        data = form.to_data(columns, rows)
+        translated = translations_from(request.form, "tr_name")
+        if translated is not None:  # a post without the control keeps the stored ones
+            data["translations"] = translated
         saved = lv.save_shared_view(
             key,
-            form.to_data(columns, rows),
+            data,
             actor_id=current_user.id,
             view_id=view.id if view else None,
         )

@@ -10,11 +10,18 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, T
 
 from crm.metadata import types
 from crm.metadata.models import EntityRow, FieldRow
-from crm.metadata.spec import Choice, EntitySpec, FieldSpec
+from crm.metadata.spec import EMPTY, Choice, EntitySpec, FieldSpec
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
 MAX_IDENTIFIER = 63  # PostgreSQL silently truncates longer names; collisions would follow.
+
+
+def _frozen(raw) -> MappingProxyType:
+    """Stored translations (JSON; anything unexpected reads as none) as a frozen mapping."""
+    from crm.metadata.labels import freeze
+
+    return freeze(raw) if isinstance(raw, dict) else EMPTY
 
 
 def field_spec(row: FieldRow) -> FieldSpec:
@@ -26,6 +33,7 @@ def field_spec(row: FieldRow) -> FieldSpec:
             color=c.get("color", ""),
             order=int(c.get("order", i)),
             archived=bool(c.get("archived", False)),
+            labels=_frozen(c.get("labels")),
         )
         for i, c in enumerate(row.choices or [])
     )
@@ -42,6 +50,7 @@ def field_spec(row: FieldRow) -> FieldSpec:
         archived=row.archived_at is not None,
         options=MappingProxyType(dict(row.options or {})),
         choices=tuple(sorted(choices, key=lambda c: c.order)),
+        translations=_frozen(getattr(row, "translations", None)),
     )
 
 
@@ -63,6 +72,7 @@ def entity_spec(row: EntityRow, field_rows: Iterable[FieldRow] | None = None) ->
         name_field=row.name_field,
         archived=row.archived_at is not None,
         fields=tuple(fields),
+        translations=_frozen(getattr(row, "translations", None)),
     )
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_babel import gettext as _
@@ -28,7 +29,8 @@ from sqlalchemy import select
 
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
-from crm.metadata import types
+from crm.i18n import pick
+from crm.metadata import labels, types
 from crm.metadata.compile import entity_spec
 from crm.metadata.keys import KEY_RE, N_, clean_label
 from crm.metadata.models import EntityRow, LayoutRow
@@ -60,6 +62,7 @@ class SectionSpec:
     title: str
     columns: int
     fields: tuple[tuple[str, ...], ...]
+    titles: Mapping[str, str] = field(default_factory=dict, compare=False)  # locale -> title
 
     @property
     def field_keys(self) -> tuple[str, ...]:
@@ -87,6 +90,7 @@ class LayoutSpec:
                     "title": str(s.title),
                     "columns": s.columns,
                     "fields": [list(c) for c in s.fields],
+                    **({"titles": dict(s.titles)} if s.titles else {}),
                 }
                 for s in self.sections
             ]
@@ -143,6 +147,7 @@ def effective_layout(spec: EntitySpec, definition: dict | None) -> LayoutSpec:
     seen: set[str] = set()
     keys: set[str] = set()
     sections: list[tuple[str, str, int, list[list[str]]]] = []
+    titles: dict[int, dict[str, str]] = {}
     for item in raw[:MAX_SECTIONS]:
         if not isinstance(item, dict):
             continue
@@ -163,6 +168,8 @@ def effective_layout(spec: EntitySpec, definition: dict | None) -> LayoutSpec:
             columns.append(column)
         if key:
             keys.add(key)
+        translated, _bad = labels.check(item.get("titles"), limit=MAX_TITLE)
+        titles[len(sections)] = labels.freeze(translated)
         sections.append((key, title or DEFAULT_TITLE, count, _fold(columns, count)))
     if not sections:
         return default_layout(spec)
@@ -178,8 +185,18 @@ def effective_layout(spec: EntitySpec, definition: dict | None) -> LayoutSpec:
             min(last, key=len).append(f.key)  # min() returns the first of the shortest
     return LayoutSpec(
         tuple(
-            SectionSpec(key, title, count, tuple(tuple(c) for c in columns))
-            for key, title, count, columns in named
+            SectionSpec(key, title, count, tuple(tuple(c) for c in columns), titles[i])
+            for i, (key, title, count, columns) in enumerate(named)
+        )
+    )
+
+
+def localize_layout(layout: LayoutSpec, locale: str) -> LayoutSpec:
+    """``layout`` with each section titled in ``locale`` where it has that translation."""
+    return LayoutSpec(
+        tuple(
+            replace(s, title=pick(s.title, s.titles, locale)) if s.titles else s
+            for s in layout.sections
         )
     )
 
@@ -319,6 +336,8 @@ def validate_layout(spec: EntitySpec, data: Any) -> tuple[dict, dict[str, list[s
                     max=MAX_TITLE,
                 )
             )
+        translated, bad = labels.check(item.get("titles"), limit=MAX_TITLE)
+        problems += [_("Section %(num)d: %(problem)s", num=n, problem=p) for p in bad]
         columns = item.get("columns")
         if not isinstance(columns, int) or isinstance(columns, bool) or not 1 <= columns <= 3:
             problems.append(_("Section %(num)d: choose 1, 2 or 3 columns.", num=n))
@@ -331,7 +350,10 @@ def validate_layout(spec: EntitySpec, data: Any) -> tuple[dict, dict[str, list[s
             problems.append(_shape(n))
             raw_columns = raw_columns[:MAX_COLUMNS]
         cols = [[k for k in c if _check_field(spec, k, seen, problems)] for c in raw_columns]
-        parsed.append({"key": key, "title": title, "columns": columns, "fields": cols})
+        section = {"key": key, "title": title, "columns": columns, "fields": cols}
+        if translated:
+            section["titles"] = translated
+        parsed.append(section)
     if problems:
         return {}, {"layout": problems}
     for section in parsed:

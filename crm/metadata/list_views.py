@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from types import MappingProxyType
 from typing import Any
@@ -30,11 +30,12 @@ from crm.access.models import User
 from crm.access.policy import CONFIGURE, can
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
+from crm.i18n import pick
 from crm.ids import as_id
-from crm.metadata import specs, types
+from crm.metadata import labels, specs, types
 from crm.metadata.keys import clean_label
 from crm.metadata.models import ListViewRow
-from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.metadata.spec import EMPTY, EntitySpec, FieldSpec
 from crm.metadata.versioning import bump_version, log_change
 from crm.uow import unit_of_work
 
@@ -91,11 +92,16 @@ class ListViewSpec:
     filters: tuple[FilterSpec, ...]
     is_default: bool
     shared: bool
+    # ``name`` is in the reader's language; ``plain_name`` as stored (the company's default
+    # language) with its ``translations`` ({locale: text}): what an editor starts from.
+    plain_name: str = ""
+    translations: Mapping[str, str] = field(default_factory=lambda: EMPTY)
 
     def to_data(self) -> dict:
         """The view as the plain ``data`` dict the save functions take."""
         return {
-            "name": self.name,
+            "name": self.plain_name or self.name,
+            "translations": dict(self.translations),
             "columns": list(self.columns),
             "sort": [list(s) for s in self.sort],
             "filters": [f.to_data() for f in self.filters],
@@ -241,6 +247,7 @@ class _Clean:
     sort: tuple[tuple[str, str], ...]
     filters: tuple[FilterSpec, ...]
     is_default: bool
+    translations: dict[str, str] | None = None  # None: keep the stored ones
 
 
 def _sort_item(item: Any) -> tuple[Any, Any]:
@@ -283,6 +290,12 @@ def _validate(
             same = same.where(ListViewRow.id != view_id)
         if db.session.scalar(same.limit(1)) is not None:
             err("name", _("There is already a view called “%(name)s”.", name=name))
+
+    translations = None
+    if "translations" in data:
+        translations, problems = labels.check(data.get("translations"), limit=MAX_NAME)
+        for message in problems:
+            err("name", message)
 
     columns: list[str] = []
     raw_columns = data.get("columns")
@@ -346,7 +359,14 @@ def _validate(
 
     if errors:
         raise ValidationFailed(_("Nothing was saved."), errors=errors)
-    return _Clean(name, tuple(columns), tuple(sort), tuple(filters), bool(data.get("is_default")))
+    return _Clean(
+        name,
+        tuple(columns),
+        tuple(sort),
+        tuple(filters),
+        bool(data.get("is_default")),
+        translations,
+    )
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -389,16 +409,20 @@ def _as_spec(row: ListViewRow, entity: EntitySpec) -> ListViewSpec:
         spec, _problems = check_filter(entity, raw, lenient=True)
         if spec is not None:
             filters.append(spec)
+    translated = row.translations.get("name") if isinstance(row.translations, dict) else None
+    translated = translated if isinstance(translated, dict) else {}
     return ListViewSpec(
         id=row.id,
         entity_key=row.entity_key,
-        name=row.name,
+        name=pick(row.name, translated, specs.current().locale),
         owner_id=row.owner_id,
         columns=tuple(columns[:MAX_COLUMNS]) or builtin_columns(entity),
         sort=tuple(sort[:MAX_SORT]),
         filters=tuple(filters),
         is_default=bool(row.is_default),
         shared=row.owner_id is None,
+        plain_name=row.name,
+        translations=labels.freeze(translated),
     )
 
 
@@ -424,7 +448,10 @@ def _views_query(shared: bool) -> Select:
     )
 
 
-_VIEW_COLUMNS = ("id", "entity_key", "name", "owner_id", "columns", "sort", "filters", "is_default")
+_VIEW_COLUMNS = (
+    "id", "entity_key", "name", "owner_id", "columns", "sort", "filters", "is_default",
+    "translations",
+)  # fmt: skip
 
 
 def _shared_views(entity: EntitySpec) -> tuple[ListViewSpec, ...]:
@@ -577,6 +604,7 @@ def _public(row: ListViewRow) -> dict:
         "sort": [list(s) for s in row.sort or []],
         "filters": list(row.filters or []),
         "is_default": bool(row.is_default),
+        "translations": dict(row.translations or {}),
     }
 
 
@@ -603,6 +631,8 @@ def _clear_other_defaults(row: ListViewRow) -> None:
 
 def _store(row: ListViewRow, clean: _Clean) -> None:
     row.name = clean.name
+    if clean.translations is not None:
+        row.translations = {"name": clean.translations} if clean.translations else {}
     row.columns = list(clean.columns)
     row.sort = [list(s) for s in clean.sort]
     row.filters = [f.to_data() for f in clean.filters]

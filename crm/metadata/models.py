@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,6 +50,9 @@ class EntityRow(db.Model):
     icon: Mapped[str] = mapped_column(String(40), default="")
     color: Mapped[str] = mapped_column(String(20), default="")
     name_field: Mapped[str | None] = mapped_column(String(41))
+    translations: Mapped[dict] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )  # "singular"/"plural" -> {locale: text} (crm.metadata.labels)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -79,6 +83,9 @@ class FieldRow(db.Model):
     searchable: Mapped[bool] = mapped_column(Boolean, default=False)
     options: Mapped[dict] = mapped_column(JSON, default=dict)
     choices: Mapped[list] = mapped_column(JSON, default=list)
+    translations: Mapped[dict] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )  # "label"/"help" -> {locale: text}
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -138,6 +145,9 @@ class ListViewRow(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entity_key: Mapped[str] = mapped_column(String(41), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    translations: Mapped[dict] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )  # "name" -> {locale: text}
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )

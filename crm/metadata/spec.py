@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+# Translations of labels, as compiled: {"label": {"zh_Hans": "…"}, "help": {…}} (field),
+# {"singular": {…}, "plural": {…}} (entity), {locale: text} (a choice, a section). Empty
+# when none: the plain labels, in the company's default language, show to everyone.
+EMPTY = MappingProxyType({})
+
 SPINE_COLUMNS = (
     "id",
     "owner_id",
@@ -32,11 +37,18 @@ class Choice:
     color: str = ""
     order: int = 0
     archived: bool = False
+    # locale -> the label in that language
+    labels: MappingProxyType = field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True)
 class FieldSpec:
     """One field of an entity, as the runtime sees it.
+
+    ``label``, ``help_text`` and the choices' labels are the plain ones (the company's
+    default language) in the specs the schema service and the designer's edit screens read
+    (``specs.raw()``), and the reader's language in those of a request
+    (``specs.current()``, see ``crm.metadata.labels``); ``translations`` holds them all.
 
     ``options`` holds the type options (``max_length``, ``decimal_places``, ``currency``,
     ``target`` and ``on_delete`` for lookups, ``prefix`` for auto-numbers ...); ``choices``
@@ -55,6 +67,8 @@ class FieldSpec:
     archived: bool = False
     options: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     choices: tuple[Choice, ...] = ()
+    # "label"/"help" -> {locale: text}
+    translations: MappingProxyType = field(default_factory=lambda: EMPTY)
 
     @property
     def column(self) -> str:
@@ -85,6 +99,8 @@ class EntitySpec:
     name_field: str | None = None
     archived: bool = False
     fields: tuple[FieldSpec, ...] = ()
+    # "singular"/"plural" -> {locale: text}
+    translations: MappingProxyType = field(default_factory=lambda: EMPTY)
 
     @property
     def table_name(self) -> str:

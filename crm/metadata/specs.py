@@ -19,9 +19,9 @@ from sqlalchemy import MetaData, Table, select
 
 from crm.errors import NotFound
 from crm.extensions import db
-from crm.metadata import types
+from crm.metadata import labels, types
 from crm.metadata.compile import build_table, entity_spec
-from crm.metadata.layouts import LayoutSpec, effective_layout, effective_quick
+from crm.metadata.layouts import LayoutSpec, effective_layout, effective_quick, localize_layout
 from crm.metadata.models import EntityRow, FieldRow, LayoutRow, MetaVersion
 from crm.metadata.spec import EntitySpec, FieldSpec
 
@@ -72,6 +72,38 @@ class CompiledSpecs:
     # writers bump the metadata version, so every worker sees a change at its next request
     # at no extra query (``crm.i18n``).
     settings: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The language whose labels ``entities`` and ``layout`` give (None: the plain labels),
+    # and the plain specs it was made from (``localized``).
+    locale: str | None = None
+    plain: CompiledSpecs | None = field(default=None, compare=False, repr=False)
+
+    def localized(self, locale: str | None) -> CompiledSpecs:
+        """These specs as a reader of ``locale`` sees them: every label an administrator
+        typed in that language where it has a translation, else the plain label. Made once
+        per version and language (a dict get after that); tables and settings are shared,
+        the derived caches (form classes...) are the language's own."""
+        base = self.plain or self
+        if not locale:
+            return base
+        cache_key = ("localized", locale)
+        found = base.derived.get(cache_key)
+        if found is None:
+            entities = base.entities
+            if labels.has_locale(entities, locale):
+                entities = MappingProxyType(
+                    {k: labels.localize_entity(e, locale) for k, e in entities.items()}
+                )
+            found = CompiledSpecs(
+                base.version,
+                entities,
+                base.tables,
+                layout_rows=base.layout_rows,
+                settings=base.settings,
+                locale=locale,
+                plain=base,
+            )
+            base.derived[cache_key] = found
+        return found
 
     def entity(self, key: str, *, include_archived: bool = False) -> EntitySpec | None:
         spec = self.entities.get(key)
@@ -90,6 +122,8 @@ class CompiledSpecs:
         if found is None:
             definition = self.layout_rows.get((entity_key, "form"))
             found = effective_layout(self.entities[entity_key], definition)
+            if self.locale:
+                found = localize_layout(found, self.locale)
             self.derived[cache_key] = found
         return found
 
@@ -209,10 +243,24 @@ def _cache() -> _Cache:
 
 
 def current() -> CompiledSpecs:
-    """The compiled specs of the database's current metadata version.
+    """The compiled specs of the database's current metadata version, with the labels in
+    the request's language (``CompiledSpecs.localized``; outside a request: the plain
+    labels). What every page reads; writers read ``raw()``.
 
     Within a request the version is read once and the result kept on ``g``.
     """
+    compiled = raw()
+    if not has_request_context():
+        return compiled
+    from crm.i18n import request_locale
+
+    return compiled.localized(request_locale())
+
+
+def raw() -> CompiledSpecs:
+    """The compiled specs with the plain labels (the company's default language) and their
+    translations: what the schema service, the designer's edit screens and the language
+    selector itself read."""
     if has_request_context() and "atelier_specs" in g:
         return g.atelier_specs
     from crm.metadata.versioning import BUMPED

@@ -25,10 +25,17 @@ from crm import uow
 from crm.binds import assign
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
+from crm.metadata import labels, types
 from crm.metadata import specs as spec_cache
-from crm.metadata import types
 from crm.metadata.compile import build_tables, entity_spec
-from crm.metadata.keys import N_, clean_label, key_problems, label_problems, suggest_plural
+from crm.metadata.keys import (
+    MAX_LABEL,
+    N_,
+    clean_label,
+    key_problems,
+    label_problems,
+    suggest_plural,
+)
 from crm.metadata.models import EntityRow, FieldRow, LayoutRow, ListViewRow, Sequence
 from crm.metadata.palette import PALETTE
 from crm.metadata.spec import Choice, EntitySpec, FieldSpec
@@ -70,8 +77,16 @@ def _field_public(f: FieldSpec | None) -> dict | None:
         "searchable": f.searchable,
         "archived": f.archived,
         "options": dict(f.options),
-        "choices": [c.__dict__ for c in f.choices],
+        "choices": [_choice_public(c) for c in f.choices],
+        "translations": labels.thaw(f.translations),
     }
+
+
+def _choice_public(c: Choice) -> dict:
+    out = {k: v for k, v in c.__dict__.items() if k != "labels"}
+    if c.labels:
+        out["labels"] = dict(c.labels)
+    return out
 
 
 def _entity_public(e: EntitySpec | None) -> dict | None:
@@ -86,6 +101,7 @@ def _entity_public(e: EntitySpec | None) -> dict | None:
         "color": e.color,
         "name_field": e.name_field,
         "archived": e.archived,
+        "translations": labels.thaw(e.translations),
     }
 
 
@@ -148,8 +164,10 @@ class SchemaChange:
         color: str = "",
         name_field: str | None = None,
         fields: list[dict] | tuple = (),
+        translations: dict | None = None,
     ) -> None:
-        """Add an entity (and, optionally, its first fields) to the wanted state."""
+        """Add an entity (and, optionally, its first fields) to the wanted state.
+        ``translations``: ``{"singular": {locale: text}, "plural": {...}}``."""
         where = "key"
         problems = key_problems(key, what="entity key")
         if not problems and key in self.wanted:
@@ -165,6 +183,9 @@ class SchemaChange:
         bad |= self._errs("description", _text_problems(description, 4000, "description"))
         bad |= self._errs("icon", _text_problems(icon, 40, "icon"))
         bad |= self._errs("color", _color_problems(color))
+        translated, bad_tr = labels.check_parts(translations, ENTITY_LIMITS)
+        for part, messages in bad_tr.items():
+            bad |= self._errs(_ENTITY_PART_WHERE.get(part, "translations"), messages)
         if bad and (not isinstance(key, str) or key in self.wanted):
             return
         # Even when the entity itself has problems, its fields are checked too, so the
@@ -176,6 +197,7 @@ class SchemaChange:
             description=(description or "").strip(),
             icon=(icon or "").strip(),
             color=(color or "").strip(),
+            translations=labels.freeze(translated),
         )
         self.logs.append(_Log(key, None, "create_entity", None, None))
         for i, f in enumerate(fields):
@@ -186,7 +208,10 @@ class SchemaChange:
     def update_entity(self, key: str, **changes: Any) -> None:
         """Change labels, description, icon, colour or the naming field (no table change)."""
         e = self._entity(key)
-        allowed = {"label_singular", "label_plural", "description", "icon", "color", "name_field"}
+        allowed = {
+            "label_singular", "label_plural", "description", "icon", "color", "name_field",
+            "translations",
+        }  # fmt: skip
         unknown = set(changes) - allowed
         if unknown:
             self._err("entity", _unchangeable(unknown))
@@ -207,6 +232,12 @@ class SchemaChange:
             elif name == "color":
                 if not self._errs(name, _color_problems(value)):
                     new = replace(new, color=(value or "").strip())
+            elif name == "translations":
+                translated, bad_tr = labels.check_parts(value, ENTITY_LIMITS)
+                for part, messages in bad_tr.items():
+                    self._errs(_ENTITY_PART_WHERE.get(part, "translations"), messages)
+                if not bad_tr:
+                    new = replace(new, translations=labels.freeze(translated))
             elif name == "name_field":
                 if value:
                     f = e.field(value)
@@ -283,8 +314,10 @@ class SchemaChange:
         searchable: bool = False,
         options: dict | None = None,
         choices: list[dict] | None = None,
+        translations: dict | None = None,
     ) -> None:
-        """Add a field (a new nullable column) to an entity in the wanted state."""
+        """Add a field (a new nullable column) to an entity in the wanted state.
+        ``translations``: ``{"label": {locale: text}, "help": {...}}``."""
         e = self._entity(entity_key)
         where = f"{entity_key}.{key}" if isinstance(key, str) else entity_key
         problems = key_problems(key, what="field key")
@@ -300,6 +333,9 @@ class SchemaChange:
             return
         bad |= self._errs(f"{where}.label", label_problems(label, what="field label"))
         bad |= self._errs(f"{where}.help_text", _text_problems(help_text, 2000, "help text"))
+        translated, bad_tr = labels.check_parts(translations, FIELD_LIMITS)
+        for part, messages in bad_tr.items():
+            bad |= self._errs(f"{where}.{_FIELD_PART_WHERE.get(part, 'translations')}", messages)
         ftype = types.get(type)
         merged = {**dict(ftype.default_options), **(options or {})}
         for option, messages in types.check_options(type, merged).items():
@@ -330,6 +366,7 @@ class SchemaChange:
             searchable=bool(searchable),
             options=MappingProxyType(merged),
             choices=parsed_choices,
+            translations=labels.freeze(translated),
         )
         if default not in (None, ""):
             try:
@@ -356,7 +393,7 @@ class SchemaChange:
         where = f"{entity_key}.{field_key}"
         allowed = {
             "label", "help_text", "required", "unique", "default", "position",
-            "searchable", "options", "choices", "type",
+            "searchable", "options", "choices", "type", "translations",
         }  # fmt: skip
         unknown = set(changes) - allowed
         if unknown:
@@ -372,6 +409,12 @@ class SchemaChange:
             f"{where}.help_text", _text_problems(help_text, 2000, "help text")
         ):
             new = replace(new, help_text=(help_text or "").strip())
+        if "translations" in changes:
+            translated, bad_tr = labels.check_parts(changes["translations"], FIELD_LIMITS)
+            for part, messages in bad_tr.items():
+                self._errs(f"{where}.{_FIELD_PART_WHERE.get(part, 'translations')}", messages)
+            if not bad_tr:
+                new = replace(new, translations=labels.freeze(translated))
         if "position" in changes:
             try:
                 new = replace(new, position=int(changes["position"]))
@@ -501,6 +544,13 @@ class SchemaChange:
         return ops
 
 
+# Where the problems of each part's translations show: beside its plain label's input.
+ENTITY_LIMITS = {"singular": MAX_LABEL, "plural": MAX_LABEL}
+_ENTITY_PART_WHERE = {"singular": "label_singular", "plural": "label_plural"}
+FIELD_LIMITS = {"label": MAX_LABEL, "help": labels.MAX_HELP}
+_FIELD_PART_WHERE = {"label": "label", "help": "help_text"}
+
+
 def _unchangeable(names: set[str]) -> str:
     return _("These cannot be changed: %(names)s.", names=", ".join(sorted(names)))
 
@@ -586,8 +636,21 @@ def _parse_choices(raw: list[dict] | None, field_type: str) -> tuple[tuple[Choic
         except (TypeError, ValueError):
             problems.append(_("Choice “%(key)s”: the order must be a whole number.", key=key))
             continue
-        if not lp:
-            out.append(Choice(key, clean_label(label), color, order, bool(item.get("archived"))))
+        translated, bad_tr = labels.check(item.get("labels"))
+        problems += [
+            _("Choice “%(key)s”: %(problem)s", key=key, problem=problem) for problem in bad_tr
+        ]
+        if not lp and not bad_tr:
+            out.append(
+                Choice(
+                    key,
+                    clean_label(label),
+                    color,
+                    order,
+                    bool(item.get("archived")),
+                    labels.freeze(translated),
+                )
+            )
     return tuple(sorted(out, key=lambda c: c.order)), problems
 
 
@@ -636,6 +699,7 @@ def _write_rows(change: SchemaChange) -> None:
         row.icon = want.icon
         row.color = want.color
         row.name_field = want.name_field
+        row.translations = labels.thaw(want.translations)
         if want.archived and row.archived_at is None:
             row.archived_at = now
         elif not want.archived:
@@ -671,6 +735,7 @@ def _write_rows(change: SchemaChange) -> None:
             frow.position = f.position
             frow.searchable = f.searchable
             frow.options = dict(f.options)
+            frow.translations = labels.thaw(f.translations)
             frow.choices = [
                 {
                     "key": c.key,
@@ -678,6 +743,7 @@ def _write_rows(change: SchemaChange) -> None:
                     "color": c.color,
                     "order": c.order,
                     "archived": c.archived,
+                    **({"labels": dict(c.labels)} if c.labels else {}),
                 }
                 for c in f.choices
             ]

@@ -45,6 +45,7 @@ def register(app: Flask) -> None:
         list_sort_url=list_page.sort_url,
         list_state=list_page.list_state,
         list_oob=list_page.oob_fragment,
+        label_languages=i18n.label_languages,
     )
 
     @app.context_processor

@@ -36,6 +36,15 @@
     return Array.prototype.slice.call(form.querySelectorAll("[data-sections] > [data-section]"));
   }
 
+  // The section title in other languages (its "Translations" control); empty ones are none.
+  function titlesOf(section) {
+    var titles = {};
+    section.querySelectorAll("[data-section-title-locale]").forEach(function (input) {
+      if (input.value.trim()) titles[input.getAttribute("data-section-title-locale")] = input.value;
+    });
+    return titles;
+  }
+
   function serialise(form) {
     if (form.getAttribute("data-layout-editor") === "quick") {
       return { fields: keysOf(form.querySelector("[data-quick-included]")) };
@@ -46,6 +55,7 @@
         return {
           key: section.getAttribute("data-section-key") || "",
           title: section.querySelector("[data-section-title]").value,
+          titles: titlesOf(section),
           columns: parseInt(select.value, 10) || 1,
           fields: Array.prototype.map.call(section.querySelectorAll("[data-column]"), keysOf),
         };
@@ -284,7 +294,7 @@
       var count = parseInt(evt.target.value, 10) || 1;
       setColumns(form, evt.target.closest("[data-section]"), count);
       changed(form);
-    } else if (evt.target.matches("[data-section-title]")) {
+    } else if (evt.target.matches("[data-section-title], [data-section-title-locale]")) {
       changed(form);
     }
   });
