@@ -220,6 +220,7 @@ def rebuild(connection: Connection, spec: EntitySpec) -> None:
             for suffix in ("trgm", "cjk"):
                 name = index_name(spec.table_name, f"{column}_{suffix}")
                 if name in present:
+                    # An identifier checked by _q(); DDL takes no bind parameters.
                     connection.execute(text(f"DROP INDEX {_q(name)}"))
         body = function_body(connection)
         if body is not None and body != cjk.pg_function_body():
@@ -231,6 +232,8 @@ def rebuild(connection: Connection, spec: EntitySpec) -> None:
 
 def drop_orphan(connection: Connection, name: str) -> None:
     """SQLite: drop a search table (and its triggers) whose entity is gone."""
+    # ``name`` comes from the database's table list: _q() refuses anything but a plain
+    # lower-case identifier, and DDL takes no bind parameters.
     for suffix in TRIGGERS:
         connection.execute(text(f"DROP TRIGGER IF EXISTS {_q(name + '_' + suffix)}"))
     connection.execute(text(f"DROP TABLE IF EXISTS {_q(name)}"))
@@ -295,6 +298,8 @@ def index_match(
         return None
     ids = (
         select(literal_column("rowid"))
+        # The table name is checked by _q(); the MATCH expression is a bound parameter, and
+        # the user's term reaches it only as hex (gram) or as one quoted FTS5 phrase.
         .select_from(text(_q(name)))
         .where(text(f"{_q(name)} MATCH :fts_match").bindparams(fts_match=match))
     )
