@@ -18,7 +18,7 @@ from crm.metadata import types
 from crm.metadata.labels import freeze
 from crm.metadata.spec import EMPTY, Choice, EntitySpec
 from crm.pipelines.models import PipelineRow, StageRow
-from crm.pipelines.spec import EntityPipelines, PipelineSpec, StageSpec
+from crm.pipelines.spec import PIPELINE_FIELD, EntityPipelines, PipelineSpec, StageSpec
 
 
 def _frozen(raw) -> MappingProxyType:
@@ -72,8 +72,10 @@ def load_all() -> dict[str, EntityPipelines]:
     return {k: EntityPipelines(k, tuple(v)) for k, v in by_entity.items()}
 
 
-def _choices(pipelines: EntityPipelines, type_key: str) -> tuple[Choice, ...]:
-    if type_key == "pipeline":
+def _choices(pipelines: EntityPipelines, field_key: str) -> tuple[Choice, ...]:
+    """The choices of the managed field ``field_key``: the pipelines themselves for the
+    pipeline field, every pipeline's stages (in pipeline order) for the stage field."""
+    if field_key == PIPELINE_FIELD:
         return tuple(
             Choice(
                 key=p.key,
@@ -111,7 +113,7 @@ def with_choices(
             continue
         mine = pipelines.get(key, EntityPipelines(key))
         fields = tuple(
-            replace(f, choices=_choices(mine, f.type))
+            replace(f, choices=_choices(mine, f.key))
             if f.type in types.REGISTRY and types.get(f.type).managed
             else f
             for f in e.fields

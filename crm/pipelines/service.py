@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, literal, select, update
 
@@ -410,11 +411,12 @@ def save_pipeline(
                 if target not in active_targets:
                     c.err(
                         f"stages.{s.key}.move_to",
-                        _(
-                            "“%(stage)s” holds %(count)s records: choose the stage to move "
+                        ngettext(
+                            "“%(stage)s” holds %(num)d record: choose the stage to move it to.",
+                            "“%(stage)s” holds %(num)d records: choose the stage to move "
                             "them to.",
+                            counts[s.key],
                             stage=s.name,
-                            count=counts[s.key],
                         ),
                     )
                 else:
@@ -478,9 +480,10 @@ def archive_pipeline(entity_key: str, key: str, *, actor_id: int | None = None) 
         if held:
             work._err(
                 "key",
-                _(
-                    "%(count)s records follow this pipeline: move them to another one first.",
-                    count=held,
+                ngettext(
+                    "%(num)d record follows this pipeline: move it to another one first.",
+                    "%(num)d records follow this pipeline: move them to another one first.",
+                    held,
                 ),
             )
             return
