@@ -64,7 +64,7 @@ LOST_REASONS = (
     ("timing", "Timing", "时机不对", "Momento inadecuado"),
     ("other", "Other", "其他", "Otro"),
 )
-CATEGORY_WORDS = {"open": _l("Open"), "won": _l("Won"), "lost": _l("Lost")}
+CATEGORY_WORDS = {"open": _l("In progress"), "won": _l("Won"), "lost": _l("Lost")}
 
 
 @dataclass
@@ -128,10 +128,10 @@ class _Checker:
         self.work = work
 
     def err(self, where: str, message: str) -> None:
-        self.work._err(where, message)
+        self.work.err(where, message)
 
     def errs(self, where: str, messages: list[str]) -> bool:
-        return self.work._errs(where, messages)
+        return self.work.errs(where, messages)
 
 
 def _ensure_fields(work: schema.SchemaChange, entity_key: str) -> None:
@@ -149,7 +149,7 @@ def _ensure_fields(work: schema.SchemaChange, entity_key: str) -> None:
         label, translated = _T[key]
         if existing is not None:
             if existing.type not in allowed:
-                work._err(
+                work.err(
                     "key",
                     _(
                         "The entity already has a field “%(field)s” of another type; a "
@@ -461,7 +461,7 @@ def save_pipeline(
         _move_records(work, entity_key, key, moves, actor_id)
         after = _public(row)
         if before != after:
-            work.logs.append(schema._Log(entity_key, None, "save_pipeline", before, after))
+            work.log(entity_key, None, "save_pipeline", before, after)
     return spec_cache.raw().pipelines[entity_key].get(key)
 
 
@@ -478,7 +478,7 @@ def archive_pipeline(entity_key: str, key: str, *, actor_id: int | None = None) 
         counts = stage_counts(entity_key, [s.key for s in row.stages])
         held = sum(counts.values())
         if held:
-            work._err(
+            work.err(
                 "key",
                 ngettext(
                     "%(num)d record follows this pipeline: move it to another one first.",
@@ -492,7 +492,7 @@ def archive_pipeline(entity_key: str, key: str, *, actor_id: int | None = None) 
             row.archived_at = utcnow()
             row.is_default = False
             db.session.flush()
-            work.logs.append(schema._Log(entity_key, None, "archive_pipeline", before, None))
+            work.log(entity_key, None, "archive_pipeline", before, None)
 
 
 def _never() -> Any:

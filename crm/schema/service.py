@@ -148,6 +148,23 @@ class SchemaChange:
             )
         return spec
 
+    # -- for the services of features that change metadata inside this change ----------
+    def err(self, where: str, message: str) -> None:
+        """Report a problem at ``where``: leaving ``change()`` then raises
+        ``ValidationFailed`` with every problem, and nothing is changed."""
+        self._err(where, message)
+
+    def errs(self, where: str, messages: list[str]) -> bool:
+        """``err`` for each message; True when there was any."""
+        return self._errs(where, messages)
+
+    def log(
+        self, entity_key: str, field_key: str | None, action: str, before: Any, after: Any
+    ) -> None:
+        """Add an entry to the configuration change log, written with this change's
+        version when it commits."""
+        self.logs.append(_Log(entity_key, field_key, action, before, after))
+
     def _managed(self, where: str, *type_keys: str) -> bool:
         """Refuse (with an error at ``where``) a change to a managed field outside its
         feature's service; True when refused."""

@@ -47,7 +47,7 @@ def _show_boolean(spec: FieldSpec, fm: Any):
     return lambda v: yes if v else no
 
 
-def _parse_picklist(spec: FieldSpec, value: Any) -> str | None:
+def parse_picklist(spec: FieldSpec, value: Any) -> str | None:
     if blank(value):
         return None
     if not isinstance(value, str):
@@ -61,7 +61,7 @@ def _parse_multi_picklist(spec: FieldSpec, value: Any) -> list[str] | None:
     return choice_keys(spec, value) or None
 
 
-def _format_picklist(spec: FieldSpec, value: Any) -> str:
+def format_picklist(spec: FieldSpec, value: Any) -> str:
     return "" if value is None else choice_label(spec, value)
 
 
@@ -83,7 +83,7 @@ def chip(choice: Any, label: str) -> str:
     return f'<span class="chip c-{escaped(color)}">{escaped(label)}</span>'
 
 
-def _picklist_html(spec: FieldSpec, value: Any, text: str, names, target_url) -> str:
+def picklist_html(spec: FieldSpec, value: Any, text: str, names, target_url) -> str:
     return chip(spec.choice(value), text)
 
 
@@ -95,7 +95,7 @@ def _multi_html(spec: FieldSpec, value: Any, text: str, names, target_url) -> st
     return "".join(chips)
 
 
-def _picklist_cell(spec: FieldSpec, has_target: bool):
+def picklist_cell(spec: FieldSpec, has_target: bool):
     """Each choice's chip is drawn once; a key no longer among the choices shows as
     stored, on a grey chip; an empty value is an empty cell."""
     chips = {
@@ -119,7 +119,7 @@ def _picklist_cell(spec: FieldSpec, has_target: bool):
     return cell
 
 
-def _choice_value(ftype, field: FieldSpec, op: str, text: str, lenient: bool):
+def choice_value(ftype, field: FieldSpec, op: str, text: str, lenient: bool):
     """A saved view keeps working when a choice is archived later (``lenient``)."""
     if lenient:
         if field.choice(text) is None:
@@ -129,7 +129,7 @@ def _choice_value(ftype, field: FieldSpec, op: str, text: str, lenient: bool):
     return text, text
 
 
-def _picklist_filter(ftype, spec: FieldSpec, col: Any, op: str, value: Any, *_args: Any):
+def picklist_filter(ftype, spec: FieldSpec, col: Any, op: str, value: Any, *_args: Any):
     if op == "empty":
         return col.is_(None)
     if op == "not_empty":
@@ -171,7 +171,7 @@ def _multi_filter(ftype, spec: FieldSpec, col: Any, op: str, value: Any, dialect
 
 
 _CHOICES = {
-    "has_choices": True, "filter_value": _choice_value, "storage": "string",
+    "has_choices": True, "filter_value": choice_value, "storage": "string",
     "aggregates": ("count",),
 }  # fmt: skip
 
@@ -189,9 +189,9 @@ ENTRIES = (
         description=_l("One value chosen from a list you define."),
         position=100, **_CHOICES,
         sa_type=fixed(sa.String, 64), form_field=form_field(PicklistField),
-        widget="select", parse=_parse_picklist, format=_format_picklist,
-        operators=("in", "not_in", "empty", "not_empty"), filter_sql=_picklist_filter,
-        html=_picklist_html, cell=_picklist_cell,
+        widget="select", parse=parse_picklist, format=format_picklist,
+        operators=("in", "not_in", "empty", "not_empty"), filter_sql=picklist_filter,
+        html=picklist_html, cell=picklist_cell,
     ),
     FieldType(
         key="multi_picklist", label=_l("Multi-select picklist"),

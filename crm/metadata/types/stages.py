@@ -15,21 +15,21 @@ from flask_babel import lazy_gettext as _l
 
 from crm.metadata.types.base import FieldType, fixed
 from crm.metadata.types.choices import (
-    _choice_value,
-    _format_picklist,
-    _parse_picklist,
-    _picklist_cell,
-    _picklist_filter,
-    _picklist_html,
+    choice_value,
+    format_picklist,
+    parse_picklist,
+    picklist_cell,
+    picklist_filter,
+    picklist_html,
 )
 from crm.metadata.types.forms import PicklistField, form_field
 
 _MANAGED = {
-    "has_choices": True, "managed": True, "filter_value": _choice_value, "storage": "string",
+    "has_choices": True, "managed": True, "filter_value": choice_value, "storage": "string",
     "aggregates": ("count",), "sa_type": fixed(sa.String, 41),
-    "form_field": form_field(PicklistField), "widget": "select", "parse": _parse_picklist,
-    "format": _format_picklist, "operators": ("in", "not_in", "empty", "not_empty"),
-    "filter_sql": _picklist_filter, "html": _picklist_html, "cell": _picklist_cell,
+    "form_field": form_field(PicklistField), "widget": "select", "parse": parse_picklist,
+    "format": format_picklist, "operators": ("in", "not_in", "empty", "not_empty"),
+    "filter_sql": picklist_filter, "html": picklist_html, "cell": picklist_cell,
     "can_be_unique": False, "takes_default": False, "index_by_default": True,
 }  # fmt: skip
 
