@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, insert, literal, select, update
 
 from crm.errors import NotFound
@@ -413,8 +413,7 @@ def save_pipeline(
                         f"stages.{s.key}.move_to",
                         ngettext(
                             "“%(stage)s” holds %(num)d record: choose the stage to move it to.",
-                            "“%(stage)s” holds %(num)d records: choose the stage to move "
-                            "them to.",
+                            "“%(stage)s” holds %(num)d records: choose the stage to move them to.",
                             counts[s.key],
                             stage=s.name,
                         ),
