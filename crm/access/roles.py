@@ -450,14 +450,8 @@ def delete_role(actor: Any, role_id: int, *, move_to: int | None = None) -> int:
                     },
                 )
             if covers(mine, rights_of(target.id)):
-                refuse(
-                    _("The role was not deleted."),
-                    {
-                        "move_to": [
-                            _("“%(name)s” holds rights you do not hold.", name=target.display_name)
-                        ]
-                    },
-                )
+                held = _("“%(name)s” holds rights you do not hold.", name=target.display_name)
+                refuse(_("The role was not deleted."), {"move_to": [held]})
     audit.record(
         actor,
         "role",
