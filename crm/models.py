@@ -3,3 +3,8 @@
 
 def import_all() -> None:
     """Register all models on ``db.metadata`` (Alembic and tests call this)."""
+    import crm.access.models
+    import crm.auth.models
+    import crm.metadata.models
+    import crm.pipelines.models
+    import crm.records.models  # noqa: F401

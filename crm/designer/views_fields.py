@@ -24,8 +24,9 @@ from forms.errors import attach_errors
 # The inputs of the field labels' "Translations" controls, by translated part.
 FIELD_INPUTS = {"label": "tr_label", "help": "tr_help"}
 
-# The designer offers the types in the registry's order.
-TYPE_ORDER = list(types.REGISTRY)
+# The designer offers the types in the registry's order (not the managed ones: their
+# fields are added by the feature that owns them, e.g. the pipeline editor).
+TYPE_ORDER = [k for k, t in types.REGISTRY.items() if not t.managed]
 
 # Every type option has a designer input of its name (``forms.designer.FieldForm``).
 OPTION_FIELDS = tuple(dict.fromkeys(o.name for t in types.REGISTRY.values() for o in t.options))
@@ -70,7 +71,7 @@ def _apply_errors(
 
 def _type_or_none() -> str | None:
     t = request.args.get("type") or request.form.get("type")
-    return t if t in types.REGISTRY else None
+    return t if t in TYPE_ORDER else None
 
 
 @bp.route("/entities/<key>/fields/new", methods=["GET", "POST"])
@@ -228,7 +229,7 @@ def field_edit(key: str, field_key: str):
         }
         if translations is not None:
             changes["translations"] = translations
-        if types.get(new_type).has_choices:
+        if types.get(new_type).has_choices and not types.get(new_type).managed:
             stored = {c.key: dict(c.labels) for c in field.choices}
             changes["choices"] = [
                 c if "labels" in c else {**c, "labels": stored.get(c["key"], {})} for c in choices

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
@@ -72,6 +73,10 @@ class CompiledSpecs:
     # writers bump the metadata version, so every worker sees a change at its next request
     # at no extra query (``crm.i18n``).
     settings: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # entity key -> its pipelines (``crm.pipelines``); the plain labels: a page shows a
+    # pipeline's or stage's name through ``crm.i18n.pick`` (stages also reach every list as
+    # the localized choices of the ``stage`` field).
+    pipelines: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # The language whose labels ``entities`` and ``layout`` give (None: the plain labels),
     # and the plain specs it was made from (``localized``).
     locale: str | None = None
@@ -99,6 +104,7 @@ class CompiledSpecs:
                 base.tables,
                 layout_rows=base.layout_rows,
                 settings=base.settings,
+                pipelines=base.pipelines,
                 locale=locale,
                 plain=base,
             )
@@ -218,7 +224,10 @@ def compile_all(version: int) -> CompiledSpecs:
     for f in db.session.execute(select(FieldRow.__table__)).all():
         by_entity.setdefault(f.entity_id, []).append(f)
     specs = {r.key: entity_spec(r, by_entity.get(r.id, ())) for r in entities}
-    frozen = MappingProxyType(specs)
+    from crm.pipelines import compile as pipeline_compile
+
+    pipelines = pipeline_compile.load_all()
+    frozen = MappingProxyType(pipeline_compile.with_choices(specs, pipelines))
     layouts = db.session.execute(
         select(LayoutRow.entity_key, LayoutRow.kind, LayoutRow.definition)
     ).all()
@@ -234,7 +243,12 @@ def compile_all(version: int) -> CompiledSpecs:
         )
     )
     return CompiledSpecs(
-        version, frozen, LazyTables(frozen), layout_rows=layout_rows, settings=settings
+        version,
+        frozen,
+        LazyTables(frozen),
+        layout_rows=layout_rows,
+        settings=settings,
+        pipelines=MappingProxyType(pipelines),
     )
 
 

@@ -32,6 +32,7 @@ from crm.extensions import db
 from crm.metadata import specs, types
 from crm.metadata.models import Sequence
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.pipelines import rules as stage_rules
 from crm.records.models import RecordHistory, RecordNote
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
@@ -313,6 +314,7 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
         check_unique(spec, values, errors)
         if errors:
             raise ValidationFailed(_("The record was not saved."), errors=errors)
+        move = stage_rules.prepare(spec, None, values)
         for f in spec.active_fields:
             if types.get(f.type).assigned:
                 values[f.key] = _next_number(spec, f)
@@ -338,6 +340,7 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
             spec, record_id, user, "create",
             {k: [None, jsonable(v)] for k, v in values.items() if v is not None},
         )  # fmt: skip
+        stage_rules.record(spec, record_id, user, move)
     return record_id
 
 
@@ -363,6 +366,7 @@ def bulk_create(
         errors: dict[str, list[str]] = {}
         payload = []
         seen_unique: dict[str, set] = {}
+        moves: dict[int, stage_rules.Move | None] = {}
         for n, raw in enumerate(rows, start=1):
             values, row_errors = parse_values(user, spec, raw, creating=True)
             check_unique(spec, values, row_errors)
@@ -372,6 +376,11 @@ def bulk_create(
                     if value in seen_unique.setdefault(key, set()):
                         row_errors.setdefault(key, []).append(_("This value appears twice."))
                     seen_unique[key].add(value)
+            if not row_errors:
+                try:
+                    moves[n - 1] = stage_rules.prepare(spec, None, values)
+                except ValidationFailed as exc:
+                    row_errors = exc.errors
             for key, messages in row_errors.items():
                 errors[f"row {n}: {key}"] = messages
             owner = owner_ids[n - 1] if owner_ids else user.id
@@ -410,6 +419,9 @@ def bulk_create(
                 entity_key=spec.key, record_id=rid, user_id=user.id, action="create", changes=None
             )
             for rid in ids
+        )
+        stage_rules.record_many(
+            spec, user, {rid: moves[i] for i, rid in enumerate(ids) if moves.get(i) is not None}
         )
     return ids
 
@@ -467,6 +479,7 @@ def merge_update(
             if conflicts:
                 raise RecordConflict(current, values, conflicts)
             by = current["updated_by"] if stale else None
+            move = stage_rules.prepare(spec, current, changed) if changed else None
             if not changed:
                 return Saved(current["version"], merged=stale, by=by)
             version = current["version"] + 1
@@ -487,6 +500,7 @@ def merge_update(
                     {k: [jsonable(current[k]), jsonable(v)] for k, v in changed.items()},
                     version=version,
                 )  # fmt: skip
+                stage_rules.record(spec, record_id, user, move)
                 return Saved(version, tuple(changed), merged=stale, by=by)
             current = get(user, spec, record_id, action="edit")  # another save won: again
         raise RecordConflict(current, values, tuple(values))

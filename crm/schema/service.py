@@ -117,6 +117,9 @@ class SchemaChange:
         self.logs: list[_Log] = []
         self.checks: list[Callable[[], dict[str, list[str]]]] = []
         self.backfills: list[tuple[str, FieldSpec]] = []
+        # Set by the feature that owns managed field types (``FieldType.managed``: the
+        # pipeline service); any other change may not add, retype, archive or purge them.
+        self.managing = False
 
     # -- errors ------------------------------------------------------------------------
     def _err(self, where: str, message: str) -> None:
@@ -144,6 +147,16 @@ class SchemaChange:
                 )
             )
         return spec
+
+    def _managed(self, where: str, *type_keys: str) -> bool:
+        """Refuse (with an error at ``where``) a change to a managed field outside its
+        feature's service; True when refused."""
+        if self.managing:
+            return False
+        if any(t in types.REGISTRY and types.get(t).managed for t in type_keys):
+            self._err(where, _("This field belongs to the pipelines; change it there."))
+            return True
+        return False
 
     def _put_field(self, entity_key: str, new: FieldSpec) -> None:
         e = self.wanted[entity_key]
@@ -331,6 +344,8 @@ class SchemaChange:
         if type not in types.REGISTRY:
             self._err(f"{where}.type", _("Unknown field type “%(type)s”.", type=type))
             return
+        if self._managed(f"{where}.type", type):
+            return
         bad |= self._errs(f"{where}.label", label_problems(label, what="field label"))
         bad |= self._errs(f"{where}.help_text", _text_problems(help_text, 2000, "help text"))
         translated, bad_tr = labels.check_parts(translations, FIELD_LIMITS)
@@ -426,6 +441,10 @@ class SchemaChange:
         if new_type not in types.REGISTRY:
             self._err(f"{where}.type", _("Unknown field type “%(type)s”.", type=new_type))
             return
+        if new_type != old.type and self._managed(f"{where}.type", old.type, new_type):
+            return
+        if "choices" in changes and self._managed(f"{where}.choices", old.type):
+            return
         if "options" in changes or new_type != old.type:
             options = {**dict(types.get(new_type).default_options)}
             if new_type == old.type:
@@ -498,6 +517,8 @@ class SchemaChange:
     def archive_field(self, entity_key: str, field_key: str) -> None:
         """Hide a field everywhere; its column and values stay, intact, for restore."""
         f = self._field(entity_key, field_key)
+        if self._managed(f"{entity_key}.{field_key}", f.type):
+            return
         if self.wanted[entity_key].name_field == field_key:
             self._err(
                 f"{entity_key}.{field_key}",
@@ -519,6 +540,8 @@ class SchemaChange:
         by typing the field key."""
         f = self._field(entity_key, field_key)
         where = f"{entity_key}.{field_key}"
+        if self._managed(where, f.type):
+            return
         if not f.archived:
             self._err(where, _("Archive the field before purging it."))
             return

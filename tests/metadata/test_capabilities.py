@@ -20,15 +20,23 @@ def test_the_families_the_application_relies_on():
         "long_text",
         "multi_picklist",
         "boolean",
+        "pipeline",
+        "stage",
     }
     assert set(types.REGISTRY) - having("sortable") == {"long_text", "multi_picklist"}
     assert having("textual") == {"text", "long_text", "email", "phone", "url", "auto_number"}
     assert having("temporal") == {"date", "datetime"}
     assert having("numeric") == {"integer", "decimal", "currency", "percent", "rating"}
-    assert having("has_choices") == {"picklist", "multi_picklist"}
+    assert having("has_choices") == {"picklist", "multi_picklist", "pipeline", "stage"}
+    assert having("managed") == {"pipeline", "stage"}
     assert having("multi_valued") == {"multi_picklist"}
     assert having("assigned") == {"auto_number"}
-    assert set(types.REGISTRY) - having("takes_default") == {"auto_number", "boolean"}
+    assert set(types.REGISTRY) - having("takes_default") == {
+        "auto_number",
+        "boolean",
+        "pipeline",
+        "stage",
+    }
     assert {k: t.reference for k, t in types.REGISTRY.items() if t.reference} == {
         "lookup": "record",
         "user": "user",

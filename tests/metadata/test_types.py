@@ -27,7 +27,7 @@ from crm.timeutil import utcnow
 ALL_TYPES = {
     "text", "long_text", "integer", "decimal", "currency", "percent", "date", "datetime",
     "boolean", "picklist", "multi_picklist", "email", "phone", "url", "lookup", "user",
-    "auto_number", "rating",
+    "auto_number", "rating", "pipeline", "stage",
 }  # fmt: skip
 CHOICES = (
     Choice("new", "New", order=0),
@@ -47,7 +47,7 @@ def spec(type_key: str, key: str | None = None, **options) -> FieldSpec:
         type=type_key,
         label=type_key.replace("_", " ").title(),
         options=MappingProxyType(merged),
-        choices=CHOICES if "picklist" in type_key else (),
+        choices=CHOICES if types.get(type_key).has_choices else (),
     )
 
 
@@ -83,7 +83,7 @@ def test_unknown_type_is_a_clear_error():
 
 def test_index_by_default():
     indexed = {k for k, t in types.REGISTRY.items() if t.index_by_default}
-    assert indexed == {"lookup", "user", "date", "datetime", "auto_number"}
+    assert indexed == {"lookup", "user", "date", "datetime", "auto_number", "pipeline", "stage"}
 
 
 @pytest.mark.parametrize(
@@ -660,6 +660,8 @@ ROWS = [
 
 for _row, _stars in zip(ROWS, (5, 1, 3, None, None), strict=True):
     _row["rating"] = _stars
+    # Pipelines and stages store a key like a picklist (their choices come from pipelines).
+    _row["pipeline"] = _row["stage"] = _row["picklist"]
 
 CASES = [
     # text family: case-insensitive LIKE with % and _ taken literally
@@ -749,6 +751,14 @@ CASES = [
     ("picklist", "not_in", ["new"], {2, 3, 4, 5}),
     ("picklist", "empty", None, {4}),
     ("picklist", "not_empty", None, {1, 2, 3, 5}),
+    ("stage", "in", ["new", "lost"], {1, 5}),
+    ("stage", "not_in", ["new"], {2, 3, 4, 5}),
+    ("stage", "empty", None, {4}),
+    ("stage", "not_empty", None, {1, 2, 3, 5}),
+    ("pipeline", "in", ["won"], {2}),
+    ("pipeline", "not_in", ["won", "old"], {1, 4, 5}),
+    ("pipeline", "empty", None, {4}),
+    ("pipeline", "not_empty", None, {1, 2, 3, 5}),
     ("multi_picklist", "contains", "won", {1, 2}),
     ("multi_picklist", "contains", "new", {1}),
     ("multi_picklist", "contains", "old", set()),

@@ -108,7 +108,9 @@ class FieldType:
     ``numeric``, ``temporal``, ``textual`` (quick search can index it; filter words quote
     it), ``has_choices``, ``multi_valued``, ``assigned`` (the system gives the value:
     never typed, no default), ``takes_default`` (the designer offers a default value),
-    ``index_by_default``; ``sort_words`` say what the two sort
+    ``index_by_default``, ``managed`` (a feature owns the fields of this type and their
+    choices, e.g. pipelines: the designer neither offers the type nor edits its choices);
+    ``sort_words`` say what the two sort
     directions mean.
 
     Display: ``show(spec, formats)`` makes the function that writes a value in one
@@ -165,6 +167,7 @@ class FieldType:
     assigned: bool = False
     takes_default: bool = True
     index_by_default: bool = False
+    managed: bool = False
     missing_name: str = ""
     # local formats (see l10n.py): None takes the default
     show: Callable[[FieldSpec, Formats], Callable[[Any], str]] | None = None

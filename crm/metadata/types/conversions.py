@@ -22,8 +22,10 @@ def safe_conversions(registry: Mapping[str, FieldType]) -> dict[tuple[str, str],
     ``convert_value`` accepts. Not here on purpose: dates <-> text or datetimes (SQLite's
     CAST turns "2025-03-01" into 2025), decimals -> text (PostgreSQL writes "12.50", SQLite
     "12.5"), multi-select picklists, references (ids of other rows)."""
-    strings = [k for k, t in registry.items() if t.storage in ("string", "text")]
-    numbers = [k for k, t in registry.items() if t.storage == "numeric"]
+    # Managed types (pipelines, stages) change only through their feature: never offered.
+    offered = {k: t for k, t in registry.items() if not t.managed}
+    strings = [k for k, t in offered.items() if t.storage in ("string", "text")]
+    numbers = [k for k, t in offered.items() if t.storage == "numeric"]
     checked_from_text = sorted(  # the designer lists a choice type last
         (k for k in strings if k not in ("text", "long_text") and not registry[k].assigned),
         key=lambda k: registry[k].has_choices,
