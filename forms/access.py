@@ -4,7 +4,7 @@ so an extra posted field (``is_admin=1`` where it is not offered) changes nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
@@ -34,6 +34,35 @@ NO_CHOICE = ""
 def optional_id(value: str | None) -> int | None:
     """A select's value as an id ("" means none). Values were checked against the choices."""
     return parse_id(value, what="choice") if value not in (None, NO_CHOICE) else None
+
+
+# The input names of a name's "Translations" control: "tr_name.<locale>".
+NAME_TRANSLATIONS = "tr_name"
+_MAX_TRANSLATION_INPUTS = 10
+
+
+def name_translations(data: Any) -> dict[str, dict[str, Any]] | None:
+    """The translations of a role's or department's name as posted (inputs
+    ``tr_name.<locale>``), shaped as the services take them (``{"name": {locale:
+    text}}``), or None when the post has none (a save then keeps the stored ones).
+    Every ``tr_name.`` input counts, an unknown language included: the services say
+    it is not one (at most a handful are read, a hostile post cannot make more work)."""
+    prefix = NAME_TRANSLATIONS + "."
+    found: dict[str, Any] = {}
+    for key in data:
+        if key.startswith(prefix) and len(found) < _MAX_TRANSLATION_INPUTS:
+            found[key[len(prefix) :]] = data.get(key)
+    return {"name": found} if found else None
+
+
+def name_translation_values(data: Any, stored: Any) -> dict[str, str]:
+    """What a name's "Translations" control shows: as posted in ``data`` (a form that
+    failed), else as ``stored`` (the row's ``translations``)."""
+    posted = name_translations(data) if data else None
+    if posted is not None:
+        return {k: v for k, v in posted["name"].items() if isinstance(v, str)}
+    found = stored.get("name") if isinstance(stored, Mapping) else None
+    return dict(found) if isinstance(found, Mapping) else {}
 
 
 def levels_for(action: str) -> tuple[int, ...]:

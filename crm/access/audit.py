@@ -40,6 +40,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, false, func, or_, select
 
+from crm.access import names
 from crm.access.models import AccessAuditEntry, Department, Role, User, user_roles
 from crm.access.service import require_manager
 from crm.extensions import db
@@ -258,6 +259,7 @@ def role_state(role: Role) -> dict[str, str]:
     rules = rights_of(role.id)
     state = {
         "Name": role.name,
+        **names.audit_items(role.translations),
         "Description": role.description or NOTHING,
         "Opens configuration": yes_no(role.can_configure),
         "Manages access": yes_no(role.can_manage_access),
@@ -278,6 +280,7 @@ def department_state(department: Department) -> dict[str, str]:
     manager = db.session.get(User, department.manager_id) if department.manager_id else None
     return {
         "Name": department.name,
+        **names.audit_items(department.translations),
         "Parent": parent.name if parent else TOP_LEVEL,
         "Manager": manager.display_name if manager else NOTHING,
     }
@@ -394,6 +397,9 @@ class _Reader:
     def item(self, item: str) -> str:
         if item in FREE_TEXT or item in WORDED or item in (PARENT, HELD_BY):
             return _(item)
+        language = names.audit_language(item)
+        if language is not None:  # a translation of a role's or department's name
+            return _("Name (%(language)s)", language=language)
         head, sep, tail = item.rpartition(": ")
         if sep and tail in self.actions:  # a grant: "Deals: Read"
             return f"{self.entity(head)}: {_(tail)}"
@@ -403,7 +409,7 @@ class _Reader:
         return item
 
     def value(self, item: str, value: str) -> str:
-        if value == NOTHING or item in FREE_TEXT:
+        if value == NOTHING or item in FREE_TEXT or names.audit_language(item) is not None:
             return value
         if item == PARENT:
             return _(TOP_LEVEL) if value == TOP_LEVEL else value

@@ -17,7 +17,7 @@ from flask_babel import ngettext
 from sqlalchemy import String, func, literal, select
 from sqlalchemy import update as sql_update
 
-from crm.access import audit
+from crm.access import audit, names
 from crm.access.models import Department, User
 from crm.access.service import access_change, fail, require_admin, require_manager
 from crm.errors import NotFound
@@ -132,9 +132,15 @@ def _parent(parent_id: int | None, errors: dict[str, list[str]]) -> Department |
 
 @access_change
 def create(
-    actor: Any, *, name: str, parent_id: int | None = None, manager_id: int | None = None
+    actor: Any,
+    *,
+    name: str,
+    parent_id: int | None = None,
+    manager_id: int | None = None,
+    translations: Any = None,
 ) -> Department:
-    """Add a department (at the top level without ``parent_id``).
+    """Add a department (at the top level without ``parent_id``), with the name's
+    ``translations`` (``{"name": {locale: text}}``, ``crm.access.names``) if any.
 
     Raises ``Forbidden`` for anyone but a full administrator and ``ValidationFailed``
     (with every problem, nothing created) for a bad name, parent or manager."""
@@ -145,10 +151,14 @@ def create(
     if parent is not None and len(parent.path) + 12 > MAX_PATH:
         errors["parent"] = [_("The tree cannot grow deeper here.")]
     errors["name"] = _name_problems(name, parent_id if parent else None)
+    translations, bad = names.check(translations, MAX_NAME)
+    errors["name"] += bad
     errors["manager"] = _manager_problems(manager_id)
     if any(errors.values()):
         fail(_("The department was not created."), errors)
-    department = Department(name=name, parent_id=parent.id if parent else None, path="/")
+    department = Department(
+        name=name, translations=translations, parent_id=parent.id if parent else None, path="/"
+    )
     department.manager_id = manager_id
     db.session.add(department)
     db.session.flush()  # the id is part of the path
@@ -165,8 +175,16 @@ def create(
 
 
 @access_change
-def update(actor: Any, department_id: int, *, name: str, manager_id: int | None) -> Department:
-    """Rename a department and set (or clear) its manager."""
+def update(
+    actor: Any,
+    department_id: int,
+    *,
+    name: str,
+    manager_id: int | None,
+    translations: Any = None,
+) -> Department:
+    """Rename a department and set (or clear) its manager; ``translations`` (all of the
+    name's, ``{"name": {locale: text}}``) replace the stored ones, None keeps them."""
     require_admin(actor, CHANGE_TREE)
     department = _department(department_id)
     name = clean_label(name)
@@ -174,10 +192,15 @@ def update(actor: Any, department_id: int, *, name: str, manager_id: int | None)
         "name": _name_problems(name, department.parent_id, exclude=department.id),
         "manager": _manager_problems(manager_id),
     }
+    if translations is not None:
+        translations, bad = names.check(translations, MAX_NAME)
+        errors["name"] += bad
     if any(errors.values()):
         fail(_("The department was not changed."), errors)
     before = audit.department_state(department)
     department.name = name
+    if translations is not None:
+        department.translations = translations
     department.manager_id = manager_id
     audit.record(
         actor,
@@ -262,7 +285,7 @@ def delete(actor: Any, department_id: int) -> None:
                 "“%(name)s” still has %(num)d member: move them to another department first.",
                 "“%(name)s” still has %(num)d members: move them to another department first.",
                 members,
-                name=department.name,
+                name=department.display_name,
             )
         )
     if children:
@@ -271,7 +294,7 @@ def delete(actor: Any, department_id: int) -> None:
                 "“%(name)s” has %(num)d sub-department: move or delete them first.",
                 "“%(name)s” has %(num)d sub-departments: move or delete them first.",
                 children,
-                name=department.name,
+                name=department.display_name,
             )
         )
     if problems:

@@ -25,6 +25,17 @@ from crm.extensions import db
 from crm.timeutil import utcnow
 
 
+class _TranslatedName:
+    """A row with a plain ``name`` and its ``translations`` (``crm.access.names``)."""
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (the request's), else the plain name."""
+        from crm.access.names import shown
+
+        return shown(self.name, self.translations)
+
+
 class User(UserMixin, db.Model):
     """A person who signs in. ``is_admin`` opens the configuration area."""
 
@@ -79,7 +90,7 @@ user_roles = db.Table(
 )
 
 
-class Department(db.Model):
+class Department(_TranslatedName, db.Model):
     __tablename__ = "departments"
     __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_departments_parent_name"),)
 
@@ -105,7 +116,7 @@ class Department(db.Model):
         return f"<Department {self.id} {self.name} {self.path}>"
 
 
-class Role(db.Model):
+class Role(_TranslatedName, db.Model):
     """A set of rights. ``can_configure`` opens the designer; ``can_manage_access`` the
     users, roles and departments screens (never beyond the holder's own rights)."""
 

@@ -37,6 +37,8 @@ class RoleRights:
     can_manage_access: bool = False
     grants: Mapping[tuple[str, str], int] = field(default_factory=dict)
     fields: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # The name's translations ({"name": {locale: text}}), for pages that name the role.
+    translations: Mapping[str, Any] = field(default_factory=dict)
 
     def level(self, entity_key: str, action: str) -> int:
         """The stored level for ``action`` on the entity, else the role's "*" one."""
@@ -112,7 +114,7 @@ def load_role_rights(role_ids: Iterable[int]) -> tuple[RoleRights, ...]:
     if not ids:
         return ()
     roles = db.session.execute(
-        select(Role.id, Role.name, Role.can_configure, Role.can_manage_access)
+        select(Role.id, Role.name, Role.can_configure, Role.can_manage_access, Role.translations)
         .where(Role.id.in_(ids))
         .order_by(Role.name)
     ).all()
@@ -138,6 +140,7 @@ def load_role_rights(role_ids: Iterable[int]) -> tuple[RoleRights, ...]:
             can_manage_access=r.can_manage_access,
             grants=grants[r.id],
             fields=fields[r.id],
+            translations=r.translations if isinstance(r.translations, dict) else {},
         )
         for r in roles
     )

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import delete, func, insert, select
 
-from crm.access import audit, policy
+from crm.access import audit, names, policy
 from crm.access.models import FieldRight, Role, RoleGrant, User, user_roles
 from crm.access.policy import ANY_ENTITY, NONE, Rights, RoleRights
 from crm.access.rules import covers, field_problems, level_problems, user_problems
@@ -250,9 +250,11 @@ def create(
     can_manage_access: bool = False,
     grants: Grants | None = None,
     fields: Fields | None = None,
+    translations: Mapping[str, Any] | None = None,
 ) -> Role:
     """Create a role. ``grants`` maps (entity key or "*", action) to a level; ``fields``
-    maps (entity key, field key) to "hidden", "read" or "edit" (the default).
+    maps (entity key, field key) to "hidden", "read" or "edit" (the default);
+    ``translations`` the name's (``{"name": {locale: text}}``, ``crm.access.names``).
 
     Raises ``ValidationFailed`` for bad input and ``Forbidden`` when an access manager asks
     for more than they hold; either way nothing is created."""
@@ -260,6 +262,8 @@ def create(
     name = clean_label(name)
     description = (description or "").strip()
     errors = _check_input(name, description, grants, fields)
+    translations, bad = names.check(translations, MAX_NAME)
+    errors["name"] += bad
     if any(errors.values()):
         fail(_("The role was not created."), errors)
     result = RoleRights(
@@ -275,6 +279,7 @@ def create(
         refuse(_("The role was not created: it would give rights you do not hold."), too_wide)
     role = Role(
         name=name,
+        translations=translations,
         description=description,
         can_configure=result.can_configure,
         can_manage_access=result.can_manage_access,
@@ -297,10 +302,12 @@ def update(
     can_manage_access: bool | None = None,
     grants: Grants | None = None,
     fields: Fields | None = None,
+    translations: Mapping[str, Any] | None = None,
 ) -> Role:
     """Change a role; ``None`` leaves a part as it is. ``grants`` replaces the rows of
     the entities it names ("*" included); ``fields`` replaces the field rights of the
-    entities it names (a field it leaves out becomes editable).
+    entities it names (a field it leaves out becomes editable); ``translations`` all of
+    the name's (``{"name": {locale: text}}``; an empty text removes that translation).
 
     An access manager may not change a role they hold (that would widen their own
     rights), nor a role holding rights they do not hold, nor make one wider than their
@@ -315,6 +322,9 @@ def update(
     if description is not None:
         description = description.strip()
     errors = _check_input(name, description, grants, fields, exclude=role.id)
+    if translations is not None:
+        translations, bad = names.check(translations, MAX_NAME)
+        errors["name"] += bad
     if any(errors.values()):
         fail(_("The role was not changed."), errors)
     current = rights_of(role.id)
@@ -345,6 +355,8 @@ def update(
             )
     before = audit.role_state(role)
     role.name = result.name
+    if translations is not None:
+        role.translations = translations
     if description is not None:
         role.description = description
     role.can_configure = result.can_configure
@@ -438,10 +450,8 @@ def delete_role(actor: Any, role_id: int, *, move_to: int | None = None) -> int:
                     },
                 )
             if covers(mine, rights_of(target.id)):
-                refuse(
-                    _("The role was not deleted."),
-                    {"move_to": [_("“%(name)s” holds rights you do not hold.", name=target.name)]},
-                )
+                held = _("“%(name)s” holds rights you do not hold.", name=target.display_name)
+                refuse(_("The role was not deleted."), {"move_to": [held]})
     audit.record(
         actor,
         "role",

@@ -199,9 +199,11 @@ def _within_rights(
         return {}
     errors: dict[str, list[str]] = {"roles": [], "department": []}
     rules = policy.load_role_rights(r.id for r in roles)
+    shown = {r.id: r.display_name for r in roles}
     for role in rules:
         if covers(mine, role):
-            errors["roles"].append(_("“%(name)s” holds rights you do not hold.", name=role.name))
+            name = shown.get(role.id, role.name)
+            errors["roles"].append(_("“%(name)s” holds rights you do not hold.", name=name))
     if not errors["roles"]:
         result = rights_with(
             user_id,

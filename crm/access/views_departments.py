@@ -16,6 +16,8 @@ from forms.access import (
     DepartmentEditForm,
     DepartmentForm,
     DepartmentMoveForm,
+    name_translation_values,
+    name_translations,
     optional_id,
 )
 
@@ -23,7 +25,7 @@ from forms.access import (
 def _parent_choices(nodes, *, exclude_path: str | None = None) -> list[tuple[str, str]]:
     """Every department (indented), except ``exclude_path``'s subtree (for a move)."""
     return [(NO_CHOICE, _("— the top level —"))] + [
-        (str(n.department.id), "\u2003" * n.depth + n.department.name)
+        (str(n.department.id), "\u2003" * n.depth + n.department.display_name)
         for n in departments.flat(nodes)
         if not (exclude_path and n.department.path.startswith(exclude_path))
     ]
@@ -50,7 +52,14 @@ def _tree_page(form: DepartmentForm | None = None, status: int = 200):
     if form is not None:
         form.parent.choices = _parent_choices(nodes)
         form.manager.choices = _manager_choices()
-    return render_template("access/departments.html", nodes=nodes, form=form, admin=admin), status
+    values = name_translation_values(request.form if form is not None else None, None)
+    return render_template(
+        "access/departments.html",
+        nodes=nodes,
+        form=form,
+        admin=admin,
+        name_translations=values,
+    ), status
 
 
 @bp.get("/departments")
@@ -78,11 +87,12 @@ def department_new():
             name=form.name.data,
             parent_id=optional_id(form.parent.data),
             manager_id=optional_id(form.manager.data),
+            translations=name_translations(request.form),
         )
     except ValidationFailed as exc:
         _show_errors(form, exc)
         return _tree_page(form, exc.status)
-    flash(_("“%(name)s” was added.", name=department.name), "success")
+    flash(_("“%(name)s” was added.", name=department.display_name), "success")
     return redirect(url_for("access.department_tree"))
 
 
@@ -90,6 +100,7 @@ def _department_page(department, *, edit=None, move=None, status: int = 200):
     nodes = departments.tree(current_user)
     node = next(n for n in departments.flat(nodes) if n.department.id == department.id)
     admin = policy.rights(current_user).is_admin
+    posted_edit = edit is not None
     if admin:
         edit = edit or DepartmentEditForm(
             formdata=None,
@@ -109,6 +120,9 @@ def _department_page(department, *, edit=None, move=None, status: int = 200):
     return render_template(
         "access/department.html",
         department=department,
+        name_translations=name_translation_values(
+            request.form if posted_edit else None, department.translations
+        ),
         node=node,
         chain=chain,
         members=members,
@@ -137,6 +151,7 @@ def department_save(department_id: int):
             department.id,
             name=form.name.data,
             manager_id=optional_id(form.manager.data),
+            translations=name_translations(request.form),
         )
     except ValidationFailed as exc:
         _show_errors(form, exc)
@@ -170,7 +185,7 @@ def department_move(department_id: int):
 def department_delete(department_id: int):
     _admin_only()
     department = departments.get(current_user, department_id)
-    name = department.name
+    name = department.display_name
     try:
         departments.delete(current_user, department.id)
     except ValidationFailed as exc:

@@ -26,6 +26,8 @@ from forms.access import (
     grants_data,
     grants_form,
     levels_for,
+    name_translation_values,
+    name_translations,
     new_role_form,
 )
 
@@ -104,6 +106,7 @@ def role_new():
                 can_manage_access=form.can_manage_access.data,
                 grants=grants_data(form, keys),
                 fields=_own_field_caps(),
+                translations=name_translations(request.form),
             )
         except (ValidationFailed, Forbidden) as exc:
             _show_errors(form, exc)
@@ -112,7 +115,7 @@ def role_new():
             flash(
                 _(
                     "The role “%(name)s” is ready. Set its field rights on the tabs.",
-                    name=role.name,
+                    name=role.display_name,
                 ),
                 "success",
             )
@@ -120,7 +123,11 @@ def role_new():
     elif request.method == "POST":
         status = 400
     return render_template(
-        "access/role_new.html", form=form, caps=_own_field_caps(), **_matrix_context()
+        "access/role_new.html",
+        form=form,
+        caps=_own_field_caps(),
+        name_translations=name_translation_values(request.form, None),
+        **_matrix_context(),
     ), status
 
 
@@ -157,7 +164,7 @@ def _render_role(role, *, tab: str = GRANTS_TAB, status: int = 200, **forms: Any
     fields = forms.get("fields") or (_fields_form(rules, entity) if entity else None)
     listing = roles.listing(current_user)
     delete = RoleDeleteForm(formdata=None)
-    others = [(r.id, r.name) for r, _ in listing if r.id != role.id]
+    others = [(r.id, r.display_name) for r, _ in listing if r.id != role.id]
     delete.move_to.choices = [("", _("— choose a role —"))] + [(str(i), n) for i, n in others]
     holders = next((n for r, n in listing if r.id == role.id), 0)
     return render_page_or_block(
@@ -166,6 +173,9 @@ def _render_role(role, *, tab: str = GRANTS_TAB, status: int = 200, **forms: Any
         status=status,
         role=role,
         rules=rules,
+        name_translations=name_translation_values(
+            request.form if forms.get("settings") is not None else None, role.translations
+        ),
         tab=tab,
         entity=entity,
         entities=_entities(),
@@ -201,6 +211,7 @@ def role_settings(role_id: int):
             description=form.description.data or "",
             can_configure=form.can_configure.data,
             can_manage_access=form.can_manage_access.data,
+            translations=name_translations(request.form),
         )
     except (ValidationFailed, Forbidden) as exc:
         _show_errors(form, exc)
@@ -260,7 +271,7 @@ def role_delete(role_id: int):
     if not form.validate_on_submit():
         flash(_("Choose an existing role for its users."), "error")
         return _render_role(role, status=400)
-    name = role.name
+    name = role.display_name
     try:
         moved = roles.delete_role(
             current_user, role.id, move_to=int(form.move_to.data) if form.move_to.data else None

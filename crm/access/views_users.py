@@ -27,14 +27,14 @@ from forms.access import (
 def _department_choices(blank: str) -> list[tuple[str, str]]:
     nodes = departments.flat(departments.tree(current_user))
     return [(NO_CHOICE, blank)] + [
-        (str(n.department.id), "\u2003" * n.depth + n.department.name) for n in nodes
+        (str(n.department.id), "\u2003" * n.depth + n.department.display_name) for n in nodes
     ]
 
 
 def _role_choices() -> list[tuple[int, str]]:
     from crm.access import roles
 
-    return [(r.id, r.name) for r, _count in roles.listing(current_user)]
+    return [(r.id, r.display_name) for r, _count in roles.listing(current_user)]
 
 
 def _user_form_context() -> dict[str, Any]:

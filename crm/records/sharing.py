@@ -29,6 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import aliased
 
 from crm.access import audit, policy
+from crm.access import names as access_names
 from crm.access.models import Department, RecordShare, User
 from crm.binds import assign
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -90,22 +91,28 @@ def access_words(access: str) -> str:
     return str(ACCESS_WORDS[access])
 
 
-def path_labels(departments: Iterable[Any]) -> dict[int, str]:
+def path_labels(departments: Iterable[Any], locale: str | None = None) -> dict[int, str]:
     """Each department's name after the names above it ("Sales › East"), by id, sorted by
-    that label. ``departments``: rows with ``id``, ``name`` and ``path``, all of them."""
+    that label. ``departments``: rows with ``id``, ``name`` and ``path``, all of them, and
+    ``translations`` when ``locale`` is given: the names are then a reader's of
+    ``locale``; without it they are the plain ones (what stored text keeps)."""
     rows = list(departments)
-    names = {d.id: d.name for d in rows}
+    names = {
+        d.id: access_names.shown(d.name, d.translations, locale) if locale else d.name for d in rows
+    }
     out = {}
     for d in rows:
         chain = [int(p) for p in d.path.strip("/").split("/") if p.isdigit()]
-        out[d.id] = " › ".join(names.get(i, "?") for i in chain) or d.name
+        out[d.id] = " › ".join(names.get(i, "?") for i in chain) or names[d.id]
     return dict(sorted(out.items(), key=lambda item: item[1].lower()))
 
 
-def department_labels() -> dict[int, str]:
+def department_labels(locale: str | None = None) -> dict[int, str]:
     """Every department's path label by id (one query): names are unique only among
-    siblings, so the path tells two "East" apart."""
-    return path_labels(db.session.execute(select(Department.id, Department.name, Department.path)))
+    siblings, so the path tells two "East" apart. With ``locale``, in that language (for
+    pages); without, the plain names (for stored text: history, audit)."""
+    columns = (Department.id, Department.name, Department.path, Department.translations)
+    return path_labels(db.session.execute(select(*columns)), locale)
 
 
 # --- shares -------------------------------------------------------------------------------

@@ -21,9 +21,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from crm.access import levels, policy
+from crm.access import names as access_names
 from crm.access.models import Department, RecordShare, User, user_roles
 from crm.errors import Forbidden
 from crm.extensions import db
+from crm.i18n import request_locale
 from crm.metadata.spec import EntitySpec
 from crm.records import service as records
 from crm.records.sharing import access_words, path_labels
@@ -112,10 +114,14 @@ def explain(spec: EntitySpec, row: Mapping[str, Any]) -> Explanation:
         r.id: r for r in policy.load_role_rights({i for ids in role_ids.values() for i in ids})
     }
     departments = {
-        d.id: d for d in db.session.execute(select(Department.id, Department.name, Department.path))
+        d.id: d
+        for d in db.session.execute(
+            select(Department.id, Department.name, Department.path, Department.translations)
+        )
     }
-    paths = path_labels(departments.values())
-    names = {d.id: d.name for d in departments.values()}
+    locale = request_locale()
+    paths = path_labels(departments.values(), locale)
+    names = {d.id: access_names.shown(d.name, d.translations, locale) for d in departments.values()}
     target, creator = aliased(User), aliased(User)
     shares = db.session.execute(
         select(RecordShare.user_id, RecordShare.department_id, RecordShare.access,
@@ -190,7 +196,7 @@ def _reasons(
         if why is not None and why is not levels.UNKNOWN:
             rule = _(
                 "Role %(role)s: %(action)s = %(level)s",
-                role=role.name,
+                role=access_names.shown(role.name, role.translations),
                 action=str(policy.ACTION_LABELS[action]),
                 level=str(level.label),
             )

@@ -50,6 +50,7 @@ def snapshot() -> dict:
             Role.description,
             Role.can_configure,
             Role.can_manage_access,
+            Role.translations,
             order=[Role.id],
         ),
         "grants": rows(RoleGrant.role_id, RoleGrant.entity_key, RoleGrant.action, RoleGrant.level),
@@ -62,6 +63,7 @@ def snapshot() -> dict:
             Department.parent_id,
             Department.path,
             Department.manager_id,
+            Department.translations,
             order=[Department.id],
         ),
         "invites": rows(

@@ -87,6 +87,30 @@ def test_the_panel_names_the_rule_that_grants_each_person(login_as, story):
     assert sorted(verdicts) == ["Ada Admin", "Ann", "Bea", "Cal", "Ida", "Max", "Sam"]
 
 
+def test_the_panels_name_roles_and_departments_in_the_readers_language(login_as, story):
+    """Who can see it and the sharing panel (its shares and its department picker) say a
+    role's and a department's name in the reader's language; the history stays plain."""
+    from crm.access.models import AccessAuditEntry, Department, Role
+
+    sales = db.session.scalar(select(Department).where(Department.name == "Sales"))
+    sales.translations = {"name": {"es": "Ventas"}}
+    rep = db.session.scalar(select(Role).where(Role.name == "Sales rep"))
+    rep.translations = {"name": {"es": "Comercial"}}
+    story["p"]["ada"].locale = "es"
+    db.session.commit()
+    c = login_as(story["p"]["ada"])
+    who = c.hx_get(f"{story['url']}/access").data.decode()
+    assert "Rol Comercial" in who and "Ventas" in who and "Role Sales rep" not in who
+    panel = c.hx_get(f"{story['url']}/sharing").data.decode()
+    assert f'<option value="department:{sales.id}">Ventas</option>' in panel
+    assert "Ventas › Sales East" in panel  # a department below: its path, in Spanish
+    # What is stored as text (the access audit) keeps the plain name, whoever shares.
+    form = {"target": f"department:{sales.id}", "access": "edit", "seen": "1"}
+    assert c.hx_post(f"{story['url']}/sharing", form).status_code == 200
+    last = db.session.scalars(select(AccessAuditEntry).order_by(AccessAuditEntry.id.desc())).first()
+    assert last.action == "shared" and '"with": "Sales"' in last.subject
+
+
 def test_the_panel_is_a_page_of_its_own_without_htmx(login_as, story):
     page = login_as(story["p"]["ada"]).get(f"{story['url']}/access").data.decode()
     assert "<html" in page and "<h1>Who can see this and why</h1>" in page

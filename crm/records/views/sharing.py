@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from crm.access import directory, policy
 from crm.errors import Conflict, NotFound, ValidationFailed
+from crm.i18n import request_locale
 from crm.ids import as_id, parse_id
 from crm.records import present, sharing
 from crm.records import service as records
@@ -43,7 +44,7 @@ def _panel(
     allowed = policy.allowed_on(current_user, spec, row, ("edit", "assign"))
     can_share, can_transfer = "edit" in allowed, "assign" in allowed
     people = directory.user_names() if (can_share or can_transfer) else {}
-    labels = sharing.department_labels()
+    labels = sharing.department_labels(request_locale())
     return render_page_or_block(
         PANEL,
         "panel",
