@@ -28,14 +28,6 @@ def _credentials_file() -> Path:
     return Path(current_app.config["INSTANCE_PATH"]) / "demo-login.txt"
 
 
-STAGES = [
-    {"key": "prospecting", "label": "Prospecting", "color": "slate"},
-    {"key": "qualified", "label": "Qualified", "color": "blue"},
-    {"key": "proposal", "label": "Proposal", "color": "violet"},
-    {"key": "negotiation", "label": "Negotiation", "color": "amber"},
-    {"key": "won", "label": "Closed won", "color": "green"},
-    {"key": "lost", "label": "Closed lost", "color": "red"},
-]
 INDUSTRIES = [
     {"key": k, "label": label, "color": c}
     for k, label, c in [
@@ -47,10 +39,17 @@ INDUSTRIES = [
         ("education", "Education", "amber"),
     ]
 ]
+PRIORITIES = [
+    {"key": "low", "label": "Low", "color": "slate"},
+    {"key": "normal", "label": "Normal", "color": "blue"},
+    {"key": "high", "label": "High", "color": "amber"},
+    {"key": "urgent", "label": "Urgent", "color": "red"},
+]
 
 
 def ensure_demo_model(actor_id: int | None = None) -> bool:
-    """Create the demo company's entities (Accounts, Contacts, Deals) if there are none.
+    """Create the demo company's entities (Accounts, Contacts, Deals, Tickets) and their
+    pipelines if there are none.
 
     Everything goes through the schema service, exactly as an administrator's changes do.
     Returns True when the model was created.
@@ -160,14 +159,6 @@ def ensure_demo_model(actor_id: int | None = None) -> bool:
                     "label": "Amount",
                     "options": {"currency": "EUR", "decimal_places": 2},
                 },
-                {
-                    "key": "stage",
-                    "type": "picklist",
-                    "label": "Stage",
-                    "required": True,
-                    "default": "prospecting",
-                    "choices": STAGES,
-                },
                 {"key": "probability", "type": "percent", "label": "Probability"},
                 {"key": "close_date", "type": "date", "label": "Expected close"},
                 {
@@ -183,6 +174,43 @@ def ensure_demo_model(actor_id: int | None = None) -> bool:
             ],
             name_field="title",
         )
+        c.create_entity(
+            "ticket",
+            "Ticket",
+            "Tickets",
+            description="Customers' questions and problems, from first report to solution.",
+            color="amber",
+            icon="🎫",
+            fields=[
+                {
+                    "key": "subject",
+                    "type": "text",
+                    "label": "Subject",
+                    "required": True,
+                    "searchable": True,
+                },
+                {
+                    "key": "account",
+                    "type": "lookup",
+                    "label": "Account",
+                    "options": {"target": "account", "on_delete": "clear"},
+                },
+                {
+                    "key": "contact",
+                    "type": "lookup",
+                    "label": "Reported by",
+                    "options": {"target": "contact", "on_delete": "clear"},
+                },
+                {"key": "priority", "type": "picklist", "label": "Priority", "choices": PRIORITIES},
+                {"key": "description", "type": "long_text", "label": "Description"},
+                {"key": "resolution", "type": "long_text", "label": "Resolution"},
+            ],
+            name_field="subject",
+        )
+    # The processes: stages of Deals (the old stage picklist's keys) and of Tickets.
+    from crm import demo_pipelines
+
+    demo_pipelines.load_model(actor_id)
     return True
 
 

@@ -11,6 +11,7 @@ import unicodedata
 from datetime import date, timedelta
 from typing import Any
 
+from crm import demo_pipelines
 from crm.metadata import specs
 from crm.records import service as records
 
@@ -57,6 +58,28 @@ DEAL_WORDS = [
     "Upgrade",
     "Service contract",
     "Migration",
+]
+SALES_STAGES = ["prospecting", "qualified", "proposal", "negotiation", "won", "lost"]
+RENEWAL_STAGES = ["renewal_due", "renewal_quoted", "renewed", "churned"]
+TICKET_STAGES = ["new", "diagnosing", "waiting", "solved", "unsolved"]
+LOST = ["price", "competitor", "no_budget", "no_decision", "timing"]
+TICKET_SUBJECTS = [
+    "Cannot log in after the update",
+    "Invoice shows the wrong VAT",
+    "Export to Excel is slow",
+    "请提供中文发票",
+    "Error 500 when saving a contact",
+    "Cambiar la dirección de facturación",
+    "Licence key expired",
+    "Sync with the mail server stopped",
+    "Drucker wird nicht erkannt",
+]
+RESOLUTIONS = [
+    "Reset the password and enabled two-factor sign-in.",
+    "Credit note sent.",
+    "Fixed in release 4.2; customer confirmed.",
+    "已重新开具发票。",
+    "Configuración corregida.",
 ]
 NOTES = [
     None, None, "Prefers e-mail. Budget approved for Q3.",
@@ -135,23 +158,75 @@ def load(
     contact_owner = [owner_of.get(r["account"], rnd.choice(owners)) for r in contact_rows]
     contact_ids = records.bulk_create(user, contact, contact_rows, owner_ids=contact_owner)
     deal_rows = []
-    stages = ["prospecting", "qualified", "proposal", "negotiation", "won", "lost"]
+    pipeline_of = []
     for _ in range(int(accounts * 1.5)):
         acc = rnd.choice(account_ids)
-        stage = rnd.choices(stages, weights=[5, 4, 3, 2, 3, 2])[0]
         products = rnd.sample(["core", "support", "training"], k=rnd.randint(0, 3))
+        if rnd.random() < 0.22:
+            pipeline = "renewal"
+            stage = rnd.choices(RENEWAL_STAGES, weights=[4, 3, 5, 1])[0]
+        else:
+            pipeline = "new_business"
+            stage = rnd.choices(SALES_STAGES, weights=[5, 4, 3, 2, 3, 2])[0]
+        pipeline_of.append(pipeline)
         deal_rows.append(
             {
-                "title": f"{rnd.choice(DEAL_WORDS)} {rnd.randint(2025, 2027)}",
+                "title": f"{rnd.choice(DEAL_WORDS if pipeline == 'new_business' else ['Renewal'])} {rnd.randint(2025, 2027)}",
                 "account": acc,
                 "contact": rnd.choice(contact_ids) if rnd.random() < 0.7 else None,
                 "amount": f"{rnd.randint(1, 400) * 250}.00",
+                "pipeline": pipeline,
                 "stage": stage,
-                "probability": {"prospecting": "10", "qualified": "25", "proposal": "50", "negotiation": "75", "won": "100", "lost": "0"}[stage],
+                "lost_reason": rnd.choice(LOST) if stage in ("lost", "churned") else None,
                 "close_date": (today + timedelta(days=rnd.randint(-200, 240))).isoformat(),
                 "products": products or None,
             }
         )  # fmt: skip
     deal_owner = [owner_of[r["account"]] for r in deal_rows]
     deal_ids = records.bulk_create(user, deal, deal_rows, owner_ids=deal_owner)
-    return {"account": len(account_ids), "contact": len(contact_ids), "deal": len(deal_ids)}
+    rows_of = {key: rows for key, *_rest, rows, _default in demo_pipelines.PIPELINES["deal"]}
+    demo_pipelines.invent_history(
+        deal, rows_of,
+        [(rid, r["pipeline"], r["stage"], o, r["lost_reason"])
+         for rid, r, o in zip(deal_ids, deal_rows, deal_owner, strict=True)],
+        rnd=rnd,
+    )  # fmt: skip
+    ticket_ids = _tickets(user, compiled.entity("ticket"), rnd, account_ids, contact_ids, owners)
+    return {
+        "account": len(account_ids),
+        "contact": len(contact_ids),
+        "deal": len(deal_ids),
+        "ticket": len(ticket_ids),
+    }
+
+
+def _tickets(user, ticket, rnd, account_ids, contact_ids, owners, n: int = 240) -> list[int]:
+    """Service tickets with a history of a few days to a few weeks each."""
+    rows = []
+    for _ in range(n):
+        stage = rnd.choices(TICKET_STAGES, weights=[3, 3, 2, 8, 1])[0]
+        rows.append(
+            {
+                "subject": rnd.choice(TICKET_SUBJECTS),
+                "account": rnd.choice(account_ids),
+                "contact": rnd.choice(contact_ids) if rnd.random() < 0.8 else None,
+                "priority": None if stage == "new" and rnd.random() < 0.5 else rnd.choice(
+                    ["low", "normal", "normal", "high", "urgent"]),
+                "description": rnd.choice(NOTES),
+                "pipeline": "service",
+                "stage": stage,
+                "resolution": rnd.choice(RESOLUTIONS) if stage == "solved" else None,
+                "lost_reason": rnd.choice(["no_response", "wont_fix", "duplicate"])
+                if stage == "unsolved" else None,
+            }
+        )  # fmt: skip
+    owner_ids = [rnd.choice(owners) for _ in rows]
+    ids = records.bulk_create(user, ticket, rows, owner_ids=owner_ids)
+    rows_of = {"service": demo_pipelines.SERVICE}
+    demo_pipelines.invent_history(
+        ticket, rows_of,
+        [(rid, "service", r["stage"], o, r["lost_reason"])
+         for rid, r, o in zip(ids, rows, owner_ids, strict=True)],
+        rnd=rnd, max_days=60,
+    )  # fmt: skip
+    return ids

@@ -18,6 +18,7 @@ ENTITIES = {
     "account": (("客户", "Cuenta"), ("客户", "Cuentas")),
     "contact": (("联系人", "Contacto"), ("联系人", "Contactos")),
     "deal": (("商机", "Oportunidad"), ("商机", "Oportunidades")),
+    "ticket": (("工单", "Incidencia"), ("工单", "Incidencias")),
 }
 # (entity, field) -> (zh, es)
 FIELDS = {
@@ -42,10 +43,15 @@ FIELDS = {
     ("deal", "account"): ("客户", "Cuenta"),
     ("deal", "contact"): ("主要联系人", "Contacto principal"),
     ("deal", "amount"): ("金额", "Importe"),
-    ("deal", "stage"): ("阶段", "Etapa"),
     ("deal", "probability"): ("赢单概率", "Probabilidad"),
     ("deal", "close_date"): ("预计成交日期", "Cierre previsto"),
     ("deal", "products"): ("产品", "Productos"),
+    ("ticket", "subject"): ("主题", "Asunto"),
+    ("ticket", "account"): ("客户", "Cuenta"),
+    ("ticket", "contact"): ("报告人", "Notificado por"),
+    ("ticket", "priority"): ("优先级", "Prioridad"),
+    ("ticket", "description"): ("问题描述", "Descripción"),
+    ("ticket", "resolution"): ("解决方案", "Solución"),
 }
 # (entity, field) -> {choice: (zh, es)}
 CHOICES = {
@@ -57,13 +63,11 @@ CHOICES = {
         "finance": ("金融", "Finanzas"),
         "education": ("教育", "Educación"),
     },
-    ("deal", "stage"): {
-        "prospecting": ("初步接触", "Prospección"),
-        "qualified": ("已确认需求", "Cualificada"),
-        "proposal": ("方案报价", "Propuesta"),
-        "negotiation": ("商务谈判", "Negociación"),
-        "won": ("赢单", "Ganada"),
-        "lost": ("输单", "Perdida"),
+    ("ticket", "priority"): {
+        "low": ("低", "Baja"),
+        "normal": ("普通", "Normal"),
+        "high": ("高", "Alta"),
+        "urgent": ("紧急", "Urgente"),
     },
     ("deal", "products"): {
         "core": ("核心许可", "Licencia principal"),
@@ -82,19 +86,31 @@ SECTIONS = {
     ],
     "deal": [
         ("Deal", "商机信息", "Oportunidad", 2,
-         [["title", "account", "contact"], ["stage", "probability", "close_date"]]),
-        ("Value", "金额", "Importe", 2, [["amount"], ["products"]]),
+         [["title", "account", "contact"], ["pipeline", "stage", "probability", "close_date"]]),
+        ("Value", "金额", "Importe", 2, [["amount"], ["products", "lost_reason"]]),
+    ],
+    "ticket": [
+        ("Ticket", "工单信息", "Incidencia", 2,
+         [["subject", "account", "contact"], ["pipeline", "stage", "priority"]]),
+        ("Details", "详情", "Detalles", 1, [["description", "resolution", "lost_reason"]]),
     ],
 }  # fmt: skip
 # entity -> shared views: (name, zh, es, columns, sort, filters, default)
 VIEWS = {
     "deal": [
         ("Open deals", "进行中的商机", "Oportunidades abiertas",
-         ["title", "account", "stage", "amount", "close_date"], [["close_date", "asc"]],
-         [{"field": "stage", "op": "not_in", "value": ["won", "lost"]}], True),
+         ["title", "account", "pipeline", "stage", "amount", "close_date"],
+         [["close_date", "asc"]],
+         [{"field": "stage", "op": "not_in", "value": ["won", "lost", "renewed", "churned"]}],
+         True),
         ("Won deals", "已赢单商机", "Oportunidades ganadas",
          ["title", "account", "amount", "close_date"], [["close_date", "desc"]],
-         [{"field": "stage", "op": "in", "value": ["won"]}], False),
+         [{"field": "stage", "op": "in", "value": ["won", "renewed"]}], False),
+    ],
+    "ticket": [
+        ("Open tickets", "未关闭的工单", "Incidencias abiertas",
+         ["subject", "account", "priority", "stage"], [["created_at", "desc"]],
+         [{"field": "stage", "op": "not_in", "value": ["solved", "unsolved"]}], True),
     ],
     "account": [
         ("Software accounts", "软件行业客户", "Cuentas de software",

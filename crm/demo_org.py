@@ -62,12 +62,13 @@ ROLES: dict[str, dict] = {
         "fields": [],
     },
     "Customer care": {
-        "description": "Reads every customer and contact, keeps contacts up to date; no margins.",
+        "description": "Reads customers, keeps contacts current, works tickets; no margins.",
         "grants": _grants(
             {
                 "account": {"read": P.ALL},
                 "contact": {"read": P.ALL, "edit": P.ALL, "create": P.ALL},
                 "deal": {"read": P.ALL},
+                "ticket": {"read": P.ALL, "edit": P.ALL, "create": P.ALL},
             }
         ),
         "fields": [("deal", "amount", P.HIDDEN), ("account", "annual_revenue", P.HIDDEN)],

@@ -13,15 +13,17 @@ def test_demo_creates_admin_and_model_once_and_prints_the_login(app):
     assert "Sign in as admin@demo.atelier.example with the password" in first.output
     password = first.output.split("with the password ")[1].split()[0]
     compiled = specs.current()
-    assert {"account", "contact", "deal"} <= set(compiled.entities)
+    assert {"account", "contact", "deal", "ticket"} <= set(compiled.entities)
     assert compiled.entity("deal").field("account").option("target") == "account"
     from crm.records.stats import live_records
 
-    counts = {k: live_records(compiled.entity(k)).value for k in ("account", "contact", "deal")}
-    assert counts == {"account": 1200, "contact": 2400, "deal": 1800}
+    counts = {
+        k: live_records(compiled.entity(k)).value for k in ("account", "contact", "deal", "ticket")
+    }
+    assert counts == {"account": 1200, "contact": 2400, "deal": 1800, "ticket": 240}
     again = runner.invoke(args=["crm", "demo"])
     assert password in again.output
-    assert len(specs.current().entities) == 3
+    assert len(specs.current().entities) == 4
     client = app.test_client()
     r = client.submit("/login", {"email": "admin@demo.atelier.example", "password": password})
     assert r.status_code == 303

@@ -38,6 +38,9 @@ from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.ids import as_id
 from crm.metadata.spec import EntitySpec
+from crm.pipelines import history as stage_history
+from crm.pipelines import rules as stage_rules
+from crm.pipelines.spec import PIPELINE_FIELD, STAGE_FIELD
 from crm.records import present
 from crm.records.query import scoped, table_of
 from crm.records.service import (
@@ -189,6 +192,8 @@ def _write_versioned(
     result = BulkResult(action)
     rows = _rows(user, spec, action, picks)
     result.refused = [i for i in picks if i not in rows]
+    if column in (PIPELINE_FIELD, STAGE_FIELD) and stage_rules.pipelines_for(spec) is not None:
+        return _move_stages(user, spec, result, rows, picks, column, value)
     fresh: list[Any] = []
     for record_id, row in rows.items():
         name = present.record_name(spec, row, user)
@@ -239,6 +244,85 @@ def _write_versioned(
                 )  # fmt: skip
             else:
                 result.stale.append((row["id"], name))
+    return _sorted(result)
+
+
+def _move_stages(
+    user: Any,
+    spec: EntitySpec,
+    result: BulkResult,
+    rows: Mapping[int, Any],
+    picks: Mapping[int, int | None],
+    column: str,
+    value: Any,
+) -> BulkResult:
+    """Bulk edit of a record's stage (or pipeline): every record passes the stage rules
+    as a single save does. A record missing what the stage requires, or whose pipeline
+    has no such stage, is blocked with the reason; the others move (the probability
+    follows the stage), grouped into one UPDATE per distinct set of values, with a history
+    row and a stage-history row each."""
+    groups: dict[tuple, list[tuple[Any, stage_rules.Move | None, dict]]] = {}
+    for record_id, row in rows.items():
+        name = present.record_name(spec, row, user)
+        seen = picks[record_id]
+        if row["version"] != seen and (
+            seen is None or not untouched_since(spec, record_id, seen, row["version"], column)
+        ):
+            result.stale.append((record_id, name))
+            continue
+        if row[column] == value:
+            result.unchanged.append((record_id, name))
+            continue
+        changed = {column: value}
+        try:
+            move = stage_rules.prepare(spec, row, changed)
+        except stage_rules.GateBlocked as exc:
+            reason = _("needs %(fields)s", fields=stage_history.gate_words(spec, exc.missing))
+            result.blocked.append((record_id, name, reason))
+            continue
+        except ValidationFailed as exc:
+            messages = [m for ms in exc.errors.values() for m in ms] or [exc.message]
+            result.blocked.append((record_id, name, " ".join(messages)))
+            continue
+        key = tuple(sorted((k, jsonable(v)) for k, v in changed.items()))
+        groups.setdefault(key, []).append((row, move, changed))
+    table = table_of(spec)
+    moves: dict[int, stage_rules.Move] = {}
+    now = utcnow()
+    for members in groups.values():
+        changed = members[0][2]
+        written = set(
+            db.session.scalars(
+                update(table)
+                .where(
+                    tuple_(table.c.id, table.c.version).in_(
+                        [(r["id"], r["version"]) for r, _m, _c in members]
+                    ),
+                    table.c.deleted_at.is_(None),
+                )
+                .values(
+                    assign(
+                        table, changed, version=table.c.version + 1, updated_at=now,
+                        updated_by=user.id,
+                    )
+                )
+                .returning(table.c.id)
+            )
+        )  # fmt: skip
+        for row, move, _c in members:
+            name = present.record_name(spec, row, user)
+            if row["id"] not in written:
+                result.stale.append((row["id"], name))
+                continue
+            result.done.append((row["id"], name))
+            add_history(
+                spec, row["id"], user, "update",
+                {k: [jsonable(row[k]), jsonable(v)] for k, v in changed.items()},
+                version=row["version"] + 1,
+            )  # fmt: skip
+            if move is not None:
+                moves[row["id"]] = move
+    stage_history.record_moves(spec, user, moves)
     return _sorted(result)
 
 

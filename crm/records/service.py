@@ -33,6 +33,7 @@ from crm.metadata import specs, types
 from crm.metadata.models import Sequence
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.pipelines import rules as stage_rules
+from crm.pipelines.spec import STAGE_FIELD
 from crm.records.models import RecordHistory, RecordNote
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
@@ -723,7 +724,8 @@ def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "note" | "create" | "update" | "delete" | "restore" | "assign" | "share"
+    # "note" | "create" | "update" | "delete" | "restore" | "assign" | "share" | "stage"
+    kind: str
     user_id: int | None
     body: str = ""
     changes: tuple[tuple[str, Any, Any], ...] = ()
@@ -788,6 +790,12 @@ def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[T
         entries.append(TimelineEntry(h.at, h.action, h.user_id, changes=changes))
     for n in db.session.execute(notes, params):
         entries.append(TimelineEntry(n.at, "note", n.user_id, body=n.body))
+    if STAGE_FIELD in visible and stage_rules.pipelines_for(spec) is not None:
+        from crm.pipelines import history as stage_history
+
+        for m in stage_history.moves_of(spec.key, record_id, limit):
+            words = stage_history.move_words(spec, m)
+            entries.append(TimelineEntry(m.at, "stage", m.user_id, body=words))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
 

@@ -294,3 +294,14 @@ def probe_access_panel(run: Run, entity: str) -> None:
                     oracle.may(other, "edit", rec.rec),
                     other in editors,
                 )
+
+
+def probe_stage_move(run: Run, entity: str) -> None:
+    """The matrix's entities have no pipelines: moving a stage is refused for everyone,
+    whatever their rights on the record, and nothing is written (the route's rights on
+    entities with pipelines are tested in tests/pipelines/test_record_stage.py)."""
+    for position, rec in positions(run, entity):
+        url = f"/r/{entity}/{rec.id}/stage"
+        run.read_case("records.stage_move[GET]", entity, position, False, run.get(f"{url}?stage=x"))
+        r = run.post(url, {"stage": "x", "version": "1"})
+        run.write_case("records.stage_move[POST]", rec, position, False, r, lambda row: False)

@@ -37,6 +37,7 @@ from tests.authz.probes_records import (
     probe_related,
     probe_restore_purge,
     probe_sharing,
+    probe_stage_move,
 )
 from tests.authz.world import World
 
@@ -149,6 +150,7 @@ RECORD_ROUTES: dict[str, Route] = {
     "records.field_edit": _r("GET", probe_inline),
     "records.field_save": _r("POST", probe_inline),
     "records.record_edit": _r("GET POST", probe_edit),
+    "records.stage_move": _r("GET POST", probe_stage_move, note="stage path, gate form"),
     "records.note_add": _r("POST", probe_note),
     "records.record_delete": _r("POST", probe_delete),
     "records.record_restore": _r("POST", probe_restore_purge),

@@ -34,6 +34,13 @@ def entity_for(key: str) -> EntitySpec:
 def register(app) -> None:
     """Register the runtime pages (the top bar's list of entities comes from
     ``crm.web.navigation``)."""
-    from crm.records.views import bulk, filters, inline, pages, sharing  # noqa: F401 - routes
+    from crm.records.views import (  # noqa: F401 - routes
+        bulk,
+        filters,
+        inline,
+        pages,
+        sharing,
+        stage,
+    )
 
     app.register_blueprint(bp)

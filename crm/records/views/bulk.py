@@ -82,7 +82,11 @@ def summary(result: bulk.BulkResult, spec) -> list[tuple[str, list[tuple[int, st
         lines.append((text, result.stale))
     if result.blocked:
         for record_id, name, reason in result.blocked:
-            lines.append((_("Not deleted: %(reason)s", reason=reason), [(record_id, name)]))
+            if result.action == "delete":
+                text = _("Not deleted: %(reason)s", reason=reason)
+            else:
+                text = _("Not changed: %(reason)s", reason=reason)
+            lines.append((text, [(record_id, name)]))
     if result.refused:
         text = ngettext(
             "%(num)d skipped: it does not exist any more, is in the recycle bin, or you may "

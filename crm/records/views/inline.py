@@ -22,6 +22,8 @@ from crm.access import directory, policy
 from crm.errors import Forbidden, ValidationFailed
 from crm.ids import as_id, optional_id
 from crm.metadata import types
+from crm.pipelines import history as stage_history
+from crm.pipelines.rules import GateBlocked, stage_name
 from crm.records import checks, present
 from crm.records import service as records
 from crm.records.service import RecordConflict
@@ -50,7 +52,7 @@ def _display(spec, f, row) -> Response:
 
 
 def _edit_form(
-    spec, f, row, *, formdata=None, version: int, status: int = 200, errors=()
+    spec, f, row, *, formdata=None, version: int, status: int = 200, errors=(), gate_url=None
 ) -> Response:
     form = record_form(spec, [f], formdata=formdata, data=None if formdata else row)
     values = formdata if formdata is not None else row
@@ -66,6 +68,7 @@ def _edit_form(
     body = render_block(
         TEMPLATE, "edit", spec=spec, f=f, row=row, form=form, version=version, seen=seen,
         lookup_names=present.form_lookup_names(current_user, [f], values), errors=list(errors),
+        gate_url=gate_url,
     )  # fmt: skip
     return vary(make_response(body, status))
 
@@ -117,6 +120,8 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
         records.merge_update(
             current_user, spec, record_id, {f.key: seen}, raw, expected_version=expected
         )
+    except GateBlocked as exc:
+        return _gate_blocked(spec, f, row, exc, expected)
     except ValidationFailed as exc:
         messages = exc.errors.get(f.key) or [m for ms in exc.errors.values() for m in ms]
         if not is_htmx():
@@ -139,6 +144,27 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
         flash(_("Saved."), "success")
         return redirect(url_for("records.record_page", key=key, record_id=record_id))
     return _saved(spec, f, records.get(current_user, spec, record_id))
+
+
+def _gate_blocked(spec, f, row, exc: GateBlocked, version: int) -> Response:
+    """A move a stage gate refused: the message names the missing fields by their
+    labels, with a link to the record's gate form that asks for exactly them."""
+    message = _(
+        "“%(stage)s” needs %(fields)s first.",
+        stage=stage_name(exc.stage),
+        fields=stage_history.gate_words(spec, exc.missing),
+    )
+    gate_url = url_for(
+        "records.stage_move", key=spec.key, record_id=row["id"], stage=exc.stage.key,
+        version=version,
+    )  # fmt: skip
+    if not is_htmx():
+        flash(message, "error")
+        return redirect(gate_url)
+    return _edit_form(
+        spec, f, row, formdata=request.form, version=version, status=400, errors=[message],
+        gate_url=gate_url,
+    )  # fmt: skip
 
 
 def _conflict(spec, f, theirs, yours: Any, raw) -> Response:

@@ -23,6 +23,8 @@ from crm.access import directory, policy
 from crm.errors import NotFound, ValidationFailed
 from crm.ids import as_id, optional_id
 from crm.metadata import list_views, specs, types
+from crm.pipelines import history as stage_history
+from crm.pipelines.spec import STAGE_FIELD
 from crm.records import bulk, export, listing, present
 from crm.records import service as records
 from crm.records.lookup import lookup_options
@@ -251,6 +253,7 @@ def record_page(key: str, record_id: int):
     )
     allowed = policy.allowed_on(current_user, spec, row, ("edit", "delete"))
     can_edit = "edit" in allowed
+    editable = _inline_editable(spec, can_edit)
     return render_template(
         "records/record.html",
         spec=spec,
@@ -265,7 +268,9 @@ def record_page(key: str, record_id: int):
         users=directory.user_names({row["owner_id"], *(e.user_id for e in timeline)} - {None}),
         can_edit=can_edit,
         can_delete="delete" in allowed,
-        editable=_inline_editable(spec, can_edit),
+        editable=editable,
+        stage_path=stage_history.stage_path(spec, row) if STAGE_FIELD in visible else None,
+        can_move=STAGE_FIELD in editable,
     )
 
 
