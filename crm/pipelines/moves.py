@@ -45,9 +45,7 @@ def gate_fields(user: Any, spec: EntitySpec, stage: StageSpec, keys) -> list[Fie
         f = editable.get(key)
         if f is None:
             label = spec.field(key).label if spec.field(key) is not None else key
-            message = _(
-                "This stage needs “%(field)s”, which you cannot fill in.", field=label
-            )
+            message = _("This stage needs “%(field)s”, which you cannot fill in.", field=label)
             raise ValidationFailed(message, errors={key: [message]})
         out.append(f)
     return out

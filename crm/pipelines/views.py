@@ -83,9 +83,7 @@ def column_more(key: str, stage: str):
     if not is_htmx():
         return redirect(_stage_list_url(spec, stage))
     _view, req = _list_request(spec)
-    column = boards.column_page(
-        current_user, spec, pipeline, stage, req, request.args.get("after")
-    )
+    column = boards.column_page(current_user, spec, pipeline, stage, req, request.args.get("after"))
     body = render_template(
         "pipelines/_more.html", spec=spec, board_pipeline=pipeline, column=column,
         stages=_stages(pipeline), args=request.args,

@@ -91,9 +91,7 @@ def test_a_lost_stage_asks_for_a_reason_and_keeps_it(admin):
 
 def test_a_stage_of_another_pipeline_is_refused(admin):
     make_deal_entity()
-    service.save_pipeline(
-        "deal", "renewal", "Renewal", stages((("r_new", "Due", 50, "open", []),))
-    )
+    service.save_pipeline("deal", "renewal", "Renewal", stages((("r_new", "Due", 50, "open", []),)))
     rid = make_record(admin, "deal", {"title": "Big one"})
     with pytest.raises(ValidationFailed) as info:
         _save(admin, rid, {"stage": "r_new"})
