@@ -48,6 +48,10 @@
         filter: ".is-moving, select, button, input",
         preventOnFilter: false,
         animation: 120,
+        // The same drag on every browser and for pointer-driven tests (as the layout
+        // editor does); a small move first, so a click on the card's link stays a click.
+        forceFallback: true,
+        fallbackTolerance: 3,
         onEnd: function (evt) {
           var card = evt.item;
           var to = evt.to.getAttribute("data-stage");
