@@ -212,6 +212,5 @@ def board_link(spec: EntitySpec) -> str | None:
 
 
 def register(app) -> None:
-    """Register the board pages, and ``board_link`` for the list page."""
+    """Register the board pages (``crm.web.templating`` gives the list page ``board_link``)."""
     app.register_blueprint(bp)
-    app.add_template_global(board_link)
