@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
     from crm.cli import register_cli
+    from crm.pipelines import views as pipeline_views
     from crm.records import views as records_views
     from crm.web import register_web, templating
     from crm.web.views import bp as web_bp
@@ -73,5 +74,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     designer.register(app)
     access.register(app)
     records_views.register(app)
+    pipeline_views.register(app)
     register_cli(app)
     return app

@@ -304,6 +304,20 @@ def _filter_conditions(user, spec, table, filters, dialect):
     return conditions
 
 
+def list_conditions(user: Any, spec: EntitySpec, request: ListRequest) -> list:
+    """The SQL conditions of a list's view filters, the user's own filters and its quick
+    search, for another reader of the same records (a board): what the list shows, minus
+    its order and paging. A short search is not bounded here: the caller bounds its rows."""
+    table = table_of(spec)
+    dialect = db.session.get_bind().dialect.name
+    conditions = _filter_conditions(
+        user, spec, table, (*request.view.filters, *request.filters), dialect
+    )
+    if request.q:
+        conditions.append(search_condition(user, spec, table, request.q, dialect))
+    return conditions
+
+
 def search_condition(user, spec, table, q: str, dialect: str, *, ordered: bool = False):
     """Quick search: a searchable field the user may see contains ``q``.
 

@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     from crm import i18n
     from crm.metadata import types
     from crm.metadata.palette import PALETTE
+    from crm.pipelines.views import board_link
     from crm.records.present import entity_urls, record_urls
     from crm.records.rows import render_rows
     from crm.records.views import filters as list_page
@@ -46,6 +47,7 @@ def register(app: Flask) -> None:
         list_state=list_page.list_state,
         list_oob=list_page.oob_fragment,
         label_languages=i18n.label_languages,
+        board_link=board_link,  # the list page's "List | Board" switch
     )
 
     @app.context_processor

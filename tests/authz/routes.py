@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tests.authz import oracle
 from tests.authz.harness import Run
+from tests.authz.probes_boards import probe_board, probe_move
 from tests.authz.probes_lists import (
     probe_bin,
     probe_bulk,
@@ -166,6 +167,9 @@ RECORD_ROUTES: dict[str, Route] = {
     "records.filter_builder": _r("GET", probe_filters),
     "records.filter_input": _r("GET", probe_filters),
     "records.filter_apply": _r("GET", probe_filters),
+    "pipelines.board": _r("GET", probe_board, note="cards, sums; no pipeline: none"),
+    "pipelines.column_more": _r("GET", probe_board),
+    "pipelines.move": _r("POST", probe_move),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }

@@ -21,6 +21,8 @@ from crm.access.models import Department, FieldRight, RecordShare, Role, RoleGra
 from crm.auth import service as auth
 from crm.extensions import db
 from crm.metadata import list_views, specs
+from crm.pipelines import service as pipelines
+from crm.pipelines.service import StageInput
 from crm.records import service as records
 from crm.records.query import table_of
 from crm.schema import service as schema
@@ -91,6 +93,13 @@ class World:
             schema.create_entity(
                 entity, singular, plural, fields=_entity_fields(entity), name_field="name"
             )
+        # One entity with a pipeline, for the board's routes (tests/authz/probes_boards.py).
+        pipelines.save_pipeline(
+            "deal", "sales", "Sales",
+            [StageInput(key="new", name="New", probability=10),
+             StageInput(key="won", name="Won", probability=100, category="won")],
+            options={"amount_field": "amount", "card_fields": ["amount"]},
+        )  # fmt: skip
         for name, parent in d.DEPARTMENTS.items():
             up = self.departments.get(parent) if parent else None
             dept = Department(name=name, parent_id=up.id if up else None, path="/")

@@ -39,6 +39,7 @@ CHECKED = (
     "templates/home",
     "templates/designer",
     "templates/_macros",
+    "templates/pipelines",
 )
 
 # Text that is the same in every language, each with the reason.

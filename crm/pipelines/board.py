@@ -1,0 +1,363 @@
+"""Kanban boards: one column per active stage of a pipeline, with counts, sums of the
+pipeline's amount, a weighted forecast and the first cards of each column.
+
+- The records are the list's: the same saved view, filters and quick search
+  (``crm.records.listing``), always through the scoped query layer for "read", so cards,
+  counts and sums only ever count records the user may read.
+- Counts and sums are one ``GROUP BY stage`` query; the first cards of every column are
+  one query (a window numbering each stage's records, newest change first); a column's
+  next cards are one keyset query (``after`` = the last card's change time and id).
+- When field rights hide the amount from the user there are no sums and no forecast at
+  all (``None``, not zeros), and card values are only those the user may read.
+- A card is stale when the record entered its stage (its latest ``StageMove``) more than
+  the stage's ``stale_days`` ago: one query per page of cards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import and_, case, func, literal, or_, select
+
+from crm.access import directory
+from crm.errors import NotFound, ValidationFailed
+from crm.extensions import db
+from crm.i18n import pick, request_locale
+from crm.metadata import types
+from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.pipelines.models import StageMove
+from crm.pipelines.rules import pipelines_for, stage_name
+from crm.pipelines.spec import (
+    PIPELINE_FIELD,
+    PROBABILITY_FIELD,
+    STAGE_FIELD,
+    PipelineSpec,
+    StageSpec,
+)
+from crm.records import listing, present
+from crm.records.listing import ListRequest
+from crm.records.query import scoped, table_of
+from crm.timeutil import utcnow
+
+CARDS = 20  # cards per column page
+
+
+@dataclass
+class Card:
+    """One record on the board, as the user may read it."""
+
+    id: int
+    version: int
+    stage: str
+    name: str
+    values: list[tuple[str, Markup]]  # (label, formatted value) of the visible card fields
+    owner: str | None
+    stale_days: int | None = None  # days in the stage, when more than the stage allows
+
+
+@dataclass
+class Column:
+    stage: StageSpec
+    name: str
+    count: int = 0
+    amount: str | None = None  # formatted sum of the amount field (None: not shown)
+    forecast: str | None = None  # formatted weighted sum (None: not shown)
+    cards: list[Card] = field(default_factory=list)
+    after: str | None = None  # cursor of the next cards (None: no more)
+
+
+@dataclass
+class Board:
+    spec: EntitySpec
+    pipeline: PipelineSpec
+    name: str
+    columns: list[Column]
+    count: int = 0
+    amount: str | None = None
+    forecast: str | None = None
+    sums: bool = False  # whether the user may see sums at all
+
+    @property
+    def stages(self) -> list[tuple[str, str]]:
+        """(key, name) of the columns, for the "Move to…" choices."""
+        return [(c.stage.key, c.name) for c in self.columns]
+
+
+def pipeline_name(pipeline: PipelineSpec) -> str:
+    """A pipeline's name in the reader's language."""
+    return pick(pipeline.name, pipeline.translations.get("name"), request_locale())
+
+
+def pipelines_of(spec: EntitySpec) -> list[PipelineSpec]:
+    """The active pipelines of ``spec`` (none when it has no stage field)."""
+    found = pipelines_for(spec)
+    return list(found.active) if found is not None else []
+
+
+def pipeline_of(spec: EntitySpec, key: str | None) -> PipelineSpec:
+    """The active pipeline ``key`` of ``spec`` (its default when ``key`` is empty).
+    ``NotFound`` when the entity has no pipelines or none of that key (a pipeline of
+    another entity is not one of this entity's)."""
+    found = pipelines_for(spec)
+    if found is None or not found.active:
+        raise NotFound(
+            _("%(entities)s have no pipeline to show as a board.", entities=spec.label_plural)
+        )
+    pipeline = found.get(key) if key else found.default
+    if pipeline is None:
+        raise NotFound(
+            _(
+                "%(entities)s have no pipeline “%(key)s”.",
+                entities=spec.label_plural,
+                key=str(key)[:41],
+            )
+        )
+    return pipeline
+
+
+def _amount_field(user: Any, spec: EntitySpec, pipeline: PipelineSpec) -> FieldSpec | None:
+    """The amount field when the user may read it (None: no sums at all)."""
+    key = pipeline.amount_field
+    if not key:
+        return None
+    visible = listing.readable_fields(user, spec)
+    f = visible.get(key)
+    return f if f is not None and types.get(f.type).numeric else None
+
+
+def _weight(spec: EntitySpec, user: Any, pipeline: PipelineSpec, table):
+    """The SQL probability (0..100) of each record: its stage's, or the record's own
+    where the pipeline lets people override it. None when the forecast cannot be shown
+    (an overridable probability hidden from the user)."""
+    by_stage = case(
+        {s.key: literal(s.probability) for s in pipeline.active_stages},
+        value=table.c[STAGE_FIELD],
+        else_=literal(0),
+    )
+    probability = spec.field(PROBABILITY_FIELD)
+    if not pipeline.probability_override or probability is None:
+        return by_stage
+    if PROBABILITY_FIELD not in listing.readable_fields(user, spec):
+        return None
+    return func.coalesce(table.c[PROBABILITY_FIELD], by_stage)
+
+
+def _conditions(user, spec, pipeline, request: ListRequest) -> list:
+    table = table_of(spec)
+    keys = [s.key for s in pipeline.active_stages]
+    return [
+        table.c[PIPELINE_FIELD] == pipeline.key,
+        table.c[STAGE_FIELD].in_(keys),
+        *listing.list_conditions(user, spec, request),
+    ]
+
+
+def _money(f: FieldSpec | None, value: Any) -> str | None:
+    if f is None:
+        return None
+    value = Decimal(str(value or 0)).quantize(Decimal("0.01"))
+    return types.get(f.type).format(f, value)
+
+
+def board(user: Any, spec: EntitySpec, pipeline: PipelineSpec, request: ListRequest) -> Board:
+    """The board of ``pipeline`` for ``user``: every active stage as a column with its
+    count, sums and first CARDS cards, and the totals. ``request``: the list's view,
+    filters and search (its sort and cursor are not used: cards show newest changes
+    first)."""
+    table = table_of(spec)
+    amount = _amount_field(user, spec, pipeline)
+    weight = _weight(spec, user, pipeline, table) if amount is not None else None
+    conditions = _conditions(user, spec, pipeline, request)
+    aggregates = [table.c[STAGE_FIELD].label("stage"), func.count().label("n")]
+    if amount is not None:
+        aggregates.append(func.sum(table.c[amount.key]).label("amount"))
+        if weight is not None:
+            aggregates.append(func.sum(table.c[amount.key] * weight).label("weighted"))
+    sums = {
+        r["stage"]: r
+        for r in db.session.execute(
+            scoped(user, spec, "read", columns=aggregates)
+            .where(*conditions)
+            .group_by(table.c[STAGE_FIELD])
+        ).mappings()
+    }
+    cards = _first_cards(user, spec, pipeline, conditions)
+    columns = []
+    total_n, total_amount, total_weighted = 0, Decimal(0), Decimal(0)
+    for stage in pipeline.active_stages:
+        row: Mapping[str, Any] = sums.get(stage.key) or {}
+        n = int(row.get("n") or 0)
+        column = Column(stage=stage, name=stage_name(stage), count=n)
+        if amount is not None:
+            stage_amount = Decimal(str(row.get("amount") or 0))
+            column.amount = _money(amount, stage_amount)
+            total_amount += stage_amount
+            if weight is not None:
+                weighted = Decimal(str(row.get("weighted") or 0)) / 100
+                column.forecast = _money(amount, weighted)
+                total_weighted += weighted
+        page = cards.get(stage.key, [])
+        column.cards, column.after = _page(page)
+        columns.append(column)
+        total_n += n
+    result = Board(
+        spec=spec,
+        pipeline=pipeline,
+        name=pipeline_name(pipeline),
+        columns=columns,
+        count=total_n,
+        sums=amount is not None,
+    )
+    if amount is not None:
+        result.amount = _money(amount, total_amount)
+        if weight is not None:
+            result.forecast = _money(amount, total_weighted)
+    shown = _present(user, spec, pipeline, [r for col in columns for r in col.cards])
+    for col in columns:
+        col.cards = [shown[r["id"]] for r in col.cards]
+    return result
+
+
+def column_page(
+    user: Any,
+    spec: EntitySpec,
+    pipeline: PipelineSpec,
+    stage_key: str,
+    request: ListRequest,
+    after: str | None,
+) -> Column:
+    """The next CARDS cards of one column after the cursor ``after`` (no counts or sums).
+    ``NotFound`` for a stage that is not an active stage of ``pipeline``;
+    ``ValidationFailed`` for a cursor that was tampered with."""
+    stage = pipeline.stage(stage_key)
+    if stage is None:
+        raise NotFound(_("This pipeline has no such stage."))
+    table = table_of(spec)
+    conditions = [*_conditions(user, spec, pipeline, request), table.c[STAGE_FIELD] == stage.key]
+    if after:
+        keys = listing.decode_cursor(after)
+        if keys is None:
+            stale = str(listing.STALE_CURSOR)
+            raise ValidationFailed(stale, errors={"after": [stale]})
+        listing.check_cursor([table.c.updated_at, table.c.id], keys)
+        at, last_id = keys
+        conditions.append(
+            or_(
+                table.c.updated_at < at,
+                and_(table.c.updated_at == at, table.c.id < last_id),
+            )
+        )
+    rows = list(
+        db.session.execute(
+            scoped(user, spec, "read", columns=_card_columns(user, spec, pipeline))
+            .where(*conditions)
+            .order_by(table.c.updated_at.desc(), table.c.id.desc())
+            .limit(CARDS + 1)
+        ).mappings()
+    )
+    column = Column(stage=stage, name=stage_name(stage))
+    page, column.after = _page(rows)
+    shown = _present(user, spec, pipeline, page)
+    column.cards = [shown[r["id"]] for r in page]
+    return column
+
+
+def _card_fields(user: Any, spec: EntitySpec, pipeline: PipelineSpec) -> list[FieldSpec]:
+    visible = listing.readable_fields(user, spec)
+    return [visible[k] for k in pipeline.card_fields if k in visible]
+
+
+def _card_columns(user: Any, spec: EntitySpec, pipeline: PipelineSpec) -> list:
+    table = table_of(spec)
+    keys = ["id", "version", "owner_id", "updated_at", STAGE_FIELD]
+    if spec.name_field and spec.field(spec.name_field) is not None:
+        keys.append(spec.name_field)
+    keys += [f.key for f in _card_fields(user, spec, pipeline)]
+    return [table.c[k] for k in dict.fromkeys(keys)]
+
+
+def _first_cards(user, spec, pipeline, conditions) -> dict[str, list]:
+    """The first CARDS + 1 rows of every stage (one query: a window numbers each
+    stage's rows newest change first)."""
+    table = table_of(spec)
+    numbered = func.row_number().over(
+        partition_by=table.c[STAGE_FIELD],
+        order_by=(table.c.updated_at.desc(), table.c.id.desc()),
+    )
+    columns = _card_columns(user, spec, pipeline)
+    inner = (
+        scoped(user, spec, "read", columns=[*columns, numbered.label("board_n")])
+        .where(*conditions)
+        .subquery()
+    )
+    query = (
+        select(*(inner.c[c.key] for c in columns))
+        .where(inner.c.board_n <= CARDS + 1)
+        .order_by(inner.c[STAGE_FIELD], inner.c.board_n)
+    )
+    out: dict[str, list] = {}
+    for row in db.session.execute(query).mappings():
+        out.setdefault(row[STAGE_FIELD], []).append(row)
+    return out
+
+
+def _page(rows: list) -> tuple[list, str | None]:
+    """(rows of the page, cursor of the next) from CARDS + 1 rows."""
+    if len(rows) <= CARDS:
+        return list(rows), None
+    rows = list(rows[:CARDS])
+    last = rows[-1]
+    return rows, listing.encode_cursor((last["updated_at"], last["id"]))
+
+
+def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) -> dict:
+    """``Card``s of ``rows`` by id: names, card values formatted like list cells, owners,
+    stale marks (one query for the stage entries of all of them)."""
+    if not rows:
+        return {}
+    fields = _card_fields(user, spec, pipeline)
+    out: dict[int, Card] = {}
+    display = present.Display(user, spec, fields, rows)
+    owners = directory.user_names({r["owner_id"] for r in rows} - {None})
+    entered = _entered(spec, [r["id"] for r in rows])
+    now = utcnow()
+    stages = {s.key: s for s in pipeline.stages}
+    for r in rows:
+        stage = stages.get(r[STAGE_FIELD])
+        stale = None
+        at = entered.get(r["id"])
+        if stage is not None and stage.stale_days is not None and at is not None:
+            days = (now - at).days
+            if days > stage.stale_days:
+                stale = days
+        out[r["id"]] = Card(
+            id=r["id"],
+            version=r["version"],
+            stage=r[STAGE_FIELD],
+            name=present.record_name(spec, r, user),
+            values=[
+                (display.label(f), display.html(f, r[f.key]))
+                for f in fields
+                if r[f.key] not in (None, "", [])
+            ],
+            owner=owners.get(r["owner_id"]),
+            stale_days=stale,
+        )
+    return out
+
+
+def _entered(spec: EntitySpec, ids: list[int]) -> dict[int, datetime]:
+    """When each record entered its current stage (its latest move), by id."""
+    return dict(
+        db.session.execute(
+            select(StageMove.record_id, func.max(StageMove.at))
+            .where(StageMove.entity_key == spec.key, StageMove.record_id.in_(ids))
+            .group_by(StageMove.record_id)
+        ).all()
+    )
