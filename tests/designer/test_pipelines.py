@@ -434,3 +434,67 @@ def test_a_configurator_who_is_not_admin_may_edit(login_as, deal):
     r = client.submit(f"{BASE}/sales/edit", form("Pipeline of sales", rows))
     assert r.status_code == 303, r.text
     assert sales().name == "Pipeline of sales"
+
+
+# --- the change log ---------------------------------------------------------------------------
+
+
+def _log_lines(client) -> str:
+    r = client.get("/admin/changes?entity=deal")
+    assert r.status_code == 200
+    text = re.sub(r"<[^>]+>", " ", r.text)
+    return re.sub(r"\s+", " ", text)
+
+
+def test_change_log_tells_pipeline_changes_in_words(admin_client, admin, deal):
+    text = _log_lines(admin_client)
+    assert "Added pipeline" in text
+    assert "stages: New (10 %), Qualified (30 %), Proposal (60 %)" in text
+    rows = [dict(s) for s in SALES]
+    rows[1], rows[2] = rows[2], rows[1]
+    rows[0].update(name="Fresh", color="teal", probability="15")
+    rows[2]["required_fields"] = ["close_date"]
+    rows[4]["remove"] = "1"
+    rows.append(stage("", "Negotiation", "80"))
+    r = admin_client.submit(f"{BASE}/sales/edit", form("Sales", rows, probability_override="y"))
+    assert r.status_code == 303, r.text
+    text = _log_lines(admin_client)
+    assert "Changed pipeline" in text
+    for words in (
+        "stage renamed: New → Fresh",
+        "probability of Fresh: 10 % → 15 %",
+        "colour of Fresh: Gray → Teal",
+        "required fields of Qualified: — → Close date",
+        "stages added: Negotiation",
+        "stages removed: Lost",
+        "stages reordered: Fresh, Proposal, Qualified, Won",
+        "probability may be overridden: no → yes",
+    ):
+        assert words in text, words
+    admin_client.submit(
+        f"{BASE}/new",
+        form("Renewal", [stage("renew_open", "Open"), stage("renew_won", "Won", category="won")]),
+    )
+    assert admin_client.submit(f"{BASE}/renewal/archive").status_code == 303
+    text = _log_lines(admin_client)
+    assert "Archived pipeline" in text and "pipeline: Renewal" in text
+
+
+def test_change_log_survives_malformed_pipeline_entries(admin_client, deal):
+    db.session.add_all(
+        [
+            ConfigChange(
+                version=1, entity_key="deal", action="save_pipeline", before=None, after=None
+            ),
+            ConfigChange(
+                version=1,
+                entity_key="deal",
+                action="save_pipeline",
+                before={"stages": "nonsense", "options": 3},
+                after={"name": 5, "stages": [{"key": 1}, {"key": "x", "probability": "z"}]},
+            ),
+            ConfigChange(version=1, entity_key="deal", action="archive_pipeline", before=[1, 2]),
+        ]
+    )
+    db.session.commit()
+    assert admin_client.get("/admin/changes?entity=deal").status_code == 200
