@@ -54,7 +54,10 @@ ACTIONS = {
     "save_list_view": _l("Changed list view"),
     "delete_list_view": _l("Deleted list view"),
     "default_list_view": _l("Changed the default list view"),
+    "save_pipeline": _l("Changed pipeline"),
+    "archive_pipeline": _l("Archived pipeline"),
 }
+PIPELINE_ACTIONS = frozenset({"save_pipeline", "archive_pipeline"})
 # The settings a change may touch, in words (a key not listed reads as itself).
 KEY_WORDS = {
     "label": _l("label"),
@@ -340,6 +343,14 @@ def describe(row: ConfigChange, names: dict[int, str], entities: dict, reader: A
     action = str(known) if known else row.action.replace("_", " ").capitalize()
     if row.action == "save_list_view" and row.before is None:
         action = _("Added list view")
+    if row.action == "save_pipeline" and row.before is None:
+        action = _("Added pipeline")
+    if row.action in PIPELINE_ACTIONS:
+        from crm.designer.changes_pipelines import pipeline_lines  # it builds on this module
+
+        lines = pipeline_lines(row.before, row.after, entity)
+    else:
+        lines = diff(row.before, row.after, entity, _hidden_for(reader, entity))
     who = (
         None if row.user_id is None else names.get(row.user_id) or _("user #%(id)s", id=row.user_id)
     )
@@ -351,7 +362,7 @@ def describe(row: ConfigChange, names: dict[int, str], entities: dict, reader: A
         field_key=row.field_key,
         field_label=f.label if f else None,
         action=action,
-        lines=diff(row.before, row.after, entity, _hidden_for(reader, entity)),
+        lines=lines,
     )
 
 

@@ -55,6 +55,8 @@ def admin_sample(world: World, name: str):
         "department_id": world.dept_id("B"),
         "role_id": world.role_ids["clerk"],
         "user_id": world.user_id("spare"),
+        # the world has no pipeline: the gate answers before the route looks for one
+        "pipeline_key": "sales",
     }
     return real[name]
 
@@ -67,6 +69,7 @@ MISSING = {
     "department_id": 999999,
     "role_id": 999999,
     "user_id": 999999,
+    "pipeline_key": "nosuchpipeline",
 }
 
 

@@ -63,6 +63,7 @@ def _samples(world) -> dict:
         "role_id": world.role_ids["clerk"],
         "user_id": world.user_id("spare"),
         "token": "not-a-real-token-but-well-formed",
+        "pipeline_key": "sales",
     }
 
 
