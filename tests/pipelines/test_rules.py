@@ -197,3 +197,21 @@ def test_stage_labels_are_translated_like_picklists(admin, app):
     )
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         assert specs.current().entity("deal").field("stage").choice("new").label == "新建"
+
+
+def test_a_gate_naming_a_field_archived_later_no_longer_holds_moves_back(admin):
+    """Archiving a field that a stage requires takes it out of the gate (nobody could
+    fill it any more); the editor refuses archived fields in new gates."""
+    make_deal_entity()
+    rid = make_record(admin, "deal", {"title": "Big one", "amount": "10"})
+    schema.archive_field("deal", "close_date")
+    _save(admin, rid, {"stage": "won"})
+    assert stored("deal", rid)["stage"] == "won"
+    with pytest.raises(ValidationFailed) as info:
+        service.save_pipeline(
+            "deal",
+            "sales",
+            "Sales",
+            [*stages()[:3], StageInput(key="won", name="Won", required_fields=["close_date"])],
+        )
+    assert "stages.3.required_fields" in info.value.errors
