@@ -66,6 +66,12 @@ PIPELINES = {
     "ticket": (("service", "Service", "客户服务", "Servicio", SERVICE, True),),
 }
 
+# What each board sums and shows on its cards.
+CARDS = {
+    "deal": {"amount_field": "amount", "card_fields": ["account", "amount", "close_date"]},
+    "ticket": {"card_fields": ["account", "priority"]},
+}
+
 
 def _stages(rows) -> list[StageInput]:
     return [
@@ -87,7 +93,7 @@ def load_model(actor_id: int | None) -> None:
             pipelines.save_pipeline(
                 entity, key, name, _stages(rows),
                 translations={"name": {"zh_Hans": zh, "es": es}}, is_default=default,
-                options={"amount_field": "amount"} if entity == "deal" else {},
+                options=CARDS[entity],
                 actor_id=actor_id,
             )  # fmt: skip
     with schema.change(actor_id) as c:
