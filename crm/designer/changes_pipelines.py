@@ -14,10 +14,10 @@ from flask_babel import gettext as _
 
 from crm.designer.views_changes import (
     Line,
-    _colour,
-    _field_label,
-    _text,
-    _translation_lines,
+    colour_text,
+    field_label,
+    plain_text,
+    translation_lines,
 )
 from crm.metadata.spec import EntitySpec
 from crm.pipelines.service import CATEGORY_WORDS
@@ -33,23 +33,23 @@ def _active(side: Any) -> dict[str, dict]:
 
 
 def _name(stage: dict) -> str:
-    return _text(stage.get("name") or stage.get("key"))
+    return plain_text(stage.get("name") or stage.get("key"))
 
 
 def _fields(entity: EntitySpec | None, keys: Any) -> str:
     if not isinstance(keys, list) or not keys:
         return "—"
     if entity is None:
-        return _text([k for k in keys if isinstance(k, str)])
-    return _text([_field_label(entity, k) for k in keys if isinstance(k, str)])
+        return plain_text([k for k in keys if isinstance(k, str)])
+    return plain_text([field_label(entity, k) for k in keys if isinstance(k, str)])
 
 
 def _percent(value: Any) -> str:
-    return f"{value} %" if isinstance(value, int) else _text(value)
+    return f"{value} %" if isinstance(value, int) else plain_text(value)
 
 
 def _category(value: Any) -> str:
-    return str(CATEGORY_WORDS[value]) if value in CATEGORY_WORDS else _text(value)
+    return str(CATEGORY_WORDS[value]) if value in CATEGORY_WORDS else plain_text(value)
 
 
 def _summary(stages: dict[str, dict]) -> str:
@@ -65,8 +65,8 @@ def _stage_lines(old: dict, new: dict, entity: EntitySpec | None) -> list[Line]:
     checks = (
         ("probability", _("probability of %(stage)s", stage=name), _percent),
         ("category", _("category of %(stage)s", stage=name), _category),
-        ("color", _("colour of %(stage)s", stage=name), _colour),
-        ("stale_days", _("stale after (days) of %(stage)s", stage=name), _text),
+        ("color", _("colour of %(stage)s", stage=name), colour_text),
+        ("stale_days", _("stale after (days) of %(stage)s", stage=name), plain_text),
     )
     for attr, words, show in checks:
         if old.get(attr) != new.get(attr):
@@ -80,7 +80,7 @@ def _stage_lines(old: dict, new: dict, entity: EntitySpec | None) -> list[Line]:
             )
         )
     if (old.get("translations") or {}) != (new.get("translations") or {}):
-        for line in _translation_lines(old.get("translations"), new.get("translations")):
+        for line in translation_lines(old.get("translations"), new.get("translations")):
             line.key = _("%(setting)s of %(stage)s", setting=line.key, stage=name)
             lines.append(line)
     return lines
@@ -90,24 +90,26 @@ def pipeline_lines(before: Any, after: Any, entity: EntitySpec | None) -> list[L
     """The lines of one pipeline change: created (only ``after``), archived (only
     ``before``) or changed (both)."""
     subject = after if isinstance(after, dict) else before if isinstance(before, dict) else {}
-    lines = [Line(_("pipeline"), after=_text(subject.get("name") or subject.get("key")))]
+    lines = [Line(_("pipeline"), after=plain_text(subject.get("name") or subject.get("key")))]
     if not isinstance(before, dict) or not isinstance(after, dict):
         if isinstance(after, dict):
             lines.append(Line(_("stages"), after=_summary(_active(after)) or "—"))
         return lines
     if before.get("name") != after.get("name"):
-        lines.append(Line(_("name"), _text(before.get("name")), _text(after.get("name"))))
-    lines += _translation_lines(before.get("translations"), after.get("translations"))
+        lines.append(Line(_("name"), plain_text(before.get("name")), plain_text(after.get("name"))))
+    lines += translation_lines(before.get("translations"), after.get("translations"))
     if bool(before.get("is_default")) != bool(after.get("is_default")):
         lines.append(
             Line(
                 _("default pipeline"),
-                _text(bool(before.get("is_default"))),
-                _text(bool(after.get("is_default"))),
+                plain_text(bool(before.get("is_default"))),
+                plain_text(bool(after.get("is_default"))),
             )
         )
     if bool(before.get("archived")) != bool(after.get("archived")):
-        lines.append(Line(_("archived"), _text(bool(before.get("archived"))), _text(False)))
+        lines.append(
+            Line(_("archived"), plain_text(bool(before.get("archived"))), plain_text(False))
+        )
     old_o = before.get("options") if isinstance(before.get("options"), dict) else {}
     new_o = after.get("options") if isinstance(after.get("options"), dict) else {}
     if old_o.get("amount_field") != new_o.get("amount_field"):
@@ -130,8 +132,8 @@ def pipeline_lines(before: Any, after: Any, entity: EntitySpec | None) -> list[L
         lines.append(
             Line(
                 _("probability may be overridden"),
-                _text(bool(old_o.get("probability_override"))),
-                _text(bool(new_o.get("probability_override"))),
+                plain_text(bool(old_o.get("probability_override"))),
+                plain_text(bool(new_o.get("probability_override"))),
             )
         )
     old, new = _active(before), _active(after)

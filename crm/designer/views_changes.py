@@ -125,7 +125,7 @@ def _words(key: str) -> str:
     return str(KEY_WORDS[key]) if key in KEY_WORDS else key.replace("_", " ")
 
 
-def _text(value: Any) -> str:
+def plain_text(value: Any) -> str:
     """A stored value in words: yes/no, "—" for nothing, long text shortened."""
     if value is None or value == "" or value == [] or value == {}:
         return "—"
@@ -139,15 +139,15 @@ def _text(value: Any) -> str:
             "%(num)d item", "%(num)d items", len(value)
         )
     elif isinstance(value, dict):
-        text = ", ".join(f"{_words(str(k))} {_text(v)}" for k, v in value.items())
+        text = ", ".join(f"{_words(str(k))} {plain_text(v)}" for k, v in value.items())
     else:
         text = str(value)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def _colour(value: Any) -> str:
+def colour_text(value: Any) -> str:
     """A palette colour by its name in the reader's language ("—" for none)."""
-    return str(COLOUR_NAMES[value]) if value in COLOUR_NAMES else _text(value)
+    return str(COLOUR_NAMES[value]) if value in COLOUR_NAMES else plain_text(value)
 
 
 def _choice_lines(before: list, after: list) -> list[Line]:
@@ -173,7 +173,7 @@ def _choice_lines(before: list, after: list) -> list[Line]:
             setting = _("label of %(value)s", value=c.get("label"))
             lines += _languages_lines(setting, was.get("labels"), c.get("labels"))
         if (was.get("color") or "") != (c.get("color") or ""):
-            colours = _colour(was.get("color")), _colour(c.get("color"))
+            colours = colour_text(was.get("color")), colour_text(c.get("color"))
             lines.append(Line(_("colour of %(value)s", value=c.get("label")), *colours))
     same = [k for k in new if k in old]
     if [k for k in old if k in new] != same:
@@ -200,15 +200,15 @@ def _languages_lines(setting: str, old: Any, new: Any) -> list[Line]:
     return [
         Line(
             _("%(setting)s in %(language)s", setting=setting, language=LANGUAGES[code]),
-            _text(old.get(code)),
-            _text(new.get(code)),
+            plain_text(old.get(code)),
+            plain_text(new.get(code)),
         )
         for code in LANGUAGES
         if (old.get(code) or "") != (new.get(code) or "")
     ]
 
 
-def _translation_lines(before: Any, after: Any) -> list[Line]:
+def translation_lines(before: Any, after: Any) -> list[Line]:
     """Translations changed ("plural label in Español: — → Cuentas"), part by part."""
     before = before if isinstance(before, dict) else {}
     after = after if isinstance(after, dict) else {}
@@ -235,7 +235,7 @@ def _view_value(entity: EntitySpec | None, key: str, value: Any, hidden: Hidden 
     on them are shown as "(hidden)"."""
     hidden = hidden or _nothing_hidden
     if entity is None or not isinstance(value, list):
-        return _text(value)  # a purged entity's filters read as "2 items": no values
+        return plain_text(value)  # a purged entity's filters read as "2 items": no values
     if key == "filters":
         texts = []
         for raw in value:
@@ -244,14 +244,14 @@ def _view_value(entity: EntitySpec | None, key: str, value: Any, hidden: Hidden 
                 texts.append(concealed)
             else:
                 spec, _problems = lv.check_filter(entity, raw, lenient=True)
-                texts.append(lv.describe_filter(entity, spec) if spec else _text(raw))
+                texts.append(lv.describe_filter(entity, spec) if spec else plain_text(raw))
         return "; ".join(texts) or "—"
     if key == "columns":
-        return _text([lv.column_label(entity, k) for k in value if isinstance(k, str)])
+        return plain_text([lv.column_label(entity, k) for k in value if isinstance(k, str)])
     if key == "sort":
         pairs = [tuple(s) for s in value if isinstance(s, list) and len(s) == 2]
         return lv.describe_sort(entity, pairs) or "—"
-    return _text(value)
+    return plain_text(value)
 
 
 def diff(
@@ -268,17 +268,15 @@ def diff(
             if key == "choices":
                 lines.extend(_choice_lines(old, new))
             elif key == "translations":
-                lines.extend(_translation_lines(old, new))
+                lines.extend(translation_lines(old, new))
             elif key == "options" and isinstance(old, dict) and isinstance(new, dict):
                 lines.extend(diff(old, new, hidden=hidden))
             elif key == "type":
                 lines.append(Line(_words("type"), _type_label(old), _type_label(new)))
             elif key == "color":
-                lines.append(Line(_words("color"), _colour(old), _colour(new)))
+                lines.append(Line(_words("color"), colour_text(old), colour_text(new)))
             elif key == "name_field" and entity is not None:
-                lines.append(
-                    Line(_words(key), _field_label(entity, old), _field_label(entity, new))
-                )
+                lines.append(Line(_words(key), field_label(entity, old), field_label(entity, new)))
             elif key in ("columns", "sort", "filters"):
                 lines.append(
                     Line(
@@ -288,7 +286,7 @@ def diff(
                     )
                 )
             else:
-                lines.append(Line(_words(key), _text(old), _text(new)))
+                lines.append(Line(_words(key), plain_text(old), plain_text(new)))
         return lines
     one = after if isinstance(after, dict) else before if isinstance(before, dict) else None
     if one is None:
@@ -325,13 +323,13 @@ def _hidden_for(reader: Any, entity: EntitySpec | None) -> Callable[[str], bool]
     return hidden
 
 
-def _field_label(entity: EntitySpec, key: Any) -> str:
+def field_label(entity: EntitySpec, key: Any) -> str:
     f = entity.field(key, include_archived=True) if isinstance(key, str) else None
-    return f.label if f is not None else _text(key)
+    return f.label if f is not None else plain_text(key)
 
 
 def _type_label(value: Any) -> str:
-    return types.REGISTRY[value].label if value in types.REGISTRY else _text(value)
+    return types.REGISTRY[value].label if value in types.REGISTRY else plain_text(value)
 
 
 def describe(row: ConfigChange, names: dict[int, str], entities: dict, reader: Any = None) -> Entry:

@@ -297,11 +297,39 @@ def probe_access_panel(run: Run, entity: str) -> None:
 
 
 def probe_stage_move(run: Run, entity: str) -> None:
-    """The matrix's entities have no pipelines: moving a stage is refused for everyone,
-    whatever their rights on the record, and nothing is written (the route's rights on
-    entities with pipelines are tested in tests/pipelines/test_record_stage.py)."""
+    """The stage path's move: on the entity with a pipeline (deals), only records the
+    actor may edit move (the stage and version written); any other is refused with
+    nothing written. Entities without pipelines refuse it for everyone."""
+    from tests.authz.probes_boards import PIPELINE_ENTITY
+
+    a, w = run.actor, run.world
     for position, rec in positions(run, entity):
         url = f"/r/{entity}/{rec.id}/stage"
-        run.read_case("records.stage_move[GET]", entity, position, False, run.get(f"{url}?stage=x"))
-        r = run.post(url, {"stage": "x", "version": "1"})
-        run.write_case("records.stage_move[POST]", rec, position, False, r, lambda row: False)
+        if entity != PIPELINE_ENTITY:
+            page = run.get(f"{url}?stage=x")
+            run.read_case("records.stage_move[GET]", entity, position, False, page)
+            r = run.post(url, {"stage": "x", "version": "1"})
+            run.write_case("records.stage_move[POST]", rec, position, False, r, lambda row: False)
+            continue
+        allowed = oracle.may(a, "edit", rec.rec)
+        version = w.snapshot_value(entity, rec.id, "version")
+        # Nothing gates "won" in the world's pipeline: the allowed answer is the way
+        # back to the record page (303); a refusal is a 403/404.
+        page = run.get(f"{url}?stage=won&version={version}")
+        status = page.status_code
+        target = page.headers.get("Location", "")
+        seen = (status == 303 and target.endswith(f"/r/{entity}/{rec.id}")) or (
+            False if status in (403, 404) else None
+        )
+        run.case("records.stage_move[GET]", entity, position, allowed, seen, f"(HTTP {status})")
+        r = run.post(url, {"stage": "won", "version": str(version)})
+        run.write_case(
+            "records.stage_move[POST]",
+            rec,
+            position,
+            allowed,
+            r,
+            lambda row, n=version + 1: (
+                row is not None and row["stage"] == "won" and row["version"] == n
+            ),
+        )
