@@ -781,16 +781,21 @@ def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[T
     params = {"entity_key": spec.key, "record_id": record_id, "limit": limit}
     history, notes = _timeline_queries()
     entries: list[TimelineEntry] = []
+    moves = STAGE_FIELD in visible and stage_rules.pipelines_for(spec) is not None
+    # Stage moves are told in words by their own entries: an update does not repeat them.
+    told = {STAGE_FIELD} if moves else set()
     for h in db.session.execute(history, params):
         changes = tuple(
-            (k, old, new) for k, (old, new) in (h.changes or {}).items() if k in visible
+            (k, old, new)
+            for k, (old, new) in (h.changes or {}).items()
+            if k in visible and not (h.action == "update" and k in told)
         )
         if h.action in ("update", "assign", "share") and not changes:
             continue
         entries.append(TimelineEntry(h.at, h.action, h.user_id, changes=changes))
     for n in db.session.execute(notes, params):
         entries.append(TimelineEntry(n.at, "note", n.user_id, body=n.body))
-    if STAGE_FIELD in visible and stage_rules.pipelines_for(spec) is not None:
+    if moves:
         from crm.pipelines import history as stage_history
 
         for m in stage_history.moves_of(spec.key, record_id, limit):

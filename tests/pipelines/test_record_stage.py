@@ -157,3 +157,19 @@ def test_the_edit_form_shows_gate_errors_by_field_and_when_the_field_is_off_the_
     assert r.status_code == 400
     assert "Required to enter the stage “Won”." in html  # close date: not on the form
     assert stored("deal", rid)["stage"] == "new"
+
+
+def test_a_move_is_told_once_in_the_timeline(c, admin):
+    """The move's own entry tells it in words; the update that made it does not repeat
+    the stage (other values saved with it still show)."""
+    from crm.metadata import specs
+    from crm.records import service as records
+
+    rid = make_record(admin, "deal", {"title": "Once"})
+    _move(c, rid, "proposal", 1, amount="250")
+    entries = records.timeline(admin, specs.current().entity("deal"), rid)
+    kinds = [e.kind for e in entries]
+    assert kinds.count("stage") == 2  # started in New, moved to Proposal
+    updates = [e for e in entries if e.kind == "update"]
+    assert updates and all(k != "stage" for e in updates for k, *_ in e.changes)
+    assert any(k == "amount" for e in updates for k, *_ in e.changes)
