@@ -371,8 +371,13 @@ def visible_fields(user: Any, entity: Any, mode: str = "read") -> tuple:
                 f for f in fields if FIELD_RANK[r.field_access(entity.key, f.key)] >= wanted
             )
         if mode == "edit":
-            # Values the system assigns (auto-numbers) are never edited.
-            fields = tuple(f for f in fields if not types.get(f.type).assigned)
+            # Values the system assigns (auto-numbers, a probability that follows the
+            # stage: ``crm.pipelines.compile``) are never edited.
+            fields = tuple(
+                f
+                for f in fields
+                if not types.get(f.type).assigned and not f.option("follows_stage")
+            )
         return fields
 
     return remembered(user, ("visible_fields", entity.key, mode), entity, work_out)

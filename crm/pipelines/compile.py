@@ -18,7 +18,14 @@ from crm.metadata import types
 from crm.metadata.labels import freeze
 from crm.metadata.spec import EMPTY, Choice, EntitySpec
 from crm.pipelines.models import PipelineRow, StageRow
-from crm.pipelines.spec import PIPELINE_FIELD, EntityPipelines, PipelineSpec, StageSpec
+from crm.pipelines.spec import (
+    FOLLOWS_STAGE,
+    PIPELINE_FIELD,
+    PROBABILITY_FIELD,
+    EntityPipelines,
+    PipelineSpec,
+    StageSpec,
+)
 
 
 def _frozen(raw) -> MappingProxyType:
@@ -112,11 +119,15 @@ def with_choices(
         if not any(types.get(f.type).managed for f in e.fields if f.type in types.REGISTRY):
             continue
         mine = pipelines.get(key, EntityPipelines(key))
-        fields = tuple(
-            replace(f, choices=_choices(mine, f.key))
-            if f.type in types.REGISTRY and types.get(f.type).managed
-            else f
-            for f in e.fields
-        )
-        out[key] = replace(e, fields=fields)
+        # The probability follows the stage unless a pipeline lets people type their own:
+        # then nobody edits it (like an auto-number), whatever their field rights say.
+        follows = bool(mine.active) and not any(p.probability_override for p in mine.active)
+        fields = []
+        for f in e.fields:
+            if f.type in types.REGISTRY and types.get(f.type).managed:
+                f = replace(f, choices=_choices(mine, f.key))
+            elif f.key == PROBABILITY_FIELD and follows:
+                f = replace(f, options=MappingProxyType({**f.options, FOLLOWS_STAGE: True}))
+            fields.append(f)
+        out[key] = replace(e, fields=tuple(fields))
     return out

@@ -24,6 +24,9 @@ STAGE_FIELD = "stage"
 PROBABILITY_FIELD = "probability"
 LOST_REASON_FIELD = "lost_reason"
 MANAGED_FIELDS = (PIPELINE_FIELD, STAGE_FIELD, PROBABILITY_FIELD, LOST_REASON_FIELD)
+# A compiled field option: the value is given by the stage (the probability, when no
+# pipeline of the entity lets people type their own), so nobody edits it.
+FOLLOWS_STAGE = "follows_stage"
 
 
 @dataclass(frozen=True)

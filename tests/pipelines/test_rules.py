@@ -215,3 +215,16 @@ def test_a_gate_naming_a_field_archived_later_no_longer_holds_moves_back(admin):
             [*stages()[:3], StageInput(key="won", name="Won", required_fields=["close_date"])],
         )
     assert "stages.3.required_fields" in info.value.errors
+
+
+def test_the_probability_is_not_an_input_while_it_follows_the_stage(admin, login_as):
+    make_deal_entity()
+    rid = make_record(admin, "deal", {"title": "Big one"})
+    c = login_as(admin)
+    form = c.get(f"/r/deal/{rid}/edit").data.decode()
+    assert 'name="amount"' in form and 'name="probability"' not in form
+    service.save_pipeline(
+        "deal", "sales", "Sales", stages(), options={"probability_override": True}
+    )
+    form = c.get(f"/r/deal/{rid}/edit").data.decode()
+    assert 'name="probability"' in form
