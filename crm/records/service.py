@@ -801,7 +801,9 @@ def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[T
         for m in stage_history.moves_of(spec.key, record_id, limit):
             words = stage_history.move_words(spec, m)
             entries.append(TimelineEntry(m.at, "stage", m.user_id, body=words))
-    entries.sort(key=lambda e: e.at, reverse=True)
+    # Newest first; a move reads above the save that made it ("Started in New" above
+    # "created this": written in one transaction, their times differ by microseconds).
+    entries.sort(key=lambda e: (e.at.replace(microsecond=0), e.kind == "stage", e.at), reverse=True)
     return entries[:limit]
 
 

@@ -381,3 +381,33 @@ document.addEventListener("toggle", function (evt) {
     text.value = "";
   });
 })();
+
+// Dialogs that htmx fills (``<dialog data-htmx-dialog>`` with a ``.dialog-body``, e.g. a
+// stage gate's form on a record page): opened when their body receives content, emptied
+// when closed; ``[data-dialog-close]`` inside closes them (a link there is the way back
+// without JavaScript).
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var body = evt.detail.target;
+    var d = body && body.closest && body.closest("dialog[data-htmx-dialog]");
+    if (d && !d.open && body.children.length) {
+      d.showModal();
+      var first = d.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var closer = evt.target.closest && evt.target.closest("dialog[data-htmx-dialog] [data-dialog-close]");
+    if (closer) {
+      evt.preventDefault();
+      closer.closest("dialog").close();
+    }
+  });
+  document.addEventListener("close", function (evt) {
+    if (evt.target && evt.target.matches && evt.target.matches("dialog[data-htmx-dialog]")) {
+      var body = evt.target.querySelector(".dialog-body");
+      if (body) body.innerHTML = "";
+    }
+  }, true);
+})();

@@ -173,3 +173,29 @@ def test_a_move_is_told_once_in_the_timeline(c, admin):
     updates = [e for e in entries if e.kind == "update"]
     assert updates and all(k != "stage" for e in updates for k, *_ in e.changes)
     assert any(k == "amount" for e in updates for k, *_ in e.changes)
+
+
+def test_with_htmx_the_gate_opens_as_a_dialog_and_a_move_reloads_the_page(c, admin):
+    rid = make_record(admin, "deal", {"title": "Dialog"})
+    page = c.get(f"/r/deal/{rid}").data.decode()
+    assert 'id="stage-dialog"' in page and 'hx-target="#stage-dialog-body"' in page
+    r = c.hx_post(f"/r/deal/{rid}/stage", {"stage": "won", "version": "1"})
+    body = r.data.decode()
+    assert r.status_code == 200 and "<html" not in body and "HX-Request" in r.headers["Vary"]
+    assert 'id="stage-dialog-title"' in body
+    assert 'name="amount"' in body and 'name="close_date"' in body and 'name="title"' not in body
+    # A value that does not parse: the dialog again, with the message, nothing moved.
+    bad = c.hx_post(
+        f"/r/deal/{rid}/stage",
+        {"stage": "won", "version": "1", "gate": ["amount", "close_date"], "amount": "lots",
+         "close_date": "2026-12-31"},
+    )  # fmt: skip
+    assert bad.status_code == 400 and 'id="stage-dialog-title"' in bad.data.decode()
+    assert stored("deal", rid)["stage"] == "new"
+    ok = c.hx_post(
+        f"/r/deal/{rid}/stage",
+        {"stage": "won", "version": "1", "gate": ["amount", "close_date"], "amount": "900",
+         "close_date": "2026-12-31"},
+    )  # fmt: skip
+    assert ok.status_code == 204 and ok.headers["HX-Redirect"].endswith(f"/r/deal/{rid}")
+    assert stored("deal", rid)["stage"] == "won"

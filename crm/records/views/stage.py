@@ -23,7 +23,7 @@ from crm.records import present
 from crm.records import service as records
 from crm.records.service import RecordConflict
 from crm.records.views import bp, entity_for
-from crm.web.htmx import redirect, render_page_or_block, vary
+from crm.web.htmx import is_htmx, redirect, render_page_or_block, vary
 from forms.records import attach_errors, raw_values, record_form
 
 
@@ -98,5 +98,6 @@ def _gate_form(spec, row, exc: GateBlocked, editable, version: int, *, posted: b
         stage_label=stage_name(exc.stage),
         version=version,
         lookup_names=present.form_lookup_names(current_user, fields, row),
+        is_fragment=is_htmx(),
     )
     return vary(make_response(body))
