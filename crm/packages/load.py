@@ -305,7 +305,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     if len(kept) > MAX_PROBLEMS:
         more = len(kept) - MAX_PROBLEMS
         kept = kept[:MAX_PROBLEMS]
-        kept.append(Problem("", _("…and %(count)d more problems.", count=more)))
+        kept.append(Problem("", _("Further problems not listed: %(count)d.", count=more)))
     return kept
 
 
@@ -323,13 +323,14 @@ def load(
     Raises ``PackageInvalid`` with every problem found (JSON pointer and message); reading
     stops early only where the rest could not be read (size, encoding, syntax, format)."""
     if len(data) > MAX_BYTES:
+        size = f"{len(data) / 1024 / 1024:.1f}"
         raise PackageInvalid(
             [
                 Problem(
                     "",
                     _(
                         "The file is %(size)s MB; a package may be at most %(max)d MB.",
-                        size=f"{len(data) / 1024 / 1024:.1f}",
+                        size=size,
                         max=MAX_BYTES // 1024 // 1024,
                     ),
                 )
