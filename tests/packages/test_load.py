@@ -438,3 +438,15 @@ def test_incompatible_type_change_against_the_installation_is_refused(app):
     errors = refused(as_json(VALID), existing=specs.raw().entities)
     assert_problem(errors, "/entities/deal/fields/amount/type", "“amount”")
     assert specs.raw().entities["deal"].field("amount").type == "date"
+
+
+def test_problems_read_in_the_language_of_the_reader(app):
+    from flask_babel import force_locale
+
+    raw = changed(_set((*DEAL, "label_singular"), "<b>Deal</b>"))
+    with force_locale("es"):
+        errors = refused(raw)
+    assert_problem(errors, "/entities/deal/label_singular", "texto sin formato", "«<»")
+    with force_locale("zh_Hans"):
+        errors = refused(raw)
+    assert_problem(errors, "/entities/deal/label_singular", "纯文本")
