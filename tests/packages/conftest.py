@@ -46,9 +46,17 @@ def small(app):
         "sales",
         "Sales",
         [
-            StageInput("qualify", "Qualify", probability=10, translations={"name": {"es": "Calificar"}}),
-            StageInput("won", "Won", probability=100, category="won", color="green",
-                       required_fields=["amount"]),
+            StageInput(
+                "qualify", "Qualify", probability=10, translations={"name": {"es": "Calificar"}}
+            ),
+            StageInput(
+                "won",
+                "Won",
+                probability=100,
+                category="won",
+                color="green",
+                required_fields=["amount"],
+            ),
         ],
         is_default=True,
         options={"amount_field": "amount"},
@@ -56,8 +64,11 @@ def small(app):
     layouts.save_layout(
         "deal",
         "form",
-        {"sections": [{"key": "s1", "title": "Details", "columns": 1,
-                       "fields": [["title", "amount"]]}]},
+        {
+            "sections": [
+                {"key": "s1", "title": "Details", "columns": 1, "fields": [["title", "amount"]]}
+            ]
+        },
         actor_id=admin.id,
     )
     make_list_view(
