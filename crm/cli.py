@@ -165,4 +165,7 @@ def register_cli(app: Flask) -> None:
             )
         )
 
+    from crm.packages.cli import package_group
+
+    group.add_command(package_group)
     app.cli.add_command(group)

@@ -11,6 +11,7 @@ from crm.access import policy
 from crm.access.models import Department, FieldRight, Role, RoleGrant, User
 from crm.auth.passwords import hash_password
 from crm.extensions import db
+from crm.metadata.keys import suggest_key
 
 P = policy
 # (name, parent, members: (display name, email, role names))
@@ -95,8 +96,11 @@ class DemoOrg:
 def load(admin: User, password: str, domain: str = "demo.atelier.example") -> DemoOrg:
     """Create the tree, the roles and the people (one transaction)."""
     roles: dict[str, Role] = {}
+    taken: set[str] = set()
     for name, spec in ROLES.items():
-        role = Role(name=name, description=spec["description"])
+        key = suggest_key(name, taken=taken)
+        taken.add(key)
+        role = Role(name=name, key=key, description=spec["description"])
         db.session.add(role)
         db.session.flush()
         roles[name] = role

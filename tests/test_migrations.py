@@ -190,3 +190,76 @@ def test_label_translations_migration_keeps_rows_and_triggers(databases, tmp_pat
             assert all(before.values())
     finally:
         engine.dispose()
+
+
+def test_stable_keys_migration_backfills_roles_and_shared_views(databases, tmp_path):
+    """Migration 0016 gives roles and shared list views made before it a key from their
+    name (unique, valid, "role_<id>" when the name gives none); private views keep none;
+    the access stamp's triggers on roles survive; downgrading removes the column."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from crm.metadata.keys import key_problems
+
+    url = databases.empty(tmp_path)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0015")
+            triggers = _triggers(conn, "roles")
+            insert_role = text(
+                "INSERT INTO roles (name, description, can_configure, can_manage_access, "
+                "created_at, updated_at) VALUES (:n, '', false, false, CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP)"
+            )
+            for name in ("Sales rep", "销售代表", "User", "user!", "42"):
+                conn.execute(insert_role, {"n": name})
+            conn.execute(
+                text(
+                    "INSERT INTO users (email, display_name, password_hash, is_active, "
+                    "is_admin, created_at, updated_at, password_changed_at) VALUES "
+                    "('a@example.com', 'A', 'x', true, false, CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            insert_view = text(
+                "INSERT INTO meta_list_views (entity_key, name, owner_id, columns, sort, "
+                "filters, is_default, position, created_at, updated_at) VALUES (:e, :n, :o, "
+                "'[]', '[]', '[]', false, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+            for entity, name, owner in (
+                ("deal", "Open deals", None),
+                ("deal", "open deals!", None),
+                ("account", "Open deals", None),
+                ("deal", "Mine", 1),
+            ):
+                conn.execute(insert_view, {"e": entity, "n": name, "o": owner})
+            command.upgrade(cfg, "0016")
+            roles = dict(conn.execute(text("SELECT name, key FROM roles")).all())
+            five = conn.execute(text("SELECT id FROM roles WHERE name = '42'")).scalar()
+            assert roles == {
+                "Staff": "staff",  # migration 0006's
+                "Sales rep": "sales_rep",
+                "销售代表": "xiao_shou_dai_biao",
+                "User": "user_2",  # "user" is a reserved word
+                "user!": "user_3",
+                "42": f"role_{five}",
+            }
+            assert all(not key_problems(k) for k in roles.values())
+            views = conn.execute(
+                text("SELECT entity_key, name, key FROM meta_list_views ORDER BY id")
+            ).all()
+            assert [tuple(v) for v in views] == [
+                ("deal", "Open deals", "open_deals"),
+                ("deal", "open deals!", "open_deals_2"),
+                ("account", "Open deals", "open_deals"),
+                ("deal", "Mine", None),
+            ]
+            assert _triggers(conn, "roles") == triggers and triggers
+            command.downgrade(cfg, "0015")
+            assert "key" not in {c["name"] for c in inspect(conn).get_columns("roles")}
+            assert _triggers(conn, "roles") == triggers
+    finally:
+        engine.dispose()

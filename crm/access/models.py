@@ -121,9 +121,13 @@ class Role(_TranslatedName, db.Model):
     users, roles and departments screens (never beyond the holder's own rights)."""
 
     __tablename__ = "roles"
+    __table_args__ = (Index("uq_roles_key", "key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    # The stable key packages name the role by (migration 0016); never changes. Nullable
+    # only because SQLite cannot add a NOT NULL column in place: every writer sets it.
+    key: Mapped[str | None] = mapped_column(String(41))
     translations: Mapped[dict] = mapped_column(
         JSON, default=dict, server_default=text("'{}'")
     )  # "name" -> {locale: text} (crm.metadata.labels)

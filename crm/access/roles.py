@@ -24,7 +24,7 @@ from crm.access.service import access_change, fail, refuse, require_manager
 from crm.errors import NotFound
 from crm.extensions import db
 from crm.metadata import specs
-from crm.metadata.keys import clean_label
+from crm.metadata.keys import clean_label, new_key
 
 MAX_NAME = 80
 MAX_DESCRIPTION = 2000
@@ -251,10 +251,13 @@ def create(
     grants: Grants | None = None,
     fields: Fields | None = None,
     translations: Mapping[str, Any] | None = None,
+    key: str | None = None,
 ) -> Role:
     """Create a role. ``grants`` maps (entity key or "*", action) to a level; ``fields``
     maps (entity key, field key) to "hidden", "read" or "edit" (the default);
-    ``translations`` the name's (``{"name": {locale: text}}``, ``crm.access.names``).
+    ``translations`` the name's (``{"name": {locale: text}}``, ``crm.access.names``);
+    ``key`` its stable key (packages name it by this; never changes), suggested from the
+    name when not given.
 
     Raises ``ValidationFailed`` for bad input and ``Forbidden`` when an access manager asks
     for more than they hold; either way nothing is created."""
@@ -264,6 +267,8 @@ def create(
     errors = _check_input(name, description, grants, fields)
     translations, bad = names.check(translations, MAX_NAME)
     errors["name"] += bad
+    taken = set(db.session.scalars(select(Role.key).where(Role.key.is_not(None))))
+    key, errors["key"] = new_key(name, taken, key)
     if any(errors.values()):
         fail(_("The role was not created."), errors)
     result = RoleRights(
@@ -279,6 +284,7 @@ def create(
         refuse(_("The role was not created: it would give rights you do not hold."), too_wide)
     role = Role(
         name=name,
+        key=key,
         translations=translations,
         description=description,
         can_configure=result.can_configure,

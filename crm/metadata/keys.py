@@ -222,6 +222,20 @@ def suggest_key(label: str, *, taken: set[str] | frozenset[str] = frozenset()) -
     return candidate
 
 
+def new_key(
+    label: str, taken: set[str] | frozenset[str], wanted: str | None = None
+) -> tuple[str, list[str]]:
+    """The key of a new item (a role, a shared list view): ``wanted`` when it is given and
+    usable, else one suggested from ``label`` (``suggest_key``); with the problems of
+    ``wanted`` (empty: the key is good). Keys never change after creation."""
+    if wanted is None or wanted == "":
+        return suggest_key(label, taken=taken), []
+    problems = key_problems(wanted)
+    if not problems and wanted in taken:
+        problems = [_("The key “%(key)s” is already used.", key=wanted)]
+    return wanted, problems
+
+
 def slug(label: str, *, taken: set[str] | frozenset[str] = frozenset(), limit: int = 64) -> str:
     """A lowercase ``a-z0-9_`` identifier from a label (for picklist value keys, which
     need not avoid reserved words): 客户 -> ke_hu. Never empty; never in ``taken``."""

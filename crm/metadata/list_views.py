@@ -33,7 +33,7 @@ from crm.extensions import db
 from crm.i18n import pick
 from crm.ids import as_id
 from crm.metadata import labels, specs, types
-from crm.metadata.keys import clean_label
+from crm.metadata.keys import clean_label, new_key
 from crm.metadata.models import ListViewRow
 from crm.metadata.spec import EMPTY, EntitySpec, FieldSpec
 from crm.metadata.versioning import bump_version, log_change
@@ -96,6 +96,7 @@ class ListViewSpec:
     # language) with its ``translations`` ({locale: text}): what an editor starts from.
     plain_name: str = ""
     translations: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    key: str | None = None  # a shared view's stable key (packages); None when private
 
     def to_data(self) -> dict:
         """The view as the plain ``data`` dict the save functions take."""
@@ -423,6 +424,7 @@ def _as_spec(row: ListViewRow, entity: EntitySpec) -> ListViewSpec:
         shared=row.owner_id is None,
         plain_name=row.name,
         translations=labels.freeze(translated),
+        key=row.key,
     )
 
 
@@ -450,7 +452,7 @@ def _views_query(shared: bool) -> Select:
 
 _VIEW_COLUMNS = (
     "id", "entity_key", "name", "owner_id", "columns", "sort", "filters", "is_default",
-    "translations",
+    "translations", "key",
 )  # fmt: skip
 
 
@@ -667,8 +669,10 @@ def _shared_row(view_id: int, entity_key: str | None = None) -> ListViewRow:
 def save_shared_view(
     entity_key: str, data: Mapping, *, actor_id: int | None, view_id: int | None = None
 ) -> ListViewSpec:
-    """Publish a new shared view, or change shared view ``view_id``. Logged as
-    "save_list_view" and bumps the metadata version. Raises ValidationFailed (every problem,
+    """Publish a new shared view, or change shared view ``view_id``. A new view gets
+    ``data["key"]`` as its stable key, else one suggested from its name (a key never
+    changes: an existing view's is kept). Logged as "save_list_view" and bumps the metadata
+    version. Raises ValidationFailed (every problem,
     nothing saved), NotFound, or Forbidden for an actor who is not an administrator."""
     with _unit():
         entity = _entity(entity_key)
@@ -678,7 +682,15 @@ def save_shared_view(
         clean = _validate(entity, data, owner_id=None, view_id=view_id)
         before = _public(row) if row is not None else None
         if row is None:
-            row = ListViewRow(entity_key=entity_key, owner_id=None)
+            taken = db.session.scalars(
+                select(ListViewRow.key).where(
+                    ListViewRow.entity_key == entity_key, ListViewRow.key.is_not(None)
+                )
+            )
+            key, problems = new_key(clean.name, set(taken), data.get("key"))
+            if problems:
+                raise ValidationFailed(_("Nothing was saved."), errors={"key": problems})
+            row = ListViewRow(entity_key=entity_key, owner_id=None, key=key)
             row.position = _next_position(entity_key, None)
             db.session.add(row)
         _store(row, clean)

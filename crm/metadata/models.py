@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -141,9 +142,13 @@ class ListViewRow(db.Model):
     published by an administrator; otherwise a user's private view."""
 
     __tablename__ = "meta_list_views"
+    __table_args__ = (Index("uq_meta_list_views_entity_key_key", "entity_key", "key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entity_key: Mapped[str] = mapped_column(String(41), index=True)
+    # A shared view's stable key (migration 0016; unique per entity, never changes):
+    # packages name it by this. Private views are people's own: NULL.
+    key: Mapped[str | None] = mapped_column(String(41))
     name: Mapped[str] = mapped_column(String(200))
     translations: Mapped[dict] = mapped_column(
         JSON, default=dict, server_default=text("'{}'")

@@ -13,6 +13,7 @@ from crm.access import policy
 from crm.access.models import Department, FieldRight, Role, RoleGrant, User
 from crm.auth.passwords import hash_password
 from crm.extensions import db
+from crm.metadata.keys import suggest_key
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
@@ -90,7 +91,8 @@ def make_role(
 
     Roles are written straight to the tables, not through the access service, so the
     policy's rights read in this app context are dropped afterwards (``policy.forget``)."""
-    r = Role(name=name, description=description, **flags)
+    taken = set(db.session.scalars(select(Role.key).where(Role.key.is_not(None))))
+    r = Role(name=name, key=suggest_key(name, taken=taken), description=description, **flags)
     db.session.add(r)
     db.session.flush()
     for key, level in (grants or {}).items():
