@@ -176,6 +176,21 @@ def clean(props: Mapping[str, Any]) -> dict:
     return {k: v for k, v in props.items() if not _blank(v)}
 
 
+def _canonical(kind: str, value: Mapping[str, Any]) -> dict:
+    """Settings as an export writes them: a field's options equal to its type's defaults
+    are left out too (so a package spelling out a default plans no change)."""
+    out = clean(value)
+    ftype = out.get("type") if kind == FIELD else None
+    if ftype in types.REGISTRY and isinstance(out.get("options"), Mapping):
+        defaults = types.get(ftype).default_options
+        options = {k: v for k, v in out["options"].items() if k not in defaults or defaults[k] != v}
+        if options:
+            out["options"] = options
+        else:
+            out.pop("options")
+    return out
+
+
 def items(config: Mapping[str, Any] | None) -> dict[str, tuple[str, str | None, Any]]:
     """Every item of a configuration: JSON pointer -> (kind, entity key, own settings).
     A layout's settings are its definition; the others' are a map of properties."""
@@ -189,7 +204,7 @@ def items(config: Mapping[str, Any] | None) -> dict[str, tuple[str, str | None, 
         for part, kind in _CHILDREN.items():
             for key, value in (entity.get(part) or {}).items():
                 path = f"{epath}/{part}/{_esc(key)}"
-                out[path] = (kind, ekey, value if kind == LAYOUT else clean(value))
+                out[path] = (kind, ekey, value if kind == LAYOUT else _canonical(kind, value))
     for rkey, role in (config.get("roles") or {}).items():
         out[f"/roles/{_esc(rkey)}"] = (ROLE, None, clean(role))
     return out

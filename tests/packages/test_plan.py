@@ -31,7 +31,7 @@ def config() -> dict:
                         "type": "currency",
                         "label": "Amount",
                         "position": 30,
-                        "options": {"currency": "EUR"},
+                        "options": {"currency": "GBP"},
                     },
                 },
                 "layouts": {"quick": {"fields": ["title"]}},
@@ -62,7 +62,7 @@ PROPS = {
     "field label": ("/entities/deal/fields/title/label", "Title", "Name", "Subject"),
     "field options": (
         "/entities/deal/fields/amount/options",
-        {"currency": "EUR"},
+        {"currency": "GBP"},
         {"currency": "USD"},
         {"currency": "CNY"},
     ),
@@ -134,6 +134,15 @@ def test_three_way_merge_per_property(prop, case, b, m, t, expected):
     else:
         assert found == [(expected, pointer, value[m], value[t])]
         assert result.empty is (expected == KEEP)
+
+
+def test_options_spelled_out_at_their_defaults_are_no_change():
+    theirs = config()
+    theirs["entities"]["deal"]["fields"]["amount"]["options"] = {
+        "currency": "GBP",
+        "decimal_places": 2,
+    }
+    assert plan(config(), theirs).empty
 
 
 def test_plan_of_identical_configs_is_empty():
