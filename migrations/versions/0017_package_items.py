@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("package_name", sa.String(64), nullable=False),
         sa.Column("package_version", sa.String(40), nullable=False),
         sa.Column("content_hash", sa.String(64), nullable=False),
-        sa.Column("base", sa.JSON(), nullable=True),
+        sa.Column("base", sa.JSON(), nullable=False),
         sa.Column("applied_at", sa.DateTime(), nullable=False),
         sa.UniqueConstraint("path", name="uq_package_items_path"),
     )
