@@ -110,7 +110,10 @@ def _refusals(p: Plan, choices: Mapping[str, str], allow_destructive: bool) -> d
     if not allow_destructive:
         for step in p.destructive(choices):
             errors.setdefault(step.path, []).append(
-                _("Destructive step (%(why)s) Allow destructive steps to apply it.", why=step.why)
+                _(
+                    "This step is destructive: %(why)s Allow destructive steps to apply it.",
+                    why=step.why,
+                )
             )
     return errors
 
