@@ -6,5 +6,6 @@ def import_all() -> None:
     import crm.access.models
     import crm.auth.models
     import crm.metadata.models
+    import crm.packages.models
     import crm.pipelines.models
     import crm.records.models  # noqa: F401

@@ -1,0 +1,28 @@
+"""System table of packages: which package each applied item came from (its provenance)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.extensions import db
+from crm.timeutil import utcnow
+
+
+class PackageItem(db.Model):
+    """One item (an entity's own settings, a field, a layout, a pipeline ...) as the package
+    that last applied it said it: the "base" of the next plan's three-way merge. ``path``
+    is the item's JSON pointer in the package (``/entities/deal/fields/amount``)."""
+
+    __tablename__ = "package_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(400), unique=True)
+    package_name: Mapped[str] = mapped_column(String(64), index=True)
+    package_version: Mapped[str] = mapped_column(String(40))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    base: Mapped[Any] = mapped_column(JSON)
+    applied_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
