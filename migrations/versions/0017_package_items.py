@@ -1,9 +1,8 @@
 """Package provenance: which package (name, version, content hash) each item came from.
 
 Revision ID: 0017
-Revises: 0015 (the lead rechains this onto 0016, the key columns of list views and roles,
-when both land)
-Create Date: 2026-12-10
+Revises: 0016
+Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
