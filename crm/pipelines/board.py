@@ -5,8 +5,9 @@ pipeline's amount, a weighted forecast and the first cards of each column.
   (``crm.records.listing``), always through the scoped query layer for "read", so cards,
   counts and sums only ever count records the user may read.
 - Counts and sums are one ``GROUP BY stage`` query; the first cards of every column are
-  one query (a window numbering each stage's records, newest change first); a column's
-  next cards are one keyset query (``after`` = the last card's change time and id).
+  one query (a ``UNION ALL`` of each stage's first rows, newest change first, each read
+  in index order); a column's next cards are one keyset query (``after`` = the last
+  card's change time and id).
 - When field rights hide the amount from the user there are no sums and no forecast at
   all (``None``, not zeros), and card values are only those the user may read.
 - A card is stale when the record entered its stage (its latest ``StageMove``) more than
@@ -23,7 +24,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from crm.access import directory
 from crm.errors import NotFound, ValidationFailed
@@ -283,26 +284,26 @@ def _card_columns(user: Any, spec: EntitySpec, pipeline: PipelineSpec) -> list:
 
 
 def _first_cards(user, spec, pipeline, conditions) -> dict[str, list]:
-    """The first CARDS + 1 rows of every stage (one query: a window numbers each
-    stage's rows newest change first)."""
+    """The first CARDS + 1 rows of every stage, newest change first: one query, a
+    ``UNION ALL`` of one select per stage, each cut at CARDS + 1 rows, so a database reads
+    each column's first rows in index order (the owner's or the stage's) instead of
+    numbering every record of the board."""
     table = table_of(spec)
-    numbered = func.row_number().over(
-        partition_by=table.c[STAGE_FIELD],
-        order_by=(table.c.updated_at.desc(), table.c.id.desc()),
-    )
     columns = _card_columns(user, spec, pipeline)
-    inner = (
-        scoped(user, spec, "read", columns=[*columns, numbered.label("board_n")])
-        .where(*conditions)
+    stage_column = table.c[STAGE_FIELD]
+    branches = [
+        scoped(user, spec, "read", columns=columns)
+        .where(*conditions, stage_column == stage.key)
+        .order_by(table.c.updated_at.desc(), table.c.id.desc())
+        .limit(CARDS + 1)
         .subquery()
-    )
-    query = (
-        select(*(inner.c[c.key] for c in columns))
-        .where(inner.c.board_n <= CARDS + 1)
-        .order_by(inner.c[STAGE_FIELD], inner.c.board_n)
-    )
+        .select()  # SQLite takes no ORDER BY / LIMIT on a member of a compound select
+        for stage in pipeline.active_stages
+    ]
+    if not branches:
+        return {}
     out: dict[str, list] = {}
-    for row in db.session.execute(query).mappings():
+    for row in db.session.execute(union_all(*branches)).mappings():
         out.setdefault(row[STAGE_FIELD], []).append(row)
     return out
 
