@@ -71,6 +71,7 @@ def board(key: str):
         pipelines=pipelines,
         view=view,
         args=request.args,
+        kit=_card_kit(spec),
     )
 
 
@@ -86,9 +87,31 @@ def column_more(key: str, stage: str):
     column = boards.column_page(current_user, spec, pipeline, stage, req, request.args.get("after"))
     body = render_template(
         "pipelines/_more.html", spec=spec, board_pipeline=pipeline, column=column,
-        stages=_stages(pipeline), args=request.args,
+        stages=_stages(pipeline), args=request.args, kit=_card_kit(spec),
     )  # fmt: skip
     return vary(make_response(body))
+
+
+_MARK = 918273645  # a record id no URL part contains otherwise
+
+
+def _around_id(endpoint: str, **values) -> tuple[str, str]:
+    """(before, after) the record id in the URL of ``endpoint``."""
+    before, _mark, after = url_for(endpoint, record_id=_MARK, **values).partition(str(_MARK))
+    return before, after
+
+
+def _card_kit(spec: EntitySpec) -> dict:
+    """What every card of a page shares, worked out once per page rather than per card
+    (a board shows up to 20 cards per column): the URLs around a record's id, and the
+    words of the card in the reader's language (``move_to`` a pattern, ``%(name)s``)."""
+    return {
+        "record_url": _around_id("records.record_page", key=spec.key),
+        "move_url": _around_id("pipelines.move", key=spec.key),
+        "move": _("Move"),
+        "move_to": _("Move “%(name)s” to"),  # no values: the pattern itself
+        "stale": _("Stale"),
+    }
 
 
 def _stage_list_url(spec: EntitySpec, stage: str) -> str:
