@@ -152,7 +152,7 @@ def move(key: str, record_id: int):
         fields = [f for f in moves.gate_fields(current_user, spec, stage, keys)]
         values = raw_values(fields, request.form)
     try:
-        moves.move(
+        saved = moves.move(
             current_user, spec, record_id, stage_key,
             version=version, from_stage=from_stage, values=values,
         )  # fmt: skip
@@ -177,7 +177,7 @@ def move(key: str, record_id: int):
         message = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
         return _refused(spec, pipeline_key, message, 400)
     stage = moves.target_stage(spec, stage_key)
-    row = records.get(current_user, spec, record_id)
+    row = saved.row  # the record as the move left it: no second read
     message = _(
         "“%(name)s” moved to %(stage)s.",
         name=present.record_name(spec, row),
