@@ -325,10 +325,14 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
     fields = _card_fields(user, spec, pipeline)
     out: dict[int, Card] = {}
     display = present.Display(user, spec, fields, rows)
+    labels = {f.key: display.label(f) for f in fields}
+    name = present.record_namer(spec, user)
     owners = directory.user_names({r["owner_id"] for r in rows} - {None})
-    entered = _entered(spec, [r["id"] for r in rows])
-    now = utcnow()
     stages = {s.key: s for s in pipeline.stages}
+    # Only cards in a stage that marks stale records need to know when they entered it.
+    marking = {s.key for s in pipeline.stages if s.stale_days is not None}
+    entered = _entered(spec, [r["id"] for r in rows if r[STAGE_FIELD] in marking])
+    now = utcnow()
     for r in rows:
         stage = stages.get(r[STAGE_FIELD])
         stale = None
@@ -341,9 +345,9 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
             id=r["id"],
             version=r["version"],
             stage=r[STAGE_FIELD],
-            name=present.record_name(spec, r, user),
+            name=name(r),
             values=[
-                (display.label(f), display.html(f, r[f.key]))
+                (labels[f.key], display.html(f, r[f.key]))
                 for f in fields
                 if r[f.key] not in (None, "", [])
             ],
@@ -355,6 +359,8 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
 
 def _entered(spec: EntitySpec, ids: list[int]) -> dict[int, datetime]:
     """When each record entered its current stage (its latest move), by id."""
+    if not ids:
+        return {}
     return dict(
         db.session.execute(
             select(StageMove.record_id, func.max(StageMove.at))

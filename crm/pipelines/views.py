@@ -10,6 +10,8 @@ for a gate, a page with the same form.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -101,17 +103,28 @@ def _around_id(endpoint: str, **values) -> tuple[str, str]:
     return before, after
 
 
-def _card_kit(spec: EntitySpec) -> dict:
+@dataclass(frozen=True)
+class CardKit:
     """What every card of a page shares, worked out once per page rather than per card
     (a board shows up to 20 cards per column): the URLs around a record's id, and the
-    words of the card in the reader's language (``move_to`` a pattern, ``%(name)s``)."""
-    return {
-        "record_url": _around_id("records.record_page", key=spec.key),
-        "move_url": _around_id("pipelines.move", key=spec.key),
-        "move": _("Move"),
-        "move_to": _("Move “%(name)s” to"),  # no values: the pattern itself
-        "stale": _("Stale"),
-    }
+    words of the card in the reader's language (``move_to`` a pattern, ``%(name)s``).
+    Attributes, not a dict: a template reads them without a failed attribute lookup."""
+
+    record_url: tuple[str, str]
+    move_url: tuple[str, str]
+    move: str
+    move_to: str
+    stale: str
+
+
+def _card_kit(spec: EntitySpec) -> CardKit:
+    return CardKit(
+        record_url=_around_id("records.record_page", key=spec.key),
+        move_url=_around_id("pipelines.move", key=spec.key),
+        move=_("Move"),
+        move_to=_("Move “%(name)s” to"),  # no values: the pattern itself
+        stale=_("Stale"),
+    )
 
 
 def _stage_list_url(spec: EntitySpec, stage: str) -> str:
