@@ -291,13 +291,15 @@ def _first_cards(user, spec, pipeline, conditions) -> dict[str, list]:
     table = table_of(spec)
     columns = _card_columns(user, spec, pipeline)
     stage_column = table.c[STAGE_FIELD]
-    branches = [
+    first = (
         scoped(user, spec, "read", columns=columns)
-        .where(*conditions, stage_column == stage.key)
+        .where(*conditions)
         .order_by(table.c.updated_at.desc(), table.c.id.desc())
         .limit(CARDS + 1)
-        .subquery()
-        .select()  # SQLite takes no ORDER BY / LIMIT on a member of a compound select
+    )
+    branches = [
+        # SQLite takes no ORDER BY / LIMIT on a member of a compound select: subqueries.
+        first.where(stage_column == stage.key).subquery().select()
         for stage in pipeline.active_stages
     ]
     if not branches:

@@ -15,6 +15,7 @@ from crm.extensions import db
 from crm.ids import as_id
 from crm.metadata import list_views, specs, types
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.metadata.types.base import NO_NAMES
 from crm.records.query import scoped, table_of
 
 # The spine's columns (crm.metadata.list_views.SPINE_FIELDS) are named by the application,
@@ -100,6 +101,13 @@ class Display:
             elif reference == "user":
                 user_ids.update(r[f.key] for r in rows if r[f.key] is not None)
         self.users = directory.user_names(user_ids) if user_ids else {}
+        # Per field, for types whose value on a page is just its escaped text: the type's
+        # text closure, the language resolved once for the batch (a board draws hundreds).
+        self.plain: dict[str, Any] = {}
+        for f in self.fields:
+            entry = types.get(f.type)
+            if entry.html is None and not entry.reference:
+                self.plain[f.key] = entry.cell_text(f)
 
     def names(self, f: FieldSpec) -> Mapping[Any, str]:
         """The names resolved for the values of ``f`` in this batch ({} unless the field's
@@ -131,6 +139,9 @@ class Display:
         formatter and cost more than the rest of the record page's values together."""
         if value is None or value == "" or value == []:
             return EMPTY
+        plain = self.plain.get(f.key)
+        if plain is not None:
+            return Markup(plain(value, NO_NAMES))  # noqa: S704 - escaped by the entry
         target = self.targets.get(f.key)
         url = str(escape(entity_urls(target.key).record_prefix)) if target is not None else None
         shown = types.get(f.type).render_html(f, value, self.names(f), url)
