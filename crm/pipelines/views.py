@@ -164,6 +164,8 @@ def move(key: str, record_id: int):
         keys = request.form.getlist("fields")
         fields = [f for f in moves.gate_fields(current_user, spec, stage, keys)]
         values = raw_values(fields, request.form)
+    # Asked before the move: after its commit the signed-in user would be read again.
+    name_of = present.record_namer(spec, current_user)
     try:
         saved = moves.move(
             current_user, spec, record_id, stage_key,
@@ -193,7 +195,7 @@ def move(key: str, record_id: int):
     row = saved.row  # the record as the move left it: no second read
     message = _(
         "“%(name)s” moved to %(stage)s.",
-        name=present.record_name(spec, row),
+        name=name_of(row),
         stage=stage_name(stage),
     )
     if not is_htmx():
