@@ -150,13 +150,14 @@ def _weight(spec: EntitySpec, user: Any, pipeline: PipelineSpec, table):
 
 
 def _conditions(user, spec, pipeline, request: ListRequest) -> list:
+    """The board's records but for their stage: the pipeline's, with the list's view,
+    filters and search (each query adds its stages: all active ones, or one)."""
     table = table_of(spec)
-    keys = [s.key for s in pipeline.active_stages]
-    return [
-        table.c[PIPELINE_FIELD] == pipeline.key,
-        table.c[STAGE_FIELD].in_(keys),
-        *listing.list_conditions(user, spec, request),
-    ]
+    return [table.c[PIPELINE_FIELD] == pipeline.key, *listing.list_conditions(user, spec, request)]
+
+
+def _in_active_stages(spec, pipeline):
+    return table_of(spec).c[STAGE_FIELD].in_([s.key for s in pipeline.active_stages])
 
 
 def _money(f: FieldSpec | None, value: Any) -> str | None:
@@ -184,7 +185,7 @@ def board(user: Any, spec: EntitySpec, pipeline: PipelineSpec, request: ListRequ
         r["stage"]: r
         for r in db.session.execute(
             scoped(user, spec, "read", columns=aggregates)
-            .where(*conditions)
+            .where(*conditions, _in_active_stages(spec, pipeline))
             .group_by(table.c[STAGE_FIELD])
         ).mappings()
     }
