@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import i18n_bench, list_bench, load_bench, schema_bench, search_bench
+from bench import board_bench, i18n_bench, list_bench, load_bench, schema_bench, search_bench
 
 BENCHES = {
     "schema": schema_bench.main,
@@ -12,6 +12,7 @@ BENCHES = {
     "list": list_bench.main,
     "load": load_bench.main,
     "i18n": i18n_bench.main,
+    "board": board_bench.main,
 }
 
 

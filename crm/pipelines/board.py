@@ -5,8 +5,9 @@ pipeline's amount, a weighted forecast and the first cards of each column.
   (``crm.records.listing``), always through the scoped query layer for "read", so cards,
   counts and sums only ever count records the user may read.
 - Counts and sums are one ``GROUP BY stage`` query; the first cards of every column are
-  one query (a window numbering each stage's records, newest change first); a column's
-  next cards are one keyset query (``after`` = the last card's change time and id).
+  one query (a ``UNION ALL`` of each stage's first rows, newest change first, each read
+  in index order); a column's next cards are one keyset query (``after`` = the last
+  card's change time and id).
 - When field rights hide the amount from the user there are no sums and no forecast at
   all (``None``, not zeros), and card values are only those the user may read.
 - A card is stale when the record entered its stage (its latest ``StageMove``) more than
@@ -23,7 +24,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from crm.access import directory
 from crm.errors import NotFound, ValidationFailed
@@ -149,13 +150,14 @@ def _weight(spec: EntitySpec, user: Any, pipeline: PipelineSpec, table):
 
 
 def _conditions(user, spec, pipeline, request: ListRequest) -> list:
+    """The board's records but for their stage: the pipeline's, with the list's view,
+    filters and search (each query adds its stages: all active ones, or one)."""
     table = table_of(spec)
-    keys = [s.key for s in pipeline.active_stages]
-    return [
-        table.c[PIPELINE_FIELD] == pipeline.key,
-        table.c[STAGE_FIELD].in_(keys),
-        *listing.list_conditions(user, spec, request),
-    ]
+    return [table.c[PIPELINE_FIELD] == pipeline.key, *listing.list_conditions(user, spec, request)]
+
+
+def _in_active_stages(spec, pipeline):
+    return table_of(spec).c[STAGE_FIELD].in_([s.key for s in pipeline.active_stages])
 
 
 def _money(f: FieldSpec | None, value: Any) -> str | None:
@@ -183,7 +185,7 @@ def board(user: Any, spec: EntitySpec, pipeline: PipelineSpec, request: ListRequ
         r["stage"]: r
         for r in db.session.execute(
             scoped(user, spec, "read", columns=aggregates)
-            .where(*conditions)
+            .where(*conditions, _in_active_stages(spec, pipeline))
             .group_by(table.c[STAGE_FIELD])
         ).mappings()
     }
@@ -283,26 +285,28 @@ def _card_columns(user: Any, spec: EntitySpec, pipeline: PipelineSpec) -> list:
 
 
 def _first_cards(user, spec, pipeline, conditions) -> dict[str, list]:
-    """The first CARDS + 1 rows of every stage (one query: a window numbers each
-    stage's rows newest change first)."""
+    """The first CARDS + 1 rows of every stage, newest change first: one query, a
+    ``UNION ALL`` of one select per stage, each cut at CARDS + 1 rows, so a database reads
+    each column's first rows in index order (the owner's or the stage's) instead of
+    numbering every record of the board."""
     table = table_of(spec)
-    numbered = func.row_number().over(
-        partition_by=table.c[STAGE_FIELD],
-        order_by=(table.c.updated_at.desc(), table.c.id.desc()),
-    )
     columns = _card_columns(user, spec, pipeline)
-    inner = (
-        scoped(user, spec, "read", columns=[*columns, numbered.label("board_n")])
+    stage_column = table.c[STAGE_FIELD]
+    first = (
+        scoped(user, spec, "read", columns=columns)
         .where(*conditions)
-        .subquery()
+        .order_by(table.c.updated_at.desc(), table.c.id.desc())
+        .limit(CARDS + 1)
     )
-    query = (
-        select(*(inner.c[c.key] for c in columns))
-        .where(inner.c.board_n <= CARDS + 1)
-        .order_by(inner.c[STAGE_FIELD], inner.c.board_n)
-    )
+    branches = [
+        # SQLite takes no ORDER BY / LIMIT on a member of a compound select: subqueries.
+        first.where(stage_column == stage.key).subquery().select()
+        for stage in pipeline.active_stages
+    ]
+    if not branches:
+        return {}
     out: dict[str, list] = {}
-    for row in db.session.execute(query).mappings():
+    for row in db.session.execute(union_all(*branches)).mappings():
         out.setdefault(row[STAGE_FIELD], []).append(row)
     return out
 
@@ -324,10 +328,14 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
     fields = _card_fields(user, spec, pipeline)
     out: dict[int, Card] = {}
     display = present.Display(user, spec, fields, rows)
+    labels = {f.key: display.label(f) for f in fields}
+    name = present.record_namer(spec, user)
     owners = directory.user_names({r["owner_id"] for r in rows} - {None})
-    entered = _entered(spec, [r["id"] for r in rows])
-    now = utcnow()
     stages = {s.key: s for s in pipeline.stages}
+    # Only cards in a stage that marks stale records need to know when they entered it.
+    marking = {s.key for s in pipeline.stages if s.stale_days is not None}
+    entered = _entered(spec, [r["id"] for r in rows if r[STAGE_FIELD] in marking])
+    now = utcnow()
     for r in rows:
         stage = stages.get(r[STAGE_FIELD])
         stale = None
@@ -340,9 +348,9 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
             id=r["id"],
             version=r["version"],
             stage=r[STAGE_FIELD],
-            name=present.record_name(spec, r, user),
+            name=name(r),
             values=[
-                (display.label(f), display.html(f, r[f.key]))
+                (labels[f.key], display.html(f, r[f.key]))
                 for f in fields
                 if r[f.key] not in (None, "", [])
             ],
@@ -354,6 +362,8 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
 
 def _entered(spec: EntitySpec, ids: list[int]) -> dict[int, datetime]:
     """When each record entered its current stage (its latest move), by id."""
+    if not ids:
+        return {}
     return dict(
         db.session.execute(
             select(StageMove.record_id, func.max(StageMove.at))

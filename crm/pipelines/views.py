@@ -10,6 +10,8 @@ for a gate, a page with the same form.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -71,6 +73,7 @@ def board(key: str):
         pipelines=pipelines,
         view=view,
         args=request.args,
+        kit=_card_kit(spec),
     )
 
 
@@ -86,9 +89,42 @@ def column_more(key: str, stage: str):
     column = boards.column_page(current_user, spec, pipeline, stage, req, request.args.get("after"))
     body = render_template(
         "pipelines/_more.html", spec=spec, board_pipeline=pipeline, column=column,
-        stages=_stages(pipeline), args=request.args,
+        stages=_stages(pipeline), args=request.args, kit=_card_kit(spec),
     )  # fmt: skip
     return vary(make_response(body))
+
+
+_MARK = 918273645  # a record id no URL part contains otherwise
+
+
+def _around_id(endpoint: str, **values) -> tuple[str, str]:
+    """(before, after) the record id in the URL of ``endpoint``."""
+    before, _mark, after = url_for(endpoint, record_id=_MARK, **values).partition(str(_MARK))
+    return before, after
+
+
+@dataclass(frozen=True)
+class CardKit:
+    """What every card of a page shares, worked out once per page rather than per card
+    (a board shows up to 20 cards per column): the URLs around a record's id, and the
+    words of the card in the reader's language (``move_to`` a pattern, ``%(name)s``).
+    Attributes, not a dict: a template reads them without a failed attribute lookup."""
+
+    record_url: tuple[str, str]
+    move_url: tuple[str, str]
+    move: str
+    move_to: str
+    stale: str
+
+
+def _card_kit(spec: EntitySpec) -> CardKit:
+    return CardKit(
+        record_url=_around_id("records.record_page", key=spec.key),
+        move_url=_around_id("pipelines.move", key=spec.key),
+        move=_("Move"),
+        move_to=_("Move “%(name)s” to"),  # no values: the pattern itself
+        stale=_("Stale"),
+    )
 
 
 def _stage_list_url(spec: EntitySpec, stage: str) -> str:
@@ -128,8 +164,10 @@ def move(key: str, record_id: int):
         keys = request.form.getlist("fields")
         fields = [f for f in moves.gate_fields(current_user, spec, stage, keys)]
         values = raw_values(fields, request.form)
+    # Asked before the move: after its commit the signed-in user would be read again.
+    name_of = present.record_namer(spec, current_user)
     try:
-        moves.move(
+        saved = moves.move(
             current_user, spec, record_id, stage_key,
             version=version, from_stage=from_stage, values=values,
         )  # fmt: skip
@@ -154,10 +192,10 @@ def move(key: str, record_id: int):
         message = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
         return _refused(spec, pipeline_key, message, 400)
     stage = moves.target_stage(spec, stage_key)
-    row = records.get(current_user, spec, record_id)
+    row = saved.row  # the record as the move left it: no second read
     message = _(
         "“%(name)s” moved to %(stage)s.",
-        name=present.record_name(spec, row),
+        name=name_of(row),
         stage=stage_name(stage),
     )
     if not is_htmx():

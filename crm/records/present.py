@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
 from flask import url_for
@@ -15,6 +15,7 @@ from crm.extensions import db
 from crm.ids import as_id
 from crm.metadata import list_views, specs, types
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.metadata.types.base import NO_NAMES
 from crm.records.query import scoped, table_of
 
 # The spine's columns (crm.metadata.list_views.SPINE_FIELDS) are named by the application,
@@ -38,12 +39,24 @@ def field_label(f: FieldSpec) -> str:
 def record_name(spec: EntitySpec, row: Mapping[str, Any], user: Any = None) -> str:
     """A record's display name as ``user`` (default: the signed-in user) may read it: its
     naming field, else "Account #12" (also when the naming field is hidden from them)."""
+    return record_namer(spec, user)(row)
+
+
+def record_namer(spec: EntitySpec, user: Any = None) -> Callable[[Mapping[str, Any]], str]:
+    """``record_name`` for many rows of ``spec`` read by one user (a board's cards): the
+    naming field's right is asked once, not per row."""
     f = spec.field(spec.name_field) if spec.name_field else None
     if f is not None and policy.field_access(_who(user), spec, f.key) == policy.HIDDEN:
         f = None
-    if f is not None and row.get(f.key) not in (None, ""):
-        return types.get(f.type).format(f, row[f.key])
-    return f"{spec.label_singular} #{row['id']}"
+    show = types.get(f.type).format if f is not None else None
+    label = spec.label_singular
+
+    def name(row: Mapping[str, Any]) -> str:
+        if f is not None and row.get(f.key) not in (None, ""):
+            return show(f, row[f.key])
+        return f"{label} #{row['id']}"
+
+    return name
 
 
 def _who(user: Any) -> Any:
@@ -88,6 +101,13 @@ class Display:
             elif reference == "user":
                 user_ids.update(r[f.key] for r in rows if r[f.key] is not None)
         self.users = directory.user_names(user_ids) if user_ids else {}
+        # Per field, for types whose value on a page is just its escaped text: the type's
+        # text closure, the language resolved once for the batch (a board draws hundreds).
+        self.plain: dict[str, Any] = {}
+        for f in self.fields:
+            entry = types.get(f.type)
+            if entry.html is None and not entry.reference:
+                self.plain[f.key] = entry.cell_text(f)
 
     def names(self, f: FieldSpec) -> Mapping[Any, str]:
         """The names resolved for the values of ``f`` in this batch ({} unless the field's
@@ -119,6 +139,9 @@ class Display:
         formatter and cost more than the rest of the record page's values together."""
         if value is None or value == "" or value == []:
             return EMPTY
+        plain = self.plain.get(f.key)
+        if plain is not None:
+            return Markup(plain(value, NO_NAMES))  # noqa: S704 - escaped by the entry
         target = self.targets.get(f.key)
         url = str(escape(entity_urls(target.key).record_prefix)) if target is not None else None
         shown = types.get(f.type).render_html(f, value, self.names(f), url)

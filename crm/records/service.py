@@ -60,12 +60,15 @@ class RecordConflict(Conflict):
 @dataclass(frozen=True)
 class Saved:
     """What ``merge_update`` did: the version now, the keys it wrote, and whether it merged
-    onto a save by someone else (``by``: who saved the version it merged onto)."""
+    onto a save by someone else (``by``: who saved the version it merged onto); ``row``:
+    the record as it now is (read for the update, with what it wrote), so a caller need
+    not read it again."""
 
     version: int
     written: tuple[str, ...] = ()
     merged: bool = False
     by: int | None = None
+    row: Mapping[str, Any] | None = None
 
 
 def jsonable(value: Any) -> Any:
@@ -482,8 +485,9 @@ def merge_update(
             by = current["updated_by"] if stale else None
             move = stage_rules.prepare(spec, current, changed) if changed else None
             if not changed:
-                return Saved(current["version"], merged=stale, by=by)
+                return Saved(current["version"], merged=stale, by=by, row=current)
             version = current["version"] + 1
+            spine = {"version": version, "updated_at": utcnow(), "updated_by": user.id}
             result = db.session.execute(
                 update(table)
                 .where(
@@ -491,9 +495,7 @@ def merge_update(
                     table.c.version == current["version"],
                     table.c.deleted_at.is_(None),
                 )
-                .values(
-                    assign(table, changed, version=version, updated_at=utcnow(), updated_by=user.id)
-                )
+                .values(assign(table, changed, **spine))
             )
             if result.rowcount == 1:
                 add_history(
@@ -502,7 +504,8 @@ def merge_update(
                     version=version,
                 )  # fmt: skip
                 stage_rules.record(spec, record_id, user, move)
-                return Saved(version, tuple(changed), merged=stale, by=by)
+                row = {**current, **changed, **spine}
+                return Saved(version, tuple(changed), merged=stale, by=by, row=row)
             current = get(user, spec, record_id, action="edit")  # another save won: again
         raise RecordConflict(current, values, tuple(values))
 

@@ -3,6 +3,7 @@ follow. Templates reach these through ``crm.web.templating``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask_login import current_user
@@ -29,3 +30,30 @@ def runtime_entities(user: Any) -> list[EntitySpec]:
     except Exception:  # noqa: BLE001 - an error page must render even if this fails
         return []
     return sorted(entities, key=lambda e: e.label_plural.lower())
+
+
+class OnFirstUse:
+    """A list worked out when a template first reads it: the page frame's entities are
+    offered to every template, and a fragment (a board's card page, a notice) never
+    reads them."""
+
+    def __init__(self, work: Callable[[], list]):
+        self._work = work
+        self._value: list | None = None
+
+    def _get(self) -> list:
+        if self._value is None:
+            self._value = self._work()
+        return self._value
+
+    def __iter__(self) -> Iterator:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __bool__(self) -> bool:
+        return bool(self._get())
+
+    def __getitem__(self, index):
+        return self._get()[index]

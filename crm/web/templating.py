@@ -56,5 +56,7 @@ def register(app: Flask) -> None:
         return {
             "html_lang": i18n.html_lang(str(get_locale() or i18n.DEFAULT_LOCALE)),
             "may": navigation.may,
-            "runtime_entities": navigation.runtime_entities(current_user),
+            "runtime_entities": navigation.OnFirstUse(
+                lambda: navigation.runtime_entities(current_user)
+            ),
         }

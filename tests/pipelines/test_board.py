@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from flask import url_for
 from sqlalchemy import func, select
 
 from crm.access import policy as P
@@ -332,3 +333,19 @@ def _request(user, **args):
 
     view = list_views.default_view("deal", user.id)
     return listing.parse_request(user, _deal(), MultiDict(args), view)
+
+
+def test_cards_link_their_record_and_move_in_the_readers_language(deals, admin, login_as, app):
+    """Each card's link and move form point at that record's routes, and its words are in
+    the reader's language, the record's name escaped inside them."""
+    rid = make_record(admin, "deal", {"title": "<b>Eco</b> & Co", "amount": "5"})
+    admin.locale = "es"
+    db.session.commit()
+    page = login_as(admin).get("/r/deal/board").text
+    with app.test_request_context():
+        record_url = url_for("records.record_page", key="deal", record_id=rid)
+        move_url = url_for("pipelines.move", key="deal", record_id=rid)
+    assert f'href="{record_url}">&lt;b&gt;Eco&lt;/b&gt; &amp; Co</a>' in page
+    assert f'action="{move_url}" hx-post="{move_url}"' in page
+    assert 'aria-label="Mover «&lt;b&gt;Eco&lt;/b&gt; &amp; Co» a"' in page
+    assert ">Mover</button>" in page and "<b>Eco" not in page

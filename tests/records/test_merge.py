@@ -390,6 +390,10 @@ def test_merge_update_for_api_callers(app, staff, admin, model):
     assert info.value.fields == ("phone",)
     row = stored("member", m)
     assert (row["phone"], row["seats"], row["joined"]) == ("2", 4, date(2026, 5, 1))
+    # The record as the save left it comes back with it (their phone, my values, the
+    # version), so a caller does not read it again.
+    keys = ("phone", "seats", "joined", "version", "updated_by")
+    assert {k: saved.row[k] for k in keys} == {k: row[k] for k in keys}
 
 
 # Bulk edit: a record saved by someone else since the list was loaded is skipped only when
