@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
@@ -60,6 +61,7 @@ class Card:
     values: list[tuple[str, Markup]]  # (label, formatted value) of the visible card fields
     owner: str | None
     stale_days: int | None = None  # days in the stage, when more than the stage allows
+    stale_title: str = ""  # those days in words
 
 
 @dataclass
@@ -85,9 +87,29 @@ class Board:
     sums: bool = False  # whether the user may see sums at all
 
     @property
-    def stages(self) -> list[tuple[str, str]]:
-        """(key, name) of the columns, for the "Move to…" choices."""
-        return [(c.stage.key, c.name) for c in self.columns]
+    def stages(self) -> StageChoices:
+        """The columns' stages, for the cards' "Move to…" choices."""
+        return StageChoices([(c.stage.key, c.name) for c in self.columns])
+
+
+class StageChoices:
+    """The "Move to…" options of a page's cards: drawn once per stage a card can be in
+    (escaped names; the card's own stage selected), not once per card."""
+
+    def __init__(self, stages: list[tuple[str, str]]) -> None:
+        self.stages = stages
+        self._drawn: dict[str, Markup] = {}
+
+    def options(self, current: str) -> Markup:
+        found = self._drawn.get(current)
+        if found is None:
+            found = self._drawn[current] = Markup("").join(
+                Markup('<option value="{}"{}>{}</option>').format(
+                    key, Markup(" selected") if key == current else "", label
+                )
+                for key, label in self.stages
+            )
+        return found
 
 
 def pipeline_name(pipeline: PipelineSpec) -> str:
@@ -336,6 +358,7 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
     marking = {s.key for s in pipeline.stages if s.stale_days is not None}
     entered = _entered(spec, [r["id"] for r in rows if r[STAGE_FIELD] in marking])
     now = utcnow()
+    words: dict[int, str] = {}  # days -> in words, once per number on the page
     for r in rows:
         stage = stages.get(r[STAGE_FIELD])
         stale = None
@@ -344,6 +367,10 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
             days = (now - at).days
             if days > stage.stale_days:
                 stale = days
+                if days not in words:
+                    words[days] = ngettext(
+                        "%(num)d day in this stage", "%(num)d days in this stage", days
+                    )
         out[r["id"]] = Card(
             id=r["id"],
             version=r["version"],
@@ -356,6 +383,7 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
             ],
             owner=owners.get(r["owner_id"]),
             stale_days=stale,
+            stale_title=words.get(stale, "") if stale is not None else "",
         )
     return out
 

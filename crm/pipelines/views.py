@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
 from crm.errors import ValidationFailed
@@ -44,8 +45,15 @@ def _signed_in():
     return None
 
 
+BUILTIN_VIEW = "builtin"  # ``?view=``: the built-in view (no saved one was in effect)
+
+
 def _list_request(spec: EntitySpec):
-    """The list's view (``?view=``, else the user's default), filters and search."""
+    """The list's view (``?view=``: an id or BUILTIN_VIEW, else the user's default),
+    filters and search."""
+    if request.args.get("view") == BUILTIN_VIEW:
+        view = list_views.builtin_view(spec)
+        return view, listing.parse_request(current_user, spec, request.args, view)
     view_id = optional_id(request.args.get("view"), what="list view", field="view")
     if view_id:
         view = list_views.get_view(view_id, current_user.id)
@@ -72,6 +80,7 @@ def board(key: str):
         board=result,
         pipelines=pipelines,
         view=view,
+        view_param=str(view.id) if view.id else BUILTIN_VIEW,
         args=request.args,
         kit=_card_kit(spec),
     )
@@ -85,11 +94,12 @@ def column_more(key: str, stage: str):
     pipeline = boards.pipeline_of(spec, request.args.get("pipeline"))
     if not is_htmx():
         return redirect(_stage_list_url(spec, stage))
-    _view, req = _list_request(spec)
+    view, req = _list_request(spec)
     column = boards.column_page(current_user, spec, pipeline, stage, req, request.args.get("after"))
     body = render_template(
         "pipelines/_more.html", spec=spec, board_pipeline=pipeline, column=column,
         stages=_stages(pipeline), args=request.args, kit=_card_kit(spec),
+        view_param=str(view.id) if view.id else BUILTIN_VIEW,
     )  # fmt: skip
     return vary(make_response(body))
 
@@ -115,6 +125,7 @@ class CardKit:
     move: str
     move_to: str
     stale: str
+    csrf: str  # this session's token (the same for every card)
 
 
 def _card_kit(spec: EntitySpec) -> CardKit:
@@ -124,6 +135,7 @@ def _card_kit(spec: EntitySpec) -> CardKit:
         move=_("Move"),
         move_to=_("Move “%(name)s” to"),  # no values: the pattern itself
         stale=_("Stale"),
+        csrf=generate_csrf(),
     )
 
 
@@ -131,8 +143,8 @@ def _stage_list_url(spec: EntitySpec, stage: str) -> str:
     return url_for("records.record_list", key=spec.key, **{f"f.{STAGE_FIELD}.in": stage})
 
 
-def _stages(pipeline) -> list[tuple[str, str]]:
-    return [(s.key, stage_name(s)) for s in pipeline.active_stages]
+def _stages(pipeline) -> boards.StageChoices:
+    return boards.StageChoices([(s.key, stage_name(s)) for s in pipeline.active_stages])
 
 
 def _board_url(spec: EntitySpec, pipeline_key: str | None) -> str:

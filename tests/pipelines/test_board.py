@@ -3,6 +3,7 @@ rights; moves through the record service (gates as a dialog, conflicts, refusals
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -349,3 +350,28 @@ def test_cards_link_their_record_and_move_in_the_readers_language(deals, admin, 
     assert f'action="{move_url}" hx-post="{move_url}"' in page
     assert 'aria-label="Mover «&lt;b&gt;Eco&lt;/b&gt; &amp; Co» a"' in page
     assert ">Mover</button>" in page and "<b>Eco" not in page
+
+
+def test_show_more_keeps_the_view_the_board_showed(deals, admin, login_as):
+    """A column's next cards come from the view the board showed: its id rides on the
+    "Show more" link (``builtin`` when no saved view was in effect)."""
+    from html import unescape
+
+    from crm.metadata import list_views
+
+    for n in range(boards.CARDS + 2):
+        make_record(admin, "deal", {"title": f"Bulk {n:02d}"})
+    client = login_as(admin)
+    page = client.get("/r/deal/board").text
+    assert "view=builtin" in page
+    view = list_views.save_private_view(
+        "deal",
+        {"name": "Bulk only", "columns": ["title"], "is_default": True,
+         "filters": [{"field": "title", "op": "starts_with", "value": "Bulk"}]},
+        user_id=admin.id,
+    )  # fmt: skip
+    page = client.get("/r/deal/board").text
+    more = re.search(r'hx-get="([^"]*/board/new/more[^"]*)"', page).group(1)
+    assert f"view={view.id}" in unescape(more)
+    rest = client.hx_get(unescape(more)).text
+    assert "Bulk" in rest and "Alpha" not in rest and "Bravo" not in rest
