@@ -191,3 +191,16 @@ def test_a_writer_problem_is_reported_and_nothing_changes(run, write):
     assert out.exit_code in (1, 2), out.output
     assert "color" in out.stderr
     assert state() == before
+
+
+def test_the_plan_speaks_the_companys_default_language(run, write):
+    from crm import i18n
+    from crm.uow import unit_of_work
+
+    with unit_of_work():
+        i18n.set_company_defaults(locale="es", timezone=None)
+    path = write(package())
+    out = run("plan", path)
+    assert "Entidad deal" in out.stdout and "+ añadir entidad deal" in out.stdout
+    refused = run("apply", path)
+    assert "No se cambió nada: añada --yes para aplicar este plan." in refused.stderr
