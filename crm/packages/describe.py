@@ -84,23 +84,26 @@ def value(v: Any) -> str:
     return _json(v)
 
 
-def _differs_inside(old: Any, new: Any) -> bool:
-    # Two keyed lists with the same keys in the same order but different settings: the
-    # short form ([a, b]) would read as no change, so show the data.
-    def keys(v: Any) -> list | None:
-        if isinstance(v, list) and v and all(isinstance(i, dict) and "key" in i for i in v):
-            return [i["key"] for i in v]
-        return None
-
-    return keys(old) is not None and keys(old) == keys(new) and old != new
+def _keys(v: Any) -> list | None:
+    if isinstance(v, list) and v and all(isinstance(i, dict) and "key" in i for i in v):
+        return [i["key"] for i in v]
+    return None
 
 
 def _pair(old: Any, new: Any) -> tuple[str, str]:
-    if _differs_inside(old, new):
-        # Only the entries that differ, in full, so the difference is visible.
+    old_keys, new_keys = _keys(old), _keys(new)
+    if old_keys is None or new_keys is None or old == new:
+        return value(old), value(new)
+    if old_keys == new_keys:
+        # Same keys, other settings: the short form ([a, b]) would read as no change, so
+        # the entries that differ are shown in full.
         changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
         return _json([a for a, _b in changed]), _json([b for _a, b in changed])
-    return value(old), value(new)
+    before = {i["key"]: i for i in old}
+    edited = [i["key"] for i in new if i["key"] in before and before[i["key"]] != i]
+    if not edited:
+        return value(old), value(new)
+    return value(old), value(new) + " " + _("(settings changed: %(keys)s)", keys=", ".join(edited))
 
 
 def _json(v: Any) -> str:

@@ -204,3 +204,21 @@ def test_the_plan_speaks_the_companys_default_language(run, write):
     assert "Entidad deal" in out.stdout and "+ añadir entidad deal" in out.stdout
     refused = run("apply", path)
     assert "No se cambió nada: añada --yes para aplicar este plan." in refused.stderr
+
+
+def test_a_stage_list_change_names_the_stages_whose_settings_changed(run, write):
+    run("apply", write(package()), "--yes")
+    v2 = package("2")
+    stages = v2["entities"]["deal"]["pipelines"]["sales"]["stages"]
+    stages[0]["name"] = "Qualify it"
+    stages.insert(1, {"key": "meet", "name": "Meet", "category": "open", "color": "gray",
+                      "probability": 30})  # fmt: skip
+    out = run("plan", write(v2))
+    assert (
+        "~ change pipelines/sales/stages: [qualify, propose, won, lost] → "
+        "[qualify, meet, propose, won, lost] (settings changed: qualify)"
+    ) in out.stdout
+    only_renamed = package("3")
+    only_renamed["entities"]["deal"]["pipelines"]["sales"]["stages"][0]["name"] = "Qualify it"
+    out = run("plan", write(only_renamed))
+    assert '"name": "Qualify"' in out.stdout and '"name": "Qualify it"' in out.stdout
