@@ -1,0 +1,216 @@
+"""A plan in words: the lines an implementer reads before applying a package.
+
+``groups(plan)`` gives the plan's steps grouped by entity (roles last), each step one
+``Line`` (its sign, its text, the JSON pointer it concerns, why it is destructive);
+``lines(plan)`` flattens them into indented text for the command line. The signs:
+``+`` add, ``~`` change (old → new), ``-`` archive, ``!`` conflict (mine / theirs),
+``=`` a local change that is kept (written in brackets). Pure: reads only the plan.
+
+``applicable(plan)`` is the plan limited to the kinds of item ``crm.packages.apply``
+applies (roles and shared list views are not read from the installation nor applied yet:
+planned, every role of a company's own export would read as an addition, and applying
+such steps would bump the metadata version for nothing).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from crm.packages.apply import APPLIED
+from crm.packages.plan import (
+    ADD,
+    ARCHIVE,
+    ENTITY,
+    FIELD,
+    KEEP,
+    LAYOUT,
+    LIST_VIEW,
+    PIPELINE,
+    ROLE,
+    Change,
+    Conflict,
+    Plan,
+)
+
+_KINDS = {
+    ENTITY: _l("entity"),
+    FIELD: _l("field"),
+    LAYOUT: _l("layout"),
+    LIST_VIEW: _l("list view"),
+    PIPELINE: _l("pipeline"),
+    ROLE: _l("role"),
+}
+# What an added item's line shows of its settings, by kind.
+_SUMMARY = {
+    ENTITY: ("label_singular", "label_plural"),
+    FIELD: ("type", "label", "required"),
+    PIPELINE: ("name", "stages"),
+    LIST_VIEW: ("name",),
+    ROLE: ("name",),
+    LAYOUT: (),
+}
+_LONGEST = 160
+
+
+@dataclass(frozen=True)
+class Line:
+    """One step of a plan: ``sign`` (+ ~ - ! =), ``text`` in words, ``path`` (the JSON
+    pointer to name in --take-theirs/--keep-mine for a conflict), ``why`` when the step is
+    destructive."""
+
+    sign: str
+    text: str
+    path: str
+    why: str = ""
+
+
+def value(v: Any) -> str:
+    """A setting's value, short: JSON for data, "(none)" for absent; a list of keyed items
+    (stages, choices) by its keys; cut at about 160 characters."""
+    if v is None:
+        return _("(none)")
+    if (
+        isinstance(v, list)
+        and v
+        and all(isinstance(i, dict) and isinstance(i.get("key"), str) for i in v)
+    ):
+        text = "[" + ", ".join(i["key"] for i in v) + "]"
+        return text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…"
+    return _json(v)
+
+
+def _keys(v: Any) -> list | None:
+    if isinstance(v, list) and v and all(isinstance(i, dict) and "key" in i for i in v):
+        return [i["key"] for i in v]
+    return None
+
+
+def _pair(old: Any, new: Any) -> tuple[str, str]:
+    old_keys, new_keys = _keys(old), _keys(new)
+    if old_keys is None or new_keys is None or old == new:
+        return value(old), value(new)
+    if old_keys == new_keys:
+        # Same keys, other settings: the short form ([a, b]) would read as no change, so
+        # the entries that differ are shown in full.
+        changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+        return _json([a for a, _b in changed]), _json([b for _a, b in changed])
+    before = {i["key"]: i for i in old}
+    edited = [i["key"] for i in new if i["key"] in before and before[i["key"]] != i]
+    if not edited:
+        return value(old), value(new)
+    return value(old), value(new) + " " + _("(settings changed: %(keys)s)", keys=", ".join(edited))
+
+
+def _json(v: Any) -> str:
+    text = json.dumps(v, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…"
+
+
+def _relative(path: str, entity: str | None) -> str:
+    """The path inside its entity's group ("fields/amount/label"), or without the leading
+    slash outside one ("roles/sales_rep/name")."""
+    if entity is not None:
+        prefix = "/entities/" + entity.replace("~", "~0").replace("/", "~1")
+        if path == prefix:
+            return ""
+        if path.startswith(prefix + "/"):
+            return path[len(prefix) + 1 :]
+    return path.lstrip("/")
+
+
+def _item(kind: str, path: str, entity: str | None) -> str:
+    key = path.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")
+    return f"{_KINDS.get(kind, kind)} {key}"
+
+
+def _where(step: Change | Conflict) -> str:
+    rel = _relative(step.path, step.entity)
+    return rel or _item(step.kind, step.item, step.entity)
+
+
+def _added(step: Change) -> str:
+    settings = step.new if isinstance(step.new, dict) else {}
+    shown = [
+        f"{prop}={value(settings[prop])}"
+        for prop in _SUMMARY.get(step.kind, ())
+        if settings.get(prop) not in (None, "", False, [], {})
+    ]
+    what = _item(step.kind, step.item, step.entity)
+    return f"{what} ({', '.join(shown)})" if shown else what
+
+
+def line(step: Change | Conflict) -> Line:
+    """The words for one step, conflict or kept change."""
+    if isinstance(step, Conflict):
+        mine, theirs = _pair(step.mine, step.theirs)
+        text = _(
+            "conflict %(path)s: mine=%(mine)s theirs=%(theirs)s",
+            path=step.path,
+            mine=mine,
+            theirs=theirs,
+        )
+        return Line("!", text, step.path, step.why)
+    if step.action == ADD:
+        return Line("+", _("add %(item)s", item=_added(step)), step.path, step.why)
+    if step.action == ARCHIVE:
+        what = _item(step.kind, step.item, step.entity)
+        return Line("-", _("archive %(item)s", item=what), step.path, step.why)
+    if step.action == KEEP:
+        mine, theirs = _pair(step.new, step.old)
+        text = _(
+            "kept local change %(path)s: %(mine)s (the package says %(theirs)s)",
+            path=_where(step),
+            mine=mine,
+            theirs=theirs,
+        )
+        return Line("=", text, step.path, "")
+    old, new = _pair(step.old, step.new)
+    text = _("change %(path)s: %(old)s → %(new)s", path=_where(step), old=old, new=new)
+    return Line("~", text, step.path, step.why)
+
+
+def applicable(p: Plan) -> tuple[Plan, int]:
+    """``p`` without the steps, kept changes and conflicts of items ``apply`` does not
+    apply yet (roles, shared list views), and how many such items the package has."""
+
+    def ours(steps: list) -> list:
+        return [s for s in steps if s.kind in APPLIED]
+
+    left = len(p.theirs.get("roles") or {}) + sum(
+        len(entity.get("list_views") or {}) for entity in (p.theirs.get("entities") or {}).values()
+    )
+    kept = Plan(p.mine, p.theirs, p.base, ours(p.changes), ours(p.kept), ours(p.conflicts))
+    return kept, left
+
+
+def groups(p: Plan) -> list[tuple[str, list[Line]]]:
+    """The plan's lines grouped by entity, in key order, items outside any entity (roles)
+    last; each group with its heading."""
+    out: list[tuple[str, list[Line]]] = []
+    grouped = p.by_entity()
+    for key in sorted(k for k in grouped if k):
+        out.append((_("Entity %(key)s", key=key), [line(s) for s in grouped[key]]))
+    if "" in grouped:
+        out.append((_("Outside entities"), [line(s) for s in grouped[""]]))
+    return out
+
+
+def lines(p: Plan) -> list[str]:
+    """The plan as text: a heading per entity, one indented line per step, destructive
+    steps followed by why; "Nothing would change." when applying would change nothing."""
+    out: list[str] = []
+    for heading, steps in groups(p):
+        out.append(heading)
+        for s in steps:
+            text = f"  ({s.text})" if s.sign == "=" else f"  {s.sign} {s.text}"
+            out.append(text)
+            if s.why:
+                out.append("      " + _("destructive: %(why)s", why=s.why))
+    if p.empty:
+        out.append(_("Nothing would change."))
+    return out
