@@ -83,9 +83,7 @@ def _groups(p: Plan) -> list[tuple[str, str, list]]:
         if not ekey:
             out.append(("", _("Roles and other items"), steps))
             continue
-        own = (p.theirs.get("entities") or {}).get(ekey) or (p.mine.get("entities") or {}).get(
-            ekey
-        )
+        own = (p.theirs.get("entities") or {}).get(ekey) or (p.mine.get("entities") or {}).get(ekey)
         label = (own or {}).get("label_plural") or (own or {}).get("label_singular") or ekey
         out.append((ekey, label, steps))
     return out
@@ -195,4 +193,3 @@ def package_apply():
     else:
         flash(_("Nothing needed to change: the configuration already is the package's."), "success")
     return redirect(url_for("designer.home"))
-

@@ -37,9 +37,7 @@ def upload(client, data, filename="pkg.json", *, csrf=True):
         form["csrf_token"] = client.csrf_token()
     # Encoded in memory: the client would spool a big body to a file it never closes.
     boundary, payload = encode_multipart(form)
-    return client.post(
-        PLAN, data=payload, content_type=f"multipart/form-data; boundary={boundary}"
-    )
+    return client.post(PLAN, data=payload, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def hidden(html: str) -> dict:
