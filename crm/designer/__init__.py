@@ -39,6 +39,7 @@ def register(app) -> None:
         views_fields,
         views_layouts,
         views_lists,
+        views_package_import,
         views_packages,
         views_pipelines,
         views_settings,
