@@ -157,10 +157,6 @@ def package_apply():
         notice = _("The configuration changed since the plan was made: read the new plan.")
         return _plan_page(package, p, token, notice=notice, status=409)
     db.session.rollback()  # apply starts its own transaction
-    # The specs this request compiled before the apply would be served to the writers
-    # inside it (``specs.raw`` prefers the request's copy to a fresh compile), and the
-    # entities the schema step creates would be missing from them.
-    specs.forget_request_specs()
     try:
         result = apply(p, choices=choices, allow_destructive=allow, actor_id=current_user.id)
     except ChangedMeanwhile:

@@ -275,15 +275,17 @@ def raw() -> CompiledSpecs:
     """The compiled specs with the plain labels (the company's default language) and their
     translations: what the schema service, the designer's edit screens and the language
     selector itself read."""
-    if has_request_context() and "atelier_specs" in g:
-        return g.atelier_specs
     from crm.metadata.versioning import BUMPED
 
     if db.session.info.get(BUMPED):
-        # Asked for inside a metadata change (e.g. a message's language read during it):
-        # its version may yet roll back and be taken again by another change, so what is
-        # compiled now is kept neither by the worker nor by the request.
+        # Asked for inside a metadata change (e.g. a message's language read during it,
+        # or a later step of a package's apply reading what an earlier step wrote): its
+        # version may yet roll back and be taken again by another change, so what is
+        # compiled now is kept neither by the worker nor by the request, and what the
+        # request read before the change began is not what the change sees.
         return compile_all(read_versions()[0])
+    if has_request_context() and "atelier_specs" in g:
+        return g.atelier_specs
     version, *stamps = read_versions()
     cache = _cache()
     compiled = cache.compiled

@@ -68,9 +68,12 @@ def change_log_page(
     return list(rows[:per_page]), len(rows) > per_page
 
 
-def _transaction_ended(session: Session, *_args: Any) -> None:
-    session.info.pop(BUMPED, None)
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    # Only the outermost transaction's end: a savepoint released inside a metadata change
+    # (a nested writer, such as a package's apply calling the pipeline service) leaves
+    # the change going on.
+    if transaction.parent is None:
+        session.info.pop(BUMPED, None)
 
 
-event.listen(Session, "after_commit", _transaction_ended)
-event.listen(Session, "after_rollback", _transaction_ended)
+event.listen(Session, "after_transaction_end", _transaction_ended)
