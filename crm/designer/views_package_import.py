@@ -21,7 +21,6 @@ from crm.designer import bp
 from crm.designer.views_entities import nav_entities
 from crm.errors import Conflict as ChangedMeanwhile
 from crm.errors import ValidationFailed
-from crm.extensions import db
 from crm.metadata import specs
 from crm.packages import staging
 from crm.packages.apply import apply, plan_package
@@ -116,8 +115,6 @@ def package_plan():
         p = plan_package(package.data)
     except PackageInvalid as exc:
         return _problems_page(exc.problems)
-    finally:
-        db.session.rollback()  # planning reads only
     return _plan_page(package, p, token)
 
 
@@ -139,10 +136,8 @@ def package_apply():
     try:
         package = load(data, filename=filename, existing=_existing())
     except PackageInvalid as exc:  # the installation changed so that it no longer fits
-        db.session.rollback()
         return _problems_page(exc.problems)
     if package.content_hash != form.get("content_hash", ""):
-        db.session.rollback()
         flash(_("The package does not match the one planned. Upload it again."), "error")
         return redirect(url_for("designer.packages"))
     p = plan_package(package.data)
@@ -153,19 +148,15 @@ def package_apply():
     }
     allow = form.get("allow_destructive") == "1"
     if staging.fingerprint(p) != form.get("plan", ""):
-        db.session.rollback()
         notice = _("The configuration changed since the plan was made: read the new plan.")
         return _plan_page(package, p, token, notice=notice, status=409)
-    db.session.rollback()  # apply starts its own transaction
     try:
         result = apply(p, choices=choices, allow_destructive=allow, actor_id=current_user.id)
     except ChangedMeanwhile:
         p = plan_package(package.data)
-        db.session.rollback()
         notice = _("The configuration changed since the plan was made: read the new plan.")
         return _plan_page(package, p, token, notice=notice, status=409)
     except ValidationFailed as exc:
-        db.session.rollback()
         return _plan_page(
             package,
             p,

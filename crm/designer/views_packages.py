@@ -12,7 +12,6 @@ from flask import Response, render_template, request
 from crm.designer import bp
 from crm.designer.views_entities import nav_entities
 from crm.errors import ValidationFailed
-from crm.extensions import db
 from crm.packages import export
 
 DEFAULT_NAME, DEFAULT_VERSION = "configuration", "1.0.0"
@@ -45,8 +44,6 @@ def package_export():
         )
     except ValidationFailed as exc:
         return _page(values, exc.errors, 400)
-    finally:
-        db.session.rollback()  # read only
     response = Response(export.dumps(package), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename(package)}"'
     response.headers["Cache-Control"] = "no-store"

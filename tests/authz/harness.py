@@ -27,7 +27,9 @@ LOOKUP_RE = re.compile(r'data-id="(\d+)"')
 NAME_RE = re.compile(r"Nm\.([a-z]+)\.([A-Za-z0-9]+)-([A-Za-z0-9]+)\.(live|binned)\.")
 REF_RE = re.compile(r"REF-([A-Z]+)-([LB])(\d{3})")
 SECRET_RE = re.compile(r"S3CRET([A-Z]+?)([LB])(\d{3})[xy]")
-AMOUNT_RE = re.compile(r"9,?137,?(\d)(\d{2})")
+# Not inside a longer run of letters and digits: a hex token on the page (a CSRF token, a
+# value's fingerprint) may hold "9137579" by chance, which is no amount.
+AMOUNT_RE = re.compile(r"(?<![0-9A-Za-z])9,?137,?(\d)(\d{2})(?![0-9A-Za-z])")
 
 ALLOWED_READ = (200,)
 DENIED = (403, 404)
