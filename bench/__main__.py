@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import board_bench, i18n_bench, list_bench, load_bench, schema_bench, search_bench
+from bench import (
+    board_bench,
+    i18n_bench,
+    list_bench,
+    load_bench,
+    package_bench,
+    schema_bench,
+    search_bench,
+)
 
 BENCHES = {
     "schema": schema_bench.main,
@@ -13,6 +21,7 @@ BENCHES = {
     "load": load_bench.main,
     "i18n": i18n_bench.main,
     "board": board_bench.main,
+    "package": package_bench.main,
 }
 
 
