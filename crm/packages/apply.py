@@ -2,10 +2,16 @@
 
 ``apply(plan, choices=..., allow_destructive=..., actor_id=...)`` runs in ONE unit of work:
 one schema change (``crm.schema.service.change``) for entities and fields, then each
-changed pipeline through ``crm.pipelines.service`` and each changed layout through
-``crm.metadata.layouts``, then the provenance rows. Those writers open their own units,
-which inside this one are savepoints of the same transaction: a failure at any step rolls
-back metadata rows, tables and columns, pipelines, layouts, provenance and the version.
+changed pipeline through ``crm.pipelines.service``, each changed layout through
+``crm.metadata.layouts``, each changed shared list view through
+``crm.metadata.list_views``, each changed role through ``crm.access.roles`` (as the
+applying user: the access layer's no-escalation rules hold), then the provenance rows.
+Those writers open their own units, which inside this one are savepoints of the same
+transaction: a failure at any step rolls back metadata rows, tables and columns,
+pipelines, layouts, views, roles, provenance and the version.
+
+Roles and shared views that a package no longer names are left in place (a package never
+deletes them: people hold roles and use views); the plan does not list them.
 
 Refused before any write: a conflict without a choice, a destructive step without
 ``allow_destructive``, an installation that changed since the plan was made. Applying a
@@ -22,11 +28,16 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from crm.access import levels
+from crm.access import roles as role_service
+from crm.access.models import Role, User
+from crm.access.policy import ACTIONS
 from crm.errors import Conflict as ChangedMeanwhile
-from crm.errors import ValidationFailed
+from crm.errors import Forbidden, ValidationFailed
 from crm.extensions import db
-from crm.metadata import layouts, types
+from crm.metadata import layouts, list_views, types
 from crm.metadata import specs as spec_cache
+from crm.metadata.models import ListViewRow
 from crm.metadata.versioning import bump_version
 from crm.packages import provenance
 from crm.packages.current import current_config
@@ -34,7 +45,9 @@ from crm.packages.plan import (
     ENTITY,
     FIELD,
     LAYOUT,
+    LIST_VIEW,
     PIPELINE,
+    ROLE,
     Plan,
     Unresolved,
     items,
@@ -44,12 +57,12 @@ from crm.pipelines import service as pipelines
 from crm.schema import service as schema
 from crm.uow import unit_of_work
 
-# The kinds of item this module applies (list views and roles: not yet).
-APPLIED = (ENTITY, FIELD, LAYOUT, PIPELINE)
+# The kinds of item this module applies.
+APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE)
 # Fault-injection points of an apply (``SCHEMA_CHECKPOINT``), after the schema
 # service's own ("after_metadata_write", "after_ddl", "at_commit") inside it.
 STEPS = ("package_after_schema", "package_after_pipelines", "package_after_layouts",
-         "package_at_commit")  # fmt: skip
+         "package_after_list_views", "package_after_roles", "package_at_commit")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,7 @@ def apply(
             provenance.record(p.theirs)
         return Result(changed=False)
     target = _ours(p.wanted(choices))
+    actor = _role_actor(p.mine, target, actor_id)
     with unit_of_work(fresh=True, after_commit=[spec_cache.forget_request_specs]):
         bump_version()  # the version row's lock first: metadata writers queue behind us
         if _ours(current_config()) != _ours(p.mine):
@@ -158,8 +172,12 @@ def apply(
         _checkpoint(STEPS[1])
         _apply_layouts(before, target, actor_id)
         _checkpoint(STEPS[2])
-        provenance.record(p.theirs)
+        _apply_list_views(before, target, actor_id)
         _checkpoint(STEPS[3])
+        _apply_roles(before, target, actor)
+        _checkpoint(STEPS[4])
+        provenance.record(p.theirs)
+        _checkpoint(STEPS[5])
     return Result(changed=True, steps=len(steps))
 
 
@@ -329,3 +347,111 @@ def _apply_layouts(before: dict, target: dict, actor_id: int | None) -> None:
         if kind != LAYOUT or before.get(path, (None, None, None))[2] == value:
             continue
         layouts.save_layout(ekey, _key(path), value, actor_id=actor_id)
+
+
+# -- shared list views ---------------------------------------------------------------------
+
+
+def _apply_list_views(before: dict, target: dict, actor_id: int | None) -> None:
+    """Save each added or changed shared view by its key (its position is the service's:
+    plans do not compare it)."""
+    for path, (kind, ekey, value) in target.items():
+        if kind != LIST_VIEW or before.get(path, (None, None, None))[2] == value:
+            continue
+        key = _key(path)
+        view_id = db.session.scalar(
+            select(ListViewRow.id).where(
+                ListViewRow.entity_key == ekey,
+                ListViewRow.owner_id.is_(None),
+                ListViewRow.key == key,
+            )
+        )
+        data = {
+            "name": value.get("name", ""),
+            "translations": (value.get("translations") or {}).get("name") or {},
+            "columns": list(value.get("columns") or ()),
+            "sort": list(value.get("sort") or ()),
+            "filters": list(value.get("filters") or ()),
+            "is_default": bool(value.get("default")),
+            "key": key,
+        }
+        try:
+            list_views.save_shared_view(ekey, data, actor_id=actor_id, view_id=view_id)
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                exc.message, errors={f"{path}/{k}": v for k, v in exc.errors.items()}
+            ) from exc
+
+
+# -- roles ---------------------------------------------------------------------------------
+
+
+def _role_actor(mine: Any, target: dict, actor_id: int | None) -> Any:
+    """The user who changes roles (the access layer checks what they may grant), or None
+    when the plan changes no role. Refused before any write without one."""
+    before = {p: v for p, v in items(mine).items() if v[0] == ROLE}
+    if all(before.get(p) == v for p, v in target.items() if v[0] == ROLE):
+        return None
+    actor = db.session.get(User, actor_id) if actor_id is not None else None
+    if actor is None:
+        raise ValidationFailed(
+            _("Nothing was changed."),
+            errors={"/roles": [_("Roles are changed by a user: name who applies the package.")]},
+        )
+    return actor
+
+
+def _grants(value: Mapping[str, Any], old: Mapping[str, Any]) -> dict[tuple[str, str], int]:
+    """The role's whole matrix for the role service: every action of "*", the package's
+    entity rows, and the entities only ``old`` names set back to "*"."""
+    by_key = {levels.level(v).key: v for v in levels.LEVELS}
+    wanted = value.get("grants") or {}
+    star = {a: by_key.get(lv, lv) for a, lv in (wanted.get("*") or {}).items()}
+    out = {("*", a): star.get(a, levels.NONE) for a in ACTIONS}
+    active = {e.key for e in spec_cache.raw().active_entities}
+    for entity in old.get("grants") or {}:
+        if entity != "*" and entity not in wanted and entity in active:
+            out.update({(entity, a): star.get(a, levels.NONE) for a in ACTIONS})
+    for entity, actions in wanted.items():
+        if entity != "*":
+            out.update({(entity, a): by_key.get(lv, lv) for a, lv in actions.items()})
+    return out
+
+
+def _field_rights(value: Mapping[str, Any], old: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    """The role's field rights for the role service: the package's, and "edit" for the
+    ones only ``old`` names (so they go)."""
+    out = {(e, f): "edit" for e, fields in (old.get("field_rights") or {}).items() for f in fields}
+    for entity, fields in (value.get("field_rights") or {}).items():
+        out.update({(entity, f): access for f, access in fields.items()})
+    return out
+
+
+def _apply_roles(before: dict, target: dict, actor: Any) -> None:
+    """Create each added role with its key; change each changed one (name, translations,
+    description, flags, grants, field rights), as ``actor``."""
+    for path, (kind, _e, value) in target.items():
+        old = before.get(path, (None, None, None))[2]
+        if kind != ROLE or old == value:
+            continue
+        key = _key(path)
+        settings = {
+            "name": value.get("name", ""),
+            "description": value.get("description", ""),
+            "can_configure": bool(value.get("can_configure")),
+            "can_manage_access": bool(value.get("can_manage_access")),
+            "grants": _grants(value, old or {}),
+            "fields": _field_rights(value, old or {}),
+            "translations": value.get("translations") or {},
+        }
+        try:
+            role = db.session.scalar(select(Role).where(Role.key == key))
+            if role is None:
+                role_service.create(actor, key=key, **settings)
+            else:
+                role_service.update(actor, role.id, **settings)
+        except (ValidationFailed, Forbidden) as exc:
+            # A refusal of the access layer (rights the applying user does not hold) is
+            # a refusal of this plan: nothing is changed, and the role's path says where.
+            errors = {path: [exc.message], **{f"{path}/{k}": v for k, v in exc.errors.items()}}
+            raise ValidationFailed(_("Nothing was changed."), errors=errors) from exc

@@ -72,22 +72,11 @@ def _read(path: str):
 
 
 def _plan(data):
-    """The plan of ``data`` here, limited to what apply applies, printed; returned."""
+    """The plan of ``data`` here, printed; returned."""
     from crm.packages import describe
     from crm.packages.apply import plan_package
 
-    p, left = describe.applicable(plan_package(data))
-    if left:
-        click.echo(
-            ngettext(
-                "Roles and shared list views are not compared or applied yet: the "
-                "package's %(num)d such item is left aside.",
-                "Roles and shared list views are not compared or applied yet: the "
-                "package's %(num)d such items are left aside.",
-                left,
-            ),
-            err=True,
-        )
+    p = plan_package(data)
     for text in describe.lines(p):
         click.echo(text)
     return p
@@ -120,6 +109,14 @@ def plan_command(file: str) -> None:
 @click.option("--yes", is_flag=True, help="Apply (without it, only the plan is printed).")
 @click.option("--allow-destructive", is_flag=True, help="Allow steps that may lose data.")
 @click.option(
+    "--as",
+    "actor_email",
+    default=None,
+    metavar="EMAIL",
+    help="The user who applies: needed when the package changes roles (they must hold "
+    "the rights the roles grant).",
+)
+@click.option(
     "--take-theirs",
     "theirs",
     multiple=True,
@@ -134,7 +131,12 @@ def plan_command(file: str) -> None:
     help="Resolve the conflict at PATH by keeping this installation's value.",
 )
 def apply_command(
-    file: str, yes: bool, allow_destructive: bool, theirs: tuple[str, ...], mine: tuple[str, ...]
+    file: str,
+    yes: bool,
+    allow_destructive: bool,
+    actor_email: str | None,
+    theirs: tuple[str, ...],
+    mine: tuple[str, ...],
 ) -> None:
     """Print the plan of the package in FILE and apply it, all of it or nothing. Refused
     (exit 1, nothing changed) without --yes, with destructive steps and no
@@ -177,11 +179,23 @@ def apply_command(
     if not refused and not yes and not p.empty:
         refused = True
         click.echo(_("Nothing was changed: add --yes to apply this plan."), err=True)
+    actor_id = None
+    if actor_email is not None:
+        from sqlalchemy import func, select
+
+        from crm.access.models import User
+
+        actor_id = db.session.scalar(
+            select(User.id).where(func.lower(User.email) == actor_email.strip().lower())
+        )
+        if actor_id is None:
+            refused = True
+            click.echo(_("There is no user with the email %(email)s.", email=actor_email), err=True)
     if refused:
         db.session.rollback()
         raise click.exceptions.Exit(1)
     try:
-        result = apply(p, choices=choices, allow_destructive=allow_destructive)
+        result = apply(p, choices=choices, allow_destructive=allow_destructive, actor_id=actor_id)
     except ValidationFailed as exc:
         db.session.rollback()
         click.echo(str(exc.message), err=True)

@@ -5,11 +5,6 @@
 ``lines(plan)`` flattens them into indented text for the command line. The signs:
 ``+`` add, ``~`` change (old → new), ``-`` archive, ``!`` conflict (mine / theirs),
 ``=`` a local change that is kept (written in brackets). Pure: reads only the plan.
-
-``applicable(plan)`` is the plan limited to the kinds of item ``crm.packages.apply``
-applies (roles and shared list views are not read from the installation nor applied yet:
-planned, every role of a company's own export would read as an addition, and applying
-such steps would bump the metadata version for nothing).
 """
 
 from __future__ import annotations
@@ -21,7 +16,6 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from crm.packages.apply import APPLIED
 from crm.packages.plan import (
     ADD,
     ARCHIVE,
@@ -172,20 +166,6 @@ def line(step: Change | Conflict) -> Line:
     old, new = _pair(step.old, step.new)
     text = _("change %(path)s: %(old)s → %(new)s", path=_where(step), old=old, new=new)
     return Line("~", text, step.path, step.why)
-
-
-def applicable(p: Plan) -> tuple[Plan, int]:
-    """``p`` without the steps, kept changes and conflicts of items ``apply`` does not
-    apply yet (roles, shared list views), and how many such items the package has."""
-
-    def ours(steps: list) -> list:
-        return [s for s in steps if s.kind in APPLIED]
-
-    left = len(p.theirs.get("roles") or {}) + sum(
-        len(entity.get("list_views") or {}) for entity in (p.theirs.get("entities") or {}).values()
-    )
-    kept = Plan(p.mine, p.theirs, p.base, ours(p.changes), ours(p.kept), ours(p.conflicts))
-    return kept, left
 
 
 def groups(p: Plan) -> list[tuple[str, list[Line]]]:

@@ -294,10 +294,16 @@ def export_package(*, name: str, version: str, description: str | None = None) -
             ("format", FORMAT),
             ("format_version", FORMAT_VERSION),
             ("package", header),
-            ("entities", _entities()),
-            ("roles", _roles()),
+            *configuration().items(),
         )
     )
+
+
+def configuration() -> dict:
+    """The installation's configuration as export writes it, without the header: entities
+    (fields, layouts, shared list views, pipelines) and roles. What a plan compares a
+    package with (``crm.packages.current``): one reader for both. Reads only."""
+    return {"entities": _entities(), "roles": _roles()}
 
 
 def dumps(package: Mapping[str, Any]) -> str:

@@ -50,9 +50,9 @@ _CHILDREN = {"fields": FIELD, "layouts": LAYOUT, "list_views": LIST_VIEW, "pipel
 # Items whose absence from the package archives them (the others are left as they are:
 # a layout, a shared view or a role the package does not name stays the company's own).
 _ARCHIVABLE = {ENTITY, FIELD, PIPELINE}
-# Properties a plan does not compare: a pipeline's position follows the order the
-# pipelines were made in (save_pipeline assigns it).
-_IGNORED = {PIPELINE: {"position"}}
+# Properties a plan does not compare: a pipeline's or a shared view's position follows
+# the order they were made in (save_pipeline and save_shared_view assign it).
+_IGNORED = {PIPELINE: {"position"}, LIST_VIEW: {"position"}}
 
 
 class Unresolved(ValueError):
@@ -180,6 +180,13 @@ def _canonical(kind: str, value: Mapping[str, Any]) -> dict:
     """Settings as an export writes them: a field's options equal to its type's defaults
     are left out too (so a package spelling out a default plans no change)."""
     out = clean(value)
+    if kind == LIST_VIEW and "sort" in out:
+        out["sort"] = _sort(out["sort"])
+    if kind == ROLE:
+        for prop, canon in (("grants", _grants), ("field_rights", _field_rights)):
+            if prop in out:
+                out[prop] = canon(out[prop])
+        out = clean(out)
     ftype = out.get("type") if kind == FIELD else None
     if ftype in types.REGISTRY and isinstance(out.get("options"), Mapping):
         defaults = types.get(ftype).default_options
@@ -189,6 +196,43 @@ def _canonical(kind: str, value: Mapping[str, Any]) -> dict:
         else:
             out.pop("options")
     return out
+
+
+def _sort(raw: Any) -> Any:
+    """A view's sort as export writes it: a list of {"field", "dir"} ("asc" spelled out)."""
+    entries = raw if isinstance(raw, list) else [raw]
+    out = []
+    for item in entries:
+        if isinstance(item, Mapping) and "field" in item:
+            out.append({"field": item["field"], "dir": item.get("dir") or "asc"})
+        else:
+            return raw  # not the format's shape: the loader's problem, compared as it is
+    return out
+
+
+def _grants(raw: Any) -> Any:
+    """A role's grants as the role service stores them, by level key: the "*" actions
+    above none, and an entity's action only where it differs from "*" (so a package that
+    spells out what "*" already gives plans no change)."""
+    if not isinstance(raw, Mapping) or not all(isinstance(v, Mapping) for v in raw.values()):
+        return raw
+    star = {a: lv for a, lv in (raw.get("*") or {}).items() if lv != "none"}
+    out: dict[str, dict] = {"*": star} if star else {}
+    for entity, actions in raw.items():
+        if entity == "*":
+            continue
+        own = {a: lv for a, lv in actions.items() if lv != star.get(a, "none")}
+        if own:
+            out[entity] = own
+    return out
+
+
+def _field_rights(raw: Any) -> Any:
+    """Field rights without "edit" (the default)."""
+    if not isinstance(raw, Mapping) or not all(isinstance(v, Mapping) for v in raw.values()):
+        return raw
+    out = {e: {f: a for f, a in fs.items() if a != "edit"} for e, fs in raw.items()}
+    return {e: fs for e, fs in out.items() if fs}
 
 
 def items(config: Mapping[str, Any] | None) -> dict[str, tuple[str, str | None, Any]]:
@@ -206,7 +250,7 @@ def items(config: Mapping[str, Any] | None) -> dict[str, tuple[str, str | None, 
                 path = f"{epath}/{part}/{_esc(key)}"
                 out[path] = (kind, ekey, value if kind == LAYOUT else _canonical(kind, value))
     for rkey, role in (config.get("roles") or {}).items():
-        out[f"/roles/{_esc(rkey)}"] = (ROLE, None, clean(role))
+        out[f"/roles/{_esc(rkey)}"] = (ROLE, None, _canonical(ROLE, role))
     return out
 
 

@@ -45,9 +45,10 @@ def test_planning_the_installations_own_export_says_nothing_would_change(run, wr
     assert exported.exit_code == 0, exported.output
     out = run("plan", str(own))
     assert out.exit_code == 0, out.output
+    # Roles and shared list views are read from the installation too: nothing to say.
+    assert "roles" in json.loads(own.read_text())
     assert out.stdout.strip() == "Nothing would change."
-    # The export carries the built-in role, which apply does not handle yet: said aside.
-    assert "Roles and shared list views are not compared or applied yet" in out.stderr
+    assert out.stderr == ""
 
 
 def test_the_plan_of_a_new_package_shows_its_entities_grouped(run, write):
@@ -222,3 +223,26 @@ def test_a_stage_list_change_names_the_stages_whose_settings_changed(run, write)
     only_renamed["entities"]["deal"]["pipelines"]["sales"]["stages"][0]["name"] = "Qualify it"
     out = run("plan", write(only_renamed))
     assert '"name": "Qualify"' in out.stdout and '"name": "Qualify it"' in out.stdout
+
+
+def test_roles_are_applied_as_the_user_given_with_as(run, write):
+    from tests.factories import make_user
+    from tests.packages.test_apply_roles import package as with_roles
+
+    make_user("admin@example.com", is_admin=True)
+    path = write(with_roles())
+    plan = run("plan", path)
+    assert '+ add role sales_rep (name="Sales rep")' in plan.stdout
+    assert "+ add list view open_deals" in plan.stdout
+    before = state()
+    refused = run("apply", path, "--yes")
+    assert refused.exit_code == 1
+    assert "/roles: Roles are changed by a user" in refused.stderr
+    assert state() == before
+    unknown = run("apply", path, "--yes", "--as", "nobody@example.com")
+    assert unknown.exit_code == 1
+    assert "There is no user with the email nobody@example.com." in unknown.stderr
+    assert state() == before
+    done = run("apply", path, "--yes", "--as", "ADMIN@example.com")
+    assert done.exit_code == 0, done.output
+    assert run("plan", path).stdout.strip() == "Nothing would change."
