@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, or_, union_all
 
 from crm.access import directory
 from crm.errors import NotFound, ValidationFailed
@@ -33,8 +32,7 @@ from crm.extensions import db
 from crm.i18n import pick, request_locale
 from crm.metadata import types
 from crm.metadata.spec import EntitySpec, FieldSpec
-from crm.pipelines.models import StageMove
-from crm.pipelines.rules import pipelines_for, stage_name
+from crm.pipelines.rules import entered_at, pipelines_for, stage_name
 from crm.pipelines.spec import (
     PIPELINE_FIELD,
     PROBABILITY_FIELD,
@@ -356,7 +354,7 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
     stages = {s.key: s for s in pipeline.stages}
     # Only cards in a stage that marks stale records need to know when they entered it.
     marking = {s.key for s in pipeline.stages if s.stale_days is not None}
-    entered = _entered(spec, [r["id"] for r in rows if r[STAGE_FIELD] in marking])
+    entered = entered_at(spec.key, [r["id"] for r in rows if r[STAGE_FIELD] in marking])
     now = utcnow()
     words: dict[int, str] = {}  # days -> in words, once per number on the page
     for r in rows:
@@ -386,16 +384,3 @@ def _present(user: Any, spec: EntitySpec, pipeline: PipelineSpec, rows: list) ->
             stale_title=words.get(stale, "") if stale is not None else "",
         )
     return out
-
-
-def _entered(spec: EntitySpec, ids: list[int]) -> dict[int, datetime]:
-    """When each record entered its current stage (its latest move), by id."""
-    if not ids:
-        return {}
-    return dict(
-        db.session.execute(
-            select(StageMove.record_id, func.max(StageMove.at))
-            .where(StageMove.entity_key == spec.key, StageMove.record_id.in_(ids))
-            .group_by(StageMove.record_id)
-        ).all()
-    )

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from crm.extensions import db
 from crm.metadata.spec import EntitySpec
 from crm.pipelines.models import StageMove
-from crm.pipelines.rules import Move, pipelines_for, stage_name
+from crm.pipelines.rules import pipelines_for, stage_name
 from crm.pipelines.spec import PIPELINE_FIELD, STAGE_FIELD, StageSpec
 from crm.timeutil import utcnow
 
@@ -160,45 +160,8 @@ def _reason_label(spec: EntitySpec, reason: str | None) -> str:
     if not reason:
         return ""
     f = spec.field(LOST_REASON_FIELD)
-    choice = f.choice(reason) if f is not None and hasattr(f, "choice") else None
+    choice = f.choice(reason) if f is not None else None
     return choice.label if choice is not None else reason
-
-
-def record_moves(spec: EntitySpec, user: Any, moves: Mapping[int, Move]) -> None:
-    """The stage-history rows of many moves at once (bulk edit), each with the time the
-    record spent in the stage it left: one query for when each entered it, one insert."""
-    if not moves:
-        return
-    ids = list(moves)
-    entered: dict[int, datetime] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        entered.update(
-            db.session.execute(
-                select(StageMove.record_id, func.max(StageMove.at))
-                .where(StageMove.entity_key == spec.key, StageMove.record_id.in_(chunk))
-                .group_by(StageMove.record_id)
-            ).all()
-        )
-    now = utcnow()
-    db.session.add_all(
-        StageMove(
-            entity_key=spec.key,
-            record_id=rid,
-            pipeline=m.pipeline,
-            from_stage=m.from_stage,
-            to_stage=m.to_stage,
-            at=now,
-            user_id=getattr(user, "id", None),
-            reason=m.reason,
-            seconds_in_from=(
-                max(0, int((now - entered[rid]).total_seconds()))
-                if m.from_stage is not None and rid in entered
-                else None
-            ),
-        )
-        for rid, m in moves.items()
-    )
 
 
 def gate_words(spec: EntitySpec, missing: Iterable[str]) -> str:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.errors import ValidationFailed
 from crm.extensions import db
@@ -190,39 +191,30 @@ def _locale() -> str | None:
     return request_locale()
 
 
-def record(spec: EntitySpec, record_id: int, user: Any, move: Move | None) -> None:
-    """Add the stage-history row of ``move`` (after the record's write, same
-    transaction), with the time the record spent in the stage it left."""
-    if move is None:
+def entered_at(entity_key: str, ids: list[int]) -> dict[int, datetime]:
+    """When each of the records ``ids`` entered its current stage (its latest move), by
+    id: one grouped query per 500 ids."""
+    out: dict[int, datetime] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        out.update(
+            db.session.execute(
+                select(StageMove.record_id, func.max(StageMove.at))
+                .where(StageMove.entity_key == entity_key, StageMove.record_id.in_(chunk))
+                .group_by(StageMove.record_id)
+            ).all()
+        )
+    return out
+
+
+def record_moves(spec: EntitySpec, user: Any, moves: Mapping[int, Move | None]) -> None:
+    """The stage-history rows of ``moves`` (record id -> move; None: no move), added to
+    the current transaction after the records' writes, each with the time the record
+    spent in the stage it left (one query for all; first stages have none)."""
+    moves = {rid: m for rid, m in moves.items() if m is not None}
+    if not moves:
         return
-    now = utcnow()
-    seconds = None
-    if move.from_stage is not None:
-        entered = db.session.scalar(
-            select(StageMove.at)
-            .where(StageMove.entity_key == spec.key, StageMove.record_id == record_id)
-            .order_by(StageMove.at.desc(), StageMove.id.desc())
-            .limit(1)
-        )
-        if entered is not None:
-            seconds = max(0, int((now - entered).total_seconds()))
-    db.session.add(
-        StageMove(
-            entity_key=spec.key,
-            record_id=record_id,
-            pipeline=move.pipeline,
-            from_stage=move.from_stage,
-            to_stage=move.to_stage,
-            at=now,
-            user_id=getattr(user, "id", None),
-            reason=move.reason,
-            seconds_in_from=seconds,
-        )
-    )
-
-
-def record_many(spec: EntitySpec, user: Any, moves: Mapping[int, Move]) -> None:
-    """``record`` for many new records at once (their first stages: no time to count)."""
+    entered = entered_at(spec.key, [rid for rid, m in moves.items() if m.from_stage is not None])
     now = utcnow()
     db.session.add_all(
         StageMove(
@@ -234,6 +226,14 @@ def record_many(spec: EntitySpec, user: Any, moves: Mapping[int, Move]) -> None:
             at=now,
             user_id=getattr(user, "id", None),
             reason=m.reason,
+            seconds_in_from=(
+                max(0, int((now - entered[rid]).total_seconds())) if rid in entered else None
+            ),
         )
         for rid, m in moves.items()
     )
+
+
+def record(spec: EntitySpec, record_id: int, user: Any, move: Move | None) -> None:
+    """``record_moves`` of one record."""
+    record_moves(spec, user, {record_id: move})

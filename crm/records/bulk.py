@@ -322,7 +322,7 @@ def _move_stages(
             )  # fmt: skip
             if move is not None:
                 moves[row["id"]] = move
-    stage_history.record_moves(spec, user, moves)
+    stage_rules.record_moves(spec, user, moves)
     return _sorted(result)
 
 

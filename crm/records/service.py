@@ -424,9 +424,7 @@ def bulk_create(
             )
             for rid in ids
         )
-        stage_rules.record_many(
-            spec, user, {rid: moves[i] for i, rid in enumerate(ids) if moves.get(i) is not None}
-        )
+        stage_rules.record_moves(spec, user, {rid: moves.get(i) for i, rid in enumerate(ids)})
     return ids
 
 
