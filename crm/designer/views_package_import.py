@@ -10,9 +10,6 @@ routes sit behind the blueprint's configure gate; CSRF is checked by the app.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -27,6 +24,7 @@ from crm.packages.apply import apply, plan_package
 from crm.packages.load import Package, load
 from crm.packages.plan import Conflict, Plan
 from crm.packages.problems import PackageInvalid, Problem
+from crm.packages.words import Words
 from crm.web.htmx import redirect
 
 CHOICE = "choice:"  # the radio group of a conflict: "choice:" + its JSON pointer
@@ -67,7 +65,7 @@ def _plan_page(
         notice=notice,
         choices=choices or {},
         allow_destructive=allow_destructive,
-        show=_show,
+        words=Words(p),
         is_conflict=lambda step: isinstance(step, Conflict),
         CHOICE=CHOICE,
         nav_entities=nav_entities(),
@@ -86,17 +84,6 @@ def _groups(p: Plan) -> list[tuple[str, str, list]]:
         label = (own or {}).get("label_plural") or (own or {}).get("label_singular") or ekey
         out.append((ekey, label, steps))
     return out
-
-
-def _show(value: Any) -> str:
-    """A plan value for people: text as it is, the rest as compact JSON."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def _existing():
