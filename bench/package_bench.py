@@ -64,7 +64,6 @@ from bench.common import (
 from bench.schema_bench import FIELDS
 from crm.extensions import db
 from crm.metadata import specs
-from crm.packages import describe
 from crm.packages.apply import apply, plan_package
 from crm.packages.export import dumps, export_package
 from crm.packages.load import load
@@ -177,9 +176,9 @@ def _sizes(package: dict) -> dict:
 
 
 def _plan(data: bytes):
-    """What ``crm package plan`` does: load against this installation, plan, limit."""
+    """What ``crm package plan`` does: load against this installation, then plan."""
     package = load(data, filename="package.json", existing=specs.raw().entities)
-    p, _left = describe.applicable(plan_package(package.data))
+    p = plan_package(package.data)
     db.session.rollback()  # read only
     return p
 

@@ -12,11 +12,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from crm.extensions import db
 from crm.packages.models import PackageItem
 from crm.packages.plan import items
+from crm.timeutil import utcnow
 
 
 def content_hash(package: Mapping[str, Any]) -> str:
@@ -60,17 +61,24 @@ def record(package: Mapping[str, Any]) -> None:
             (PackageItem.package_name == name) | PackageItem.path.in_(list(wanted))
         )
     )
-    for path, value in sorted(wanted.items()):
-        db.session.add(
-            PackageItem(
-                path=path,
-                package_name=name,
-                package_version=version,
-                content_hash=digest,
-                base=value,
-            )
-        )
-    db.session.flush()
+    if not wanted:
+        return
+    now = utcnow()
+    # One multi-row INSERT (thousands of items for a big package), not an object each.
+    db.session.execute(
+        insert(PackageItem),
+        [
+            {
+                "path": path,
+                "package_name": name,
+                "package_version": version,
+                "content_hash": digest,
+                "base": value,
+                "applied_at": now,
+            }
+            for path, value in sorted(wanted.items())
+        ],
+    )
 
 
 def base_for(name: str) -> dict[str, Any] | None:
