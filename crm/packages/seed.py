@@ -77,6 +77,10 @@ class _Here:
     def spec(self, entity: str) -> EntitySpec | None:
         return self.compiled.entity(entity, include_archived=True)
 
+    def deleted(self, entity: str, key: str) -> bool:
+        """True when seed record (entity, key) became a record that was deleted here."""
+        return (entity, key) in self.rows and self.live(entity, key) is None
+
     def live(self, entity: str, key: str) -> Mapping[str, Any] | None:
         """The record seed record (entity, key) became, if it is still here."""
         row = self.rows.get((entity, key))
@@ -109,8 +113,7 @@ def _theirs(here: _Here, fields: Mapping[str, Any], record: Mapping[str, Any]) -
             continue
         value = canonical(f, value)
         goal = target(f)
-        deleted_here = (goal, value) in here.rows and here.live(goal, value) is None
-        if goal is not None and value is not None and deleted_here:
+        if goal is not None and value is not None and here.deleted(goal, value):
             value = None
         if value is not None:
             out[name] = value
@@ -161,9 +164,14 @@ def apply_seed(p: Plan, actor_id: int | None) -> None:
     is changed then: the caller's unit of work rolls back) with ``Conflict`` when the
     records changed since ``p.seed`` was planned, ``ValidationFailed`` keyed by JSON
     pointer when the record service refuses a record or no user applies."""
-    seed = p.theirs.get("seed")
-    if not seed:
+    if not p.theirs.get("seed"):
         return
+    with spec_cache.pinned():  # the configuration steps are done: compile once
+        _apply(p, actor_id)
+
+
+def _apply(p: Plan, actor_id: int | None) -> None:
+    seed = p.theirs["seed"]
     here = _Here()
     fresh = _plan(p.theirs, here)
     if p.seed is not None and fresh != p.seed:
