@@ -24,6 +24,7 @@ from crm.packages.apply import apply, plan_package
 from crm.packages.load import Package, load
 from crm.packages.plan import Conflict, Plan
 from crm.packages.problems import PackageInvalid, Problem
+from crm.packages.seed import seeded_keys
 from crm.packages.words import Words
 from crm.web.htmx import redirect
 
@@ -97,7 +98,7 @@ def package_plan():
         return _problems_page([Problem("", _("Choose a package file to upload."))])
     data = upload.read()
     try:
-        package = load(data, filename=upload.filename, existing=_existing())
+        package = load(data, filename=upload.filename, existing=_existing(), seeded=seeded_keys())
         token = staging.stage(data, upload.filename)
         p = plan_package(package.data)
     except PackageInvalid as exc:
@@ -121,7 +122,7 @@ def package_apply():
         return redirect(url_for("designer.packages"))
     data, filename = staged
     try:
-        package = load(data, filename=filename, existing=_existing())
+        package = load(data, filename=filename, existing=_existing(), seeded=seeded_keys())
     except PackageInvalid as exc:  # the installation changed so that it no longer fits
         return _problems_page(exc.problems)
     if package.content_hash != form.get("content_hash", ""):

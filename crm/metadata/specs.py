@@ -9,7 +9,8 @@ servers consistent without any messaging between them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -278,6 +279,8 @@ def raw() -> CompiledSpecs:
     from crm.metadata.versioning import BUMPED
 
     if db.session.info.get(BUMPED):
+        if db.session.info.get(PINNED) is not None:
+            return db.session.info[PINNED]
         # Asked for inside a metadata change (e.g. a message's language read during it,
         # or a later step of a package's apply reading what an earlier step wrote): its
         # version may yet roll back and be taken again by another change, so what is
@@ -300,6 +303,24 @@ def raw() -> CompiledSpecs:
         g.atelier_specs = compiled
         g.setdefault("atelier_stamps", tuple(stamps))
     return compiled
+
+
+PINNED = "atelier_specs_pinned"
+
+
+@contextmanager
+def pinned() -> Iterator[CompiledSpecs]:
+    """Inside a metadata change whose metadata writes are done (a package's apply, before
+    it writes its seed records): compile once, and let every reader in the block share
+    those specs and their tables, instead of compiling anew at each read (one record
+    write reads the specs many times, and a query joining two reads' tables would join
+    two different ``Table`` objects). Nothing is kept after the block."""
+    compiled = raw()
+    db.session.info[PINNED] = compiled
+    try:
+        yield compiled
+    finally:
+        db.session.info.pop(PINNED, None)
 
 
 def forget_request_specs() -> None:

@@ -39,7 +39,7 @@ from crm.metadata import layouts, list_views, types
 from crm.metadata import specs as spec_cache
 from crm.metadata.models import ListViewRow
 from crm.metadata.versioning import bump_version
-from crm.packages import provenance
+from crm.packages import provenance, seed
 from crm.packages.current import current_config
 from crm.packages.plan import (
     ENTITY,
@@ -62,7 +62,8 @@ APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE)
 # Fault-injection points of an apply (``SCHEMA_CHECKPOINT``), after the schema
 # service's own ("after_metadata_write", "after_ddl", "at_commit") inside it.
 STEPS = ("package_after_schema", "package_after_pipelines", "package_after_layouts",
-         "package_after_list_views", "package_after_roles", "package_at_commit")  # fmt: skip
+         "package_after_list_views", "package_after_roles", "package_after_seed",
+         "package_at_commit")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ def plan_package(package: Mapping[str, Any]) -> Plan:
     """The plan of applying ``package`` (already loaded and validated) here: against the
     installation now, three-way with what this package said when last applied."""
     name = str((package.get("package") or {}).get("name") or "")
-    return plan(current_config(), package, provenance.base_for(name), probe=DatabaseProbe())
+    return seed.with_seed(
+        plan(current_config(), package, provenance.base_for(name), probe=DatabaseProbe())
+    )
 
 
 def _checkpoint(step: str) -> None:
@@ -176,8 +179,10 @@ def apply(
         _checkpoint(STEPS[3])
         _apply_roles(before, target, actor)
         _checkpoint(STEPS[4])
-        provenance.record(p.theirs)
+        seed.apply_seed(p, actor_id)
         _checkpoint(STEPS[5])
+        provenance.record(p.theirs)
+        _checkpoint(STEPS[-1])
     return Result(changed=True, steps=len(steps))
 
 

@@ -59,11 +59,12 @@ def _read(path: str):
     from crm.metadata import specs
     from crm.packages.load import MAX_BYTES, load
     from crm.packages.problems import PackageInvalid
+    from crm.packages.seed import seeded_keys
 
     with open(path, "rb") as handle:
         data = handle.read(MAX_BYTES + 1)  # enough for the size check, no more
     try:
-        return load(data, filename=path, existing=specs.raw().entities)
+        return load(data, filename=path, existing=specs.raw().entities, seeded=seeded_keys())
     except PackageInvalid as exc:
         click.echo(exc.message, err=True)
         for problem in exc.problems:

@@ -4,7 +4,9 @@
 ``Line`` (its sign, its text, the JSON pointer it concerns, why it is destructive);
 ``lines(plan)`` flattens them into indented text for the command line. The signs:
 ``+`` add, ``~`` change (old → new), ``-`` archive, ``!`` conflict (mine / theirs),
-``=`` a local change that is kept (written in brackets). Pure: reads only the plan.
+``=`` a local change that is kept (written in brackets). Seed records follow, per entity:
+``+`` add, ``~`` update (field old → new), ``=`` local edits kept, ``-`` deleted here and
+not recreated. Pure: reads only the plan.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from crm.packages import seed_plan
 from crm.packages.plan import (
     ADD,
     ARCHIVE,
@@ -30,6 +33,7 @@ from crm.packages.plan import (
     Conflict,
     Plan,
 )
+from crm.packages.seed_plan import Counts, FieldStep, SeedStep
 
 _KINDS = {
     ENTITY: _l("entity"),
@@ -180,11 +184,65 @@ def groups(p: Plan) -> list[tuple[str, list[Line]]]:
     return out
 
 
+def _fields(changes: tuple[FieldStep, ...]) -> str:
+    return "; ".join(f"{c.field}: {value(c.old)} → {value(c.new)}" for c in changes)
+
+
+def _kept(kept: tuple[FieldStep, ...]) -> str:
+    return "; ".join(
+        _("%(field)s: %(mine)s (the package says %(theirs)s)", field=c.field,
+          mine=value(c.new), theirs=value(c.old))
+        for c in kept
+    )  # fmt: skip
+
+
+def seed_line(step: SeedStep) -> list[Line]:
+    """The words for one seed record's step (and its kept local edits)."""
+    out = []
+    if step.action == seed_plan.ADD:
+        out.append(Line("+", _("add %(key)s", key=step.key), step.path))
+    elif step.action == seed_plan.DELETED:
+        text = _("%(key)s was deleted here: not recreated", key=step.key)
+        out.append(Line("-", text, step.path))
+    elif step.changes:
+        text = _("update %(key)s: %(fields)s", key=step.key, fields=_fields(step.changes))
+        out.append(Line("~", text, step.path))
+    if step.kept and step.action != seed_plan.DELETED:
+        text = _("kept local edits %(key)s: %(fields)s", key=step.key, fields=_kept(step.kept))
+        out.append(Line("=", text, step.path))
+    return out
+
+
+def seed_counts(counts: Counts) -> str:
+    """A seed entity's counts in words."""
+    return _(
+        "%(add)d to add, %(update)d to update, %(kept)d kept as edited locally, "
+        "%(deleted)d deleted locally (not recreated), %(unchanged)d unchanged",
+        add=counts.add,
+        update=counts.update,
+        kept=counts.kept,
+        deleted=counts.deleted,
+        unchanged=counts.unchanged,
+    )
+
+
+def seed_groups(p: Plan) -> list[tuple[str, list[Line]]]:
+    """The seed records' lines, one group per entity: a heading with the counts, a line
+    per record added, updated, kept as edited or deleted here."""
+    out: list[tuple[str, list[Line]]] = []
+    for entity, counts, steps in p.seed.by_entity() if p.seed is not None else ():
+        heading = _("Seed records of %(entity)s: %(counts)s", entity=entity,
+                    counts=seed_counts(counts))  # fmt: skip
+        out.append((heading, [line for s in steps for line in seed_line(s)]))
+    return out
+
+
 def lines(p: Plan) -> list[str]:
     """The plan as text: a heading per entity, one indented line per step, destructive
-    steps followed by why; "Nothing would change." when applying would change nothing."""
+    steps followed by why, then the seed records per entity; "Nothing would change." when
+    applying would change nothing."""
     out: list[str] = []
-    for heading, steps in groups(p):
+    for heading, steps in [*groups(p), *seed_groups(p)]:
         out.append(heading)
         for s in steps:
             text = f"  ({s.text})" if s.sign == "=" else f"  {s.sign} {s.text}"

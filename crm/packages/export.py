@@ -4,7 +4,8 @@ Deterministic: the same configuration always gives the same bytes (``dumps``: so
 keys, two-space indent, UTF-8 text, a final newline). What is exported is what is stored:
 entities and fields (read from their rows and compiled the plain way, without what the
 pipelines add to the managed fields), layouts as stored definitions, shared list views,
-pipelines with their stages, roles with their grants and field rights. No database ids, no
+pipelines with their stages, roles with their grants and field rights, and the records
+packages seeded (``crm.packages.seed``: by "@key", with their values now). No database ids, no
 timestamps, no user ids. A property equal to its default is omitted; the default of every
 property is "empty": ``None``, ``False``, ``""``, ``[]`` or ``{}`` (numbers are always
 written: a probability of 0 says something).
@@ -31,6 +32,7 @@ from crm.metadata.keys import clean_label, suggest_key
 from crm.metadata.labels import thaw
 from crm.metadata.models import EntityRow, FieldRow, LayoutRow, ListViewRow
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.packages import seed
 from crm.pipelines.compile import load_all
 from crm.pipelines.spec import PipelineSpec, StageSpec
 
@@ -295,6 +297,7 @@ def export_package(*, name: str, version: str, description: str | None = None) -
             ("format_version", FORMAT_VERSION),
             ("package", header),
             *configuration().items(),
+            ("seed", seed.exported()),
         )
     )
 

@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -314,11 +314,14 @@ def load(
     *,
     filename: str | None = None,
     existing: Mapping[str, EntitySpec] | None = None,
+    seeded: Mapping[str, Collection[str]] | None = None,
 ) -> Package:
     """Read and check a package file's bytes (JSON, or YAML when ``filename`` ends in
     .yaml/.yml or the text is not JSON). ``existing``: the target installation's current
     entities (``specs.raw().entities``), against which references the package does not
-    itself satisfy are checked. Writes nothing.
+    itself satisfy are checked; ``seeded``: the seed "@key"s the installation already
+    holds, by entity (``crm.packages.seed.seeded_keys()``), which seed records' lookups
+    may name besides the package's own. Writes nothing.
 
     Raises ``PackageInvalid`` with every problem found (JSON pointer and message); reading
     stops early only where the rest could not be read (size, encoding, syntax, format)."""
@@ -355,7 +358,7 @@ def load(
         raise PackageInvalid(problems)
     for error in _validator().iter_errors(plain):
         problems.extend(schema_errors.problems(error))
-    problems.extend(semantics.check(plain, existing or {}))
+    problems.extend(semantics.check(plain, existing or {}, seeded))
     if problems:
         raise PackageInvalid(_dedupe(problems))
     return Package(plain, content_hash(plain))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.extensions import db
@@ -24,5 +24,28 @@ class PackageItem(db.Model):
     package_name: Mapped[str] = mapped_column(String(64), index=True)
     package_version: Mapped[str] = mapped_column(String(40))
     content_hash: Mapped[str] = mapped_column(String(64))
+    base: Mapped[Any] = mapped_column(JSON)
+    applied_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SeedRecord(db.Model):
+    """One seed record of a package (``entity_key`` and its ``"@key"``) and the record it
+    became (``record_id``; the record may since be in the recycle bin or purged: a seed
+    record the company deleted is not made again). ``base`` is what the package that last
+    applied it said (its values in the seed format): the base of the next plan's three-way
+    merge per field. The key is the entity's, whatever package brings it, like an item's
+    path in ``package_items``."""
+
+    __tablename__ = "package_seed_records"
+    __table_args__ = (
+        UniqueConstraint("entity_key", "seed_key", name="uq_package_seed_records_key"),
+        Index("ix_package_seed_records_record", "entity_key", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_key: Mapped[str] = mapped_column(String(41))
+    seed_key: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    package_name: Mapped[str] = mapped_column(String(64))
     base: Mapped[Any] = mapped_column(JSON)
     applied_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

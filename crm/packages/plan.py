@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from flask_babel import gettext as _
 
 from crm.metadata import types
+from crm.packages.seed_plan import SeedPlan
 
 ADD = "add"
 CHANGE = "change"
@@ -44,6 +45,7 @@ LAYOUT = "layout"
 LIST_VIEW = "list_view"
 PIPELINE = "pipeline"
 ROLE = "role"
+SEED = "seed"  # a seed record to create or update (``Plan.seed``; no item of ``items``)
 
 # Children of an entity in the package, by item kind.
 _CHILDREN = {"fields": FIELD, "layouts": LAYOUT, "list_views": LIST_VIEW, "pipelines": PIPELINE}
@@ -112,11 +114,14 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     kept: list[Change] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    # The seed records' steps (``crm.packages.seed.plan_seed``); None: not planned.
+    seed: SeedPlan | None = None
 
     @property
     def empty(self) -> bool:
         """True when applying would change nothing ("nothing would change")."""
-        return not self.changes and not self.conflicts
+        seeds = self.seed is None or self.seed.empty
+        return not self.changes and not self.conflicts and seeds
 
     def by_entity(self) -> dict[str, list[Change | Conflict]]:
         """Every step, conflict and kept change grouped by entity key ("" for roles and
@@ -142,6 +147,8 @@ class Plan:
                         c.destructive, c.why,
                     )
                 )  # fmt: skip
+        for s in self.seed.writes() if self.seed is not None else ():
+            out.append(Change(s.path, s.path, SEED, s.entity, ADD if s.action == ADD else CHANGE))
         return out
 
     def destructive(self, choices: Mapping[str, str] | None = None) -> list[Change]:
@@ -255,7 +262,10 @@ def items(config: Mapping[str, Any] | None) -> dict[str, tuple[str, str | None, 
 
 
 def _put(config: dict, step: Change) -> None:
-    """Make ``step`` in ``config`` (a configuration in the package format)."""
+    """Make ``step`` in ``config`` (a configuration in the package format); seed steps
+    change records, not the configuration."""
+    if step.kind == SEED:
+        return
     parts = [_unesc(p) for p in step.item.split("/")[1:]]
     parent = config
     for p in parts[:-1]:

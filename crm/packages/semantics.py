@@ -8,7 +8,7 @@ it reads defensively: anything of the wrong shape is the schema's problem and sk
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from crm.metadata import types
 from crm.metadata.keys import KEY_RE, N_, clean_label, key_problems
 from crm.metadata.list_views import SPINE_BY_KEY
 from crm.metadata.spec import EntitySpec
+from crm.packages import seed_values
 from crm.packages.problems import Problem, pointer
 
 _NOT_A_LANGUAGE = N_("“%(code)s” is not a language of this CRM.")
@@ -343,34 +344,15 @@ def _check_role(c: _Check, key: str, role: dict, fields_of: dict) -> None:
                 )  # fmt: skip
 
 
-def _check_seed(c: _Check, seed: dict, fields_of: dict) -> None:
-    for entity, records in seed.items():
-        if entity not in c.entities:
-            c.add(("seed", entity), _(_NO_ENTITY, key=str(entity)[:41]))
-            continue
-        fields = fields_of.get(entity, {})
-        seen: set[str] = set()
-        for i, record in enumerate(_list(records)):
-            record = _obj(record)
-            rkey = record.get("@key")
-            if isinstance(rkey, str):
-                if rkey in seen:
-                    c.add(
-                        ("seed", entity, i, "@key"),
-                        _("Two seed records of “%(entity)s” have the key “%(key)s”.",
-                          entity=entity, key=rkey),
-                    )  # fmt: skip
-                seen.add(rkey)
-            for name in record:
-                if name != "@key" and name not in fields:
-                    c.add(("seed", entity, i, name),
-                          _(_NOT_A_FIELD, field=str(name)[:41], entity=entity))  # fmt: skip
-
-
-def check(data: Mapping[str, Any], existing: Mapping[str, EntitySpec]) -> list[Problem]:
+def check(
+    data: Mapping[str, Any],
+    existing: Mapping[str, EntitySpec],
+    seeded: Mapping[str, Collection[str]] | None = None,
+) -> list[Problem]:
     """Every problem with the references and rules of package ``data`` (which may also
     have failed the schema), resolving references against the package and ``existing``
-    (the target installation's entities by key)."""
+    (the target installation's entities by key); seed records' lookups also against
+    ``seeded`` (entity -> the "@key"s already seeded here)."""
     entities = _obj(data.get("entities"))
     c = _Check(existing)
     c.entities = set(existing) | set(entities)
@@ -387,5 +369,5 @@ def check(data: Mapping[str, Any], existing: Mapping[str, EntitySpec]) -> list[P
     for key, role in _obj(data.get("roles")).items():
         if isinstance(role, dict):
             _check_role(c, key, role, fields_of)
-    _check_seed(c, _obj(data.get("seed")), fields_of)
+    c.problems.extend(seed_values.problems(data, existing, seeded))
     return c.problems

@@ -47,3 +47,12 @@ def scoped_branches(
             query = query.select_from(table)
         out.append(query.where(table.c.deleted_at.is_(None), branch))
     return tuple(out)
+
+
+def seeded(spec: EntitySpec, ids) -> Select:
+    """``SELECT`` of ``spec``'s records with these ``ids``, live or in the recycle bin,
+    whoever asks: only for a configuration package's own seed records
+    (``crm.packages.seed``), which administrators plan, apply and export as part of the
+    configuration. Never for what a person is shown."""
+    table = table_of(spec)
+    return select(table).where(table.c.id.in_(list(ids)))
