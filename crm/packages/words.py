@@ -154,6 +154,23 @@ class Words:
 
     # -- values --------------------------------------------------------------------------
 
+    @staticmethod
+    def plain(v: Any) -> str:
+        """A stored value as it is: text as written, yes/no, "—" for nothing, else JSON."""
+        if v is None:
+            return "—"
+        if isinstance(v, bool):
+            return _("yes") if v else _("no")
+        if isinstance(v, str):
+            return v
+        return json.dumps(v, sort_keys=True, ensure_ascii=False)
+
+    def record(self, entity: str, values: Mapping[str, Any]) -> str:
+        """A seed record's values: "Name: Acme · Industry: software"."""
+        return " · ".join(
+            f"{self.field(entity, key)}: {self.plain(v)}" for key, v in values.items()
+        )
+
     def value(self, step: Change | Conflict, v: Any) -> str:
         """One side of a step, in words."""
         prop = _parts(step.path)[-1]
