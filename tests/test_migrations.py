@@ -263,3 +263,32 @@ def test_stable_keys_migration_backfills_roles_and_shared_views(databases, tmp_p
             assert _triggers(conn, "roles") == triggers
     finally:
         engine.dispose()
+
+
+def test_jobs_migration_up_and_down(databases, tmp_path):
+    """Migration 0018 adds the jobs outbox and the staged package uploads, and back."""
+    from alembic import command
+
+    url = databases.empty(tmp_path)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0018")
+            tables = set(inspect(conn).get_table_names())
+            assert {"jobs", "package_uploads"} <= tables
+            columns = {c["name"] for c in inspect(conn).get_columns("jobs")}
+            assert {
+                "kind",
+                "payload",
+                "status",
+                "attempts",
+                "created_by",
+                "heartbeat_at",
+            } <= columns
+            command.downgrade(cfg, "0017")
+            tables = set(inspect(conn).get_table_names())
+            assert not {"jobs", "package_uploads"} & tables
+    finally:
+        engine.dispose()
