@@ -167,7 +167,8 @@ def register_cli(app: Flask) -> None:
 
     @group.command("worker")
     @click.option("--workers", type=int, default=None, help="Threads (default JOBS_WORKERS).")
-    def worker(workers: int | None) -> None:
+    @click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
+    def worker(workers: int | None, quiet: bool) -> None:
         """Run the job queue's consumer (Huey) for this app until stopped (Ctrl-C or
         SIGTERM: it finishes the jobs it is running first). Production runs it as its own
         process beside the web server, on the same REDIS_URL and DATABASE_URL."""
@@ -177,7 +178,10 @@ def register_cli(app: Flask) -> None:
 
         from crm.jobs.queue import consumer
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=logging.WARNING if quiet else logging.INFO,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         try:
             running = consumer(app, workers=workers)
