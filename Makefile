@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: run serve test install install-dev install-prod migrate lint format vendor bench clean messages
+.PHONY: run worker serve test install install-dev install-prod migrate lint format vendor bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,17 @@ install-prod: $(VENV)/.installed-prod
 migrate: install
 	$(BIN)/python -m crm migrate
 
-## Set up, migrate, load the demo company, print the log-in and serve on 127.0.0.1:$(PORT).
+## Set up, migrate, load the demo company, print the log-in and serve on 127.0.0.1:$(PORT),
+## with a job-queue worker beside the server (stopped when the server stops).
 run: migrate
 	$(BIN)/flask --app app crm demo --port $(PORT)
+	$(BIN)/flask --app app crm worker --quiet & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
+
+## The job queue's worker alone (production runs it as its own process, with REDIS_URL).
+worker: install
+	$(BIN)/flask --app app crm worker
 
 ## Production-style: migrate, then serve with gunicorn (WORKERS processes, default 4) on
 ## $(HOST):$(PORT). Set SECRET_KEY and DATABASE_URL (PostgreSQL) in the environment.

@@ -61,6 +61,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
     from crm.cli import register_cli
+    from crm.jobs import queue as job_queue
+    from crm.jobs import views as job_views
     from crm.pipelines import views as pipeline_views
     from crm.records import views as records_views
     from crm.web import register_web, templating
@@ -75,5 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     access.register(app)
     records_views.register(app)
     pipeline_views.register(app)
+    job_queue.init_app(app)
+    job_views.register(app)
     register_cli(app)
     return app

@@ -165,6 +165,31 @@ def register_cli(app: Flask) -> None:
             )
         )
 
+    @group.command("worker")
+    @click.option("--workers", type=int, default=None, help="Threads (default JOBS_WORKERS).")
+    @click.option("--quiet", is_flag=True, help="Log warnings and errors only.")
+    def worker(workers: int | None, quiet: bool) -> None:
+        """Run the job queue's consumer (Huey) for this app until stopped (Ctrl-C or
+        SIGTERM: it finishes the jobs it is running first). Production runs it as its own
+        process beside the web server, on the same REDIS_URL and DATABASE_URL."""
+        import logging
+
+        from flask import current_app
+
+        from crm.jobs.queue import consumer
+
+        logging.basicConfig(
+            level=logging.WARNING if quiet else logging.INFO,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            running = consumer(app, workers=workers)
+        except RuntimeError as exc:
+            click.echo(str(exc), err=True)
+            raise click.exceptions.Exit(1) from None
+        running.run()
+
     from crm.packages.cli import package_group
 
     group.add_command(package_group)

@@ -78,6 +78,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
         "LOGIN_LOCKOUT_SECONDS": 15 * 60,
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # The job queue's consumer threads (``flask --app app crm worker``).
+        "JOBS_WORKERS": int(os.environ.get("JOBS_WORKERS", "2") or 2),
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     }
     config.update(overrides)

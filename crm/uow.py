@@ -187,6 +187,17 @@ def in_unit() -> bool:
     return bool(db.session.info.get(_INFO_KEY))
 
 
+def current_unit() -> Unit:
+    """The innermost open unit of work (what an outbox adds its after-commit hook to).
+
+    Raises ``RuntimeError`` when no unit is open: work that must commit together with a
+    change has to be asked for inside that change's unit."""
+    stack = db.session.info.get(_INFO_KEY)
+    if not stack:
+        raise RuntimeError("No unit of work is open; open one with unit_of_work().")
+    return stack[-1]
+
+
 @contextmanager
 def unit_of_work(
     *,

@@ -265,9 +265,8 @@ def test_stable_keys_migration_backfills_roles_and_shared_views(databases, tmp_p
         engine.dispose()
 
 
-def test_seed_records_migration_up_and_down(databases, tmp_path):
-    """Migration 0018 adds ``package_seed_records`` (one row per entity and "@key") and
-    takes it away again."""
+def test_jobs_migration_up_and_down(databases, tmp_path):
+    """Migration 0018 adds the jobs outbox and the staged package uploads, and back."""
     from alembic import command
 
     url = databases.empty(tmp_path)
@@ -277,11 +276,41 @@ def test_seed_records_migration_up_and_down(databases, tmp_path):
             cfg = migrate.alembic_config(url)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0018")
+            tables = set(inspect(conn).get_table_names())
+            assert {"jobs", "package_uploads"} <= tables
+            columns = {c["name"] for c in inspect(conn).get_columns("jobs")}
+            assert {
+                "kind",
+                "payload",
+                "status",
+                "attempts",
+                "created_by",
+                "heartbeat_at",
+            } <= columns
+            command.downgrade(cfg, "0017")
+            tables = set(inspect(conn).get_table_names())
+            assert not {"jobs", "package_uploads"} & tables
+    finally:
+        engine.dispose()
+
+
+def test_seed_records_migration_up_and_down(databases, tmp_path):
+    """Migration 0019 adds ``package_seed_records`` (one row per entity and "@key") and
+    takes it away again."""
+    from alembic import command
+
+    url = databases.empty(tmp_path)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0019")
             columns = {c["name"] for c in inspect(conn).get_columns("package_seed_records")}
             assert {"entity_key", "seed_key", "record_id", "package_name", "base"} <= columns
             uniques = inspect(conn).get_unique_constraints("package_seed_records")
             assert [u["column_names"] for u in uniques] == [["entity_key", "seed_key"]]
-            command.downgrade(cfg, "0017")
+            command.downgrade(cfg, "0018")
             assert "package_seed_records" not in inspect(conn).get_table_names()
     finally:
         engine.dispose()

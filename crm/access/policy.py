@@ -201,6 +201,17 @@ def allowed_on(user: Any, entity: Any, row: Mapping, actions: Iterable[str]) -> 
     return frozenset(a for a, answer in answers.items() if answer)
 
 
+def may_see_job(user: Any, created_by: int | None) -> bool:
+    """True when ``user`` may follow a background job: the user who started it, or an
+    administrator (a job's payload and outcome can tell what its creator did)."""
+    user = _subject(user)
+    if not _active(user):
+        return False
+    return bool(getattr(user, "is_admin", False)) or (
+        created_by is not None and created_by == getattr(user, "id", None)
+    )
+
+
 def require(user: Any, action: str, entity: Any = None, record: Any = None) -> None:
     """Raise ``Forbidden`` unless ``can(...)``."""
     if not can(user, action, entity, record):

@@ -1,11 +1,14 @@
-"""Designer: importing a package (issue 15): upload -> plan page -> apply.
+"""Designer: importing a package (issue 15): upload -> plan page -> apply (a job).
 
 The upload is loaded (every problem listed with its JSON pointer, 400, nothing written),
-staged on the server (``crm.packages.staging``) and planned. The plan page posts back the
-staging token, the package's content hash and the plan's fingerprint with the conflict
-choices and the destructive consent; apply loads and plans the staged file again and
-refuses when anything differs, so what is applied is what the implementer read. Both
-routes sit behind the blueprint's configure gate; CSRF is checked by the app.
+staged on the server for its uploader (``crm.packages.staging``) and planned. The plan
+page posts back the staging token, the package's content hash and the plan's fingerprint
+with the conflict choices and the destructive consent; apply loads and plans the staged
+upload again and refuses at once when anything differs, a conflict has no choice or a
+destructive step no consent (the plan page says so; nothing is queued). Otherwise it
+queues a ``package.apply`` job and sends the browser to the job's page, which shows its
+progress and outcome. Both routes sit behind the blueprint's configure gate; CSRF is
+checked by the app.
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ from flask_login import current_user
 
 from crm.designer import bp
 from crm.designer.views_entities import nav_entities
-from crm.errors import Conflict as ChangedMeanwhile
-from crm.errors import ValidationFailed
 from crm.metadata import specs
 from crm.packages import staging
-from crm.packages.apply import apply, plan_package
+from crm.packages.apply import plan_package, refusals
+from crm.packages.background import queue_apply
 from crm.packages.load import Package, load
 from crm.packages.plan import Conflict, Plan
 from crm.packages.problems import PackageInvalid, Problem
@@ -99,7 +101,7 @@ def package_plan():
     data = upload.read()
     try:
         package = load(data, filename=upload.filename, existing=_existing(), seeded=seeded_keys())
-        token = staging.stage(data, upload.filename)
+        token = staging.stage(data, upload.filename, current_user.id)
         p = plan_package(package.data)
     except PackageInvalid as exc:
         return _problems_page(exc.problems)
@@ -110,7 +112,7 @@ def package_plan():
 def package_apply():
     form = request.form
     token = form.get("token", "")
-    staged = staging.read(token)
+    staged = staging.read(token, current_user.id)
     if staged is None:
         flash(
             _(
@@ -138,33 +140,24 @@ def package_apply():
     if staging.fingerprint(p) != form.get("plan", ""):
         notice = _("The configuration changed since the plan was made: read the new plan.")
         return _plan_page(package, p, token, notice=notice, status=409)
-    try:
-        result = apply(p, choices=choices, allow_destructive=allow, actor_id=current_user.id)
-    except ChangedMeanwhile:
-        p = plan_package(package.data)
-        notice = _("The configuration changed since the plan was made: read the new plan.")
-        return _plan_page(package, p, token, notice=notice, status=409)
-    except ValidationFailed as exc:
+    errors = refusals(p, choices, allow)
+    if errors:
         return _plan_page(
             package,
             p,
             token,
-            errors=exc.errors or {"": [exc.message]},
+            errors=errors,
             notice=_("Nothing was changed."),
             choices=choices,
             allow_destructive=allow,
             status=400,
         )
-    staging.discard(token)
-    if result.changed:
-        flash(
-            _(
-                "Applied the package “%(name)s” %(version)s.",
-                name=package.name,
-                version=package.version,
-            ),
-            "success",
-        )
-    else:
-        flash(_("Nothing needed to change: the configuration already is the package's."), "success")
-    return redirect(url_for("designer.home"))
+    job_id = queue_apply(
+        current_user.id,
+        token,
+        package,
+        staging.fingerprint(p),
+        choices=choices,
+        allow_destructive=allow,
+    )
+    return redirect(url_for("jobs.job_page", job_id=job_id))

@@ -20,7 +20,7 @@ package whose plan is empty changes nothing (no version bump).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,30 @@ APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE)
 STEPS = ("package_after_schema", "package_after_pipelines", "package_after_layouts",
          "package_after_list_views", "package_after_roles", "package_after_seed",
          "package_at_commit")  # fmt: skip
+
+
+Report = Callable[[int, int, str], None]  # progress(done, total, step name)
+
+
+class Steps:
+    """Counts an apply's steps for a progress callback: one per entity whose settings or
+    fields change, one for writing the tables and columns, one each for pipelines,
+    layouts, list views, roles, seed records, and saving."""
+
+    def __init__(self, report: Report | None, entities: int):
+        self.report = report
+        self.total = entities + 7
+        self.done = 0
+
+    def step(self, message: str) -> None:
+        """Say that the step named ``message`` begins (the ones before it are done)."""
+        if self.report is not None:
+            self.report(min(self.done, self.total), self.total, message)
+        self.done += 1
+
+    def finished(self) -> None:
+        if self.report is not None:
+            self.report(self.total, self.total, _("Done."))
 
 
 @dataclass(frozen=True)
@@ -114,7 +138,9 @@ def _ours(config: Mapping[str, Any] | None) -> dict[str, Any]:
     return {p: v for p, v in items(config).items() if v[0] in APPLIED}
 
 
-def _refusals(p: Plan, choices: Mapping[str, str], allow_destructive: bool) -> dict:
+def refusals(p: Plan, choices: Mapping[str, str], allow_destructive: bool) -> dict:
+    """What ``apply`` would refuse before any write, by JSON pointer: a conflict without a
+    choice, a destructive step without consent (empty: nothing to refuse)."""
     errors: dict[str, list[str]] = {}
     for c in p.conflicts:
         if choices.get(c.path) not in ("mine", "theirs"):
@@ -140,19 +166,22 @@ def apply(
     choices: Mapping[str, str] | None = None,
     allow_destructive: bool = False,
     actor_id: int | None = None,
+    progress: Report | None = None,
 ) -> Result:
     """Make the installation what ``p`` with ``choices`` says, in one transaction.
+
+    ``progress(done, total, step)`` is called as each step begins (``Steps`` says which).
 
     Raises ``ValidationFailed`` (unresolved conflicts or refused destructive steps, keyed
     by JSON pointer; or the writers' own problems), ``Conflict`` when the configuration
     changed since the plan was made; nothing at all has changed then."""
     choices = dict(choices or {})
-    errors = _refusals(p, choices, allow_destructive)
+    errors = refusals(p, choices, allow_destructive)
     if errors:
         raise ValidationFailed(_("Nothing was changed."), errors=errors)
     try:
         steps = p.steps(choices)
-    except Unresolved as exc:  # pragma: no cover - _refusals found them first
+    except Unresolved as exc:  # pragma: no cover - refusals() found them first
         raise ValidationFailed(_("Nothing was changed."), errors={str(exc): []}) from exc
     if not steps:
         if provenance.unchanged(p.theirs):
@@ -162,27 +191,35 @@ def apply(
         return Result(changed=False)
     target = _ours(p.wanted(choices))
     actor = _role_actor(p.mine, target, actor_id)
+    before = _ours(p.mine)
+    steps_done = Steps(progress, len(_schema_entities(before, target)))
     with unit_of_work(fresh=True, after_commit=[spec_cache.forget_request_specs]):
         bump_version()  # the version row's lock first: metadata writers queue behind us
         if _ours(current_config()) != _ours(p.mine):
             raise ChangedMeanwhile(
                 _("The configuration changed since this plan was made. Plan again.")
             )
-        before = _ours(p.mine)
-        _apply_schema(before, target, actor_id)
+        _apply_schema(before, target, actor_id, steps_done)
         _checkpoint(STEPS[0])
+        steps_done.step(_("Pipelines"))
         _apply_pipelines(before, target, actor_id)
         _checkpoint(STEPS[1])
+        steps_done.step(_("Layouts"))
         _apply_layouts(before, target, actor_id)
         _checkpoint(STEPS[2])
+        steps_done.step(_("Shared list views"))
         _apply_list_views(before, target, actor_id)
         _checkpoint(STEPS[3])
+        steps_done.step(_("Roles"))
         _apply_roles(before, target, actor)
         _checkpoint(STEPS[4])
+        steps_done.step(_("Seed records"))
         seed.apply_seed(p, actor_id)
         _checkpoint(STEPS[5])
+        steps_done.step(_("Saving"))
         provenance.record(p.theirs)
         _checkpoint(STEPS[-1])
+    steps_done.finished()
     return Result(changed=True, steps=len(steps))
 
 
@@ -231,9 +268,30 @@ def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, 
     return out
 
 
-def _apply_schema(before: dict, target: dict, actor_id: int | None) -> None:
+def _schema_entities(before: dict, target: dict) -> list[str]:
+    """The entities whose own settings or fields change, in the order they are applied."""
+    keys = [v[1] for p, v in target.items() if v[0] in (ENTITY, FIELD) and before.get(p) != v]
+    return list(dict.fromkeys(keys))
+
+
+def _entity_label(target: dict, ekey: str) -> str:
+    for kind, key, value in target.values():
+        if kind == ENTITY and key == ekey:
+            return value.get("label_plural") or value.get("label_singular") or ekey
+    return ekey
+
+
+def _apply_schema(before: dict, target: dict, actor_id: int | None, steps: Steps) -> None:
     changed = {p: v for p, v in target.items() if before.get(p) != v}
+    seen: set[str] = set()
+
+    def entity_step(ekey: str) -> None:
+        if ekey not in seen:
+            seen.add(ekey)
+            steps.step(_("Entities and fields: %(entity)s", entity=_entity_label(target, ekey)))
+
     if not any(v[0] in (ENTITY, FIELD) for v in changed.values()):
+        steps.step(_("Tables and columns"))
         return
     with schema.change(actor_id) as work:
         # Packages carry pipelines, and with them the fields pipelines manage.
@@ -241,6 +299,7 @@ def _apply_schema(before: dict, target: dict, actor_id: int | None) -> None:
         for path, (kind, ekey, value) in changed.items():
             if kind != ENTITY:
                 continue
+            entity_step(ekey)
             old = before.get(path)
             if old is None:
                 work.create_entity(
@@ -269,6 +328,7 @@ def _apply_schema(before: dict, target: dict, actor_id: int | None) -> None:
         for path, (kind, ekey, value) in changed.items():
             if kind != FIELD:
                 continue
+            entity_step(ekey)
             fkey, old = _key(path), before.get(path)
             if old is None:
                 ftype = value.get("type", "")
@@ -297,6 +357,8 @@ def _apply_schema(before: dict, target: dict, actor_id: int | None) -> None:
                 work.update_entity(ekey, name_field=name_field)
             if value.get("archived") and not work.wanted[ekey].archived:
                 work.archive_entity(ekey)
+        # The tables and columns are written as the block ends.
+        steps.step(_("Tables and columns"))
 
 
 # -- pipelines, layouts --------------------------------------------------------------------

@@ -196,7 +196,13 @@ def apply_command(
         db.session.rollback()
         raise click.exceptions.Exit(1)
     try:
-        result = apply(p, choices=choices, allow_destructive=allow_destructive, actor_id=actor_id)
+        result = apply(
+            p,
+            choices=choices,
+            allow_destructive=allow_destructive,
+            actor_id=actor_id,
+            progress=_print_step,
+        )
     except ValidationFailed as exc:
         db.session.rollback()
         click.echo(str(exc.message), err=True)
@@ -218,3 +224,9 @@ def apply_command(
                 version=package.version,
             )
         )
+
+
+def _print_step(done: int, total: int, message: str) -> None:
+    """An apply's progress on standard error, one line a step (standard output keeps the
+    outcome alone, for scripts)."""
+    click.echo(f"[{done}/{total}] {message}", err=True)

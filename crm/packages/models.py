@@ -1,11 +1,22 @@
-"""System table of packages: which package each applied item came from (its provenance)."""
+"""System tables of packages: which package each applied item came from (its provenance),
+and uploads waiting between their plan and their apply."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.extensions import db
@@ -49,3 +60,17 @@ class SeedRecord(db.Model):
     package_name: Mapped[str] = mapped_column(String(64))
     base: Mapped[Any] = mapped_column(JSON)
     applied_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class PackageUpload(db.Model):
+    """An uploaded package between its plan and its apply, kept in the database so that a
+    worker on another machine finds it; it belongs to the user who uploaded it."""
+
+    __tablename__ = "package_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -176,7 +176,12 @@ RECORD_ROUTES: dict[str, Route] = {
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }
-OTHER_ROUTES: dict[str, Route] = {"web.home": _r("GET", note="nav shows readable entities")}
+OTHER_ROUTES: dict[str, Route] = {
+    "web.home": _r("GET", note="nav shows readable entities"),
+    # A background job's page: its creator or an administrator; anyone else a 404
+    # (tests/jobs/test_page.py).
+    "jobs.job_page": _r("GET", note="creator or administrator, else 404"),
+}
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.
 PUBLIC = {

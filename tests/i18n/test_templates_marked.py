@@ -40,6 +40,7 @@ CHECKED = (
     "templates/designer",
     "templates/_macros",
     "templates/pipelines",
+    "templates/jobs",
 )
 
 # Text that is the same in every language, each with the reason.

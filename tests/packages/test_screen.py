@@ -1,22 +1,25 @@
-"""The package import screen: upload -> plan page -> apply, through the real routes
-(CSRF on, the designer's configure gate)."""
+"""The package import screen: upload -> plan page -> apply (a job, run at once in tests:
+the queue is in immediate mode) -> job page, through the real routes (CSRF on, the
+designer's configure gate)."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import time
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 import yaml
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from crm.extensions import db
+from crm.jobs.models import Job
 from crm.metadata import specs
 from crm.packages import staging
+from crm.packages.models import PackageUpload
 from crm.schema import service
 from tests.factories import insert_rows
 from tests.packages.test_apply import install, package, state
@@ -48,9 +51,19 @@ def hidden(html: str) -> dict:
     }
 
 
-def staged_files(app) -> list[Path]:
-    folder = Path(app.instance_path) / staging.FOLDER
-    return sorted(folder.iterdir()) if folder.exists() else []
+def staged_files(app) -> list[str]:
+    """The tokens of the staged uploads (in the database, not files: the name is history)."""
+    tokens = sorted(db.session.scalars(select(PackageUpload.token)))
+    db.session.rollback()
+    return tokens
+
+
+def job_url(r) -> str:
+    """The job page an apply redirected to."""
+    assert r.status_code == 303, r.get_data(as_text=True)
+    location = r.headers["Location"]
+    assert re.search(r"/admin/jobs/\d+$", location), location
+    return location
 
 
 def conflicting_update():
@@ -118,12 +131,16 @@ def test_a_valid_package_is_planned_then_applied(app, admin_client):
 
     form = hidden(html)
     r = admin_client.submit(APPLY, form)
-    assert r.status_code == 303 and r.headers["Location"].endswith("/admin/")
+    url = job_url(r)
     deal = specs.raw().entity("deal")
     assert deal is not None and deal.field("kind") is not None
-    assert staged_files(app) == []  # discarded after the apply
+    assert staged_files(app) == []  # discarded with the apply, in its transaction
+    page = admin_client.get(url).get_data(as_text=True)
+    assert "Applying the package “b2b-sales” 1.0.0" in page
+    assert "Applied the package “b2b-sales” 1.0.0." in page
+    assert 'href="/admin/"' in page and "Open the configuration" in page
+    assert "hx-trigger" not in page  # finished: nothing polls
     home = admin_client.get("/admin/").get_data(as_text=True)
-    assert "Applied the package “b2b-sales” 1.0.0." in home
     assert 'href="/admin/entities/deal"' in home  # in the designer's navigation
 
     # The same form again: the upload is gone, nothing happens twice.
@@ -135,7 +152,8 @@ def test_a_yaml_package_is_read_as_yaml(admin_client):
     r = upload(admin_client, yaml.safe_dump(package()).encode(), "starter.yml")
     assert r.status_code == 200 and 'id="pkg-entity-deal"' in r.get_data(as_text=True)
     r = admin_client.submit(APPLY, hidden(r.get_data(as_text=True)))
-    assert r.status_code == 303 and specs.raw().entity("deal") is not None
+    job_url(r)
+    assert specs.raw().entity("deal") is not None
 
 
 def test_the_installations_own_package_plans_as_nothing_to_change(admin_client):
@@ -157,9 +175,10 @@ def test_a_conflict_needs_a_choice(app, admin_client):
     assert r.status_code == 400
     assert "Both sides changed this: choose keep mine or take theirs." in r.get_data(as_text=True)
     assert state() == before
+    assert db.session.scalar(select(Job.id)) is None  # refused in the request: no job
 
     r = admin_client.submit(APPLY, {**form, f"choice:{CONFLICT}": "theirs"})
-    assert r.status_code == 303
+    job_url(r)
     assert specs.raw().entity("deal").field("amount").label == "Theirs"
 
 
@@ -167,7 +186,7 @@ def test_keep_mine_keeps_the_local_label(admin_client):
     v2 = conflicting_update()
     form = hidden(upload(admin_client, v2).get_data(as_text=True))
     r = admin_client.submit(APPLY, {**form, f"choice:{CONFLICT}": "mine"})
-    assert r.status_code == 303
+    job_url(r)
     assert specs.raw().entity("deal").field("amount").label == "Mine"
 
 
@@ -185,7 +204,7 @@ def test_destructive_steps_need_the_checkbox(admin_client):
     assert r.status_code == 400 and "This step is destructive" in r.get_data(as_text=True)
     assert state() == before
     r = admin_client.submit(APPLY, {**form, "allow_destructive": "1"})
-    assert r.status_code == 303
+    job_url(r)
     assert specs.raw().entity("deal").field("code").unique
 
 
@@ -238,9 +257,29 @@ def test_someone_without_the_configure_right_is_refused(app, login_as, staff, ad
 
 
 def test_stale_uploads_are_swept(app, admin_client):
+    form = hidden(upload(admin_client, package()).get_data(as_text=True))
+    (token,) = staged_files(app)
+    row = db.session.scalar(select(PackageUpload).where(PackageUpload.token == token))
+    row.created_at -= timedelta(seconds=staging.MAX_AGE + 5)
+    db.session.commit()
+    r = admin_client.submit(APPLY, form, follow_redirects=True)  # expired: not applied
+    assert "That upload is no longer kept" in r.get_data(as_text=True)
     upload(admin_client, package())
-    (path,) = staged_files(app)
-    old = time.time() - staging.MAX_AGE - 5
-    os.utime(path, (old, old))
-    upload(admin_client, package())
-    assert path not in staged_files(app) and len(staged_files(app)) == 1
+    assert token not in staged_files(app) and len(staged_files(app)) == 1
+
+
+def test_another_users_upload_is_not_found(app, login_as, admin_client):
+    """A staged upload is its uploader's: another administrator's token is a 404, and
+    nothing is applied or queued."""
+    from tests.factories import make_user
+
+    form = hidden(upload(admin_client, package()).get_data(as_text=True))
+    other = login_as(make_user("other-admin@example.com", is_admin=True))
+    before = state()
+    r = other.submit(APPLY, form)
+    assert r.status_code == 404
+    assert state() == before and specs.raw().entity("deal") is None
+    assert db.session.scalar(select(Job.id)) is None
+    assert len(staged_files(app)) == 1  # still the uploader's to apply
+    job_url(admin_client.submit(APPLY, form))
+    assert specs.raw().entity("deal") is not None
