@@ -31,12 +31,16 @@ class JobView:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
+MAX_JOB_ID = 2**31 - 1
+
+
 def job_view(user: Any, job_id: int) -> JobView:
     """The job ``job_id`` for ``user``'s page, with its live progress while it runs.
 
     Raises ``NotFound`` when there is no such job, or when ``user`` neither started it
     nor is an administrator (whether it exists is not theirs to learn)."""
-    job = db.session.get(Job, job_id)
+    # jobs.id is a 32-bit integer: a larger number names no job (and must not reach SQL).
+    job = db.session.get(Job, job_id) if 1 <= job_id <= MAX_JOB_ID else None
     if job is None or not may_see_job(user, job.created_by):
         raise NotFound(_("There is no such job."))
     entry = registry.get(job.kind)

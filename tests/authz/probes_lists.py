@@ -440,3 +440,22 @@ def probe_home(run: Run) -> None:
             oracle.may_entity(run.actor, entity, "read"),
             f'href="/r/{entity}/"' in links,
         )
+
+
+def probe_job_page(run: Run) -> None:
+    """A background job the administrator started: its page is theirs (and any
+    administrator's); everyone else gets a 404, not a glimpse of its outcome."""
+    from sqlalchemy import select
+
+    from crm.extensions import db
+    from crm.jobs.models import DONE, Job
+
+    admin = run.world.users["admin"]
+    job_id = db.session.scalar(select(Job.id).where(Job.kind == "authz.probe"))
+    if job_id is None:
+        job = Job(kind="authz.probe", payload={}, status=DONE, created_by=admin.id, result={})
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    r = run.get(f"/admin/jobs/{job_id}")
+    run.read_case("jobs.job_page", "-", "-", run.actor in d.ADMINS, r)

@@ -57,6 +57,7 @@ def test_matrix_home_and_administration_gates(world, actor, record_property):
     started = time.perf_counter()
     run = harness.Run(world, actor)
     probes_lists.probe_home(run)
+    probes_lists.probe_job_page(run)
     for rule in world.app.url_map.iter_rules():
         right = routes.ADMIN_BLUEPRINTS.get(rule.endpoint.split(".")[0])
         if right:
