@@ -1,4 +1,5 @@
-"""The demo company for ``make run``. Later issues grow it with entities and records."""
+"""The demo company for ``make run``: the B2B sales starter (its configuration), a
+department tree with people holding the starter's roles, and demo records."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from crm.auth import service
 from crm.extensions import db
 
 DEMO_EMAIL = "admin@demo.atelier.example"
+# The demo's configuration: the built-in starter, applied as it is (one source).
+STARTER = Path(__file__).resolve().parent.parent / "schemas" / "starters" / "b2b-sales.json"
+# How many demo accounts (the other records are in proportion: ``demo_data.load``).
+ACCOUNTS = 250
 
 
 @dataclass(frozen=True)
@@ -28,189 +33,21 @@ def _credentials_file() -> Path:
     return Path(current_app.config["INSTANCE_PATH"]) / "demo-login.txt"
 
 
-INDUSTRIES = [
-    {"key": k, "label": label, "color": c}
-    for k, label, c in [
-        ("manufacturing", "Manufacturing", "brown"),
-        ("retail", "Retail", "pink"),
-        ("software", "Software", "indigo"),
-        ("health", "Healthcare", "teal"),
-        ("finance", "Finance", "green"),
-        ("education", "Education", "amber"),
-    ]
-]
-PRIORITIES = [
-    {"key": "low", "label": "Low", "color": "slate"},
-    {"key": "normal", "label": "Normal", "color": "blue"},
-    {"key": "high", "label": "High", "color": "amber"},
-    {"key": "urgent", "label": "Urgent", "color": "red"},
-]
+def install_starter(admin: User) -> bool:
+    """Apply the B2B sales starter (``STARTER``) to an installation without entities, as
+    ``admin``, through the package service (load, plan, apply: as ``crm package apply``
+    would). Returns False, changing nothing, when the installation already has entities.
 
-
-def ensure_demo_model(actor_id: int | None = None) -> bool:
-    """Create the demo company's entities (Accounts, Contacts, Deals, Tickets) and their
-    pipelines if there are none.
-
-    Everything goes through the schema service, exactly as an administrator's changes do.
-    Returns True when the model was created.
-    """
+    The starter is the demo's one configuration: the demo adds people and records only,
+    so it cannot drift from the starter (``tests/test_demo.py`` exports it back)."""
     from crm.metadata import specs
-    from crm.schema import service as schema
+    from crm.packages.apply import apply, plan_package
+    from crm.packages.load import load
 
     if specs.current().entities:
         return False
-    with schema.change(actor_id) as c:
-        c.create_entity(
-            "account",
-            "Account",
-            "Accounts",
-            description="Companies we sell to or work with.",
-            color="teal",
-            icon="🏢",
-            fields=[
-                {
-                    "key": "name",
-                    "type": "text",
-                    "label": "Account name",
-                    "required": True,
-                    "searchable": True,
-                },
-                {
-                    "key": "number",
-                    "type": "auto_number",
-                    "label": "Account no.",
-                    "options": {"prefix": "ACC-", "padding": 5},
-                },
-                {"key": "industry", "type": "picklist", "label": "Industry", "choices": INDUSTRIES},
-                {"key": "website", "type": "url", "label": "Website"},
-                {"key": "phone", "type": "phone", "label": "Phone"},
-                {"key": "country", "type": "text", "label": "Country", "searchable": True},
-                {"key": "city", "type": "text", "label": "City"},
-                {
-                    "key": "annual_revenue",
-                    "type": "currency",
-                    "label": "Annual revenue",
-                    "options": {"currency": "EUR", "decimal_places": 0},
-                },
-                {"key": "employees", "type": "integer", "label": "Employees"},
-                {"key": "customer_since", "type": "date", "label": "Customer since"},
-                {"key": "notes", "type": "long_text", "label": "Notes"},
-            ],
-            name_field="name",
-        )
-        c.create_entity(
-            "contact",
-            "Contact",
-            "Contacts",
-            description="People at our accounts.",
-            color="blue",
-            icon="👤",
-            fields=[
-                {
-                    "key": "full_name",
-                    "type": "text",
-                    "label": "Name",
-                    "required": True,
-                    "searchable": True,
-                },
-                {
-                    "key": "account",
-                    "type": "lookup",
-                    "label": "Account",
-                    "options": {"target": "account", "on_delete": "clear"},
-                },
-                {"key": "job_title", "type": "text", "label": "Job title"},
-                {"key": "email", "type": "email", "label": "E-mail", "searchable": True},
-                {"key": "phone", "type": "phone", "label": "Phone"},
-                {"key": "newsletter", "type": "boolean", "label": "Receives newsletter"},
-            ],
-            name_field="full_name",
-        )
-        c.create_entity(
-            "deal",
-            "Deal",
-            "Deals",
-            description="Opportunities in the sales pipeline.",
-            color="violet",
-            icon="🤝",
-            fields=[
-                {
-                    "key": "title",
-                    "type": "text",
-                    "label": "Deal",
-                    "required": True,
-                    "searchable": True,
-                },
-                {
-                    "key": "account",
-                    "type": "lookup",
-                    "label": "Account",
-                    "options": {"target": "account", "on_delete": "restrict"},
-                },
-                {
-                    "key": "contact",
-                    "type": "lookup",
-                    "label": "Main contact",
-                    "options": {"target": "contact", "on_delete": "clear"},
-                },
-                {
-                    "key": "amount",
-                    "type": "currency",
-                    "label": "Amount",
-                    "options": {"currency": "EUR", "decimal_places": 2},
-                },
-                {"key": "probability", "type": "percent", "label": "Probability"},
-                {"key": "close_date", "type": "date", "label": "Expected close"},
-                {
-                    "key": "products",
-                    "type": "multi_picklist",
-                    "label": "Products",
-                    "choices": [
-                        {"key": "core", "label": "Core licence", "color": "indigo"},
-                        {"key": "support", "label": "Premium support", "color": "teal"},
-                        {"key": "training", "label": "Training", "color": "amber"},
-                    ],
-                },
-            ],
-            name_field="title",
-        )
-        c.create_entity(
-            "ticket",
-            "Ticket",
-            "Tickets",
-            description="Customers' questions and problems, from first report to solution.",
-            color="amber",
-            icon="🎫",
-            fields=[
-                {
-                    "key": "subject",
-                    "type": "text",
-                    "label": "Subject",
-                    "required": True,
-                    "searchable": True,
-                },
-                {
-                    "key": "account",
-                    "type": "lookup",
-                    "label": "Account",
-                    "options": {"target": "account", "on_delete": "clear"},
-                },
-                {
-                    "key": "contact",
-                    "type": "lookup",
-                    "label": "Reported by",
-                    "options": {"target": "contact", "on_delete": "clear"},
-                },
-                {"key": "priority", "type": "picklist", "label": "Priority", "choices": PRIORITIES},
-                {"key": "description", "type": "long_text", "label": "Description"},
-                {"key": "resolution", "type": "long_text", "label": "Resolution"},
-            ],
-            name_field="subject",
-        )
-    # The processes: stages of Deals (the old stage picklist's keys) and of Tickets.
-    from crm import demo_pipelines
-
-    demo_pipelines.load_model(actor_id)
+    package = load(STARTER.read_bytes(), filename=STARTER.name, existing=specs.raw().entities)
+    apply(plan_package(package.data), actor_id=admin.id)
     return True
 
 
@@ -227,12 +64,16 @@ def ensure_demo() -> DemoLogin | None:
         admin = service.create_first_admin(
             email=DEMO_EMAIL, display_name="Demo Admin", password=password
         )
-        if ensure_demo_model(admin.id):
+        if install_starter(admin):
             from crm import demo_data, demo_labels, demo_org
 
             org = demo_org.load(admin, password)
-            demo_labels.load(admin.id)
-            demo_data.load(admin, owners=org.sales_owner_ids)
+            demo_labels.load()
+            # The records within one request context: outside a request every read of the
+            # compiled specs asks the database for the metadata version (several per
+            # record); the configuration does not change while the records are made.
+            with current_app.test_request_context():
+                demo_data.load(admin, accounts=ACCOUNTS, owners=org.sales_owner_ids)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -1,19 +1,24 @@
-"""Deterministic, international demo records for the demo company (``make run``).
+"""Deterministic, international demo records for the demo company (``make run``), in the
+B2B sales starter's entities.
 
-A few thousand accounts, contacts and deals with the mess real CRMs have: accents, CJK
-and right-to-left names, missing values, duplicates-in-spirit, long notes.
+A few hundred accounts and about two thousand contacts, leads, deals and activities with
+the mess real CRMs have: accents, CJK and right-to-left names, missing values,
+duplicates-in-spirit, long notes. The same records every time (one seeded random
+generator); their dates are around the day they are made, so the starter's "this month"
+and "today" views show some.
 """
 
 from __future__ import annotations
 
 import random
 import unicodedata
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from crm import demo_pipelines
 from crm.metadata import specs
 from crm.records import service as records
+from crm.timeutil import utcnow
 
 PLACES = [
     ("Germany", "Berlin"), ("Germany", "München"), ("Spain", "Sevilla"), ("Spain", "Barcelona"),
@@ -61,26 +66,26 @@ DEAL_WORDS = [
 ]
 SALES_STAGES = ["prospecting", "qualified", "proposal", "negotiation", "won", "lost"]
 RENEWAL_STAGES = ["renewal_due", "renewal_quoted", "renewed", "churned"]
-TICKET_STAGES = ["new", "diagnosing", "waiting", "solved", "unsolved"]
+LEAD_STAGES = ["new", "contacted", "qualified", "disqualified"]
 LOST = ["price", "competitor", "no_budget", "no_decision", "timing"]
-TICKET_SUBJECTS = [
-    "Cannot log in after the update",
-    "Invoice shows the wrong VAT",
-    "Export to Excel is slow",
-    "请提供中文发票",
-    "Error 500 when saving a contact",
-    "Cambiar la dirección de facturación",
-    "Licence key expired",
-    "Sync with the mail server stopped",
-    "Drucker wird nicht erkannt",
-]
-RESOLUTIONS = [
-    "Reset the password and enabled two-factor sign-in.",
-    "Credit note sent.",
-    "Fixed in release 4.2; customer confirmed.",
-    "已重新开具发票。",
-    "Configuración corregida.",
-]
+DISQUALIFIED = ["no_need", "no_budget", "unreachable", "competitor", "duplicate"]
+SOURCES = ["website", "referral", "event", "campaign", "cold_call", "partner", "other"]
+INDUSTRIES = [None, "manufacturing", "retail", "software", "health", "finance", "education",
+              "logistics", "public"]  # fmt: skip
+BUYING_ROLES = [None, None, "decision_maker", "influencer", "champion", "user", "gatekeeper"]
+NEXT_STEPS = [None, "Send the revised quote", "Demo for the IT team", "Call the CFO",
+              "Prepare the contract", "Enviar la propuesta", "安排现场演示", "Referenzbesuch planen"]  # fmt: skip
+# (activity type, subjects)
+ACTIVITIES = {
+    "call": ["Discovery call", "Follow-up call", "Llamada de seguimiento", "电话回访",
+             "Budget check with the buyer"],
+    "meeting": ["On-site demo", "Kick-off meeting", "Quarterly business review", "现场拜访",
+                "Reunión con el comité de compras", "Vertragsverhandlung"],
+    "email": ["Send the proposal", "Share the case study", "Enviar referencias",
+              "发送报价单", "Answer the security questionnaire"],
+    "task": ["Prepare the renewal quote", "Update the account plan", "Check the credit limit",
+             "准备投标文件", "Preparar la demo"],
+}  # fmt: skip
 NOTES = [
     None, None, "Prefers e-mail. Budget approved for Q3.",
     "Met at the trade fair in Hannover; interested in the premium tier.\nFollow up after the holidays.",
@@ -113,63 +118,148 @@ def _email(rnd: random.Random, first: str, last: str, n: int) -> str | None:
 
 
 def load(
-    user: Any, *, accounts: int = 1200, seed: int = 2026, owners: list[int] | None = None
+    user: Any, *, accounts: int = 250, seed: int = 2026, owners: list[int] | None = None
 ) -> dict[str, int]:
-    """Create the demo records (all through the record service's bulk path). Accounts go
-    to ``owners`` (default: ``user``); contacts and deals to their account's owner."""
+    """Create the demo records (all through the record service's bulk path) in the B2B
+    starter's entities: ``accounts`` accounts (a few of them groups that others belong
+    to), twice as many contacts, as many leads, one and a half times as many deals (in
+    both deal pipelines) and three times as many activities. Accounts and leads go to
+    ``owners`` (default: ``user``); contacts, deals and activities to their account's
+    owner. Returns the number of records per entity."""
     rnd = random.Random(seed)
     owners = owners or [user.id]
     compiled = specs.current()
-    account, contact, deal = (compiled.entity(k) for k in ("account", "contact", "deal"))
-    today = date(2026, 11, 1)
-    rows = []
-    for i in range(accounts):
-        country, city = rnd.choice(PLACES)
-        rows.append(
-            {
-                "name": _company(rnd, country),
-                "industry": rnd.choice([None, "manufacturing", "retail", "software", "health", "finance", "education"]),
-                "website": None if rnd.random() < 0.3 else f"https://www.example-{i}.com",
-                "phone": None if rnd.random() < 0.2 else f"+{rnd.randint(1, 99)} {rnd.randint(100, 999)} {rnd.randint(1000000, 9999999)}",
-                "country": country,
-                "city": city,
-                "annual_revenue": None if rnd.random() < 0.25 else str(rnd.randint(50, 500_000) * 1000),
-                "employees": None if rnd.random() < 0.2 else str(rnd.choice([3, 12, 45, 180, 950, 4200, 18000])),
-                "customer_since": None if rnd.random() < 0.4 else (today - timedelta(days=rnd.randint(30, 3000))).isoformat(),
-                "notes": rnd.choice(NOTES),
-            }
-        )  # fmt: skip
-    account_owner = [rnd.choice(owners) for _ in rows]
-    account_ids = records.bulk_create(user, account, rows, owner_ids=account_owner)
+    today = utcnow().date()  # dates around today, so "closing this month" shows deals
+    groups = max(1, accounts // 25)
+    account_ids: list[int] = []
+    account_owner: list[int] = []
+    for batch in (groups, accounts - groups):  # the groups first: the others' parents
+        rows = [_account(rnd, len(account_ids) + i, today, account_ids) for i in range(batch)]
+        batch_owner = [rnd.choice(owners) for _ in rows]
+        account_ids += records.bulk_create(
+            user, compiled.entity("account"), rows, owner_ids=batch_owner
+        )
+        account_owner += batch_owner
     owner_of = dict(zip(account_ids, account_owner, strict=True))
-    contact_rows = []
-    for n in range(accounts * 2):
+    contact_ids, contact_account = _contacts(user, rnd, account_ids, owner_of, owners)
+    lead_ids, lead_owner = _leads(user, rnd, accounts, owners)
+    deal_ids, deal_account = _deals(user, rnd, today, account_ids, contact_ids, owner_of)
+    activities = _activities(
+        user, rnd, today,
+        accounts=account_ids, owner_of=owner_of, contacts=contact_account,
+        deals=deal_account, leads=dict(zip(lead_ids, lead_owner, strict=True)),
+        n=accounts * 3,
+    )  # fmt: skip
+    return {
+        "account": len(account_ids),
+        "contact": len(contact_ids),
+        "lead": len(lead_ids),
+        "deal": len(deal_ids),
+        "activity": activities,
+    }
+
+
+def _account(rnd: random.Random, i: int, today: date, parents: list[int]) -> dict:
+    country, city = rnd.choice(PLACES)
+    since = None if rnd.random() < 0.4 else today - timedelta(days=rnd.randint(30, 3000))
+    kind = "customer" if since else rnd.choice(["prospect", "prospect", "partner", "reseller"])
+    if since and rnd.random() < 0.08:
+        kind = "former"
+    return {
+        "name": _company(rnd, country),
+        "type": kind,
+        "industry": rnd.choice(INDUSTRIES),
+        "parent": rnd.choice(parents) if parents and rnd.random() < 0.1 else None,
+        "website": None if rnd.random() < 0.3 else f"https://www.example-{i}.com",
+        "phone": None if rnd.random() < 0.2 else f"+{rnd.randint(1, 99)} {rnd.randint(100, 999)} {rnd.randint(1000000, 9999999)}",
+        "country": country,
+        "city": city,
+        "annual_revenue": None if rnd.random() < 0.25 else str(rnd.randint(50, 500_000) * 1000),
+        "employees": None if rnd.random() < 0.2 else str(rnd.choice([3, 12, 45, 180, 950, 4200, 18000])),
+        "customer_since": since.isoformat() if since else None,
+        "notes": rnd.choice(NOTES),
+    }  # fmt: skip
+
+
+def _phone(rnd: random.Random, missing: float) -> str | None:
+    if rnd.random() < missing:
+        return None
+    return f"+{rnd.randint(1, 99)} {rnd.randint(10000000, 99999999)}"
+
+
+def _contacts(user, rnd, account_ids, owner_of, owners) -> tuple[list[int], dict[int, int]]:
+    rows = []
+    for n in range(len(account_ids) * 2):
         first, last = rnd.choice(FIRST), rnd.choice(LAST)
-        contact_rows.append(
+        rows.append(
             {
                 "full_name": f"{first} {last}",
                 "account": rnd.choice(account_ids) if rnd.random() < 0.9 else None,
                 "job_title": rnd.choice(TITLES),
+                "buying_role": rnd.choice(BUYING_ROLES),
                 "email": _email(rnd, first, last, n),
-                "phone": None if rnd.random() < 0.5 else f"+{rnd.randint(1, 99)} {rnd.randint(10000000, 99999999)}",
+                "phone": _phone(rnd, 0.5),
+                "mobile": _phone(rnd, 0.6),
                 "newsletter": rnd.random() < 0.4,
             }
+        )
+    owner_ids = [owner_of.get(r["account"], rnd.choice(owners)) for r in rows]
+    ids = records.bulk_create(user, specs.current().entity("contact"), rows, owner_ids=owner_ids)
+    return ids, {rid: r["account"] for rid, r in zip(ids, rows, strict=True)}
+
+
+def _leads(user, rnd, n: int, owners) -> tuple[list[int], list[int]]:
+    """Leads in the qualification pipeline, with a history of days to a few months."""
+    rows = []
+    for i in range(n):
+        first, last = rnd.choice(FIRST), rnd.choice(LAST)
+        country, _city = rnd.choice(PLACES)
+        stage = rnd.choices(LEAD_STAGES, weights=[5, 4, 3, 2])[0]
+        qualified = stage == "qualified"
+        rows.append(
+            {
+                "full_name": f"{first} {last}",
+                "company": _company(rnd, country) if qualified or rnd.random() < 0.85 else None,
+                "job_title": rnd.choice(TITLES),
+                "email": _email(rnd, first, last, 10_000 + i) if not qualified else
+                f"lead{i}@example.com",
+                "phone": _phone(rnd, 0.3),
+                "source": rnd.choice(SOURCES),
+                "rating": rnd.choice([None, "hot", "warm", "warm", "cold"]),
+                "industry": rnd.choice(INDUSTRIES),
+                "country": country,
+                "estimated_value": None if rnd.random() < 0.3 else str(rnd.randint(2, 200) * 500),
+                "notes": rnd.choice(NOTES),
+                "pipeline": "qualification",
+                "stage": stage,
+                "lost_reason": rnd.choice(DISQUALIFIED) if stage == "disqualified" else None,
+            }
         )  # fmt: skip
-    contact_owner = [owner_of.get(r["account"], rnd.choice(owners)) for r in contact_rows]
-    contact_ids = records.bulk_create(user, contact, contact_rows, owner_ids=contact_owner)
-    deal_rows = []
-    pipeline_of = []
-    for _ in range(int(accounts * 1.5)):
+    owner_ids = [rnd.choice(owners) for _ in rows]
+    lead = specs.current().entity("lead")
+    ids = records.bulk_create(user, lead, rows, owner_ids=owner_ids)
+    demo_pipelines.invent_history(
+        lead,
+        [(rid, "qualification", r["stage"], o, r["lost_reason"])
+         for rid, r, o in zip(ids, rows, owner_ids, strict=True)],
+        rnd=rnd, max_days=120,
+    )  # fmt: skip
+    return ids, owner_ids
+
+
+def _deals(user, rnd, today, account_ids, contact_ids, owner_of) -> tuple[list[int], dict]:
+    """Deals in both pipelines, with a history spread over the last months."""
+    rows = []
+    for _ in range(int(len(account_ids) * 1.5)):
         acc = rnd.choice(account_ids)
-        products = rnd.sample(["core", "support", "training"], k=rnd.randint(0, 3))
+        products = rnd.sample(["core", "support", "training", "consulting"], k=rnd.randint(0, 3))
         if rnd.random() < 0.22:
             pipeline = "renewal"
             stage = rnd.choices(RENEWAL_STAGES, weights=[4, 3, 5, 1])[0]
         else:
             pipeline = "new_business"
             stage = rnd.choices(SALES_STAGES, weights=[5, 4, 3, 2, 3, 2])[0]
-        pipeline_of.append(pipeline)
-        deal_rows.append(
+        rows.append(
             {
                 "title": f"{rnd.choice(DEAL_WORDS if pipeline == 'new_business' else ['Renewal'])} {rnd.randint(2025, 2027)}",
                 "account": acc,
@@ -180,53 +270,57 @@ def load(
                 "lost_reason": rnd.choice(LOST) if stage in ("lost", "churned") else None,
                 "close_date": (today + timedelta(days=rnd.randint(-200, 240))).isoformat(),
                 "products": products or None,
+                "source": rnd.choice([None, *SOURCES]) if pipeline == "new_business" else None,
+                "margin": None if rnd.random() < 0.3 else str(rnd.randint(12, 68)),
+                "next_step": None if stage in ("won", "lost", "renewed", "churned") else rnd.choice(NEXT_STEPS),
             }
         )  # fmt: skip
-    deal_owner = [owner_of[r["account"]] for r in deal_rows]
-    deal_ids = records.bulk_create(user, deal, deal_rows, owner_ids=deal_owner)
-    rows_of = {key: rows for key, *_rest, rows, _default in demo_pipelines.PIPELINES["deal"]}
+    owner_ids = [owner_of[r["account"]] for r in rows]
+    deal = specs.current().entity("deal")
+    ids = records.bulk_create(user, deal, rows, owner_ids=owner_ids)
     demo_pipelines.invent_history(
-        deal, rows_of,
+        deal,
         [(rid, r["pipeline"], r["stage"], o, r["lost_reason"])
-         for rid, r, o in zip(deal_ids, deal_rows, deal_owner, strict=True)],
+         for rid, r, o in zip(ids, rows, owner_ids, strict=True)],
         rnd=rnd,
     )  # fmt: skip
-    ticket_ids = _tickets(user, compiled.entity("ticket"), rnd, account_ids, contact_ids, owners)
-    return {
-        "account": len(account_ids),
-        "contact": len(contact_ids),
-        "deal": len(deal_ids),
-        "ticket": len(ticket_ids),
-    }
+    return ids, {rid: r["account"] for rid, r in zip(ids, rows, strict=True)}
 
 
-def _tickets(user, ticket, rnd, account_ids, contact_ids, owners, n: int = 240) -> list[int]:
-    """Service tickets with a history of a few days to a few weeks each."""
-    rows = []
+def _activities(user, rnd, today, *, accounts, owner_of, contacts, deals, leads, n) -> int:
+    """Calls, meetings, e-mails and tasks: the past ones mostly done, the coming ones open;
+    each about a deal (with its account), a contact (with theirs) or a lead."""
+    rows, owner_ids = [], []
+    deal_ids, contact_ids, lead_ids = list(deals), list(contacts), list(leads)
     for _ in range(n):
-        stage = rnd.choices(TICKET_STAGES, weights=[3, 3, 2, 8, 1])[0]
-        rows.append(
-            {
-                "subject": rnd.choice(TICKET_SUBJECTS),
-                "account": rnd.choice(account_ids),
-                "contact": rnd.choice(contact_ids) if rnd.random() < 0.8 else None,
-                "priority": None if stage == "new" and rnd.random() < 0.5 else rnd.choice(
-                    ["low", "normal", "normal", "high", "urgent"]),
-                "description": rnd.choice(NOTES),
-                "pipeline": "service",
-                "stage": stage,
-                "resolution": rnd.choice(RESOLUTIONS) if stage == "solved" else None,
-                "lost_reason": rnd.choice(["no_response", "wont_fix", "duplicate"])
-                if stage == "unsolved" else None,
-            }
-        )  # fmt: skip
-    owner_ids = [rnd.choice(owners) for _ in rows]
-    ids = records.bulk_create(user, ticket, rows, owner_ids=owner_ids)
-    rows_of = {"service": demo_pipelines.SERVICE}
-    demo_pipelines.invent_history(
-        ticket, rows_of,
-        [(rid, "service", r["stage"], o, r["lost_reason"])
-         for rid, r, o in zip(ids, rows, owner_ids, strict=True)],
-        rnd=rnd, max_days=60,
-    )  # fmt: skip
-    return ids
+        kind = rnd.choice(list(ACTIVITIES))
+        day = today + timedelta(days=rnd.randint(-90, 30))
+        due = datetime.combine(
+            day, time(rnd.choice([8, 9, 10, 11, 13, 14, 15, 16]), rnd.choice([0, 30]))
+        )
+        row: dict[str, Any] = {
+            "subject": rnd.choice(ACTIVITIES[kind]),
+            "type": kind,
+            "due": due.strftime("%Y-%m-%d %H:%M"),
+            "done": day < today and rnd.random() < 0.85,
+            "priority": rnd.choice([None, "low", "normal", "normal", "high"]),
+            "notes": rnd.choice(NOTES),
+        }  # fmt: skip
+        about = rnd.random()
+        if about < 0.45:
+            row["deal"] = rnd.choice(deal_ids)
+            row["account"] = deals[row["deal"]]
+        elif about < 0.8:
+            row["contact"] = rnd.choice(contact_ids)
+            row["account"] = contacts[row["contact"]]
+        else:
+            row["lead"] = rnd.choice(lead_ids)
+        owner = (
+            owner_of.get(row.get("account"))
+            or leads.get(row.get("lead"))
+            or rnd.choice(list(owner_of.values()))
+        )
+        rows.append(row)
+        owner_ids.append(owner)
+    records.bulk_create(user, specs.current().entity("activity"), rows, owner_ids=owner_ids)
+    return len(rows)

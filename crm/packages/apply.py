@@ -421,9 +421,12 @@ def _apply_layouts(before: dict, target: dict, actor_id: int | None) -> None:
 
 def _apply_list_views(before: dict, target: dict, actor_id: int | None) -> None:
     """Save each added or changed shared view by its key (its position is the service's:
-    plans do not compare it)."""
-    for path, (kind, ekey, value) in target.items():
-        if kind != LIST_VIEW or before.get(path, (None, None, None))[2] == value:
+    plans do not compare it; new views are saved in the package's order of positions, so
+    they list in that order)."""
+    views = [(path, e, v) for path, (kind, e, v) in target.items() if kind == LIST_VIEW]
+    views.sort(key=lambda view: (view[1] or "", view[2].get("position") or 0, view[0]))
+    for path, ekey, value in views:
+        if before.get(path, (None, None, None))[2] == value:
             continue
         key = _key(path)
         view_id = db.session.scalar(

@@ -259,20 +259,20 @@ def test_a_bad_name_or_version_is_refused_with_its_place(app, kw, where):
 
 
 def test_the_demo_configuration_exports_the_same_bytes_twice(app):
-    """The demo's configuration (entities, pipelines, translations, roles, shared views),
-    loaded as ``make run`` loads it (records left out: they are not configuration)."""
+    """The demo's configuration (the B2B starter: entities, pipelines, translations,
+    roles, shared views), installed as ``make run`` installs it, with the demo's people
+    (records left out: they are not configuration)."""
     from crm import demo, demo_labels, demo_org
     from tests.factories import make_user
 
     admin = make_user("demo-admin@example.com", is_admin=True)
-    assert demo.ensure_demo_model(admin.id)
+    assert demo.install_starter(admin)
     demo_org.load(admin, "a-password-for-the-demo")
-    db.session.commit()
-    demo_labels.load(admin.id)
+    demo_labels.load()
     first = dumps(export_package(name="demo", version="1"))
     assert first == dumps(export_package(name="demo", version="1"))
     package = json.loads(first)
-    assert {"account", "contact", "deal", "ticket"} <= set(package["entities"])
+    assert {"account", "contact", "lead", "deal", "activity"} <= set(package["entities"])
     assert package["entities"]["deal"]["pipelines"]
     assert len(package["roles"]) > 2
     assert all(re.match(r"^[a-z][a-z0-9_]{0,40}$", k) for k in package["roles"])
@@ -335,10 +335,9 @@ def test_planning_the_installations_own_export_says_nothing_would_change(app):
     from tests.factories import make_user
 
     admin = make_user("demo-admin@example.com", is_admin=True)
-    assert demo.ensure_demo_model(admin.id)
+    assert demo.install_starter(admin)
     demo_org.load(admin, "a-password-for-the-demo")
-    db.session.commit()
-    demo_labels.load(admin.id)
+    demo_labels.load()
     package = json.loads(dumps(export_package(name="demo", version="1")))
     assert package["roles"]  # the demo's roles and shared views are in it, and planned
     assert any(e.get("list_views") for e in package["entities"].values())

@@ -1,5 +1,6 @@
-"""The demo's processes: Deals in two pipelines, Tickets in a service pipeline, and a
-stage history spread over months that agrees with where each record is now."""
+"""The demo's processes (the B2B sales starter's): Deals in two pipelines, Leads in a
+qualification pipeline, and a stage history spread over months that agrees with where each
+record is now."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from itertools import pairwise
 
 from sqlalchemy import select
 
+from crm import demo
 from crm.extensions import db
 from crm.metadata import specs
 from crm.pipelines.models import StageMove
@@ -27,7 +29,8 @@ def _history(entity_key: str) -> dict[int, list]:
     return out
 
 
-def test_demo_has_two_deal_pipelines_a_ticket_pipeline_and_a_consistent_history(app):
+def test_demo_has_two_deal_pipelines_a_lead_pipeline_and_a_consistent_history(app, monkeypatch):
+    monkeypatch.setattr(demo, "ACCOUNTS", 60)
     result = app.test_cli_runner().invoke(args=["crm", "demo"])
     assert result.exit_code == 0, result.output
     assert [p.key for p in pipelines_of("deal").active] == ["new_business", "renewal"]
@@ -37,20 +40,20 @@ def test_demo_has_two_deal_pipelines_a_ticket_pipeline_and_a_consistent_history(
     ]  # fmt: skip
     negotiation = pipelines_of("deal").get("new_business").stage("negotiation")
     assert negotiation.required_fields == ("amount", "close_date")
-    service = pipelines_of("ticket").get("service")
-    assert [(s.key, s.category) for s in service.active_stages][-2:] == [
-        ("solved", "won"),
-        ("unsolved", "lost"),
-    ]
+    qualification = pipelines_of("lead").get("qualification")
+    assert [(s.key, s.category) for s in qualification.active_stages] == [
+        ("new", "open"), ("contacted", "open"), ("qualified", "won"), ("disqualified", "lost"),
+    ]  # fmt: skip
+    assert qualification.stage("qualified").required_fields == ("company", "email")
     zh = specs.raw().localized("zh_Hans")
-    assert zh.entity("ticket").field("stage").choice("waiting").label == "等待客户回复"
+    assert zh.entity("lead").field("stage").choice("contacted").label == "已联系"
     assert specs.raw().localized("es").entity("deal").field("stage").choice("renewed").label == (
         "Renovada"
     )
-    assert zh.entity("ticket").field("lost_reason").choice("no_response").label == "客户不再回复"
+    assert zh.entity("lead").field("lost_reason").choice("unreachable").label == "联系不上"
 
     now = utcnow()
-    for entity_key in ("deal", "ticket"):
+    for entity_key in ("deal", "lead"):
         spec = specs.current().entity(entity_key)
         table = table_of(spec)
         rows = db.session.execute(
