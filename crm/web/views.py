@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, session, url_for
 from flask_login import current_user, login_required
 
-from crm.web.htmx import render_page_or_block
+from crm.access import policy
+from crm.web.htmx import redirect, render_page_or_block
 from crm.web.navigation import runtime_entities
 
 bp = Blueprint("web", __name__)
+# Set in the session when an administrator chose to start with an empty CRM on the
+# first-run page: home then stops sending them there (until they sign in again).
+SKIPPED = "atelier_starters_skipped"
 
 
 @bp.get("/")
 @login_required
 def home():
     """The entities the person may read, each with a block (count and their recent
-    records) that loads on its own (htmx), so one slow entity does not hold the page."""
+    records) that loads on its own (htmx), so one slow entity does not hold the page.
+
+    While the installation has no entities, an administrator is sent to the first-run
+    page ("Choose a starting point") unless they chose to start empty this session."""
+    from crm.packages import starters
+
+    if (
+        not session.get(SKIPPED)
+        and policy.can(current_user, policy.CONFIGURE)
+        and starters.installation_is_empty()
+    ):
+        return redirect(url_for("designer.starters_page"))
     return render_template("home/index.html", entities=runtime_entities(current_user))
 
 
