@@ -213,7 +213,7 @@ def install(key: Any, user: Any) -> tuple[Starter, Result]:
         raise NotFound(_("There is no such starter. Choose one of those shown."))
     if not installation_is_empty():
         raise Conflict(
-            _("This CRM already has entities: a starter is only offered to a new installation.")
+            _("This CRM already has entities: starters are offered only to a new installation.")
         )
     package = load(starter.raw, filename=f"{starter.key}.json", existing=specs.raw().entities)
     result = apply(plan_package(package.data), actor_id=user.id)
