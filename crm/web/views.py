@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, session, url_for
+from flask import Blueprint, render_template, session
 from flask_login import current_user, login_required
 
 from crm.access import policy
-from crm.web.htmx import redirect, render_page_or_block
+from crm.i18n import request_locale
+from crm.web.htmx import render_page_or_block
 from crm.web.navigation import runtime_entities
 
 bp = Blueprint("web", __name__)
@@ -21,17 +22,22 @@ def home():
     """The entities the person may read, each with a block (count and their recent
     records) that loads on its own (htmx), so one slow entity does not hold the page.
 
-    While the installation has no entities, an administrator is sent to the first-run
-    page ("Choose a starting point") unless they chose to start empty this session."""
+    While the installation has no entities, someone who may configure it is offered the
+    starters instead ("Choose a starting point"), unless they chose to start empty this
+    session."""
     from crm.packages import starters
 
+    cards = []
     if (
         not session.get(SKIPPED)
         and policy.can(current_user, policy.CONFIGURE)
         and starters.installation_is_empty()
     ):
-        return redirect(url_for("designer.starters_page"))
-    return render_template("home/index.html", entities=runtime_entities(current_user))
+        locale = request_locale()
+        cards = [(s, starters.summary(s, locale)) for s in starters.available()]
+    return render_template(
+        "home/index.html", entities=runtime_entities(current_user), starter_cards=cards
+    )
 
 
 @bp.get("/home/entity/<key>")
