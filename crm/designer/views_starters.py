@@ -3,9 +3,10 @@
 Offered while the installation has no entities (the home page of an empty CRM shows the
 same choice to whoever may configure it): one card per built-in starter
 (``crm.packages.starters``) and "Start with an empty CRM". Choosing a starter installs it
-and lands on the home page; choosing empty lands on the configuration area (and the home page stops offering the starters for this session).
-Once entities exist the page sends people away: it never applies over a company. Both
-routes sit behind the blueprint's configure gate; CSRF is checked by the app.
+and lands on the home page; choosing empty lands on the configuration area (and the home
+page stops offering the starters for this session). Once entities exist the page sends
+people away: it never applies over a company. Both routes sit behind the blueprint's
+configure gate; CSRF is checked by the app.
 """
 
 from __future__ import annotations
