@@ -43,6 +43,7 @@ def register(app) -> None:
         views_packages,
         views_pipelines,
         views_settings,
+        views_starters,
     )
 
     app.register_blueprint(bp)

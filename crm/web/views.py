@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, session
 from flask_login import current_user, login_required
 
+from crm.access import policy
+from crm.i18n import request_locale
 from crm.web.htmx import render_page_or_block
 from crm.web.navigation import runtime_entities
 
 bp = Blueprint("web", __name__)
+# Set in the session when an administrator chose to start with an empty CRM on the
+# first-run page: home then stops sending them there (until they sign in again).
+SKIPPED = "atelier_starters_skipped"
 
 
 @bp.get("/")
 @login_required
 def home():
     """The entities the person may read, each with a block (count and their recent
-    records) that loads on its own (htmx), so one slow entity does not hold the page."""
-    return render_template("home/index.html", entities=runtime_entities(current_user))
+    records) that loads on its own (htmx), so one slow entity does not hold the page.
+
+    While the installation has no entities, someone who may configure it is offered the
+    starters instead ("Choose a starting point"), unless they chose to start empty this
+    session."""
+    from crm.packages import starters
+
+    cards = []
+    if (
+        not session.get(SKIPPED)
+        and policy.can(current_user, policy.CONFIGURE)
+        and starters.installation_is_empty()
+    ):
+        locale = request_locale()
+        cards = [(s, starters.summary(s, locale)) for s in starters.available()]
+    return render_template(
+        "home/index.html", entities=runtime_entities(current_user), starter_cards=cards
+    )
 
 
 @bp.get("/home/entity/<key>")

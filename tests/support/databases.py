@@ -118,7 +118,7 @@ class TestDatabases:
             conn.execute(text("INSERT INTO meta_version (id, version) VALUES (1, 1)"))
             _access_migration().seed_staff_role(conn)
             # Its stable key, as migration 0016 backfilled it (the seed predates keys).
-            conn.execute(text("UPDATE roles SET key = 'staff' WHERE id = 1"))
+            conn.execute(text("UPDATE roles SET key = 'staff' WHERE id = 1 AND key IS NULL"))
 
     def close(self) -> None:
         if self.kind == "postgresql":
