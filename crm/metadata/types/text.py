@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import widgets
 
 from crm.metadata.spec import FieldSpec
-from crm.metadata.types import l10n
+from crm.metadata.types import importing, l10n
 from crm.metadata.types.base import (
     LONG_TEXT_MAX,
     FieldType,
@@ -132,6 +132,7 @@ ENTRIES = (
         form_field=form_field(ParsedField, widgets.TextInput(),
                               maxlength=lambda s: s.option("max_length", 255)),
         widget="text", parse=parse_text, can_name_records=True, names_new_entities=True,
+        parse_import=importing.text(parse_text),
         options=(
             Option("max_length", _l("Maximum length"), "number", int_option(1, 10_000), 255),
         ),
@@ -142,6 +143,7 @@ ENTRIES = (
         position=20, **{**_TEXTUAL, "storage": "text"},
         sa_type=fixed(sa.Text), form_field=form_field(ParsedField, widgets.TextArea()),
         widget="textarea", parse=_parse_long_text, html=_long_text_html,
+        parse_import=importing.text(_parse_long_text, one_line=False),
         sortable=False, can_be_unique=False,
     ),
     FieldType(
@@ -149,12 +151,14 @@ ENTRIES = (
         **_TEXTUAL,
         sa_type=fixed(sa.String, 254), form_field=form_field(ParsedField, widgets.EmailInput()),
         widget="email", parse=_parse_email, html=_email_html, can_name_records=True,
+        parse_import=importing.text(_parse_email, one_line=False),
     ),
     FieldType(
         key="phone", label=_l("Phone"), description=_l("A phone number."), position=130,
         **_TEXTUAL,
         sa_type=fixed(sa.String, 40), form_field=form_field(ParsedField, widgets.TelInput()),
         widget="tel", parse=_parse_phone, can_name_records=True,
+        parse_import=importing.text(_parse_phone, one_line=False),
     ),
     FieldType(
         key="url", label=_l("Web address"),
@@ -162,6 +166,7 @@ ENTRIES = (
         position=140, **_TEXTUAL,
         sa_type=fixed(sa.String, 2048), form_field=form_field(ParsedField, widgets.URLInput()),
         widget="url", parse=_parse_url, html=_url_html, can_name_records=True,
+        parse_import=importing.text(_parse_url, one_line=False),
     ),
     FieldType(
         key="auto_number", label=_l("Auto-number"),
