@@ -174,6 +174,13 @@ def _judge(sample: bytes) -> Guess:
         pass
     else:
         return Guess("utf-8", "high", _l("The text is valid UTF-8."))
+    good, broken = _utf8_share(sample)
+    if good >= 2 and broken * 4 <= good:
+        return Guess(
+            "utf-8",
+            "medium",
+            _l("The text is UTF-8 but for a few bytes: the rows holding them are reported."),
+        )
     gb = _gb_share(sample)
     if gb is not None and gb[0] >= 0.95:
         pairs = gb[1]
@@ -232,3 +239,10 @@ def _gb_share(sample: bytes) -> tuple[float, int] | None:
     if not pairs:
         return None
     return inside / pairs, pairs
+
+
+def _utf8_share(sample: bytes) -> tuple[int, int]:
+    """(characters beyond ASCII read as UTF-8, bytes that are not UTF-8) of a sample."""
+    text = sample.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    return sum(1 for c in text if ord(c) > 0x7F) - broken, broken

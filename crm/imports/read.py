@@ -349,6 +349,13 @@ def _csv_columns(source: Source, stream: BinaryIO, limits: Limits) -> tuple[str,
     found: list[list[str]] = []
     with _text(stream, source.encoding.value) as text:
         for item in csvrows.records(text, fmt, limits):
+            if isinstance(item, BadRow) and item.code == "line_too_long" and not found:
+                raise UnreadableFile(
+                    "header",
+                    _l("Line %(line)s is longer than %(limit)s characters before any row "
+                       "could be read: this file is not a table an import can read.",
+                       line=item.line, limit=limits.max_line_chars),
+                )  # fmt: skip
             if isinstance(item, BadRow) or not item[1] or not any(item[1]):
                 continue
             found.append(item[1])

@@ -127,6 +127,8 @@ def guess_header(recs: list[list[str]]) -> tuple[int, Any]:
         if len(r) < width:
             continue
         cells = [c.strip() for c in r]
+        while cells and not cells[-1]:  # a trailing delimiter
+            cells.pop()
         empty = sum(1 for c in cells if not c)
         numbers = sum(1 for c in cells if c and _numberish(c))
         if empty <= len(cells) // 4 and numbers == 0:
