@@ -128,14 +128,14 @@ def test_a_row_wrapped_whole_in_quotes_is_an_error_row():
         '"1,0970F,""Grimes, Madden and Huff"",Lake"\n'
         "2,0C0F1,Acme,Boston\n"
     )
-    source, rows = read(data.encode())
+    _source, rows = read(data.encode())
     assert [(r.line, r.code) for r in bad(rows)] == [(2, "field_count")]
     assert good(rows)[0].values == ("2", "0C0F1", "Acme", "Boston")
 
 
 def test_an_unclosed_quote_costs_one_row_not_the_rest_of_the_file():
     lines = ["id,name,city", '1,"Ann,Paris'] + [f"{i},N{i},C{i}" for i in range(2, 2000)]
-    source, rows = read(("\n".join(lines) + "\n").encode(), limits=Limits(max_record_lines=50))
+    _source, rows = read(("\n".join(lines) + "\n").encode(), limits=Limits(max_record_lines=50))
     errors = bad(rows)
     assert errors[0].line == 2 and errors[0].code == "quote"
     assert errors[0].raw.startswith('1,"Ann,Paris')
@@ -144,20 +144,20 @@ def test_an_unclosed_quote_costs_one_row_not_the_rest_of_the_file():
 
 def test_an_unclosed_quote_at_the_end_gives_the_lines_after_it_back():
     data = 'id,name\n1,"Ann\n2,Bob\n3,Cy\n'
-    source, rows = read(data.encode())
+    _source, rows = read(data.encode())
     assert [(r.line, r.code) for r in bad(rows)] == [(2, "quote")]
     assert [r.values for r in good(rows)] == [("2", "Bob"), ("3", "Cy")]
 
 
 def test_text_after_a_closing_quote_is_a_broken_quote():
-    source, rows = read(b'id,name\n1,"Ann"x\n2,Bob\n')
+    _source, rows = read(b'id,name\n1,"Ann"x\n2,Bob\n')
     assert [(r.line, r.code) for r in bad(rows)] == [(2, "quote")]
     assert good(rows)[0].values == ("2", "Bob")
 
 
 def test_multiline_quoted_values_keep_their_first_line_number():
     data = 'id,notes,x\n1,"line one\nline two",a\n2,plain,b\n'
-    source, rows = read(data.encode())
+    _source, rows = read(data.encode())
     assert [(r.line, r.values[1]) for r in rows] == [(2, "line one\nline two"), (4, "plain")]
 
 
@@ -200,7 +200,7 @@ def test_tri_state_nulls_spaces_and_leading_zeros_are_left_for_the_parser():
 
 def test_a_space_after_every_comma_still_reads_quotes():
     data = 'rec_id, given_name, address\nrec-1-org, ann, "1 main st, apt 2"\n'
-    source, rows = read(data.encode())
+    _source, rows = read(data.encode())
     assert rows[0].values == ("rec-1-org", "ann", "1 main st, apt 2")
 
 

@@ -54,12 +54,18 @@ _COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 _SPLIT_TIME = re.compile(r"(?P<day>.+?)(?:\s*[T\s]\s*)(?P<clock>[0-9]{1,2}[:：][0-9]{2}.*)")
 _MIDNIGHT = re.compile(r"0{1,2}[:：]00(?::00(?:[.,]0+)?)?")
 _FRACTION = re.compile(r"([.,][0-9]{6})[0-9]+")
+_LETTERS_AND_SIGN = re.compile(r"^[A-Z]{1,3}(\$)")
 _EXCEL_EPOCH = date(1899, 12, 30)
 _SERIAL_MAX = 2_958_465  # 9999-12-31
 
 
 class ValueProblem(ValueError):
-    """A cell that cannot be read for a field; the message quotes the value."""
+    """A cell that cannot be read for a field; the message quotes the value. ``code``
+    names what went wrong when callers may word it otherwise ("not_a_date")."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,7 @@ def read_number(
             negative, s = True, s[:-1].strip()
         if percent and s.endswith("%"):
             s = s[:-1].strip()
+        s = _LETTERS_AND_SIGN.sub(r"\1", s)  # US$, HK$, R$
         while s and _is_symbol(s[0]):
             s = s[1:].strip()
         while s and _is_symbol(s[-1]):
@@ -309,7 +316,8 @@ def boolean(spec: FieldSpec, value: Any, ctx: ImportContext) -> bool:
 def _no_date(value: Any) -> ValueProblem:
     return ValueProblem(
         _("“%(value)s” is not a date: write it as %(example)s.", value=shown(value),
-          example="2024-03-01")
+          example="2024-03-01"),
+        "not_a_date",
     )  # fmt: skip
 
 
@@ -454,7 +462,9 @@ def moment(spec: FieldSpec, value: Any, ctx: ImportContext) -> datetime | None:
             _("“%(value)s” does not exist in the time zone %(zone)s: the clocks go forward "
               "that night.", value=shown(value), zone=exc.zone)
         ) from None  # fmt: skip
-    except ValueProblem:
+    except ValueProblem as exc:
+        if exc.code == "not_a_date":
+            raise _no_moment(value) from None
         raise
     except ValueError:
         raise _no_moment(value) from None
