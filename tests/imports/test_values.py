@@ -72,7 +72,7 @@ def test_dates(raw, ctx, expected):
     [
         ("abc", EN, "“abc” is not a date: write it as 2024-03-01."),
         ("2024-02-30", EN, "“2024-02-30” is not a date"),
-        ("03/04/2026", ZH, "could be 03-04 or 04-03: choose the order"),
+        ("03/04/2026", ZH, "could be 2026-03-04 or 2026-04-03: choose the order"),
         ("11/18/2018", ImportContext(date_order="dmy"), "not a date in the order day/month/year"),
         ("11/8/18", EN, "is not a date"),
         ("1996-07-04 10:30", EN, "has a time of day"),

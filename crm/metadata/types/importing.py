@@ -335,7 +335,7 @@ def _serial(n: Any, value: Any) -> datetime:
     return start + timedelta(seconds=seconds)
 
 
-def _day_month(a: int, b: int, value: Any, ctx: ImportContext) -> tuple[int, int]:
+def _day_month(a: int, b: int, year: int, value: Any, ctx: ImportContext) -> tuple[int, int]:
     """(month, day) of a/b/yyyy: the only reading that fits, else the column's order,
     else the language's; ValueProblem when none says."""
     order = ctx.date_order
@@ -353,10 +353,10 @@ def _day_month(a: int, b: int, value: Any, ctx: ImportContext) -> tuple[int, int
     elif fits and ctx.formats.order in ("mdy", "dmy"):
         chosen = ctx.formats.order
     elif fits:
+        first, second = f"{year}-{a:02d}-{b:02d}", f"{year}-{b:02d}-{a:02d}"
         raise ValueProblem(
             _("“%(value)s” could be %(first)s or %(second)s: choose the order of day and "
-              "month for this column.", value=shown(value), first=f"{a:02d}-{b:02d}",
-              second=f"{b:02d}-{a:02d}")
+              "month for this column.", value=shown(value), first=first, second=second)
         )  # fmt: skip
     else:
         raise _no_date(value)
@@ -384,7 +384,7 @@ def read_day(value: Any, ctx: ImportContext) -> date | None:
     if (m := _YMD.fullmatch(s)) or (m := _COMPACT.fullmatch(s)):
         parts = int(m[1]), int(m[2]), int(m[3])
     elif m := _XY_YEAR.fullmatch(s):
-        month, day = _day_month(int(m[1]), int(m[2]), value, ctx)
+        month, day = _day_month(int(m[1]), int(m[2]), int(m[3]), value, ctx)
         parts = int(m[3]), month, day
     elif ctx.excel_serials and s.isdigit() and len(s) == 5:
         return _serial(int(s), value).date()
