@@ -325,3 +325,26 @@ def test_messages_are_translated(app):
         with pytest.raises(ValueProblem) as exc:
             parse_value(YESNO, "maybe", ZH)
         assert "maybe" in str(exc.value) and "是" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Ann.Lee@Example.COM", "user+tag@sub.example.org", "a@b.co", "x_y-z@mail-1.example.io",
+        "Info@example.com", "POSTMASTER@example.com", "a@b.test", "x@mail.local",
+        "a..b@example.com", ".a@example.com", "a@-x.com", "a@x-.com", "a@x.c", "a@localhost",
+        "josé@example.com", "a@exämple.com", "a b@example.com", "a@b@c.com",
+    ],
+)  # fmt: skip
+def test_the_fast_email_check_agrees_with_the_validator(address):
+    from crm.metadata.types.text import import_email
+
+    field = spec("email")
+
+    def outcome(parse):
+        try:
+            return parse(field, address)
+        except ValueError:
+            return "refused"
+
+    assert outcome(import_email) == outcome(types.get("email").parse)

@@ -54,6 +54,8 @@ _COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 _SPLIT_TIME = re.compile(r"(?P<day>.+?)(?:\s*[T\s]\s*)(?P<clock>[0-9]{1,2}[:：][0-9]{2}.*)")
 _MIDNIGHT = re.compile(r"0{1,2}[:：]00(?::00(?:[.,]0+)?)?")
 _FRACTION = re.compile(r"([.,][0-9]{6})[0-9]+")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?")
+_DIGITS = re.compile(r"[0-9.,]*[0-9][0-9.,]*")
 _LETTERS_AND_SIGN = re.compile(r"^[A-Z]{1,3}(\$)")
 _EXCEL_EPOCH = date(1899, 12, 30)
 _SERIAL_MAX = 2_958_465  # 9999-12-31
@@ -200,6 +202,8 @@ def read_number(
         return d * 100 if percent and ctx.percent_fractions and isinstance(value, float) else d
     if not isinstance(value, str):
         raise _no_number(value, ctx)
+    if _PLAIN_NUMBER.fullmatch(value):  # the machine form: most cells of most files
+        return denoise(Decimal(value))
     s = unicodedata.normalize("NFKC", value).translate(_MINUS).strip()
     negative = False
     if s.startswith("(") and s.endswith(")"):  # accounting: (1,234.00)
@@ -228,7 +232,7 @@ def read_number(
         if s == before:
             break
     s = s.translate(_NUMBER_SPACES)
-    if not s or len(s) > 60 or not re.fullmatch(r"[0-9.,]*[0-9][0-9.,]*", s):
+    if not s or len(s) > 60 or not _DIGITS.fullmatch(s):
         raise _no_number(value, ctx)
     digits = _machine(s, ctx)
     if digits is None:
@@ -486,16 +490,32 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace())
 
 
+_KNOWN: dict[int, tuple[Any, dict[str, str]]] = {}
+
+
+def _names(spec: FieldSpec) -> dict[str, str]:
+    """Folded key, label and translated labels -> choice key, once per choices tuple
+    (a spec is compiled once per metadata version; the tuple is kept to check identity)."""
+    found = _KNOWN.get(id(spec.choices))
+    if found is not None and found[0] is spec.choices:
+        return found[1]
+    known: dict[str, str] = {}
+    for c in spec.active_choices:
+        for name in (c.key, c.label, *c.labels.values()):
+            known.setdefault(fold(str(name)), c.key)
+    if len(_KNOWN) > 512:
+        _KNOWN.clear()
+    _KNOWN[id(spec.choices)] = (spec.choices, known)
+    return known
+
+
 def choices(multi: bool):
     """The hook of a choice type: each value matched to a choice by key, label or label
     in any language (case, accents and spaces ignored) or the context's aliases; several
     values split at commas, semicolons and vertical bars."""
 
     def read(spec: FieldSpec, value: Any, ctx: ImportContext) -> Any:
-        known: dict[str, str] = {}
-        for c in spec.active_choices:
-            for name in (c.key, c.label, *c.labels.values()):
-                known.setdefault(fold(str(name)), c.key)
+        known = _names(spec)
         aliases = ctx.choice_aliases.get(spec.key, {})
         parts = re.split(r"[,;|]", str(value)) if multi else [as_text(value)]
         keys = []
