@@ -55,6 +55,7 @@ _SPLIT_TIME = re.compile(r"(?P<day>.+?)(?:\s*[T\s]\s*)(?P<clock>[0-9]{1,2}[:：]
 _MIDNIGHT = re.compile(r"0{1,2}[:：]00(?::00(?:[.,]0+)?)?")
 _FRACTION = re.compile(r"([.,][0-9]{6})[0-9]+")
 _PLAIN_NUMBER = re.compile(r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?")
+_AMBIGUOUS = re.compile(r"-?[1-9][0-9]{0,2}\.[0-9]{3}")  # 1.234: Spanish 1234
 _DIGITS = re.compile(r"[0-9.,]*[0-9][0-9.,]*")
 _LETTERS_AND_SIGN = re.compile(r"^[A-Z]{1,3}(\$)")
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -202,7 +203,9 @@ def read_number(
         return d * 100 if percent and ctx.percent_fractions and isinstance(value, float) else d
     if not isinstance(value, str):
         raise _no_number(value, ctx)
-    if _PLAIN_NUMBER.fullmatch(value):  # the machine form: most cells of most files
+    if _PLAIN_NUMBER.fullmatch(value) and (  # the machine form: most cells of most files
+        not _AMBIGUOUS.fullmatch(value) or (ctx.decimal_mark or ctx.formats.decimal) == "."
+    ):
         return denoise(Decimal(value))
     s = unicodedata.normalize("NFKC", value).translate(_MINUS).strip()
     negative = False
