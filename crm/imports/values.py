@@ -27,14 +27,21 @@ __all__ = [
 _XY_YEAR = re.compile(r"\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{1,2})\s*[-/.]\s*[0-9]{4}\b.*")
 
 
+_MEMO_SIZE = 4096
+_MISS = object()
+
+
 @dataclass(frozen=True)
 class ColumnMap:
     """One column of the file read into one field: ``column`` its 0-based index in the
-    row; ``ctx`` how its values are read (date order, decimal mark...)."""
+    row; ``ctx`` how its values are read (date order, decimal mark...). ``memo`` keeps
+    the values read for the column's most frequent texts (cities, segments, yes/no, dates
+    repeat in most files): a text is parsed once per column, not once per row."""
 
     column: int
     spec: FieldSpec
     ctx: ImportContext = field(default_factory=ImportContext)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -72,10 +79,20 @@ def parse_row(columns: Sequence[ColumnMap], values: Sequence[Any]) -> Parsed:
     problems: list[Problem] = []
     for col in columns:
         raw = values[col.column] if col.column < len(values) else None
+        memo = col.memo
+        if isinstance(raw, str):
+            found = memo.get(raw, _MISS)
+            if found is not _MISS:
+                out[col.spec.key] = found
+                continue
         try:
-            out[col.spec.key] = types.get(col.spec.type).import_value(col.spec, raw, col.ctx)
+            value = types.get(col.spec.type).import_value(col.spec, raw, col.ctx)
         except ValueError as exc:
             problems.append(Problem(col.spec.key, col.column + 1, raw, str(exc)))
+            continue
+        out[col.spec.key] = value
+        if isinstance(raw, str) and len(memo) < _MEMO_SIZE and not isinstance(value, list):
+            memo[raw] = value  # values are immutable (lists, of multi-selects, are not kept)
     return Parsed(out, problems)
 
 

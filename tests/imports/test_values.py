@@ -296,6 +296,9 @@ def test_a_row_reports_every_problem_with_its_field_and_column():
         ("active", 5, "maybe"),
     ]
     assert parse_row(columns, ("B",)).values["joined"] is None  # short XLSX rows
+    again = parse_row(columns, ("A", "", "abc", "1,5", "Yes"))  # repeated texts: memo
+    assert [p.field for p in again.problems] == ["joined"] and again.values["active"] is True
+    assert columns[3].memo == {"Yes": True}
 
 
 def test_column_guesses():
