@@ -73,7 +73,7 @@ def open_xlsx(
     )
     return Source(
         kind="xlsx", name=name, size=size, columns=columns, header=header, sheet=sheet,
-        sheets=sheets, notices=notices, limits=limits, _open=opener, _formula_rows=missing,
+        sheets=sheets, notices=notices, limits=limits, opener=opener, formula_rows=missing,
     )  # fmt: skip
 
 

@@ -76,9 +76,10 @@ class Source:
     notices: list[Notice] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
     limits: Limits = field(default_factory=Limits)
-    _open: Any = None
-    _header_line: int = 0
-    _formula_rows: dict[int, str] = field(default_factory=dict)
+    # how to open the file again (a context manager giving the binary stream), and the
+    # XLSX rows holding a formula without a saved value (row -> cell)
+    opener: Any = field(default=None, repr=False)
+    formula_rows: dict[int, str] = field(default_factory=dict, repr=False)
 
     def rows(self) -> Iterator[Row | BadRow]:
         """Every data row after the header, in file order: ``Row`` or ``BadRow``. Blank
@@ -99,7 +100,7 @@ class Source:
         fmt = sniff.dialect(self.delimiter.value, self.quotechar or "", self.skip_space)
         counts, limit = self.counts, self.limits.max_cell_chars
         seen = 0
-        with self._open() as stream, _text(stream, self.encoding.value) as text:
+        with self.opener() as stream, _text(stream, self.encoding.value) as text:
             for item in csvrows.records(text, fmt, self.limits):
                 if isinstance(item, BadRow):
                     counts.add_bad(item.code)
@@ -128,7 +129,7 @@ class Source:
         width = len(self.columns)
         counts, limit = self.counts, self.limits.max_cell_chars
         seen = 0
-        with self._open() as stream, warnings.catch_warnings():
+        with self.opener() as stream, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # openpyxl's notes on styles
             book = xlsx.open_book(stream)
             try:
@@ -141,7 +142,7 @@ class Source:
                         if seen < self.header.value:
                             counts.before_header += 1
                         continue
-                    bad = _check_cells(number, values, width, limit, self._formula_rows)
+                    bad = _check_cells(number, values, width, limit, self.formula_rows)
                     if bad is not None:
                         counts.add_bad(bad.code)
                         yield bad
@@ -326,7 +327,7 @@ def _open_csv(
     source = Source(
         kind="csv", name=name, size=size, columns=(), header=header, encoding=encoding,
         delimiter=delimiter, quotechar=quote, skip_space=skip_space,
-        line_ending=sniff.line_ending(sample), limits=limits, _open=opener,
+        line_ending=sniff.line_ending(sample), limits=limits, opener=opener,
     )  # fmt: skip
     source.columns = _csv_columns(source, stream, limits)
     return source
