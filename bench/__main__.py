@@ -7,6 +7,7 @@ import sys
 from bench import (
     board_bench,
     i18n_bench,
+    import_read_bench,
     list_bench,
     load_bench,
     package_bench,
@@ -22,6 +23,7 @@ BENCHES = {
     "i18n": i18n_bench.main,
     "board": board_bench.main,
     "package": package_bench.main,
+    "import_read": import_read_bench.main,
 }
 
 

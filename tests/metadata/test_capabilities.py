@@ -59,7 +59,8 @@ def test_hooks_have_working_defaults():
     assert types.get("multi_picklist").to_json(tags, ["a", "b"]) == ["a", "b"]
     money = FieldSpec(key="m", type="currency", label="M")
     assert types.get("currency").to_json(money, types.get("currency").parse(money, "1.5")) == "1.50"
-    assert types.get("date").parse_import(spec, "2025-01-02") == date(2025, 1, 2)
+    assert types.get("date").import_value(spec, " 2025-01-02 ") == date(2025, 1, 2)
+    assert types.get("date").import_value(spec, "NULL") is None
 
 
 # A comparison of a type with a literal type name: ``f.type == "lookup"``,

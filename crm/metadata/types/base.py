@@ -21,7 +21,7 @@ from markupsafe import escape
 from sqlalchemy.dialects import postgresql
 
 from crm.metadata.spec import FieldSpec
-from crm.metadata.types import l10n
+from crm.metadata.types import importing, l10n
 from crm.metadata.types.l10n import Formats
 
 # The parsing helpers every family shares live in ``values.py``; they are imported from
@@ -131,9 +131,14 @@ class FieldType:
 
     Designer: ``options`` (each with its default and check), ``default_options``.
 
-    Hooks for what comes next, with working defaults: ``parse_import`` (values as people
-    write them in a file; default ``parse``), ``to_json`` (the API's form; default
-    ``input_text``), ``aggregates`` (which report aggregations apply; default none)."""
+    Imports: ``parse_import(spec, value, ctx)`` reads a cleaned cell of a file as people
+    write it (``importing``: numbers in either convention, dates in several forms, yes/no
+    words; ``ctx`` an ``importing.ImportContext``); default ``parse``, its message
+    prefixed with the value. ``import_value`` is what callers use.
+
+    Hooks for what comes next, with working defaults: ``to_json`` (the API's form;
+    default ``input_text``), ``aggregates`` (which report aggregations apply; default
+    none)."""
 
     key: str
     label: str
@@ -184,7 +189,7 @@ class FieldType:
     options: tuple[Option, ...] = ()
     default_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # hooks
-    parse_import: Callable[[FieldSpec, Any], Any] | None = None
+    parse_import: Callable[[FieldSpec, Any, Any], Any] | None = None
     to_json: Callable[[FieldSpec, Any], Any] | None = None
     aggregates: tuple[str, ...] = ()
 
@@ -203,7 +208,7 @@ class FieldType:
         if self.assigned:
             put(self, "takes_default", False)
         if self.parse_import is None:
-            put(self, "parse_import", self.parse)
+            put(self, "parse_import", importing.generic(self.parse))
         if self.to_json is None:
             put(self, "to_json", json_value)
         if not self.default_options and self.options:
@@ -255,6 +260,18 @@ class FieldType:
         if self.read is None:
             return self.parse(spec, value)
         return self.read(spec, value, formats or l10n.current())
+
+    def import_value(
+        self, spec: FieldSpec, raw: Any, ctx: importing.ImportContext | None = None
+    ) -> Any:
+        """A cell of an imported file (text, or a typed XLSX value) as the stored value:
+        None for an empty cell, a lone space or a word for "empty" (NULL, N/A...);
+        ``importing.ValueProblem`` (a ValueError) with a message quoting the value."""
+        ctx = ctx or importing.ImportContext(formats=l10n.current())
+        value = importing.clean(raw, ctx)
+        if value is None:
+            return None
+        return self.parse_import(spec, value, ctx)
 
     def input_value(self, spec: FieldSpec, value: Any, formats: Formats | None = None) -> str:
         """A stored value as a form input shows it to the user ("" for None)."""

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm.metadata.spec import FieldSpec
+from crm.metadata.types import importing
 from crm.metadata.types.base import FieldType, blank, escaped, fixed, json_type
 from crm.metadata.types.filters import equality_filter, many, one
 from crm.metadata.types.forms import (
@@ -183,6 +184,7 @@ ENTRIES = (
         parse=_parse_boolean, show=_show_boolean, storage="boolean",
         operators=("is_true", "is_false", "empty"), filter_sql=equality_filter,
         can_be_unique=False, takes_default=False, aggregates=("count",),
+        parse_import=importing.boolean,
     ),
     FieldType(
         key="picklist", label=_l("Picklist"),
@@ -191,7 +193,7 @@ ENTRIES = (
         sa_type=fixed(sa.String, 64), form_field=form_field(PicklistField),
         widget="select", parse=parse_picklist, format=format_picklist,
         operators=("in", "not_in", "empty", "not_empty"), filter_sql=picklist_filter,
-        html=picklist_html, cell=picklist_cell,
+        html=picklist_html, cell=picklist_cell, parse_import=importing.choices(multi=False),
     ),
     FieldType(
         key="multi_picklist", label=_l("Multi-select picklist"),
@@ -202,5 +204,6 @@ ENTRIES = (
         operators=("contains", "contains_any", "empty", "not_empty"), filter_sql=_multi_filter,
         op_words={"contains": _l("includes")}, html=_multi_html,
         multi_valued=True, sortable=False, can_be_unique=False,
+        parse_import=importing.choices(multi=True),
     ),
 )  # fmt: skip

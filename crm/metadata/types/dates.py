@@ -24,7 +24,7 @@ from wtforms import widgets
 
 from crm import timeutil
 from crm.metadata.spec import FieldSpec
-from crm.metadata.types import l10n
+from crm.metadata.types import importing, l10n
 from crm.metadata.types.base import FieldType, blank, fixed
 from crm.metadata.types.filters import DATE_OPS, pair, relative_range
 from crm.metadata.types.forms import ParsedField, form_field
@@ -322,6 +322,7 @@ ENTRIES = (
         widget="date", parse=parse_date, read=read_date, show=_show_date, edit=_edit_date,
         read_hint=_date_hint, csv=_csv_date, sheet=_sheet_date, storage="date",
         filter_sql=_date_filter(_day_span, moments=False), filter_value=_date_value,
+        parse_import=importing.day,
     ),
     FieldType(
         key="datetime", label=_l("Date and time"),
@@ -332,6 +333,6 @@ ENTRIES = (
         widget="datetime-local", parse=_parse_datetime, read=read_moment, show=_show_moment,
         edit=_edit_moment, read_hint=_moment_hint, csv=_csv_moment, sheet=_sheet_moment,
         storage="datetime", filter_sql=_date_filter(_moment_span, moments=True),
-        filter_value=_moment_value, describe=_describe_moment,
+        filter_value=_moment_value, describe=_describe_moment, parse_import=importing.moment,
     ),
 )  # fmt: skip

@@ -20,7 +20,7 @@ from flask_babel import ngettext
 from wtforms import widgets
 
 from crm.metadata.spec import FieldSpec
-from crm.metadata.types import l10n
+from crm.metadata.types import importing, l10n
 from crm.metadata.types.base import (
     BIGINT_MAX,
     BIGINT_MIN,
@@ -278,16 +278,19 @@ ENTRIES = (
                               autocomplete="off"),
         widget="number", parse=parse_integer, read=read_integer, show=_show_integer,
         sheet=_sheet_integer, storage="integer", step="1",
+        parse_import=importing.number(parse_integer),
     ),
     FieldType(
         key="decimal", label=_l("Decimal number"),
         description=_l("A number with a fixed number of decimal places."),
         position=40, **_DECIMAL, parse=_PARSERS["decimal"], read=_decimal_reader(),
+        parse_import=importing.number(_PARSERS["decimal"]),
         show=_show_decimal, sheet=_sheet_decimal, options=(_PLACES,),
     ),
     FieldType(
         key="currency", label=_l("Currency"), description=_l("An amount of money in one currency."),
         position=50, **_DECIMAL, parse=_PARSERS["currency"],
+        parse_import=importing.number(_PARSERS["currency"], currency=True),
         read=_decimal_reader(_currency_affixes), show=_show_currency, sheet=_sheet_currency,
         unit=_currency_code,
         options=(
@@ -299,6 +302,7 @@ ENTRIES = (
     FieldType(
         key="percent", label=_l("Percent"), description=_l("A percentage: 12.5 means 12.5 %."),
         position=60, **_DECIMAL, parse=_PARSERS["percent"],
+        parse_import=importing.number(_PARSERS["percent"], percent=True),
         read=_decimal_reader(lambda spec, fm: ("%",)), show=_show_percent,
         sheet=_sheet_percent, unit=lambda spec: "%", options=(_PLACES,),
     ),

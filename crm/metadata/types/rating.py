@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import widgets
 
 from crm.metadata.spec import FieldSpec
+from crm.metadata.types import importing
 from crm.metadata.types.base import FieldType, escaped, fixed
 from crm.metadata.types.filters import NUMBER_OPS, number_filter
 from crm.metadata.types.forms import ParsedField, form_field
@@ -81,5 +82,6 @@ ENTRIES = (
         operators=NUMBER_OPS, filter_sql=number_filter, filter_input="number", step="1",
         numeric=True, sort_words=(_l("lowest first"), _l("highest first")),
         html=_rating_html, cell=_rating_cell, aggregates=("count", "avg", "min", "max"),
+        parse_import=importing.number(_parse_rating),
     ),
 )  # fmt: skip

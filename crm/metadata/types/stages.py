@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from crm.metadata.types import importing
 from crm.metadata.types.base import FieldType, fixed
 from crm.metadata.types.choices import (
     choice_value,
@@ -31,6 +32,7 @@ _MANAGED = {
     "format": format_picklist, "operators": ("in", "not_in", "empty", "not_empty"),
     "filter_sql": picklist_filter, "html": picklist_html, "cell": picklist_cell,
     "can_be_unique": False, "takes_default": False, "index_by_default": True,
+    "parse_import": importing.choices(multi=False),
 }  # fmt: skip
 
 ENTRIES = (
