@@ -34,20 +34,18 @@ def _credentials_file() -> Path:
 
 
 def install_starter(admin: User) -> bool:
-    """Apply the B2B sales starter (``STARTER``) to an installation without entities, as
-    ``admin``, through the package service (load, plan, apply: as ``crm package apply``
-    would). Returns False, changing nothing, when the installation already has entities.
+    """Install the B2B sales starter (``STARTER``) in an installation without entities, as
+    ``admin``, as the first-run page does (``crm.packages.starters.install``: load, plan,
+    apply through the package service). Returns False, changing nothing, when the
+    installation already has entities.
 
     The starter is the demo's one configuration: the demo adds people and records only,
     so it cannot drift from the starter (``tests/test_demo.py`` exports it back)."""
-    from crm.metadata import specs
-    from crm.packages.apply import apply, plan_package
-    from crm.packages.load import load
+    from crm.packages import starters
 
-    if specs.current().entities:
+    if not starters.installation_is_empty():
         return False
-    package = load(STARTER.read_bytes(), filename=STARTER.name, existing=specs.raw().entities)
-    apply(plan_package(package.data), actor_id=admin.id)
+    starters.install(STARTER.stem, admin)  # the same path as the first-run page's
     return True
 
 

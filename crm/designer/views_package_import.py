@@ -20,7 +20,7 @@ from flask_login import current_user
 from crm.designer import bp
 from crm.designer.views_entities import nav_entities
 from crm.metadata import specs
-from crm.packages import staging
+from crm.packages import provenance, staging
 from crm.packages.apply import plan_package, refusals
 from crm.packages.background import queue_apply
 from crm.packages.load import Package, load
@@ -69,6 +69,7 @@ def _plan_page(
         choices=choices or {},
         allow_destructive=allow_destructive,
         words=Words(p),
+        recorded=p.empty and provenance.unchanged(package.data),
         is_conflict=lambda step: isinstance(step, Conflict),
         CHOICE=CHOICE,
         nav_entities=nav_entities(),

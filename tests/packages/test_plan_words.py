@@ -74,3 +74,30 @@ def test_the_plan_is_in_the_readers_language(admin, admin_client):
     # The view by the package's Spanish name; rights in the product's Spanish words.
     assert "Vista de lista «Oportunidades abiertas»" in text
     assert "Open deals → Open opportunities" in text  # stored values stay as they are
+
+
+def test_an_empty_plan_offers_to_record_the_version_once(admin, admin_client):
+    """A configuration built by hand that already is the package: nothing to apply, but the
+    implementer may record the version (so the next one merges); once recorded, the page
+    says so and offers no button at all."""
+    from crm.packages import provenance
+    from crm.packages.export import export_package
+    from tests.packages.test_screen import hidden, job_url
+
+    apply(plan_package(package()), actor_id=admin.id)
+    own = export_package(name="acme", version="7")  # never applied under that name
+    page = upload(admin_client, own)
+    html = page.get_data(as_text=True)
+    assert "Nothing would change" in html
+    assert 'id="package-record"' in html and ">Apply<" not in html
+    assert not provenance.unchanged(own)
+    form = {"csrf_token": admin_client.csrf_token(), **hidden(html)}
+    admin_client.get(job_url(admin_client.post("/admin/packages/apply", data=form)))
+    assert provenance.unchanged(own)
+
+    again = upload(admin_client, own).get_data(as_text=True)
+    assert "already recorded as applied here" in again
+    assert (
+        'id="package-record"' not in again
+        and 'type="submit"' not in again.split('id="package-apply"')[1]
+    )
