@@ -1,0 +1,157 @@
+"""The dry run: what an import would do, row by row, without writing anything.
+
+``dry_run(user, spec, source, mapping)`` reads the whole file once, in batches, as the run
+would: each row parsed through its plan (lookups resolved per batch, one query per lookup
+column), existing records found by the mapping's ``match_on`` field (one query per batch,
+through the scoped query layer), required fields checked for rows that would create. It
+counts the rows that would be created, updated, skipped or fail, and keeps the first
+``keep`` reasons (row, field, value, message) while counting them all per field.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from flask_babel import gettext as _
+
+from crm.access import policy
+from crm.extensions import db
+from crm.imports.mapping import BOTH, CREATE, UPDATE, Mapping, Plan, new_choices, plan
+from crm.metadata.spec import EntitySpec
+from crm.metadata.types import l10n
+from crm.records.query import scoped, table_of
+
+__all__ = ["DryRun", "RowIssue", "dry_run"]
+
+BATCH = 1000
+_ROW = "(row)"
+
+
+@dataclass(frozen=True)
+class RowIssue:
+    """Why one row would fail: its ``line`` in the file, the ``field`` key and 1-based
+    ``column`` concerned (None for the whole row), the ``value`` and the ``message``."""
+
+    line: int
+    field: str | None
+    column: int | None
+    value: Any
+    message: str
+
+
+@dataclass
+class DryRun:
+    """The counts of a dry run, the first ``issues`` kept, every issue counted per field
+    (``by_field``; "(row)" for whole rows), lookup names that would be created
+    (field -> count) and the choices the value tables add (field -> texts)."""
+
+    rows: int = 0
+    create: int = 0
+    update: int = 0
+    skip: int = 0
+    error: int = 0
+    issues: list[RowIssue] = field(default_factory=list)
+    by_field: Counter = field(default_factory=Counter)
+    lookups_to_create: dict[str, int] = field(default_factory=dict)
+    new_choices: dict[str, list[str]] = field(default_factory=dict)
+
+
+def dry_run(
+    user: Any,
+    spec: EntitySpec,
+    source: Any,
+    mapping: Mapping,
+    *,
+    formats: l10n.Formats = l10n.DEFAULT,
+    keep: int = 200,
+    batch: int = BATCH,
+) -> DryRun:
+    """What importing ``source`` with ``mapping`` would do (see the module's docstring).
+    ``ValidationFailed`` when the mapping itself needs fixing (``mapping.check``); writes
+    nothing."""
+    the_plan = plan(user, spec, mapping, source.columns, formats, dry_run=True)
+    out = DryRun(new_choices=new_choices(mapping))
+    seen: set[Any] = set()
+    rows = source.rows()
+    while True:
+        chunk = list(islice(rows, batch))
+        if not chunk:
+            break
+        _check_batch(user, the_plan, chunk, out, seen, keep)
+    out.lookups_to_create = {k: len(v) for k, v in the_plan.to_create.items()}
+    return out
+
+
+def _note(out: DryRun, keep: int, issue: RowIssue) -> None:
+    out.by_field[issue.field or _ROW] += 1
+    if len(out.issues) < keep:
+        out.issues.append(issue)
+
+
+def _check_batch(
+    user: Any, the_plan: Plan, chunk: Sequence[Any], out: DryRun, seen: set, keep: int
+) -> None:
+    spec, match_on = the_plan.spec, the_plan.match_on
+    good = [r for r in chunk if r.ok]
+    parsed = dict(
+        zip((id(r) for r in good), the_plan.parse_batch([r.values for r in good]), strict=True)
+    )
+    keys = {p.values.get(match_on) for p in parsed.values()} - {None} if match_on else set()
+    readable, editable = _existing(user, spec, match_on, keys)
+    required = [
+        f for f in policy.visible_fields(user, spec, "edit") if f.required and f.default is None
+    ]
+    for row in chunk:
+        out.rows += 1
+        if not row.ok:
+            out.error += 1
+            _note(out, keep, RowIssue(row.line, None, row.column, row.raw, str(row.message)))
+            continue
+        p = parsed[id(row)]
+        if p.problems:
+            out.error += 1
+            for problem in p.problems:
+                _note(out, keep, RowIssue(row.line, problem.field, problem.column, problem.value,
+                                          problem.message))  # fmt: skip
+            continue
+        key = p.values.get(match_on) if match_on else None
+        exists = key is not None and (key in readable or key in seen)
+        if exists and the_plan.mode in (UPDATE, BOTH):
+            if key in readable and key not in editable:
+                out.error += 1
+                _note(out, keep, RowIssue(row.line, match_on, None, key,
+                                          _("You may not change this record.")))  # fmt: skip
+            else:
+                out.update += 1
+            continue
+        if exists or (the_plan.mode == UPDATE):
+            out.skip += 1
+            continue
+        missing = [f for f in required if p.values.get(f.key) in (None, "", [])]
+        if the_plan.mode in (CREATE, BOTH) and missing:
+            out.error += 1
+            for f in missing:
+                _note(out, keep, RowIssue(row.line, f.key, None, None,
+                                          _("%(field)s is required.", field=f.label)))  # fmt: skip
+            continue
+        if key is not None:
+            seen.add(key)
+        out.create += 1
+
+
+def _existing(user: Any, spec: EntitySpec, match_on: str | None, keys: set) -> tuple[set, set]:
+    """The ``match_on`` values among ``keys`` of records ``user`` may read, and of those
+    they may edit (two queries per batch)."""
+    if not match_on or not keys:
+        return set(), set()
+    table = table_of(spec)
+    column = table.c[match_on]
+    found = []
+    for action in ("read", "edit"):
+        query = scoped(user, spec, action, columns=[column]).where(column.in_(list(keys)))
+        found.append(set(db.session.scalars(query)))
+    return found[0], found[1]

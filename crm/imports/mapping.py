@@ -1,0 +1,400 @@
+"""An import's mapping: which column goes into which field, and how its values are read.
+
+``Mapping`` is plain data (saved as JSON, see ``crm.imports.saved``): per column the
+field it fills (or none: skipped), the column's date order and decimal mark, and for a
+picklist the value table (the file's text -> a choice key, or ``NEW``: add it as a new
+choice); per lookup field a ``LookupRule``; the import's mode (create, update or both)
+and the field that finds existing records.
+
+``check(user, spec, mapping, columns)`` returns every problem at once, each with a code
+and the column or field it concerns; ``plan(...)`` turns a mapping without problems into
+a ``Plan``: the ``ColumnMap``s the run engine parses rows with, the lookup resolvers,
+and ``parse_batch(rows)`` that resolves a batch's lookups (one query per lookup column)
+and parses its rows. ``unknown_values`` lists a file's picklist texts that match no
+choice, with suggestions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from flask_babel import gettext as _
+
+from crm.access import policy
+from crm.imports.lookups import LookupRule, Resolver
+from crm.imports.matching import norm, similarity
+from crm.imports.values import ColumnMap, ImportContext, Parsed, Problem, parse_row
+from crm.metadata import types
+from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.metadata.types import l10n
+from crm.metadata.types.importing import EMPTY_WORDS, fold
+
+__all__ = [
+    "MODES", "NEW", "ColumnChoice", "Issue", "Mapping", "Plan", "Suggestion", "Unknown",
+    "check", "new_choices", "plan", "suggest", "unknown_values",
+]  # fmt: skip
+
+NEW = "+new"  # in a value table: add the text as a new choice
+CREATE, UPDATE, BOTH = "create", "update", "both"
+MODES = (CREATE, UPDATE, BOTH)
+_SUGGEST_AT = 0.7
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """One column: ``column`` its 0-based index, ``name`` its header, ``field`` the field
+    it fills (None: skipped); ``date_order`` / ``decimal_mark`` (None: the language's);
+    ``values`` the value table of a picklist column (text -> choice key or ``NEW``)."""
+
+    column: int
+    name: str = ""
+    field: str | None = None
+    date_order: str | None = None
+    decimal_mark: str | None = None
+    values: Any = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A whole mapping (see the module's docstring)."""
+
+    entity: str
+    columns: tuple[ColumnChoice, ...]
+    lookups: Any = field(default_factory=lambda: MappingProxyType({}))  # field -> LookupRule
+    mode: str = BOTH
+    match_on: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The mapping as JSON data (``from_json`` reads it back)."""
+        return {
+            "entity": self.entity,
+            "mode": self.mode,
+            "match_on": self.match_on,
+            "columns": [
+                {
+                    "column": c.column,
+                    "name": c.name,
+                    "field": c.field,
+                    "date_order": c.date_order,
+                    "decimal_mark": c.decimal_mark,
+                    "values": dict(c.values),
+                }
+                for c in self.columns
+            ],
+            "lookups": {k: r.to_json() for k, r in self.lookups.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Mapping:
+        """A mapping from JSON data; ValueError when it is not one."""
+        if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
+            raise ValueError(_("This is not a saved import mapping."))
+        columns = []
+        for item in data["columns"]:
+            if not isinstance(item, dict) or not isinstance(item.get("column"), int):
+                raise ValueError(_("This is not a saved import mapping."))
+            values = item.get("values") or {}
+            columns.append(
+                ColumnChoice(
+                    column=item["column"],
+                    name=str(item.get("name") or ""),
+                    field=item.get("field") or None,
+                    date_order=item.get("date_order") or None,
+                    decimal_mark=item.get("decimal_mark") or None,
+                    values=MappingProxyType(
+                        {str(k): str(v) for k, v in values.items()}
+                        if isinstance(values, dict)
+                        else {}
+                    ),
+                )
+            )
+        rules = data.get("lookups") if isinstance(data.get("lookups"), dict) else {}
+        return cls(
+            entity=str(data.get("entity") or ""),
+            columns=tuple(columns),
+            lookups=MappingProxyType({k: LookupRule.from_json(v) for k, v in rules.items()}),
+            mode=str(data.get("mode") or BOTH),
+            match_on=data.get("match_on") or None,
+        )
+
+    @property
+    def mapped(self) -> tuple[ColumnChoice, ...]:
+        return tuple(c for c in self.columns if c.field)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem of a mapping: ``code``, the ``column`` (0-based) or ``field`` it
+    concerns, and the message."""
+
+    code: str
+    message: str
+    column: int | None = None
+    field: str | None = None
+
+
+def check(user: Any, spec: EntitySpec, mapping: Mapping, columns: Sequence[str]) -> list[Issue]:
+    """Every problem of ``mapping`` for ``user`` importing a file with ``columns`` into
+    ``spec``: no import right, a column the file lacks, a field unknown, hidden,
+    read-only or system-assigned, two columns on one field, a value table naming no
+    choice, a lookup rule that cannot work, a mode or matching field that cannot."""
+    issues: list[Issue] = []
+    if not policy.can(user, "import", spec):
+        return [Issue("forbidden", _("You may not import %(entity)s.", entity=spec.label_plural))]
+    editable = {f.key: f for f in policy.visible_fields(user, spec, "edit")}
+    readable = {f.key for f in policy.visible_fields(user, spec, "read")}
+    seen: dict[str, int] = {}
+    for c in mapping.columns:
+        if not 0 <= c.column < len(columns):
+            issues.append(Issue("column", _("The file has no column %(n)s.", n=c.column + 1),
+                                c.column))  # fmt: skip
+            continue
+        if not c.field:
+            continue
+        f = spec.field(c.field)
+        if f is None or c.field not in readable:
+            # a hidden field is named as unknown: its existence is not given away
+            issues.append(Issue("unknown_field", _("“%(column)s”: there is no field “%(field)s” "
+                                "to import into.", column=columns[c.column], field=c.field),
+                                c.column, c.field))  # fmt: skip
+            continue
+        if c.field not in editable:
+            message = _("“%(column)s”: you may not change the field “%(field)s”, so it "
+                        "cannot be imported.", column=columns[c.column], field=f.label)  # fmt: skip
+            issues.append(Issue("read_only", message, c.column, c.field))
+            continue
+        if c.field in seen:
+            message = _("“%(column)s” and “%(other)s” both go into “%(field)s”: choose one.",
+                        column=columns[c.column], other=columns[seen[c.field]],
+                        field=f.label)  # fmt: skip
+            issues.append(Issue("twice", message, c.column, c.field))
+            continue
+        seen[c.field] = c.column
+        issues.extend(_value_issues(f, c))
+        if types.lookup_target(f):
+            try:
+                Resolver.build(user, f, mapping.lookups.get(f.key) or LookupRule())
+            except ValueError as exc:
+                issues.append(Issue("lookup", f"{f.label}: {exc}", c.column, f.key))
+    issues.extend(_mode_issues(spec, mapping, seen, editable))
+    return issues
+
+
+def _value_issues(f: FieldSpec, c: ColumnChoice) -> list[Issue]:
+    out = []
+    if c.date_order not in (None, "dmy", "mdy") or c.decimal_mark not in (None, ".", ","):
+        out.append(Issue("format", _("Choose the order of day and month, and the decimal mark, "
+                                     "from the lists."), c.column, f.key))  # fmt: skip
+    if c.values and not types.get(f.type).has_choices:
+        out.append(Issue("values", _("Only picklist fields take a table of values."),
+                         c.column, f.key))  # fmt: skip
+    elif c.values:
+        keys = {ch.key for ch in f.active_choices}
+        for text, key in c.values.items():
+            if key != NEW and key not in keys:
+                out.append(Issue("values", _("“%(value)s” is mapped to “%(key)s”, which is not "
+                                 "a choice of %(field)s.", value=text, key=key, field=f.label),
+                                 c.column, f.key))  # fmt: skip
+    return out
+
+
+def _mode_issues(spec: EntitySpec, mapping: Mapping, seen: dict, editable: dict) -> list[Issue]:
+    out = []
+    if mapping.mode not in MODES:
+        out.append(Issue("mode", _("Choose whether to create records, update them, or both.")))
+    if mapping.mode in (UPDATE, BOTH) and mapping.match_on:
+        if mapping.match_on not in seen:
+            out.append(Issue("match_on", _("Map a column to the field that finds existing "
+                             "records."), field=mapping.match_on))  # fmt: skip
+    elif mapping.mode == UPDATE:
+        out.append(Issue("match_on", _("Choose the field that finds the records to update.")))
+    if mapping.mode in (CREATE, BOTH):
+        missing = [
+            f.label
+            for f in spec.active_fields
+            if f.required and f.default is None and f.key in editable and f.key not in seen
+        ]
+        if missing:
+            out.append(Issue("required", _("Map a column to each required field: %(fields)s.",
+                                           fields=", ".join(missing))))  # fmt: skip
+    return out
+
+
+@dataclass
+class Plan:
+    """A checked mapping, ready to run: ``columns`` the ``ColumnMap``s of every mapped
+    column (lookup columns receive ids: ``parse_batch`` puts them in), ``resolvers`` per
+    lookup column index, ``mode`` and ``match_on`` (the run engine's options)."""
+
+    spec: EntitySpec
+    mapping: Mapping
+    columns: list[ColumnMap]
+    resolvers: dict[int, Resolver]
+    mode: str
+    match_on: str | None
+    to_create: dict[str, set[str]] = field(default_factory=dict)
+
+    def parse_batch(self, rows: Sequence[Sequence[Any]]) -> list[Parsed]:
+        """One batch of rows (their values) parsed: lookups resolved with one query per
+        lookup column, names to create collected in ``to_create`` (field -> texts; such
+        a row's field is left None until the run engine creates them and calls
+        ``Resolver.created``)."""
+        for index, resolver in self.resolvers.items():
+            resolver.fetch(r[index] for r in rows if index < len(r))
+        out = []
+        for values in rows:
+            values = list(values)
+            problems: list[Problem] = []
+            for index, resolver in self.resolvers.items():
+                text = values[index] if index < len(values) else None
+                found = resolver.resolve(text)
+                if found.problem:
+                    problems.append(Problem(resolver.field.key, index + 1, text, found.problem))
+                elif found.create:
+                    self.to_create.setdefault(resolver.field.key, set()).add(str(text).strip())
+                if index < len(values):
+                    values[index] = found.id
+            parsed = parse_row(self.columns, values)
+            if problems:
+                failed = {p.field for p in problems}
+                for p in problems:
+                    parsed.values.pop(p.field, None)
+                problems += [p for p in parsed.problems if p.field not in failed]
+                parsed = Parsed(parsed.values, problems)
+            out.append(parsed)
+        return out
+
+
+def plan(
+    user: Any,
+    spec: EntitySpec,
+    mapping: Mapping,
+    columns: Sequence[str],
+    formats: l10n.Formats = l10n.DEFAULT,
+    *,
+    dry_run: bool = False,
+) -> Plan:
+    """The ``Plan`` of a mapping; ``ValidationFailed`` with every ``check`` problem (keyed
+    by field key, or "mapping") when it has any. Texts the value table adds as new
+    choices read as ``NEW`` in a ``dry_run``; a real run adds the choices first."""
+    from crm.errors import ValidationFailed
+
+    issues = check(user, spec, mapping, columns)
+    if issues:
+        errors: dict[str, list[str]] = {}
+        for i in issues:
+            errors.setdefault(i.field or "mapping", []).append(i.message)
+        raise ValidationFailed(_("The mapping needs fixing."), errors=errors)
+    aliases = {
+        c.field: MappingProxyType(
+            {t.casefold(): key for t, key in c.values.items() if key != NEW or dry_run}
+        )
+        for c in mapping.mapped
+        if c.values
+    }
+    maps, resolvers = [], {}
+    for c in mapping.mapped:
+        f = spec.field(c.field)
+        ctx = ImportContext(
+            formats=formats,
+            date_order=c.date_order,
+            decimal_mark=c.decimal_mark,
+            choice_aliases=MappingProxyType(aliases),
+        )
+        maps.append(ColumnMap(c.column, f, ctx))
+        if types.lookup_target(f):
+            resolvers[c.column] = Resolver.build(
+                user, f, mapping.lookups.get(f.key) or LookupRule()
+            )
+    return Plan(spec, mapping, maps, resolvers, mapping.mode, mapping.match_on)
+
+
+def new_choices(mapping: Mapping) -> dict[str, list[str]]:
+    """Field key -> the texts its value table adds as new choices."""
+    out: dict[str, list[str]] = {}
+    for c in mapping.mapped:
+        added = [text for text, key in c.values.items() if key == NEW]
+        if added:
+            out[c.field] = added
+    return out
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A choice a text may mean: its key, label and how alike they are (0-1)."""
+
+    key: str
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A text of a picklist column that matches no choice: how many rows hold it, and the
+    choices it may mean, the likeliest first."""
+
+    text: str
+    count: int
+    suggestions: tuple[Suggestion, ...]
+
+
+def suggest(f: FieldSpec, text: str, limit: int = 3) -> tuple[Suggestion, ...]:
+    """The choices of ``f`` that ``text`` may mean (``GTXPro`` -> GTX Pro, ``technolgy``
+    -> Technology): names compared without case, accents, spaces and punctuation, by
+    edit similarity, in any of the choice's languages."""
+    wanted = norm(text)
+    scored = []
+    for ch in f.active_choices:
+        best = max(
+            (similarity(wanted, norm(n)) for n in (ch.key, ch.label, *ch.labels.values())),
+            default=0.0,
+        )
+        if best >= _SUGGEST_AT:
+            scored.append(Suggestion(ch.key, ch.label, round(best, 2)))
+    scored.sort(key=lambda s: -s.score)
+    return tuple(scored[:limit])
+
+
+def _choice_names(f: FieldSpec) -> set[str]:
+    return {fold(str(n)) for c in f.active_choices for n in (c.key, c.label, *c.labels.values())}
+
+
+def unknown_values(
+    source: Any, spec: EntitySpec, mapping: Mapping, *, limit: int = 200
+) -> dict[str, list[Unknown]]:
+    """Field key -> the texts of its (picklist) column that match no choice and have no
+    entry in the value table, most frequent first (at most ``limit`` per field), read
+    in one pass over the file. Multi-select cells are split as the parser splits them."""
+    wanted: dict[int, FieldSpec] = {}
+    for c in mapping.mapped:
+        f = spec.field(c.field)
+        if f is not None and types.get(f.type).has_choices:
+            wanted[c.column] = f
+    if not wanted:
+        return {}
+    known = {i: _choice_names(f) for i, f in wanted.items()}
+    tables = {c.column: {t.casefold() for t in c.values} for c in mapping.mapped}
+    counts: dict[int, Counter] = {i: Counter() for i in wanted}
+    for row in source.rows():
+        if not row.ok:
+            continue
+        for i, f in wanted.items():
+            cell = row.values[i] if i < len(row.values) else None
+            if cell is None or str(cell).strip().casefold() in EMPTY_WORDS:
+                continue
+            parts = str(cell).replace(";", ",").replace("|", ",").split(",")
+            if not types.get(f.type).multi_valued:
+                parts = [str(cell)]
+            for part in (p.strip() for p in parts):
+                if part and fold(part) not in known[i] and part.casefold() not in tables[i]:
+                    counts[i][part] += 1
+    return {
+        wanted[i].key: [Unknown(t, n, suggest(wanted[i], t)) for t, n in c.most_common(limit)]
+        for i, c in counts.items()
+        if c
+    }
