@@ -314,3 +314,25 @@ def test_seed_records_migration_up_and_down(databases, tmp_path):
             assert "package_seed_records" not in inspect(conn).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_import_mappings_migration_up_and_down(databases, tmp_path):
+    """Migration 0020 adds ``import_mappings`` (saved import mappings, one name per entity)
+    and takes it away again."""
+    from alembic import command
+
+    url = databases.empty(tmp_path)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0020")
+            columns = {c["name"] for c in inspect(conn).get_columns("import_mappings")}
+            assert {"entity_key", "name", "columns", "mapping", "created_by"} <= columns
+            uniques = inspect(conn).get_unique_constraints("import_mappings")
+            assert [u["column_names"] for u in uniques] == [["entity_key", "name"]]
+            command.downgrade(cfg, "0019")
+            assert "import_mappings" not in inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
