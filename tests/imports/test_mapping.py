@@ -125,10 +125,12 @@ def test_check_reports_every_problem_of_a_mapping(model, staff):
 
 
 def test_picklist_values_unknown_with_suggestions(model, staff):
-    source = csv_source("Name,Segment\nA,GTX-Pro\nB,technolgy\nC,科技\nD,GTXPro\nE,Zzz\nF,GTX-Pro\n")
-    mapping = m.Mapping("contact", tuple(
-        m.ColumnChoice(i, n, f) for i, (n, f) in enumerate([("Name", "name"), ("Segment", "segment")])
-    ))  # fmt: skip
+    source = csv_source(
+        "Name,Segment\nA,GTX-Pro\nB,technolgy\nC,科技\nD,GTXPro\nE,Zzz\nF,GTX-Pro\n"
+    )
+    mapping = m.Mapping(
+        "contact", (m.ColumnChoice(0, "Name", "name"), m.ColumnChoice(1, "Segment", "segment"))
+    )
     unknown = m.unknown_values(source, model, mapping)["segment"]
     assert [(u.text, u.count) for u in unknown] == [("GTX-Pro", 2), ("technolgy", 1), ("Zzz", 1)]
     assert unknown[0].suggestions[0].key == "gtx_pro"
@@ -208,7 +210,6 @@ def test_lookup_match_field_must_be_name_or_unique(model, staff):
 
 
 def test_saved_mappings_are_found_by_the_columns_of_the_next_file(model, staff):
-    cols = ["Name", "E-mail", "Segment"]
     mapping = m.Mapping(
         "contact",
         (m.ColumnChoice(0, "Name", "name"), m.ColumnChoice(1, "E-mail", "email"),
