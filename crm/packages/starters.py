@@ -138,11 +138,15 @@ def _read(folder: Path) -> tuple[Starter, ...]:
             log.warning("starter %s left out: %s", path.name, exc.problems[:3])
             continue
         found.append(Starter(key=package.name, raw=data, data=package.data))
+    # The registry's order first (the most common kind of business leads), others by key.
+    order = list(REGISTRY)
+    found.sort(key=lambda s: (order.index(s.key) if s.key in order else len(order), s.key))
     return tuple(found)
 
 
 def available(folder: Path | None = None) -> tuple[Starter, ...]:
-    """Every starter in ``folder`` (default ``schemas/starters/``), by key. Read and
+    """Every starter in ``folder`` (default ``schemas/starters/``), in the registry's
+    order (then by key). Read and
     checked once; read again when a file is added, removed or changed."""
     global _cached
     folder = folder or FOLDER
