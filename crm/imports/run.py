@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -47,6 +47,7 @@ from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
 BATCH = 500
+SAMPLES = 20
 
 Hook = Callable[[int], None]
 Report = Callable[[int, int, str], None]
@@ -61,9 +62,11 @@ class Summary:
     skipped: int = 0
     errors: int = 0
     rows: int = 0  # rows read, good or bad
+    # the first rows in error of this run: (line, {field: [messages]})
+    samples: list[tuple[int, dict[str, list[str]]]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "samples"}
 
 
 class Stopped(Exception):
@@ -318,7 +321,10 @@ class _Batch:
 
     def problem(self, line: int, cells: Any, reasons: Mapping[str, list[str]]) -> None:
         self.problems.append({"line": line, "cells": cells, "reasons": dict(reasons)})
-        self.e.summary.errors += 1
+        summary = self.e.summary
+        summary.errors += 1
+        if len(summary.samples) < SAMPLES:
+            summary.samples.append((line, dict(reasons)))
 
     def finish(self) -> None:
         e = self.e
