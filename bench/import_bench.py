@@ -89,7 +89,9 @@ def run(kind: str) -> dict:
         }
         if profiler:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
+            pstats.Stats(profiler, stream=out).sort_stats(
+                os.environ.get("BENCH_IMPORT_SORT", "tottime")
+            ).print_stats(int(os.environ.get("BENCH_IMPORT_TOP", "12")))
             print(out.getvalue())
         return result
 

@@ -246,7 +246,7 @@ class _Engine:
     # -- one batch ----------------------------------------------------------------------
 
     def batch(self, items: list, n: int, hook: Hook | None, commit: bool, last=False) -> None:
-        with unit_of_work():
+        with unit_of_work(), specs.pinned():
             work = _Batch(self)
             for item in items:
                 work.add(item)
@@ -424,11 +424,7 @@ class _Batch:
         self.creates, self.create_keys = [], set()
         while todo:
             try:
-                ids = records.bulk_create(
-                    e.user,
-                    e.spec,
-                    [{k: records.jsonable(v) for k, v in v.items()} for _l, v, _c in todo],
-                )
+                ids = records.bulk_create(e.user, e.spec, [v for _l, v, _c in todo], typed=True)
             except ValidationFailed as exc:
                 bad = _rows_named(exc.errors, len(todo))
                 if bad is None:  # not by row (a race on a unique value): one by one
