@@ -216,3 +216,54 @@ def test_the_job_runs_the_import_and_reports_progress(staff, model):
     job = db.session.get(Job, imp.job_id)
     assert job.status == "done" and job.result["created"] == 30
     assert count() == 30
+
+
+def test_rows_the_record_service_refuses_are_errors_and_the_rest_is_created(staff, model):
+    make(staff, "account", name="Taken", code="C00001")
+    file = csv_file(
+        ["Name", "Code", "Employees"],
+        [["", "C9", "1"], ["Dup", "C00001", "2"], ["Fine", "C7", "3"], ["Twice", "C7", "4"]],
+    )
+    summary = engine.run(start(staff, file, keys=["name", "code", "employees"]))
+    assert (summary.created, summary.errors) == (1, 3)
+    reasons = {p.line: p.reasons for p in db.session.scalars(select(ImportProblem))}
+    assert set(reasons) == {2, 3, 5}
+    assert "name" in reasons[2] and "code" in reasons[3] and "code" in reasons[5]
+
+
+def test_a_killed_import_is_finished_by_its_job_without_doubling(staff, model):
+    import_id = start(staff, accounts_file(1000))
+
+    def kill(n: int) -> None:
+        if n == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(import_id, batch=100, hook=kill)
+    assert count() == 300
+    from crm.jobs.outbox import enqueue
+    from crm.uow import unit_of_work
+
+    with unit_of_work():
+        enqueue(service.KIND, {"import_id": import_id}, user_id=staff.id)
+    assert count() == 1000
+    imp = stored_import(import_id)
+    assert (imp.created, imp.status) == (1000, "done")
+    assert db.session.scalar(select(func.count()).select_from(ImportRow)) == 1000
+
+
+def test_a_superseded_attempt_commits_no_batch(staff, model):
+    from crm.jobs.models import RUNNING
+    from crm.jobs.runner import JobContext, Superseded
+    from crm.timeutil import utcnow
+    from crm.uow import unit_of_work
+
+    import_id = start(staff, accounts_file(300))
+    job = Job(kind=service.KIND, payload={}, status=RUNNING, attempts=2, created_at=utcnow())
+    db.session.add(job)
+    db.session.commit()
+    ctx = JobContext(job.id, service.KIND, {}, staff.id, attempt=1)
+    with pytest.raises(Superseded), unit_of_work():
+        engine.run(import_id, batch=100, job=ctx)
+    assert count() == 0
+    assert stored_import(import_id).last_line == 0
