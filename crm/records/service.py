@@ -437,12 +437,15 @@ def bulk_create(
         for start in range(0, len(payload), 1000):
             chunk = named_rows(payload[start : start + 1000], keys)
             ids += list(db.session.scalars(many.returning(table.c.id), chunk))
-        db.session.add_all(
-            RecordHistory(
-                entity_key=spec.key, record_id=rid, user_id=user.id, action="create", changes=None
-            )
-            for rid in ids
-        )
+        if ids:  # one executemany, not an ORM object per record
+            db.session.execute(
+                insert(RecordHistory),
+                [
+                    {"entity_key": spec.key, "record_id": rid, "user_id": user.id, "at": now,
+                     "action": "create", "changes": None}
+                    for rid in ids
+                ],
+            )  # fmt: skip
         stage_rules.record_moves(spec, user, {rid: moves.get(i) for i, rid in enumerate(ids)})
     return ids
 
