@@ -191,7 +191,7 @@ def undo(user: Any, spec: EntitySpec, import_id: int) -> Undone:
         raise Forbidden(_("You may not import %(entity)s.", entity=spec.label_plural))
     if imp.status == UNDONE:
         raise Conflict(_("This import was undone already."))
-    if imp.status in ("queued", "running"):
+    if imp.status in ("queued", "running") and not _job_failed(imp.job_id):
         raise Conflict(_("This import is still running: undo it when it has finished."))
     done = Undone()
     rows = db.session.execute(
@@ -223,6 +223,16 @@ def undo(user: Any, spec: EntitySpec, import_id: int) -> Undone:
             .execution_options(synchronize_session=False)
         )
     return done
+
+
+def _job_failed(job_id: int | None) -> bool:
+    """Whether the import's job failed (its batches until then stay: they can be undone)."""
+    from crm.jobs.models import FAILED, Job
+
+    return (
+        job_id is not None
+        and db.session.scalar(select(Job.status).where(Job.id == job_id)) == FAILED
+    )
 
 
 def _typed(spec: EntitySpec, key: str, stored: Any) -> Any:

@@ -267,3 +267,15 @@ def test_a_superseded_attempt_commits_no_batch(staff, model):
         engine.run(import_id, batch=100, job=ctx)
     assert count() == 0
     assert stored_import(import_id).last_line == 0
+
+
+def test_only_the_importer_or_an_administrator_may_undo(staff, admin, model):
+    from crm.errors import NotFound
+
+    import_id = start(staff, accounts_file(2))
+    engine.run(import_id)
+    other = make_user("other@example.com")
+    with pytest.raises(NotFound):
+        service.undo(other, entity("account"), import_id)
+    assert service.undo(admin, entity("account"), import_id).removed == 2
+    assert count() == 0
