@@ -7,6 +7,7 @@ import sys
 from bench import (
     board_bench,
     i18n_bench,
+    import_bench,
     import_read_bench,
     list_bench,
     load_bench,
@@ -24,6 +25,7 @@ BENCHES = {
     "board": board_bench.main,
     "package": package_bench.main,
     "import_read": import_read_bench.main,
+    "import": import_bench.main,
 }
 
 

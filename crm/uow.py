@@ -198,6 +198,19 @@ def current_unit() -> Unit:
     return stack[-1]
 
 
+def checkpoint() -> None:
+    """Commit what the one unit of work open now has done so far, and keep it open: a long
+    job (an import) commits batch by batch, so that a kill loses only the batch under way.
+    The unit's after-commit hooks still wait for its end.
+
+    Raises ``RuntimeError`` outside a unit of work or inside a nested one (a savepoint is
+    not a commit: the caller would believe its work kept when it is not)."""
+    stack = db.session.info.get(_INFO_KEY)
+    if not stack or len(stack) != 1:
+        raise RuntimeError("checkpoint() needs exactly one unit of work open.")
+    db.session.commit()
+
+
 @contextmanager
 def unit_of_work(
     *,

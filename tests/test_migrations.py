@@ -336,3 +336,25 @@ def test_import_mappings_migration_up_and_down(databases, tmp_path):
             assert "import_mappings" not in inspect(conn).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_imports_migration_up_and_down(databases, tmp_path):
+    """Migration 0021 adds the import runs, their file chunks, rows and problems, and
+    takes them away again."""
+    from alembic import command
+
+    url = databases.empty(tmp_path)
+    engine = create_engine(url)
+    tables = {"imports", "import_chunks", "import_rows", "import_problems"}
+    try:
+        with engine.begin() as conn:
+            cfg = migrate.alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0021")
+            assert tables <= set(inspect(conn).get_table_names())
+            columns = {c["name"] for c in inspect(conn).get_columns("imports")}
+            assert {"mode", "match", "last_line", "job_id", "created", "errors"} <= columns
+            command.downgrade(cfg, "0020")
+            assert not tables & set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()

@@ -179,3 +179,18 @@ def test_the_busy_mapping_names_the_kind():
     assert uow.classify(busy) == uow.BUSY
     mapped = uow.domain_error(busy, {uow.BUSY: Conflict("The table is busy.")})
     assert mapped.message == "The table is busy."
+
+
+def test_checkpoint_commits_the_one_open_unit_and_refuses_elsewhere(app):
+    """``checkpoint`` commits a long job's unit so far; outside a unit, or in a nested
+    one (where a savepoint would pass for a commit), it refuses."""
+    import pytest
+
+    from crm import uow
+
+    with pytest.raises(RuntimeError):
+        uow.checkpoint()
+    with uow.unit_of_work():
+        uow.checkpoint()
+        with pytest.raises(RuntimeError), uow.unit_of_work():
+            uow.checkpoint()

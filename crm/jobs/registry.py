@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Every module that registers a job handler: the one place a new kind is added.
-HANDLER_MODULES = ("crm.packages.background",)
+HANDLER_MODULES = ("crm.packages.background", "crm.imports.service")
 
 
 @dataclass(frozen=True)

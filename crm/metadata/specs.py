@@ -278,9 +278,10 @@ def raw() -> CompiledSpecs:
     selector itself read."""
     from crm.metadata.versioning import BUMPED
 
+    held = db.session.info.get(PINNED)
+    if held is not None:
+        return held
     if db.session.info.get(BUMPED):
-        if db.session.info.get(PINNED) is not None:
-            return db.session.info[PINNED]
         # Asked for inside a metadata change (e.g. a message's language read during it,
         # or a later step of a package's apply reading what an earlier step wrote): its
         # version may yet roll back and be taken again by another change, so what is
@@ -314,13 +315,20 @@ def pinned() -> Iterator[CompiledSpecs]:
     it writes its seed records): compile once, and let every reader in the block share
     those specs and their tables, instead of compiling anew at each read (one record
     write reads the specs many times, and a query joining two reads' tables would join
-    two different ``Table`` objects). Nothing is kept after the block."""
+    two different ``Table`` objects). Nothing is kept after the block.
+
+    Also a batch of a long job outside any request (an import's): the version is read
+    once for the batch, as a request reads it once, instead of at every record write."""
+    before = db.session.info.get(PINNED)
     compiled = raw()
     db.session.info[PINNED] = compiled
     try:
         yield compiled
     finally:
-        db.session.info.pop(PINNED, None)
+        if before is None:
+            db.session.info.pop(PINNED, None)
+        else:
+            db.session.info[PINNED] = before
 
 
 def forget_request_specs() -> None:

@@ -160,20 +160,34 @@ def _blank(f: FieldSpec, value: Any) -> bool:
 
 
 def parse_values(
-    user: Any, spec: EntitySpec, raw: Mapping[str, Any], *, creating: bool
+    user: Any,
+    spec: EntitySpec,
+    raw: Mapping[str, Any],
+    *,
+    creating: bool,
+    typed: bool = False,
+    editable: Mapping[str, FieldSpec] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Parse and check submitted values: ``(values, errors by field key)``.
 
     Keys that are not editable fields of the entity (spine columns, archived, hidden or
     read-only fields, made-up names) are refused: a crafted form cannot set them.
+    ``typed``: the values are already stored values, as the field-type registry's own
+    parsing gave them (an import's cells, read by ``FieldType.import_value``): they are
+    not read again as typed text; every other check applies. ``editable``: the user's
+    editable fields, when the caller (a batch) has them already.
     """
-    editable = _editable(user, spec)
+    if editable is None:
+        editable = _editable(user, spec)
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for key, value in raw.items():
         f = editable.get(key)
         if f is None:
             errors.setdefault(key, []).append(_("This field cannot be set here."))
+            continue
+        if typed:
+            values[key] = value
             continue
         try:
             values[key] = types.get(f.type).parse_input(f, value)  # typed by a person
@@ -354,12 +368,14 @@ def bulk_create(
     rows: list[Mapping[str, Any]],
     *,
     owner_ids: list[int] | None = None,
+    typed: bool = False,
 ) -> list[int]:
     """Create many records in one transaction, all or nothing (imports, the demo).
 
     Every row is parsed and checked like ``create``; ``ValidationFailed`` reports problems
     as ``{"row N: field": [messages]}`` and writes nothing. ``owner_ids`` (one per row)
-    assigns owners other than ``user`` (it needs the "assign" right)."""
+    assigns owners other than ``user`` (it needs the "assign" right). ``typed``: the rows
+    hold stored values already (``parse_values``)."""
     policy.require(user, "create", spec.key)
     if owner_ids is not None:
         policy.require(user, "assign", spec.key)
@@ -371,8 +387,11 @@ def bulk_create(
         payload = []
         seen_unique: dict[str, set] = {}
         moves: dict[int, stage_rules.Move | None] = {}
+        editable = _editable(user, spec)
         for n, raw in enumerate(rows, start=1):
-            values, row_errors = parse_values(user, spec, raw, creating=True)
+            values, row_errors = parse_values(
+                user, spec, raw, creating=True, typed=typed, editable=editable
+            )
             check_unique(spec, values, row_errors)
             for key, value in values.items():
                 f = spec.field(key)
@@ -418,12 +437,15 @@ def bulk_create(
         for start in range(0, len(payload), 1000):
             chunk = named_rows(payload[start : start + 1000], keys)
             ids += list(db.session.scalars(many.returning(table.c.id), chunk))
-        db.session.add_all(
-            RecordHistory(
-                entity_key=spec.key, record_id=rid, user_id=user.id, action="create", changes=None
-            )
-            for rid in ids
-        )
+        if ids:  # one executemany, not an ORM object per record
+            db.session.execute(
+                insert(RecordHistory),
+                [
+                    {"entity_key": spec.key, "record_id": rid, "user_id": user.id, "at": now,
+                     "action": "create", "changes": None}
+                    for rid in ids
+                ],
+            )  # fmt: skip
         stage_rules.record_moves(spec, user, {rid: moves.get(i) for i, rid in enumerate(ids)})
     return ids
 

@@ -1,0 +1,482 @@
+"""Running an import: a file's rows, in batches, through the record service.
+
+``run(import_id)`` reads the import's file (kept in the database, ``crm.imports.store``)
+from the line after its checkpoint, parses each row for the mapped fields
+(``crm.imports.values``), matches it to an existing record when the mode says so, and
+creates or updates records through the record service: the importing user's scope and
+field rights, the "import" right, required/unique/lookup checks, history and the stage
+gates of pipelines all apply, row by row, as for a form. Each batch commits its records,
+the lines it wrote (``import_rows``, for undo), the rows it could not import
+(``import_problems``, for the error file) and the checkpoint in one transaction: a run
+killed mid-way and started again resumes after the last committed batch, with nothing
+lost or written twice (the checkpoint is moved only from the value this run read, so two
+runs of one import cannot both commit a batch).
+
+Matching (modes ``update`` and ``upsert``, or ``create`` with a match field): a row is
+matched on the values of the chosen fields among the live records. A match the user may
+not edit is an error of the row, never a silent skip; several matches are an error too.
+An empty cell never clears a stored value in an update.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
+from sqlalchemy import insert, select, update
+
+from crm import uow
+from crm.access import policy
+from crm.access.models import User
+from crm.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from crm.extensions import db
+from crm.imports import store
+from crm.imports.models import CREATE, DONE, RUNNING, UPDATE, Import, ImportProblem, ImportRow
+from crm.imports.read import BadRow, Row, Settings, UnreadableFile, open_source
+from crm.imports.values import ColumnMap, ImportContext, parse_row
+from crm.metadata import specs
+from crm.metadata.spec import EntitySpec
+from crm.records import service as records
+from crm.records.query import scoped, table_of
+from crm.timeutil import utcnow
+from crm.uow import unit_of_work
+
+BATCH = 500
+SAMPLES = 20
+
+Hook = Callable[[int], None]
+Report = Callable[[int, int, str], None]
+
+
+@dataclass
+class Summary:
+    """What a run did (this run and the runs before it of the same import)."""
+
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: int = 0
+    rows: int = 0  # rows read, good or bad
+    # the first rows in error of this run: (line, {field: [messages]})
+    samples: list[tuple[int, dict[str, list[str]]]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if k != "samples"}
+
+
+class Stopped(Exception):
+    """The import's checkpoint moved under this run: another run of it committed first."""
+
+
+def mapping_of(columns: Sequence[ColumnMap]) -> list[dict[str, Any]]:
+    """Columns as the import row stores them (JSON): column, field and how it is read."""
+    out = []
+    for c in columns:
+        item: dict[str, Any] = {"column": c.column, "field": c.spec.key}
+        if c.ctx.date_order:
+            item["date_order"] = c.ctx.date_order
+        if c.ctx.decimal_mark:
+            item["decimal_mark"] = c.ctx.decimal_mark
+        aliases = c.ctx.choice_aliases.get(c.spec.key) if c.ctx.choice_aliases else None
+        if aliases:
+            item["aliases"] = dict(aliases)
+        out.append(item)
+    return out
+
+
+def columns_of(spec: EntitySpec, mapping: Iterable[Mapping[str, Any]]) -> list[ColumnMap]:
+    """The stored mapping as ``ColumnMap``s of ``spec``'s fields. ``ValidationFailed``
+    when it names a field the entity does not have (any more)."""
+    out = []
+    for item in mapping:
+        f = spec.field(str(item.get("field")))
+        if f is None or f.archived:
+            raise ValidationFailed(
+                _("The mapping names a field that does not exist."),
+                errors={str(item.get("field")): [_("There is no such field.")]},
+            )
+        aliases = item.get("aliases")
+        ctx = ImportContext(
+            date_order=item.get("date_order"),
+            decimal_mark=item.get("decimal_mark"),
+            **({"choice_aliases": {f.key: dict(aliases)}} if aliases else {}),
+        )
+        out.append(ColumnMap(int(item["column"]), f, ctx))
+    return out
+
+
+def check_rights(user: Any, spec: EntitySpec, mode: str, fields: Iterable[str], match) -> None:
+    """``Forbidden`` unless ``user`` may import into ``spec`` in ``mode``;
+    ``ValidationFailed`` when the mapping names a field they may not set, or matches on
+    one they may not see. Reads only."""
+    if not policy.can(user, "import", spec.key):
+        raise Forbidden(_("You may not import %(entity)s.", entity=spec.label_plural))
+    if mode != UPDATE and not policy.can(user, "create", spec.key):
+        raise Forbidden(_("You may not create %(entity)s.", entity=spec.label_plural))
+    if mode != CREATE and not policy.can(user, "edit", spec.key):
+        raise Forbidden(_("You may not edit %(entity)s.", entity=spec.label_plural))
+    editable = {f.key for f in policy.visible_fields(user, spec, "edit")}
+    visible = {f.key for f in policy.visible_fields(user, spec, "read")}
+    errors: dict[str, list[str]] = {}
+    for key in fields:
+        if key not in editable:
+            errors.setdefault(key, []).append(_("You cannot set this field."))
+    for key in match:
+        if key not in visible:
+            errors.setdefault(key, []).append(_("You cannot match on this field."))
+    if mode != CREATE and not match:
+        errors.setdefault("match", []).append(_("Choose the field that finds the record."))
+    if errors:
+        raise ValidationFailed(_("The import cannot run with this mapping."), errors=errors)
+
+
+def run(
+    import_id: int,
+    *,
+    batch: int = BATCH,
+    hook: Hook | None = None,
+    report: Report | None = None,
+    job: Any = None,
+    dry_run: bool = False,
+) -> Summary:
+    """Run (or resume) the import ``import_id``; returns its counts.
+
+    Outside a unit of work each batch commits on its own; inside one (a job: the runner's)
+    each batch is committed with ``uow.checkpoint``, after checking that the job is still
+    this attempt's (``job``: its ``JobContext``). ``dry_run``: the same work in one
+    transaction that is rolled back, nothing kept. ``hook(n)`` is called before the n-th
+    batch commits (tests kill runs there); ``report(done, total, message)`` says progress.
+
+    Raises ``NotFound`` (no such import), ``Forbidden``/``ValidationFailed`` (rights or
+    mapping, nothing written), ``UnreadableFile`` (the file), ``Stopped``."""
+    imp = db.session.get(Import, import_id)
+    if imp is None:
+        raise NotFound(_("There is no such import."))
+    user = db.session.get(User, imp.user_id) if imp.user_id else None
+    spec = specs.current().entity(imp.entity_key)
+    if user is None or spec is None:
+        raise DomainError(_("The import's user or entity no longer exists."))
+    columns = columns_of(spec, imp.mapping)
+    match = tuple(imp.match or ())
+    check_rights(user, spec, imp.mode, [c.spec.key for c in columns], match)
+    engine = _Engine(imp, user, spec, columns, match, job)
+    if dry_run:
+        with unit_of_work() as unit:
+            summary = engine.go(batch, hook, report, commit=False)
+            unit.discard()
+        return summary
+    commit = uow.in_unit()  # a job's unit: commit each batch with a checkpoint
+    if not commit:
+        with unit_of_work():
+            _start(imp)
+    else:
+        _start(imp)
+    return engine.go(batch, hook, report, commit=commit)
+
+
+def _start(imp: Import) -> None:
+    db.session.execute(
+        update(Import)
+        .where(Import.id == imp.id)
+        .values(status=RUNNING, started_at=imp.started_at or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+class _Engine:
+    def __init__(self, imp, user, spec, columns, match, job) -> None:
+        self.imp_id = imp.id
+        self.mode = imp.mode
+        self.name = imp.filename
+        self.settings = dict(imp.settings or {})
+        self.last_line = imp.last_line
+        self.summary = Summary(imp.created, imp.updated, imp.skipped, imp.errors)
+        self.user, self.spec, self.columns, self.match, self.job = user, spec, columns, match, job
+        self.table = table_of(spec)
+
+    def source(self, file):
+        s = self.settings
+        chosen = Settings(
+            encoding=s.get("encoding"), delimiter=s.get("delimiter"),
+            quotechar=s.get("quotechar"), header_row=s.get("header_row"), sheet=s.get("sheet"),
+        )  # fmt: skip
+        return open_source(file, self.name, chosen)
+
+    def go(self, size: int, hook: Hook | None, report: Report | None, *, commit: bool) -> Summary:
+        with store.opened(self.imp_id) as file:
+            source = self.source(file)
+            total = 0
+            if report is not None:
+                report(0, 0, _("Counting the rows…"))
+                total = sum(1 for _row in source.rows())
+            started, done, n = time.monotonic(), 0, 0
+            pending: list[Row | BadRow] = []
+            for item in source.rows():
+                if item.line <= self.last_line:
+                    done += 1
+                    continue
+                pending.append(item)
+                if len(pending) >= size:
+                    n += 1
+                    self.batch(pending, n, hook, commit)
+                    done += len(pending)
+                    pending = []
+                    if report is not None:
+                        report(done, total, self.progress_words(done, total, started))
+            n += 1
+            self.batch(pending, n, hook, commit, last=True)
+            done += len(pending)
+        self.summary.rows = done
+        return self.summary
+
+    def progress_words(self, done: int, total: int, started: float) -> str:
+        spent = time.monotonic() - started
+        left = (total - done) * spent / done if done else 0
+        return _(
+            "%(done)s of %(total)s rows, %(errors)s with errors; about %(left)s left.",
+            done=done, total=total, errors=self.summary.errors,
+            left=format_timedelta(timedelta(seconds=max(1, left)), threshold=1.1),
+        )  # fmt: skip
+
+    # -- one batch ----------------------------------------------------------------------
+
+    def batch(self, items: list, n: int, hook: Hook | None, commit: bool, last=False) -> None:
+        with unit_of_work(), specs.pinned():
+            work = _Batch(self)
+            for item in items:
+                work.add(item)
+            work.finish()
+            end = items[-1].line if items else self.last_line
+            s = self.summary
+            values = {
+                "last_line": end, "created": s.created, "updated": s.updated,
+                "skipped": s.skipped, "errors": s.errors,
+            }  # fmt: skip
+            if last:
+                values |= {"status": DONE, "finished_at": utcnow()}
+            moved = db.session.execute(
+                update(Import)
+                .where(Import.id == self.imp_id, Import.last_line == self.last_line)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if moved != 1:
+                raise Stopped(self.imp_id)
+            if self.job is not None:
+                _still_ours(self.job)
+            if hook is not None:
+                hook(n)
+        if commit:
+            uow.checkpoint()
+        self.last_line = end
+
+
+def _still_ours(job: Any) -> None:
+    """``Superseded`` unless the job row is still this attempt's (the sweep may have
+    handed it to another worker: then this run's batch must not commit)."""
+    from crm.jobs.models import RUNNING as JOB_RUNNING
+    from crm.jobs.models import Job
+    from crm.jobs.runner import Superseded
+
+    ours = db.session.execute(
+        update(Job)
+        .where(Job.id == job.job_id, Job.status == JOB_RUNNING, Job.attempts == job.attempt)
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if ours != 1:
+        raise Superseded(job.job_id)
+
+
+class _Batch:
+    """The rows of one batch: matched, then created (many at once) or updated (one by
+    one); its import rows and problems written at ``finish``."""
+
+    def __init__(self, engine: _Engine) -> None:
+        self.e = engine
+        self.rows: list[dict[str, Any]] = []
+        self.problems: list[dict[str, Any]] = []
+        self.creates: list[tuple[int, dict, list]] = []
+        self.create_keys: set[tuple] = set()
+        self.parsed: list[tuple[int, dict, list]] = []
+
+    def add(self, item: Row | BadRow) -> None:
+        if isinstance(item, BadRow):
+            self.problem(item.line, {"raw": item.raw}, {"": [str(item.message)]})
+            return
+        parsed = parse_row(self.e.columns, item.values)
+        cells = [records.jsonable(v) for v in item.values]
+        if not parsed.ok:
+            reasons: dict[str, list[str]] = {}
+            for p in parsed.problems:
+                reasons.setdefault(p.field, []).append(p.message)
+            self.problem(item.line, cells, reasons)
+            return
+        self.parsed.append((item.line, parsed.values, cells))
+
+    def problem(self, line: int, cells: Any, reasons: Mapping[str, list[str]]) -> None:
+        self.problems.append({"line": line, "cells": cells, "reasons": dict(reasons)})
+        summary = self.e.summary
+        summary.errors += 1
+        if len(summary.samples) < SAMPLES:
+            summary.samples.append((line, dict(reasons)))
+
+    def finish(self) -> None:
+        e = self.e
+        found = self.find([self.key(v) for _l, v, _c in self.parsed]) if e.match else {}
+        for line, values, cells in self.parsed:
+            key = self.key(values) if e.match else None
+            if key is not None and key in self.create_keys:
+                self.flush()  # the same record twice in a batch: create it before matching
+                found.update(self.find([key]))
+            ids = found.get(key, []) if key is not None else []
+            if key is not None and None in key and e.mode == UPDATE:
+                self.problem(
+                    line, cells, {k: [_("The value to match on is empty.")] for k in e.match}
+                )
+            elif not ids:
+                if e.mode == UPDATE:
+                    e.summary.skipped += 1
+                else:
+                    self.creates.append((line, values, cells))
+                    if key is not None and None not in key:
+                        self.create_keys.add(key)
+            elif len(ids) > 1:
+                self.problem(line, cells, {
+                    k: [_("%(num)s records match this row: make the match unique.", num=len(ids))]
+                    for k in e.match
+                })  # fmt: skip
+            elif e.mode == CREATE:
+                e.summary.skipped += 1
+            else:
+                self.update(line, values, cells, ids[0])
+        self.flush()
+        if self.rows:
+            db.session.execute(insert(ImportRow), self.rows)
+        if self.problems:
+            db.session.execute(
+                insert(ImportProblem), [{"import_id": e.imp_id, **p} for p in self.problems]
+            )
+
+    def key(self, values: Mapping[str, Any]) -> tuple:
+        return tuple(values.get(k) for k in self.e.match)
+
+    def find(self, keys: list[tuple]) -> dict[tuple, list[int]]:
+        """Live records holding each key (whoever may see them: a match the user may not
+        edit must be reported, not taken for no match)."""
+        e, wanted = self.e, {k for k in keys if None not in k}
+        if not wanted:
+            return {}
+        cols = [e.table.c[k] for k in e.match]
+        first = {k[0] for k in wanted}
+        query = select(e.table.c.id, *cols).where(
+            e.table.c.deleted_at.is_(None), cols[0].in_(first)
+        )
+        out: dict[tuple, list[int]] = {}
+        for row in db.session.execute(query):
+            key = tuple(row[1:])
+            if key in wanted:
+                out.setdefault(key, []).append(row[0])
+        return out
+
+    def update(self, line: int, values: dict, cells: list, record_id: int) -> None:
+        e = self.e
+        current = db.session.execute(
+            scoped(e.user, e.spec, "edit").where(e.table.c.id == record_id)
+        ).mappings().first()  # fmt: skip
+        if current is None:
+            self.problem(line, cells, {
+                k: [_("An existing %(entity)s matches this row, but you may not edit it.",
+                      entity=e.spec.label_singular)] for k in e.match
+            })  # fmt: skip
+            return
+        wanted = {k: v for k, v in values.items() if v is not None and k not in e.match}
+        raw = {k: records.jsonable(v) for k, v in wanted.items()}
+        try:
+            saved = records.merge_update(
+                e.user, e.spec, record_id, None, raw, expected_version=current["version"]
+            )
+        except (ValidationFailed, Conflict, Forbidden, NotFound) as exc:
+            self.problem(line, cells, exc.errors or {"": [exc.message]})
+            return
+        if not saved.written:
+            e.summary.skipped += 1
+            return
+        previous = {k: records.jsonable(current[k]) for k in saved.written}
+        self.rows.append(self.row(line, record_id, "updated", saved.version, previous))
+        e.summary.updated += 1
+
+    def row(self, line, record_id, action, version, previous=None) -> dict[str, Any]:
+        return {
+            "import_id": self.e.imp_id, "line": line, "record_id": record_id,
+            "action": action, "version": version, "previous": previous,
+        }  # fmt: skip
+
+    def flush(self) -> None:
+        """Create the pending rows, many at once; rows the service refuses are problems
+        and the others are tried again (all or nothing per call: ``bulk_create``)."""
+        e, todo = self.e, self.creates
+        self.creates, self.create_keys = [], set()
+        while todo:
+            try:
+                ids = records.bulk_create(e.user, e.spec, [v for _l, v, _c in todo], typed=True)
+            except ValidationFailed as exc:
+                bad = _rows_named(exc.errors, len(todo))
+                if bad is None:  # not by row (a race on a unique value): one by one
+                    self.one_by_one(todo)
+                    return
+                for i in sorted(bad):
+                    line, _v, cells = todo[i]
+                    self.problem(line, cells, bad[i])
+                todo = [t for i, t in enumerate(todo) if i not in bad]
+                continue
+            except (Forbidden, Conflict) as exc:
+                for line, _v, cells in todo:
+                    self.problem(line, cells, {"": [exc.message]})
+                return
+            for (line, _v, _c), rid in zip(todo, ids, strict=True):
+                self.rows.append(self.row(line, rid, "created", 1))
+            e.summary.created += len(ids)
+            return
+
+    def one_by_one(self, todo: list) -> None:
+        e = self.e
+        for line, values, cells in todo:
+            try:
+                rid = records.create(
+                    e.user, e.spec, {k: records.jsonable(v) for k, v in values.items()}
+                )
+            except (ValidationFailed, Conflict, Forbidden) as exc:
+                self.problem(line, cells, exc.errors or {"": [exc.message]})
+                continue
+            self.rows.append(self.row(line, rid, "created", 1))
+            e.summary.created += 1
+
+
+def _rows_named(errors: Mapping[str, list[str]], count: int) -> dict[int, dict] | None:
+    """``bulk_create``'s errors ({"row N: key": [...]}) by 0-based row, or None when one
+    of them names no row."""
+    out: dict[int, dict] = {}
+    for name, messages in errors.items():
+        head, sep, key = name.partition(": ")
+        if not sep or not head.startswith("row "):
+            return None
+        try:
+            n = int(head[4:])
+        except ValueError:
+            return None
+        if not 1 <= n <= count:
+            return None
+        out.setdefault(n - 1, {})[key] = list(messages)
+    return out
+
+
+__all__ = [
+    "BATCH", "Stopped", "Summary", "UnreadableFile", "check_rights", "columns_of",
+    "mapping_of", "run",
+]  # fmt: skip
