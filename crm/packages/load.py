@@ -75,9 +75,31 @@ def schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+def _inlined(node: Any, defs: dict, seen: tuple[str, ...] = ()) -> Any:
+    """``node`` with every local ``{"$ref": "#/$defs/X"}`` replaced by X itself (its own
+    other keywords kept beside it), except where X refers back to itself: a package of
+    5,000 fields otherwise spends three quarters of its validation resolving references."""
+    if isinstance(node, list):
+        return [_inlined(n, defs, seen) for n in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] in defs:
+        name = ref[8:]
+        if name not in seen:
+            target = _inlined(defs[name], defs, (*seen, name))
+            rest = {k: _inlined(v, defs, seen) for k, v in node.items() if k != "$ref"}
+            if not rest:
+                return target
+            if isinstance(target, dict) and not set(rest) & set(target):
+                return {**target, **rest}
+    return {k: _inlined(v, defs, seen) for k, v in node.items()}
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(schema())
+    raw = schema()
+    return Draft202012Validator(_inlined(raw, raw.get("$defs") or {}))
 
 
 # --- reading the text ----------------------------------------------------------------------
