@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from crm.imports import sniff, xlsx
 from crm.imports.encoding import Guess
 from crm.imports.errors import UnreadableFile
-from crm.imports.read import Source
+from crm.imports.read import Source, widest_row
 from crm.imports.source import Limits, Notice, Settings, column_names
 
 
@@ -48,14 +48,7 @@ def open_xlsx(
     first = _first_rows(stream, sheet)
     if not first:
         raise UnreadableFile("empty", _l("The sheet “%(name)s” is empty.", name=sheet[:60]))
-    widest = max(len(r) for r in first)
-    if widest > limits.max_columns:
-        raise UnreadableFile(
-            "columns",
-            _l("The file has more than %(limit)s columns: an import reads at most %(limit)s. "
-               "Check the delimiter, or remove the columns you do not need.",
-               limit=limits.max_columns),
-        )  # fmt: skip
+    widest = widest_row(first, limits)
     texts = [["" if v is None else str(v) for v in r] for r in first]
     if settings.header_row is not None:
         header = Guess(settings.header_row, "chosen", _l("Chosen."))

@@ -333,6 +333,20 @@ def _open_csv(
     return source
 
 
+def widest_row(rows: list, limits: Limits) -> int:
+    """The widest of ``rows`` (the first rows of a file or sheet); ``UnreadableFile`` when
+    it has more columns than an import reads."""
+    widest = max(len(r) for r in rows)
+    if widest > limits.max_columns:
+        raise UnreadableFile(
+            "columns",
+            _l("The file has more than %(limit)s columns: an import reads at most %(limit)s. "
+               "Check the delimiter, or remove the columns you do not need.",
+               limit=limits.max_columns),
+        )  # fmt: skip
+    return widest
+
+
 def _header(settings: Settings, recs: list[list[str]]) -> Guess:
     if settings.header_row is not None:
         if settings.header_row < 0:
@@ -371,14 +385,7 @@ def _csv_columns(source: Source, stream: BinaryIO, limits: Limits) -> tuple[str,
             "header",
             _l("The file has no row %(row)s to take as the header.", row=source.header.value),
         )
-    widest = max(len(r) for r in found)
-    if widest > limits.max_columns:
-        raise UnreadableFile(
-            "columns",
-            _l("The file has more than %(limit)s columns: an import reads at most %(limit)s. "
-               "Check the delimiter, or remove the columns you do not need.",
-               limit=limits.max_columns),
-        )  # fmt: skip
+    widest = widest_row(found, limits)
     if source.header.value == 0:
         return column_names([], widest)
     header = found[source.header.value - 1]

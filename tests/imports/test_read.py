@@ -1,5 +1,5 @@
 """Reading CSV and TSV uploads as people have them (issue 16): every fixture is made here,
-reproducing the kinds of mess the shared real files have (see shared/realdata/README.md)."""
+reproducing the kinds of mess real CRM exports have; nothing outside tests/ is read."""
 
 from __future__ import annotations
 
