@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
     from crm.cli import register_cli
+    from crm.imports import views as import_views
     from crm.jobs import queue as job_queue
     from crm.jobs import views as job_views
     from crm.pipelines import views as pipeline_views
@@ -79,5 +80,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     pipeline_views.register(app)
     job_queue.init_app(app)
     job_views.register(app)
+    import_views.register(app)
     register_cli(app)
     return app

@@ -85,7 +85,7 @@ UNSCOPED_ACTIONS = frozenset({"create", "import"})
 # available ones; grants already stored for the others stay as they are (a role keeps its
 # "import" right for the day imports arrive). Mark an action available when its feature
 # ships: that is the one change the matrix needs.
-ACTION_AVAILABLE = {action: True for action in ACTIONS} | {"import": False}
+ACTION_AVAILABLE = {action: True for action in ACTIONS}
 AVAILABLE_ACTIONS = tuple(a for a in ACTIONS if ACTION_AVAILABLE[a])
 
 

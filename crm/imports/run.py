@@ -110,6 +110,15 @@ def columns_of(spec: EntitySpec, mapping: Iterable[Mapping[str, Any]]) -> list[C
     return out
 
 
+def plan_of(user: Any, spec: EntitySpec, data: Mapping[str, Any], names: Sequence[str]) -> Any:
+    """The ``crm.imports.mapping.Plan`` of a mapping stored as JSON (``Mapping.to_json``):
+    its lookups and value tables apply at run time. ``ValidationFailed`` when it needs
+    fixing."""
+    from crm.imports import mapping as mapping_service
+
+    return mapping_service.plan(user, spec, mapping_service.Mapping.from_json(data), names)
+
+
 def check_rights(user: Any, spec: EntitySpec, mode: str, fields: Iterable[str], match) -> None:
     """``Forbidden`` unless ``user`` may import into ``spec`` in ``mode``;
     ``ValidationFailed`` when the mapping names a field they may not set, or matches on
@@ -161,10 +170,17 @@ def run(
     spec = specs.current().entity(imp.entity_key)
     if user is None or spec is None:
         raise DomainError(_("The import's user or entity no longer exists."))
-    columns = columns_of(spec, imp.mapping)
+    the_plan = None
+    if isinstance(imp.mapping, Mapping):  # a mapping made on the screens (``crm.imports.mapping``)
+        names = list((imp.settings or {}).get("columns") or [])
+        the_plan = plan_of(user, spec, imp.mapping, names)
+        columns = the_plan.columns
+    else:
+        columns = columns_of(spec, imp.mapping)
     match = tuple(imp.match or ())
     check_rights(user, spec, imp.mode, [c.spec.key for c in columns], match)
     engine = _Engine(imp, user, spec, columns, match, job)
+    engine.plan = the_plan
     if dry_run:
         with unit_of_work() as unit:
             summary = engine.go(batch, hook, report, commit=False)
@@ -198,6 +214,7 @@ class _Engine:
         self.summary = Summary(imp.created, imp.updated, imp.skipped, imp.errors)
         self.user, self.spec, self.columns, self.match, self.job = user, spec, columns, match, job
         self.table = table_of(spec)
+        self.plan: Any = None  # a mapping's Plan: lookups resolved per batch
 
     def source(self, file):
         s = self.settings
@@ -248,8 +265,13 @@ class _Engine:
     def batch(self, items: list, n: int, hook: Hook | None, commit: bool, last=False) -> None:
         with unit_of_work(), specs.pinned():
             work = _Batch(self)
+            parsed: list[Any] = []
+            if self.plan is not None:
+                good = [i.values for i in items if not isinstance(i, BadRow)]
+                parsed = self.plan.parse_batch(good)
+            ahead = iter(parsed)
             for item in items:
-                work.add(item)
+                work.add(item, next(ahead) if parsed and not isinstance(item, BadRow) else None)
             work.finish()
             end = items[-1].line if items else self.last_line
             s = self.summary
@@ -305,11 +327,12 @@ class _Batch:
         self.create_keys: set[tuple] = set()
         self.parsed: list[tuple[int, dict, list]] = []
 
-    def add(self, item: Row | BadRow) -> None:
+    def add(self, item: Row | BadRow, parsed: Any = None) -> None:
         if isinstance(item, BadRow):
             self.problem(item.line, {"raw": item.raw}, {"": [str(item.message)]})
             return
-        parsed = parse_row(self.e.columns, item.values)
+        if parsed is None:
+            parsed = parse_row(self.e.columns, item.values)
         cells = [records.jsonable(v) for v in item.values]
         if not parsed.ok:
             reasons: dict[str, list[str]] = {}
@@ -478,5 +501,5 @@ def _rows_named(errors: Mapping[str, list[str]], count: int) -> dict[int, dict] 
 
 __all__ = [
     "BATCH", "Stopped", "Summary", "UnreadableFile", "check_rights", "columns_of",
-    "mapping_of", "run",
+    "mapping_of", "plan_of", "run",
 ]  # fmt: skip

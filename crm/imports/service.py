@@ -94,6 +94,12 @@ def _describe(payload: Mapping[str, Any], result: Any) -> dict[str, Any]:
             created=result.get("created", 0), updated=result.get("updated", 0),
             skipped=result.get("skipped", 0), errors=result.get("errors", 0),
         )  # fmt: skip
+        if payload.get("entity"):
+            from flask import url_for
+
+            words["link"] = (
+                _("See the imports"), url_for("imports.import_list", key=payload["entity"])
+            )  # fmt: skip
     return words
 
 
@@ -184,7 +190,7 @@ def undo(user: Any, spec: EntitySpec, import_id: int) -> Undone:
 
     Raises ``NotFound`` (no such import of this entity for this user), ``Conflict``
     (already undone, or still running)."""
-    imp = db.session.get(Import, import_id)
+    imp = db.session.get(Import, import_id) if 0 < import_id < 2**31 else None
     if imp is None or imp.entity_key != spec.key or not policy.may_see_job(user, imp.user_id):
         raise NotFound(_("There is no such import."))
     if not policy.can(user, "import", spec.key):

@@ -243,21 +243,16 @@ def test_deleting_through_the_page(org, login_as):
     assert role_ids(org.rep_east.id) == {org.spare.id}
 
 
-def test_the_matrix_offers_only_available_actions_and_keeps_stored_ones(org, login_as):
-    """No import exists yet: the matrix has no Import column, and saving it keeps the
-    import grants a role already holds."""
-    from crm.access.models import RoleGrant
-
-    assert P.ACTION_AVAILABLE["import"] is False and "import" not in P.AVAILABLE_ACTIONS
-    db.session.add(RoleGrant(role_id=org.rep.id, entity_key="*", action="import", level=P.ALL))
-    db.session.commit()
+def test_the_matrix_offers_the_import_right(org, login_as):
+    """Imports exist: the matrix has an Import column, and a grant of it is saved."""
+    assert P.ACTION_AVAILABLE["import"] is True and "import" in P.AVAILABLE_ACTIONS
     client = login_as(org.admin)
     for url in ("/admin/access/roles/new", f"/admin/access/roles/{org.rep.id}"):
         html = client.get(url).data.decode()
-        assert "g-*-read" in html and "g-*-import" not in html and ">Import<" not in html
+        assert "g-*-read" in html and "g-*-import" in html
     r = client.submit(
         f"/admin/access/roles/{org.rep.id}/grants",
-        matrix_post(["account", "deal"], {("*", "read"): P.ALL}),
+        matrix_post(["account", "deal"], {("*", "read"): P.ALL, ("*", "import"): P.ALL}),
     )
     assert r.status_code == 303
     grants = grants_of(org.rep.id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from tests.authz import oracle
 from tests.authz.harness import Run
 from tests.authz.probes_boards import probe_board, probe_move
+from tests.authz.probes_imports import probe_imports
 from tests.authz.probes_lists import (
     probe_bin,
     probe_bulk,
@@ -173,6 +174,11 @@ RECORD_ROUTES: dict[str, Route] = {
     "pipelines.board": _r("GET", probe_board, note="cards, sums; no pipeline: none"),
     "pipelines.column_more": _r("GET", probe_board),
     "pipelines.move": _r("POST", probe_move),
+    # The import screens (issue 16): the import right and reading the entity.
+    "imports.import_list": _r("GET POST", probe_imports, note="list; upload keeps a draft"),
+    "imports.import_mapping": _r("GET POST", probe_imports),
+    "imports.import_errors": _r("GET", probe_imports),
+    "imports.import_undo": _r("POST", probe_imports),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }

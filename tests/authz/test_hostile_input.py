@@ -205,6 +205,7 @@ def _real(world, rule, name: str):
         "role_id": world.role_ids["clerk"],
         "department_id": world.dept_id("B"),
         "user_id": world.user_id("spare"),
+        "import_id": 1,
     }
     return real.get(name, "x")
 

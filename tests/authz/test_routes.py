@@ -63,6 +63,7 @@ def _samples(world) -> dict:
         "role_id": world.role_ids["clerk"],
         "user_id": world.user_id("spare"),
         "token": "not-a-real-token-but-well-formed",
+        "import_id": 1,
         "pipeline_key": "sales",
     }
 

@@ -41,6 +41,7 @@ CHECKED = (
     "templates/_macros",
     "templates/pipelines",
     "templates/jobs",
+    "templates/imports",
 )
 
 # Text that is the same in every language, each with the reason.

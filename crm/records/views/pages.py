@@ -87,6 +87,7 @@ def record_list(key: str):
         bulk=None if is_htmx() and block == "rows" else bulk.options(current_user, spec),
         can_create=policy.can(current_user, "create", spec.key),
         can_export=policy.can(current_user, "export", spec.key),
+        can_import=policy.can(current_user, "import", spec.key),
     )
     return vary(response, by_target=True)
 

@@ -1,0 +1,228 @@
+"""The import screens (issue 16): upload, mapping, dry run, start, list, error file, undo."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.extensions import db
+from crm.imports.models import Import
+from crm.records.query import table_of
+from tests.factories import make_user
+from tests.records.runtime_model import build_model, entity
+
+MESSY = (
+    "\ufeffName;Code;Industry;Employees\r\n"
+    "Acme;C1;Tech;10\r\n"
+    "Globex;C2;technolgy;20\r\n"
+    "Initech;C3;Retail;lots\r\n"
+)
+
+
+@pytest.fixture
+def model(app):
+    return build_model()
+
+
+def count() -> int:
+    table = table_of(entity("account"))
+    n = db.session.scalar(
+        select(func.count()).select_from(table).where(table.c.deleted_at.is_(None))
+    )
+    db.session.rollback()
+    return n
+
+
+def upload(client, text: str | bytes, name: str = "accounts.csv"):
+    data = text.encode() if isinstance(text, str) else text
+    return client.submit("/r/account/imports/", {"file": (io.BytesIO(data), name)},
+                         content_type="multipart/form-data")  # fmt: skip
+
+
+def form_of(html: str) -> dict[str, str]:
+    """The mapping form's values as the page sets them (selected options, hidden inputs)."""
+    out: dict[str, str] = {}
+    for name, body in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        out[name] = chosen.group(1) if chosen else ""
+    for name, value in re.findall(r'<input type="hidden" name="(v-[^"]+)" value="([^"]*)"', html):
+        out[name] = value
+    return out
+
+
+def test_upload_map_fix_dry_run_run_errors_undo(staff, model, login_as):
+    client = login_as(staff)
+    assert "/r/account/imports/" in client.get("/r/account/").data.decode()
+    r = upload(client, MESSY)
+    assert r.status_code == 302, r.data[:500]
+    url = r.headers["Location"]
+    html = client.get(url).data.decode()
+    assert "Acme" in html and "technolgy" in html and "Tech" in html
+    form = form_of(html)
+    assert form["col-0"] == "name" and form["col-2"] == "industry" and form["delimiter"] == ";"
+    # the typo'd picklist value is mapped to Tech
+    n = next(k[:-5] for k, v in form.items() if k.endswith("-text") and v == "technolgy")
+    form[n] = "tech"
+    r = client.submit(url, {**form, "action": "preview"})
+    page = r.data.decode()
+    assert r.status_code == 200, page[:2000]
+    assert "3 rows: 2 to create, 0 to update, 0 to skip, 1 in error." in page
+    assert count() == 0
+    r = client.submit(url, {**form, "action": "start"})
+    assert r.status_code == 303
+    imp = db.session.scalars(select(Import)).one()
+    assert r.headers["Location"].endswith(f"/admin/jobs/{imp.job_id}")  # run at once in tests
+    assert "Import" in client.get(r.headers["Location"]).data.decode()
+    assert count() == 2
+    db.session.expire_all()
+    imp = db.session.get(Import, imp.id)
+    assert (imp.status, imp.created, imp.errors) == ("done", 2, 1)
+    listing = client.get("/r/account/imports/").data.decode()
+    assert "accounts.csv" in listing and f"/imports/{imp.id}/errors.csv" in listing
+    errors = client.get(f"/r/account/imports/{imp.id}/errors.csv").data.decode("utf-8-sig")
+    assert "Initech" in errors and "Employees" in errors
+    r = client.submit(f"/r/account/imports/{imp.id}/undo", {"confirm": "yes"})
+    assert r.status_code == 303
+    assert "2 records sent to the recycle bin" in client.get(r.headers["Location"]).data.decode()
+    assert count() == 0
+
+
+def test_a_bad_file_is_refused_with_a_message_and_nothing_written(staff, model, login_as):
+    client = login_as(staff)
+    r = upload(client, b"\x00\x01\x02\x03binary\x00" * 100, "evil.csv")
+    assert r.status_code == 400 and "upload-error" in r.data.decode()
+    assert db.session.scalar(select(func.count()).select_from(Import)) == 0
+
+
+def test_without_the_import_right_the_screens_are_refused(model, login_as):
+    from crm.access import policy
+    from tests.factories import make_role
+
+    make_role("Reader", {"read": policy.ALL, "create": policy.ALL, "edit": policy.ALL})
+    user = make_user("reader@example.com", roles=("Reader",))
+    client = login_as(user)
+    assert "/r/account/imports/" not in client.get("/r/account/").data.decode()
+    assert client.get("/r/account/imports/").status_code == 403
+    assert upload(client, MESSY).status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(Import)) == 0
+
+
+def test_posts_need_the_csrf_token(staff, model, login_as):
+    client = login_as(staff)
+    r = client.post("/r/account/imports/", data={"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")},
+                    content_type="multipart/form-data")  # fmt: skip
+    assert r.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Import)) == 0
+
+
+def test_the_reader_s_guesses_can_be_changed_and_the_file_read_again(staff, model, login_as):
+    client = login_as(staff)
+    url = upload(client, "Name,Code\nAcme;x,C1\n").headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    assert form["delimiter"] == ","
+    r = client.submit(url, {**form, "delimiter": ";", "header_row": "1", "action": "reread"})
+    assert r.status_code == 200
+    page = r.data.decode()
+    assert form_of(page)["delimiter"] == ";" and "Name,Code" in page
+    r = client.submit(url, {**form, "encoding": "no-such-codec", "action": "reread"})
+    assert r.status_code == 400  # a clear message; the draft keeps how it was read
+    assert form_of(client.get(url).data.decode())["delimiter"] == ";"
+
+
+def test_a_saved_mapping_is_offered_for_the_next_file(staff, model, login_as):
+    client = login_as(staff)
+    url = upload(client, "Firma,Kennung\nAcme,C1\n").headers["Location"]
+    form = {**form_of(client.get(url).data.decode()), "col-0": "name", "col-1": "code"}
+    r = client.submit(url, {**form, "save_name": "Old CRM", "action": "save"})
+    assert r.status_code == 200 and "The mapping was saved." in r.data.decode()
+    url2 = upload(client, "Kennung,Firma\nC2,Globex\n").headers["Location"]
+    page = client.get(url2).data.decode()
+    assert "Old CRM" in page
+    link = re.search(r'href="([^"]+saved=\d+)"', page).group(1).replace("&amp;", "&")
+    form = form_of(client.get(link).data.decode())
+    assert (form["col-0"], form["col-1"]) == ("code", "name")
+
+
+def test_lookups_resolve_by_name_at_run_time(staff, model, login_as):
+    from crm.records import service as records
+
+    records.create(staff, entity("account"), {"name": "Acme"})
+    client = login_as(staff)
+    r = client.submit("/r/contact/imports/", {"file": (io.BytesIO(
+        b"Full name,Account\nAda,acme \nBob,Nobody\nCy,\n"), "c.csv")},
+        content_type="multipart/form-data")  # fmt: skip
+    url = r.headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    assert form["col-1"] == "account" and form["lk-account-none"] == "fail"
+    r = client.submit(url, {**form, "action": "preview"})
+    assert "3 rows: 2 to create, 0 to update, 0 to skip, 1 in error." in r.data.decode()
+    r = client.submit(url, {**form, "lk-account-none": "empty", "action": "start"})
+    assert r.status_code == 303
+    table = table_of(entity("contact"))
+    rows = dict(db.session.execute(select(table.c.full_name, table.c.account)).all())
+    assert rows == {"Ada": 1, "Bob": None, "Cy": None}
+
+
+def test_a_mapping_that_needs_fixing_is_refused_with_its_reasons(staff, model, login_as):
+    client = login_as(staff)
+    url = upload(client, "Code\nC1\n").headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    r = client.submit(url, {**form, "action": "start"})
+    assert r.status_code == 400 and "Map a column to each required field" in r.data.decode()
+    assert db.session.scalar(select(Import.status)) == "draft" and count() == 0
+    r = client.submit(url, {**form, "col-0": "nosuchfield", "action": "preview"})
+    assert r.status_code == 400 and count() == 0
+
+
+def test_someone_else_s_import_is_not_found(staff, model, login_as):
+    client = login_as(staff)
+    url = upload(client, MESSY).headers["Location"]
+    other = login_as(make_user("other@example.com"))
+    assert other.get(url).status_code == 404
+    number = url.rstrip("/").split("/")[-2]
+    assert other.get(f"/r/account/imports/{number}/errors.csv").status_code == 404
+    assert other.submit(f"/r/account/imports/{number}/undo", {"confirm": "yes"}).status_code == 404
+
+
+def test_an_update_undone_keeps_what_changed_since(staff, model, login_as):
+    from crm.records import service as records
+
+    spec = entity("account")
+    a = records.create(staff, spec, {"name": "Acme", "code": "C1", "employees": "1"})
+    b = records.create(staff, spec, {"name": "Globex", "code": "C2", "employees": "2"})
+    client = login_as(staff)
+    url = upload(client, "Code,Employees\nC1,10\nC2,20\n").headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    form |= {"mode": "update", "match_on": "code", "action": "preview"}
+    assert "2 to update" in client.submit(url, form).data.decode()
+    assert client.submit(url, {**form, "action": "start"}).status_code == 303
+    current = records.get(staff, spec, b)
+    records.update_record(staff, spec, b, {"employees": "99"}, expected_version=current["version"])
+    imp = db.session.scalars(select(Import)).one()
+    r = client.submit(f"/r/account/imports/{imp.id}/undo", {"confirm": "yes"})
+    page = client.get(r.headers["Location"]).data.decode()
+    assert "1 given their values back, 1 left as they are" in page and "lines 3" in page
+    assert records.get(staff, spec, a)["employees"] == 1
+    assert records.get(staff, spec, b)["employees"] == 99
+
+
+def test_an_xlsx_file_is_mapped_and_imported(staff, model, login_as):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Employees", "Active"])
+    sheet.append(["Acme", 12, "Yes"])
+    sheet.append(["Globex", 1200, "No"])
+    out = io.BytesIO()
+    book.save(out)
+    client = login_as(staff)
+    r = upload(client, out.getvalue(), "accounts.xlsx")
+    url = r.headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    assert (form["col-0"], form["col-1"], form["col-2"]) == ("name", "employees", "active")
+    assert client.submit(url, {**form, "action": "start"}).status_code == 303
+    assert count() == 2
