@@ -355,8 +355,11 @@ class _Batch:
         for line, values, cells in self.parsed:
             key = self.key(values) if e.match else None
             if key is not None and key in self.create_keys:
-                self.flush()  # the same record twice in a batch: create it before matching
-                found.update(self.find([key]))
+                # the same record twice in a batch: create the pending ones before matching
+                # (all of them: each of their keys must now find its new record)
+                flushed = list(self.create_keys)
+                self.flush()
+                found.update(self.find(flushed))
             ids = found.get(key, []) if key is not None else []
             if key is not None and None in key and e.mode == UPDATE:
                 self.problem(

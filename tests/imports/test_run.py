@@ -134,6 +134,22 @@ def test_upsert_updates_matches_and_creates_the_rest(staff, model):
     assert row["name"] == "Acme 1" and row["employees"] == 1 and row["version"] == 2
 
 
+def test_a_file_repeating_customers_creates_each_once(staff, model):
+    # an order export: one line per order, the customer repeated, interleaved with others
+    # (A, B, A, B, C, A): each customer is created once and the repeats update it
+    names = ["Ann", "Bob", "Ann", "Bob", "Cid", "Ann"]
+    rows = [[n, f"K-{n}", "Tech", str(i), "yes"] for i, n in enumerate(names)]
+    file = csv_file(["Name", "Code", "Industry", "Employees", "Active"], rows)
+    for dry_run in (True, False):
+        file.seek(0)
+        summary = engine.run(start(staff, file, mode="upsert", match=("code",)), dry_run=dry_run)
+        assert (summary.created, summary.updated, summary.errors) == (3, 3, 0)
+    assert count() == 3
+    table = table_of(entity("account"))
+    ann = db.session.execute(select(table).where(table.c.code == "K-Ann")).mappings().one()
+    assert ann["employees"] == 5  # the last line's value
+
+
 def test_update_only_skips_rows_without_a_match(staff, model):
     make(staff, "account", name="Old", code="C00002")
     summary = engine.run(start(staff, accounts_file(4), mode="update", match=("code",)))
