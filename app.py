@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.extensions import babel, csrf, db, htmx, login_manager
     from crm.migrate import check_up_to_date
     from crm.models import import_all
+    from crm.web import uploads
 
     values = settings.load(config)
     app = Flask(
@@ -34,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    uploads.install(app)  # after htmx-flask, which sets its own request class
     login_manager.init_app(app)
     babel.init_app(
         app,

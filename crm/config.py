@@ -81,6 +81,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # The job queue's consumer threads (``flask --app app crm worker``).
         "JOBS_WORKERS": int(os.environ.get("JOBS_WORKERS", "2") or 2),
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+        # An import's file (``crm.web.uploads.large_upload`` routes): the reader's limit.
+        "IMPORT_MAX_BYTES": 256 * 1024 * 1024,
     }
     config.update(overrides)
     if not config.get("SECRET_KEY"):

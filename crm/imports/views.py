@@ -13,7 +13,17 @@ import io
 from types import MappingProxyType
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -29,6 +39,7 @@ from crm.imports.matching import auto_match
 from crm.imports.read import Settings
 from crm.metadata import specs, types
 from crm.metadata.spec import EntitySpec
+from crm.web.uploads import large_upload
 
 bp = Blueprint("imports", __name__, url_prefix="/r")
 
@@ -50,6 +61,7 @@ def _entity(key: str) -> EntitySpec:
 
 
 @bp.route("/<key>/imports/", methods=["GET", "POST"])
+@large_upload
 def import_list(key: str):
     """The entity's imports and the upload form; POST: keep the file, go to its mapping."""
     spec = _entity(key)
@@ -71,6 +83,7 @@ def import_list(key: str):
         imports=drafts.imports_of(current_user, spec),
         error=error,
         statuses=_statuses(),
+        max_mb=current_app.config["IMPORT_MAX_BYTES"] // 2**20,
     )
     return (page, 400) if error else page
 

@@ -97,6 +97,22 @@ def test_a_bad_file_is_refused_with_a_message_and_nothing_written(staff, model, 
     assert db.session.scalar(select(func.count()).select_from(Import)) == 0
 
 
+def test_an_import_takes_a_file_larger_than_other_forms_and_refuses_a_huge_one(
+    app, staff, model, login_as
+):
+    app.config.update(MAX_CONTENT_LENGTH=4_000, IMPORT_MAX_BYTES=40_000)
+    client = login_as(staff)
+    body = "Name,Code\n" + "".join(f"Acme {i},C{i}\n" for i in range(1_000))  # ~15 kB
+    r = upload(client, body)
+    assert r.status_code == 302  # over the site's 4 kB, under the import's 40 kB
+    assert db.session.scalar(select(func.count()).select_from(Import)) == 1
+    r = client.submit("/r/account/new", {"name": "x" * 20_000})  # any other form: 4 kB
+    assert r.status_code == 413
+    r = upload(client, body * 3)  # ~45 kB
+    assert r.status_code == 413 and "That upload is too large" in r.data.decode()
+    assert db.session.scalar(select(func.count()).select_from(Import)) == 1
+
+
 def test_without_the_import_right_the_screens_are_refused(model, login_as):
     from crm.access import policy
     from tests.factories import make_role
