@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from flask_babel import format_timedelta
+from flask_babel import format_number, format_timedelta
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 
@@ -256,7 +256,8 @@ class _Engine:
         left = (total - done) * spent / done if done else 0
         return _(
             "%(done)s of %(total)s rows, %(errors)s with errors; about %(left)s left.",
-            done=done, total=total, errors=self.summary.errors,
+            done=format_number(done), total=format_number(total),
+            errors=format_number(self.summary.errors),
             left=format_timedelta(timedelta(seconds=max(1, left)), threshold=1.1),
         )  # fmt: skip
 

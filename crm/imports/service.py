@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TextIO
 
+from flask_babel import format_number
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -86,14 +87,19 @@ def create(
     return db.session.get(Import, import_id)
 
 
+COUNTS = ("created", "updated", "skipped", "errors")
+
+
 def _describe(payload: Mapping[str, Any], result: Any) -> dict[str, Any]:
     words: dict[str, Any] = {"title": _("Import")}
     if isinstance(result, Mapping):
         words["done"] = _(
-            "%(created)s created, %(updated)s updated, %(skipped)s skipped, %(errors)s errors.",
-            created=result.get("created", 0), updated=result.get("updated", 0),
-            skipped=result.get("skipped", 0), errors=result.get("errors", 0),
-        )  # fmt: skip
+            "Created: %(created)s, updated: %(updated)s, skipped: %(skipped)s, errors: %(errors)s.",
+            **{
+                k: format_number(result.get(k, 0))
+                for k in ("created", "updated", "skipped", "errors")
+            },
+        )
         if payload.get("entity"):
             from flask import url_for
 
@@ -106,7 +112,11 @@ def _describe(payload: Mapping[str, Any], result: Any) -> dict[str, Any]:
 @handler(KIND, describe=_describe)
 def run_job(ctx: Any) -> dict[str, int]:
     """The job: run (or resume) the import, committing batch by batch."""
-    summary = engine.run(int(ctx.payload["import_id"]), report=ctx.progress, job=ctx)
+    summary = engine.run(
+        int(ctx.payload["import_id"]),
+        report=lambda done, total, words: ctx.progress(done, total, words, unit="row"),
+        job=ctx,
+    )
     return summary.as_dict()
 
 

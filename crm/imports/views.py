@@ -24,6 +24,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -293,9 +294,9 @@ def import_undo(key: str, import_id: int):
         _(
             "Undone: %(removed)s records sent to the recycle bin, %(restored)s given their "
             "values back, %(kept)s left as they are (changed since).",
-            removed=done.removed,
-            restored=done.restored,
-            kept=len(done.kept),
+            removed=format_number(done.removed),
+            restored=format_number(done.restored),
+            kept=format_number(len(done.kept)),
         )
     )
     if done.kept:

@@ -17,11 +17,13 @@ from crm.jobs import queue
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a running job is: ``done`` of ``total`` steps, the step's ``message``."""
+    """How far a running job is: ``done`` of ``total`` steps (or rows: ``unit``), the
+    step's ``message`` (for rows, the message says the counts itself)."""
 
     done: int
     total: int
     message: str
+    unit: str = "step"
 
     @property
     def percent(self) -> int:
@@ -34,10 +36,11 @@ def _key(job_id: int, what: str) -> str:
     return f"{queue.NAME}.job.{int(job_id)}.{what}"
 
 
-def report(job_id: int, done: int, total: int, message: str) -> None:
+def report(job_id: int, done: int, total: int, message: str, unit: str = "step") -> None:
     """Record a running job's progress (and that it is alive)."""
     huey = queue.current().huey
-    huey.put(_key(job_id, "progress"), {"done": done, "total": total, "message": message})
+    value = {"done": done, "total": total, "message": message, "unit": unit}
+    huey.put(_key(job_id, "progress"), value)
     beat(job_id)
 
 
@@ -46,7 +49,12 @@ def read(job_id: int) -> Progress | None:
     value = queue.current().huey.get(_key(job_id, "progress"), peek=True)
     if not isinstance(value, dict):
         return None
-    return Progress(int(value["done"]), int(value["total"]), str(value["message"]))
+    return Progress(
+        int(value["done"]),
+        int(value["total"]),
+        str(value["message"]),
+        str(value.get("unit") or "step"),
+    )
 
 
 def beat(job_id: int, now: float | None = None) -> None:

@@ -69,11 +69,12 @@ class JobContext:
     attempt: int
     reported: list[tuple[int, int, str]] = field(default_factory=list)
 
-    def progress(self, done: int, total: int, message: str) -> None:
-        """Report ``done`` of ``total`` steps, the current one named by ``message``;
-        readable at once by the job's page (it is not written to the app database)."""
+    def progress(self, done: int, total: int, message: str, unit: str = "step") -> None:
+        """Report ``done`` of ``total`` steps (``unit`` "row": rows, the message saying
+        the counts), the current one named by ``message``; readable at once by the job's
+        page (it is not written to the app database)."""
         self.reported.append((done, total, message))
-        progress.report(self.job_id, done, total, message)
+        progress.report(self.job_id, done, total, message, unit)
 
 
 def _claim(job_id: int) -> JobContext | None:
