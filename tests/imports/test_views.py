@@ -97,6 +97,18 @@ def test_a_bad_file_is_refused_with_a_message_and_nothing_written(staff, model, 
     assert db.session.scalar(select(func.count()).select_from(Import)) == 0
 
 
+def test_a_dry_run_with_many_problems_sums_them_by_field(staff, model, login_as):
+    client = login_as(staff)
+    body = "Name;Code;Employees\n" + "".join(f"Acme {i};C{i};lots\n" for i in range(250))
+    url = upload(client, body + ";C-x;1\n").headers["Location"]
+    r = client.submit(url, {**form_of(client.get(url).data.decode()), "action": "preview"})
+    page = r.data.decode()
+    assert "251 rows: 0 to create, 0 to update, 0 to skip, 251 in error." in page
+    assert "<strong>Employees</strong>: 250 problems" in page
+    assert "<strong>Name</strong>: 1 problem<" in page
+    assert "The first 200 of 251 problems are listed here" in page
+
+
 def test_an_import_takes_a_file_larger_than_other_forms_and_refuses_a_huge_one(
     app, staff, model, login_as
 ):
