@@ -109,6 +109,22 @@ def test_a_dry_run_with_many_problems_sums_them_by_field(staff, model, login_as)
     assert "The first 200 of 251 problems are listed here" in page
 
 
+def test_a_formula_looking_value_is_stored_as_text_and_escaped_on_export(
+    staff, model, login_as
+):
+    client = login_as(staff)
+    body = 'Name,Code\n"=HYPERLINK(""http://evil.example"",""Click"")",C1\n-2237,C2\n'
+    url = upload(client, body).headers["Location"]
+    r = client.submit(url, {**form_of(client.get(url).data.decode()), "action": "start"})
+    assert r.status_code == 303
+    table = table_of(entity("account"))
+    names = set(db.session.scalars(select(table.c.name)))
+    assert names == {'=HYPERLINK("http://evil.example","Click")', "-2237"}  # as written
+    export = client.get("/r/account/export.csv").data.decode("utf-8-sig")
+    assert "'=HYPERLINK" in export and "'-2237" in export  # never a formula to a spreadsheet
+    assert "\n=HYPERLINK" not in export and ",=HYPERLINK" not in export
+
+
 def test_an_import_takes_a_file_larger_than_other_forms_and_refuses_a_huge_one(
     app, staff, model, login_as
 ):
