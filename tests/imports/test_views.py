@@ -109,9 +109,7 @@ def test_a_dry_run_with_many_problems_sums_them_by_field(staff, model, login_as)
     assert "The first 200 of 251 problems are listed here" in page
 
 
-def test_a_formula_looking_value_is_stored_as_text_and_escaped_on_export(
-    staff, model, login_as
-):
+def test_a_formula_looking_value_is_stored_as_text_and_escaped_on_export(staff, model, login_as):
     client = login_as(staff)
     body = 'Name,Code\n"=HYPERLINK(""http://evil.example"",""Click"")",C1\n-2237,C2\n'
     url = upload(client, body).headers["Location"]

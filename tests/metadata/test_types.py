@@ -256,6 +256,7 @@ def test_parse_accepts(type_key, raw, expected):
         ("phone", "123", "Enter a phone number"),
         ("phone", "call me", "Enter a phone number"),
         ("phone", "+(---)", "Enter a phone number"),
+        ("phone", "-2237", "does not start with a minus sign"),  # Excel's "+1-532-344-1362"
         ("phone", "1" * 41, "Use at most 40 characters."),
         ("url", "javascript:alert(1)", "http:// or https://"),
         ("url", "JaVaScRiPt:alert(1)", "http:// or https://"),

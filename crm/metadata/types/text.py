@@ -88,6 +88,13 @@ def _parse_phone(spec: FieldSpec, value: Any) -> str | None:
     s = " ".join(s.split())
     if not _PHONE_RE.fullmatch(s) or len(s) < 4 or sum(c.isdigit() for c in s) < 4:
         raise ValueError(_("Enter a phone number: at least 4 digits, with + ( ) - . / only."))
+    if s.startswith("-"):  # "+1-532-344-1362" that a spreadsheet computed: -2237
+        raise ValueError(
+            _(
+                "A phone number does not start with a minus sign: a spreadsheet may have "
+                "computed “+1-555-…” as a sum. Enter the number again."
+            )
+        )
     return s
 
 
