@@ -26,11 +26,48 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
+from openpyxl.reader import excel as openpyxl_excel
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet.dimensions import SheetDimension
+from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from crm.imports.errors import UnreadableFile
 from crm.imports.source import Limits, Notice
 
 _MAX_PARTS = 10_000
+_DIMENSION = f"{{{SHEET_MAIN_NS}}}dimension"
+_SHEET_DATA = f"{{{SHEET_MAIN_NS}}}sheetData"
+
+
+class _SheetSizedByItsHead(ReadOnlyWorksheet):
+    """openpyxl's read-only sheet, reading its declared size from the head of the XML only.
+
+    openpyxl looks for ``<dimension>`` with "end" events, which arrive for
+    ``<sheetData>`` only after the whole sheet: a sheet without ``<dimension>`` (as many
+    programs write them, openpyxl's own write-only mode included) was parsed whole when
+    the workbook was opened, then again to read its rows, for every pass over the file.
+    The dimension element comes before the data, so a "start" event finds it, or its
+    absence, at once. Nothing else differs (and the import ignores the declared size
+    anyway: ``sheet_rows``)."""
+
+    def _get_size(self) -> None:
+        src = self._get_source()
+        try:
+            for _event, element in iterparse(src, events=("start",)):
+                if element.tag == _DIMENSION:
+                    found = SheetDimension.from_tree(element).boundaries
+                    if found is not None:
+                        self._min_column, self._min_row, self._max_column, self._max_row = found
+                    return
+                if element.tag == _SHEET_DATA:
+                    return
+        finally:
+            src.close()
+
+
+# openpyxl builds its read-only sheets from this module's name: use the one above.
+openpyxl_excel.ReadOnlyWorksheet = _SheetSizedByItsHead
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"

@@ -175,3 +175,29 @@ def test_a_sheet_declaring_a_huge_size_is_not_padded():
     assert b"XFD1048576" in zipfile.ZipFile(io.BytesIO(huge)).read("xl/worksheets/sheet1.xml")
     source = open_source(io.BytesIO(huge), "h.xlsx")
     assert source.columns == ("a", "b") and [r.values for r in source.rows()] == [(1, 2)]
+
+
+def test_opening_a_sheet_without_a_declared_size_reads_only_its_head():
+    # Many programs (openpyxl's write-only mode among them) write no <dimension>; openpyxl
+    # alone then parses the whole sheet just to open the workbook, again on every pass.
+    from openpyxl import load_workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Orders")
+    for i in range(50):
+        ws.append([f"Customer {i}", i])
+    out = io.BytesIO()
+    wb.save(out)
+    data = out.getvalue()
+    assert b"<dimension" not in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    # the rows are read as ever
+    source = open_source(io.BytesIO(data), "w.xlsx", Settings(header_row=0))
+    assert [r.values for r in source.rows()][-1] == ("Customer 49", 49)
+    # a sheet whose data is broken past its head still opens: the data was not parsed
+    broken = rezip(data, lambda name, body: body.replace(b"</sheetData>", b"<oops></sheetData>")
+                   if name == "xl/worksheets/sheet1.xml" else body)  # fmt: skip
+    book = load_workbook(io.BytesIO(broken), read_only=True)
+    assert book["Orders"].title == "Orders"
+    # a declared size is still read from the head, as openpyxl does
+    sized = load_workbook(io.BytesIO(workbook([["a", "b"], [1, 2]])), read_only=True)
+    assert (sized.active.max_row, sized.active.max_column) == (2, 2)
