@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from crm.access import policy
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
-from crm.imports import dryrun, store
+from crm.imports import dryrun, profile, store
 from crm.imports import mapping as mapping_service
 from crm.imports import run as engine
 from crm.imports.mapping import BOTH, CREATE, Mapping
@@ -60,6 +60,7 @@ def _chosen(source: Source, user: dict[str, Any] | None = None) -> dict[str, Any
         "header_row": source.header.value,
         "sheet": source.sheet,
         "columns": list(source.columns),
+        "profile": profile.build(source),
     }
 
 

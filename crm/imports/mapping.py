@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from crm.access import policy
 from crm.imports.lookups import LookupRule, Resolver
 from crm.imports.matching import norm, similarity
+from crm.imports.profile import column_values
 from crm.imports.values import ColumnMap, ImportContext, Parsed, Problem, parse_row
 from crm.metadata import types
 from crm.metadata.spec import EntitySpec, FieldSpec
@@ -365,11 +366,13 @@ def _choice_names(f: FieldSpec) -> set[str]:
 
 
 def unknown_values(
-    source: Any, spec: EntitySpec, mapping: Mapping, *, limit: int = 200
+    source: Any, spec: EntitySpec, mapping: Mapping, *, limit: int = 200, profile: Any = None
 ) -> dict[str, list[Unknown]]:
     """Field key -> the texts of its (picklist) column that match no choice and have no
-    entry in the value table, most frequent first (at most ``limit`` per field), read
-    in one pass over the file. Multi-select cells are split as the parser splits them."""
+    entry in the value table, most frequent first (at most ``limit`` per field), from the
+    file's ``profile`` (``crm.imports.profile``) where it holds the column's values, else
+    read in one pass over the file. Multi-select cells are split as the parser splits
+    them."""
     wanted: dict[int, FieldSpec] = {}
     for c in mapping.mapped:
         f = spec.field(c.field)
@@ -380,19 +383,28 @@ def unknown_values(
     known = {i: _choice_names(f) for i, f in wanted.items()}
     tables = {c.column: {t.casefold() for t in c.values} for c in mapping.mapped}
     counts: dict[int, Counter] = {i: Counter() for i in wanted}
-    for row in source.rows():
-        if not row.ok:
-            continue
-        for i, f in wanted.items():
-            cell = row.values[i] if i < len(row.values) else None
-            if cell is None or str(cell).strip().casefold() in EMPTY_WORDS:
+
+    def count(i: int, f: FieldSpec, cell: Any, times: int) -> None:
+        if cell is None or str(cell).strip().casefold() in EMPTY_WORDS:
+            return
+        parts = str(cell).replace(";", ",").replace("|", ",").split(",")
+        if not types.get(f.type).multi_valued:
+            parts = [str(cell)]
+        for part in (p.strip() for p in parts):
+            if part and fold(part) not in known[i] and part.casefold() not in tables[i]:
+                counts[i][part] += times
+
+    profiled = {i: column_values(profile, i) for i in wanted}
+    for i, values in profiled.items():
+        for text, times in (values or {}).items():
+            count(i, wanted[i], text, int(times))
+    unread = {i: f for i, f in wanted.items() if profiled[i] is None}
+    if unread:
+        for row in source.rows():
+            if not row.ok:
                 continue
-            parts = str(cell).replace(";", ",").replace("|", ",").split(",")
-            if not types.get(f.type).multi_valued:
-                parts = [str(cell)]
-            for part in (p.strip() for p in parts):
-                if part and fold(part) not in known[i] and part.casefold() not in tables[i]:
-                    counts[i][part] += 1
+            for i, f in unread.items():
+                count(i, f, row.values[i] if i < len(row.values) else None, 1)
     return {
         wanted[i].key: [Unknown(t, n, suggest(wanted[i], t)) for t, n in c.most_common(limit)]
         for i, c in counts.items()

@@ -181,7 +181,9 @@ def import_mapping(key: str, import_id: int):
             else:
                 mapping = _auto(spec, columns)
             samples = _samples(source)
-            unknown = mapping_service.unknown_values(source, spec, mapping)
+            unknown = mapping_service.unknown_values(
+                source, spec, mapping, profile=(imp.settings or {}).get("profile")
+            )
             source_info = source
             notices = [str(n.message) for n in source.notices]
     except UnreadableFile as exc:

@@ -264,3 +264,41 @@ def test_dry_run_counts_and_reasons_without_writing(model, staff):
     assert (only_new.create, only_new.skip) == (1, 2)
     only_old = dry_run(staff, contact, source, replace(mapping, mode="update"))
     assert (only_old.update, only_old.skip) == (1, 3)
+
+
+def test_unknown_values_come_from_the_file_s_profile_without_reading_it_again(model, staff):
+    from crm.imports import profile
+
+    source = csv_source("Name,Segment\nA,GTX-Pro\nB,technolgy\nC,GTX-Pro\nD, \nE,NULL\n")
+    kept = profile.build(source)
+    assert kept["rows"] == 5
+    assert kept["columns"]["1"] == {"values": {"GTX-Pro": 2, "technolgy": 1, "NULL": 1},
+                                    "more": False}  # fmt: skip
+    mapping = m.Mapping(
+        "contact", (m.ColumnChoice(0, "Name", "name"), m.ColumnChoice(1, "Segment", "segment"))
+    )
+
+    class NotReadAgain:
+        columns = source.columns
+
+        def rows(self):
+            raise AssertionError("the file was read again")
+
+    unknown = m.unknown_values(NotReadAgain(), model, mapping, profile=kept)["segment"]
+    assert [(u.text, u.count) for u in unknown] == [("GTX-Pro", 2), ("technolgy", 1)]
+    # a column with more distinct values than the profile keeps is read again
+    kept["columns"]["1"]["more"] = True
+    unknown = m.unknown_values(source, model, mapping, profile=kept)["segment"]
+    assert [(u.text, u.count) for u in unknown] == [("GTX-Pro", 2), ("technolgy", 1)]
+    with pytest.raises(AssertionError, match="read again"):
+        m.unknown_values(NotReadAgain(), model, mapping, profile=kept)
+
+
+def test_a_profile_keeps_a_bounded_number_of_values(model, monkeypatch):
+    from crm.imports import profile
+
+    monkeypatch.setattr(profile, "MAX_DISTINCT", 3)
+    source = csv_source("Code,Kind\n" + "".join(f"C{i},k{i % 2}\n" for i in range(10)))
+    kept = profile.build(source)
+    assert kept["columns"]["0"]["more"] and len(kept["columns"]["0"]["values"]) == 3
+    assert kept["columns"]["1"] == {"values": {"k0": 5, "k1": 5}, "more": False}

@@ -61,6 +61,7 @@ def test_upload_map_fix_dry_run_run_errors_undo(staff, model, login_as):
     url = r.headers["Location"]
     html = client.get(url).data.decode()
     assert "Acme" in html and "technolgy" in html and "Tech" in html
+    assert "3 rows under the header." in html
     form = form_of(html)
     assert form["col-0"] == "name" and form["col-2"] == "industry" and form["delimiter"] == ";"
     # the typo'd picklist value is mapped to Tech
