@@ -62,7 +62,8 @@ class Step:
 
     @property
     def loaded(self) -> bool:
-        return self.count > 0
+        """Something is loaded: for users, someone beside the first administrator."""
+        return self.count > (1 if self.key == org.USERS else 0)
 
     @property
     def field_name(self) -> str:
@@ -111,6 +112,20 @@ def checklist(actor: Any) -> Checklist:
     return Checklist(steps, pack, [labels[k] for k in order.cycles])
 
 
+def pending(actor: Any) -> bool:
+    """For the home page: True for a full administrator while the base data is not all
+    loaded (only one user, or a list without records). One query per entity at most."""
+    if not getattr(actor, "is_admin", False):
+        return False
+    if _count(User) <= 1:
+        return True
+    for spec in plan.entity_order().entities:
+        found = scoped(actor, spec, "read", columns=[table_of(spec).c.id]).limit(1)
+        if db.session.scalar(found) is None:
+            return True
+    return False
+
+
 def step_import(actor: Any, import_id: int) -> Import:
     """The import of a pack step (any step: the org targets or an entity), for a full
     administrator; ``NotFound`` otherwise."""
@@ -146,6 +161,8 @@ def _missing(step: Step) -> list[str]:
     if step.key == org.DEPARTMENTS and not step.count:
         out.append(_("No departments yet."))
     elif step.key == org.USERS:
+        if step.count <= 1:
+            out.append(_("Only the first administrator so far."))
         waiting = db.session.scalar(
             select(func.count()).select_from(User).where(
                 User.is_active.is_(True), User.last_login_at.is_(None)
