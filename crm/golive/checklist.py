@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
+from crm.access import invites
 from crm.access.models import Department, User
 from crm.access.service import require_admin
 from crm.errors import NotFound
@@ -59,6 +60,7 @@ class Step:
     missing: list[str] = field(default_factory=list)
     needs: list[str] = field(default_factory=list)
     status: str = ""  # in the latest pack: waiting, running, done, failed
+    invited: int = 0  # users: how many have not chosen a password (invitation not used)
 
     @property
     def loaded(self) -> bool:
@@ -163,11 +165,14 @@ def _missing(step: Step) -> list[str]:
     elif step.key == org.USERS:
         if step.count <= 1:
             out.append(_("Only the first administrator so far."))
-        waiting = db.session.scalar(
-            select(func.count()).select_from(User).where(
-                User.is_active.is_(True), User.last_login_at.is_(None)
-            )
-        ) or 0  # fmt: skip
+        never = (
+            select(func.count())
+            .select_from(User)
+            .where(User.is_active.is_(True), User.last_login_at.is_(None))
+        )
+        invited = never.where(User.password_hash.startswith(invites.NO_PASSWORD[:1]))
+        step.invited = db.session.scalar(invited) or 0
+        waiting = db.session.scalar(never) or 0
         if waiting:
             out.append(ngettext("%(num)d user has never signed in.",
                                 "%(num)d users have never signed in.", waiting))  # fmt: skip

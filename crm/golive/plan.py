@@ -17,11 +17,13 @@ column gives each record its owner by e-mail address or name (``crm.imports.owne
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import select, update
 
 from crm.access.service import require_admin
 from crm.errors import DomainError, ValidationFailed
@@ -32,6 +34,7 @@ from crm.imports import run as engine
 from crm.imports.errors import UnreadableFile
 from crm.imports.mapping import BOTH, ColumnChoice, Mapping, plan
 from crm.imports.matching import auto_match, norm
+from crm.imports.models import Import
 from crm.imports.owners import OwnerRule
 from crm.imports.read import open_source
 from crm.jobs import handler
@@ -40,6 +43,8 @@ from crm.metadata import specs, types
 from crm.metadata.spec import EntitySpec
 from crm.timeutil import utcnow
 from crm.uow import unit_of_work
+
+log = logging.getLogger(__name__)
 
 KIND = "golive.step"
 WAITING = "waiting"
@@ -180,15 +185,35 @@ def _label(target: str) -> str:
     return str(spec.label_plural) if spec else target
 
 
-@handler(KIND)
+def _describe(payload: Any, result: Any) -> dict[str, Any]:
+    from flask import url_for
+
+    words: dict[str, Any] = {"title": _("Go-live step")}
+    if isinstance(result, dict) and result.get("step"):
+        words["done"] = _label(str(result["step"]))
+        words["link"] = (_("Go-live checklist"), url_for("golive.checklist"))
+    return words
+
+
+@handler(KIND, describe=_describe)
 def run_step(ctx: Any) -> dict[str, Any]:
-    """The job of one step: run its import, then queue the next step, or stop the pack."""
+    """The job of one step: run its import, then queue the next step, or stop the pack.
+
+    Rows in error, a refused import or an unexpected failure stop the pack (the batches
+    an entity import committed before stay: they can be undone on its import list)."""
+    from crm.imports.run import Stopped
+    from crm.jobs.runner import Superseded
+
     pack_id, index = int(ctx.payload["pack_id"]), int(ctx.payload["index"])
     pack = db.session.get(GoLivePack, pack_id)
     if pack is None or pack.status != RUNNING or not 0 <= index < len(pack.steps):
         return {"skipped": True}
     target, import_id = pack.steps[index]["target"], int(pack.steps[index]["import_id"])
     _set(pack_id, index, RUNNING, "")
+    db.session.execute(
+        update(Import).where(Import.id == import_id).values(job_id=ctx.job_id)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
     message = ""
     try:
         if target in org.TARGETS:
@@ -199,7 +224,13 @@ def run_step(ctx: Any) -> dict[str, Any]:
             message = ngettext("%(num)d row was not imported.", "%(num)d rows were not imported.",
                                summary.errors)  # fmt: skip
     except DomainError as exc:
-        message = exc.message
+        message = str(exc.message)
+    except (Superseded, Stopped):
+        raise  # another attempt owns the step now
+    except Exception:  # say which step failed rather than leave the pack running forever
+        log.exception("Go-live pack %s: step %s failed", pack_id, target)
+        db.session.rollback()
+        message = _("The import failed unexpectedly.")
     pack = db.session.get(GoLivePack, pack_id)
     if message:
         _set(pack_id, index, FAILED, message)
@@ -226,8 +257,6 @@ def _set(pack_id: int, index: int, status: str, message: str) -> None:
 
 def latest() -> GoLivePack | None:
     """The newest pack, or None."""
-    from sqlalchemy import select
-
     return db.session.scalar(
         select(GoLivePack).order_by(GoLivePack.created_at.desc(), GoLivePack.id.desc()).limit(1)
     )

@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from crm.access import departments, users
-from crm.access.models import Department, Role, User
+from crm.access.models import Department, User
 from crm.access.service import require_admin
 from crm.auth.service import normalise_email
 from crm.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -35,6 +35,7 @@ from crm.extensions import db
 from crm.imports import store
 from crm.imports.matching import norm
 from crm.imports.models import DONE, QUEUED, Import, ImportProblem
+from crm.imports.org_find import DepartmentFinder, RoleFinder
 from crm.imports.read import Settings, open_source
 from crm.imports.run import Summary
 from crm.jobs import handler
@@ -177,7 +178,7 @@ class _Work:
         self.rows: list[tuple[int, list[str]]] = []
         self.problems: list[dict[str, Any]] = []
         self.summary = OrgSummary()
-        self.tree = _Tree()
+        self.tree = DepartmentFinder()
 
     def cell(self, values: list[str], part: str) -> str:
         i = self.parts.get(part)
@@ -251,7 +252,7 @@ class _Work:
 
     def users(self) -> None:
         seen: dict[str, int] = {}
-        roles = _Roles()
+        roles = RoleFinder()
         for line, values in self.rows:
             email = normalise_email(self.cell(values, "email"))
             if email and email in seen:
@@ -287,64 +288,6 @@ class _Work:
         if manages and department is not None:
             departments.update(self.actor, department.id, name=department.name, manager_id=user.id)
         return user, token
-
-
-class _Tree:
-    """Every department, found by name or path (``Sales/EMEA``), kept up to date."""
-
-    def __init__(self) -> None:
-        self.all = list(db.session.scalars(select(Department)))
-
-    def add(self, department: Department) -> None:
-        self.all.append(department)
-
-    def child(self, parent: Department | None, name: str) -> Department | None:
-        wanted = parent.id if parent else None
-        for d in self.all:
-            if d.parent_id == wanted and d.name.casefold() == name.casefold():
-                return d
-        return None
-
-    def find(self, text: str) -> tuple[Department | None, str | None]:
-        """The department ``text`` names (a name, or a path from the top separated by
-        "/" or ">"), or None and why (several share the name)."""
-        parts = [p.strip() for p in text.replace(">", "/").split("/") if p.strip()]
-        if len(parts) > 1:
-            node = None
-            for part in parts:
-                node = self.child(node, part)
-                if node is None:
-                    return None, None
-            return node, None
-        named = [d for d in self.all if parts and d.name.casefold() == parts[0].casefold()]
-        if len(named) > 1:
-            return None, _(
-                "%(count)s departments are named “%(name)s”: give its path, such as "
-                "“Sales/%(name)s”.", count=len(named), name=text,
-            )  # fmt: skip
-        return (named[0] if named else None), None
-
-
-class _Roles:
-    """Roles found by name, key or a translation of the name."""
-
-    def __init__(self) -> None:
-        self.by: dict[str, int] = {}
-        for role in db.session.scalars(select(Role)):
-            names = [role.name, role.key or "", *role.translations.get("name", {}).values()]
-            for n in names:
-                if n:
-                    self.by.setdefault(n.strip().casefold(), role.id)
-
-    def ids(self, text: str) -> tuple[list[int], str | None]:
-        wanted = [p.strip() for p in text.replace(";", ",").replace("|", ",").split(",")]
-        out = []
-        for name in (w for w in wanted if w):
-            found = self.by.get(name.casefold())
-            if found is None:
-                return [], _("There is no role “%(name)s”.", name=name)
-            out.append(found)
-        return out, None
 
 
 @handler(KIND)

@@ -159,3 +159,17 @@ def test_only_full_administrators_start_a_pack(model, staff):
     with pytest.raises(Forbidden):
         plan.start(staff, {"account": csv(ACCOUNTS)})
     assert rows("account") == []
+
+
+def test_a_step_that_fails_unexpectedly_stops_the_pack_instead_of_leaving_it_running(
+    model, admin, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(plan.engine, "run", broken)
+    pack = plan.start(admin, {"@departments": csv(DEPARTMENTS), "account": csv(ACCOUNTS)})
+    db.session.refresh(pack)
+    assert pack.status == "failed" and pack.failed_step == "account"
+    assert "failed unexpectedly" in pack.message
+    assert db.session.scalar(select(func.count()).select_from(Department)) == 2

@@ -107,3 +107,15 @@ def test_the_empty_home_and_the_admin_areas_link_to_the_checklist(app, admin, lo
     assert URL in client.get("/admin/access/users").get_data(as_text=True)
     staff = make_user("s@example.com")
     assert URL not in login_as(staff).get("/").get_data(as_text=True)
+
+
+def test_invited_users_are_counted_with_a_link_to_their_invitations(app, admin, login_as):
+    build_model()
+    client = login_as(admin)
+    r = client.submit(URL, {"org-users": upload("Email,Name\nann@example.com,Ann\n")},
+                      content_type="multipart/form-data")  # fmt: skip
+    assert r.status_code == 303
+    page = client.get(URL).get_data(as_text=True)
+    assert "1 user has not chosen a password yet" in page
+    assert "/admin/access/users?status=invited" in page
+    assert "/admin/jobs/" in page  # the step's job, with its details
