@@ -172,7 +172,7 @@ def _missing(step: Step) -> list[str]:
         )
         invited = never.where(User.password_hash.startswith(invites.NO_PASSWORD[:1]))
         step.invited = db.session.scalar(invited) or 0
-        waiting = db.session.scalar(never) or 0
+        waiting = (db.session.scalar(never) or 0) - step.invited  # chose a password, never came
         if waiting:
             out.append(ngettext("%(num)d user has never signed in.",
                                 "%(num)d users have never signed in.", waiting))  # fmt: skip
