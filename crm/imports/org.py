@@ -143,6 +143,7 @@ def run(import_id: int, *, dry_run: bool = False) -> OrgSummary:
     )  # fmt: skip
     parts = dict((imp.mapping or {}).get("org") or {})
     work = _Work(actor, imp.entity_key, parts)
+    started = imp.started_at or utcnow()
     with unit_of_work() as unit, store.opened(imp.id) as file:
         for row in open_source(file, imp.filename, chosen).rows():
             work.summary.rows += 1
@@ -164,7 +165,7 @@ def run(import_id: int, *, dry_run: bool = False) -> OrgSummary:
                 update(Import).where(Import.id == imp.id).values(
                     status=DONE, created=sm.created, updated=sm.updated, skipped=sm.skipped,
                     errors=sm.errors, last_line=max((r[0] for r in work.rows), default=0),
-                    started_at=imp.started_at or utcnow(), finished_at=utcnow(),
+                    started_at=started, finished_at=utcnow(),
                 ).execution_options(synchronize_session=False)
             )  # fmt: skip
     return work.summary

@@ -16,6 +16,10 @@ Matching (modes ``update`` and ``upsert``, or ``create`` with a match field): a 
 matched on the values of the chosen fields among the live records. A match the user may
 not edit is an error of the row, never a silent skip; several matches are an error too.
 An empty cell never clears a stored value in an update.
+
+Owners: a mapping with an ``owner`` column (``crm.imports.owners``, needs the "assign"
+right) gives each created record the user its cell names; a cell naming no one fails the
+row. Updates keep the record's owner.
 """
 
 from __future__ import annotations
