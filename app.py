@@ -59,7 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 db.engine.dispose()
                 raise
 
-    from crm import access, designer
+    from crm import access, designer, golive
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
     from crm.cli import register_cli
@@ -83,5 +83,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     job_queue.init_app(app)
     job_views.register(app)
     import_views.register(app)
+    golive.register(app)
     register_cli(app)
     return app

@@ -75,9 +75,59 @@ def _columns(spec, names: tuple[str, ...], mapping_path: str | None):
     return columns
 
 
+def _import_org(target: str, file: str, user, dry_run: bool) -> None:
+    """Departments or users (``crm.imports.org``): prints the counts, the rows in error and,
+    for new users, their invitation links (shown once, never stored)."""
+    import os
+
+    from flask import current_app, url_for
+
+    from crm.extensions import db
+    from crm.imports import org
+    from crm.imports.read import UnreadableFile
+    from crm.uow import unit_of_work
+
+    try:
+        with open(file, "rb") as handle, unit_of_work() as outer:
+            imp = org.start(user, target, handle, os.path.basename(file), queue=False)
+            summary = org.run(imp.id, dry_run=dry_run)
+            if dry_run:
+                outer.discard()
+    except UnreadableFile as exc:
+        _fail(str(exc))
+    except DomainError as exc:
+        db.session.rollback()
+        _fail("\n".join([exc.message] + [m for ms in exc.errors.values() for m in ms]))
+    for line, reasons in summary.samples:
+        for message in (m for ms in reasons.values() for m in ms):
+            click.echo(_("Line %(line)s: ", line=line) + message, err=True)
+    click.echo(
+        _("Created: %(created)s, updated: %(updated)s, skipped: %(skipped)s, errors: %(errors)s.",
+          created=summary.created, updated=summary.updated, skipped=summary.skipped,
+          errors=summary.errors)
+    )  # fmt: skip
+    if dry_run:
+        click.echo(_("Dry run: nothing was written."))
+        if summary.errors:
+            raise click.exceptions.Exit(1)
+        return
+    for address, token in summary.invites:
+        try:  # a full address when SERVER_NAME is configured, else the path
+            link = url_for("invite.accept", token=token, _external=True)
+        except RuntimeError:
+            with current_app.test_request_context():
+                link = url_for("invite.accept", token=token)
+        click.echo(_("Invitation for %(email)s: %(link)s", email=address, link=link))
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--entity", "entity_key", required=True, help="The entity's key.")
+@click.option(
+    "--entity",
+    "entity_key",
+    required=True,
+    help="The entity's key, or departments / users (the organisation; full administrators).",
+)
 @click.option("--mapping", "mapping_path", default=None, help="JSON: column name -> field key.")
 @click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
 @click.option("--as", "email", default=None, help="The importing user (default: an admin).")
@@ -98,6 +148,10 @@ def import_command(
     from crm.uow import unit_of_work
 
     spec = specs.current().entity(entity_key)
+    org_target = "@" + entity_key.lstrip("@") if spec is None or entity_key.startswith("@") else ""
+    if org_target in ("@departments", "@users"):
+        _import_org(org_target, file, _user(email), dry_run)
+        return
     if spec is None:
         _fail(_("There is no entity “%(entity)s”.", entity=entity_key))
     user = _user(email)

@@ -16,6 +16,10 @@ Matching (modes ``update`` and ``upsert``, or ``create`` with a match field): a 
 matched on the values of the chosen fields among the live records. A match the user may
 not edit is an error of the row, never a silent skip; several matches are an error too.
 An empty cell never clears a stored value in an update.
+
+Owners: a mapping with an ``owner`` column (``crm.imports.owners``, needs the "assign"
+right) gives each created record the user its cell names; a cell naming no one fails the
+row. Updates keep the record's owner.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from crm.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFai
 from crm.extensions import db
 from crm.imports import store
 from crm.imports.models import CREATE, DONE, RUNNING, UPDATE, Import, ImportProblem, ImportRow
+from crm.imports.owners import OwnerResolver, OwnerRule
 from crm.imports.read import BadRow, Row, Settings, UnreadableFile, open_source
 from crm.imports.values import ColumnMap, ImportContext, parse_row
 from crm.metadata import specs
@@ -181,6 +186,11 @@ def run(
     check_rights(user, spec, imp.mode, [c.spec.key for c in columns], match)
     engine = _Engine(imp, user, spec, columns, match, job)
     engine.plan = the_plan
+    rule = OwnerRule.from_json(imp.mapping.get("owner")) if the_plan is not None else None
+    if rule is not None:
+        if not policy.can(user, "assign", spec.key):
+            raise Forbidden(_("You may not assign %(entity)s to others.", entity=spec.label_plural))
+        engine.owners = OwnerResolver.build(rule)
     if dry_run:
         with unit_of_work() as unit:
             summary = engine.go(batch, hook, report, commit=False)
@@ -215,6 +225,7 @@ class _Engine:
         self.user, self.spec, self.columns, self.match, self.job = user, spec, columns, match, job
         self.table = table_of(spec)
         self.plan: Any = None  # a mapping's Plan: lookups resolved per batch
+        self.owners: OwnerResolver | None = None  # the owner column's (crm.imports.owners)
 
     def source(self, file):
         s = self.settings
@@ -327,6 +338,7 @@ class _Batch:
         self.creates: list[tuple[int, dict, list]] = []
         self.create_keys: set[tuple] = set()
         self.parsed: list[tuple[int, dict, list]] = []
+        self.owner_of: dict[int, int] = {}  # line -> owner named by the file
 
     def add(self, item: Row | BadRow, parsed: Any = None) -> None:
         if isinstance(item, BadRow):
@@ -341,6 +353,16 @@ class _Batch:
                 reasons.setdefault(p.field, []).append(p.message)
             self.problem(item.line, cells, reasons)
             return
+        owners = self.e.owners
+        if owners is not None:
+            column = owners.rule.column
+            text = item.values[column] if column < len(item.values) else None
+            owner, problem = owners.resolve(text)
+            if problem:
+                self.problem(item.line, cells, {"owner_id": [problem]})
+                return
+            if owner is not None:
+                self.owner_of[item.line] = owner
         self.parsed.append((item.line, parsed.values, cells))
 
     def problem(self, line: int, cells: Any, reasons: Mapping[str, list[str]]) -> None:
@@ -451,7 +473,14 @@ class _Batch:
         self.creates, self.create_keys = [], set()
         while todo:
             try:
-                ids = records.bulk_create(e.user, e.spec, [v for _l, v, _c in todo], typed=True)
+                owners = (
+                    [self.owner_of.get(line, e.user.id) for line, _v, _c in todo]
+                    if e.owners is not None
+                    else None
+                )
+                ids = records.bulk_create(
+                    e.user, e.spec, [v for _l, v, _c in todo], owner_ids=owners, typed=True
+                )
             except ValidationFailed as exc:
                 bad = _rows_named(exc.errors, len(todo))
                 if bad is None:  # not by row (a race on a unique value): one by one

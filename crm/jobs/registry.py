@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 # Every module that registers a job handler: the one place a new kind is added.
-HANDLER_MODULES = ("crm.packages.background", "crm.imports.service")
+HANDLER_MODULES = (
+    "crm.packages.background",
+    "crm.imports.service",
+    "crm.imports.org",
+    "crm.golive.plan",
+)
 
 
 @dataclass(frozen=True)

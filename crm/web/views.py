@@ -35,8 +35,14 @@ def home():
     ):
         locale = request_locale()
         cards = [(s, starters.summary(s, locale)) for s in starters.available()]
+    from crm.golive.checklist import pending
+
+    entities = runtime_entities(current_user)
     return render_template(
-        "home/index.html", entities=runtime_entities(current_user), starter_cards=cards
+        "home/index.html",
+        entities=entities,
+        starter_cards=cards,
+        golive_pending=bool(entities) and not cards and pending(current_user),
     )
 
 

@@ -187,6 +187,10 @@ OTHER_ROUTES: dict[str, Route] = {
     # A background job's page: its creator or an administrator; anyone else a 404
     # (tests/jobs/test_page.py).
     "jobs.job_page": _r("GET", note="creator or administrator, else 404"),
+    # The go-live checklist and its pack upload: full administrators only
+    # (tests/authz/probes_golive.py, tests/golive/test_views.py).
+    "golive.checklist": _r("GET POST", note="full administrators only"),
+    "golive.errors": _r("GET", note="full administrators only"),
 }
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.

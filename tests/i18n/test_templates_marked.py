@@ -42,6 +42,7 @@ CHECKED = (
     "templates/pipelines",
     "templates/jobs",
     "templates/imports",
+    "templates/golive",
 )
 
 # Text that is the same in every language, each with the reason.
