@@ -3,9 +3,10 @@ other settings, mapped, checked (preview, dry run) and started; an entity's impo
 
 A draft is an ``Import`` row with status ``draft`` and its file (``crm.imports.store``):
 the user may leave the mapping screen and come back. ``start`` checks the mapping
-(``crm.imports.mapping.plan``) and the rights, stores the mapping on the import and queues
-the ``import.run`` job in one transaction; the run engine applies the mapping's lookups
-and value tables (``crm.imports.run.plan_of``).
+(``crm.imports.mapping.plan``) and the rights, adds the picklist values an administrator
+chose to add as new choices (``crm.imports.choices``), then stores the mapping on the
+import and queues the ``import.run`` job in one transaction; the run engine applies the
+mapping's lookups and value tables (``crm.imports.run.plan_of``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from sqlalchemy import select, update
 from crm.access import policy
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
-from crm.imports import dryrun, store
+from crm.i18n import known_locale, request_locale
+from crm.imports import choices, dryrun, store
 from crm.imports import mapping as mapping_service
 from crm.imports import run as engine
-from crm.imports.mapping import BOTH, CREATE, Mapping
-from crm.imports.models import QUEUED, UPSERT, Import
+from crm.imports.mapping import CREATE, Mapping
+from crm.imports.models import BOTH, QUEUED, Import
 from crm.imports.read import Settings, Source, open_source
 from crm.jobs.outbox import enqueue
 from crm.metadata.spec import EntitySpec
@@ -74,7 +76,7 @@ def upload(
     with unit_of_work():
         imp = Import(
             entity_key=spec.key, user_id=user.id, filename=(name or "file")[:255],
-            size=source.size, settings=_chosen(source), mapping=[], mode=UPSERT, match=[],
+            size=source.size, settings=_chosen(source), mapping=[], mode=BOTH, match=[],
             status=DRAFT, created=0, updated=0, skipped=0, errors=0, last_line=0,
             created_at=utcnow(),
         )  # fmt: skip
@@ -167,14 +169,17 @@ def start(user: Any, spec: EntitySpec, import_id: int, mapping: Mapping) -> Impo
     and queue the job that runs it, in one transaction."""
     imp = draft(user, spec, import_id)
     names = list((imp.settings or {}).get("columns") or [])
-    the_plan = mapping_service.plan(user, spec, mapping, names)
-    if mapping_service.new_choices(mapping):
+    the_plan = mapping_service.plan(user, spec, mapping, names, dry_run=True)
+    if mapping_service.new_choices(mapping) and not choices.may_add_choices(user):
         raise ValidationFailed(
             _("Map each unknown value to a choice."), errors={"values": [_("Choose a value.")]}
         )
-    mode = {BOTH: UPSERT}.get(mapping.mode, mapping.mode)
+    mode = mapping.mode
     match = [mapping.match_on] if mapping.match_on and mapping.mode != CREATE else []
     engine.check_rights(user, spec, mode, [c.spec.key for c in the_plan.columns], match)
+    # new choices first (their own schema change), so every row finds them
+    locale = known_locale(getattr(user, "locale", None)) or request_locale()
+    mapping = choices.add_new_choices(user, spec, mapping, locale=locale)
     with unit_of_work():
         job = enqueue(KIND, {"import_id": imp.id, "entity": spec.key}, user_id=user.id)
         db.session.execute(
