@@ -210,6 +210,9 @@ def _owner_issues(
                                  other=columns[seen[OWNER]], field=_("Owner")),
                       c.column, OWNER)]  # fmt: skip
     seen[OWNER] = c.column
+    if c.values:
+        return [Issue("values", _("Only picklist fields take a table of values."), c.column,
+                      OWNER)]  # fmt: skip
     return []
 
 

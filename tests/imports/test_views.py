@@ -277,3 +277,29 @@ def test_a_lookup_rule_creates_the_missing_records_from_the_screen(staff, model,
     assert r.status_code == 303
     accounts = table_of(entity("account"))
     assert sorted(db.session.scalars(select(accounts.c.name))) == ["Acme", "Globex"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        {"col-1": "owner_id", "col-0": "owner_id"},  # two columns on the owner
+        {"mode": "upsert\x00"},
+        {"mode": "x" * 5000},
+        {"lk-account-none": "create' OR 1=1"},
+        {"lk-account-several": "create"},  # "create" is no answer to several matches
+        {"lk-account-on": "owner_id"},
+        {"col-1": "account", "v-1-0-text": "Acme", "v-1-0": "+new"},  # a lookup's values
+        {"col-0": "owner_id", "v-0-0-text": "Ada" * 3000, "v-0-0": "+new"},
+    ],
+)
+def test_hostile_mapping_posts_are_refused_with_a_message(staff, model, login_as, hostile):
+    client = login_as(staff)
+    file = {"file": (io.BytesIO(b"Full name,Account\nAda,Acme\n"), "c.csv")}
+    r = client.submit("/r/contact/imports/", file, content_type="multipart/form-data")
+    url = r.headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    for action in ("preview", "start"):
+        r = client.submit(url, {**form, **hostile, "action": action})
+        assert r.status_code == 400, (action, r.data.decode()[:1500])
+    contacts = table_of(entity("contact"))
+    assert db.session.scalar(select(func.count()).select_from(contacts)) == 0
