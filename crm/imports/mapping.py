@@ -288,6 +288,8 @@ class Plan:
     to_create: dict[str, dict[str, str]] = field(default_factory=dict)
     owner_column: int | None = None  # the column holding each record's owner (``OWNER``)
     owners: OwnerResolver = field(default_factory=OwnerResolver)
+    # per row of the last ``parse_batch``: field -> the name of a linked record to create
+    waiting: list[dict[str, str]] = field(default_factory=list)
 
     def parse_batch(self, rows: Sequence[Sequence[Any]]) -> list[Parsed]:
         """One batch of rows (their values) parsed: lookups resolved with one query per
@@ -297,9 +299,11 @@ class Plan:
         for index, resolver in self.resolvers.items():
             resolver.fetch(r[index] for r in rows if index < len(r))
         out = []
+        self.waiting = []
         for values in rows:
             values = list(values)
             problems: list[Problem] = []
+            self.waiting.append({})
             for index, resolver in self.resolvers.items():
                 text = values[index] if index < len(values) else None
                 found = resolver.resolve(text)
@@ -307,7 +311,9 @@ class Plan:
                     problems.append(Problem(resolver.field.key, index + 1, text, found.problem))
                 elif found.create:
                     names = self.to_create.setdefault(resolver.field.key, {})
-                    names.setdefault(name_key(text), " ".join(str(text).split()))
+                    # one record per name: every row shows the first spelling met
+                    name = names.setdefault(name_key(text), " ".join(str(text).split()))
+                    self.waiting[-1][resolver.field.key] = name
                 if index < len(values):
                     values[index] = found.id
             parsed = parse_row(self.columns, values)
