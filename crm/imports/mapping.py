@@ -169,7 +169,7 @@ def check(user: Any, spec: EntitySpec, mapping: Mapping, columns: Sequence[str])
         if not c.field:
             continue
         if c.field == OWNER:
-            issues.extend(_owner_issues(user, spec, c, columns, seen))
+            issues.extend(_owner_issues(user, spec, c, columns, seen, mapping.mode))
             continue
         f = spec.field(c.field)
         if f is None or c.field not in readable:
@@ -198,7 +198,12 @@ def check(user: Any, spec: EntitySpec, mapping: Mapping, columns: Sequence[str])
 
 
 def _owner_issues(
-    user: Any, spec: EntitySpec, c: ColumnChoice, columns: Sequence[str], seen: dict
+    user: Any,
+    spec: EntitySpec,
+    c: ColumnChoice,
+    columns: Sequence[str],
+    seen: dict,
+    mapping_mode: str,
 ) -> list[Issue]:
     if not policy.can(user, "assign", spec.key):
         return [Issue("owner", _("“%(column)s”: you may not give %(entity)s to other people, "
@@ -210,6 +215,10 @@ def _owner_issues(
                                  other=columns[seen[OWNER]], field=_("Owner")),
                       c.column, OWNER)]  # fmt: skip
     seen[OWNER] = c.column
+    if mapping_mode == UPDATE:
+        return [Issue("owner", _("The owner column gives its owner to each record the import "
+                                 "creates; an update keeps the record's owner."), c.column,
+                      OWNER)]  # fmt: skip
     if c.values:
         return [Issue("values", _("Only picklist fields take a table of values."), c.column,
                       OWNER)]  # fmt: skip

@@ -16,6 +16,12 @@ Matching (modes ``update`` and ``upsert``, or ``create`` with a match field): a 
 matched on the values of the chosen fields among the live records. A match the user may
 not edit is an error of the row, never a silent skip; several matches are an error too.
 An empty cell never clears a stored value in an update.
+
+A mapping made on the screens (``crm.imports.mapping.Plan``) resolves its lookup columns per
+batch; names its lookup rule says to create are created first, once each, in the batch's
+transaction (``create_linked``), so a killed batch leaves none and a resumed run finds
+those of the committed batches. Its owner column (``crm.imports.owners``) gives each
+created record its owner (``bulk_create``'s ``owner_ids``); updates keep theirs.
 """
 
 from __future__ import annotations

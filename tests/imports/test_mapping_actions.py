@@ -248,3 +248,23 @@ def test_upsert_is_both_on_the_screen_the_cli_and_the_engine(staff, model):
     assert imp.mode == "both"
     assert engine.run(imp.id).updated == 1
     assert sorted(a["name"] for a in live("account")) == ["Newer", "Other"]
+
+
+def test_an_owner_column_in_an_update_only_import_is_refused(staff, model):
+    chosen = (m.ColumnChoice(0, "Code", "code"), m.ColumnChoice(1, "Owner", OWNER))
+    mapping = m.Mapping("account", chosen, mode="update", match_on="code")
+    issues = m.check(staff, entity("account"), mapping, ["Code", "Owner"])
+    assert [(i.code, i.field) for i in issues] == [("owner", OWNER)]
+    assert "an update keeps the record's owner" in issues[0].message
+
+
+def test_a_linked_record_the_service_refuses_at_run_time_fails_its_rows(staff, model):
+    long = "A" * 5000  # longer than any text field takes
+    rule = {"account": LookupRule(when_none=CREATE)}
+    mapping = contacts(["Full name", "Account"], ["full_name", "account"], **rule)
+    text = f"Full name,Account\nAda,{long}\nBob,Acme\nCy,{long}\n"
+    summary = engine.run(mapped_import(staff, "contact", text, mapping))
+    assert (summary.created, summary.errors) == (1, 2)
+    assert [a["name"] for a in live("account")] == ["Acme"]
+    (line, reasons), _second = summary.samples
+    assert line == 2 and "could not be created" in reasons["account"][0]
