@@ -250,7 +250,9 @@ def _new_choice_fields(spec: EntitySpec) -> frozenset[str]:
     )
 
 
-def _lookup_fields(spec: EntitySpec, mapping: Mapping) -> list[tuple[Any, Any, LookupRule]]:
+def _lookup_fields(spec: EntitySpec, mapping: Mapping) -> list[tuple[Any, Any, LookupRule, bool]]:
+    """Each mapped lookup field: the target's fields it may be found by, its rule, and
+    whether this user may create the target's records (else "create it" is not offered)."""
     out = []
     for c in mapping.mapped:
         f = spec.field(c.field)
@@ -260,7 +262,8 @@ def _lookup_fields(spec: EntitySpec, mapping: Mapping) -> list[tuple[Any, Any, L
         if target is None:
             continue
         rule = mapping.lookups.get(f.key) or LookupRule()
-        out.append((f, match_fields(current_user, target), rule))
+        may_create = policy.can(current_user, "create", target.key)
+        out.append((f, match_fields(current_user, target), rule, may_create))
     return out
 
 

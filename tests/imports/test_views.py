@@ -303,3 +303,24 @@ def test_hostile_mapping_posts_are_refused_with_a_message(staff, model, login_as
         assert r.status_code == 400, (action, r.data.decode()[:1500])
     contacts = table_of(entity("contact"))
     assert db.session.scalar(select(func.count()).select_from(contacts)) == 0
+
+
+def test_create_it_is_offered_only_to_who_may_create_the_linked_records(model, login_as):
+    from tests.factories import make_role
+
+    role = make_role("Contacts only", {
+        ("contact", "create"): 4, ("contact", "read"): 4, ("contact", "import"): 4,
+        ("account", "read"): 4,
+    })  # fmt: skip
+    rep = make_user("rep@example.com", roles=(role.name,))
+    client = login_as(rep)
+    file = {"file": (io.BytesIO(b"Full name,Account\nAda,Acme\n"), "c.csv")}
+    url = client.submit("/r/contact/imports/", file,
+                        content_type="multipart/form-data").headers["Location"]  # fmt: skip
+    html = client.get(url).data.decode()
+    linked = html[html.index('name="lk-account-none"') :]
+    assert "create it" not in linked[: linked.index("</select>")]
+    form = form_of(html)
+    r = client.submit(url, {**form, "lk-account-none": "create", "action": "preview"})
+    assert r.status_code == 400
+    assert "You may not create Accounts, so missing ones cannot be created." in r.data.decode()
