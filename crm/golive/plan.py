@@ -35,7 +35,7 @@ from crm.imports.errors import UnreadableFile
 from crm.imports.mapping import BOTH, ColumnChoice, Mapping, plan
 from crm.imports.matching import auto_match, norm
 from crm.imports.models import Import
-from crm.imports.owners import OwnerRule
+from crm.imports.owners import OWNER
 from crm.imports.read import open_source
 from crm.jobs import handler
 from crm.jobs.outbox import enqueue
@@ -102,12 +102,15 @@ def steps() -> list[str]:
 
 def entity_mapping(user: Any, spec: EntitySpec, columns: list[str]) -> Mapping:
     """The mapping a pack uses for a file of ``spec``: columns matched automatically, the
-    owner column left to ``owner_rule``, rows matched on a mapped unique field, else on
-    the name field (create or update)."""
+    owner column (``owner_column``: "Owner", "负责人"...) giving each record its owner
+    (``crm.imports.owners``), rows matched on a mapped unique field, else on the name field
+    (create or update)."""
     owner = owner_column(columns)
     chosen = []
     for m in auto_match(user, spec, columns):
-        key = None if m.column == owner else m.field
+        key = m.field if owner is None or m.field != OWNER else None
+        if m.column == owner:
+            key = OWNER
         chosen.append(ColumnChoice(column=m.column, name=m.name, field=key))
     mapped = {c.field for c in chosen if c.field}
     unique = [f.key for f in spec.active_fields if f.unique and f.key in mapped]
@@ -164,14 +167,10 @@ def _keep(actor: Any, target: str, file: BinaryIO, name: str) -> int:
     mapping = entity_mapping(actor, spec, columns)
     the_plan = plan(actor, spec, mapping, columns)
     match = [mapping.match_on] if mapping.match_on else []
-    mode = "upsert" if match else "create"
+    mode = BOTH if match else "create"
     imp = service.create(actor, spec, file, name, the_plan.columns, mode=mode, match=match,
                          queue=False)  # fmt: skip
-    data = mapping.to_json()
-    owner = owner_column(columns)
-    if owner is not None:
-        data["owner"] = OwnerRule(owner).to_json()
-    imp.mapping = data
+    imp.mapping = mapping.to_json()
     db.session.flush()
     return imp.id
 

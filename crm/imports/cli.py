@@ -17,7 +17,8 @@ from flask_babel import gettext as _
 
 from crm.errors import DomainError
 
-MODES = ("create", "update", "upsert")
+# the run engine's words (crm.imports.models.MODES) and "upsert", an alias of "both"
+MODES = ("create", "update", "both", "upsert")
 
 
 def _fail(message: str) -> None:

@@ -3,9 +3,10 @@ other settings, mapped, checked (preview, dry run) and started; an entity's impo
 
 A draft is an ``Import`` row with status ``draft`` and its file (``crm.imports.store``):
 the user may leave the mapping screen and come back. ``start`` checks the mapping
-(``crm.imports.mapping.plan``) and the rights, stores the mapping on the import and queues
-the ``import.run`` job in one transaction; the run engine applies the mapping's lookups
-and value tables (``crm.imports.run.plan_of``).
+(``crm.imports.mapping.plan``) and the rights, adds the picklist values an administrator
+chose to add as new choices (``crm.imports.choices``), then stores the mapping on the
+import and queues the ``import.run`` job in one transaction; the run engine applies the
+mapping's lookups and value tables (``crm.imports.run.plan_of``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from crm.access import policy
+from crm.access.directory import user_names
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
-from crm.imports import dryrun, profile, store
+from crm.i18n import known_locale, request_locale
+from crm.imports import choices, dryrun, profile, store
 from crm.imports import mapping as mapping_service
 from crm.imports import run as engine
-from crm.imports.mapping import BOTH, CREATE, Mapping
-from crm.imports.models import QUEUED, UPSERT, Import
+from crm.imports.mapping import CREATE, Mapping
+from crm.imports.models import BOTH, QUEUED, Import
+from crm.imports.owners import OWNER
 from crm.imports.read import Settings, Source, open_source
 from crm.jobs.outbox import enqueue
 from crm.metadata.spec import EntitySpec
@@ -75,7 +79,7 @@ def upload(
     with unit_of_work():
         imp = Import(
             entity_key=spec.key, user_id=user.id, filename=(name or "file")[:255],
-            size=source.size, settings=_chosen(source), mapping=[], mode=UPSERT, match=[],
+            size=source.size, settings=_chosen(source), mapping=[], mode=BOTH, match=[],
             status=DRAFT, created=0, updated=0, skipped=0, errors=0, last_line=0,
             created_at=utcnow(),
         )  # fmt: skip
@@ -141,12 +145,15 @@ def reread(user: Any, spec: EntitySpec, import_id: int, settings: Settings) -> I
 
 @dataclass
 class Preview:
-    """The first rows as they will be stored (field key -> value, or the row's problems)
-    and the dry run of the whole file."""
+    """The first rows as they will be stored (field key -> value, the row's problems, and
+    field key -> what to show instead of the value: a linked record or a choice the import
+    will create, the owner's name) and the dry run of the whole file. ``owner``: whether
+    the owner column is mapped (shown last)."""
 
     fields: list[Any]
-    rows: list[tuple[int, dict[str, Any], list[Any]]]
+    rows: list[tuple[int, dict[str, Any], list[Any], dict[str, str]]]
     dry: dryrun.DryRun
+    owner: bool = False
 
 
 def preview(user: Any, spec: EntitySpec, imp: Import, mapping: Mapping, first: int = 5) -> Preview:
@@ -156,11 +163,31 @@ def preview(user: Any, spec: EntitySpec, imp: Import, mapping: Mapping, first: i
         the_plan = mapping_service.plan(user, spec, mapping, source.columns, dry_run=True)
         head = [r for r in islice(source.rows(), first * 2) if r.ok][:first]
         parsed = the_plan.parse_batch([r.values for r in head])
-        rows = [(r.line, p.values, p.problems) for r, p in zip(head, parsed, strict=True)]
+        waiting = the_plan.waiting
+        rows = [
+            (r.line, p.values, p.problems, _shown(user, mapping, r.values, p.values, w))
+            for r, p, w in zip(head, parsed, waiting, strict=True)
+        ]
         dry = dryrun.dry_run(user, spec, source, mapping)
     db.session.rollback()
     fields = [spec.field(c.field) for c in mapping.mapped]
-    return Preview([f for f in fields if f is not None], rows, dry)
+    owner = any(c.field == OWNER for c in mapping.mapped)
+    return Preview([f for f in fields if f is not None], rows, dry, owner)
+
+
+def _shown(
+    user: Any, mapping: Mapping, cells: list, values: dict[str, Any], waiting: dict[str, str]
+) -> dict[str, str]:
+    """What the preview shows instead of a stored value: a linked record the import will
+    create, a value added as a new choice (both marked new), the owner's name."""
+    out = {key: _("%(value)s (new)", value=name) for key, name in waiting.items()}
+    for c in mapping.mapped:
+        if values.get(c.field) == mapping_service.NEW and c.column < len(cells):
+            out[c.field] = _("%(value)s (new)", value=str(cells[c.column]).strip())
+    if OWNER in values:  # else the owner column is not mapped, or names no one
+        owner = values[OWNER] or user.id
+        out[OWNER] = user_names([owner]).get(owner, "")
+    return out
 
 
 def start(user: Any, spec: EntitySpec, import_id: int, mapping: Mapping) -> Import:
@@ -168,14 +195,17 @@ def start(user: Any, spec: EntitySpec, import_id: int, mapping: Mapping) -> Impo
     and queue the job that runs it, in one transaction."""
     imp = draft(user, spec, import_id)
     names = list((imp.settings or {}).get("columns") or [])
-    the_plan = mapping_service.plan(user, spec, mapping, names)
-    if mapping_service.new_choices(mapping):
+    the_plan = mapping_service.plan(user, spec, mapping, names, dry_run=True)
+    if mapping_service.new_choices(mapping) and not choices.may_add_choices(user):
         raise ValidationFailed(
             _("Map each unknown value to a choice."), errors={"values": [_("Choose a value.")]}
         )
-    mode = {BOTH: UPSERT}.get(mapping.mode, mapping.mode)
+    mode = mapping.mode
     match = [mapping.match_on] if mapping.match_on and mapping.mode != CREATE else []
     engine.check_rights(user, spec, mode, [c.spec.key for c in the_plan.columns], match)
+    # new choices first (their own schema change), so every row finds them
+    locale = known_locale(getattr(user, "locale", None)) or request_locale()
+    mapping = choices.add_new_choices(user, spec, mapping, locale=locale)
     with unit_of_work():
         job = enqueue(KIND, {"import_id": imp.id, "entity": spec.key}, user_id=user.id)
         db.session.execute(

@@ -6,8 +6,11 @@ they may read; the recycle bin is not searched), case and outer spaces ignored. 
 are resolved per batch: one query for each batch of distinct values, never one per row.
 
 What happens when no record or several records match is the mapping's choice
-(``LookupRule``): leave the field empty, create the record (by its name only: the run
-engine creates it through the record service), or fail the row.
+(``LookupRule``): leave the field empty, create the record (by its name, or the field it
+is matched on: the run engine calls ``Resolver.create_missing`` in the batch's transaction,
+through the record service, once per name), or fail the row. ``creation_problem`` says
+up front why a user could not create them (no create right on the target, a field they
+may not set, another required field).
 """
 
 from __future__ import annotations
@@ -20,12 +23,17 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 
 from crm.access import policy
+from crm.errors import Conflict, Forbidden, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs, types
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.records import service as records
 from crm.records.query import scoped, table_of
 
-__all__ = ["CREATE", "EMPTY", "FAIL", "LookupRule", "Resolved", "Resolver", "match_fields"]
+__all__ = [
+    "CREATE", "EMPTY", "FAIL", "WHEN_NONE", "WHEN_SEVERAL", "LookupRule", "Resolved",
+    "Resolver", "creation_problem", "match_fields", "name_key",
+]  # fmt: skip
 
 EMPTY, CREATE, FAIL = "empty", "create", "fail"
 WHEN_NONE = (EMPTY, CREATE, FAIL)
@@ -81,8 +89,35 @@ def match_fields(user: Any, target: EntitySpec) -> tuple[FieldSpec, ...]:
     )
 
 
-def _key(text: Any) -> str:
+def name_key(text: Any) -> str:
+    """A name as lookups compare it: case and outer or repeated spaces ignored."""
     return " ".join(str(text).split()).casefold()
+
+
+_key = name_key
+
+
+def creation_problem(user: Any, target: EntitySpec, match_on: FieldSpec) -> str | None:
+    """Why ``user`` could not create records of ``target`` by ``match_on`` alone (None:
+    they can): no create right, ``match_on`` not theirs to set, or another required field
+    without a default."""
+    if not policy.can(user, "create", target.key):
+        return _("You may not create %(entity)s, so missing ones cannot be created.",
+                 entity=target.label_plural)  # fmt: skip
+    editable = {f.key for f in policy.visible_fields(user, target, "edit")}
+    if match_on.key not in editable:
+        return _("You may not set “%(field)s” of %(entity)s, so missing ones cannot be "
+                 "created.", field=match_on.label, entity=target.label_plural)  # fmt: skip
+    others = [
+        f.label
+        for f in target.active_fields
+        if f.required and f.default is None and f.key != match_on.key
+        and not types.get(f.type).assigned
+    ]  # fmt: skip
+    if others:
+        return _("Missing %(entity)s cannot be created from a name alone: they also need "
+                 "%(fields)s.", entity=target.label_plural, fields=", ".join(others))  # fmt: skip
+    return None
 
 
 @dataclass
@@ -98,6 +133,7 @@ class Resolver:
     rule: LookupRule
     known: dict[str, list[int]] = field(default_factory=dict)
     queries: int = 0
+    refused: dict[str, str] = field(default_factory=dict)  # name -> why it was not created
 
     @classmethod
     def build(cls, user: Any, f: FieldSpec, rule: LookupRule) -> Resolver:
@@ -136,6 +172,29 @@ class Resolver:
         """A record the run created for ``text``: later rows find it."""
         self.known[_key(text)] = [record_id]
 
+    def create_missing(self, texts: Iterable[Any]) -> list[tuple[str, int]]:
+        """Create a record of the target for each of ``texts`` that no record matches
+        (once per name: case and inner spaces ignored), through the record service as
+        ``user``, in the caller's transaction; returns (name, id) of each created. A name
+        the service refuses is remembered with its reason: its rows fail with it."""
+        made = []
+        names = {_key(t): " ".join(str(t).split()) for t in texts if t and str(t).strip()}
+        for key, text in names.items():
+            if self.known.get(key) or key in self.refused:
+                continue
+            try:
+                record_id = records.create(self.user, self.target, {self.match_on.key: text})
+            except (ValidationFailed, Forbidden, Conflict) as exc:
+                reasons = [m for ms in (exc.errors or {}).values() for m in ms] or [exc.message]
+                self.refused[key] = _(
+                    "The %(entity)s “%(value)s” could not be created: %(reason)s",
+                    entity=self.target.label_singular, value=text[:60], reason=" ".join(reasons),
+                )  # fmt: skip
+                continue
+            self.created(text, record_id)
+            made.append((text, record_id))
+        return made
+
     def resolve(self, text: Any) -> Resolved:
         """One text (already ``fetch``ed) as the rule says."""
         if text is None or not str(text).strip():
@@ -148,6 +207,8 @@ class Resolver:
         if len(ids) == 1:
             return Resolved(ids[0])
         if not ids:
+            if _key(text) in self.refused:
+                return Resolved(problem=self.refused[_key(text)])
             if self.rule.when_none == CREATE:
                 return Resolved(create=True)
             if self.rule.when_none == EMPTY:

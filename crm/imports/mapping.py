@@ -26,8 +26,18 @@ from typing import Any
 from flask_babel import gettext as _
 
 from crm.access import policy
-from crm.imports.lookups import LookupRule, Resolver
+from crm.imports.lookups import CREATE as CREATE_LINKED
+from crm.imports.lookups import (
+    WHEN_NONE,
+    WHEN_SEVERAL,
+    LookupRule,
+    Resolver,
+    creation_problem,
+    name_key,
+)
 from crm.imports.matching import norm, similarity
+from crm.imports.models import BOTH, CREATE, MODES, UPDATE, mode_of
+from crm.imports.owners import OWNER, OwnerResolver
 from crm.imports.profile import column_values
 from crm.imports.values import ColumnMap, ImportContext, Parsed, Problem, parse_row
 from crm.metadata import types
@@ -41,8 +51,6 @@ __all__ = [
 ]  # fmt: skip
 
 NEW = "+new"  # in a value table: add the text as a new choice
-CREATE, UPDATE, BOTH = "create", "update", "both"
-MODES = (CREATE, UPDATE, BOTH)
 _SUGGEST_AT = 0.7
 
 
@@ -69,6 +77,10 @@ class Mapping:
     lookups: Any = field(default_factory=lambda: MappingProxyType({}))  # field -> LookupRule
     mode: str = BOTH
     match_on: str | None = None
+
+    def __post_init__(self) -> None:
+        # one word set everywhere: "upsert" (the CLI's, older saved mappings') is "both"
+        object.__setattr__(self, "mode", mode_of(self.mode))
 
     def to_json(self) -> dict[str, Any]:
         """The mapping as JSON data (``from_json`` reads it back)."""
@@ -157,6 +169,9 @@ def check(user: Any, spec: EntitySpec, mapping: Mapping, columns: Sequence[str])
             continue
         if not c.field:
             continue
+        if c.field == OWNER:
+            issues.extend(_owner_issues(user, spec, c, columns, seen, mapping.mode))
+            continue
         f = spec.field(c.field)
         if f is None or c.field not in readable:
             # a hidden field is named as unknown: its existence is not given away
@@ -178,12 +193,53 @@ def check(user: Any, spec: EntitySpec, mapping: Mapping, columns: Sequence[str])
         seen[c.field] = c.column
         issues.extend(_value_issues(f, c))
         if types.lookup_target(f):
-            try:
-                Resolver.build(user, f, mapping.lookups.get(f.key) or LookupRule())
-            except ValueError as exc:
-                issues.append(Issue("lookup", f"{f.label}: {exc}", c.column, f.key))
+            issues.extend(_lookup_issues(user, f, mapping.lookups.get(f.key), c.column))
     issues.extend(_mode_issues(spec, mapping, seen, editable))
     return issues
+
+
+def _owner_issues(
+    user: Any,
+    spec: EntitySpec,
+    c: ColumnChoice,
+    columns: Sequence[str],
+    seen: dict,
+    mapping_mode: str,
+) -> list[Issue]:
+    if not policy.can(user, "assign", spec.key):
+        return [Issue("owner", _("“%(column)s”: you may not give %(entity)s to other people, "
+                                 "so the owner cannot be imported.", column=columns[c.column],
+                                 entity=spec.label_plural), c.column, OWNER)]  # fmt: skip
+    if OWNER in seen:
+        return [Issue("twice", _("“%(column)s” and “%(other)s” both go into “%(field)s”: "
+                                 "choose one.", column=columns[c.column],
+                                 other=columns[seen[OWNER]], field=_("Owner")),
+                      c.column, OWNER)]  # fmt: skip
+    seen[OWNER] = c.column
+    if mapping_mode == UPDATE:
+        return [Issue("owner", _("The owner column gives its owner to each record the import "
+                                 "creates; an update keeps the record's owner."), c.column,
+                      OWNER)]  # fmt: skip
+    if c.values:
+        return [Issue("values", _("Only picklist fields take a table of values."), c.column,
+                      OWNER)]  # fmt: skip
+    return []
+
+
+def _lookup_issues(user: Any, f: FieldSpec, rule: LookupRule | None, column: int) -> list[Issue]:
+    rule = rule or LookupRule()
+    if rule.when_none not in WHEN_NONE or rule.when_several not in WHEN_SEVERAL:
+        return [Issue("lookup", _("%(field)s: choose what to do when no record or several "
+                                  "records are found.", field=f.label), column, f.key)]  # fmt: skip
+    try:
+        resolver = Resolver.build(user, f, rule)
+    except ValueError as exc:
+        return [Issue("lookup", f"{f.label}: {exc}", column, f.key)]
+    if rule.when_none == CREATE_LINKED:
+        why = creation_problem(user, resolver.target, resolver.match_on)
+        if why:
+            return [Issue("lookup_create", f"{f.label}: {why}", column, f.key)]
+    return []
 
 
 def _value_issues(f: FieldSpec, c: ColumnChoice) -> list[Issue]:
@@ -238,7 +294,12 @@ class Plan:
     resolvers: dict[int, Resolver]
     mode: str
     match_on: str | None
-    to_create: dict[str, set[str]] = field(default_factory=dict)
+    # field -> the names to create (by ``name_key``: "Acme" and "acme " are one record)
+    to_create: dict[str, dict[str, str]] = field(default_factory=dict)
+    owner_column: int | None = None  # the column holding each record's owner (``OWNER``)
+    owners: OwnerResolver = field(default_factory=OwnerResolver)
+    # per row of the last ``parse_batch``: field -> the name of a linked record to create
+    waiting: list[dict[str, str]] = field(default_factory=list)
 
     def parse_batch(self, rows: Sequence[Sequence[Any]]) -> list[Parsed]:
         """One batch of rows (their values) parsed: lookups resolved with one query per
@@ -248,19 +309,31 @@ class Plan:
         for index, resolver in self.resolvers.items():
             resolver.fetch(r[index] for r in rows if index < len(r))
         out = []
+        self.waiting = []
         for values in rows:
             values = list(values)
             problems: list[Problem] = []
+            self.waiting.append({})
             for index, resolver in self.resolvers.items():
                 text = values[index] if index < len(values) else None
                 found = resolver.resolve(text)
                 if found.problem:
                     problems.append(Problem(resolver.field.key, index + 1, text, found.problem))
                 elif found.create:
-                    self.to_create.setdefault(resolver.field.key, set()).add(str(text).strip())
+                    names = self.to_create.setdefault(resolver.field.key, {})
+                    # one record per name: every row shows the first spelling met
+                    name = names.setdefault(name_key(text), " ".join(str(text).split()))
+                    self.waiting[-1][resolver.field.key] = name
                 if index < len(values):
                     values[index] = found.id
             parsed = parse_row(self.columns, values)
+            if self.owner_column is not None:
+                text = values[self.owner_column] if self.owner_column < len(values) else None
+                owner = self.owners.resolve(text)
+                if owner.problem:
+                    problems.append(Problem(OWNER, self.owner_column + 1, text, owner.problem))
+                else:
+                    parsed.values[OWNER] = owner.id
             if problems:
                 failed = {p.field for p in problems}
                 for p in problems:
@@ -298,8 +371,11 @@ def plan(
         for c in mapping.mapped
         if c.values
     }
-    maps, resolvers = [], {}
+    maps, resolvers, owner_column = [], {}, None
     for c in mapping.mapped:
+        if c.field == OWNER:
+            owner_column = c.column
+            continue
         f = spec.field(c.field)
         ctx = ImportContext(
             formats=formats,
@@ -312,7 +388,9 @@ def plan(
             resolvers[c.column] = Resolver.build(
                 user, f, mapping.lookups.get(f.key) or LookupRule()
             )
-    return Plan(spec, mapping, maps, resolvers, mapping.mode, mapping.match_on)
+    return Plan(
+        spec, mapping, maps, resolvers, mapping.mode, mapping.match_on, owner_column=owner_column
+    )
 
 
 def new_choices(mapping: Mapping) -> dict[str, list[str]]:

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm.access import policy
+from crm.imports.owners import OWNER
 from crm.metadata import types
 from crm.metadata.spec import EntitySpec, FieldSpec
 
 __all__ = ["SYNONYMS", "Match", "auto_match", "norm", "similarity"]
 
 # Score of each kind of match (the higher wins).
-KEY, LABEL, TRANSLATION, SYNONYM, TARGET, SIMILAR = 100, 95, 90, 80, 75, 60
+KEY, LABEL, TRANSLATION, NAME, SYNONYM, TARGET, SIMILAR = 100, 95, 90, 85, 80, 75, 60
 _SIMILAR_AT = 0.86
 
 # Words people use for the same thing in files from other systems, in the three languages.
@@ -49,7 +50,8 @@ SYNONYMS: tuple[frozenset[str], ...] = tuple(
         "|propietario|responsable|vendedor|comercial",
         "address|street|street address|地址|详细地址|dirección|direccion|domicilio",
         "city|town|城市|市|ciudad|localidad",
-        "state|province|region|省|省份|地区|estado|provincia|región",
+        # not "estado": Spanish for a status as often as for a state (see "status")
+        "state|province|region|省|省份|地区|provincia|región",
         "country|国家|país|pais",
         "zip|zip code|postal code|postcode|邮编|邮政编码|código postal|codigo postal",
         "website|web|url|site|homepage|网站|网址|主页|sitio web|página web|pagina web",
@@ -90,7 +92,8 @@ def similarity(a: str, b: str) -> float:
 @dataclass(frozen=True)
 class Match:
     """What the automatic matching proposes for one column: ``field`` (None: left
-    unmatched), ``score`` (0-100), ``reason`` ("key", "label", "translation", "synonym",
+    unmatched), ``score`` (0-100), ``reason`` ("key", "label", "translation", "name" (the
+    entity's name field, by the word "name"), "synonym",
     "target", "similar"; for an unmatched column "taken" (a better column has the field),
     "not_editable" (the field it names is hidden or read-only for this user) or "none")
     and ``names`` the field it names when it is not offered (not_editable, taken)."""
@@ -111,6 +114,10 @@ def _names(spec: EntitySpec, f: FieldSpec) -> list[tuple[str, int, str]]:
     own = {n for n, _s, _r in out}
     if spec.name_field == f.key:
         own.add("name")
+        # "Name" (or "Customer name" on Customers: the entity's words are stripped first)
+        # is the record's own name before any synonym of another field ("customer name"
+        # also names the company a contact belongs to)
+        out.append(("name", NAME, "name"))
     for group in _GROUPS:
         if own & group:
             out.extend((word, SYNONYM, "synonym") for word in group)
@@ -128,10 +135,16 @@ def _names(spec: EntitySpec, f: FieldSpec) -> list[tuple[str, int, str]]:
 
 
 def _entity_words(spec: EntitySpec) -> list[str]:
+    """The names of the entity a column may start with (``Account`` Name), the synonyms
+    of those names included (``Customer`` name, ``客户``名称 on Accounts)."""
     words = {spec.key, spec.label_singular, spec.label_plural}
     for part in ("singular", "plural"):
         words.update(spec.translations.get(part, {}).values())
-    return sorted((norm(w) for w in words if norm(w)), key=len, reverse=True)
+    own = {norm(w) for w in words} - {""}
+    for group in _GROUPS:
+        if own & group and "name" not in group:
+            own |= group
+    return sorted(own, key=len, reverse=True)
 
 
 def _score(column: str, names: list[tuple[str, int, str]], prefixes: list[str]):
@@ -167,14 +180,29 @@ def candidates(spec: EntitySpec, columns: Sequence[str], fields: Iterable[FieldS
     return out
 
 
+def _owner_candidates(spec: EntitySpec, columns: Sequence[str]):
+    """(score, column index, OWNER, reason) of the columns naming the record's owner."""
+    names = [(word, SYNONYM, "synonym") for group in _GROUPS if "owner" in group for word in group]
+    prefixes = _entity_words(spec)
+    out = []
+    for i, column in enumerate(columns):
+        score, reason = _score(column, names, prefixes)
+        if score > 0:
+            out.append((score, i, OWNER, reason))
+    return out
+
+
 def auto_match(user: Any, spec: EntitySpec, columns: Sequence[str]) -> list[Match]:
     """One ``Match`` per column, in column order (see the module's docstring)."""
     editable = {f.key for f in policy.visible_fields(user, spec, "edit")}
+    if policy.can(user, "assign", spec.key):
+        editable.add(OWNER)  # the owner column needs the right to give records to others
     readable = {f.key for f in policy.visible_fields(user, spec, "read")}
     # Hidden fields are not matched at all: the user is not told they exist.
     found = candidates(spec, columns, [f for f in spec.active_fields if f.key in readable])
-    # The best first; at equal scores the leftmost column.
-    found.sort(key=lambda c: (-c[0], c[1]))
+    found += _owner_candidates(spec, columns)
+    # The best first; at equal scores the leftmost column, then the entity's name field.
+    found.sort(key=lambda c: (-c[0], c[1], c[2] != spec.name_field))
     taken: set[str] = set()
     chosen: dict[int, Match] = {}
     blocked: dict[int, Match] = {}

@@ -32,8 +32,19 @@ from crm.timeutil import utcnow
 
 CHUNK = 1 << 20  # 1 MiB pieces: one row each, well under every driver's limits
 QUEUED, RUNNING, DONE, FAILED, UNDONE = "queued", "running", "done", "failed", "undone"
-CREATE, UPDATE, UPSERT = "create", "update", "upsert"
-MODES = (CREATE, UPDATE, UPSERT)
+# How rows are imported, one word set for the screens, the CLI and the run engine: create
+# records, update existing ones, or both (update the matches, create the others).
+CREATE, UPDATE, BOTH = "create", "update", "both"
+MODES = (CREATE, UPDATE, BOTH)
+UPSERT = "upsert"  # an alias of BOTH (the CLI's word; imports stored before the words met)
+ALIASES = {UPSERT: BOTH}
+
+
+def mode_of(word: Any) -> str:
+    """The import mode ``word`` names (``upsert`` is ``both``); other words unchanged, for
+    the caller to refuse."""
+    text = str(word or "").strip().casefold()
+    return ALIASES.get(text, text)
 
 
 class Import(db.Model):
@@ -77,9 +88,15 @@ class ImportChunk(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+# What a line did (``ImportRow.action``): created or updated a record of the import's
+# entity, or created a linked record (a lookup rule "create": ``previous`` names its entity).
+CREATED, UPDATED, LINKED = "created", "updated", "linked"
+
+
 class ImportRow(db.Model):
     """A line of the file that created or updated a record (``version``: the record's
-    version after it; ``previous``: the values the update replaced, as JSON)."""
+    version after it; ``previous``: the values the update replaced, as JSON; for a linked
+    record created by the line, ``{"entity": its entity's key}``)."""
 
     __tablename__ = "import_rows"
 

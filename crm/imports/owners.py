@@ -1,11 +1,12 @@
-"""The owner column of an import: the people a file names (``ada@example.com`` or
-``Ada Lovelace``) resolved to users, so that each record lands on the right person.
+"""The owner column of an import: people named in a file (``Ana García``, ``ana@acme.com``)
+resolved to users.
 
-A mapping names the column with ``{"owner": {"column": i, "match_on": "auto"}}``:
-``email`` compares the cell with users' e-mail addresses, ``name`` with their names,
-``auto`` tries the address first, then the name. Users are read once per run. An empty
-cell leaves the importing user as the owner; a text naming no one, or several people,
-fails the row (never a silent owner change). Setting owners needs the "assign" right.
+A column mapped to ``OWNER`` gives each created record its owner: the active user whose
+e-mail or full name the cell holds, case, accents and spaces ignored (``ANA GARCIA`` is
+Ana García). An unknown person, or a name two people share, fails the row with that name;
+an empty cell leaves the importing user as the owner. Mapping the column needs the
+"assign" right on the entity (``crm.imports.mapping.check``), as giving records to others
+does everywhere else. The active users are read once per import (one query).
 """
 
 from __future__ import annotations
@@ -14,77 +15,47 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from crm.access.models import User
-from crm.extensions import db
+from crm.access import directory
+from crm.imports.lookups import Resolved
+from crm.metadata.types.importing import fold
 
-MATCH_ON = ("auto", "email", "name")
+__all__ = ["OWNER", "OwnerResolver"]
 
-
-@dataclass(frozen=True)
-class OwnerRule:
-    """Which column names the owner (0-based) and what it holds (``MATCH_ON``)."""
-
-    column: int
-    match_on: str = "auto"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"column": self.column, "match_on": self.match_on}
-
-    @classmethod
-    def from_json(cls, data: Any) -> OwnerRule | None:
-        """The rule stored in a mapping, or None when there is none (or it is not one)."""
-        if not isinstance(data, dict) or not isinstance(data.get("column"), int):
-            return None
-        match_on = data.get("match_on") if data.get("match_on") in MATCH_ON else "auto"
-        return cls(data["column"], match_on)
-
-
-def _fold(text: Any) -> str:
-    return " ".join(str(text).split()).casefold()
+# The mapping's name for the owner column: never a field key (keys cannot be spine columns).
+OWNER = "owner_id"
 
 
 @dataclass
 class OwnerResolver:
-    """Resolves owner cells for one run: ``resolve(text)`` -> (user id or None, problem)."""
+    """Resolves an owner column's cells to user ids (see the module's docstring)."""
 
-    rule: OwnerRule
-    by_email: dict[str, int] = field(default_factory=dict)
     by_name: dict[str, list[int]] = field(default_factory=dict)
+    loaded: bool = False
 
-    @classmethod
-    def build(cls, rule: OwnerRule) -> OwnerResolver:
-        """Read every user once (id, e-mail, name)."""
-        out = cls(rule)
-        for user_id, email, name in db.session.execute(
-            select(User.id, User.email, User.display_name)
-        ):
-            out.by_email[(email or "").strip().lower()] = user_id
-            out.by_name.setdefault(_fold(name or ""), []).append(user_id)
-        return out
+    def load(self) -> None:
+        """Read the active users once (their e-mails and full names, folded)."""
+        if self.loaded:
+            return
+        for user_id, name, email in directory.active_people():
+            for text in {fold(name or ""), fold(email or "")} - {""}:
+                ids = self.by_name.setdefault(text, [])
+                if user_id not in ids:
+                    ids.append(user_id)
+        self.loaded = True
 
-    def resolve(self, text: Any) -> tuple[int | None, str | None]:
-        """The user ``text`` names (None: the cell is empty), or the row's problem."""
+    def resolve(self, text: Any) -> Resolved:
+        """One cell: a user's id, None (empty: the importing user) or a problem naming
+        the person."""
         if text is None or not str(text).strip():
-            return None, None
-        shown = " ".join(str(text).split())[:80]
-        if self.rule.match_on in ("auto", "email"):
-            found = self.by_email.get(str(text).strip().lower())
-            if found is not None:
-                return found, None
-            if self.rule.match_on == "email":
-                return None, _("No user has the e-mail address “%(value)s”.", value=shown)
-        ids = self.by_name.get(_fold(text), [])
+            return Resolved()
+        self.load()
+        ids = self.by_name.get(fold(str(text)), [])
+        shown = " ".join(str(text).split())[:60]
         if len(ids) == 1:
-            return ids[0], None
-        if ids:
-            return None, _(
-                "%(count)s users are named “%(value)s”: give their e-mail address instead.",
-                count=len(ids),
-                value=shown,
-            )
-        return None, _("No user is named “%(value)s”.", value=shown)
-
-
-__all__ = ["MATCH_ON", "OwnerResolver", "OwnerRule"]
+            return Resolved(ids[0])
+        if not ids:
+            return Resolved(problem=_("No active user is named “%(person)s” or has that "
+                                      "e-mail address.", person=shown))  # fmt: skip
+        return Resolved(problem=_("%(count)s users are named “%(person)s”: use their e-mail "
+                                  "address.", count=len(ids), person=shown))  # fmt: skip

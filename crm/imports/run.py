@@ -17,9 +17,11 @@ matched on the values of the chosen fields among the live records. A match the u
 not edit is an error of the row, never a silent skip; several matches are an error too.
 An empty cell never clears a stored value in an update.
 
-Owners: a mapping with an ``owner`` column (``crm.imports.owners``, needs the "assign"
-right) gives each created record the user its cell names; a cell naming no one fails the
-row. Updates keep the record's owner.
+A mapping made on the screens (``crm.imports.mapping.Plan``) resolves its lookup columns per
+batch; names its lookup rule says to create are created first, once each, in the batch's
+transaction (``create_linked``), so a killed batch leaves none and a resumed run finds
+those of the committed batches. Its owner column (``crm.imports.owners``) gives each
+created record its owner (``bulk_create``'s ``owner_ids``); updates keep theirs.
 """
 
 from __future__ import annotations
@@ -40,8 +42,18 @@ from crm.access.models import User
 from crm.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.imports import store
-from crm.imports.models import CREATE, DONE, RUNNING, UPDATE, Import, ImportProblem, ImportRow
-from crm.imports.owners import OwnerResolver, OwnerRule
+from crm.imports.models import (
+    CREATE,
+    DONE,
+    LINKED,
+    RUNNING,
+    UPDATE,
+    Import,
+    ImportProblem,
+    ImportRow,
+    mode_of,
+)
+from crm.imports.owners import OWNER
 from crm.imports.read import BadRow, Row, Settings, UnreadableFile, open_source
 from crm.imports.values import ColumnMap, ImportContext, parse_row
 from crm.metadata import specs
@@ -183,14 +195,9 @@ def run(
     else:
         columns = columns_of(spec, imp.mapping)
     match = tuple(imp.match or ())
-    check_rights(user, spec, imp.mode, [c.spec.key for c in columns], match)
+    check_rights(user, spec, mode_of(imp.mode), [c.spec.key for c in columns], match)
     engine = _Engine(imp, user, spec, columns, match, job)
     engine.plan = the_plan
-    rule = OwnerRule.from_json(imp.mapping.get("owner")) if the_plan is not None else None
-    if rule is not None:
-        if not policy.can(user, "assign", spec.key):
-            raise Forbidden(_("You may not assign %(entity)s to others.", entity=spec.label_plural))
-        engine.owners = OwnerResolver.build(rule)
     if dry_run:
         with unit_of_work() as unit:
             summary = engine.go(batch, hook, report, commit=False)
@@ -217,7 +224,7 @@ def _start(imp: Import) -> None:
 class _Engine:
     def __init__(self, imp, user, spec, columns, match, job) -> None:
         self.imp_id = imp.id
-        self.mode = imp.mode
+        self.mode = mode_of(imp.mode)  # imports stored before "both" say "upsert"
         self.name = imp.filename
         self.settings = dict(imp.settings or {})
         self.last_line = imp.last_line
@@ -225,7 +232,6 @@ class _Engine:
         self.user, self.spec, self.columns, self.match, self.job = user, spec, columns, match, job
         self.table = table_of(spec)
         self.plan: Any = None  # a mapping's Plan: lookups resolved per batch
-        self.owners: OwnerResolver | None = None  # the owner column's (crm.imports.owners)
 
     def source(self, file):
         s = self.settings
@@ -279,8 +285,10 @@ class _Engine:
             work = _Batch(self)
             parsed: list[Any] = []
             if self.plan is not None:
-                good = [i.values for i in items if not isinstance(i, BadRow)]
-                parsed = self.plan.parse_batch(good)
+                good = [i for i in items if not isinstance(i, BadRow)]
+                parsed = self.plan.parse_batch([i.values for i in good])
+                if self.plan.to_create:
+                    parsed = self.create_linked(good, parsed, work)
             ahead = iter(parsed)
             for item in items:
                 work.add(item, next(ahead) if parsed and not isinstance(item, BadRow) else None)
@@ -308,6 +316,37 @@ class _Engine:
         if commit:
             uow.checkpoint()
         self.last_line = end
+
+    def create_linked(self, good: list[Row], parsed: list[Any], work: _Batch) -> list[Any]:
+        """Create the linked records the batch's rows name and no record matches (lookup
+        rule "create"), once each, in the batch's transaction (a killed batch leaves none
+        and a resumed run finds those of the batches before); then parse the rows again so
+        they point at them. Each created record gets an import row ("linked": undo sends it
+        to the recycle bin after the records that point at it)."""
+        wanted, self.plan.to_create = self.plan.to_create, {}
+        resolvers = list(self.plan.resolvers.values())
+        made: dict[tuple[str, int], str] = {}  # (field, id) -> target entity
+        for resolver in resolvers:
+            names = wanted.get(resolver.field.key)
+            if not names:
+                continue
+            for name, record_id in resolver.create_missing(sorted(names.values())):
+                made[(resolver.field.key, record_id)] = resolver.target.key
+                for other in resolvers:  # another lookup to the same records finds it too
+                    if other is not resolver and other.target.key == resolver.target.key \
+                            and other.match_on.key == resolver.match_on.key:  # fmt: skip
+                        other.created(name, record_id)
+        parsed = self.plan.parse_batch([i.values for i in good])
+        self.plan.to_create = {}
+        first: dict[tuple[str, int], int] = {}
+        for item, p in zip(good, parsed, strict=True):
+            for key, value in p.values.items():
+                if (key, value) in made:
+                    first.setdefault((key, value), item.line)
+        for (key, record_id), entity in made.items():
+            line = first.get((key, record_id), good[0].line if good else 0)
+            work.rows.append(work.row(line, record_id, LINKED, 1, {"entity": entity}))
+        return parsed
 
 
 def _still_ours(job: Any) -> None:
@@ -338,7 +377,6 @@ class _Batch:
         self.creates: list[tuple[int, dict, list]] = []
         self.create_keys: set[tuple] = set()
         self.parsed: list[tuple[int, dict, list]] = []
-        self.owner_of: dict[int, int] = {}  # line -> owner named by the file
 
     def add(self, item: Row | BadRow, parsed: Any = None) -> None:
         if isinstance(item, BadRow):
@@ -353,16 +391,6 @@ class _Batch:
                 reasons.setdefault(p.field, []).append(p.message)
             self.problem(item.line, cells, reasons)
             return
-        owners = self.e.owners
-        if owners is not None:
-            column = owners.rule.column
-            text = item.values[column] if column < len(item.values) else None
-            owner, problem = owners.resolve(text)
-            if problem:
-                self.problem(item.line, cells, {"owner_id": [problem]})
-                return
-            if owner is not None:
-                self.owner_of[item.line] = owner
         self.parsed.append((item.line, parsed.values, cells))
 
     def problem(self, line: int, cells: Any, reasons: Mapping[str, list[str]]) -> None:
@@ -444,7 +472,10 @@ class _Batch:
                       entity=e.spec.label_singular)] for k in e.match
             })  # fmt: skip
             return
-        wanted = {k: v for k, v in values.items() if v is not None and k not in e.match}
+        # the owner column gives created records their owner; an update keeps the owner
+        wanted = {
+            k: v for k, v in values.items() if v is not None and k not in e.match and k != OWNER
+        }
         raw = {k: records.jsonable(v) for k, v in wanted.items()}
         try:
             saved = records.merge_update(
@@ -472,15 +503,11 @@ class _Batch:
         e, todo = self.e, self.creates
         self.creates, self.create_keys = [], set()
         while todo:
+            rows = [{k: x for k, x in v.items() if k != OWNER} for _l, v, _c in todo]
+            owners = [v.get(OWNER) or e.user.id for _l, v, _c in todo]
+            chosen = owners if any(v.get(OWNER) for _l, v, _c in todo) else None
             try:
-                owners = (
-                    [self.owner_of.get(line, e.user.id) for line, _v, _c in todo]
-                    if e.owners is not None
-                    else None
-                )
-                ids = records.bulk_create(
-                    e.user, e.spec, [v for _l, v, _c in todo], owner_ids=owners, typed=True
-                )
+                ids = records.bulk_create(e.user, e.spec, rows, owner_ids=chosen, typed=True)
             except ValidationFailed as exc:
                 bad = _rows_named(exc.errors, len(todo))
                 if bad is None:  # not by row (a race on a unique value): one by one
@@ -504,9 +531,15 @@ class _Batch:
         e = self.e
         for line, values, cells in todo:
             try:
-                rid = records.create(
-                    e.user, e.spec, {k: records.jsonable(v) for k, v in values.items()}
-                )
+                if values.get(OWNER):
+                    row = {k: v for k, v in values.items() if k != OWNER}
+                    (rid,) = records.bulk_create(
+                        e.user, e.spec, [row], owner_ids=[values[OWNER]], typed=True
+                    )
+                else:
+                    rid = records.create(
+                        e.user, e.spec, {k: records.jsonable(v) for k, v in values.items()}
+                    )
             except (ValidationFailed, Conflict, Forbidden) as exc:
                 self.problem(line, cells, exc.errors or {"": [exc.message]})
                 continue

@@ -25,15 +25,25 @@ from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.imports import run as engine
 from crm.imports import store
-from crm.imports.models import MODES, QUEUED, UNDONE, Import, ImportProblem, ImportRow
+from crm.imports.models import (
+    LINKED,
+    MODES,
+    QUEUED,
+    UNDONE,
+    Import,
+    ImportProblem,
+    ImportRow,
+    mode_of,
+)
 from crm.imports.read import Settings, open_source
 from crm.imports.values import ColumnMap
 from crm.jobs import handler
 from crm.jobs.outbox import enqueue
-from crm.metadata import types
+from crm.metadata import specs, types
 from crm.metadata.spec import EntitySpec
 from crm.records import service as records
 from crm.records.export import safe_cell
+from crm.records.query import table_of
 from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
@@ -57,6 +67,7 @@ def create(
 
     Raises ``Forbidden`` (no import right), ``ValidationFailed`` (a mode, mapping or match
     the user may not use), ``UnreadableFile`` (the file): nothing is written then."""
+    mode = mode_of(mode)
     if mode not in MODES:
         raise ValidationFailed(
             _("Choose how rows are imported."), errors={"mode": [_("Unknown mode.")]}
@@ -219,6 +230,14 @@ def undo(user: Any, spec: EntitySpec, import_id: int) -> Undone:
     with unit_of_work():
         for line, record_id, action, version, previous in rows:
             try:
+                if action == LINKED:  # a linked record the import created (lookup rule)
+                    target = specs.current().entity(str((previous or {}).get("entity")))
+                    if target is None or _still_linked(target, record_id):
+                        done.kept.append((record_id, line))
+                        continue
+                    records.delete(user, target, record_id)
+                    done.removed += 1
+                    continue
                 if action == "created":
                     records.delete(user, spec, record_id)
                     done.removed += 1
@@ -239,6 +258,17 @@ def undo(user: Any, spec: EntitySpec, import_id: int) -> Undone:
             .execution_options(synchronize_session=False)
         )
     return done
+
+
+def _still_linked(target: EntitySpec, record_id: int) -> bool:
+    """Whether a live record still points at ``record_id`` of ``target`` (one the import
+    did not create, or kept by the undo): then the linked record stays."""
+    for other, f in records.references_to(target):
+        table = table_of(other)
+        query = select(table.c.id).where(table.c[f.key] == record_id, table.c.deleted_at.is_(None))
+        if db.session.scalar(query.limit(1)) is not None:
+            return True
+    return False
 
 
 def _job_failed(job_id: int | None) -> bool:

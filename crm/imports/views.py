@@ -33,10 +33,12 @@ from crm.errors import DomainError
 from crm.ids import as_id
 from crm.imports import drafts, saved, service
 from crm.imports import mapping as mapping_service
+from crm.imports.choices import may_add_choices
 from crm.imports.errors import UnreadableFile
 from crm.imports.lookups import EMPTY, FAIL, LookupRule, match_fields
 from crm.imports.mapping import MODES, ColumnChoice, Mapping
 from crm.imports.matching import auto_match
+from crm.imports.owners import OWNER
 from crm.imports.read import Settings
 from crm.metadata import specs, types
 from crm.metadata.spec import EntitySpec
@@ -223,6 +225,8 @@ def import_mapping(key: str, import_id: int):
         unknown=unknown,
         fields=editable,
         lookup_fields=_lookup_fields(spec, mapping),
+        owner=OWNER if policy.can(current_user, "assign", spec.key) else None,
+        new_choice_fields=_new_choice_fields(spec),
         fits=saved.for_columns(current_user, spec, columns),
         modes=MODES,
         encodings=ENCODINGS,
@@ -250,7 +254,21 @@ def _samples(source: Any, count: int = 3) -> dict[int, list[str]]:
     return out
 
 
-def _lookup_fields(spec: EntitySpec, mapping: Mapping) -> list[tuple[Any, Any, LookupRule]]:
+def _new_choice_fields(spec: EntitySpec) -> frozenset[str]:
+    """The picklists whose unknown values this user may add as new choices (administrators;
+    not the choices a feature manages, such as pipeline stages)."""
+    if not may_add_choices(current_user):
+        return frozenset()
+    return frozenset(
+        f.key
+        for f in spec.active_fields
+        if types.get(f.type).has_choices and not types.get(f.type).managed
+    )
+
+
+def _lookup_fields(spec: EntitySpec, mapping: Mapping) -> list[tuple[Any, Any, LookupRule, bool]]:
+    """Each mapped lookup field: the target's fields it may be found by, its rule, and
+    whether this user may create the target's records (else "create it" is not offered)."""
     out = []
     for c in mapping.mapped:
         f = spec.field(c.field)
@@ -260,7 +278,8 @@ def _lookup_fields(spec: EntitySpec, mapping: Mapping) -> list[tuple[Any, Any, L
         if target is None:
             continue
         rule = mapping.lookups.get(f.key) or LookupRule()
-        out.append((f, match_fields(current_user, target), rule))
+        may_create = policy.can(current_user, "create", target.key)
+        out.append((f, match_fields(current_user, target), rule, may_create))
     return out
 
 

@@ -178,6 +178,13 @@ FORM_STRATEGIES = {
     "sort-0-field": texts,
     "filters-0-field": texts,
     "filters-0-value": anything,
+    # the import mapping form
+    "mode": st.one_of(st.sampled_from(("create", "update", "both", "upsert")), texts),
+    "match_on": texts,
+    "col-0": st.one_of(st.sampled_from(("owner_id", "name", "account")), texts),
+    "v-0-0-text": texts,
+    "v-0-0": st.one_of(st.just("+new"), texts),
+    "lk-account-none": st.one_of(st.sampled_from(("create", "empty", "fail")), texts),
 }
 ARG_NAMES = sorted(ARG_STRATEGIES)
 FORM_NAMES = sorted(FORM_STRATEGIES)

@@ -78,3 +78,14 @@ def test_an_unreadable_file_or_unknown_entity_exits_non_zero(app, admin, model, 
     assert cli(app, str(binary), "--entity", "account").exit_code == 1
     assert cli(app, write(tmp_path, GOOD), "--entity", "nope").exit_code == 1
     assert accounts() == 0
+
+
+def test_both_and_upsert_are_one_mode_on_the_command_line(app, admin, model, tmp_path):
+    path = write(tmp_path, GOOD)
+    r = cli(app, path, "--entity", "account", "--mode", "both", "--match", "code")
+    assert "Created: 2, updated: 0, skipped: 0, errors: 0." in r.output, r.output
+    changed = write(tmp_path, "name,Code,Employees\nAcme,C1,30\nGamma,C3,5\n", "b.csv")
+    r = cli(app, changed, "--entity", "account", "--mode", "upsert", "--match", "code")
+    assert "Created: 1, updated: 1, skipped: 0, errors: 0." in r.output, r.output
+    modes = db.session.scalars(select(Import.mode).order_by(Import.id)).all()
+    assert modes == ["both", "both"] and accounts() == 3

@@ -269,3 +269,101 @@ def test_an_xlsx_file_is_mapped_and_imported(staff, model, login_as):
     assert (form["col-0"], form["col-1"], form["col-2"]) == ("name", "employees", "active")
     assert client.submit(url, {**form, "action": "start"}).status_code == 303
     assert count() == 2
+
+
+def test_an_administrator_adds_an_unknown_value_as_a_new_choice(admin, staff, model, login_as):
+    from crm.metadata import specs
+
+    text = "Name,Industry,Owner\nAcme,Finance,staff@example.com\nGlobex,Tech,\n"
+    # a member of staff is not offered to add choices (nor may post it)
+    client = login_as(staff)
+    url = upload(client, text).headers["Location"]
+    html = client.get(url).data.decode()
+    assert 'value="+new"' not in html and "add it as a new choice" not in html
+    form = form_of(html)
+    assert form["col-2"] == "owner_id"  # "Owner": the record's owner, by e-mail
+    n = next(k[:-5] for k, v in form.items() if k.endswith("-text") and v == "Finance")
+    r = client.submit(url, {**form, n: "+new", "action": "start"})
+    assert r.status_code == 400 and count() == 0
+    # an administrator is, in their own language: the choice is added when the import starts
+    client = login_as(admin)
+    url = upload(client, text).headers["Location"]
+    html = client.get(url).data.decode()
+    assert '<option value="+new">add it as a new choice</option>' in html
+    form = form_of(html)
+    r = client.submit(url, {**form, n: "+new", "action": "preview"})
+    page = r.data.decode()
+    assert "New choices of “Industry”, added when the import starts: Finance" in page
+    assert "Finance" not in [c.label for c in specs.current().entity("account").field(
+        "industry").choices]  # fmt: skip
+    r = client.submit(url, {**form, n: "+new", "action": "start"})
+    assert r.status_code == 303, r.data.decode()[:3000]
+    field = specs.current().entity("account").field("industry")
+    assert [(c.key, c.label) for c in field.choices][-1] == ("finance", "Finance")
+    table = table_of(entity("account"))
+    rows = db.session.execute(select(table.c.name, table.c.industry, table.c.owner_id)).all()
+    assert sorted(rows) == [("Acme", "finance", staff.id), ("Globex", "tech", admin.id)]
+
+
+def test_a_lookup_rule_creates_the_missing_records_from_the_screen(staff, model, login_as):
+    client = login_as(staff)
+    r = client.submit("/r/contact/imports/", {"file": (io.BytesIO(
+        b"Full name,Account\nAda,Acme\nBob,acme\nCy,Globex\n"), "c.csv")},
+        content_type="multipart/form-data")  # fmt: skip
+    url = r.headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    r = client.submit(url, {**form, "lk-account-none": "create", "action": "preview"})
+    page = r.data.decode()
+    assert "3 rows: 3 to create, 0 to update, 0 to skip, 0 in error." in page
+    assert "2 records to create for “Account”." in page  # "Acme" and "acme": one
+    r = client.submit(url, {**form, "lk-account-none": "create", "action": "start"})
+    assert r.status_code == 303
+    accounts = table_of(entity("account"))
+    assert sorted(db.session.scalars(select(accounts.c.name))) == ["Acme", "Globex"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        {"col-1": "owner_id", "col-0": "owner_id"},  # two columns on the owner
+        {"mode": "upsert\x00"},
+        {"mode": "x" * 5000},
+        {"lk-account-none": "create' OR 1=1"},
+        {"lk-account-several": "create"},  # "create" is no answer to several matches
+        {"lk-account-on": "owner_id"},
+        {"col-1": "account", "v-1-0-text": "Acme", "v-1-0": "+new"},  # a lookup's values
+        {"col-0": "owner_id", "v-0-0-text": "Ada" * 3000, "v-0-0": "+new"},
+    ],
+)
+def test_hostile_mapping_posts_are_refused_with_a_message(staff, model, login_as, hostile):
+    client = login_as(staff)
+    file = {"file": (io.BytesIO(b"Full name,Account\nAda,Acme\n"), "c.csv")}
+    r = client.submit("/r/contact/imports/", file, content_type="multipart/form-data")
+    url = r.headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    for action in ("preview", "start"):
+        r = client.submit(url, {**form, **hostile, "action": action})
+        assert r.status_code == 400, (action, r.data.decode()[:1500])
+    contacts = table_of(entity("contact"))
+    assert db.session.scalar(select(func.count()).select_from(contacts)) == 0
+
+
+def test_create_it_is_offered_only_to_who_may_create_the_linked_records(model, login_as):
+    from tests.factories import make_role
+
+    role = make_role("Contacts only", {
+        ("contact", "create"): 4, ("contact", "read"): 4, ("contact", "import"): 4,
+        ("account", "read"): 4,
+    })  # fmt: skip
+    rep = make_user("rep@example.com", roles=(role.name,))
+    client = login_as(rep)
+    file = {"file": (io.BytesIO(b"Full name,Account\nAda,Acme\n"), "c.csv")}
+    url = client.submit("/r/contact/imports/", file,
+                        content_type="multipart/form-data").headers["Location"]  # fmt: skip
+    html = client.get(url).data.decode()
+    linked = html[html.index('name="lk-account-none"') :]
+    assert "create it" not in linked[: linked.index("</select>")]
+    form = form_of(html)
+    r = client.submit(url, {**form, "lk-account-none": "create", "action": "preview"})
+    assert r.status_code == 400
+    assert "You may not create Accounts, so missing ones cannot be created." in r.data.decode()
