@@ -43,10 +43,10 @@ from crm.imports.values import ColumnMap, ImportContext, Parsed, Problem, parse_
 from crm.metadata import types
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.metadata.types import l10n
-from crm.metadata.types.importing import EMPTY_WORDS, fold
+from crm.metadata.types.importing import EMPTY_WORDS, SKIP, fold
 
 __all__ = [
-    "MODES", "NEW", "ColumnChoice", "Issue", "Mapping", "Plan", "Suggestion", "Unknown",
+    "MODES", "NEW", "SKIP", "ColumnChoice", "Issue", "Mapping", "Plan", "Suggestion", "Unknown",
     "check", "new_choices", "plan", "suggest", "unknown_values",
 ]  # fmt: skip
 
@@ -66,6 +66,9 @@ class ColumnChoice:
     date_order: str | None = None
     decimal_mark: str | None = None
     values: Any = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    # what a text matching no choice and not in ``values`` becomes: "" the row fails,
+    # ``SKIP`` the field is left empty (the row imported)
+    otherwise: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class Mapping:
                     "date_order": c.date_order,
                     "decimal_mark": c.decimal_mark,
                     "values": dict(c.values),
+                    "otherwise": c.otherwise,
                 }
                 for c in self.columns
             ],
@@ -124,6 +128,7 @@ class Mapping:
                         if isinstance(values, dict)
                         else {}
                     ),
+                    otherwise=str(item.get("otherwise") or ""),
                 )
             )
         rules = data.get("lookups") if isinstance(data.get("lookups"), dict) else {}
@@ -247,13 +252,17 @@ def _value_issues(f: FieldSpec, c: ColumnChoice) -> list[Issue]:
     if c.date_order not in (None, "dmy", "mdy") or c.decimal_mark not in (None, ".", ","):
         out.append(Issue("format", _("Choose the order of day and month, and the decimal mark, "
                                      "from the lists."), c.column, f.key))  # fmt: skip
-    if c.values and not types.get(f.type).has_choices:
+    if (c.values or c.otherwise) and not types.get(f.type).has_choices:
         out.append(Issue("values", _("Only picklist fields take a table of values."),
                          c.column, f.key))  # fmt: skip
-    elif c.values:
+        return out
+    if c.otherwise not in ("", SKIP):
+        out.append(Issue("values", _("Choose what happens to the other values from the list."),
+                         c.column, f.key))  # fmt: skip
+    if c.values:
         keys = {ch.key for ch in f.active_choices}
         for text, key in c.values.items():
-            if key != NEW and key not in keys:
+            if key not in (NEW, SKIP) and key not in keys:
                 out.append(Issue("values", _("“%(value)s” is mapped to “%(key)s”, which is not "
                                  "a choice of %(field)s.", value=text, key=key, field=f.label),
                                  c.column, f.key))  # fmt: skip
@@ -382,6 +391,7 @@ def plan(
             date_order=c.date_order,
             decimal_mark=c.decimal_mark,
             choice_aliases=MappingProxyType(aliases),
+            choice_otherwise=MappingProxyType({f.key: c.otherwise} if c.otherwise else {}),
         )
         maps.append(ColumnMap(c.column, f, ctx))
         if types.lookup_target(f):

@@ -45,6 +45,7 @@ from crm.metadata.spec import EntitySpec
 from crm.web.uploads import large_upload
 
 bp = Blueprint("imports", __name__, url_prefix="/r")
+SHOWN_VALUES = 25  # unknown values listed per field (the others go as "every other value")
 
 ENCODINGS = ("utf-8", "utf-16", "gb18030", "cp1252", "latin-1")
 DELIMITERS = ((",", ","), (";", ";"), ("\t", "Tab"), ("|", "|"))
@@ -135,7 +136,13 @@ def _posted(spec: EntitySpec, columns: tuple[str, ...], form: Any) -> Mapping:
             if form.get(f"v-{i}-{n}"):
                 values[text] = form[f"v-{i}-{n}"]
         chosen.append(
-            ColumnChoice(i, name, form.get(f"col-{i}") or None, values=MappingProxyType(values))
+            ColumnChoice(
+                i,
+                name,
+                form.get(f"col-{i}") or None,
+                values=MappingProxyType(values),
+                otherwise=str(form.get(f"rest-{i}") or ""),
+            )
         )
     lookups = {}
     for c in chosen:
@@ -223,6 +230,7 @@ def import_mapping(key: str, import_id: int):
         matches=matches,
         samples=samples,
         unknown=unknown,
+        shown_values=SHOWN_VALUES,
         fields=editable,
         lookup_fields=_lookup_fields(spec, mapping),
         owner=OWNER if policy.can(current_user, "assign", spec.key) else None,

@@ -302,3 +302,25 @@ def test_a_profile_keeps_a_bounded_number_of_values(model, monkeypatch):
     kept = profile.build(source)
     assert kept["columns"]["0"]["more"] and len(kept["columns"]["0"]["values"]) == 3
     assert kept["columns"]["1"] == {"values": {"k0": 5, "k1": 5}, "more": False}
+
+
+def test_values_can_be_read_as_empty_one_by_one_or_all_the_others(model, staff):
+    source = csv_source("Name,Segment\nA,GTX-Pro\nB,technolgy\nC,Zzz\nD,Qqq\n")
+    segment = m.ColumnChoice(1, "Segment", "segment", values={"GTX-Pro": "gtx_pro"})
+    mapping = m.Mapping("contact", (m.ColumnChoice(0, "Name", "name"), segment))
+    rows = [r.values for r in source.rows()]
+    parsed = m.plan(staff, model, mapping, source.columns).parse_batch(rows)
+    assert [p.ok for p in parsed] == [True, False, False, False]  # by default they fail
+    one = replace(segment, values={"GTX-Pro": "gtx_pro", "Zzz": m.SKIP})
+    parsed = m.plan(staff, model, replace(mapping, columns=(mapping.columns[0], one)),
+                    source.columns).parse_batch(rows)  # fmt: skip
+    assert [p.ok for p in parsed] == [True, False, True, False]
+    assert parsed[2].values.get("segment") is None and parsed[2].values["name"] == "C"
+    rest = replace(segment, otherwise=m.SKIP)
+    both = replace(mapping, columns=(mapping.columns[0], rest))
+    parsed = m.plan(staff, model, both, source.columns).parse_batch(rows)
+    assert [p.values.get("segment") for p in parsed] == ["gtx_pro", None, None, None]
+    assert all(p.ok for p in parsed)
+    assert m.Mapping.from_json(both.to_json()).columns[1].otherwise == m.SKIP  # saved too
+    wrong = replace(mapping, columns=(mapping.columns[0], replace(segment, otherwise="drop")))
+    assert [i.code for i in m.check(staff, model, wrong, source.columns)] == ["values"]

@@ -124,6 +124,25 @@ def test_a_formula_looking_value_is_stored_as_text_and_escaped_on_export(staff, 
     assert "\n=HYPERLINK" not in export and ",=HYPERLINK" not in export
 
 
+def test_many_unknown_values_are_listed_in_part_and_the_rest_can_be_left_empty(
+    staff, model, login_as
+):
+    client = login_as(staff)
+    body = "Name;Code;Industry\n" + "".join(f"Acme {i};C{i};Trade {i % 40}\n" for i in range(80))
+    url = upload(client, body).headers["Location"]
+    html = client.get(url).data.decode()
+    assert html.count('aria-label="Import Trade') == 25  # the 25 most frequent
+    assert "15 more values, in 30 rows, go as every other value." in html
+    form = form_of(html)
+    r = client.submit(url, {**form, "action": "preview"})
+    assert "80 rows: 0 to create, 0 to update, 0 to skip, 80 in error." in r.data.decode()
+    column = next(k for k in form if k.startswith("rest-"))
+    r = client.submit(url, {**form, column: "+empty", "action": "preview"})
+    assert "80 rows: 80 to create, 0 to update, 0 to skip, 0 in error." in r.data.decode()
+    r = client.submit(url, {**form, column: "+empty", "action": "start"})
+    assert r.status_code == 303 and count() == 80
+
+
 def test_an_import_takes_a_file_larger_than_other_forms_and_refuses_a_huge_one(
     app, staff, model, login_as
 ):

@@ -88,6 +88,9 @@ class ImportContext:
     false_words: frozenset[str] = FALSE_WORDS
     join_cjk_padding: bool = True
     choice_aliases: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: _NO_ALIASES)
+    # field key -> what a text matching no choice and no alias becomes: "" (the row fails)
+    # or ``SKIP`` (the field is left empty and the row imported)
+    choice_otherwise: Mapping[str, str] = field(default_factory=lambda: _NO_ALIASES)
 
 
 def shown(value: Any) -> str:
@@ -512,6 +515,9 @@ def _names(spec: FieldSpec) -> dict[str, str]:
     return known
 
 
+SKIP = "+empty"  # an alias's target, or a column's ``choice_otherwise``: read as empty
+
+
 def choices(multi: bool):
     """The hook of a choice type: each value matched to a choice by key, label or label
     in any language (case, accents and spaces ignored) or the context's aliases; several
@@ -526,6 +532,8 @@ def choices(multi: bool):
             if not part:
                 continue
             key = aliases.get(part.casefold()) or known.get(fold(part))
+            if key == SKIP or (key is None and ctx.choice_otherwise.get(spec.key) == SKIP):
+                continue
             if key is None:
                 names = ", ".join(c.label for c in spec.active_choices[:6])
                 raise ValueProblem(
