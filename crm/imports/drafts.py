@@ -170,7 +170,7 @@ def preview(user: Any, spec: EntitySpec, imp: Import, mapping: Mapping, first: i
         ]
         dry = dryrun.dry_run(user, spec, source, mapping)
     db.session.rollback()
-    fields = [spec.field(c.field) for c in mapping.mapped]
+    fields = [spec.field(k) for k in dict.fromkeys(c.field for c in mapping.mapped)]
     owner = any(c.field == OWNER for c in mapping.mapped)
     return Preview([f for f in fields if f is not None], rows, dry, owner)
 

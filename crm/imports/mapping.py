@@ -17,6 +17,7 @@ choice, with suggestions.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from crm.imports.lookups import (
     creation_problem,
     name_key,
 )
-from crm.imports.matching import norm, similarity
+from crm.imports.matching import joinable, norm, similarity
 from crm.imports.models import BOTH, CREATE, MODES, UPDATE, mode_of
 from crm.imports.owners import OWNER, OwnerResolver
 from crm.imports.profile import column_values
@@ -44,6 +45,8 @@ from crm.metadata import types
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.metadata.types import l10n
 from crm.metadata.types.importing import EMPTY_WORDS, SKIP, fold
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 __all__ = [
     "MODES", "NEW", "SKIP", "ColumnChoice", "Issue", "Mapping", "Plan", "Suggestion", "Unknown",
@@ -189,6 +192,8 @@ def check(user: Any, spec: EntitySpec, mapping: Mapping, columns: Sequence[str])
                         "cannot be imported.", column=columns[c.column], field=f.label)  # fmt: skip
             issues.append(Issue("read_only", message, c.column, c.field))
             continue
+        if c.field in seen and joinable(f):
+            continue  # "First name" and "Last name" both into "Name": joined with a space
         if c.field in seen:
             message = _("“%(column)s” and “%(other)s” both go into “%(field)s”: choose one.",
                         column=columns[c.column], other=columns[seen[c.field]],
@@ -309,6 +314,8 @@ class Plan:
     owners: OwnerResolver = field(default_factory=OwnerResolver)
     # per row of the last ``parse_batch``: field -> the name of a linked record to create
     waiting: list[dict[str, str]] = field(default_factory=list)
+    # a field's first column -> all its columns, joined into the first one (``joinable``)
+    joins: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def parse_batch(self, rows: Sequence[Sequence[Any]]) -> list[Parsed]:
         """One batch of rows (their values) parsed: lookups resolved with one query per
@@ -321,6 +328,9 @@ class Plan:
         self.waiting = []
         for values in rows:
             values = list(values)
+            for first, cols in self.joins.items():
+                values.extend([None] * (first + 1 - len(values)))  # XLSX rows end early
+                values[first] = _joined(values, cols)
             problems: list[Problem] = []
             self.waiting.append({})
             for index, resolver in self.resolvers.items():
@@ -353,6 +363,19 @@ class Plan:
         return out
 
 
+def _joined(values: Sequence[Any], cols: Sequence[int]) -> str | None:
+    """The texts of ``cols`` joined with a space, none between two CJK parts (姓 + 名)."""
+    out = ""
+    for i in cols:
+        cell = values[i] if i < len(values) else None
+        text = " ".join(str(cell).split()) if cell is not None else ""
+        if not text or text.casefold() in EMPTY_WORDS:
+            continue
+        glue = "" if not out or (_CJK.match(out[-1]) and _CJK.match(text[0])) else " "
+        out += glue + text
+    return out or None
+
+
 def plan(
     user: Any,
     spec: EntitySpec,
@@ -381,10 +404,14 @@ def plan(
         if c.values
     }
     maps, resolvers, owner_column = [], {}, None
+    joins: dict[str, list[int]] = {}
     for c in mapping.mapped:
         if c.field == OWNER:
             owner_column = c.column
             continue
+        joins.setdefault(c.field, []).append(c.column)
+        if len(joins[c.field]) > 1:
+            continue  # read with the field's first column (``Plan.joins``)
         f = spec.field(c.field)
         ctx = ImportContext(
             formats=formats,
@@ -399,8 +426,9 @@ def plan(
                 user, f, mapping.lookups.get(f.key) or LookupRule()
             )
     return Plan(
-        spec, mapping, maps, resolvers, mapping.mode, mapping.match_on, owner_column=owner_column
-    )
+        spec, mapping, maps, resolvers, mapping.mode, mapping.match_on, owner_column=owner_column,
+        joins={cols[0]: tuple(cols) for cols in joins.values() if len(cols) > 1},
+    )  # fmt: skip
 
 
 def new_choices(mapping: Mapping) -> dict[str, list[str]]:

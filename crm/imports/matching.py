@@ -80,6 +80,15 @@ def norm(text: Any) -> str:
 
 
 _GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(norm(w) for w in g) for g in SYNONYMS)
+_FIRST_NAME = next(g for g in _GROUPS if norm("first name") in g)
+_LAST_NAME = next(g for g in _GROUPS if norm("last name") in g)
+
+
+def joinable(f: FieldSpec) -> bool:
+    """Whether several columns may go into ``f``, their texts joined in the file's order
+    ("First name" + "Last name" -> "Name"): one-line text fields only (the type that
+    names records: not e-mails, phones, choices or links)."""
+    return types.get(f.type).names_new_entities
 
 
 def similarity(a: str, b: str) -> float:
@@ -216,6 +225,14 @@ def auto_match(user: Any, spec: EntitySpec, columns: Sequence[str]) -> list[Matc
         else:
             taken.add(key)
             chosen[i] = Match(i, columns[i], key, score, reason)
+    name = spec.field(spec.name_field) if spec.name_field else None
+    if name is not None and name.key in editable and name.key not in taken and joinable(name):
+        # a file with a first and a last name, an entity with one name: both go into it
+        first = [i for i, c in enumerate(columns) if i not in chosen and norm(c) in _FIRST_NAME]
+        last = [i for i, c in enumerate(columns) if i not in chosen and norm(c) in _LAST_NAME]
+        if len(first) == 1 and len(last) == 1:
+            for i in (first[0], last[0]):
+                chosen[i] = Match(i, columns[i], name.key, SYNONYM, "joined")
     return [
         chosen.get(i) or blocked.get(i) or Match(i, name, None, 0, "none")
         for i, name in enumerate(columns)

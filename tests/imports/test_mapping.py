@@ -324,3 +324,21 @@ def test_values_can_be_read_as_empty_one_by_one_or_all_the_others(model, staff):
     assert m.Mapping.from_json(both.to_json()).columns[1].otherwise == m.SKIP  # saved too
     wrong = replace(mapping, columns=(mapping.columns[0], replace(segment, otherwise="drop")))
     assert [i.code for i in m.check(staff, model, wrong, source.columns)] == ["values"]
+
+
+def test_a_first_and_a_last_name_column_go_into_the_one_name_field(model, staff):
+    source = csv_source("First Name,Last Name,Mail\nAda,Lovelace,ada@x.org\n Grace ,NULL,\n"
+                        "张,三,\n,,z@x.org\n")  # fmt: skip
+    found = auto_match(staff, model, source.columns)
+    assert [(x.field, x.reason) for x in found[:2]] == [("name", "joined"), ("name", "joined")]
+    mapping = m.Mapping("contact", tuple(m.ColumnChoice(x.column, x.name, x.field)
+                                         for x in found))  # fmt: skip
+    assert m.check(staff, model, mapping, source.columns) == []
+    parsed = m.plan(staff, model, mapping, source.columns).parse_batch(
+        [r.values for r in source.rows()]
+    )
+    assert [p.values.get("name") for p in parsed] == ["Ada Lovelace", "Grace", "张三", None]
+    # columns on a field that cannot take two (a picklist, an e-mail...) are still refused
+    twice = m.Mapping("contact", (m.ColumnChoice(0, "A", "segment"),
+                                  m.ColumnChoice(1, "B", "segment")))  # fmt: skip
+    assert "twice" in [i.code for i in m.check(staff, model, twice, source.columns)]

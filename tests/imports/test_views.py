@@ -143,6 +143,16 @@ def test_many_unknown_values_are_listed_in_part_and_the_rest_can_be_left_empty(
     assert r.status_code == 303 and count() == 80
 
 
+def test_a_first_and_a_last_name_are_joined_into_the_name(staff, model, login_as):
+    client = login_as(staff)
+    url = upload(client, "First name;Last name;Code\nAda;Lovelace;C1\n").headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    assert form["col-0"] == form["col-1"] == "name"
+    page = client.submit(url, {**form, "action": "preview"}).data.decode()
+    assert "1 rows: 1 to create" in page and "<td>Ada Lovelace</td>" in page
+    assert page.count("<th>Name</th>") == 1  # one column in the preview, not one per file column
+
+
 def test_an_import_takes_a_file_larger_than_other_forms_and_refuses_a_huge_one(
     app, staff, model, login_as
 ):
