@@ -166,7 +166,7 @@ def _keep(actor: Any, target: str, file: BinaryIO, name: str) -> int:
     columns = list(open_source(file, name).columns)
     mapping = entity_mapping(actor, spec, columns)
     the_plan = plan(actor, spec, mapping, columns)
-    match = [mapping.match_on] if mapping.match_on else []
+    match = list(mapping.match_fields)
     mode = BOTH if match else "create"
     imp = service.create(actor, spec, file, name, the_plan.columns, mode=mode, match=match,
                          queue=False)  # fmt: skip

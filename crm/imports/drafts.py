@@ -28,7 +28,7 @@ from crm.i18n import known_locale, request_locale
 from crm.imports import choices, dryrun, profile, store
 from crm.imports import mapping as mapping_service
 from crm.imports import run as engine
-from crm.imports.mapping import CREATE, Mapping
+from crm.imports.mapping import Mapping
 from crm.imports.models import BOTH, QUEUED, Import
 from crm.imports.owners import OWNER
 from crm.imports.read import Settings, Source, open_source
@@ -201,7 +201,8 @@ def start(user: Any, spec: EntitySpec, import_id: int, mapping: Mapping) -> Impo
             _("Map each unknown value to a choice."), errors={"values": [_("Choose a value.")]}
         )
     mode = mapping.mode
-    match = [mapping.match_on] if mapping.match_on and mapping.mode != CREATE else []
+    # create: rows matching a record are skipped (a file imported twice creates nothing)
+    match = list(mapping.match_fields)
     engine.check_rights(user, spec, mode, [c.spec.key for c in the_plan.columns], match)
     # new choices first (their own schema change), so every row finds them
     locale = known_locale(getattr(user, "locale", None)) or request_locale()

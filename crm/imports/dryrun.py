@@ -95,13 +95,19 @@ def _note(out: DryRun, keep: int, issue: RowIssue) -> None:
 def _check_batch(
     user: Any, the_plan: Plan, chunk: Sequence[Any], out: DryRun, seen: set, keep: int
 ) -> None:
-    spec, match_on = the_plan.spec, the_plan.match_on
+    spec, fields = the_plan.spec, the_plan.mapping.match_fields
+    match_on = fields[0] if fields else None
     good = [r for r in chunk if r.ok]
     parsed = dict(
         zip((id(r) for r in good), the_plan.parse_batch([r.values for r in good]), strict=True)
     )
-    keys = {p.values.get(match_on) for p in parsed.values()} - {None} if match_on else set()
-    readable, editable = _existing(user, spec, match_on, keys)
+
+    def key_of(p: Any) -> tuple | None:
+        key = tuple(p.values.get(k) for k in fields)
+        return None if not fields or None in key else key
+
+    keys = {k for k in (key_of(p) for p in parsed.values()) if k is not None}
+    readable, editable = _existing(user, spec, fields, keys)
     required = [
         f for f in policy.visible_fields(user, spec, "edit") if f.required and f.default is None
     ]
@@ -118,12 +124,12 @@ def _check_batch(
                 _note(out, keep, RowIssue(row.line, problem.field, problem.column, problem.value,
                                           problem.message))  # fmt: skip
             continue
-        key = p.values.get(match_on) if match_on else None
+        key = key_of(p)
         exists = key is not None and (key in readable or key in seen)
         if exists and the_plan.mode in (UPDATE, BOTH):
             if key in readable and key not in editable:
                 out.error += 1
-                _note(out, keep, RowIssue(row.line, match_on, None, key,
+                _note(out, keep, RowIssue(row.line, match_on, None, key[0],
                                           _("You may not change this record.")))  # fmt: skip
             else:
                 out.update += 1
@@ -143,15 +149,16 @@ def _check_batch(
         out.create += 1
 
 
-def _existing(user: Any, spec: EntitySpec, match_on: str | None, keys: set) -> tuple[set, set]:
-    """The ``match_on`` values among ``keys`` of records ``user`` may read, and of those
-    they may edit (two queries per batch)."""
-    if not match_on or not keys:
+def _existing(user: Any, spec: EntitySpec, fields: Sequence[str], keys: set) -> tuple[set, set]:
+    """The keys (values of ``fields``) among ``keys`` of records ``user`` may read, and
+    of those they may edit (two queries per batch)."""
+    if not fields or not keys:
         return set(), set()
     table = table_of(spec)
-    column = table.c[match_on]
+    columns = [table.c[k] for k in fields]
+    first = list({k[0] for k in keys})
     found = []
     for action in ("read", "edit"):
-        query = scoped(user, spec, action, columns=[column]).where(column.in_(list(keys)))
-        found.append(set(db.session.scalars(query)))
+        query = scoped(user, spec, action, columns=columns).where(columns[0].in_(first))
+        found.append({tuple(row) for row in db.session.execute(query)} & keys)
     return found[0], found[1]

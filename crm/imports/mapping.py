@@ -54,6 +54,7 @@ __all__ = [
 ]  # fmt: skip
 
 NEW = "+new"  # in a value table: add the text as a new choice
+MATCH_ALSO = 2  # fields a record must match besides ``match_on`` (the screen's two menus)
 _SUGGEST_AT = 0.7
 
 
@@ -83,6 +84,14 @@ class Mapping:
     lookups: Any = field(default_factory=lambda: MappingProxyType({}))  # field -> LookupRule
     mode: str = BOTH
     match_on: str | None = None
+    match_also: tuple[str, ...] = ()  # more fields a record must match too (a combination)
+
+    @property
+    def match_fields(self) -> tuple[str, ...]:
+        """The fields that find an existing record (all must be equal), or ()."""
+        if not self.match_on:
+            return ()
+        return tuple(dict.fromkeys((self.match_on, *self.match_also)))
 
     def __post_init__(self) -> None:
         # one word set everywhere: "upsert" (the CLI's, older saved mappings') is "both"
@@ -94,6 +103,7 @@ class Mapping:
             "entity": self.entity,
             "mode": self.mode,
             "match_on": self.match_on,
+            "match_also": list(self.match_also),
             "columns": [
                 {
                     "column": c.column,
@@ -141,6 +151,9 @@ class Mapping:
             lookups=MappingProxyType({k: LookupRule.from_json(v) for k, v in rules.items()}),
             mode=str(data.get("mode") or BOTH),
             match_on=data.get("match_on") or None,
+            match_also=tuple(
+                str(k) for k in (data.get("match_also") or []) if isinstance(k, str) and k
+            )[:MATCH_ALSO],
         )
 
     @property
@@ -278,10 +291,11 @@ def _mode_issues(spec: EntitySpec, mapping: Mapping, seen: dict, editable: dict)
     out = []
     if mapping.mode not in MODES:
         out.append(Issue("mode", _("Choose whether to create records, update them, or both.")))
-    if mapping.mode in (UPDATE, BOTH) and mapping.match_on:
-        if mapping.match_on not in seen:
-            out.append(Issue("match_on", _("Map a column to the field that finds existing "
-                             "records."), field=mapping.match_on))  # fmt: skip
+    if mapping.match_on:
+        for key in mapping.match_fields:
+            if key not in seen:
+                out.append(Issue("match_on", _("Map a column to the field that finds existing "
+                                 "records."), field=key))  # fmt: skip
     elif mapping.mode == UPDATE:
         out.append(Issue("match_on", _("Choose the field that finds the records to update.")))
     if mapping.mode in (CREATE, BOTH):

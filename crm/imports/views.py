@@ -160,6 +160,7 @@ def _posted(spec: EntitySpec, columns: tuple[str, ...], form: Any) -> Mapping:
         MappingProxyType(lookups),
         mode=mode,
         match_on=form.get("match_on") or None,
+        match_also=tuple(k for k in form.getlist("match_also") if k)[: mapping_service.MATCH_ALSO],
     )
 
 

@@ -153,6 +153,27 @@ def test_a_first_and_a_last_name_are_joined_into_the_name(staff, model, login_as
     assert page.count("<th>Name</th>") == 1  # one column in the preview, not one per file column
 
 
+def test_records_are_found_by_a_combination_and_a_second_import_creates_nothing(
+    staff, model, login_as
+):
+    client = login_as(staff)
+    body = "Name;Industry;Employees\nAcme;Tech;10\nAcme;Retail;20\nGlobex;Tech;30\n"
+    for counts in ("3 to create", "0 to create, 0 to update, 3 to skip"):
+        url = upload(client, body).headers["Location"]
+        form = {**form_of(client.get(url).data.decode()), "mode": "create", "match_on": "name"}
+        form["match_also"] = ["industry", ""]
+        assert counts in client.submit(url, {**form, "action": "preview"}).data.decode()
+        assert client.submit(url, {**form, "action": "start"}).status_code == 303
+    assert count() == 3  # the name alone would have found Acme twice
+    url = upload(client, "Name;Industry;Employees\nAcme;Retail;99\n").headers["Location"]
+    form = {**form_of(client.get(url).data.decode()), "mode": "both", "match_on": "name"}
+    r = client.submit(url, {**form, "match_also": "industry", "action": "start"})
+    assert r.status_code == 303 and count() == 3
+    table = table_of(entity("account"))
+    rows = db.session.execute(select(table.c.industry, table.c.employees).order_by(table.c.id))
+    assert [tuple(r) for r in rows] == [("tech", 10), ("retail", 99), ("tech", 30)]
+
+
 def test_an_import_takes_a_file_larger_than_other_forms_and_refuses_a_huge_one(
     app, staff, model, login_as
 ):
