@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from crm.access import policy
 from crm.imports.lookups import LookupRule, Resolver
 from crm.imports.matching import norm, similarity
-from crm.imports.values import ColumnMap, ImportContext, Parsed, Problem, parse_row
+from crm.imports.values import ColumnMap, ImportContext, Parsed, Problem, parse_rows
 from crm.metadata import types
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.metadata.types import l10n
@@ -246,20 +246,27 @@ class Plan:
         ``Resolver.created``)."""
         for index, resolver in self.resolvers.items():
             resolver.fetch(r[index] for r in rows if index < len(r))
-        out = []
+        prepared: list[Sequence[Any]] = []
+        lookup_problems: list[list[Problem]] = []
         for values in rows:
-            values = list(values)
             problems: list[Problem] = []
-            for index, resolver in self.resolvers.items():
-                text = values[index] if index < len(values) else None
-                found = resolver.resolve(text)
-                if found.problem:
-                    problems.append(Problem(resolver.field.key, index + 1, text, found.problem))
-                elif found.create:
-                    self.to_create.setdefault(resolver.field.key, set()).add(str(text).strip())
-                if index < len(values):
-                    values[index] = found.id
-            parsed = parse_row(self.columns, values)
+            if self.resolvers:
+                values = list(values)
+                for index, resolver in self.resolvers.items():
+                    text = values[index] if index < len(values) else None
+                    found = resolver.resolve(text)
+                    if found.problem:
+                        problems.append(Problem(resolver.field.key, index + 1, text, found.problem))
+                    elif found.create:
+                        self.to_create.setdefault(resolver.field.key, set()).add(str(text).strip())
+                    if index < len(values):
+                        values[index] = found.id
+            prepared.append(values)
+            lookup_problems.append(problems)
+        out = []
+        for parsed, problems in zip(
+            parse_rows(self.columns, prepared), lookup_problems, strict=True
+        ):
             if problems:
                 failed = {p.field for p in problems}
                 for p in problems:

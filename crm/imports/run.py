@@ -38,9 +38,10 @@ from crm.extensions import db
 from crm.imports import store
 from crm.imports.models import CREATE, DONE, RUNNING, UPDATE, Import, ImportProblem, ImportRow
 from crm.imports.read import BadRow, Row, Settings, UnreadableFile, open_source
-from crm.imports.values import ColumnMap, ImportContext, parse_row
+from crm.imports.values import ColumnMap, ImportContext, parse_row, parse_rows
 from crm.metadata import specs
 from crm.metadata.spec import EntitySpec
+from crm.records import many
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
@@ -265,10 +266,11 @@ class _Engine:
     def batch(self, items: list, n: int, hook: Hook | None, commit: bool, last=False) -> None:
         with unit_of_work(), specs.pinned():
             work = _Batch(self)
-            parsed: list[Any] = []
+            good = [i.values for i in items if not isinstance(i, BadRow)]
             if self.plan is not None:
-                good = [i.values for i in items if not isinstance(i, BadRow)]
                 parsed = self.plan.parse_batch(good)
+            else:  # column by column: each column's reader and memo taken once
+                parsed = parse_rows(self.columns, good)
             ahead = iter(parsed)
             for item in items:
                 work.add(item, next(ahead) if parsed and not isinstance(item, BadRow) else None)
@@ -333,7 +335,7 @@ class _Batch:
             return
         if parsed is None:
             parsed = parse_row(self.e.columns, item.values)
-        cells = [records.jsonable(v) for v in item.values]
+        cells = item.values  # as JSON (``problem``) only for the rows in error
         if not parsed.ok:
             reasons: dict[str, list[str]] = {}
             for p in parsed.problems:
@@ -343,6 +345,8 @@ class _Batch:
         self.parsed.append((item.line, parsed.values, cells))
 
     def problem(self, line: int, cells: Any, reasons: Mapping[str, list[str]]) -> None:
+        if isinstance(cells, list | tuple):  # a row's cells as the error file keeps them
+            cells = [records.jsonable(v) for v in cells]
         self.problems.append({"line": line, "cells": cells, "reasons": dict(reasons)})
         summary = self.e.summary
         summary.errors += 1
@@ -379,8 +383,9 @@ class _Batch:
             else:
                 self.update(line, values, cells, ids[0])
         self.flush()
-        if self.rows:
-            db.session.execute(insert(ImportRow), self.rows)
+        if self.rows:  # the undo data, one statement for the batch (COPY on PostgreSQL)
+            keys = ["import_id", "line", "record_id", "action", "version", "previous"]
+            many.insert_rows(ImportRow.__table__, keys, [[r[k] for k in keys] for r in self.rows])
         if self.problems:
             db.session.execute(
                 insert(ImportProblem), [{"import_id": e.imp_id, **p} for p in self.problems]
