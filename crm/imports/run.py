@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
 from flask_babel import format_timedelta
@@ -48,6 +50,7 @@ from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
 BATCH = 500
+COUNT_AHEAD = 8  # batches' worth of rows counted after each batch (progress)
 SAMPLES = 20
 
 Hook = Callable[[int], None]
@@ -226,12 +229,15 @@ class _Engine:
         return open_source(file, self.name, chosen)
 
     def go(self, size: int, hook: Hook | None, report: Report | None, *, commit: bool) -> Summary:
-        with store.opened(self.imp_id) as file:
+        with store.opened(self.imp_id) as file, ExitStack() as more:
             source = self.source(file)
-            total = 0
+            counter = None
             if report is not None:
                 report(0, 0, _("Counting the rows…"))
-                total = sum(1 for _row in source.rows())
+                # The rows are counted from a second copy of the file, a few batches'
+                # worth after each batch: the first progress comes after the first batch,
+                # not after reading the whole file once more.
+                counter = _Counter(self.source(more.enter_context(store.opened(self.imp_id))))
             started, done, n = time.monotonic(), 0, 0
             pending: list[Row | BadRow] = []
             for item in source.rows():
@@ -244,7 +250,8 @@ class _Engine:
                     self.batch(pending, n, hook, commit)
                     done += len(pending)
                     pending = []
-                    if report is not None:
+                    if counter is not None and report is not None:
+                        total = counter.advance(COUNT_AHEAD * size)
                         report(done, total, self.progress_words(done, total, started))
             n += 1
             self.batch(pending, n, hook, commit, last=True)
@@ -253,6 +260,12 @@ class _Engine:
         return self.summary
 
     def progress_words(self, done: int, total: int, started: float) -> str:
+        """The progress in words; ``total`` 0: not counted yet."""
+        if not total:
+            return _(
+                "%(done)s rows, %(errors)s with errors; counting the rows…",
+                done=done, errors=self.summary.errors,
+            )  # fmt: skip
         spent = time.monotonic() - started
         left = (total - done) * spent / done if done else 0
         return _(
@@ -298,6 +311,25 @@ class _Engine:
         if commit:
             uow.checkpoint()
         self.last_line = end
+
+
+class _Counter:
+    """The rows of a source counted a part at a time (``advance``)."""
+
+    def __init__(self, source: Any) -> None:
+        self.rows = source.rows()
+        self.seen = 0
+        self.total = 0
+
+    def advance(self, most: int) -> int:
+        """Count up to ``most`` more rows; the total once all are counted, else 0."""
+        if not self.total:
+            self.seen += sum(1 for _row in islice(self.rows, most))
+            if next(self.rows, None) is None:
+                self.total = self.seen
+            else:
+                self.seen += 1
+        return self.total
 
 
 def _still_ours(job: Any) -> None:
