@@ -234,10 +234,12 @@ class _Engine:
             counter = None
             if report is not None:
                 report(0, 0, _("Counting the rows…"))
-                # The rows are counted from a second copy of the file, a few batches'
-                # worth after each batch: the first progress comes after the first batch,
-                # not after reading the whole file once more.
-                counter = _Counter(self.source(more.enter_context(store.opened(self.imp_id))))
+                # The rows are counted from a second copy of the file, made after the
+                # first batch, a few batches' worth after each batch: the first progress
+                # comes after the first batch, not after reading the whole file once more.
+                counter = _Counter(
+                    lambda: self.source(more.enter_context(store.opened(self.imp_id)))
+                )
             started, done, n = time.monotonic(), 0, 0
             pending: list[Row | BadRow] = []
             for item in source.rows():
@@ -316,14 +318,17 @@ class _Engine:
 class _Counter:
     """The rows of a source counted a part at a time (``advance``)."""
 
-    def __init__(self, source: Any) -> None:
-        self.rows = source.rows()
+    def __init__(self, source: Callable[[], Any]) -> None:
+        self.source = source  # opened at the first ``advance`` (after the first batch)
+        self.rows: Any = None
         self.seen = 0
         self.total = 0
 
     def advance(self, most: int) -> int:
         """Count up to ``most`` more rows; the total once all are counted, else 0."""
         if not self.total:
+            if self.rows is None:
+                self.rows = self.source().rows()
             self.seen += sum(1 for _row in islice(self.rows, most))
             if next(self.rows, None) is None:
                 self.total = self.seen
