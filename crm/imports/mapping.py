@@ -40,7 +40,7 @@ from crm.imports.matching import joinable, norm, similarity
 from crm.imports.models import BOTH, CREATE, MODES, UPDATE, mode_of
 from crm.imports.owners import OWNER, OwnerResolver
 from crm.imports.profile import column_values
-from crm.imports.values import ColumnMap, ImportContext, Parsed, Problem, parse_row
+from crm.imports.values import ColumnMap, ImportContext, Parsed, Problem, parse_rows
 from crm.metadata import types
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.metadata.types import l10n
@@ -338,15 +338,18 @@ class Plan:
         ``Resolver.created``)."""
         for index, resolver in self.resolvers.items():
             resolver.fetch(r[index] for r in rows if index < len(r))
-        out = []
+        prepared: list[Sequence[Any]] = []
+        lookup_problems: list[list[Problem]] = []
+        owners: list[int | None] = []
         self.waiting = []
         for values in rows:
-            values = list(values)
+            problems: list[Problem] = []
+            self.waiting.append({})
+            if self.resolvers or self.joins:
+                values = list(values)
             for first, cols in self.joins.items():
                 values.extend([None] * (first + 1 - len(values)))  # XLSX rows end early
                 values[first] = _joined(values, cols)
-            problems: list[Problem] = []
-            self.waiting.append({})
             for index, resolver in self.resolvers.items():
                 text = values[index] if index < len(values) else None
                 found = resolver.resolve(text)
@@ -359,14 +362,20 @@ class Plan:
                     self.waiting[-1][resolver.field.key] = name
                 if index < len(values):
                     values[index] = found.id
-            parsed = parse_row(self.columns, values)
             if self.owner_column is not None:
                 text = values[self.owner_column] if self.owner_column < len(values) else None
                 owner = self.owners.resolve(text)
                 if owner.problem:
                     problems.append(Problem(OWNER, self.owner_column + 1, text, owner.problem))
-                else:
-                    parsed.values[OWNER] = owner.id
+                owners.append(owner.id)
+            prepared.append(values)
+            lookup_problems.append(problems)
+        out = []
+        for n, (parsed, problems) in enumerate(
+            zip(parse_rows(self.columns, prepared), lookup_problems, strict=True)
+        ):
+            if self.owner_column is not None:
+                parsed.values[OWNER] = owners[n]  # popped below when the owner failed
             if problems:
                 failed = {p.field for p in problems}
                 for p in problems:

@@ -165,7 +165,8 @@ def _check_fields(line: int, fields: list[str], raw: str, width: int, limit: int
                "the delimiter without quotes around it, or a field is missing. Nothing of "
                "this row is imported.", line=line, found=len(fields), expected=width),
         )  # fmt: skip
-    for i, value in enumerate(fields[:width]):
+    cells = fields[:width]
+    for i, value in enumerate(cells if cells and max(map(len, cells)) > limit else ()):
         if len(value) > limit:
             return BadRow(
                 line, shorten(raw, 1000), "cell_too_large",

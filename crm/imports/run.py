@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
 from flask_babel import format_number, format_timedelta
@@ -55,15 +57,17 @@ from crm.imports.models import (
 )
 from crm.imports.owners import OWNER
 from crm.imports.read import BadRow, Row, Settings, UnreadableFile, open_source
-from crm.imports.values import ColumnMap, ImportContext, parse_row
+from crm.imports.values import ColumnMap, ImportContext, parse_row, parse_rows
 from crm.metadata import specs
 from crm.metadata.spec import EntitySpec
+from crm.records import many
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
 BATCH = 500
+COUNT_AHEAD = 8  # batches' worth of rows counted after each batch (progress)
 SAMPLES = 20
 
 Hook = Callable[[int], None]
@@ -242,12 +246,22 @@ class _Engine:
         return open_source(file, self.name, chosen)
 
     def go(self, size: int, hook: Hook | None, report: Report | None, *, commit: bool) -> Summary:
-        with store.opened(self.imp_id) as file:
+        with store.opened(self.imp_id) as file, ExitStack() as more:
             source = self.source(file)
-            total = 0
+            counter = None
             if report is not None:
-                report(0, 0, _("Counting the rows…"))
-                total = sum(1 for _row in source.rows())
+                # The rows are counted from a second copy of the file, made after the
+                # first batch, a few batches' worth after each batch: the first progress
+                # comes after the first batch, not after reading the whole file once more.
+                # A file uploaded on the screens was counted then (its profile).
+                counter = _Counter(
+                    lambda: self.source(more.enter_context(store.opened(self.imp_id))),
+                    known=(self.settings.get("profile") or {}).get("rows"),
+                )
+                if counter.total:
+                    report(0, counter.total, _("Starting…"))
+                else:
+                    report(0, 0, _("Counting the rows…"))
             started, done, n = time.monotonic(), 0, 0
             pending: list[Row | BadRow] = []
             for item in source.rows():
@@ -260,7 +274,8 @@ class _Engine:
                     self.batch(pending, n, hook, commit)
                     done += len(pending)
                     pending = []
-                    if report is not None:
+                    if counter is not None and report is not None:
+                        total = counter.advance(COUNT_AHEAD * size)
                         report(done, total, self.progress_words(done, total, started))
             n += 1
             self.batch(pending, n, hook, commit, last=True)
@@ -269,6 +284,12 @@ class _Engine:
         return self.summary
 
     def progress_words(self, done: int, total: int, started: float) -> str:
+        """The progress in words; ``total`` 0: not counted yet."""
+        if not total:
+            return _(
+                "%(done)s rows, %(errors)s with errors; counting the rows…",
+                done=done, errors=self.summary.errors,
+            )  # fmt: skip
         spent = time.monotonic() - started
         left = (total - done) * spent / done if done else 0
         return _(
@@ -283,12 +304,14 @@ class _Engine:
     def batch(self, items: list, n: int, hook: Hook | None, commit: bool, last=False) -> None:
         with unit_of_work(), specs.pinned():
             work = _Batch(self)
-            parsed: list[Any] = []
+            good = [i.values for i in items if not isinstance(i, BadRow)]
             if self.plan is not None:
-                good = [i for i in items if not isinstance(i, BadRow)]
-                parsed = self.plan.parse_batch([i.values for i in good])
+                rows = [i for i in items if not isinstance(i, BadRow)]
+                parsed = self.plan.parse_batch(good)
                 if self.plan.to_create:
-                    parsed = self.create_linked(good, parsed, work)
+                    parsed = self.create_linked(rows, parsed, work)
+            else:  # column by column: each column's reader and memo taken once
+                parsed = parse_rows(self.columns, good)
             ahead = iter(parsed)
             for item in items:
                 work.add(item, next(ahead) if parsed and not isinstance(item, BadRow) else None)
@@ -349,6 +372,29 @@ class _Engine:
         return parsed
 
 
+class _Counter:
+    """The rows of a source counted a part at a time (``advance``)."""
+
+    def __init__(self, source: Callable[[], Any], known: Any = None) -> None:
+        self.source = source  # opened at the first ``advance`` (after the first batch)
+        self.rows: Any = None
+        self.seen = 0
+        # a file uploaded on the screens was counted then (``crm.imports.profile``)
+        self.total = known if isinstance(known, int) and known > 0 else 0
+
+    def advance(self, most: int) -> int:
+        """Count up to ``most`` more rows; the total once all are counted, else 0."""
+        if not self.total:
+            if self.rows is None:
+                self.rows = self.source().rows()
+            self.seen += sum(1 for _row in islice(self.rows, most))
+            if next(self.rows, None) is None:
+                self.total = self.seen
+            else:
+                self.seen += 1
+        return self.total
+
+
 def _still_ours(job: Any) -> None:
     """``Superseded`` unless the job row is still this attempt's (the sweep may have
     handed it to another worker: then this run's batch must not commit)."""
@@ -384,7 +430,7 @@ class _Batch:
             return
         if parsed is None:
             parsed = parse_row(self.e.columns, item.values)
-        cells = [records.jsonable(v) for v in item.values]
+        cells = item.values  # as JSON (``problem``) only for the rows in error
         if not parsed.ok:
             reasons: dict[str, list[str]] = {}
             for p in parsed.problems:
@@ -394,6 +440,8 @@ class _Batch:
         self.parsed.append((item.line, parsed.values, cells))
 
     def problem(self, line: int, cells: Any, reasons: Mapping[str, list[str]]) -> None:
+        if isinstance(cells, list | tuple):  # a row's cells as the error file keeps them
+            cells = [records.jsonable(v) for v in cells]
         self.problems.append({"line": line, "cells": cells, "reasons": dict(reasons)})
         summary = self.e.summary
         summary.errors += 1
@@ -433,8 +481,9 @@ class _Batch:
             else:
                 self.update(line, values, cells, ids[0])
         self.flush()
-        if self.rows:
-            db.session.execute(insert(ImportRow), self.rows)
+        if self.rows:  # the undo data, one statement for the batch (COPY on PostgreSQL)
+            keys = ["import_id", "line", "record_id", "action", "version", "previous"]
+            many.insert_rows(ImportRow.__table__, keys, [[r[k] for k in keys] for r in self.rows])
         if self.problems:
             db.session.execute(
                 insert(ImportProblem), [{"import_id": e.imp_id, **p} for p in self.problems]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +21,13 @@ from crm.metadata.types.importing import EMPTY_WORDS, ImportContext, ValueProble
 
 __all__ = [
     "EMPTY_WORDS", "ColumnMap", "ImportContext", "Parsed", "Problem", "ValueProblem",
-    "guess_date_order", "guess_decimal_mark", "parse_row", "parse_value",
+    "guess_date_order", "guess_decimal_mark", "parse_row", "parse_rows", "parse_value",
 ]  # fmt: skip
 
 _XY_YEAR = re.compile(r"\s*([0-9]{1,2})\s*[-/.]\s*([0-9]{1,2})\s*[-/.]\s*[0-9]{4}\b.*")
 
 
-_MEMO_SIZE = 4096
+_MEMO_SIZE = 8192
 _MISS = object()
 
 
@@ -36,12 +36,20 @@ class ColumnMap:
     """One column of the file read into one field: ``column`` its 0-based index in the
     row; ``ctx`` how its values are read (date order, decimal mark...). ``memo`` keeps
     the values read for the column's most frequent texts (cities, segments, yes/no, dates
-    repeat in most files): a text is parsed once per column, not once per row."""
+    repeat in most files): a text is parsed once per column, not once per row. The
+    column's reader (``FieldType.import_reader``) is made once, at its first cell."""
 
     column: int
     spec: FieldSpec
     ctx: ImportContext = field(default_factory=ImportContext)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    made: list[Callable[[Any], Any]] = field(default_factory=list, compare=False, repr=False)
+
+    def reader(self) -> Callable[[Any], Any]:
+        """The function reading one cell of this column (``parse_value`` with its ctx)."""
+        if not self.made:
+            self.made.append(types.get(self.spec.type).import_reader(self.spec, self.ctx))
+        return self.made[0]
 
 
 @dataclass(frozen=True)
@@ -75,25 +83,34 @@ def parse_value(spec: FieldSpec, raw: Any, ctx: ImportContext | None = None) -> 
 
 def parse_row(columns: Sequence[ColumnMap], values: Sequence[Any]) -> Parsed:
     """A row's cells read into their fields: every problem of the row at once."""
-    out: dict[str, Any] = {}
-    problems: list[Problem] = []
+    return parse_rows(columns, [values])[0]
+
+
+def parse_rows(columns: Sequence[ColumnMap], rows: Sequence[Sequence[Any]]) -> list[Parsed]:
+    """Many rows read column by column (each column's reader and memo taken once for
+    all its cells): ``parse_row`` of each row, in order."""
+    outs: list[dict[str, Any]] = [{} for _row in rows]
+    problems: list[list[Problem]] = [[] for _row in rows]
     for col in columns:
-        raw = values[col.column] if col.column < len(values) else None
-        memo = col.memo
-        if isinstance(raw, str):
-            found = memo.get(raw, _MISS)
-            if found is not _MISS:
-                out[col.spec.key] = found
+        key, index, memo, read = col.spec.key, col.column, col.memo, col.reader()
+        room = _MEMO_SIZE - len(memo)
+        for out, row, found in zip(outs, rows, problems, strict=True):
+            raw = row[index] if index < len(row) else None
+            if raw.__class__ is str:
+                value = memo.get(raw, _MISS)
+                if value is not _MISS:
+                    out[key] = value
+                    continue
+            try:
+                value = read(raw)
+            except ValueError as exc:
+                found.append(Problem(key, index + 1, raw, str(exc)))
                 continue
-        try:
-            value = types.get(col.spec.type).import_value(col.spec, raw, col.ctx)
-        except ValueError as exc:
-            problems.append(Problem(col.spec.key, col.column + 1, raw, str(exc)))
-            continue
-        out[col.spec.key] = value
-        if isinstance(raw, str) and len(memo) < _MEMO_SIZE and not isinstance(value, list):
-            memo[raw] = value  # values are immutable (lists, of multi-selects, are not kept)
-    return Parsed(out, problems)
+            out[key] = value
+            if room > 0 and raw.__class__ is str and value.__class__ is not list:
+                memo[raw] = value  # values are immutable (lists, of multi-selects, are not)
+                room -= 1
+    return [Parsed(out, found) for out, found in zip(outs, problems, strict=True)]
 
 
 def guess_date_order(samples: Iterable[Any]) -> str | None:

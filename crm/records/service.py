@@ -26,7 +26,7 @@ from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select,
 from crm import uow
 from crm.access import policy
 from crm.access.models import User
-from crm.binds import assign, assign_many, named_rows
+from crm.binds import assign
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs, types
@@ -34,6 +34,7 @@ from crm.metadata.models import Sequence
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.pipelines import rules as stage_rules
 from crm.pipelines.spec import STAGE_FIELD
+from crm.records import many
 from crm.records.models import RecordHistory, RecordNote
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
@@ -167,6 +168,7 @@ def parse_values(
     creating: bool,
     typed: bool = False,
     editable: Mapping[str, FieldSpec] | None = None,
+    references: bool = True,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Parse and check submitted values: ``(values, errors by field key)``.
 
@@ -175,7 +177,8 @@ def parse_values(
     ``typed``: the values are already stored values, as the field-type registry's own
     parsing gave them (an import's cells, read by ``FieldType.import_value``): they are
     not read again as typed text; every other check applies. ``editable``: the user's
-    editable fields, when the caller (a batch) has them already.
+    editable fields, when the caller (a batch) has them already. ``references`` False:
+    lookups are left to the caller (a batch checks them for all its rows at once).
     """
     if editable is None:
         editable = _editable(user, spec)
@@ -202,7 +205,8 @@ def parse_values(
             missing = _blank(f, values.get(f.key)) if (creating or f.key in values) else False
             if missing:
                 errors.setdefault(f.key, []).append(_("This field is required."))
-    _check_references(user, spec, values, errors)
+    if references:
+        _check_references(user, spec, values, errors)
     return values, errors
 
 
@@ -298,6 +302,25 @@ def _next_number(spec: EntitySpec, f: FieldSpec) -> str:
     return f"{f.option('prefix', '') or ''}{number:0{padding}d}"
 
 
+def _next_numbers(spec: EntitySpec, f: FieldSpec, count: int) -> list[str]:
+    """``count`` auto-numbers in a row (``_next_number``'s, reserved with one UPDATE)."""
+    if count <= 0:
+        return []
+    stmt = (
+        update(Sequence)
+        .where(Sequence.entity_key == spec.key, Sequence.field_key == f.key)
+        .values(next_value=Sequence.next_value + count)
+        .returning(Sequence.next_value)
+    )
+    after = db.session.scalar(stmt)
+    if after is None:  # a sequence lost to a bad import: start again after the highest
+        db.session.add(Sequence(entity_key=spec.key, field_key=f.key, next_value=count + 1))
+        after = count + 1
+    padding = int(f.option("padding", 0) or 0)
+    prefix = f.option("prefix", "") or ""
+    return [f"{prefix}{number:0{padding}d}" for number in range(after - count, after)]
+
+
 def add_history(
     spec: EntitySpec,
     record_id: int,
@@ -375,50 +398,41 @@ def bulk_create(
     Every row is parsed and checked like ``create``; ``ValidationFailed`` reports problems
     as ``{"row N: field": [messages]}`` and writes nothing. ``owner_ids`` (one per row)
     assigns owners other than ``user`` (it needs the "assign" right). ``typed``: the rows
-    hold stored values already (``parse_values``)."""
+    hold stored values already (``parse_values``), and are not read again.
+
+    The checks are ``create``'s, made for the whole batch at once: lookups and unique
+    values with one query per field (and per 1,000 values), not one per row; a unique
+    value twice in the batch is refused too."""
     policy.require(user, "create", spec.key)
     if owner_ids is not None:
         policy.require(user, "assign", spec.key)
     with unit_of_work(on_error=UNIQUE_RACE):
         table = table_of(spec)
-        numbered = [f for f in spec.active_fields if types.get(f.type).assigned]
         now = utcnow()
-        errors: dict[str, list[str]] = {}
-        payload = []
-        seen_unique: dict[str, set] = {}
-        moves: dict[int, stage_rules.Move | None] = {}
         editable = _editable(user, spec)
-        for n, raw in enumerate(rows, start=1):
-            values, row_errors = parse_values(
-                user, spec, raw, creating=True, typed=typed, editable=editable
-            )
-            check_unique(spec, values, row_errors)
-            for key, value in values.items():
-                f = spec.field(key)
-                if f.unique and value is not None:
-                    if value in seen_unique.setdefault(key, set()):
-                        row_errors.setdefault(key, []).append(_("This value appears twice."))
-                    seen_unique[key].add(value)
-            if not row_errors:
+        checks = _Checks.of(spec, editable)
+        parsed: list[tuple[dict[str, Any], dict[str, list[str]]]] = []
+        for raw in rows:
+            if typed:
+                values, row_errors = checks.typed(raw)
+            else:
+                values, row_errors = parse_values(
+                    user, spec, raw, creating=True, editable=editable, references=False
+                )
+            parsed.append((values, row_errors))
+        checks.references(user, parsed)
+        checks.unique(parsed)
+        errors: dict[str, list[str]] = {}
+        moves: dict[int, stage_rules.Move | None] = {}
+        gated = stage_rules.pipelines_for(spec) is not None
+        for n, (values, row_errors) in enumerate(parsed, start=1):
+            if gated and not row_errors:
                 try:
                     moves[n - 1] = stage_rules.prepare(spec, None, values)
                 except ValidationFailed as exc:
                     row_errors = exc.errors
             for key, messages in row_errors.items():
                 errors[f"row {n}: {key}"] = messages
-            owner = owner_ids[n - 1] if owner_ids else user.id
-            payload.append(
-                {
-                    **{f.key: None for f in spec.active_fields},
-                    **values,
-                    "owner_id": owner,
-                    "created_by": user.id,
-                    "updated_by": user.id,
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                }
-            )
         if errors:
             raise ValidationFailed(
                 ngettext(
@@ -428,26 +442,166 @@ def bulk_create(
                 ),
                 errors=errors,
             )
-        for item in payload:
-            for f in numbered:
-                item[f.key] = _next_number(spec, f)
-        ids: list[int] = []
-        keys = list(dict.fromkeys(k for item in payload for k in item))
-        many = insert(table).values(assign_many(table, keys))
-        for start in range(0, len(payload), 1000):
-            chunk = named_rows(payload[start : start + 1000], keys)
-            ids += list(db.session.scalars(many.returning(table.c.id), chunk))
-        if ids:  # one executemany, not an ORM object per record
-            db.session.execute(
-                insert(RecordHistory),
-                [
-                    {"entity_key": spec.key, "record_id": rid, "user_id": user.id, "at": now,
-                     "action": "create", "changes": None}
-                    for rid in ids
-                ],
-            )  # fmt: skip
-        stage_rules.record_moves(spec, user, {rid: moves.get(i) for i, rid in enumerate(ids)})
+        for f in spec.active_fields:
+            if types.get(f.type).assigned:
+                for (values, _e), number in zip(
+                    parsed, _next_numbers(spec, f, len(parsed)), strict=True
+                ):
+                    values[f.key] = number
+        keys = [f.key for f in spec.active_fields]
+        keys += [k for k in dict.fromkeys(k for v, _e in parsed for k in v) if k not in keys]
+        spine = (user.id, user.id, now, now, 1)
+        ids = many.insert_rows(
+            table,
+            [*keys, "created_by", "updated_by", "created_at", "updated_at", "version", "owner_id"],
+            [
+                (*[values.get(k) for k in keys], *spine, owner_ids[i] if owner_ids else user.id)
+                for i, (values, _e) in enumerate(parsed)
+            ],
+            ids=True,
+        )
+        # one history entry per record, all in one statement (not an ORM object each)
+        many.insert_rows(
+            RecordHistory.__table__,
+            ["entity_key", "record_id", "user_id", "at", "action", "changes"],
+            [(spec.key, rid, user.id, now, "create", None) for rid in ids],
+        )
+        if moves:
+            stage_rules.record_moves(spec, user, {rid: moves.get(i) for i, rid in enumerate(ids)})
     return ids
+
+
+_IN_CHUNK = 1000  # values per IN (...) of a batch check
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """``create``'s checks of one entity for the rows of one batch: what ``parse_values``
+    checks per row (settable fields, defaults, required), and the lookups and unique
+    values of all the rows with one query per field."""
+
+    spec: EntitySpec
+    editable: Mapping[str, FieldSpec]
+    defaults: tuple[tuple[str, Any], ...]
+    required: tuple[str, ...]
+    lookups: tuple[tuple[str, str], ...]  # (field key, "record" | "user")
+    unique_keys: tuple[str, ...]
+
+    @classmethod
+    def of(cls, spec: EntitySpec, editable: Mapping[str, FieldSpec]) -> _Checks:
+        defaults = tuple(
+            (f.key, types.get(f.type).parse(f, f.default))
+            for f in editable.values()
+            if f.default is not None
+        )
+        lookups = []
+        for f in spec.active_fields:
+            reference = types.get(f.type).reference
+            if reference in ("record", "user"):
+                lookups.append((f.key, reference))
+        return cls(
+            spec,
+            editable,
+            defaults,
+            tuple(f.key for f in editable.values() if f.required),
+            tuple(lookups),
+            tuple(f.key for f in spec.active_fields if f.unique),
+        )
+
+    def typed(self, raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """``parse_values(..., creating=True, typed=True)`` of one row, lookups aside."""
+        editable = self.editable
+        errors: dict[str, list[str]] = {}
+        values = dict(raw)
+        for key in raw:
+            if key not in editable:
+                del values[key]
+                errors.setdefault(key, []).append(_("This field cannot be set here."))
+        for key, default in self.defaults:
+            if key not in values:
+                values[key] = list(default) if isinstance(default, list) else default
+        for key in self.required:
+            if key not in errors and _blank(editable[key], values.get(key)):
+                errors.setdefault(key, []).append(_("This field is required."))
+        return values, errors
+
+    def references(self, user: Any, rows: list[tuple[dict, dict[str, list[str]]]]) -> None:
+        """``_check_references`` of every row: one query per lookup field."""
+        compiled = specs.current()
+        for key, kind in self.lookups:
+            wanted = {v[key] for v, _e in rows if v.get(key) is not None}
+            if not wanted:
+                continue
+            if kind == "record":
+                target = compiled.entity(self.spec.field(key).option("target"))
+                found = set() if target is None else _readable_ids(user, target, wanted)
+                message = (
+                    _("Choose an existing %(entity)s that you can see.",
+                      entity=target.label_singular)
+                    if target else _("Choose an existing record that you can see.")
+                )  # fmt: skip
+            else:
+                found = set()
+                for chunk in _chunks(wanted):
+                    found.update(
+                        db.session.scalars(
+                            select(User.id).where(User.id.in_(chunk), User.is_active)
+                        )
+                    )
+                message = _("Choose an active user.")
+            for values, errors in rows:
+                value = values.get(key)
+                if value is not None and value not in found:
+                    errors.setdefault(key, []).append(message)
+
+    def unique(self, rows: list[tuple[dict, dict[str, list[str]]]]) -> None:
+        """``check_unique`` of every row (one query per unique field), and a value that
+        appears twice in the rows refused."""
+        table = table_of(self.spec)
+        for key in self.unique_keys:
+            wanted = {v[key] for v, e in rows if v.get(key) is not None and key not in e}
+            taken: set = set()
+            for chunk in _chunks(wanted):
+                taken.update(
+                    db.session.scalars(
+                        select(table.c[key]).where(
+                            table.c[key].in_(chunk), table.c.deleted_at.is_(None)
+                        )
+                    )
+                )
+            if taken:
+                f = self.spec.field(key)
+                message = _("Another %(entity)s already has this %(field)s.",
+                            entity=self.spec.label_singular, field=f.label)  # fmt: skip
+            seen: set = set()
+            for values, errors in rows:
+                value = values.get(key)
+                if value is None:
+                    continue
+                if key not in errors and value in taken:
+                    errors.setdefault(key, []).append(message)
+                if value in seen:
+                    errors.setdefault(key, []).append(_("This value appears twice."))
+                seen.add(value)
+
+
+def _chunks(values: set) -> Iterator[list]:
+    items = list(values)
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+def _readable_ids(user: Any, target: EntitySpec, ids: set) -> set:
+    """Those of ``ids`` that are live records of ``target`` that ``user`` may read."""
+    t = table_of(target)
+    found: set = set()
+    for chunk in _chunks(ids):
+        found.update(
+            db.session.scalars(
+                scoped(user, target, "read", columns=[t.c.id]).where(t.c.id.in_(chunk))
+            )
+        )
+    return found
 
 
 def update_record(

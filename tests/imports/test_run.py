@@ -295,3 +295,16 @@ def test_only_the_importer_or_an_administrator_may_undo(staff, admin, model):
         service.undo(other, entity("account"), import_id)
     assert service.undo(admin, entity("account"), import_id).removed == 2
     assert count() == 0
+
+
+def test_progress_comes_after_the_first_batch_and_the_total_once_counted(staff, model):
+    import_id = start(staff, accounts_file(1000))
+    seen: list[tuple[int, int, str]] = []
+    engine.run(
+        import_id, batch=100, report=lambda done, total, words: seen.append((done, total, words))
+    )
+    assert [(d, t) for d, t, _w in seen[:3]] == [(0, 0), (100, 0), (200, 1000)]
+    assert "counting" in seen[1][2]
+    assert (seen[-1][0], seen[-1][1]) == (1000, 1000)
+    assert "1,000 of 1,000 rows" in seen[-1][2]
+    assert count() == 1000

@@ -351,3 +351,8 @@ def test_the_fast_email_check_agrees_with_the_validator(address):
             return "refused"
 
     assert outcome(import_email) == outcome(types.get("email").parse)
+
+
+def test_a_date_with_an_enormous_year_is_a_problem_of_the_cell_not_a_crash():
+    with pytest.raises(ValueProblem, match="is not a date"):
+        parse_value(DAY, "1 March 202420240301", EN)

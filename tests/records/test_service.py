@@ -214,3 +214,35 @@ def test_bulk_create_is_all_or_nothing(crm_model, staff, admin):
     assert len(ids) == 1500
     assert row("account", ids[-1])["number"] == "ACC-1500"
     assert row("account", ids[0])["owner_id"] == staff.id
+
+
+def test_bulk_create_checks_lookups_and_unique_values_of_the_whole_batch(crm_model, staff):
+    acc, contact = spec("account"), spec("contact")
+    live = records.create(staff, acc, {"name": "Live", "vat": "V1"})
+    gone = records.create(staff, acc, {"name": "Gone"})
+    records.delete(staff, acc, gone)
+    rows = [
+        {"title": "ok", "account": live},
+        {"title": "deleted account", "account": gone},
+        {"title": "no such account", "account": 999_999},
+        {"title": "ok too", "account": live},
+    ]
+    with pytest.raises(ValidationFailed) as info:
+        records.bulk_create(staff, contact, rows, typed=True)
+    assert set(info.value.errors) == {"row 2: account", "row 3: account"}
+    assert "Choose an existing Account" in info.value.errors["row 2: account"][0]
+    with pytest.raises(ValidationFailed) as info:
+        records.bulk_create(staff, acc, [{"name": "A", "vat": "V1"}, {"name": "B", "vat": "V2"}])
+    assert info.value.errors == {"row 1: vat": ["Another Account already has this VAT."]}
+
+
+def test_bulk_create_gives_each_row_its_own_id_history_and_number(crm_model, staff):
+    acc = spec("account")
+    before = records.create(staff, acc, {"name": "First"})
+    names = [f"Co {i}" for i in range(2300)]
+    ids = records.bulk_create(staff, acc, [{"name": n} for n in names])
+    assert len(set(ids)) == 2300 and before not in ids
+    for i in (0, 1, 999, 1000, 2299):
+        r = row("account", ids[i])
+        assert r["name"] == names[i] and r["number"] == f"ACC-{i + 2:04d}"
+        assert [e.kind for e in records.timeline(staff, acc, ids[i])] == ["create"]

@@ -273,6 +273,23 @@ class FieldType:
             return None
         return self.parse_import(spec, value, ctx)
 
+    def import_reader(
+        self, spec: FieldSpec, ctx: importing.ImportContext | None = None
+    ) -> Callable[[Any], Any]:
+        """``import_value`` of ``spec`` with ``ctx`` as a function of the cell alone, made
+        once for a column's many cells (the hook and the context are looked up here, not
+        per cell). Same values, same problems."""
+        ctx = ctx or importing.ImportContext(formats=l10n.current())
+        clean, parse = importing.clean, self.parse_import
+
+        def read(raw: Any) -> Any:
+            value = clean(raw, ctx)
+            if value is None:
+                return None
+            return parse(spec, value, ctx)
+
+        return read
+
     def input_value(self, spec: FieldSpec, value: Any, formats: Formats | None = None) -> str:
         """A stored value as a form input shows it to the user ("" for None)."""
         if value is None:

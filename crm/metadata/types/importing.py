@@ -55,6 +55,10 @@ _SPLIT_TIME = re.compile(r"(?P<day>.+?)(?:\s*[T\s]\s*)(?P<clock>[0-9]{1,2}[:：]
 _MIDNIGHT = re.compile(r"0{1,2}[:：]00(?::00(?:[.,]0+)?)?")
 _FRACTION = re.compile(r"([.,][0-9]{6})[0-9]+")
 _PLAIN_NUMBER = re.compile(r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?")
+_GROUPED_POINT = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+|-?[0-9]{1,3}(?:,[0-9]{3}){2,}")
+_GROUPED_COMMA = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+|-?[0-9]{1,3}(?:\.[0-9]{3}){2,}")
+_INVISIBLE = "\u200b\ufeff"
+_nothing_to_tidy = str.isascii  # text without no-break spaces or CJK padding to tidy
 _AMBIGUOUS = re.compile(r"-?[1-9][0-9]{0,2}\.[0-9]{3}")  # 1.234: Spanish 1234
 _DIGITS = re.compile(r"[0-9.,]*[0-9][0-9.,]*")
 _LETTERS_AND_SIGN = re.compile(r"^[A-Z]{1,3}(\$)")
@@ -105,7 +109,9 @@ def clean(raw: Any, ctx: ImportContext) -> Any:
     if raw is None:
         return None
     if isinstance(raw, str):
-        s = raw.strip().strip("\u200b\ufeff").strip()
+        s = raw.strip()
+        if s and (s[0] in _INVISIBLE or s[-1] in _INVISIBLE):
+            s = s.strip(_INVISIBLE).strip()
         if not s or s.casefold() in ctx.empty_words:
             return None
         return s
@@ -160,6 +166,11 @@ def text(parse: Callable[[FieldSpec, Any], Any], *, one_line: bool = True):
     removed (新 希 望 -> 新希望) on one-line text; leading zeros and ``=...`` kept."""
 
     def read(spec: FieldSpec, value: Any, ctx: ImportContext) -> Any:
+        if value.__class__ is str and _nothing_to_tidy(value):  # ASCII: no such spaces
+            try:
+                return parse(spec, value)
+            except ValueError as exc:
+                raise explained(value, str(exc)) from None
         s = value.translate(_INNER_SPACES) if isinstance(value, str) else as_text(value)
         if one_line and ctx.join_cjk_padding and (" " in s or "\u3000" in s):
             s = _CJK_PADDING.sub("", s)
@@ -210,6 +221,17 @@ def read_number(
         not _AMBIGUOUS.fullmatch(value) or (ctx.decimal_mark or ctx.formats.decimal) == "."
     ):
         return denoise(Decimal(value))
+    if len(value) <= 60:  # grouped thousands both marks say (1,234.50 1.234,50 1,234,567)
+        if _GROUPED_POINT.fullmatch(value):
+            return denoise(Decimal(value.replace(",", "")))
+        if _GROUPED_COMMA.fullmatch(value):
+            return denoise(Decimal(value.replace(".", "").replace(",", ".")))
+        if percent and value[-1:] == "%":
+            plain = value[:-1]
+            if _PLAIN_NUMBER.fullmatch(plain) and (
+                not _AMBIGUOUS.fullmatch(plain) or (ctx.decimal_mark or ctx.formats.decimal) == "."
+            ):
+                return denoise(Decimal(plain))
     s = unicodedata.normalize("NFKC", value).translate(_MINUS).strip()
     negative = False
     if s.startswith("(") and s.endswith(")"):  # accounting: (1,234.00)

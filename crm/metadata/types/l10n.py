@@ -306,7 +306,7 @@ class Formats:
         y, m, d = found
         try:
             return date(y, m, d)
-        except ValueError:
+        except (ValueError, OverflowError):  # 2026-02-30; a year of 12 digits
             raise ValueError(s) from None
 
     def read_moment(self, text: str) -> datetime | None:

@@ -119,7 +119,9 @@ def fit_decimal(spec: FieldSpec, d: Decimal) -> Decimal:
             )
         )
     _sign, digits, exponent = d.as_tuple()
-    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    trailing_zeros = (  # counted only when the places written are more than allowed
+        len(digits) - len("".join(map(str, digits)).rstrip("0")) if -int(exponent) > places else 0
+    )
     if -int(exponent) - trailing_zeros > places:  # no normalize(): it rounds past 28 digits
         if places == 0:
             raise ValueError(_whole())

@@ -15,6 +15,9 @@ from crm.metadata.types import l10n
 from crm.metadata.types.l10n import Formats
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Text ``text_value`` takes as it is but for its outer spaces: no line break, no control
+# character (tab aside), no lone surrogate (which UTF-8 cannot store).
+_PLAIN_LINE = re.compile("[^\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]*")
 SEARCH_TERM_MAX = 1000
 
 
@@ -25,6 +28,11 @@ def blank(value: Any) -> bool:
 
 def text_value(value: Any, *, multiline: bool, limit: int) -> str | None:
     """Outer whitespace stripped; control characters and over-long text refused."""
+    if value.__class__ is str and _PLAIN_LINE.fullmatch(value):  # most text: one line,
+        value = value.strip()  # no control characters, encodable: only the length to check
+        if len(value) > limit:
+            raise ValueError(too_long(limit))
+        return value or None
     if blank(value):
         return None
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
