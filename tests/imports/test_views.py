@@ -149,7 +149,7 @@ def test_a_first_and_a_last_name_are_joined_into_the_name(staff, model, login_as
     form = form_of(client.get(url).data.decode())
     assert form["col-0"] == form["col-1"] == "name"
     page = client.submit(url, {**form, "action": "preview"}).data.decode()
-    assert "1 rows: 1 to create" in page and "<td>Ada Lovelace</td>" in page
+    assert "1 row: 1 to create" in page and "<td>Ada Lovelace</td>" in page
     assert page.count("<th>Name</th>") == 1  # one column in the preview, not one per file column
 
 
