@@ -160,6 +160,9 @@ def preview(user: Any, spec: EntitySpec, imp: Import, mapping: Mapping, first: i
     """The first ``first`` rows parsed and a dry run of the whole file; writes nothing.
     ``ValidationFailed`` when the mapping needs fixing."""
     with opened(imp) as source:
+        mapping = mapping_service.every_other_as_new(
+            source, spec, mapping, profile=(imp.settings or {}).get("profile")
+        )
         the_plan = mapping_service.plan(user, spec, mapping, source.columns, dry_run=True)
         head = [r for r in islice(source.rows(), first * 2) if r.ok][:first]
         parsed = the_plan.parse_batch([r.values for r in head])
@@ -195,6 +198,10 @@ def start(user: Any, spec: EntitySpec, import_id: int, mapping: Mapping) -> Impo
     and queue the job that runs it, in one transaction."""
     imp = draft(user, spec, import_id)
     names = list((imp.settings or {}).get("columns") or [])
+    with opened(imp) as source:
+        mapping = mapping_service.every_other_as_new(
+            source, spec, mapping, profile=(imp.settings or {}).get("profile")
+        )
     the_plan = mapping_service.plan(user, spec, mapping, names, dry_run=True)
     if mapping_service.new_choices(mapping) and not choices.may_add_choices(user):
         raise ValidationFailed(

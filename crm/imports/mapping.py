@@ -274,7 +274,7 @@ def _value_issues(f: FieldSpec, c: ColumnChoice) -> list[Issue]:
         out.append(Issue("values", _("Only picklist fields take a table of values."),
                          c.column, f.key))  # fmt: skip
         return out
-    if c.otherwise not in ("", SKIP):
+    if c.otherwise not in ("", SKIP, NEW):
         out.append(Issue("values", _("Choose what happens to the other values from the list."),
                          c.column, f.key))  # fmt: skip
     if c.values:
@@ -452,6 +452,39 @@ def plan(
         spec, mapping, maps, resolvers, mapping.mode, mapping.match_on, owner_column=owner_column,
         joins={cols[0]: tuple(cols) for cols in joins.values() if len(cols) > 1},
     )  # fmt: skip
+
+
+MAX_NEW_CHOICES = 500  # choices "every other value" may add to one field
+
+
+def every_other_as_new(
+    source: Any, spec: EntitySpec, mapping: Mapping, *, profile: Any = None
+) -> Mapping:
+    """``mapping`` with each column whose "every other value" is ``NEW`` given a value
+    table entry ``NEW`` for every text of the file that matches no choice (from the
+    file's profile, else one pass), so ``new_choices`` lists them all; ``ValidationFailed``
+    when a field would get more than ``MAX_NEW_CHOICES``."""
+    from crm.errors import ValidationFailed
+
+    if not any(c.otherwise == NEW for c in mapping.mapped):
+        return mapping
+    unknown = unknown_values(source, spec, mapping, limit=MAX_NEW_CHOICES + 1, profile=profile)
+    columns = []
+    for c in mapping.columns:
+        if c.field and c.otherwise == NEW:
+            texts = [u.text for u in unknown.get(c.field, [])]
+            if len(texts) > MAX_NEW_CHOICES:
+                f = spec.field(c.field)
+                raise ValidationFailed(
+                    _("The file has more than %(num)s values that are not choices of "
+                      "%(field)s: map them, or leave the field empty.",
+                      num=MAX_NEW_CHOICES, field=f.label if f else c.field),
+                    errors={c.field: [_("Too many new choices.")]},
+                )  # fmt: skip
+            table = {**{t: NEW for t in texts}, **dict(c.values)}
+            c = dataclasses.replace(c, values=MappingProxyType(table), otherwise="")
+        columns.append(c)
+    return dataclasses.replace(mapping, columns=tuple(columns))
 
 
 def new_choices(mapping: Mapping) -> dict[str, list[str]]:

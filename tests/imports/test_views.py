@@ -434,3 +434,25 @@ def test_a_file_counted_at_upload_is_not_counted_again_for_the_progress(staff, m
     seen: list[tuple[int, int]] = []
     engine.run(imp.id, batch=500, report=lambda done, total, _w: seen.append((done, total)))
     assert seen == [(0, 1_200), (500, 1_200), (1_000, 1_200)]  # the total from the start
+
+
+def test_an_administrator_adds_every_other_value_as_new_choices(admin, staff, model, login_as):
+    from crm.metadata import specs
+
+    text = "Name;Industry\n" + "".join(f"Acme {i};Trade {i % 30}\n" for i in range(60))
+    text += "Globex;Tech\n"
+    client = login_as(staff)  # staff are not offered it
+    url = upload(client, text).headers["Location"]
+    assert 'value="+new"' not in client.get(url).data.decode()
+    client = login_as(admin)
+    url = upload(client, text).headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    rest = next(k for k in form if k.startswith("rest-"))
+    page = client.submit(url, {**form, rest: "+new", "action": "preview"}).data.decode()
+    assert "61 rows: 61 to create, 0 to update, 0 to skip, 0 in error." in page
+    assert "added when the import starts: Trade 0, Trade 1" in page  # all 30, not the 25 shown
+    r = client.submit(url, {**form, rest: "+new", "action": "start"})
+    assert r.status_code == 303 and count() == 61
+    labels = [c.label for c in specs.current().entity("account").field("industry").choices]
+    assert {f"Trade {i}" for i in range(30)} <= set(labels) and "Tech" in labels
+    assert labels.count("Tech") == 1  # known values are not added again
