@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 raise
 
     from crm import access, designer, golive
+    from crm.activities import views as activity_views
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
     from crm.cli import register_cli
@@ -84,5 +85,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     job_views.register(app)
     import_views.register(app)
     golive.register(app)
+    activity_views.register(app)
     register_cli(app)
     return app

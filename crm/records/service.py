@@ -902,10 +902,15 @@ def add_note(user: Any, spec: EntitySpec, record_id: int, body: str) -> int:
 class TimelineEntry:
     at: datetime
     # "note" | "create" | "update" | "delete" | "restore" | "assign" | "share" | "stage"
+    # | "task" (a task done, its subject in body) | "activity" (crm.activities)
     kind: str
     user_id: int | None
     body: str = ""
     changes: tuple[tuple[str, Any, Any], ...] = ()
+    # a logged activity: its kind (call, meeting, email, visit), subject and outcome
+    activity: str = ""
+    subject: str = ""
+    outcome: str = ""
 
 
 SHARE_HISTORY_KEY = "@share"  # the history key of a share change; never a field key
@@ -972,6 +977,10 @@ def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[T
         entries.append(TimelineEntry(h.at, h.action, h.user_id, changes=changes))
     for n in db.session.execute(notes, params):
         entries.append(TimelineEntry(n.at, "note", n.user_id, body=n.body))
+    # Logged activities and completed tasks: shown to whoever may read the record.
+    from crm.activities.service import timeline_entries
+
+    entries.extend(timeline_entries(spec.key, record_id, limit))
     if moves:
         from crm.pipelines import history as stage_history
 

@@ -20,7 +20,9 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from crm.access import directory, policy
+from crm.activities import service as activities
 from crm.errors import NotFound, ValidationFailed
+from crm.i18n import select_timezone
 from crm.ids import as_id, optional_id
 from crm.metadata import list_views, specs, types
 from crm.pipelines import history as stage_history
@@ -255,6 +257,9 @@ def record_page(key: str, record_id: int):
     allowed = policy.allowed_on(current_user, spec, row, ("edit", "delete"))
     can_edit = "edit" in allowed
     editable = _inline_editable(spec, can_edit)
+    steps = activities.next_steps(
+        current_user, spec, row["id"], can_edit=can_edit, zone=select_timezone()
+    )
     return render_template(
         "records/record.html",
         spec=spec,
@@ -272,6 +277,7 @@ def record_page(key: str, record_id: int):
         editable=editable,
         stage_path=stage_history.stage_path(spec, row) if STAGE_FIELD in visible else None,
         can_move=STAGE_FIELD in editable,
+        steps=steps,
     )
 
 
