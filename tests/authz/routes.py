@@ -41,6 +41,7 @@ from tests.authz.probes_records import (
     probe_sharing,
     probe_stage_move,
 )
+from tests.authz.probes_tasks import probe_activity_log, probe_task_add, probe_task_state
 from tests.authz.world import World
 
 # --- the administration areas: one right each, checked before anything else ---------------
@@ -179,6 +180,12 @@ RECORD_ROUTES: dict[str, Route] = {
     "imports.import_mapping": _r("GET POST", probe_imports),
     "imports.import_errors": _r("GET", probe_imports),
     "imports.import_undo": _r("POST", probe_imports),
+    # Tasks and activities (issue 17): the edit right on their record.
+    "activities.task_add": _r("POST", probe_task_add),
+    "activities.activity_log": _r("POST", probe_activity_log),
+    "activities.task_done": _r("POST", probe_task_state, note="the actor's task on the record"),
+    "activities.task_reopen": _r("POST", probe_task_state),
+    "activities.task_delete": _r("POST", probe_task_state),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }
@@ -191,6 +198,8 @@ OTHER_ROUTES: dict[str, Route] = {
     # (tests/authz/probes_golive.py, tests/golive/test_views.py).
     "golive.checklist": _r("GET POST", note="full administrators only"),
     "golive.errors": _r("GET", note="full administrators only"),
+    # One's own open tasks on the records one may read (tests/authz/probes_tasks.py).
+    "activities.my_tasks": _r("GET", note="own tasks on readable live records"),
 }
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.

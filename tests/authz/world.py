@@ -32,6 +32,11 @@ from tests.authz.oracle import Rec
 from tests.factories import make_user
 from tests.support.client import CRMClient
 
+TASK_COLUMNS = (
+    "id, entity_key, record_id, subject, due_date, due_time, priority, assignee_id, status, "
+    "done_at, done_by, created_by, created_at"
+)
+
 
 @dataclass(frozen=True)
 class Record:
@@ -142,8 +147,10 @@ class World:
             )
         policy.forget()
         self.ids = {k: u.id for k, u in self.users.items()}
+        self.user_names = {v: k for k, v in self.ids.items()}
         self.dept_ids = {k: x.id for k, x in self.departments.items()}
         self._records()
+        self._tasks()
         self._views()
         for actor in d.ACTORS:
             self.clients[actor] = self.login(actor)
@@ -153,6 +160,31 @@ class World:
         self._snapshot = self._read()
         self.snapshot_counters = self.counters()
         return self
+
+    def _tasks(self) -> None:
+        """One open task per actor on every record (live and binned), assigned to that
+        actor: what "My tasks" lists and the task routes act on (``task_id``)."""
+        from crm.activities.models import Task
+
+        today, admin = utcnow().date(), self.users["admin"].id
+        rows = [
+            {"entity_key": r.entity, "record_id": r.id, "subject": f"task {i} of {actor}",
+             "due_date": today, "priority": "normal", "assignee_id": self.ids[actor],
+             "status": "open", "created_by": admin, "created_at": utcnow()}
+            for actor in d.ACTORS
+            for i, r in enumerate(self.records.values())
+        ]  # fmt: skip
+        db.session.execute(Task.__table__.insert(), rows)
+        db.session.commit()
+        self.tasks = {
+            (self.user_names[a], e, rid): tid
+            for tid, a, e, rid in db.session.execute(
+                select(Task.id, Task.assignee_id, Task.entity_key, Task.record_id)
+            )
+        }
+
+    def task_id(self, actor: str, entity: str, record_id: int) -> int:
+        return self.tasks[(actor, entity, record_id)]
 
     def _records(self) -> None:
         admin = self.users["admin"]
@@ -299,6 +331,8 @@ class World:
         state.update(
             zip(("record_history", "record_notes", "meta_list_views"), counts, strict=True)
         )
+        state["tasks"] = {r[0]: r for r in self._sql(f"SELECT {TASK_COLUMNS} FROM tasks")}  # noqa: S608
+        (state["activities"],) = self._sql("SELECT COALESCE(MAX(id), 0) FROM activities")[0]
         db.session.rollback()
         return state
 
@@ -353,7 +387,10 @@ class World:
                 "(SELECT COUNT(*) FROM record_shares), "
                 "(SELECT COALESCE(MAX(id), 0) FROM record_shares), "
                 "(SELECT COALESCE(SUM(id * (CASE access WHEN 'edit' THEN 2 ELSE 1 END)), 0) "
-                "FROM record_shares)"
+                "FROM record_shares), "
+                "(SELECT COALESCE(MAX(id), 0) FROM activities), (SELECT COUNT(*) FROM tasks), "
+                "(SELECT COALESCE(MAX(id), 0) FROM tasks), "
+                "(SELECT COUNT(*) FROM tasks WHERE status = 'done')"
             )
         ).one()
         db.session.rollback()
@@ -418,9 +455,11 @@ class World:
                     out.append(f"{entity} #{rid} changed ({'; '.join(changed)})")
         if now["shares"] != then["shares"]:
             out.append("record shares changed")
-        for table in ("record_history", "record_notes", "meta_list_views"):
+        for table in ("record_history", "record_notes", "meta_list_views", "activities"):
             if now[table] != then[table]:
                 out.append(f"{table} has new rows")
+        if now["tasks"] != then["tasks"]:
+            out.append("tasks changed")
         return out
 
     def reset(self) -> None:
@@ -468,9 +507,18 @@ class World:
                     ),
                     dict(zip("abcdefgh", a[share_id], strict=True)),
                 )
-        for table in ("record_history", "record_notes", "meta_list_views"):
+        for table in ("record_history", "record_notes", "meta_list_views", "activities"):
             if now[table] != then[table]:
                 db.session.execute(text(f"DELETE FROM {table} WHERE id > :n"), {"n": then[table]})  # noqa: S608
+        a, b = then["tasks"], now["tasks"]
+        for task_id in b.keys() - a.keys() | {i for i in a.keys() & b.keys() if a[i] != b[i]}:
+            db.session.execute(text("DELETE FROM tasks WHERE id = :id"), {"id": task_id})
+        names = TASK_COLUMNS.split(", ")
+        insert = text(
+            f"INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({', '.join(':' + n for n in names)})"  # noqa: S608
+        )
+        for task_id in a.keys() - b.keys() | {i for i in a.keys() & b.keys() if a[i] != b[i]}:
+            db.session.execute(insert, dict(zip(names, a[task_id], strict=True)))
         db.session.commit()
 
     def user_id(self, who: str) -> int:
