@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+from flask_babel import format_number
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -48,7 +49,7 @@ def _text(value: Any, key: str, most: int, *, required: bool) -> str:
     if required and not text:
         raise ValidationFailed(_("Fill in the subject."), errors={key: [_("Required.")]})
     if len(text) > most:
-        message = _("Use at most %(num)d characters.", num=most)
+        message = _("Use at most %(num)s characters.", num=format_number(most))
         raise ValidationFailed(message, errors={key: [message]})
     return text
 
