@@ -43,6 +43,7 @@ CHECKED = (
     "templates/jobs",
     "templates/imports",
     "templates/golive",
+    "templates/activities",
 )
 
 # Text that is the same in every language, each with the reason.
