@@ -19,6 +19,7 @@ from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs
 from crm.metadata.spec import EntitySpec
+from crm.records import present
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.records.service import TimelineEntry
@@ -239,11 +240,9 @@ def is_overdue(task: TaskRow, local_now: datetime) -> bool:
     return task.due_time is not None and task.due_time < local_now.time()
 
 
-def my_tasks(user: Any, zone: str, *, limit: int = 500) -> MyTasks:
+def my_tasks(user: Any, zone: str, *, at: datetime | None = None, limit: int = 500) -> MyTasks:
     """The open tasks assigned to ``user`` on records they may still read, grouped by their
-    due day in ``zone``: overdue, today, upcoming."""
-    from crm.records import present
-
+    due day in ``zone`` at ``at`` (naive UTC, default now): overdue, today, upcoming."""
     query = (
         select(Task)
         .where(Task.assignee_id == user.id, Task.status == "open")
@@ -264,7 +263,7 @@ def my_tasks(user: Any, zone: str, *, limit: int = 500) -> MyTasks:
         ).mappings()
         for row in rows:
             names[(key, row["id"])] = present.record_name(spec, row, user)
-    now = to_local(utcnow(), zone)
+    now = to_local(at or utcnow(), zone)
     groups: dict[str, list[TaskRow]] = {"overdue": [], "today": [], "upcoming": []}
     for t in tasks:
         if (t.entity_key, t.record_id) not in names:

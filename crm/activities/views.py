@@ -17,7 +17,7 @@ from crm.i18n import select_timezone
 from crm.ids import optional_id
 from crm.records import service as records
 from crm.records.views import entity_for
-from crm.timeutil import to_utc
+from crm.timeutil import to_utc, utcnow
 from crm.web.htmx import is_htmx, redirect, vary
 
 bp = Blueprint("activities", __name__)
@@ -101,6 +101,8 @@ def activity_log(key: str, record_id: int):
         if day is not None:
             local = datetime.combine(day, at or time(12, 0))
             happened = to_utc(local, select_timezone(), strict=False)
+            if at is None:  # a day without a time: midday, or now if today's midday is ahead
+                happened = min(happened, utcnow())
         activities.log_activity(
             current_user, spec, record_id,
             kind=form.get("kind", ""), subject=form.get("subject", ""),

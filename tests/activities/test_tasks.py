@@ -261,3 +261,29 @@ def test_csrf_and_hostile_ids(login_as, model, people):
         {"subject": "x", "due_date": "2030-01-01", "assignee_id": "99999999999999999999"},
     )
     assert r.status_code == 400 and count(Task) == 1
+
+
+def test_my_tasks_days_are_the_readers_days(model, people):
+    """20:00 UTC on 1 March is already 2 March in Tokyo: a task due on 2 March is "today"
+    there and "upcoming" in UTC; one due on 1 March is overdue in Tokyo only."""
+    own = people["own"]
+    acc = account(own)
+    march2 = activities.add_task(own, model, acc, subject="A", due_date=date(2026, 3, 2))
+    march1 = activities.add_task(own, model, acc, subject="B", due_date=date(2026, 3, 1))
+    at = datetime(2026, 3, 1, 20, 0)
+    tokyo = activities.my_tasks(own, "Asia/Tokyo", at=at)
+    utc = activities.my_tasks(own, "UTC", at=at)
+    assert [t.id for t in tokyo.today] == [march2] and [t.id for t in tokyo.overdue] == [march1]
+    assert [t.id for t in utc.upcoming] == [march2] and [t.id for t in utc.today] == [march1]
+
+
+def test_activity_on_a_day_without_a_time_is_never_in_the_future(login_as, model, people):
+    staff = people["staff"]
+    acc = account(staff)
+    client = login_as(staff)
+    today = date.today().isoformat()
+    client.submit(f"/r/account/{acc}/activities", {"kind": "visit", "subject": "On site",
+                                                   "happened_on": today})  # fmt: skip
+    db.session.rollback()
+    (happened,) = db.session.scalars(select(Activity.happened_at))
+    assert happened.date() == date.today() and happened <= utcnow()
