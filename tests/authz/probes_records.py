@@ -36,6 +36,13 @@ def probe_record_page(run: Run, entity: str) -> None:
                 oracle.may(a, "delete", rec.rec),
                 has_delete,
             )
+            run.case(
+                "records.record_page[add task form]",
+                entity,
+                position,
+                oracle.may(a, "edit", rec.rec),
+                f'action="/r/{entity}/{rec.id}/tasks"' in body,
+            )
 
 
 def related_sources(entity: str) -> list[tuple[str, str]]:
