@@ -230,11 +230,11 @@ class MyTasks:
     upcoming: list[TaskRow]
     names: dict[tuple[str, int], str]  # (entity key, record id) -> record name
     local_now: datetime  # the reader's wall-clock time (what "overdue" is measured by)
+    editable: set[tuple[str, int]]  # the records whose tasks the reader may mark done
 
 
 def is_overdue(task: TaskRow, local_now: datetime) -> bool:
-    """Past its due day, or due today at a time already gone (``local_now``: the reader's
-    wall-clock time)."""
+    """Past its due day, or due today at a time gone by the reader's clock ``local_now``."""
     if task.due_date != local_now.date():
         return task.due_date < local_now.date()
     return task.due_time is not None and task.due_time < local_now.time()
@@ -254,26 +254,24 @@ def my_tasks(user: Any, zone: str, *, at: datetime | None = None, limit: int = 5
     for t in tasks:
         by_entity[t.entity_key].add(t.record_id)
     names: dict[tuple[str, int], str] = {}
+    editable: set[tuple[str, int]] = set()
     for key, ids in by_entity.items():
         if (spec := specs.current().entity(key)) is None:
             continue
         table = table_of(spec)
-        rows = db.session.execute(
-            scoped(user, spec, "read").where(table.c.id.in_(sorted(ids)))
-        ).mappings()
-        for row in rows:
+        wanted = table.c.id.in_(sorted(ids))
+        for row in db.session.execute(scoped(user, spec, "read").where(wanted)).mappings():
             names[(key, row["id"])] = present.record_name(spec, row, user)
+        may_edit = scoped(user, spec, "edit", columns=[table.c.id]).where(wanted)
+        editable |= {(key, i) for i in db.session.scalars(may_edit)}
     now = to_local(at or utcnow(), zone)
     groups: dict[str, list[TaskRow]] = {"overdue": [], "today": [], "upcoming": []}
     for t in tasks:
         if (t.entity_key, t.record_id) not in names:
             continue  # a record they may no longer read: its tasks are not theirs to see
-        if is_overdue(t, now):
-            group = "overdue"
-        else:
-            group = "today" if t.due_date == now.date() else "upcoming"
-        groups[group].append(t)
-    return MyTasks(groups["overdue"], groups["today"], groups["upcoming"], names, now)
+        day = "today" if t.due_date == now.date() else "upcoming"
+        groups["overdue" if is_overdue(t, now) else day].append(t)
+    return MyTasks(groups["overdue"], groups["today"], groups["upcoming"], names, now, editable)
 
 
 @dataclass(frozen=True)

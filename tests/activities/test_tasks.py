@@ -287,3 +287,15 @@ def test_activity_on_a_day_without_a_time_is_never_in_the_future(login_as, model
     db.session.rollback()
     (happened,) = db.session.scalars(select(Activity.happened_at))
     assert happened.date() == date.today() and happened <= utcnow()
+
+
+def test_my_tasks_offers_done_only_where_the_reader_may_edit(login_as, model, people):
+    staff, reader = people["staff"], people["reader"]
+    acc = account(staff)
+    tid = activities.add_task(
+        staff, model, acc, subject="Read-only task", due_date=TOMORROW, assignee_id=reader.id
+    )
+    page = login_as(reader).get("/tasks/").data.decode()
+    assert "Read-only task" in page and f"/tasks/{tid}/done" not in page
+    page = login_as(staff).get(f"/r/account/{acc}").data.decode()
+    assert f"/tasks/{tid}/done" in page

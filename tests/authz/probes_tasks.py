@@ -66,7 +66,8 @@ def probe_my_tasks(run: Run) -> None:
     r = run.get("/tasks/")
     if not run.read_case("activities.my_tasks", "-", "-", True, r):
         return
-    listed = {int(x) for x in TASK_LINK.findall(r.data.decode())}
+    body = r.data.decode()
+    listed = {int(x) for x in TASK_LINK.findall(body)}
     for (actor, entity, record_id), task in w.tasks.items():
         if actor != a:
             assert task not in listed, f"{a} sees the task of {actor}"
@@ -74,3 +75,7 @@ def probe_my_tasks(run: Run) -> None:
         rec = w.by_id[(entity, record_id)]
         expected = rec.live and oracle.may(a, "read", rec.rec)
         run.case("activities.my_tasks[row]", entity, "task", expected, task in listed)
+        if task in listed:
+            done = f'action="/tasks/{task}/done"' in body
+            may_edit = oracle.may(a, "edit", rec.rec)
+            run.case("activities.my_tasks[done button]", entity, "task", may_edit, done)
