@@ -33,9 +33,8 @@ from crm.imports import org, service
 from crm.imports import run as engine
 from crm.imports.errors import UnreadableFile
 from crm.imports.mapping import BOTH, ColumnChoice, Mapping, plan
-from crm.imports.matching import auto_match, norm
+from crm.imports.matching import auto_match
 from crm.imports.models import Import
-from crm.imports.owners import OWNER
 from crm.imports.read import open_source
 from crm.jobs import handler
 from crm.jobs.outbox import enqueue
@@ -48,13 +47,6 @@ log = logging.getLogger(__name__)
 
 KIND = "golive.step"
 WAITING = "waiting"
-OWNER_WORDS = frozenset(
-    norm(w)
-    for w in (
-        "owner|owner email|owner e-mail|owner name|sales rep|salesperson|assigned to|account "
-        "owner|负责人|所有者|销售|销售员|负责人邮箱|propietario|responsable|vendedor|comercial"
-    ).split("|")
-)
 
 
 @dataclass(frozen=True)
@@ -101,26 +93,15 @@ def steps() -> list[str]:
 
 
 def entity_mapping(user: Any, spec: EntitySpec, columns: list[str]) -> Mapping:
-    """The mapping a pack uses for a file of ``spec``: columns matched automatically, the
-    owner column (``owner_column``: "Owner", "负责人"...) giving each record its owner
-    (``crm.imports.owners``), rows matched on a mapped unique field, else on the name field
-    (create or update)."""
-    owner = owner_column(columns)
-    chosen = []
-    for m in auto_match(user, spec, columns):
-        key = m.field if owner is None or m.field != OWNER else None
-        if m.column == owner:
-            key = OWNER
-        chosen.append(ColumnChoice(column=m.column, name=m.name, field=key))
+    """The mapping a pack uses for a file of ``spec``: columns matched automatically (an
+    "Owner" / "负责人" column gives each record its owner: ``crm.imports.owners``), rows
+    matched on a mapped unique field, else on the name field (create or update)."""
+    chosen = [ColumnChoice(column=m.column, name=m.name, field=m.field)
+              for m in auto_match(user, spec, columns)]  # fmt: skip
     mapped = {c.field for c in chosen if c.field}
     unique = [f.key for f in spec.active_fields if f.unique and f.key in mapped]
     match = unique[0] if unique else (spec.name_field if spec.name_field in mapped else None)
     return Mapping(spec.key, tuple(chosen), mode=BOTH, match_on=match)
-
-
-def owner_column(columns: list[str]) -> int | None:
-    """The column naming each record's owner ("Owner", "负责人", "Propietario"...)."""
-    return next((i for i, c in enumerate(columns) if norm(c) in OWNER_WORDS), None)
 
 
 def start(actor: Any, files: dict[str, tuple[BinaryIO, str]]) -> GoLivePack:

@@ -76,6 +76,26 @@ def _columns(spec, names: tuple[str, ...], mapping_path: str | None):
     return columns
 
 
+def _report(summary, dry_run: bool, *, keyed: bool) -> bool:
+    """Print the rows in error (with their field when ``keyed``) and the counts; a dry run
+    says nothing was written and exits 1 when a row failed. True for a dry run."""
+    for line, reasons in summary.samples:
+        for key, messages in reasons.items():
+            for message in messages:
+                where = f"{key}: " if keyed and key else ""
+                click.echo(_("Line %(line)s: ", line=line) + where + message, err=True)
+    click.echo(
+        _("Created: %(created)s, updated: %(updated)s, skipped: %(skipped)s, errors: %(errors)s.",
+          created=summary.created, updated=summary.updated, skipped=summary.skipped,
+          errors=summary.errors)
+    )  # fmt: skip
+    if dry_run:
+        click.echo(_("Dry run: nothing was written."))
+        if summary.errors:
+            raise click.exceptions.Exit(1)
+    return dry_run
+
+
 def _import_org(target: str, file: str, user, dry_run: bool) -> None:
     """Departments or users (``crm.imports.org``): prints the counts, the rows in error and,
     for new users, their invitation links (shown once, never stored)."""
@@ -99,18 +119,7 @@ def _import_org(target: str, file: str, user, dry_run: bool) -> None:
     except DomainError as exc:
         db.session.rollback()
         _fail("\n".join([exc.message] + [m for ms in exc.errors.values() for m in ms]))
-    for line, reasons in summary.samples:
-        for message in (m for ms in reasons.values() for m in ms):
-            click.echo(_("Line %(line)s: ", line=line) + message, err=True)
-    click.echo(
-        _("Created: %(created)s, updated: %(updated)s, skipped: %(skipped)s, errors: %(errors)s.",
-          created=summary.created, updated=summary.updated, skipped=summary.skipped,
-          errors=summary.errors)
-    )  # fmt: skip
-    if dry_run:
-        click.echo(_("Dry run: nothing was written."))
-        if summary.errors:
-            raise click.exceptions.Exit(1)
+    if _report(summary, dry_run, keyed=False):
         return
     for address, token in summary.invites:
         try:  # a full address when SERVER_NAME is configured, else the path
@@ -177,17 +186,4 @@ def import_command(
         db.session.rollback()
         lines = [exc.message] + [f"{k}: {m}" for k, ms in exc.errors.items() for m in ms]
         _fail("\n".join(lines))
-    for line, reasons in summary.samples:
-        for key, messages in reasons.items():
-            for message in messages:
-                where = f"{key}: " if key else ""
-                click.echo(_("Line %(line)s: ", line=line) + where + message, err=True)
-    click.echo(
-        _("Created: %(created)s, updated: %(updated)s, skipped: %(skipped)s, errors: %(errors)s.",
-          created=summary.created, updated=summary.updated, skipped=summary.skipped,
-          errors=summary.errors)
-    )  # fmt: skip
-    if dry_run:
-        click.echo(_("Dry run: nothing was written."))
-        if summary.errors:
-            raise click.exceptions.Exit(1)
+    _report(summary, dry_run, keyed=True)

@@ -56,16 +56,7 @@ def _chosen(source: Source, user: dict[str, Any] | None = None) -> dict[str, Any
     """How the file is read (what the run engine reads it with), and under "user" what the
     user chose instead of the guesses (the screens read the file again with only those,
     so the other guesses keep their reasons)."""
-    return {
-        "user": dict(user or {}),
-        "encoding": source.encoding.value if source.encoding else None,
-        "delimiter": source.delimiter.value if source.delimiter else None,
-        "quotechar": source.quotechar,
-        "header_row": source.header.value,
-        "sheet": source.sheet,
-        "columns": list(source.columns),
-        "profile": profile.build(source),
-    }
+    return {"user": dict(user or {}), **source.how_read(), "profile": profile.build(source)}
 
 
 def upload(
@@ -198,10 +189,11 @@ def start(user: Any, spec: EntitySpec, import_id: int, mapping: Mapping) -> Impo
     and queue the job that runs it, in one transaction."""
     imp = draft(user, spec, import_id)
     names = list((imp.settings or {}).get("columns") or [])
-    with opened(imp) as source:
-        mapping = mapping_service.every_other_as_new(
-            source, spec, mapping, profile=(imp.settings or {}).get("profile")
-        )
+    if any(c.otherwise == mapping_service.NEW for c in mapping.mapped):  # else no file read
+        with opened(imp) as source:
+            mapping = mapping_service.every_other_as_new(
+                source, spec, mapping, profile=(imp.settings or {}).get("profile")
+            )
     the_plan = mapping_service.plan(user, spec, mapping, names, dry_run=True)
     if mapping_service.new_choices(mapping) and not choices.may_add_choices(user):
         raise ValidationFailed(

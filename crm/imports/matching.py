@@ -46,8 +46,9 @@ SYNONYMS: tuple[frozenset[str], ...] = tuple(
         "name|full name|姓名|名称|名字|nombre|nombre completo",
         "first name|given name|名|nombre de pila",
         "last name|surname|family name|姓|apellido|apellidos",
-        "owner|sales agent|sales rep|salesperson|assigned to|负责人|所有者|销售|销售员"
-        "|propietario|responsable|vendedor|comercial",
+        "owner|owner email|owner e-mail|owner name|account owner|sales agent|sales rep"
+        "|salesperson|assigned to|负责人|负责人邮箱|所有者|销售|销售员|propietario"
+        "|responsable|vendedor|comercial",
         "address|street|street address|地址|详细地址|dirección|direccion|domicilio",
         "city|town|城市|市|ciudad|localidad",
         # not "estado": Spanish for a status as often as for a state (see "status")

@@ -109,10 +109,7 @@ def start(actor: Any, target: str, file: BinaryIO, name: str, *, queue: bool = T
     with unit_of_work():
         imp = Import(
             entity_key=target, user_id=actor.id, filename=name[:255], size=source.size,
-            settings={"encoding": source.encoding.value if source.encoding else None,
-                      "delimiter": source.delimiter.value if source.delimiter else None,
-                      "quotechar": source.quotechar, "header_row": source.header.value,
-                      "sheet": source.sheet, "columns": list(source.columns)},
+            settings=source.how_read(),
             mapping={"org": found}, mode="upsert", match=[], status=QUEUED, created=0,
             updated=0, skipped=0, errors=0, last_line=0, created_at=utcnow(),
         )  # fmt: skip

@@ -81,6 +81,18 @@ class Source:
     opener: Any = field(default=None, repr=False)
     formula_rows: dict[int, str] = field(default_factory=dict, repr=False)
 
+    def how_read(self) -> dict[str, Any]:
+        """How this file was read, as an import keeps it (JSON): what ``Settings`` needs
+        to read it the same way again, and its column names."""
+        return {
+            "encoding": self.encoding.value if self.encoding else None,
+            "delimiter": self.delimiter.value if self.delimiter else None,
+            "quotechar": self.quotechar,
+            "header_row": self.header.value,
+            "sheet": self.sheet,
+            "columns": list(self.columns),
+        }
+
     def rows(self) -> Iterator[Row | BadRow]:
         """Every data row after the header, in file order: ``Row`` or ``BadRow``. Blank
         rows are skipped and counted; ``counts`` is reset at the start."""

@@ -74,14 +74,7 @@ def create(
         )
     engine.check_rights(user, spec, mode, [c.spec.key for c in columns], match)
     source = open_source(file, name, settings)
-    chosen = {
-        "encoding": source.encoding.value if source.encoding else None,
-        "delimiter": source.delimiter.value if source.delimiter else None,
-        "quotechar": source.quotechar,
-        "header_row": source.header.value,
-        "sheet": source.sheet,
-        "columns": list(source.columns),
-    }
+    chosen = source.how_read()
     with unit_of_work():
         imp = Import(
             entity_key=spec.key, user_id=user.id, filename=name[:255], size=source.size,

@@ -74,6 +74,9 @@ def _sqlite(connection, table: Table, keys: Sequence[str], rows, ids: bool) -> l
     name = prep.format_table(table)
     names = ", ".join(prep.quote(c.name) for c in columns)  # quoted by the dialect
     marks = ", ".join("?" * len(columns))  # values bound
+    # Safe: no value is in the text. The table and column names come from the Table
+    # object (metadata keys, validated when the field was made) and are quoted by the
+    # dialect's identifier preparer; the values are bound ("?").
     statement = f"INSERT INTO {name} ({names}) VALUES ({marks})"  # noqa: S608
     raw = connection.connection.driver_connection
     raw.executemany(statement, _converted(connection, columns, rows))
@@ -82,6 +85,7 @@ def _sqlite(connection, table: Table, keys: Sequence[str], rows, ids: bool) -> l
     last = raw.execute("SELECT last_insert_rowid()").fetchone()[0]
     first = last - len(rows) + 1
     key = prep.quote(table.c.id.name)
+    # Safe as above: quoted identifiers from the Table, bound values.
     check = f"SELECT count(*) FROM {name} WHERE {key} BETWEEN ? AND ?"  # noqa: S608
     if raw.execute(check, (first, last)).fetchone()[0] != len(rows):
         raise RuntimeError(f"The new rows of {table.name} did not get consecutive ids.")
@@ -121,6 +125,8 @@ def _copy(connection, table: Table, keys: Sequence[str], rows, ids: bool) -> lis
         )
     quoted = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     head = dialect.identifier_preparer.quote(table.c.id.name) + ", " if ids else ""
+    # Safe: identifiers from the Table, quoted by the dialect; the values never enter the
+    # statement (COPY's data stream, written row by row by psycopg).
     statement = (
         f"COPY {dialect.identifier_preparer.format_table(table)} ({head}{quoted}) FROM STDIN"
     )
