@@ -19,10 +19,12 @@ from typing import Any
 from flask_babel import gettext as _
 
 from crm.access import policy
+from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.imports.mapping import BOTH, CREATE, UPDATE, Mapping, Plan, new_choices, plan
 from crm.metadata.spec import EntitySpec
 from crm.metadata.types import l10n
+from crm.pipelines import rules as stage_rules
 from crm.records.query import scoped, table_of
 
 __all__ = ["DryRun", "RowIssue", "dry_run"]
@@ -143,6 +145,14 @@ def _check_batch(
             for f in missing:
                 _note(out, keep, RowIssue(row.line, f.key, None, None,
                                           _("%(field)s is required.", field=f.label)))  # fmt: skip
+            continue
+        try:  # the stage's gates, as the record service checks them when it creates it
+            stage_rules.prepare(spec, None, dict(p.values))
+        except ValidationFailed as exc:
+            out.error += 1
+            for key, messages in exc.errors.items():
+                for message in messages:
+                    _note(out, keep, RowIssue(row.line, key, None, p.values.get(key), message))
             continue
         if key is not None:
             seen.add(key)

@@ -456,3 +456,20 @@ def test_an_administrator_adds_every_other_value_as_new_choices(admin, staff, mo
     labels = [c.label for c in specs.current().entity("account").field("industry").choices]
     assert {f"Trade {i}" for i in range(30)} <= set(labels) and "Tech" in labels
     assert labels.count("Tech") == 1  # known values are not added again
+
+
+def test_the_dry_run_applies_the_stage_gates_the_run_applies(admin, login_as):
+    from tests.pipelines.factories import make_deal_entity
+
+    make_deal_entity()
+    client = login_as(admin)
+    body = "Title;Stage;Amount;Close date\nOne;won;500;2026-12-31\nTwo;won;700;\n"
+    r = client.submit("/r/deal/imports/", {"file": (io.BytesIO(body.encode()), "deals.csv")},
+                      content_type="multipart/form-data")  # fmt: skip
+    url = r.headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    page = client.submit(url, {**form, "action": "preview"}).data.decode()
+    assert "2 rows: 1 to create, 0 to update, 0 to skip, 1 in error." in page  # as the run
+    client.submit(url, {**form, "action": "start"})
+    imp = db.session.scalars(select(Import)).one()
+    assert (imp.created, imp.errors) == (1, 1)
