@@ -4,12 +4,14 @@
 def import_all() -> None:
     """Register all models on ``db.metadata`` (Alembic and tests call this)."""
     import crm.access.models
+    import crm.automation.models
     import crm.activities.models
     import crm.auth.models
     import crm.golive.models
     import crm.imports.models
     import crm.jobs.models
     import crm.metadata.models
+    import crm.notifications.models
     import crm.packages.models
     import crm.pipelines.models
     import crm.records.models  # noqa: F401

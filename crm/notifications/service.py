@@ -1,0 +1,167 @@
+"""Sending notifications and reading a user's bell.
+
+``notify`` is what every feature calls (automation rules, task reminders, approvals): it
+adds one bell entry per recipient, its text rendered for that recipient (a template's
+quoted fields as *they* may read them: ``crm.notifications.message``), and an e-mail in
+the outbox for those who chose to get that kind by e-mail. It joins the caller's unit of
+work: the change and the notifications it causes commit together, or neither does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from crm.access.models import User
+from crm.extensions import db
+from crm.metadata.spec import EntitySpec
+from crm.notifications import mail, message
+from crm.notifications.models import KINDS, EmailChoice, Notification
+from crm.timeutil import utcnow
+from crm.uow import unit_of_work
+
+# Kinds that come by e-mail unless the user turned them off (the others only on request).
+EMAIL_BY_DEFAULT = frozenset({"approval", "task_reminder"})
+PAGE = 30
+
+
+def wants_email(user_ids: Iterable[int], kind: str) -> set[int]:
+    """Those of ``user_ids`` who get notifications of ``kind`` by e-mail."""
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    chosen = dict(
+        db.session.execute(
+            select(EmailChoice.user_id, EmailChoice.email).where(
+                EmailChoice.user_id.in_(ids), EmailChoice.kind == kind
+            )
+        ).all()
+    )
+    default = kind in EMAIL_BY_DEFAULT
+    return {i for i in ids if chosen.get(i, default)}
+
+
+def notify(
+    recipients: Iterable[int],
+    *,
+    kind: str,
+    title: str,
+    body: str = "",
+    spec: EntitySpec | None = None,
+    row: Mapping[str, Any] | None = None,
+    actor_id: int | None = None,
+) -> int:
+    """Notify each active user of ``recipients`` (ids; repeats count once) about the record
+    ``row`` of ``spec`` (or about nothing). With a record, ``title`` and ``body`` are
+    message templates rendered per recipient; a recipient who may not read the record at
+    all sees none of its fields. Returns how many were notified.
+
+    Raises ``ValueError`` for an unknown ``kind``."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown notification kind {kind!r}")
+    ids = {int(i) for i in recipients if i is not None}
+    if not ids:
+        return 0
+    users = db.session.scalars(
+        select(User).where(User.id.in_(ids), User.is_active.is_(True)).order_by(User.id)
+    ).all()
+    by_mail = wants_email((u.id for u in users), kind)
+    now = utcnow()
+    with unit_of_work():
+        for user in users:
+            shown_title, shown_body = title, body
+            if spec is not None and row is not None:
+                reader = user if _may_read(user, spec, row["id"]) else None
+                shown_title = _render(title, spec, row, reader)
+                shown_body = _render(body, spec, row, reader)
+            db.session.add(
+                Notification(
+                    user_id=user.id,
+                    kind=kind,
+                    entity_key=spec.key if spec is not None and row is not None else None,
+                    record_id=int(row["id"]) if spec is not None and row is not None else None,
+                    title=shown_title[:200],
+                    body=shown_body,
+                    actor_id=actor_id,
+                    created_at=now,
+                )
+            )
+            if user.id in by_mail:
+                mail.send(user, shown_title[:200], shown_body)
+    return len(users)
+
+
+def _may_read(user: Any, spec: EntitySpec, record_id: int) -> bool:
+    from crm.records import service as records
+
+    return bool(db.session.scalar(select(records.readable(user, spec, record_id))))
+
+
+def _render(text: str, spec: EntitySpec, row: Mapping[str, Any], reader: Any) -> str:
+    if not text:
+        return ""
+    if reader is None:  # not theirs to read: every quoted field hidden
+        return message.render(text, spec, {"id": row["id"]}, None)
+    return message.render(text, spec, row, reader)
+
+
+@dataclass(frozen=True)
+class Bell:
+    """A user's bell: how many are unread, and the newest entries."""
+
+    unread: int
+    entries: list[Notification]
+    more: bool
+
+
+def unread_count(user: Any) -> int:
+    """How many of ``user``'s notifications are unread."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def bell(user: Any, *, unread_only: bool = False, before: int | None = None) -> Bell:
+    """``user``'s newest notifications (``PAGE`` of them, older than the id ``before`` when
+    given), newest first. Reads only."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if before is not None:
+        query = query.where(Notification.id < before)
+    rows = db.session.scalars(query.order_by(Notification.id.desc()).limit(PAGE + 1)).all()
+    return Bell(unread_count(user), list(rows[:PAGE]), len(rows) > PAGE)
+
+
+def mark_read(user: Any, notification_id: int) -> Notification | None:
+    """Mark one of ``user``'s notifications read; returns it, or None when ``user`` has no
+    such notification (another user's is not theirs to touch)."""
+    with unit_of_work():
+        entry = (
+            db.session.get(Notification, notification_id) if 1 <= notification_id < 2**31 else None
+        )
+        if entry is None or entry.user_id != user.id:
+            return None
+        if entry.read_at is None:
+            entry.read_at = utcnow()
+    return entry
+
+
+def mark_all_read(user: Any, now: datetime | None = None) -> int:
+    """Mark every unread notification of ``user`` read; returns how many."""
+    with unit_of_work():
+        result = db.session.execute(
+            update(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            .values(read_at=now or utcnow())
+        )
+    return int(result.rowcount or 0)
