@@ -61,7 +61,7 @@ def quoted_fields(text: str) -> list[str]:
             raise ValueError(
                 _(
                     "A message may only quote fields as {{ record.field_key }}; "
-                    "it cannot hold {%% … %%} statements."
+                    "it cannot hold {% … %} statements."
                 )
             )
         for part in body.nodes:
