@@ -473,3 +473,15 @@ def test_the_dry_run_applies_the_stage_gates_the_run_applies(admin, login_as):
     client.submit(url, {**form, "action": "start"})
     imp = db.session.scalars(select(Import)).one()
     assert (imp.created, imp.errors) == (1, 1)
+
+
+def test_a_column_the_user_skips_says_so_not_why_it_had_matched(staff, model, login_as):
+    client = login_as(staff)
+    url = upload(client, MESSY).headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    assert form["col-2"] == "industry"
+    page = client.submit(url, {**form, "col-2": "", "action": "save"}).data.decode()
+    row = re.search(r"<strong>Industry</strong>.*?</tr>", page, re.S).group(0)
+    assert "skipped by you" in row and "same label" not in row
+    row = re.search(r"<strong>Name</strong>.*?</tr>", page, re.S).group(0)
+    assert "same label" in row or "same key" in row
