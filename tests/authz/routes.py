@@ -194,6 +194,7 @@ OTHER_ROUTES: dict[str, Route] = {
     # A background job's page: its creator or an administrator; anyone else a 404
     # (tests/jobs/test_page.py).
     "jobs.job_page": _r("GET", note="creator or administrator, else 404"),
+    "jobs.job_list_page": _r("GET", note="own jobs; an administrator every job"),
     # The go-live checklist and its pack upload: full administrators only
     # (tests/authz/probes_golive.py, tests/golive/test_views.py).
     "golive.checklist": _r("GET POST", note="full administrators only"),
