@@ -14,4 +14,5 @@ def import_all() -> None:
     import crm.notifications.models
     import crm.packages.models
     import crm.pipelines.models
-    import crm.records.models  # noqa: F401
+    import crm.records.models
+    import crm.webhooks.models  # noqa: F401
