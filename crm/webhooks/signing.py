@@ -25,8 +25,12 @@ TOLERANCE_SECONDS = 300
 
 def body_of(payload: Any) -> bytes:
     """The request body for ``payload``: compact JSON in UTF-8, keys sorted, so every
-    attempt of a delivery sends the same bytes."""
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    attempt of a delivery sends the same bytes. Raises ``TypeError`` or ``ValueError``
+    for what JSON cannot hold (objects, NaN)."""
+    text = json.dumps(
+        payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
+    return text.encode()
 
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:

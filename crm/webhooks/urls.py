@@ -24,6 +24,7 @@ from crm.extensions import db
 from crm.webhooks.models import URL_CHARS, WebhookAllowedHost
 
 SCHEMES = {"http": 80, "https": 443}
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # IPv4 addresses reached through a NAT64 gateway
 # Problem codes: a "resolve" problem may pass (DNS is down); the others are final.
 SCHEME, CREDENTIALS, MALFORMED, RESOLVE, PRIVATE = (
     "scheme", "credentials", "malformed", "resolve", "private",
@@ -64,13 +65,15 @@ def resolve(host: str, port: int) -> list[str]:
 def is_public(address: str) -> bool:
     """True when ``address`` is a public unicast address: not private, loopback,
     link-local, multicast, reserved, unspecified or otherwise not globally reachable,
-    looking through IPv4-mapped (``::ffff:127.0.0.1``) and 6to4/Teredo IPv6 forms."""
+    looking through IPv4-mapped (``::ffff:127.0.0.1``), NAT64, 6to4 and Teredo IPv6 forms."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
         inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is None and ip in NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if inner is not None and not is_public(str(inner)):
             return False
     return not (

@@ -15,7 +15,8 @@ from crm.webhooks.urls import check_url, is_public
         "127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.64.0.1",
         "0.0.0.0",  # noqa: S104 - an address to refuse, not to bind
         "224.0.0.1", "240.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1",
-        "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2002:7f00:1::1", "not an address",
+        "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2002:7f00:1::1", "64:ff9b::a00:1",
+        "not an address",
     ],
 )  # fmt: skip
 def test_private_and_special_addresses_are_not_public(address):
@@ -78,3 +79,5 @@ def test_verify_accepts_only_the_right_signature_in_time():
     assert not verify("k", "soon", body, sig, tolerance=None)
     assert not verify("k", "1700000000", body, sig.upper(), tolerance=None)
     assert not verify("k", "1700000000", body, None, tolerance=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        body_of({"x": float("nan")})
