@@ -9,6 +9,12 @@ POSTs the signed body to the address it checked, and records the answer. A 2xx a
 30 min, 2 h, 6 h) by a job that waits (``crm.jobs.outbox.enqueue(delay=...)``), until
 ``MAX_ATTEMPTS`` attempts have failed. A URL webhooks may not call is ``refused``, never
 tried. The delivery log and the allowed hosts are ``crm.webhooks.admin``'s.
+
+Deliveries are at least once: a worker killed after sending and before its unit commits
+leaves the attempt unrecorded, and the job runs again; receivers ignore repeats by
+``X-Atelier-Delivery``. The attempt's request runs inside the job's unit of work (a read
+transaction open for up to the 10 s timeout: harmless on PostgreSQL and on SQLite in WAL
+mode, where readers never block the writer). Receivers: ``docs/webhooks.md``.
 """
 
 from __future__ import annotations
