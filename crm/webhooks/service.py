@@ -12,15 +12,15 @@ tried. The delivery log and the allowed hosts are ``crm.webhooks.admin``'s.
 
 Deliveries are at least once: a worker killed after sending and before its unit commits
 leaves the attempt unrecorded, and the job runs again; receivers ignore repeats by
-``X-Atelier-Delivery``. The attempt's request runs inside the job's unit of work (a read
-transaction open for up to the 10 s timeout: harmless on PostgreSQL and on SQLite in WAL
-mode, where readers never block the writer). Receivers: ``docs/webhooks.md``.
+``X-Atelier-Delivery``. No transaction is open while the request runs (up to 10 s).
+Receivers: ``docs/webhooks.md``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from crm.extensions import db
 from crm.jobs import handler
 from crm.jobs.outbox import enqueue
 from crm.timeutil import utcnow
-from crm.uow import unit_of_work
+from crm.uow import checkpoint, unit_of_work
 from crm.webhooks import signing, transport
 from crm.webhooks.models import (
     EXCERPT_CHARS,
@@ -155,24 +155,44 @@ def attempt(delivery_id: int, expected: int | None = None) -> str:
     """Make one attempt of delivery ``delivery_id`` (in the unit of work open now) and
     record it; returns the delivery's status afterwards. Does nothing (returns
     ``"skipped"``) for a delivery that is not queued, or whose attempts are no longer
-    ``expected`` (a stale job: the delivery was started over meanwhile)."""
+    ``expected`` (a stale job: the delivery was started over meanwhile).
+
+    No transaction stays open while the request is under way (``end_reads``): on SQLite,
+    a read transaction that outlived other writers could not write the outcome after."""
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status != QUEUED:
         return "skipped"
     if expected is not None and delivery.attempts != expected:
         return "skipped"
+    before = delivery.attempts
     target, problems = vet(delivery.url)
     now = utcnow()
-    delivery.attempts += 1
     if problems and problems[0].code != RESOLVE:
+        delivery.attempts += 1
         _refuse(delivery, problems, now)
         return delivery.status
     if target is None:
         answer = transport.Answer(None, error=problems[0].message)
     else:
         body = signing.body_of(delivery.payload)
-        stamp = int(now.replace(tzinfo=UTC).timestamp())
-        answer = transport.post(target, body, headers_for(delivery, body, stamp))
+        headers = headers_for(delivery, body, int(now.replace(tzinfo=UTC).timestamp()))
+        end_reads()
+        answer = transport.post(target, body, headers)
+        delivery = db.session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.status != QUEUED or delivery.attempts != before:
+            return "skipped"  # changed while the request ran: that change stands
+    delivery.attempts = before + 1
+    return _record(delivery, answer, now)
+
+
+def end_reads() -> None:
+    """End the read transaction of the one unit of work open (the job's), so none is open
+    during a network call; inside a nested unit (a caller's own), leave it."""
+    with suppress(RuntimeError):
+        checkpoint()
+
+
+def _record(delivery: WebhookDelivery, answer: transport.Answer, now) -> str:
     delivery.last_status_code = answer.status
     delivery.response_excerpt = answer.excerpt[:EXCERPT_CHARS] or None
     if answer.status is not None and 200 <= answer.status < 300:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +27,7 @@ class Receiver:
     port: int
     answers: list[int] = field(default_factory=lambda: [200])
     requests: list[dict] = field(default_factory=list)
+    on_request: Callable[[], None] | None = None  # runs while a request is being answered
 
     @property
     def url(self) -> str:
@@ -45,6 +46,8 @@ def serving(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
             state.requests.append(
                 {"path": self.path, "headers": dict(self.headers.items()), "body": body}
             )
+            if state.on_request is not None:
+                state.on_request()
             index = min(len(state.requests), len(state.answers)) - 1
             code = state.answers[index]
             reply = f"answer {code}".encode()

@@ -16,7 +16,7 @@ from crm.jobs.models import Job
 from crm.uow import unit_of_work
 from crm.webhooks import admin as webhooks_admin
 from crm.webhooks import service
-from crm.webhooks.models import FAILED, QUEUED, REFUSED, SENT, WebhookDelivery
+from crm.webhooks.models import FAILED, QUEUED, REFUSED, SENT, WebhookAllowedHost, WebhookDelivery
 from crm.webhooks.signing import verify
 from crm.webhooks.urls import check_url
 
@@ -221,3 +221,20 @@ def test_retry_now_starts_a_failed_delivery_over(admin, receiver, clock):
     d = row(delivery_id)
     assert (d.status, d.attempts) == (SENT, 1)
     assert len(receiver.requests) == 1
+
+
+def test_others_writing_while_the_request_runs_do_not_stop_the_outcome(allowed, clock):
+    """No transaction is held open across the request: a write committed by someone else
+    meanwhile (on SQLite, one that would make a stale read transaction unable to write)
+    does not stop the attempt from being recorded."""
+    receiver = allowed
+    engine = db.engine
+
+    def someone_else_writes():
+        with engine.begin() as conn:
+            table = WebhookAllowedHost.__table__
+            conn.execute(table.insert().values(host="meanwhile.internal", created_at=clock.now))
+
+    receiver.on_request = someone_else_writes
+    d = row(send(receiver.url))
+    assert (d.status, d.attempts) == (SENT, 1)
