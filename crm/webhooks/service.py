@@ -55,6 +55,7 @@ BACKOFF = (
 MAX_ATTEMPTS = len(BACKOFF) + 1
 EVENT_CHARS = 100
 SECRET_CHARS = 500
+BODY_BYTES = 1_000_000
 USER_AGENT = "Atelier-CRM-Webhooks/1"
 
 
@@ -82,7 +83,7 @@ def queue(
     DNS answer is checked by the job, right before it sends.
 
     Raises ``ValidationFailed`` for an empty event name or secret, or a payload that is not
-    JSON."""
+    JSON or is larger than 1 MB as JSON."""
     event = (event or "").strip()
     errors: dict[str, list[str]] = {}
     if not event or len(event) > EVENT_CHARS:
@@ -90,9 +91,13 @@ def queue(
     if not secret or len(secret) > SECRET_CHARS:
         errors["secret"] = [_("A webhook needs a signing secret of at most 500 characters.")]
     try:
-        payload = json.loads(signing.body_of(payload))
+        body = signing.body_of(payload)
     except (TypeError, ValueError):
         errors["payload"] = [_("The webhook's content cannot be written as JSON.")]
+    else:
+        if len(body) > BODY_BYTES:
+            errors["payload"] = [_("The webhook's content is larger than 1 MB.")]
+        payload = json.loads(body)
     if errors:
         raise ValidationFailed(_("This webhook cannot be sent."), errors=errors)
     src = source if isinstance(source, Source) else Source(**dict(source or {}))

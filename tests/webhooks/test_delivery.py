@@ -209,6 +209,9 @@ def test_bad_input_is_refused_and_nothing_is_stored(app):
     with pytest.raises(ValidationFailed) as err:
         service.queue("https://hooks.example.com/", "", {"a": object()}, "")
     assert set(err.value.errors) == {"event", "payload", "secret"}
+    with pytest.raises(ValidationFailed) as err:
+        service.queue("https://hooks.example.com/", "e", {"a": "x" * 1_000_001}, "k")
+    assert "larger than 1 MB" in err.value.errors["payload"][0]
     db.session.rollback()
     assert db.session.scalar(select(WebhookDelivery.id)) is None
 
