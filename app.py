@@ -71,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.records import views as records_views
     from crm.web import register_web, templating
     from crm.web.views import bp as web_bp
+    from crm.webhooks import register as register_webhooks
 
     init_login(app)
     register_web(app)
@@ -86,5 +87,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import_views.register(app)
     golive.register(app)
     activity_views.register(app)
+    register_webhooks(app)
     register_cli(app)
     return app

@@ -42,6 +42,7 @@ from tests.authz.probes_records import (
     probe_stage_move,
 )
 from tests.authz.probes_tasks import probe_activity_log, probe_task_add, probe_task_state
+from tests.authz.probes_webhooks import webhook_rows
 from tests.authz.world import World
 
 # --- the administration areas: one right each, checked before anything else ---------------
@@ -60,6 +61,9 @@ def admin_sample(world: World, name: str):
         # the world has no pipeline: the gate answers before the route looks for one
         "pipeline_key": "sales",
     }
+    if name in ("delivery_id", "host_id"):
+        delivery_id, host_id = webhook_rows()
+        return delivery_id if name == "delivery_id" else host_id
     return real[name]
 
 
@@ -72,6 +76,8 @@ MISSING = {
     "role_id": 999999,
     "user_id": 999999,
     "pipeline_key": "nosuchpipeline",
+    "delivery_id": 999999,
+    "host_id": 999999,
 }
 
 
@@ -214,7 +220,9 @@ PUBLIC = {
     "web.healthz": "health check (public)",
     "invite.accept": "accepting an invitation with a one-time token (public)",
 }
-ADMIN_BLUEPRINTS = {"designer": "configure", "access": "manage_access"}
+# The webhook screens (issue 17) sit in the configuration area: the gate probes them, and
+# tests/authz/probes_webhooks.py writes to real rows with and without the right.
+ADMIN_BLUEPRINTS = {"designer": "configure", "access": "manage_access", "webhooks": "configure"}
 
 
 def route_table(app) -> dict[str, Route]:

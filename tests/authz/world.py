@@ -418,7 +418,8 @@ class World:
         )
 
     def admin_state(self) -> tuple:
-        """Users, roles, rights, departments, invitations and the metadata version."""
+        """Users, roles, rights, departments, invitations, the metadata version, webhook
+        deliveries and allowed hosts."""
         db.session.rollback()
         queries = (
             "SELECT id, email, is_active, is_admin, department_id, password_hash FROM users",
@@ -429,6 +430,8 @@ class World:
             "SELECT id, name, parent_id, path, manager_id FROM departments",
             "SELECT COUNT(*) FROM user_invites",
             "SELECT version FROM meta_version",
+            "SELECT id, status, attempts FROM webhook_deliveries",
+            "SELECT id, host FROM webhook_allowed_hosts",
         )
         state = tuple(tuple(sorted(tuple(r) for r in db.session.execute(text(q)))) for q in queries)
         db.session.rollback()
