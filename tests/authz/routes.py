@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tests.authz import oracle
 from tests.authz.harness import Run
+from tests.authz.probes_approvals import probe_approvals
 from tests.authz.probes_boards import probe_board, probe_move
 from tests.authz.probes_imports import probe_imports
 from tests.authz.probes_lists import (
@@ -59,6 +60,8 @@ def admin_sample(world: World, name: str):
         "user_id": world.user_id("spare"),
         # the world has no pipeline: the gate answers before the route looks for one
         "pipeline_key": "sales",
+        # the world has no approval rule: the gate answers before the route looks for one
+        "rule_id": 999999,
     }
     return real[name]
 
@@ -72,6 +75,7 @@ MISSING = {
     "role_id": 999999,
     "user_id": 999999,
     "pipeline_key": "nosuchpipeline",
+    "rule_id": 999999,
 }
 
 
@@ -186,6 +190,12 @@ RECORD_ROUTES: dict[str, Route] = {
     "activities.task_done": _r("POST", probe_task_state, note="the actor's task on the record"),
     "activities.task_reopen": _r("POST", probe_task_state),
     "activities.task_delete": _r("POST", probe_task_state),
+    # Approval requests (issue 17): those one takes part in (asked, approves) and, for
+    # administrators, all; an approver decides without reading the record.
+    "approvals.inbox": _r("GET", probe_approvals),
+    "approvals.request_page": _r("GET", probe_approvals, note="approver, asker or admin"),
+    "approvals.approve": _r("POST", probe_approvals, note="current step's approver or admin"),
+    "approvals.reject": _r("POST", probe_approvals),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }
@@ -213,7 +223,11 @@ PUBLIC = {
     "web.healthz": "health check (public)",
     "invite.accept": "accepting an invitation with a one-time token (public)",
 }
-ADMIN_BLUEPRINTS = {"designer": "configure", "access": "manage_access"}
+ADMIN_BLUEPRINTS = {
+    "designer": "configure",
+    "access": "manage_access",
+    "approvals_admin": "configure",
+}
 
 
 def route_table(app) -> dict[str, Route]:

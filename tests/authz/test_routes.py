@@ -66,6 +66,9 @@ def _samples(world) -> dict:
         "import_id": 1,
         "pipeline_key": "sales",
         "task_id": world.task_id("admin", "account", own.id),
+        # CSRF is checked before the view looks for them (the world holds none)
+        "request_id": 1,
+        "rule_id": 1,
     }
 
 
