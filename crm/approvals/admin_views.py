@@ -121,7 +121,10 @@ def rule_list():
     """Every approval rule, with its entity and what it holds."""
     compiled = specs.current()
     return render_template(
-        "approvals/admin_list.html", items=rules.all_rules(current_user), compiled=compiled
+        "approvals/admin_list.html",
+        items=rules.all_rules(current_user),
+        compiled=compiled,
+        describe=rules.describe,
     )
 
 

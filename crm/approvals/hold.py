@@ -16,7 +16,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from crm.access.models import User
 from crm.approvals import rules as approval_rules
 from crm.approvals.models import PENDING, ApprovalRequest, ApprovalRule
 from crm.errors import ValidationFailed
@@ -88,10 +87,3 @@ def _conditions_hold(user: Any, spec: EntitySpec, record_id: int, rule: Approval
         )  # fmt: skip
     query = scoped(user, spec, "edit", columns=[table.c.id]).where(table.c.id == record_id)
     return db.session.scalar(query.where(*conditions)) is not None
-
-
-def active_user(user_id: int | None) -> bool:
-    """Whether ``user_id`` names an active user."""
-    return bool(user_id) and bool(
-        db.session.scalar(select(User.is_active).where(User.id == user_id))
-    )

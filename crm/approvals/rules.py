@@ -25,7 +25,7 @@ from crm.i18n import pick, request_locale
 from crm.metadata import labels, list_views, specs, types
 from crm.metadata.keys import clean_label, key_problems
 from crm.metadata.spec import EntitySpec, FieldSpec
-from crm.pipelines.rules import pipelines_for
+from crm.pipelines.rules import pipelines_for, stage_name
 from crm.pipelines.spec import STAGE_FIELD
 from crm.uow import unit_of_work
 
@@ -265,3 +265,20 @@ def wants(rule: ApprovalRule, spec: EntitySpec, current: Mapping, changed: Mappi
         return False
     new, threshold = _number(f, changed[key]), _number(f, rule.trigger.get("threshold"))
     return new is not None and threshold is not None and new > threshold
+
+
+def describe(rule: ApprovalRule) -> str:
+    """What the rule holds, in words: "entering stage Won", "Discount above 20"."""
+    spec = specs.current().entity(rule.entity_key)
+    if rule.trigger.get("type") == STAGE:
+        found = pipelines_for(spec) if spec is not None else None
+        stage = found.stage(rule.trigger.get("stage")) if found is not None else None
+        shown = stage_name(stage) if stage is not None else rule.trigger.get("stage")
+        return _("entering stage %(stage)s", stage=shown)
+    key = held_field(rule)
+    f = spec.field(key) if spec is not None else None
+    return _(
+        "%(field)s above %(threshold)s",
+        field=f.label if f is not None else key,
+        threshold=rule.trigger.get("threshold"),
+    )

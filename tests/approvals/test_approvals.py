@@ -339,7 +339,7 @@ def test_admin_screens(world, login_as):
     assert saved.steps == ["manager", {"user": world["fay"].id}] and saved.enabled
     assert saved.trigger == {"type": "above", "field": "amount", "threshold": "5000.00"}
     page = client.get("/admin/approvals/").get_data(as_text=True)
-    assert "Discounts" in page
+    assert "Discounts" in page and "Amount above 5000.00" in page
     assert client.get(f"/admin/approvals/{saved.id}/edit").status_code == 200
     assert client.submit(f"/admin/approvals/{saved.id}/disable").status_code == 303
     db.session.rollback()
@@ -355,3 +355,55 @@ def test_admin_screens(world, login_as):
     staff = login_as(world["sam"])
     assert staff.get("/admin/approvals/").status_code == 403
     assert staff.submit("/admin/approvals/new?entity=deal", {"name": "x"}).status_code == 403
+
+
+def test_htmx_board_move_and_inline_edit_say_sent_for_approval(world, login_as):
+    sam = world["sam"]
+    rule(["manager"])
+    rule([{"user": world["fay"].id}], {"type": "above", "field": "amount", "threshold": "1000"},
+         key="big_amounts")  # fmt: skip
+    client = login_as(sam)
+    rid = new_deal(sam)
+    r = client.hx_post(
+        f"/r/deal/{rid}/move",
+        {"stage": "proposal", "version": stored("deal", rid)["version"], "from": "new"},
+    )
+    assert r.status_code == 200 and "Sent for approval" in r.get_data(as_text=True)
+    assert stored("deal", rid)["stage"] == "new"
+    r = client.hx_post(
+        f"/r/deal/{rid}/field/amount",
+        {"amount": "5000", "version": stored("deal", rid)["version"], "seen": ""},
+    )
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Sent for approval" in body and 'hx-swap-oob="true"' in body
+    assert stored("deal", rid)["amount"] == Decimal("100")
+    r = client.hx_post(
+        f"/r/deal/{rid}/field/amount",
+        {"amount": "7000", "version": stored("deal", rid)["version"], "seen": ""},
+    )
+    assert r.status_code == 400 and "waits for approval" in r.get_data(as_text=True)
+
+
+def test_owner_without_a_manager_leaves_it_to_administrators(world):
+    boss = make_user(is_admin=True, display_name="Boss")
+    lone = make_user("lone@example.com")  # in no department
+    rule(["manager"])
+    rid = new_deal(lone)
+    save(lone, rid, {"stage": "proposal"})
+    req = pending(rid)
+    assert req.steps == [{"manager": None}]
+    assert len(notes(boss, "approval")) == 1
+    approvals.decide(boss, req.id, "approve")
+    assert stored("deal", rid)["stage"] == "proposal"
+
+
+def test_a_deleted_rule_leaves_its_requests_decidable(world):
+    sam, mia = world["sam"], world["mia"]
+    rule_id = rule(["manager"])
+    rid = new_deal(sam)
+    save(sam, rid, {"stage": "proposal"})
+    rules.delete(make_user(is_admin=True), rule_id)
+    req = pending(rid)
+    assert req.rule_id is None and req.status == "pending"
+    approvals.decide(mia, req.id, "approve")
+    assert stored("deal", rid)["stage"] == "proposal"
