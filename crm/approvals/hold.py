@@ -87,3 +87,26 @@ def _conditions_hold(user: Any, spec: EntitySpec, record_id: int, rule: Approval
         )  # fmt: skip
     query = scoped(user, spec, "edit", columns=[table.c.id]).where(table.c.id == record_id)
     return db.session.scalar(query.where(*conditions)) is not None
+
+
+def check_bulk(spec: EntitySpec, key: str, value: Any, record_ids) -> None:
+    """Refuse a bulk edit setting ``key`` to ``value`` on ``record_ids`` when an enabled
+    rule would hold that change (whatever its conditions: a bulk edit asks no approval,
+    so it is done record by record instead), or a pending request holds the field on one
+    of the records. ``ValidationFailed`` keyed by the field; reads only."""
+    for rule in approval_rules.enabled_rules(spec.key):
+        if approval_rules.wants(rule, spec, {key: None}, {key: value}):
+            message = _(
+                "“%(rule)s” asks for approval of this change: make it record by record.",
+                rule=approval_rules.rule_name(rule),
+            )
+            raise ValidationFailed(message, errors={key: [message]})
+    ids = [int(i) for i in record_ids]
+    query = select(ApprovalRequest.changes).where(
+        ApprovalRequest.entity_key == spec.key,
+        ApprovalRequest.record_id.in_(ids),
+        ApprovalRequest.status == PENDING,
+    )
+    if ids and any(key in (changes or {}) for changes in db.session.scalars(query)):
+        message = _("This value waits for approval on some of these records.")
+        raise ValidationFailed(message, errors={key: [message]})

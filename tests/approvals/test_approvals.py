@@ -407,3 +407,48 @@ def test_a_deleted_rule_leaves_its_requests_decidable(world):
     assert req.rule_id is None and req.status == "pending"
     approvals.decide(mia, req.id, "approve")
     assert stored("deal", rid)["stage"] == "proposal"
+
+
+def test_bulk_edit_is_no_way_around_a_rule(world):
+    from crm.records import bulk
+
+    sam = world["sam"]
+    rule(["manager"])
+    one, two = new_deal(sam), new_deal(sam)
+    picks = {one: stored("deal", one)["version"], two: stored("deal", two)["version"]}
+    with pytest.raises(ValidationFailed) as exc:
+        bulk.bulk_edit(sam, deal(), picks, "stage", "proposal")
+    assert "record by record" in exc.value.errors["stage"][0]
+    assert stored("deal", one)["stage"] == stored("deal", two)["stage"] == "new"
+    save(sam, one, {"stage": "proposal"})  # now pending on one
+    picks = {one: stored("deal", one)["version"], two: stored("deal", two)["version"]}
+    with pytest.raises(ValidationFailed) as exc:
+        bulk.bulk_edit(sam, deal(), picks, "stage", "qualified")
+    assert "waits for approval" in exc.value.errors["stage"][0]
+    bulk.bulk_edit(sam, deal(), {two: stored("deal", two)["version"]}, "stage", "qualified")
+    assert stored("deal", two)["stage"] == "qualified"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"trigger_type": "above", "field": "amount", "threshold": "1e999999"},
+        {"trigger_type": "above", "field": "amount", "threshold": "NaN"},
+        {"trigger_type": "above", "field": "nosuch", "threshold": "5"},
+        {"trigger_type": "stage", "stage": "nosuch"},
+        {"trigger_type": "evil", "step_1": "role:abc"},
+        {"trigger_type": "stage", "stage": "won", "step_1": f"user:{2**40}"},
+        {"trigger_type": "stage", "stage": "won", "step_1": "user:-1", "step_2": "x:y"},
+        {"trigger_type": "stage", "stage": "won", "step_1": "manager",
+         "cond_field_1": "amount", "cond_op_1": "drop table", "cond_value_1": "1"},
+        {"trigger_type": "stage", "stage": "won", "step_1": "manager",
+         "cond_field_1": "nosuch", "cond_op_1": "eq", "cond_value_1": "\x00"},
+    ],
+)  # fmt: skip
+def test_hostile_rule_forms(world, login_as, form):
+    client = login_as(make_user(is_admin=True))
+    r = client.submit(
+        "/admin/approvals/new?entity=deal", {"name": "Hostile", "key": "hostile", **form}
+    )
+    assert r.status_code == 400 and "not saved" in r.get_data(as_text=True)
+    assert db.session.scalars(select(rules.ApprovalRule)).all() == []
