@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from crm import access, designer, golive
     from crm.activities import views as activity_views
+    from crm.approvals import views as approval_views
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
     from crm.cli import register_cli
@@ -88,5 +89,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     golive.register(app)
     activity_views.register(app)
     register_webhooks(app)
+    approval_views.register(app)
     register_cli(app)
     return app

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tests.authz import oracle
 from tests.authz.harness import Run
+from tests.authz.probes_approvals import probe_approvals
 from tests.authz.probes_boards import probe_board, probe_move
 from tests.authz.probes_imports import probe_imports
 from tests.authz.probes_lists import (
@@ -60,6 +61,8 @@ def admin_sample(world: World, name: str):
         "user_id": world.user_id("spare"),
         # the world has no pipeline: the gate answers before the route looks for one
         "pipeline_key": "sales",
+        # the world has no approval rule: the gate answers before the route looks for one
+        "rule_id": 999999,
     }
     if name in ("delivery_id", "host_id"):
         delivery_id, host_id = webhook_rows()
@@ -78,6 +81,7 @@ MISSING = {
     "pipeline_key": "nosuchpipeline",
     "delivery_id": 999999,
     "host_id": 999999,
+    "rule_id": 999999,
 }
 
 
@@ -192,6 +196,12 @@ RECORD_ROUTES: dict[str, Route] = {
     "activities.task_done": _r("POST", probe_task_state, note="the actor's task on the record"),
     "activities.task_reopen": _r("POST", probe_task_state),
     "activities.task_delete": _r("POST", probe_task_state),
+    # Approval requests (issue 17): those one takes part in (asked, approves) and, for
+    # administrators, all; an approver decides without reading the record.
+    "approvals.inbox": _r("GET", probe_approvals),
+    "approvals.request_page": _r("GET", probe_approvals, note="approver, asker or admin"),
+    "approvals.approve": _r("POST", probe_approvals, note="current step's approver or admin"),
+    "approvals.reject": _r("POST", probe_approvals),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }
@@ -222,7 +232,12 @@ PUBLIC = {
 }
 # The webhook screens (issue 17) sit in the configuration area: the gate probes them, and
 # tests/authz/probes_webhooks.py writes to real rows with and without the right.
-ADMIN_BLUEPRINTS = {"designer": "configure", "access": "manage_access", "webhooks": "configure"}
+ADMIN_BLUEPRINTS = {
+    "designer": "configure",
+    "access": "manage_access",
+    "webhooks": "configure",
+    "approvals_admin": "configure",
+}
 
 
 def route_table(app) -> dict[str, Route]:

@@ -70,6 +70,9 @@ def _samples(world) -> dict:
         "task_id": world.task_id("admin", "account", own.id),
         "delivery_id": delivery_id,
         "host_id": host_id,
+        # CSRF is checked before the view looks for them (the world holds none)
+        "request_id": 1,
+        "rule_id": 1,
     }
 
 

@@ -45,6 +45,7 @@ CHECKED = (
     "templates/golive",
     "templates/activities",
     "templates/webhooks",
+    "templates/approvals",
 )
 
 # Text that is the same in every language, each with the reason.
