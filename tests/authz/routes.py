@@ -59,6 +59,7 @@ def admin_sample(world: World, name: str):
         "user_id": world.user_id("spare"),
         # the world has no pipeline: the gate answers before the route looks for one
         "pipeline_key": "sales",
+        "rule_id": world.rule_id,
     }
     return real[name]
 
@@ -72,6 +73,7 @@ MISSING = {
     "role_id": 999999,
     "user_id": 999999,
     "pipeline_key": "nosuchpipeline",
+    "rule_id": 999999,
 }
 
 
