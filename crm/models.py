@@ -4,9 +4,9 @@
 def import_all() -> None:
     """Register all models on ``db.metadata`` (Alembic and tests call this)."""
     import crm.access.models
-    import crm.automation.models
     import crm.activities.models
     import crm.auth.models
+    import crm.automation.models
     import crm.golive.models
     import crm.imports.models
     import crm.jobs.models

@@ -288,7 +288,7 @@ def _set_values(p: Problems, where: str, raw: Any, entity: EntitySpec, author: A
 
 
 def _check_action(
-    p: Problems, n: int, raw: Any, entity: EntitySpec, author: Any, old: list
+    p: Problems, n: int, raw: Any, entity: EntitySpec, author: Any, old: list, lax: bool
 ) -> dict:
     where = f"actions.{n}"
     if not isinstance(raw, Mapping) or raw.get("type") not in ACTIONS:
@@ -375,7 +375,7 @@ def _check_action(
                 ),
                 "",
             )
-        if not secret.strip():
+        if not secret.strip() and not lax:
             p.add(
                 f"{where}.secret", _("Enter a secret: the receiver checks the signature with it.")
             )
@@ -389,23 +389,40 @@ def _check_action(
 
 
 def check_actions(
-    p: Problems, entity: EntitySpec, raw: Any, author: Any, old: list | None = None
+    p: Problems,
+    entity: EntitySpec,
+    raw: Any,
+    author: Any,
+    old: list | None = None,
+    *,
+    secrets_optional: bool = False,
 ) -> list[dict]:
-    """The cleaned actions, problems under ``actions`` and ``actions.<n>.<part>``."""
+    """The cleaned actions, problems under ``actions`` and ``actions.<n>.<part>``.
+    ``secrets_optional``: a webhook may come without its secret (a package's rule: secrets
+    are never exported; the rule editor asks for it again)."""
     if not isinstance(raw, list | tuple) or not raw:
         p.add("actions", _("Add at least one action."))
         return []
     if len(raw) > MAX_ACTIONS:
         p.add("actions", _("A rule can have at most %(max)d actions.", max=MAX_ACTIONS))
         return []
-    return [_check_action(p, n, a, entity, author, old or []) for n, a in enumerate(raw)]
+    return [
+        _check_action(p, n, a, entity, author, old or [], secrets_optional)
+        for n, a in enumerate(raw)
+    ]
 
 
 # -- the whole rule --------------------------------------------------------------------------
 
 
 def check_rule(
-    p: Problems, entity: EntitySpec, data: Mapping[str, Any], author: Any, old: Any = None
+    p: Problems,
+    entity: EntitySpec,
+    data: Mapping[str, Any],
+    author: Any,
+    old: Any = None,
+    *,
+    secrets_optional: bool = False,
 ) -> dict:
     """The cleaned rule (``name``, ``translations``, ``description``, ``enabled``,
     ``trigger``, ``conditions``, ``actions``); every problem goes to ``p``."""
@@ -428,5 +445,7 @@ def check_rule(
         "enabled": bool(data.get("enabled", True)),
         "trigger": check_trigger(p, entity, data.get("trigger"), author),
         "conditions": check_conditions(p, entity, data.get("conditions"), author),
-        "actions": check_actions(p, entity, data.get("actions"), author, old_actions),
+        "actions": check_actions(
+            p, entity, data.get("actions"), author, old_actions, secrets_optional=secrets_optional
+        ),
     }

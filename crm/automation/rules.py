@@ -112,11 +112,14 @@ def _store(row: AutomationRule, clean: Mapping[str, Any], owner_id: int | None) 
     row.owner_id = owner_id
 
 
-def create_rule(data: Mapping[str, Any], *, actor_id: int | None) -> AutomationRule:
+def create_rule(
+    data: Mapping[str, Any], *, actor_id: int | None, secrets_optional: bool = False
+) -> AutomationRule:
     """Create the rule ``data`` describes (``entity_key``, ``key``, ``name``,
     ``translations`` {"name": {locale: text}}, ``description``, ``enabled``, ``trigger``,
-    ``conditions``, ``actions``). Raises ``ValidationFailed`` (every problem, nothing
-    written) or ``Forbidden``."""
+    ``conditions``, ``actions``). ``secrets_optional``: webhooks may lack their secret
+    (a package's rules). Raises ``ValidationFailed`` (every problem, nothing written) or
+    ``Forbidden``."""
     with _unit():
         author = _actor(actor_id)
         version = bump_version()  # the version row's lock: rule writers queue up
@@ -135,7 +138,7 @@ def create_rule(data: Mapping[str, Any], *, actor_id: int | None) -> AutomationR
         )
         if count >= MAX_RULES:
             p.add("key", _("An entity can have at most %(max)d rules.", max=MAX_RULES))
-        clean = check_rule(p, entity, data, author)
+        clean = check_rule(p, entity, data, author, secrets_optional=secrets_optional)
         if p.errors:
             raise ValidationFailed(_("Nothing was saved."), errors=p.errors)
         top = db.session.scalar(
@@ -149,7 +152,13 @@ def create_rule(data: Mapping[str, Any], *, actor_id: int | None) -> AutomationR
     return row
 
 
-def update_rule(rule_id: int, data: Mapping[str, Any], *, actor_id: int | None) -> AutomationRule:
+def update_rule(
+    rule_id: int,
+    data: Mapping[str, Any],
+    *,
+    actor_id: int | None,
+    secrets_optional: bool = False,
+) -> AutomationRule:
     """Change rule ``rule_id`` to ``data`` (its key and entity never change: any given in
     ``data`` are ignored). Nothing is logged when nothing changes. ``ValidationFailed``,
     ``NotFound``, ``Forbidden``."""
@@ -161,7 +170,7 @@ def update_rule(rule_id: int, data: Mapping[str, Any], *, actor_id: int | None) 
         if entity is None:
             raise NotFound(_("Restore the entity before changing its rules."))
         p = Problems()
-        clean = check_rule(p, entity, data, author, row)
+        clean = check_rule(p, entity, data, author, row, secrets_optional=secrets_optional)
         if p.errors:
             raise ValidationFailed(_("Nothing was saved."), errors=p.errors)
         before = public(row)
