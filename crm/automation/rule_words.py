@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from crm.access import directory, names
@@ -133,21 +134,26 @@ def describe_trigger(entity: EntitySpec, t: Mapping[str, Any]) -> str:
     if kind == "date":
         field, days = _field(entity, t.get("field")), int(t.get("offset_days") or 0)
         if days < 0:
-            words = _("%(num)d days before %(field)s", num=-days, field=field)
+            words = ngettext(
+                "%(num)d day before %(field)s", "%(num)d days before %(field)s", -days, field=field
+            )
         elif days > 0:
-            words = _("%(num)d days after %(field)s", num=days, field=field)
+            words = ngettext(
+                "%(num)d day after %(field)s", "%(num)d days after %(field)s", days, field=field
+            )
         else:
             words = _("On %(field)s", field=field)
         return _("%(when)s, every year", when=words) if t.get("yearly") else words
     if kind == "held":
         days = int(t.get("days") or 0)
         if t.get("what") == "in_stage":
-            return _(
+            return ngettext(
+                "In the stage %(stage)s for %(num)d day",
                 "In the stage %(stage)s for %(num)d days",
+                days,
                 stage=stage_name(entity, t.get("stage")),
-                num=days,
             )
-        return _("No activity for %(num)d days", num=days)
+        return ngettext("No activity for %(num)d day", "No activity for %(num)d days", days)
     return str(TRIGGER_WORDS.get(kind, kind or ""))
 
 
@@ -164,11 +170,12 @@ def describe_action(entity: EntitySpec, a: Mapping[str, Any], d: Directory) -> s
         return _("Assign to %(who)s", who=who)
     if kind == "task":
         assignee = d.recipient(a.get("assignee") or "owner")
-        return _(
+        return ngettext(
+            "Task “%(subject)s” for %(who)s, due in %(num)d day",
             "Task “%(subject)s” for %(who)s, due in %(num)d days",
+            int(a.get("due_in_days") or 0),
             subject=a.get("subject", ""),
             who=assignee,
-            num=int(a.get("due_in_days") or 0),
         )
     if kind in ("notify", "email"):
         who = ", ".join(d.recipient(r) for r in a.get("to") or ())
