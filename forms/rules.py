@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm.automation.rule_checks import ACTIONS, MAX_ACTIONS, MAX_CONDITIONS, TRIGGERS
+from crm.automation.rule_parts import ACTIONS, MAX_ACTIONS, MAX_CONDITIONS, TRIGGERS
 from crm.metadata import list_views as lv
 from crm.metadata.spec import EntitySpec
 from forms.designer import translations_from

@@ -24,7 +24,8 @@ from sqlalchemy import delete, func, select
 from crm.access.models import User
 from crm.access.policy import CONFIGURE, can
 from crm.automation.models import AutomationRule, RuleRun
-from crm.automation.rule_checks import Problems, check_rule
+from crm.automation.rule_checks import check_rule
+from crm.automation.rule_parts import Problems
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs as spec_cache

@@ -13,7 +13,7 @@ from crm.access import directory
 from crm.activities.models import PRIORITIES
 from crm.automation import rule_words as words
 from crm.automation import rules
-from crm.automation.rule_checks import ACTIONS, HOW, TRIGGERS
+from crm.automation.rule_parts import ACTIONS, HOW, TRIGGERS
 from crm.designer import bp
 from crm.errors import NotFound, ValidationFailed
 from crm.metadata import list_views as lv
