@@ -3,9 +3,10 @@
 Every write (create, update, delete, enable, disable, reorder) runs in one unit of work
 that bumps the metadata version and adds a change-log entry (``rule.create``,
 ``rule.update``, ``rule.delete``, ``rule.enable``, ``rule.disable``, ``rule.reorder``;
-``entity_key`` the rule's entity, ``field_key`` its key, before/after as ``public``
-gives them). Only people with the configure right write rules; the rule's ``owner_id``
-is the administrator who saved it last (its actions run with that person's rights).
+``entity_key`` the rule's entity, before/after as ``public`` gives them, the key
+included; webhook secrets masked). Only people with the configure right write rules;
+the rule's ``owner_id`` is the administrator who saved it last (its actions run with
+that person's rights).
 
 Every problem is reported at once in ``ValidationFailed.errors`` keyed by where it is
 (``key``, ``entity_key``, ``name``, ``trigger.field``, ``conditions.0``,
@@ -99,7 +100,6 @@ def _log(version: int, actor_id: int | None, row: AutomationRule, action: str, b
         version=version,
         actor_id=actor_id,
         entity_key=row.entity_key,
-        field_key=row.key,
         action=action,
         before=before,
         after=after,
@@ -208,7 +208,8 @@ def set_enabled(rule_id: int, enabled: bool, *, actor_id: int | None) -> Automat
         row.enabled = bool(enabled)
         db.session.flush()
         action = "rule.enable" if enabled else "rule.disable"
-        _log(version, actor_id, row, action, {"enabled": not enabled}, {"enabled": bool(enabled)})
+        before = {"key": row.key, "enabled": not enabled}
+        _log(version, actor_id, row, action, before, {"key": row.key, "enabled": bool(enabled)})
     return row
 
 

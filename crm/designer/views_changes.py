@@ -56,6 +56,12 @@ ACTIONS = {
     "default_list_view": _l("Changed the default list view"),
     "save_pipeline": _l("Changed pipeline"),
     "archive_pipeline": _l("Archived pipeline"),
+    "rule.create": _l("Added automation rule"),
+    "rule.update": _l("Changed automation rule"),
+    "rule.delete": _l("Deleted automation rule"),
+    "rule.enable": _l("Turned an automation rule on"),
+    "rule.disable": _l("Turned an automation rule off"),
+    "rule.reorder": _l("Reordered automation rules"),
 }
 PIPELINE_ACTIONS = frozenset({"save_pipeline", "archive_pipeline"})
 # The settings a change may touch, in words (a key not listed reads as itself).

@@ -88,6 +88,13 @@ def test_create_by_form_then_list_toggle_and_delete(deal, admin_client):
     assert count() == 1
     assert admin_client.submit(f"{BASE}/rules/{row.id}/delete").status_code == 303
     assert count() == 0
+    log = admin_client.get("/admin/changes").text
+    for words in (
+        "Added automation rule",
+        "Turned an automation rule off",
+        "Deleted automation rule",
+    ):
+        assert words in log
 
 
 def test_refused_form_shows_problems_by_their_inputs_and_saves_nothing(deal, admin_client):

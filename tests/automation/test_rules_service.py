@@ -70,7 +70,7 @@ def test_create_bumps_the_version_and_logs(deal, admin):
         "assignee": "owner",
     }
     log = db.session.scalars(select(ConfigChange).order_by(ConfigChange.id.desc())).first()
-    assert (log.action, log.entity_key, log.field_key) == ("rule.create", "deal", "won_notify")
+    assert (log.action, log.entity_key, log.after["key"]) == ("rule.create", "deal", "won_notify")
     assert log.before is None and log.after["trigger"]["stage"] == "won"
 
 
