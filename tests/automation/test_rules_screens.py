@@ -238,3 +238,26 @@ def test_people_without_the_configure_right_get_403(deal, admin, staff, login_as
         assert c.submit(url, post_form()).status_code == 403, url
     db.session.rollback()
     assert rules.get_rule(row.id).enabled and count() == 1
+
+
+def test_change_log_keeps_hidden_condition_values_hidden(deal, admin, login_as):
+    from crm.access import levels as P
+    from tests.automation.test_rules_service import good
+    from tests.factories import make_role, make_user
+
+    row = rules.create_rule(good(), actor_id=admin.id)
+    rules.update_rule(
+        row.id, good(conditions=[{"field": "amount", "op": "gt", "value": "98765"}]),
+        actor_id=admin.id,
+    )  # fmt: skip
+    make_role(
+        "Configurer",
+        {("*", a): P.ALL for a in ("read", "edit", "create")},
+        {("deal", "amount"): "hidden"},
+        can_configure=True,
+    )
+    conf = make_user("conf@example.com", roles=("Configurer",))
+    assert "98,765" in login_as(admin).get("/admin/changes").text
+    text = login_as(conf).get("/admin/changes").text
+    assert "Changed automation rule" in text
+    assert "98,765" not in text and "98765" not in text
