@@ -248,6 +248,26 @@ def reorder(entity_key: str, rule_ids: Sequence[int], *, actor_id: int | None) -
         )
 
 
+def move(rule_id: int, direction: str, *, actor_id: int | None) -> None:
+    """Move rule ``rule_id`` one place up or down among its entity's rules (``reorder``);
+    nothing happens at either end. ``ValidationFailed`` for another ``direction``."""
+    if direction not in ("up", "down"):
+        raise ValidationFailed(_("Nothing was saved."), errors={"order": [_("Choose up or down.")]})
+    row = _row(rule_id)
+    ids = list(
+        db.session.scalars(
+            select(AutomationRule.id)
+            .where(AutomationRule.entity_key == row.entity_key)
+            .order_by(AutomationRule.position, AutomationRule.id)
+        )
+    )
+    i = ids.index(row.id)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(ids):
+        ids[i], ids[j] = ids[j], ids[i]
+        reorder(row.entity_key, ids, actor_id=actor_id)
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 

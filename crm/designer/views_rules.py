@@ -182,6 +182,13 @@ def rule_toggle(rule_id: int):
     return redirect(url_for("designer.rules_list"))
 
 
+@bp.post("/automation/rules/<id:rule_id>/move")
+def rule_move(rule_id: int):
+    """Move a rule up or down among its entity's rules (they run in this order)."""
+    rules.move(rule_id, request.form.get("direction", ""), actor_id=current_user.id)
+    return redirect(url_for("designer.rules_list"))
+
+
 @bp.route("/automation/rules/<id:rule_id>/delete", methods=["GET", "POST"])
 def rule_delete(rule_id: int):
     """GET: the confirmation; POST: delete the rule and its run log."""

@@ -261,3 +261,17 @@ def test_change_log_keeps_hidden_condition_values_hidden(deal, admin, login_as):
     text = login_as(conf).get("/admin/changes").text
     assert "Changed automation rule" in text
     assert "98,765" not in text and "98765" not in text
+
+
+def test_rules_move_up_and_down(deal, admin, admin_client):
+    from tests.automation.test_rules_service import good
+
+    a = rules.create_rule(good(key="first_rule"), actor_id=admin.id)
+    b = rules.create_rule(good(key="second_rule"), actor_id=admin.id)
+    assert admin_client.submit(f"{BASE}/rules/{b.id}/move", {"direction": "up"}).status_code == 303
+    assert [r.key for r in rules.all_rules()] == ["second_rule", "first_rule"]
+    # at the top already: nothing happens
+    assert admin_client.submit(f"{BASE}/rules/{b.id}/move", {"direction": "up"}).status_code == 303
+    assert [r.key for r in rules.all_rules()] == ["second_rule", "first_rule"]
+    assert admin_client.submit(f"{BASE}/rules/{a.id}/move", {"direction": "x"}).status_code == 400
+    assert admin_client.submit(f"{BASE}/rules/999999/move", {"direction": "up"}).status_code == 404
