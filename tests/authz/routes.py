@@ -61,8 +61,7 @@ def admin_sample(world: World, name: str):
         "user_id": world.user_id("spare"),
         # the world has no pipeline: the gate answers before the route looks for one
         "pipeline_key": "sales",
-        # the world has no approval rule: the gate answers before the route looks for one
-        "rule_id": 999999,
+        "rule_id": world.rule_id,
     }
     if name in ("delivery_id", "host_id"):
         delivery_id, host_id = webhook_rows()

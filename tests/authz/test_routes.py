@@ -72,7 +72,7 @@ def _samples(world) -> dict:
         "host_id": host_id,
         # CSRF is checked before the view looks for them (the world holds none)
         "request_id": 1,
-        "rule_id": 1,
+        "rule_id": world.rule_id,
     }
 
 

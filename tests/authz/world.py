@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from crm.access import policy
 from crm.access.models import Department, FieldRight, RecordShare, Role, RoleGrant, User
 from crm.auth import service as auth
+from crm.automation import rules as automation_rules
 from crm.extensions import db
 from crm.metadata import list_views, specs
 from crm.pipelines import service as pipelines
@@ -274,6 +275,19 @@ class World:
                 actor_id=None,
             )
             self.views[entity] = view.id
+        # An automation rule (off: it never fires while probes write records), so the
+        # rule screens have a real one to refuse or show.
+        self.rule_id = automation_rules.create_rule(
+            {
+                "entity_key": "account",
+                "key": "authz_probe_rule",
+                "name": "Probe rule",
+                "enabled": False,
+                "trigger": {"type": "created"},
+                "actions": [{"type": "notify", "to": ["owner"], "title": "New"}],
+            },
+            actor_id=None,
+        ).id
 
     def login(self, who: str) -> CRMClient:
         client = self.app.test_client()
