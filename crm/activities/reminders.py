@@ -59,10 +59,11 @@ def _language_of(user: Any) -> Iterator[None]:
 
 def notify_assigned(task: Task, spec: EntitySpec, row: Any, actor: Any) -> None:
     """Tell the task's assignee that ``actor`` gave them ``task`` on the record ``row``
-    (in the caller's unit of work). The subject is quoted as typed, never as a template."""
+    (in the caller's unit of work), if they may read that record. The subject is quoted
+    as typed, never as a template."""
     assignee = db.session.get(User, task.assignee_id)
-    if assignee is None:
-        return
+    if assignee is None or task.record_id not in _readable_ids(assignee, spec, {task.record_id}):
+        return  # a record they may not read: no word of it (nor of its tasks)
     with _language_of(assignee):
         title = _("%(name)s assigned you a task: %(subject)s", name=actor.display_name,
                   subject=task.subject)  # fmt: skip

@@ -48,15 +48,20 @@ def _settings_page(form: SmtpForm, test: TestMailForm, status: int = 200):
     ), status  # fmt: skip
 
 
-@settings_bp.route("/", methods=["GET", "POST"])
-def settings():
-    """The SMTP settings; POST saves them (an empty password keeps the stored one)."""
+def _stored() -> dict:
+    """The settings in force as the form's initial values (never the password)."""
     current = smtp.current()
-    form = SmtpForm(data={
+    return {
         "host": current.host, "port": current.port if current.host else None,
         "security": current.security, "user": current.user,
         "from_address": current.from_address,
-    })  # fmt: skip
+    }  # fmt: skip
+
+
+@settings_bp.route("/", methods=["GET", "POST"])
+def settings():
+    """The SMTP settings; POST saves them (an empty password keeps the stored one)."""
+    form = SmtpForm(data=_stored())
     test = TestMailForm(formdata=None, data={"address": current_user.email})
     if request.method == "GET":
         return _settings_page(form, test)
@@ -81,15 +86,14 @@ def settings():
 def send_test():
     """Send a test e-mail with the settings in force; says how it went."""
     test = TestMailForm()
+    form = SmtpForm(formdata=None, data=_stored())
     if not test.validate():
-        current = smtp.current()
-        form = SmtpForm(formdata=None, data={"host": current.host, "security": current.security})
         return _settings_page(form, test, 400)
     try:
         entry = mail.send_test(current_user, test.address.data)
     except ValidationFailed as exc:
-        flash(" ".join(m for ms in exc.errors.values() for m in ms) or exc.message, "error")
-        return redirect(url_for("mail_settings.settings"))
+        test.add_errors(exc.errors)
+        return _settings_page(form, test, exc.status)
     words = {
         KEPT: (_("No SMTP host is set: the test e-mail is kept in the outbox."), "info"),
         QUEUED: (_("The test e-mail is queued; the outbox shows when it is sent."), "info"),

@@ -117,6 +117,7 @@ ARG_STRATEGIES = {
     "record": ids,
     "q": texts,
     "after": cursors,
+    "before": ids,
     "size": anything,
     "sort": texts,
     "page": anything,
