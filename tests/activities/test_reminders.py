@@ -91,8 +91,8 @@ def test_a_bad_reminder_choice_is_refused(people, login_as):
     rid = _account(staff)
     client = login_as(staff)
     for bad in ("7", "-15", "abc", "99999999999"):
-        r = client.hx_post(f"/r/account/{rid}/tasks",
-                           {"subject": "x", "due_date": "2027-01-05", "remind_minutes": bad})  # fmt: skip
+        form = {"subject": "x", "due_date": "2027-01-05", "remind_minutes": bad}
+        r = client.hx_post(f"/r/account/{rid}/tasks", form)
         assert r.status_code == 400 and b"Choose when to be reminded." in r.data
     db.session.rollback()
     assert db.session.scalar(select(Task.id)) is None

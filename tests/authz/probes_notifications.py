@@ -30,8 +30,16 @@ def _ensure(run: Run) -> dict[str, int]:
     if not found:
         entity, record_id = next((r.entity, r.id) for r in w.records.values() if r.live)
         for actor in d.ACTORS:
-            db.session.add(Notification(user_id=w.ids[actor], kind="rule", title=TITLE,
-                                        body="", entity_key=entity, record_id=record_id))  # fmt: skip
+            db.session.add(
+                Notification(
+                    user_id=w.ids[actor],
+                    kind="rule",
+                    title=TITLE,
+                    body="",
+                    entity_key=entity,
+                    record_id=record_id,
+                )
+            )
         if db.session.scalar(select(MailMessage.id)) is None:
             db.session.add(MailMessage(user_id=None, to_address="probe@example.com",
                                        subject="authz probe mail", body="", status="kept",

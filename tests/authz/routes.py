@@ -223,7 +223,11 @@ PUBLIC = {
     "web.healthz": "health check (public)",
     "invite.accept": "accepting an invitation with a one-time token (public)",
 }
-ADMIN_BLUEPRINTS = {"designer": "configure", "access": "manage_access", "mail_settings": "configure"}
+ADMIN_BLUEPRINTS = {
+    "designer": "configure",
+    "access": "manage_access",
+    "mail_settings": "configure",
+}
 
 
 def route_table(app) -> dict[str, Route]:

@@ -115,7 +115,10 @@ def test_with_a_host_the_message_is_sent_over_smtp(people, login_as, inbox):
     assert msg["To"] == "staff@example.com"
     assert msg["From"] == "crm@example.com"
     assert msg["Subject"] == "Approve the discount"
-    assert msg.get_content().replace("\r\n", "\n").strip() == "Deal Acme waits for your approval.\nSecond line."
+    assert (
+        msg.get_content().replace("\r\n", "\n").strip()
+        == "Deal Acme waits for your approval.\nSecond line."
+    )
     assert handler.envelopes[0].rcpt_tos == ["staff@example.com"]
 
 
@@ -171,7 +174,9 @@ def test_bad_settings_are_refused_and_change_nothing(people, login_as):
     r = client.submit("/admin/mail/settings/", {})  # a truncated post wipes nothing
     assert r.status_code == 400
     db.session.rollback()
-    assert db.session.scalars(select(AppSetting.key).where(AppSetting.key.like("smtp_%"))).all() == []
+    assert (
+        db.session.scalars(select(AppSetting.key).where(AppSetting.key.like("smtp_%"))).all() == []
+    )
     assert not smtp.current().configured
 
 
@@ -193,7 +198,9 @@ def test_the_test_email(people, login_as, inbox):
     (kept,) = _outbox()
     assert kept.status == KEPT and kept.to_address == "ops@example.com"
     _configure(client, port)
-    r = client.submit("/admin/mail/settings/test", {"address": "ops@example.com"}, follow_redirects=True)
+    r = client.submit(
+        "/admin/mail/settings/test", {"address": "ops@example.com"}, follow_redirects=True
+    )
     assert "The test e-mail was sent." in r.get_data(as_text=True)
     (msg,) = handler.messages
     assert msg["To"] == "ops@example.com" and "test e-mail" in msg["Subject"]
@@ -204,7 +211,9 @@ def test_the_test_email(people, login_as, inbox):
 def test_settings_need_the_configure_right(people, login_as):
     staff = login_as(people["staff"])
     assert staff.get("/admin/mail/settings/").status_code == 403
-    assert staff.submit("/admin/mail/settings/test", {"address": "x@example.com"}).status_code == 403
+    assert (
+        staff.submit("/admin/mail/settings/test", {"address": "x@example.com"}).status_code == 403
+    )
     assert _configure(staff, 2525).status_code == 403
     assert _outbox() == []
     assert not smtp.current().configured
