@@ -36,7 +36,7 @@ def bell_page():
     before = as_id(raw) if raw else None
     if raw and before is None:
         raise NotFound(_("There is no such page of notifications."))
-    page = service.bell(current_user, before=min(before, 2**31) if before else None)
+    page = service.bell(current_user, before=min(before, 2**31 - 1) if before else None)
     block = "more" if before is not None else "content"
     return render_page_or_block(
         "notifications/list.html", block, page=page, labels=KIND_LABELS, paging=before is not None
