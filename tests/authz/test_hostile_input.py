@@ -117,7 +117,6 @@ ARG_STRATEGIES = {
     "record": ids,
     "q": texts,
     "after": cursors,
-    "before": ids,
     "size": anything,
     "sort": texts,
     "page": anything,

@@ -232,6 +232,8 @@ def test_the_outbox_page_is_for_administrators_only(people, login_as):
     assert "Line one\nLine &lt;b&gt;two&lt;/b&gt;" in one
     assert admin.get("/admin/mail/999999").status_code == 404
     assert admin.get("/admin/mail/?before=x").status_code == 404
+    assert admin.get("/admin/mail/?before=99999999999999999999").status_code == 404
+    assert admin.get("/admin/mail/?before=9223372036854775807").status_code == 200
     for who in ("designer", "staff"):
         client = login_as(people[who])
         assert client.get("/admin/mail/").status_code == 403
