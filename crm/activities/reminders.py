@@ -29,6 +29,7 @@ from crm.metadata import specs
 from crm.metadata.spec import EntitySpec
 from crm.notifications import service as notifications
 from crm.notifications.models import TASK_ASSIGNED, TASK_REMINDER
+from crm.records import present
 from crm.records.query import scoped, table_of
 from crm.uow import unit_of_work
 
@@ -62,25 +63,29 @@ def notify_assigned(task: Task, spec: EntitySpec, row: Any, actor: Any) -> None:
     (in the caller's unit of work), if they may read that record. The subject is quoted
     as typed, never as a template."""
     assignee = db.session.get(User, task.assignee_id)
-    if assignee is None or task.record_id not in _readable_ids(assignee, spec, {task.record_id}):
+    names = _readable_names(assignee, spec, {task.record_id}) if assignee is not None else {}
+    if task.record_id not in names:
         return  # a record they may not read: no word of it (nor of its tasks)
     with _language_of(assignee):
         title = _("%(name)s assigned you a task: %(subject)s", name=actor.display_name,
                   subject=task.subject)  # fmt: skip
-        body = _due_words(task, assignee)
+        body = _due_words(task, names[task.record_id])
     notifications.notify(
         [assignee.id], kind=TASK_ASSIGNED, title=title, body=body, spec=spec, row=row,
         actor_id=actor.id, literal=True,
     )  # fmt: skip
 
 
-def _due_words(task: Task, user: Any) -> str:
+def _due_words(task: Task, record_name: str) -> str:
+    """ "Acme · Due 31 Jan 2030 at 10:00": the record, and the due day (and time)."""
     from flask_babel import format_date
 
     day = format_date(task.due_date, "medium")
     if task.due_time is None:
-        return _("Due %(day)s", day=day)
-    return _("Due %(day)s at %(time)s", day=day, time=task.due_time.strftime("%H:%M"))
+        due = _("Due %(day)s", day=day)
+    else:
+        due = _("Due %(day)s at %(time)s", day=day, time=task.due_time.strftime("%H:%M"))
+    return f"{record_name} · {due}" if record_name else due
 
 
 def due_query(now: datetime, limit: int = BATCH):
@@ -94,10 +99,14 @@ def due_query(now: datetime, limit: int = BATCH):
     )
 
 
-def _readable_ids(user: Any, spec: EntitySpec, ids: set[int]) -> set[int]:
+def _readable_names(user: Any, spec: EntitySpec, ids: set[int]) -> dict[int, str]:
+    """The names, as ``user`` may read them, of those records of ``ids`` they may read."""
     table = table_of(spec)
-    query = scoped(user, spec, "read", columns=[table.c.id]).where(table.c.id.in_(sorted(ids)))
-    return set(db.session.scalars(query))
+    query = scoped(user, spec, "read").where(table.c.id.in_(sorted(ids)))
+    return {
+        row["id"]: present.record_name(spec, row, user)
+        for row in db.session.execute(query).mappings()
+    }
 
 
 def _remind(tasks: list[Task], now: datetime) -> int:
@@ -107,7 +116,7 @@ def _remind(tasks: list[Task], now: datetime) -> int:
         select(User).where(User.id.in_({t.assignee_id for t in tasks if t.assignee_id}))
     )}  # fmt: skip
     sent = 0
-    readable: dict[tuple[int, str], set[int]] = {}
+    readable: dict[tuple[int, str], dict[int, str]] = {}
     for task in tasks:
         task.reminded_at = now
         user = users.get(task.assignee_id) if task.assignee_id else None
@@ -117,12 +126,12 @@ def _remind(tasks: list[Task], now: datetime) -> int:
         key = (user.id, spec.key)
         if key not in readable:
             wanted = {t.record_id for t in tasks if t.entity_key == spec.key}
-            readable[key] = _readable_ids(user, spec, wanted)
+            readable[key] = _readable_names(user, spec, wanted)
         if task.record_id not in readable[key]:
             continue  # a record they may no longer read: no word of it
         with _language_of(user):
             title = _("Reminder: %(subject)s", subject=task.subject)
-            body = _due_words(task, user)
+            body = _due_words(task, readable[key][task.record_id])
         notifications.notify(
             [user.id], kind=TASK_REMINDER, title=title, body=body, spec=spec,
             row={"id": task.record_id}, literal=True,

@@ -116,7 +116,7 @@ def test_the_sweep_reminds_once_when_the_moment_comes(people, login_as, monkeypa
     (note,) = _notes(li)
     assert note.title == "Reminder: Send the offer"
     assert note.entity_key == "account" and note.record_id == rid
-    assert "10:00" in note.body
+    assert note.body.startswith("Acme · Due ") and "10:00" in note.body
     assert _task(task.id).reminded_at == datetime(2027, 3, 10, 1, 0)
     # reminders come by e-mail by default
     assert db.session.scalars(select(MailMessage.subject)).all() == ["Reminder: Send the offer"]
@@ -176,6 +176,7 @@ def test_assigning_someone_else_notifies_them(people, login_as):
     # the subject is quoted as typed, never run as a template
     assert note.title == "Sam Staff assigned you a task: Prepare {{ record.name }}"
     assert note.record_id == rid and note.actor_id == staff.id
+    assert note.body.startswith("Acme · Due ")
     # one's own task: no notice
     client.hx_post(f"/r/account/{rid}/tasks", {"subject": "Mine", "due_date": "2027-02-01"})
     assert _notes(staff, TASK_ASSIGNED) == []
