@@ -44,6 +44,7 @@ class TaskRow:
     due_time: time | None
     priority: str
     assignee_id: int | None
+    remind_minutes: int | None = None
 
 
 def _text(value: Any, key: str, most: int, *, required: bool) -> str:

@@ -106,6 +106,7 @@ def test_the_sweep_reminds_once_when_the_moment_comes(people, login_as, monkeypa
                        "due_date": "2027-03-10", "due_time": "10:00", "remind_minutes": "60",
                        "assignee_id": str(li.id)})  # fmt: skip
     assert r.status_code == 200
+    assert "reminder 1 hour before" in r.get_data(as_text=True)
     (task,) = db.session.scalars(select(Task)).all()
     assert task.remind_at == datetime(2027, 3, 10, 1, 0)
     monkeypatch.setattr(timeutil, "utcnow", lambda: datetime(2027, 3, 10, 0, 59))
