@@ -55,3 +55,31 @@ def test_the_bell_counts_lists_and_marks_read(live_server, page):
     expect(page.get_by_text("Your e-mail choices are saved.")).to_be_visible()
     expect(page.get_by_label("Automation rules: messages a rule sends me")).to_be_checked()
     screenshot(page, "notifications-email-choices")
+
+
+def test_the_mail_settings_and_the_outbox(live_server, page):
+    with live_server.app.app_context():
+        make_user("ann@example.com", display_name="Ann Admin", is_admin=True)
+    url = live_server.url
+    sign_in(page, url, "ann@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Configuration").click()
+    page.get_by_role("link", name="E-mail", exact=True).click()
+    page.wait_for_url("**/admin/mail/settings/")
+    page.get_by_label("Send a test e-mail to").fill("ops@example.com")
+    page.get_by_role("button", name="Send a test e-mail").click()
+    expect(page.get_by_text("No SMTP host is set: the test e-mail is kept")).to_be_visible()
+    page.get_by_label("SMTP host").fill("smtp.example.com")
+    page.get_by_label("Security").select_option("starttls")
+    page.get_by_label("Password").fill("s3cret-Pa55")
+    page.get_by_label("Sender address").fill("crm@example.com")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The e-mail settings are saved.")).to_be_visible()
+    expect(page.get_by_text("A password is stored; it is never shown.")).to_be_visible()
+    expect(page.get_by_label("Password", exact=True)).to_have_value("")
+    screenshot(page, "mail-settings")
+    page.get_by_role("link", name="Outbox").click()
+    row = page.locator("tr", has_text="ops@example.com")
+    expect(row.get_by_text("Kept")).to_be_visible()
+    screenshot(page, "mail-outbox")
+    row.get_by_role("link").click()
+    expect(page.locator("pre.mail-body")).to_contain_text("This is a test e-mail")
