@@ -68,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.imports import views as import_views
     from crm.jobs import queue as job_queue
     from crm.jobs import views as job_views
+    from crm.notifications import views as notification_views
     from crm.pipelines import views as pipeline_views
     from crm.records import views as records_views
     from crm.web import register_web, templating
@@ -90,5 +91,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     activity_views.register(app)
     register_webhooks(app)
     approval_views.register(app)
+    notification_views.register(app)
     register_cli(app)
     return app

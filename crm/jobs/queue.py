@@ -5,8 +5,9 @@ install), Redis when ``REDIS_URL`` is set (the production set-up: every web work
 every consumer on every machine share it). Tests run it in immediate mode (a job runs
 when it is dispatched, in the dispatching process).
 
-Two Huey tasks: ``run_job(job_id)`` runs one row of the ``jobs`` table, and a periodic one
-re-dispatches rows that were left behind (``crm.jobs.runner.sweep``). Both push an app
+Three Huey tasks: ``run_job(job_id)`` runs one row of the ``jobs`` table, a periodic one
+re-dispatches rows that were left behind (``crm.jobs.runner.sweep``), and a periodic one
+runs the hooks of ``crm.jobs.registry.EVERY_MINUTE`` (task reminders). Both push an app
 context of their own: Huey's worker threads have none, and a job's session must not be
 the dispatching request's.
 """
@@ -29,11 +30,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Queue:
-    """The app's Huey instance and its two tasks."""
+    """The app's Huey instance and its tasks."""
 
     huey: Huey
     run_job: Any  # huey TaskWrapper: run_job(job_id) enqueues
     sweep: Any
+    every_minute: Any = None  # the periodic hooks of ``crm.jobs.registry.EVERY_MINUTE``
 
 
 def make_huey(config: dict[str, Any]) -> Huey:
@@ -64,9 +66,15 @@ def init_app(app: Flask) -> Queue:
             runner.sweep()
 
     task = huey.task(name="atelier.run_job")(run_job)
+
+    def every_minute() -> None:
+        with app.app_context():
+            registry.run_every_minute()
+
     periodic = huey.periodic_task(crontab(minute="*"), name="atelier.sweep_jobs")(sweep_jobs)
+    minutely = huey.periodic_task(crontab(minute="*"), name="atelier.every_minute")(every_minute)
     registry.load_all()
-    queue = Queue(huey, task, periodic)
+    queue = Queue(huey, task, periodic, minutely)
     app.extensions[EXTENSION] = queue
     return queue
 

@@ -15,6 +15,7 @@ it starts, so a worker knows every kind the web process can enqueue.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,12 @@ HANDLER_MODULES = (
     "crm.imports.org",
     "crm.golive.plan",
     "crm.webhooks.service",
+    "crm.notifications.sending",
 )
+
+# Work the queue does every minute, as "module:function" names: each is called with no
+# arguments in an app context of its own, and one that fails does not stop the others.
+EVERY_MINUTE = ("crm.activities.reminders:send_due",)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class Handler:
 
 
 _HANDLERS: dict[str, Handler] = {}
+log = logging.getLogger(__name__)
 
 
 def handler(
@@ -73,3 +80,14 @@ def load_all() -> None:
     """Import every module of ``HANDLER_MODULES`` (each registers its handlers)."""
     for name in HANDLER_MODULES:
         importlib.import_module(name)
+
+
+def run_every_minute() -> None:
+    """Call every function of ``EVERY_MINUTE`` (in the caller's app context); a failure is
+    logged and the next one still runs."""
+    for name in EVERY_MINUTE:
+        module, _, function = name.partition(":")
+        try:
+            getattr(importlib.import_module(module), function)()
+        except Exception:  # one broken periodic task must not stop the others
+            log.exception("Periodic task %s failed", name)

@@ -216,6 +216,16 @@ OTHER_ROUTES: dict[str, Route] = {
     "golive.errors": _r("GET", note="full administrators only"),
     # One's own open tasks on the records one may read (tests/authz/probes_tasks.py).
     "activities.my_tasks": _r("GET", note="own tasks on readable live records"),
+    # One's own notifications and e-mail choices; another's notification is a 404
+    # (tests/authz/probes_notifications.py).
+    "notifications.bell_page": _r("GET", note="own notifications only"),
+    "notifications.mark_read": _r("POST", note="own, else 404"),
+    "notifications.mark_all_read": _r("POST", note="own only"),
+    "notifications.open_one": _r("GET", note="own, else 404; marks read, to the record"),
+    "notifications.email_choices": _r("GET POST", note="own e-mail choices"),
+    # The e-mail outbox: full administrators only (bodies were written for their readers).
+    "mail.outbox": _r("GET", note="full administrators only"),
+    "mail.outbox_message": _r("GET", note="full administrators only"),
 }
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.
@@ -236,6 +246,7 @@ ADMIN_BLUEPRINTS = {
     "access": "manage_access",
     "webhooks": "configure",
     "approvals_admin": "configure",
+    "mail_settings": "configure",
 }
 
 

@@ -18,6 +18,7 @@ from tests.authz import (
     harness,
     probes_golive,
     probes_lists,
+    probes_notifications,
     probes_tasks,
     probes_webhooks,
     routes,
@@ -69,6 +70,8 @@ def test_matrix_home_and_administration_gates(world, actor, record_property):
     probes_golive.probe_golive(run)
     probes_tasks.probe_my_tasks(run)
     probes_webhooks.probe_webhooks(run)
+    probes_notifications.probe_notifications(run)
+    probes_notifications.probe_outbox(run)
     for rule in world.app.url_map.iter_rules():
         right = routes.ADMIN_BLUEPRINTS.get(rule.endpoint.split(".")[0])
         if right:

@@ -73,6 +73,7 @@ def _samples(world) -> dict:
         # CSRF is checked before the view looks for them (the world holds none)
         "request_id": 1,
         "rule_id": world.rule_id,
+        "notification_id": 1,  # the token is refused first: whose it is does not matter
     }
 
 

@@ -46,6 +46,7 @@ CHECKED = (
     "templates/activities",
     "templates/webhooks",
     "templates/approvals",
+    "templates/notifications",
 )
 
 # Text that is the same in every language, each with the reason.
