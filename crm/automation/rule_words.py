@@ -69,9 +69,11 @@ class Directory:
             if kind == "user":
                 return self.people.get(rid) or _("user #%(id)s", id=rid)
             if kind == "role":
-                return _("%(name)s (role)", name=self.roles.get(rid) or f"#{rid}")
+                name = self.roles.get(rid) or "#" + str(rid)
+                return _("%(name)s (role)", name=name)
             if kind == "department":
-                return _("%(name)s (department)", name=self.departments.get(rid) or f"#{rid}")
+                name = self.departments.get(rid) or "#" + str(rid)
+                return _("%(name)s (department)", name=name)
         return "?"
 
 
