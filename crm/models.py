@@ -7,6 +7,7 @@ def import_all() -> None:
     import crm.automation.models
     import crm.activities.models
     import crm.auth.models
+    import crm.dedupe.models
     import crm.golive.models
     import crm.imports.models
     import crm.jobs.models

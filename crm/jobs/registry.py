@@ -25,6 +25,7 @@ HANDLER_MODULES = (
     "crm.imports.service",
     "crm.imports.org",
     "crm.golive.plan",
+    "crm.dedupe.keys",
 )
 
 

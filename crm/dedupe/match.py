@@ -1,0 +1,378 @@
+"""Matching: blocking keys, the precise score, live candidates and duplicate groups.
+
+Nothing here compares every record with every other. A record's *blocking keys* under a
+rule (``keys_for``) are stored in ``dedupe_keys`` (``crm.dedupe.keys`` keeps them up to
+date); two records can only match when they share a key, because the keys come from a
+condition every match must pass (the first non-fuzzy one: the same normalised phone,
+e-mail, company name ...; a rule of fuzzy conditions only is blocked on the first letters
+of the words of its first condition). So a live check is one indexed lookup of the typed
+record's keys, then ``score`` in Python on the few records found; and ``find_groups``
+groups the keys with SQL ``GROUP BY`` and scores only the records inside each group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import combinations
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy import func, select
+
+from crm.dedupe import normalize
+from crm.dedupe.models import KEY_LENGTH, DedupeKey
+from crm.dedupe.rules import Condition, Rule
+from crm.extensions import db
+from crm.metadata import specs
+from crm.metadata.spec import EntitySpec
+from crm.records.query import scoped, table_of
+
+CANDIDATE_CAP = 500  # records one live check scores at most (a key this common is noise)
+BLOCK_CAP = 200  # records in one key group ``find_groups`` scores at most
+_BATCH = 500
+
+PHONE_REGION_SETTING = "phone_region"
+
+
+def default_region() -> str:
+    """The region of phone numbers typed without a country code: the company's
+    ``phone_region`` setting, else its default language's (``normalize.region_for_locale``)."""
+    from crm.i18n import company_locale
+
+    region = specs.raw().settings.get(PHONE_REGION_SETTING)
+    if isinstance(region, str) and len(region) == 2 and region.isalpha():
+        return region.upper()
+    return normalize.region_for_locale(company_locale())
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why two records match on one condition: its fields, its method, and how similar
+    the values are (1.0 for the exact methods)."""
+
+    fields: tuple[str, ...]
+    method: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """A record of the rule's target entity that matches, with its score (0-1, the mean
+    similarity of the conditions) and the reasons."""
+
+    record_id: int
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A live check's answer: the matches the user may read, best first, and how many
+    more match that they may not read (counted for blocking rules only, never named)."""
+
+    matches: tuple[Match, ...]
+    hidden: int = 0
+
+
+@dataclass
+class Group:
+    """Records that are likely one and the same: ids, and the scored pairs that tie them."""
+
+    record_ids: list[int]
+    pairs: list[tuple[int, int, float]] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """The best pair score in the group."""
+        return max((s for _, _, s in self.pairs), default=0.0)
+
+
+# --- values and their normal forms ----------------------------------------------------------
+
+
+def _plain(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    s = str(value).strip()
+    return s or None
+
+
+def _joined(values: Mapping[str, Any], names: Iterable[str]) -> str | None:
+    parts = [p for p in (_plain(values.get(n)) for n in names) if p]
+    return " ".join(parts) or None
+
+
+def normal_form(method: str, value: str | None, region: str | None) -> str | None:
+    """``value`` in the normal form of ``method``; ``None`` when nothing is left."""
+    if value is None:
+        return None
+    if method == "exact":
+        out: str | None = value
+    elif method == "phone":
+        out = normalize.phone(value, region)
+    elif method == "email":
+        out = normalize.email(value)
+    elif method == "company":
+        out = normalize.company(value)
+    elif method == "domain":
+        out = normalize.domain(value)
+    else:  # normalized, fuzzy
+        out = normalize.text(value)
+    return out or None
+
+
+def similarity(a: str, b: str) -> float:
+    """Fuzzy similarity of two normalised texts, 0-1 (rapidfuzz): the better of the plain
+    ratio and the ratio with the words sorted, so "Smith John" and "John Smith" are 1.0."""
+    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b)) / 100.0
+
+
+def _forms(rule: Rule, values: Mapping[str, Any], side: str, region: str | None) -> list:
+    return [
+        normal_form(c.method, _joined(values, c.fields_on(side)), region) for c in rule.conditions
+    ]
+
+
+def _compare(c: Condition, a: str | None, b: str | None) -> float | None:
+    if a is None or b is None:
+        return None
+    if c.method == "fuzzy":
+        s = similarity(a, b)
+        return s if s >= c.threshold else None
+    return 1.0 if a == b else None
+
+
+def score(
+    rule: Rule,
+    a: Mapping[str, Any],
+    b: Mapping[str, Any],
+    *,
+    a_side: str = "this",
+    b_side: str | None = None,
+    region: str | None = None,
+) -> tuple[float, tuple[Reason, ...]] | None:
+    """``(score, reasons)`` when records ``a`` and ``b`` (values by field key) match under
+    every condition of ``rule``, else ``None``. ``b_side`` defaults to the rule's compared
+    entity ("other") for a cross-entity rule. A blank never matches."""
+    region = region or default_region()
+    b_side = b_side or ("other" if rule.compare_entity_key else "this")
+    return _score(rule, _forms(rule, a, a_side, region), _forms(rule, b, b_side, region))
+
+
+def _score(rule: Rule, fa: list, fb: list) -> tuple[float, tuple[Reason, ...]] | None:
+    reasons = []
+    for c, x, y in zip(rule.conditions, fa, fb, strict=True):
+        s = _compare(c, x, y)
+        if s is None:
+            return None
+        reasons.append(Reason(c.fields, c.method, round(s, 4)))
+    return round(sum(r.similarity for r in reasons) / len(reasons), 4), tuple(reasons)
+
+
+# --- blocking keys ----------------------------------------------------------------------------
+
+
+def _fuzzy_keys(form: str) -> set[str]:
+    words = form.split()
+    if len(words) == 1:
+        w = words[0]
+        return {w[:3], w[-3:]} if not normalize.is_cjk(w[0]) else {w[:2], w[-2:]}
+    keys = set()
+    for x, y in combinations(sorted(words), 2):
+        keys.add(f"{min(x[:3], y[:3])}|{max(x[:3], y[:3])}")
+        keys.add(f"{min(x[-3:], y[-3:])}~{max(x[-3:], y[-3:])}")
+    return keys
+
+
+def blocking_condition(rule: Rule) -> int:
+    """The index of the condition a rule's keys come from: its first non-fuzzy one, else
+    its first."""
+    return next((i for i, c in enumerate(rule.conditions) if c.method != "fuzzy"), 0)
+
+
+def keys_for(
+    rule: Rule, values: Mapping[str, Any], *, side: str = "this", region: str | None = None
+) -> set[str]:
+    """The blocking keys of a record (values by field key, saved or not) under ``rule``:
+    the normal form of the blocking condition's value (``blocking_condition``), or for a
+    fuzzy one the first and last three letters of each pair of its words. Empty when that
+    value is blank: such a record matches nothing under the rule."""
+    i = blocking_condition(rule)
+    c = rule.conditions[i]
+    form = normal_form(c.method, _joined(values, c.fields_on(side)), region or default_region())
+    if form is None:
+        return set()
+    found = _fuzzy_keys(form) if c.method == "fuzzy" else {form}
+    return {f"{i}:{k}"[:KEY_LENGTH] for k in found}
+
+
+def rule_columns(rule: Rule, side: str) -> list[str]:
+    """The field keys ``rule`` reads on ``side``."""
+    out: list[str] = []
+    for c in rule.conditions:
+        out.extend(f for f in c.fields_on(side) if f not in out)
+    return out
+
+
+# --- live candidates ------------------------------------------------------------------------
+
+
+def _ids_with_keys(entity_key: str, rule_key: str, keys: set[str], exclude: int | None) -> list:
+    k = DedupeKey
+    query = (
+        select(k.record_id)
+        .where(k.entity_key == entity_key, k.rule_key == rule_key, k.key.in_(sorted(keys)))
+        .distinct()
+        .limit(CANDIDATE_CAP)
+    )
+    if exclude is not None:
+        query = query.where(k.record_id != exclude)
+    return list(db.session.scalars(query))
+
+
+def candidates(
+    user: Any,
+    spec: EntitySpec,
+    values: Mapping[str, Any],
+    rule: Rule,
+    *,
+    exclude_id: int | None = None,
+    region: str | None = None,
+) -> Found:
+    """The records of ``rule``'s target entity that a record of ``spec`` with ``values``
+    (being typed, not saved; ``exclude_id``: the record being edited) would duplicate:
+    those ``user`` may read, read through the scoped query layer, best first; and for a
+    blocking rule, how many others match that ``user`` may not read (a count only: their
+    values are scored and dropped, never returned). Raises nothing of its own."""
+    region = region or default_region()
+    keys = keys_for(rule, values, side="this", region=region)
+    if not keys:
+        return Found(())
+    target = (
+        spec
+        if rule.target_entity_key == spec.key
+        else specs.current().entity(rule.target_entity_key)
+    )
+    if rule.target_entity_key != spec.key:
+        exclude_id = None  # another entity's ids: the record itself is not among them
+    ids = _ids_with_keys(target.key, rule.key, keys, exclude_id)
+    if not ids:
+        return Found(())
+    side = "other" if rule.compare_entity_key else "this"
+    mine = _forms(rule, values, "this", region)
+    t = table_of(target)
+    cols = [t.c.id, *(t.c[f] for f in rule_columns(rule, side))]
+    matches, seen = [], set()
+    for row in db.session.execute(
+        scoped(user, target, "read", columns=cols).where(t.c.id.in_(ids))
+    ).mappings():
+        seen.add(row["id"])
+        found = _score(rule, mine, _forms(rule, row, side, region))
+        if found is not None:
+            matches.append(Match(row["id"], found[0], found[1]))
+    matches.sort(key=lambda m: (-m.score, m.record_id))
+    hidden = 0
+    if rule.blocks and len(seen) < len(ids):
+        # The only read outside the scoped layer: those records' rule fields, to count the
+        # ones that match. Nothing of them leaves this function but the count.
+        unseen = [i for i in ids if i not in seen]
+        query = select(*cols).where(t.c.id.in_(unseen), t.c.deleted_at.is_(None))
+        for row in db.session.execute(query).mappings():
+            if _score(rule, mine, _forms(rule, row, side, region)) is not None:
+                hidden += 1
+    return Found(tuple(matches), hidden)
+
+
+# --- groups over all records -------------------------------------------------------------------
+
+
+@dataclass
+class Grouping:
+    """``find_groups``' answer: the groups, best first, and the keys shared by more than
+    ``BLOCK_CAP`` records, which were not scored (too common to mean anything)."""
+
+    groups: list[Group]
+    skipped_keys: int = 0
+
+
+def _shared_keys(entity_key: str, rule_key: str) -> tuple[list[str], int]:
+    k = DedupeKey
+    n = func.count(k.id)
+    rows = db.session.execute(
+        select(k.key, n).where(k.entity_key == entity_key, k.rule_key == rule_key)
+        .group_by(k.key).having(n > 1)
+    ).all()  # fmt: skip
+    return [key for key, count in rows if count <= BLOCK_CAP], sum(
+        1 for _, count in rows if count > BLOCK_CAP
+    )
+
+
+def find_groups(
+    spec: EntitySpec, rule: Rule, *, user: Any = None, region: str | None = None
+) -> Grouping:
+    """Groups of ``spec``'s live records that ``rule`` (a rule of ``spec`` comparing it with
+    itself) finds alike, from the key table: keys shared by two or more records (SQL
+    ``GROUP BY``), the records of each key scored pair by pair, matching pairs joined into
+    groups. With ``user``, only records they may read (through the scoped query layer).
+    Raises ``ValueError`` for a cross-entity rule."""
+    if rule.compare_entity_key or rule.entity_key != spec.key:
+        raise ValueError("find_groups compares an entity's records with each other.")
+    region = region or default_region()
+    keys, skipped = _shared_keys(spec.key, rule.key)
+    blocks: dict[str, list[int]] = {}
+    k = DedupeKey
+    for start in range(0, len(keys), _BATCH):
+        chunk = keys[start : start + _BATCH]
+        for key, record_id in db.session.execute(
+            select(k.key, k.record_id).where(
+                k.entity_key == spec.key, k.rule_key == rule.key, k.key.in_(chunk)
+            )
+        ):
+            blocks.setdefault(key, []).append(record_id)
+    forms = _read_forms(spec, rule, {i for ids in blocks.values() for i in ids}, user, region)
+    parent: dict[int, int] = {}
+
+    def root(i: int) -> int:
+        while parent.setdefault(i, i) != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    pairs: dict[tuple[int, int], float] = {}
+    for ids in blocks.values():
+        live = sorted(i for i in set(ids) if i in forms)
+        for a, b in combinations(live, 2):
+            if (a, b) in pairs:
+                continue
+            found = _score(rule, forms[a], forms[b])
+            if found is not None:
+                pairs[(a, b)] = found[0]
+                parent[root(a)] = root(b)
+    groups: dict[int, Group] = {}
+    for (a, b), s in sorted(pairs.items()):
+        g = groups.setdefault(root(a), Group([]))
+        g.pairs.append((a, b, s))
+    for g in groups.values():
+        g.record_ids = sorted({i for a, b, _ in g.pairs for i in (a, b)})
+    out = sorted(groups.values(), key=lambda g: (-g.score, g.record_ids))
+    return Grouping(out, skipped)
+
+
+def _read_forms(spec: EntitySpec, rule: Rule, ids: set, user: Any, region: str) -> dict:
+    t = table_of(spec)
+    cols = [t.c.id, *(t.c[f] for f in rule_columns(rule, "this"))]
+    forms = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _BATCH):
+        chunk = ordered[start : start + _BATCH]
+        if user is not None:
+            query = scoped(user, spec, "read", columns=cols).where(t.c.id.in_(chunk))
+        else:  # the background job over every record; a page filters by the reader
+            query = select(*cols).where(t.c.id.in_(chunk), t.c.deleted_at.is_(None))
+        for row in db.session.execute(query).mappings():
+            forms[row["id"]] = _forms(rule, row, "this", region)
+    return forms
