@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from crm.dedupe.models import ACTIONS, BLOCK, WARN, DuplicateRule
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.metadata.keys import KEY_PATTERN
+from crm.metadata.keys import KEY_RE
 from crm.metadata.spec import EntitySpec
 
 METHODS = ("exact", "normalized", "phone", "email", "company", "domain", "fuzzy")
@@ -80,7 +80,7 @@ def _names(value: Any) -> tuple[str, ...] | None:
         value = [value]
     if not isinstance(value, list | tuple) or not value:
         return None
-    if not all(isinstance(v, str) and KEY_PATTERN.match(v) for v in value):
+    if not all(isinstance(v, str) and KEY_RE.match(v) for v in value):
         return None
     return tuple(value)
 
@@ -99,7 +99,7 @@ def check(
         errors.setdefault(where, []).append(message)
 
     key = data.get("key")
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+    if not isinstance(key, str) or not KEY_RE.match(key):
         err("key", _("Use lower-case letters, digits and underscores, starting with a letter."))
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
