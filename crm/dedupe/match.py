@@ -13,13 +13,13 @@ groups the keys with SQL ``GROUP BY`` and scores only the records inside each gr
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import combinations
+from itertools import combinations, permutations
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.dedupe import normalize
 from crm.dedupe.models import KEY_LENGTH, DedupeKey
@@ -30,8 +30,6 @@ from crm.metadata.spec import EntitySpec
 from crm.records.query import scoped, table_of
 
 CANDIDATE_CAP = 500  # records one live check scores at most (a key this common is noise)
-BLOCK_CAP = 200  # records in one key group ``find_groups`` scores at most
-_BATCH = 500
 
 PHONE_REGION_SETTING = "phone_region"
 
@@ -76,19 +74,6 @@ class Found:
     hidden: int = 0
 
 
-@dataclass
-class Group:
-    """Records that are likely one and the same: ids, and the scored pairs that tie them."""
-
-    record_ids: list[int]
-    pairs: list[tuple[int, int, float]] = field(default_factory=list)
-
-    @property
-    def score(self) -> float:
-        """The best pair score in the group."""
-        return max((s for _, _, s in self.pairs), default=0.0)
-
-
 # --- values and their normal forms ----------------------------------------------------------
 
 
@@ -126,12 +111,21 @@ def normal_form(method: str, value: str | None, region: str | None) -> str | Non
 
 
 def similarity(a: str, b: str) -> float:
-    """Fuzzy similarity of two normalised texts, 0-1 (rapidfuzz): the better of the plain
-    ratio and the ratio with the words sorted, so "Smith John" and "John Smith" are 1.0."""
-    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b)) / 100.0
+    """Fuzzy similarity of two normalised texts, 0-1 (rapidfuzz ``ratio``) in the word
+    order that fits best, so "Smith John" and "John Smith" are 1.0, and a typo in a first
+    letter does not move a word elsewhere (as sorting the words would). Texts of more
+    than four words are compared with their words sorted."""
+    words = b.split()
+    if len(words) > 4 or len(a.split()) > 4:
+        return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b)) / 100.0
+    best = 0.0
+    for order in set(permutations(words)):
+        best = max(best, fuzz.ratio(a, " ".join(order)))
+    return best / 100.0
 
 
-def _forms(rule: Rule, values: Mapping[str, Any], side: str, region: str | None) -> list:
+def forms_of(rule: Rule, values: Mapping[str, Any], side: str, region: str | None) -> list:
+    """The normal forms of ``values`` for each condition of ``rule`` read on ``side``."""
     return [
         normal_form(c.method, _joined(values, c.fields_on(side)), region) for c in rule.conditions
     ]
@@ -160,10 +154,11 @@ def score(
     entity ("other") for a cross-entity rule. A blank never matches."""
     region = region or default_region()
     b_side = b_side or ("other" if rule.compare_entity_key else "this")
-    return _score(rule, _forms(rule, a, a_side, region), _forms(rule, b, b_side, region))
+    return score_forms(rule, forms_of(rule, a, a_side, region), forms_of(rule, b, b_side, region))
 
 
-def _score(rule: Rule, fa: list, fb: list) -> tuple[float, tuple[Reason, ...]] | None:
+def score_forms(rule: Rule, fa: list, fb: list) -> tuple[float, tuple[Reason, ...]] | None:
+    """``score`` on normal forms already computed (``forms_of``)."""
     reasons = []
     for c, x, y in zip(rule.conditions, fa, fb, strict=True):
         s = _compare(c, x, y)
@@ -263,7 +258,7 @@ def candidates(
     if not ids:
         return Found(())
     side = "other" if rule.compare_entity_key else "this"
-    mine = _forms(rule, values, "this", region)
+    mine = forms_of(rule, values, "this", region)
     t = table_of(target)
     cols = [t.c.id, *(t.c[f] for f in rule_columns(rule, side))]
     matches, seen = [], set()
@@ -271,7 +266,7 @@ def candidates(
         scoped(user, target, "read", columns=cols).where(t.c.id.in_(ids))
     ).mappings():
         seen.add(row["id"])
-        found = _score(rule, mine, _forms(rule, row, side, region))
+        found = score_forms(rule, mine, forms_of(rule, row, side, region))
         if found is not None:
             matches.append(Match(row["id"], found[0], found[1]))
     matches.sort(key=lambda m: (-m.score, m.record_id))
@@ -282,97 +277,13 @@ def candidates(
         unseen = [i for i in ids if i not in seen]
         query = select(*cols).where(t.c.id.in_(unseen), t.c.deleted_at.is_(None))
         for row in db.session.execute(query).mappings():
-            if _score(rule, mine, _forms(rule, row, side, region)) is not None:
+            if score_forms(rule, mine, forms_of(rule, row, side, region)) is not None:
                 hidden += 1
     return Found(tuple(matches), hidden)
 
 
-# --- groups over all records -------------------------------------------------------------------
+def find_groups(spec: EntitySpec, rule: Any, **kwargs: Any) -> Any:
+    """``crm.dedupe.groups.find_groups``: duplicate groups over all records."""
+    from crm.dedupe import groups
 
-
-@dataclass
-class Grouping:
-    """``find_groups``' answer: the groups, best first, and the keys shared by more than
-    ``BLOCK_CAP`` records, which were not scored (too common to mean anything)."""
-
-    groups: list[Group]
-    skipped_keys: int = 0
-
-
-def _shared_keys(entity_key: str, rule_key: str) -> tuple[list[str], int]:
-    k = DedupeKey
-    n = func.count(k.id)
-    rows = db.session.execute(
-        select(k.key, n).where(k.entity_key == entity_key, k.rule_key == rule_key)
-        .group_by(k.key).having(n > 1)
-    ).all()  # fmt: skip
-    return [key for key, count in rows if count <= BLOCK_CAP], sum(
-        1 for _, count in rows if count > BLOCK_CAP
-    )
-
-
-def find_groups(
-    spec: EntitySpec, rule: Rule, *, user: Any = None, region: str | None = None
-) -> Grouping:
-    """Groups of ``spec``'s live records that ``rule`` (a rule of ``spec`` comparing it with
-    itself) finds alike, from the key table: keys shared by two or more records (SQL
-    ``GROUP BY``), the records of each key scored pair by pair, matching pairs joined into
-    groups. With ``user``, only records they may read (through the scoped query layer).
-    Raises ``ValueError`` for a cross-entity rule."""
-    if rule.compare_entity_key or rule.entity_key != spec.key:
-        raise ValueError("find_groups compares an entity's records with each other.")
-    region = region or default_region()
-    keys, skipped = _shared_keys(spec.key, rule.key)
-    blocks: dict[str, list[int]] = {}
-    k = DedupeKey
-    for start in range(0, len(keys), _BATCH):
-        chunk = keys[start : start + _BATCH]
-        for key, record_id in db.session.execute(
-            select(k.key, k.record_id).where(
-                k.entity_key == spec.key, k.rule_key == rule.key, k.key.in_(chunk)
-            )
-        ):
-            blocks.setdefault(key, []).append(record_id)
-    forms = _read_forms(spec, rule, {i for ids in blocks.values() for i in ids}, user, region)
-    parent: dict[int, int] = {}
-
-    def root(i: int) -> int:
-        while parent.setdefault(i, i) != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    pairs: dict[tuple[int, int], float] = {}
-    for ids in blocks.values():
-        live = sorted(i for i in set(ids) if i in forms)
-        for a, b in combinations(live, 2):
-            if (a, b) in pairs:
-                continue
-            found = _score(rule, forms[a], forms[b])
-            if found is not None:
-                pairs[(a, b)] = found[0]
-                parent[root(a)] = root(b)
-    groups: dict[int, Group] = {}
-    for (a, b), s in sorted(pairs.items()):
-        g = groups.setdefault(root(a), Group([]))
-        g.pairs.append((a, b, s))
-    for g in groups.values():
-        g.record_ids = sorted({i for a, b, _ in g.pairs for i in (a, b)})
-    out = sorted(groups.values(), key=lambda g: (-g.score, g.record_ids))
-    return Grouping(out, skipped)
-
-
-def _read_forms(spec: EntitySpec, rule: Rule, ids: set, user: Any, region: str) -> dict:
-    t = table_of(spec)
-    cols = [t.c.id, *(t.c[f] for f in rule_columns(rule, "this"))]
-    forms = {}
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), _BATCH):
-        chunk = ordered[start : start + _BATCH]
-        if user is not None:
-            query = scoped(user, spec, "read", columns=cols).where(t.c.id.in_(chunk))
-        else:  # the background job over every record; a page filters by the reader
-            query = select(*cols).where(t.c.id.in_(chunk), t.c.deleted_at.is_(None))
-        for row in db.session.execute(query).mappings():
-            forms[row["id"]] = _forms(rule, row, "this", region)
-    return forms
+    return groups.find_groups(spec, rule, **kwargs)
