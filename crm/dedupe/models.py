@@ -65,7 +65,8 @@ class DedupeKey(db.Model):
 
     __tablename__ = "dedupe_keys"
     __table_args__ = (
-        Index("ix_dedupe_keys_lookup", "entity_key", "rule_key", "key"),
+        # covering: a candidate lookup reads the index alone
+        Index("ix_dedupe_keys_lookup", "entity_key", "rule_key", "key", "record_id"),
         Index("ix_dedupe_keys_record", "entity_key", "record_id"),
     )
 

@@ -258,6 +258,8 @@ def save(
 PERSON_NAME_EMAIL = _l("Same person: similar name and same e-mail")
 PERSON_NAME_PHONE = _l("Same person: similar name and same phone")
 PERSON_NAME_BIRTH = _l("Same person: similar name and same date of birth")
+PERSON_NAME_ID = _l("Same person: similar name and same ID number")
+PERSON_ID_BIRTH = _l("Same person: same ID number and date of birth")
 COMPANY_NAME_PHONE = _l("Same company: same name and phone")
 COMPANY_NAME_WEBSITE = _l("Same company: same name and website")
 PERSON_THRESHOLD = 0.8
@@ -284,11 +286,13 @@ def person_rules(
     email: str | None = "email",
     phone: str | None = "phone",
     birth_date: str | None = None,
+    id_number: str | None = None,
 ) -> list[dict[str, Any]]:
     """The default rules of a person entity (contact, lead), as rule data: a similar name
-    (fuzzy, word order free) and the same e-mail; or a similar name and the same phone;
-    and, when the entity has a date of birth, a similar name and the same date. The name
-    is one field or several read together (["first_name", "last_name"])."""
+    (fuzzy, word order free) and the same e-mail; or a similar name and the same phone.
+    When the entity has a date of birth and/or an ID number (passport, national ID, tax
+    number), any two of name, date of birth and ID number agreeing. The name is one field
+    or several read together (["first_name", "last_name"])."""
     names: Any = name if isinstance(name, str) else list(name)
     fuzzy = {"field": names, "method": "fuzzy", "threshold": PERSON_THRESHOLD}
     out = []
@@ -298,9 +302,14 @@ def person_rules(
     if phone:
         out.append(_rule(f"{entity}_name_phone", entity, PERSON_NAME_PHONE,
                          [fuzzy, {"field": phone, "method": "phone"}]))  # fmt: skip
+    birth = {"field": birth_date, "method": "exact"}
+    ident = {"field": id_number, "method": "normalized"}
     if birth_date:
-        out.append(_rule(f"{entity}_name_birth", entity, PERSON_NAME_BIRTH,
-                         [fuzzy, {"field": birth_date, "method": "exact"}]))  # fmt: skip
+        out.append(_rule(f"{entity}_name_birth", entity, PERSON_NAME_BIRTH, [fuzzy, birth]))
+    if id_number:
+        out.append(_rule(f"{entity}_name_id", entity, PERSON_NAME_ID, [fuzzy, ident]))
+    if birth_date and id_number:
+        out.append(_rule(f"{entity}_id_birth", entity, PERSON_ID_BIRTH, [ident, birth]))
     return out
 
 
