@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from crm.dedupe.models import ACTIONS, BLOCK, WARN, DuplicateRule
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.metadata.keys import KEY_RE
+from crm.metadata.keys import KEY_RE, N_
 from crm.metadata.spec import EntitySpec
 
 METHODS = ("exact", "normalized", "phone", "email", "company", "domain", "fuzzy")
@@ -253,23 +252,59 @@ def save(
     return row
 
 
-# --- the default rules --------------------------------------------------------------------
+# --- the default rules (names in the company's default language: English; marked for
+# extraction with ``N_``, their translations carried as data below)
 
-PERSON_NAME_EMAIL = _l("Same person: similar name and same e-mail")
-PERSON_NAME_PHONE = _l("Same person: similar name and same phone")
-PERSON_NAME_BIRTH = _l("Same person: similar name and same date of birth")
-PERSON_NAME_ID = _l("Same person: similar name and same ID number")
-PERSON_ID_BIRTH = _l("Same person: same ID number and date of birth")
-COMPANY_NAME_PHONE = _l("Same company: same name and phone")
-COMPANY_NAME_WEBSITE = _l("Same company: same name and website")
+PERSON_NAME_EMAIL = N_("Same person: similar name and same e-mail")
+PERSON_NAME_PHONE = N_("Same person: similar name and same phone")
+PERSON_NAME_BIRTH = N_("Same person: similar name and same date of birth")
+PERSON_NAME_ID = N_("Same person: similar name and same ID number")
+PERSON_ID_BIRTH = N_("Same person: same ID number and date of birth")
+COMPANY_NAME_PHONE = N_("Same company: same name and phone")
+COMPANY_NAME_WEBSITE = N_("Same company: same name and website")
 PERSON_THRESHOLD = 0.8
 
 
-def _rule(key: str, entity: str, name: Any, conditions: list[dict]) -> dict[str, Any]:
+# The default rules' names in the other languages, carried as data like a starter's labels
+# (a rule's name is the administrator's to change; these are its first translations).
+_NAME_TRANSLATIONS: dict[str, dict[str, str]] = {
+    "Same company: same name and phone": {
+        "zh_Hans": "同一公司：名称相同且电话相同",
+        "es": "Misma empresa: mismo nombre y teléfono",
+    },
+    "Same company: same name and website": {
+        "zh_Hans": "同一公司：名称相同且网站相同",
+        "es": "Misma empresa: mismo nombre y sitio web",
+    },
+    "Same person: same ID number and date of birth": {
+        "zh_Hans": "同一人：证件号码和出生日期相同",
+        "es": "Misma persona: mismo número de identificación y fecha de nacimiento",
+    },
+    "Same person: similar name and same ID number": {
+        "zh_Hans": "同一人：姓名相近且证件号码相同",
+        "es": "Misma persona: nombre parecido y mismo número de identificación",
+    },
+    "Same person: similar name and same date of birth": {
+        "zh_Hans": "同一人：姓名相近且出生日期相同",
+        "es": "Misma persona: nombre parecido y misma fecha de nacimiento",
+    },
+    "Same person: similar name and same e-mail": {
+        "zh_Hans": "同一人：姓名相近且邮箱相同",
+        "es": "Misma persona: nombre parecido y mismo correo electrónico",
+    },
+    "Same person: similar name and same phone": {
+        "zh_Hans": "同一人：姓名相近且电话相同",
+        "es": "Misma persona: nombre parecido y mismo teléfono",
+    },
+}
+
+
+def _rule(key: str, entity: str, name: str, conditions: list[dict]) -> dict[str, Any]:
     return {
         "key": key,
         "entity_key": entity,
-        "name": str(name),
+        "name": name,
+        "translations": {"name": dict(_NAME_TRANSLATIONS.get(name, {}))},
         "enabled": True,
         "action": WARN,
         "on_create": True,

@@ -158,3 +158,15 @@ def test_a_rule_on_an_archived_or_unknown_field_is_refused_with_every_error(crm)
         "name", "action", "conditions.0.field", "conditions.0.threshold", "conditions.1.method"
     }  # fmt: skip
     assert db.session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_default_rules_are_valid_data_with_their_translations(crm):
+    person = rules.person_rules("contact", birth_date="born", id_number="passport")
+    assert [d["key"] for d in person] == [
+        "contact_name_email", "contact_name_phone", "contact_name_birth", "contact_name_id",
+        "contact_id_birth",
+    ]  # fmt: skip
+    for d in person + rules.company_rules("account"):
+        rule, errors = rules.check(d)
+        assert errors == {} and rules.as_data(rule)["conditions"] == d["conditions"]
+        assert set(d["translations"]["name"]) == {"zh_Hans", "es"}
