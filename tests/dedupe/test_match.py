@@ -170,3 +170,31 @@ def test_default_rules_are_valid_data_with_their_translations(crm):
         rule, errors = rules.check(d)
         assert errors == {} and rules.as_data(rule)["conditions"] == d["conditions"]
         assert set(d["translations"]["name"]) == {"zh_Hans", "es"}
+
+
+def test_a_fuzzy_only_rule_blocks_on_word_beginnings(crm, people):
+    fuzzy = {"field": "full_name", "method": "fuzzy", "threshold": 0.85}
+    save_rules(
+        {"key": "contact_name", "entity_key": "contact", "name": "Name", "conditions": [fuzzy]}
+    )
+    r = rule("contact_name")
+    assert match.keys_for(r, {"full_name": "Ann Lee"}) == {"0:ann|lee", "0:ann~lee"}
+    assert match.keys_for(r, {"full_name": "  "}) == set()
+    found = match.candidates(crm["mia"], spec("contact"), {"full_name": "Lee, Anne"}, r)
+    assert {m.record_id for m in found.matches} == {people["ann"], people["ann_bob"]}
+    found = match.candidates(crm["mia"], spec("contact"), {"full_name": "张三"}, r)
+    assert [m.record_id for m in found.matches] == [people["zhang"]]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"full_name": 12345, "email": 7, "phone": 3.5},
+        {"full_name": "x" * 5000, "email": "@" * 300, "phone": "+" + "9" * 400},
+        {"full_name": None, "email": None, "phone": None},
+        {},
+    ],
+)
+def test_odd_typed_values_find_nothing_and_raise_nothing(crm, people, typed):
+    for r in rules.enabled_rules("contact"):
+        assert match.candidates(crm["mia"], spec("contact"), typed, r).matches == ()
