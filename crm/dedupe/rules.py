@@ -223,18 +223,27 @@ def enabled_rules(entity_key: str, *, involving: bool = False) -> list[Rule]:
 
 
 def save(
-    data: Mapping[str, Any], spec: EntitySpec, other: EntitySpec | None = None
+    data: Mapping[str, Any],
+    spec: EntitySpec,
+    other: EntitySpec | None = None,
+    *,
+    actor_id: int | None = None,
 ) -> DuplicateRule:
-    """Create or replace (by ``key``) the rule of ``spec`` described by ``data`` and queue
-    the rebuild of its keys, in the caller's unit of work. ``ValidationFailed`` with every
-    error when the data does not check against the entities' live fields."""
+    """Create or replace (by ``key``) the rule of ``spec`` described by ``data``, in the
+    caller's unit of work, as a configuration change: the metadata version is bumped, the
+    change log gets a ``save_duplicate_rule`` entry (before and after), and the rebuild of
+    the rule's keys is queued. ``ValidationFailed`` with every error when the data does
+    not check against the entities' live fields, or the key belongs to another entity's
+    rule."""
     from crm.jobs import outbox
+    from crm.metadata.versioning import bump_version, log_change
 
     rule, errors = check({**data, "entity_key": spec.key}, spec, other)
     if rule is None:
         raise ValidationFailed(_("The duplicate rule was not saved."), errors=errors)
     stored = as_data(rule)
     row = db.session.scalar(select(DuplicateRule).where(DuplicateRule.key == rule.key))
+    before = None
     if row is None:
         row = DuplicateRule(key=rule.key)
         db.session.add(row)
@@ -243,12 +252,22 @@ def save(
             _("The duplicate rule was not saved."),
             errors={"key": [_("Another entity has a duplicate rule with this key.")]},
         )
+    else:
+        before = as_data(from_row(row))
     for name in ("entity_key", "name", "translations", "enabled", "action", "on_create"):
         setattr(row, name, stored[name])
     row.on_edit, row.compare_entity_key = stored["on_edit"], stored["compare_entity_key"]
     row.conditions = stored["conditions"]
     db.session.flush()
-    outbox.enqueue("dedupe.rebuild", {"rule": rule.key})
+    log_change(
+        version=bump_version(),
+        actor_id=actor_id,
+        entity_key=spec.key,
+        action="save_duplicate_rule",
+        before=before,
+        after=stored,
+    )
+    outbox.enqueue("dedupe.rebuild", {"rule": rule.key}, user_id=actor_id)
     return row
 
 

@@ -11,6 +11,7 @@ from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.jobs.models import Job
 from crm.metadata import specs
+from crm.metadata.models import ConfigChange
 from crm.records import service as records
 from crm.uow import unit_of_work
 from tests.dedupe.conftest import save_rules
@@ -114,6 +115,10 @@ def test_new_and_edited_records_get_keys_by_refresh(crm, people):
 
 
 def test_saving_a_rule_queues_the_rebuild_job(crm, people):
+    logged = db.session.scalars(
+        select(ConfigChange.after).where(ConfigChange.action == "save_duplicate_rule")
+    ).all()
+    assert [a["key"] for a in logged] == ["contact_name_email", "contact_name_phone"]
     kinds = list(db.session.scalars(select(Job.kind).where(Job.status == "done")))
     assert kinds.count("dedupe.rebuild") == 2  # one per rule
     n = db.session.scalar(
