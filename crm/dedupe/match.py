@@ -124,10 +124,21 @@ def similarity(a: str, b: str) -> float:
     return best / 100.0
 
 
-def forms_of(rule: Rule, values: Mapping[str, Any], side: str, region: str | None) -> list:
-    """The normal forms of ``values`` for each condition of ``rule`` read on ``side``."""
+def forms_of(
+    rule: Rule,
+    values: Mapping[str, Any],
+    side: str,
+    region: str | None,
+    known: Mapping[int, str] | None = None,
+) -> list:
+    """The normal forms of ``values`` for each condition of ``rule`` read on ``side``
+    (``known``: forms already at hand by condition index, e.g. read from a blocking key)."""
+    known = known or {}
     return [
-        normal_form(c.method, _joined(values, c.fields_on(side)), region) for c in rule.conditions
+        known[i]
+        if i in known
+        else normal_form(c.method, _joined(values, c.fields_on(side)), region)
+        for i, c in enumerate(rule.conditions)
     ]
 
 
