@@ -28,7 +28,7 @@ from crm.metadata.spec import EntitySpec
 from crm.records.query import scoped, table_of
 
 BLOCK_CAP = 200  # records in one key group scored at most (a key this common means little)
-_BATCH = 500
+_BATCH = 500  # ids per IN list when reading records
 
 
 @dataclass
@@ -53,39 +53,40 @@ class Grouping:
     skipped_keys: int = 0
 
 
-def _shared_keys(entity_key: str, rule_key: str) -> tuple[list[str], int]:
+def _blocks(entity_key: str, rule_key: str) -> tuple[Any, int]:
+    """(rows of (key, record_id) for the keys two to ``BLOCK_CAP`` records share, the
+    number of keys shared by more): one ``GROUP BY`` joined back to the key table, so the
+    database streams the blocks in a single statement."""
     k = DedupeKey
+    mine = (k.entity_key == entity_key, k.rule_key == rule_key)
     n = func.count(k.id)
-    rows = db.session.execute(
-        select(k.key, n).where(k.entity_key == entity_key, k.rule_key == rule_key)
-        .group_by(k.key).having(n > 1)
-    ).all()  # fmt: skip
-    return [key for key, count in rows if count <= BLOCK_CAP], sum(
-        1 for _, count in rows if count > BLOCK_CAP
+    shared = select(k.key.label("key"), n.label("n")).where(*mine).group_by(k.key).having(n > 1)
+    shared = shared.subquery()
+    skipped = db.session.scalar(
+        select(func.count()).select_from(shared).where(shared.c.n > BLOCK_CAP)
     )
+    rows = db.session.execute(
+        select(k.key, k.record_id)
+        .join(shared, shared.c.key == k.key)
+        .where(*mine, shared.c.n <= BLOCK_CAP)
+    )
+    return rows, int(skipped or 0)
 
 
 def _rule_pairs(spec: EntitySpec, rule: Rule, user: Any, region: str, pairs: dict) -> int:
     """Score the records sharing a key under ``rule`` into ``pairs`` ({(a, b): score});
     returns the number of keys skipped for holding more than ``BLOCK_CAP`` records."""
-    keys, skipped = _shared_keys(spec.key, rule.key)
+    rows, skipped = _blocks(spec.key, rule.key)
     blocks: dict[str, list[int]] = {}
-    k = DedupeKey
     # A non-fuzzy blocking condition's normal form is the key itself ("i:form"): read from
     # it rather than normalised again (phone parsing is most of the cost).
-    b = blocking_condition(rule)
-    reuse = rule.conditions[b].method != "fuzzy"
+    at = blocking_condition(rule)
+    reuse = rule.conditions[at].method != "fuzzy"
     known: dict[int, dict[int, str]] = {}
-    for start in range(0, len(keys), _BATCH):
-        chunk = keys[start : start + _BATCH]
-        for key, record_id in db.session.execute(
-            select(k.key, k.record_id).where(
-                k.entity_key == spec.key, k.rule_key == rule.key, k.key.in_(chunk)
-            )
-        ):
-            blocks.setdefault(key, []).append(record_id)
-            if reuse and len(key) < KEY_LENGTH:
-                known[record_id] = {b: key.split(":", 1)[1]}
+    for key, record_id in rows:
+        blocks.setdefault(key, []).append(record_id)
+        if reuse and len(key) < KEY_LENGTH:
+            known[record_id] = {at: key.split(":", 1)[1]}
     ids = {i for ids in blocks.values() for i in ids}
     forms = _read_forms(spec, rule, ids, user, region, known)
     scored: set[tuple[int, int]] = set()

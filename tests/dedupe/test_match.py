@@ -203,3 +203,11 @@ def test_a_fuzzy_only_rule_blocks_on_word_beginnings(crm, people):
 def test_odd_typed_values_find_nothing_and_raise_nothing(crm, people, typed):
     for r in rules.enabled_rules("contact"):
         assert match.candidates(crm["mia"], spec("contact"), typed, r).matches == ()
+
+
+def test_a_key_too_many_records_share_is_skipped_and_counted(crm, people, monkeypatch):
+    from crm.dedupe import groups
+
+    monkeypatch.setattr(groups, "BLOCK_CAP", 1)
+    found = match.find_groups(spec("contact"), rule("contact_name_email"))
+    assert found.groups == [] and found.skipped_keys == 1
