@@ -55,21 +55,18 @@ class Grouping:
 
 def _blocks(entity_key: str, rule_key: str) -> tuple[Any, int]:
     """(rows of (key, record_id) for the keys two to ``BLOCK_CAP`` records share, the
-    number of keys shared by more): one ``GROUP BY`` joined back to the key table, so the
-    database streams the blocks in a single statement."""
+    number of keys shared by more). The count per key is a window over one range of the
+    covering key index, in key order: one scan, whatever the planner knows of the table
+    (a join of the ``GROUP BY`` back to the table ran nested loops on a fresh table)."""
     k = DedupeKey
     mine = (k.entity_key == entity_key, k.rule_key == rule_key)
-    n = func.count(k.id)
-    shared = select(k.key.label("key"), n.label("n")).where(*mine).group_by(k.key).having(n > 1)
-    shared = shared.subquery()
-    skipped = db.session.scalar(
-        select(func.count()).select_from(shared).where(shared.c.n > BLOCK_CAP)
-    )
+    n = func.count().over(partition_by=k.key).label("n")
+    counted = select(k.key, k.record_id, n).where(*mine).subquery()
     rows = db.session.execute(
-        select(k.key, k.record_id)
-        .join(shared, shared.c.key == k.key)
-        .where(*mine, shared.c.n <= BLOCK_CAP)
-    )
+        select(counted.c.key, counted.c.record_id).where(counted.c.n > 1, counted.c.n <= BLOCK_CAP)
+    ).all()
+    per_key = select(k.key).where(*mine).group_by(k.key).having(func.count() > BLOCK_CAP)
+    skipped = db.session.scalar(select(func.count()).select_from(per_key.subquery()))
     return rows, int(skipped or 0)
 
 

@@ -227,18 +227,18 @@ def rule_columns(rule: Rule, side: str) -> list[str]:
 # --- live candidates ------------------------------------------------------------------------
 
 
-def _ids_with_keys(entity_key: str, rule_key: str, keys: set[str], exclude: int | None) -> list:
+def _with_keys(entity_key: str, rule_key: str, keys: set[str], exclude: int | None):
+    """The sub-``SELECT`` of the ids of the records carrying one of ``keys`` (at most
+    ``CANDIDATE_CAP`` rows of the covering key index; a repeat is harmless in ``IN``)."""
     k = DedupeKey
-    # No DISTINCT: SQLite would then walk the record index to avoid a sort; the covering
-    # lookup index answers this alone, and the few repeats are dropped here.
     query = (
         select(k.record_id)
         .where(k.entity_key == entity_key, k.rule_key == rule_key, k.key.in_(sorted(keys)))
-        .limit(CANDIDATE_CAP * 4)
+        .limit(CANDIDATE_CAP)
     )
     if exclude is not None:
         query = query.where(k.record_id != exclude)
-    return list(dict.fromkeys(db.session.scalars(query)))[:CANDIDATE_CAP]
+    return query
 
 
 def candidates(
@@ -254,7 +254,8 @@ def candidates(
     (being typed, not saved; ``exclude_id``: the record being edited) would duplicate:
     those ``user`` may read, read through the scoped query layer, best first; and for a
     blocking rule, how many others match that ``user`` may not read (a count only: their
-    values are scored and dropped, never returned). Raises nothing of its own."""
+    values are scored and dropped, never returned). One statement (two for a blocking
+    rule). Raises nothing of its own."""
     region = region or default_region()
     keys = keys_for(rule, values, side="this", region=region)
     if not keys:
@@ -266,9 +267,7 @@ def candidates(
     )
     if rule.target_entity_key != spec.key:
         exclude_id = None  # another entity's ids: the record itself is not among them
-    ids = _ids_with_keys(target.key, rule.key, keys, exclude_id)
-    if not ids:
-        return Found(())
+    ids = _with_keys(target.key, rule.key, keys, exclude_id)
     side = "other" if rule.compare_entity_key else "this"
     mine = forms_of(rule, values, "this", region)
     t = table_of(target)
@@ -283,12 +282,14 @@ def candidates(
             matches.append(Match(row["id"], found[0], found[1]))
     matches.sort(key=lambda m: (-m.score, m.record_id))
     hidden = 0
-    if rule.blocks and len(seen) < len(ids):
-        # The only read outside the scoped layer: those records' rule fields, to count the
-        # ones that match. Nothing of them leaves this function but the count.
-        unseen = [i for i in ids if i not in seen]
-        query = select(*cols).where(t.c.id.in_(unseen), t.c.deleted_at.is_(None))
+    if rule.blocks:
+        # The only read outside the scoped layer: the rule fields of the candidates the
+        # user could not read, to count the ones that match. Nothing of them leaves this
+        # function but the count.
+        query = select(*cols).where(t.c.id.in_(ids), t.c.deleted_at.is_(None))
         for row in db.session.execute(query).mappings():
+            if row["id"] in seen:
+                continue
             if score_forms(rule, mine, forms_of(rule, row, side, region)) is not None:
                 hidden += 1
     return Found(tuple(matches), hidden)
