@@ -32,6 +32,7 @@ from crm.records.query import table_of
 
 BATCH = 2000
 KIND = "dedupe.rebuild"
+JOB_RECORDS = 50_000  # records one job run keys before it queues its continuation
 
 
 def _rows_for(rule: Rule, spec: EntitySpec, side: str, rows: Iterable, region: str) -> list:
@@ -84,69 +85,70 @@ def refresh(spec: EntitySpec, record_ids: Iterable[int], *, region: str | None =
     return written
 
 
+def _entity_keys(rule: Rule) -> list[str]:
+    out = [rule.entity_key]
+    if rule.compare_entity_key and rule.compare_entity_key != rule.entity_key:
+        out.append(rule.compare_entity_key)
+    return out
+
+
+def rebuild_step(
+    rule: Rule,
+    position: tuple[int, int] | None,
+    *,
+    region: str,
+    limit: int | None = None,
+    batch: int = BATCH,
+    report: Callable[[int, str], None] | None = None,
+) -> tuple[int, tuple[int, int] | None]:
+    """Write the keys of ``rule`` for up to ``limit`` records (all with ``None``) from
+    ``position`` ((index of the entity among the rule's, last record id done); ``None``:
+    the start, which first drops the rule's keys), in the caller's transaction. Returns
+    (keys written, the position to go on from, or ``None`` when every record is done)."""
+    if position is None:
+        db.session.execute(delete(DedupeKey).where(DedupeKey.rule_key == rule.key))
+        position = (0, 0)
+    index, last = position
+    written = done = 0
+    entity_keys = _entity_keys(rule)
+    while index < len(entity_keys):
+        spec = specs.raw().entity(entity_keys[index])
+        pairs = _readable_rules(spec, [rule]) if spec is not None else []
+        sides = [side for _, side in pairs]
+        if not sides:
+            index, last = index + 1, 0
+            continue
+        t = table_of(spec)
+        cols = [t.c.id, *(t.c[f] for f in rule_columns(rule, sides[0]))]
+        while True:
+            if limit is not None and done >= limit:
+                return written, (index, last)
+            found = list(
+                db.session.execute(
+                    select(*cols)
+                    .where(t.c.id > last, t.c.deleted_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(batch)
+                ).mappings()
+            )
+            if not found:
+                break
+            last = found[-1]["id"]
+            rows = _rows_for(rule, spec, sides[0], found, region)
+            if rows:
+                db.session.execute(insert(DedupeKey), rows)
+            written += len(rows)
+            done += len(found)
+            if report is not None:
+                report(len(found), spec.key)
+        index, last = index + 1, 0
+    return written, None
+
+
 def _rebuild_rule(
     rule: Rule, region: str, report: Callable[[int, str], None] | None, batch: int
 ) -> int:
-    db.session.execute(delete(DedupeKey).where(DedupeKey.rule_key == rule.key))
-    written = 0
-    entity_keys = [rule.entity_key]
-    if rule.compare_entity_key and rule.compare_entity_key != rule.entity_key:
-        entity_keys.append(rule.compare_entity_key)
-    for entity_key in entity_keys:
-        spec = specs.raw().entities.get(entity_key)
-        if spec is None:
-            continue
-        for _rule, side in _readable_rules(spec, [rule]):
-            t = table_of(spec)
-            cols = [t.c.id, *(t.c[f] for f in rule_columns(rule, side))]
-            last = 0
-            while True:
-                found = list(
-                    db.session.execute(
-                        select(*cols)
-                        .where(t.c.id > last, t.c.deleted_at.is_(None))
-                        .order_by(t.c.id)
-                        .limit(batch)
-                    ).mappings()
-                )
-                if not found:
-                    break
-                last = found[-1]["id"]
-                rows = _rows_for(rule, spec, side, found, region)
-                if rows:
-                    db.session.execute(insert(DedupeKey), rows)
-                written += len(rows)
-                if report is not None:
-                    report(len(found), entity_key)
-    return written
-
-
-def rebuild(
-    *,
-    rule_key: str | None = None,
-    entity_key: str | None = None,
-    region: str | None = None,
-    report: Callable[[int, str], None] | None = None,
-    batch: int = BATCH,
-) -> int:
-    """Write again every key of the rule ``rule_key``, or of every enabled rule reading
-    ``entity_key``, in batches of ``batch`` records (``report(records, entity_key)`` after
-    each), in the caller's transaction; returns the number of keys written. A disabled or
-    deleted rule loses its keys."""
-    region = region or default_region()
-    if rule_key is not None:
-        wanted = [r for r in _all_rules() if r.key == rule_key]
-        if not wanted:
-            db.session.execute(delete(DedupeKey).where(DedupeKey.rule_key == rule_key))
-            return 0
-    else:
-        wanted = rules_mod.enabled_rules(entity_key or "", involving=True)
-    written = 0
-    for rule in wanted:
-        if rule.enabled:
-            written += _rebuild_rule(rule, region, report, batch)
-        else:
-            db.session.execute(delete(DedupeKey).where(DedupeKey.rule_key == rule.key))
+    written, _ = rebuild_step(rule, None, region=region, batch=batch, report=report)
     return written
 
 
@@ -165,18 +167,42 @@ def _describe(payload: Any, result: Any) -> dict[str, Any]:
 
 @handler(KIND, describe=_describe)
 def run_rebuild(ctx: Any) -> dict[str, Any]:
-    """The job: ``rebuild`` for the payload's ``rule`` or ``entity``."""
+    """The job. Payload ``{"entity": key}``: one job per enabled rule reading that entity
+    is queued. ``{"rule": key}``: the rule's keys from the start, or from ``"at"`` ([entity
+    index, last id]); after ``JOB_RECORDS`` records the job queues its continuation and
+    ends, so no transaction (and on SQLite no write lock) lasts the whole rebuild."""
+    from crm.jobs import outbox
+
+    entity_key, rule_key = ctx.payload.get("entity"), ctx.payload.get("rule")
+    if isinstance(entity_key, str) and rule_key is None:
+        wanted = rules_mod.enabled_rules(entity_key, involving=True)
+        for rule in wanted:
+            outbox.enqueue(KIND, {"rule": rule.key}, user_id=ctx.user_id)
+        return {"rules": len(wanted)}
+    if not isinstance(rule_key, str):
+        return {"skipped": True}
+    rule = next((r for r in _all_rules() if r.key == rule_key), None)
+    if rule is None or not rule.enabled:
+        db.session.execute(delete(DedupeKey).where(DedupeKey.rule_key == rule_key))
+        return {"keys": 0}
+    at = ctx.payload.get("at")
+    position = None
+    if isinstance(at, list) and len(at) == 2 and all(isinstance(v, int) for v in at):
+        position = (at[0], at[1])
     done = {"records": 0}
 
     def report(n: int, entity_key: str) -> None:
         done["records"] += n
         ctx.progress(done["records"], 0, entity_key, unit="row")
 
-    rule_key = ctx.payload.get("rule")
-    entity_key = ctx.payload.get("entity")
-    written = rebuild(
-        rule_key=rule_key if isinstance(rule_key, str) else None,
-        entity_key=entity_key if isinstance(entity_key, str) else None,
+    written, position = rebuild_step(
+        rule,
+        position,
+        region=default_region(),
+        limit=JOB_RECORDS,
+        batch=min(BATCH, JOB_RECORDS),
         report=report,
     )
-    return {"keys": written, "records": done["records"]}
+    if position is not None:
+        outbox.enqueue(KIND, {"rule": rule_key, "at": list(position)}, user_id=ctx.user_id)
+    return {"keys": written, "records": done["records"], "more": position is not None}

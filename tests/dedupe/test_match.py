@@ -9,6 +9,7 @@ from crm.dedupe import keys, match, rules
 from crm.dedupe.models import DedupeKey
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.jobs import outbox
 from crm.jobs.models import Job
 from crm.metadata import specs
 from crm.metadata.models import ConfigChange
@@ -211,3 +212,18 @@ def test_a_key_too_many_records_share_is_skipped_and_counted(crm, people, monkey
     monkeypatch.setattr(groups, "BLOCK_CAP", 1)
     found = match.find_groups(spec("contact"), rule("contact_name_email"))
     assert found.groups == [] and found.skipped_keys == 1
+
+
+def test_the_rebuild_job_goes_on_in_continuations(crm, people, monkeypatch):
+    monkeypatch.setattr(keys, "JOB_RECORDS", 1)
+    count = select(func.count()).select_from(DedupeKey)
+    before = db.session.scalar(count)
+    with unit_of_work():
+        outbox.enqueue("dedupe.rebuild", {"entity": "contact"})
+    db.session.rollback()
+    assert db.session.scalar(count) == before == 6  # 3 e-mails, 3 phones
+    results = db.session.scalars(select(Job.result).where(Job.kind == "dedupe.rebuild")).all()
+    assert sum(1 for r in results if r.get("more")) >= 4  # one record a run, then went on
+    found = match.candidates(crm["mia"], spec("contact"), {"full_name": "Ann Lee",
+                             "phone": "415 555 0101"}, rule("contact_name_phone"))  # fmt: skip
+    assert [m.record_id for m in found.matches] == [people["ann"]]
