@@ -295,6 +295,31 @@ def candidates(
     return Found(tuple(matches), hidden)
 
 
+def check(
+    user: Any,
+    spec: EntitySpec,
+    values: Mapping[str, Any],
+    *,
+    creating: bool,
+    exclude_id: int | None = None,
+    region: str | None = None,
+) -> list[tuple[Rule, Found]]:
+    """``candidates`` under every enabled rule of ``spec`` that applies to a create
+    (``creating``) or an edit, in rule order, for those that found something: what the
+    form's live warning, the save's blocking check, import and the API all ask."""
+    from crm.dedupe.rules import enabled_rules
+
+    region = region or default_region()
+    out = []
+    for rule in enabled_rules(spec.key):
+        if not (rule.on_create if creating else rule.on_edit):
+            continue
+        found = candidates(user, spec, values, rule, exclude_id=exclude_id, region=region)
+        if found.matches or found.hidden:
+            out.append((rule, found))
+    return out
+
+
 def find_groups(spec: EntitySpec, rule: Any, **kwargs: Any) -> Any:
     """``crm.dedupe.groups.find_groups``: duplicate groups over all records."""
     from crm.dedupe import groups

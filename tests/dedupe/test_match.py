@@ -227,3 +227,13 @@ def test_the_rebuild_job_goes_on_in_continuations(crm, people, monkeypatch):
     found = match.candidates(crm["mia"], spec("contact"), {"full_name": "Ann Lee",
                              "phone": "415 555 0101"}, rule("contact_name_phone"))  # fmt: skip
     assert [m.record_id for m in found.matches] == [people["ann"]]
+
+
+def test_check_runs_the_rules_that_apply_to_a_create_or_an_edit(crm, people):
+    data = rules.person_rules("contact")[1]
+    save_rules({**data, "on_edit": False})  # the phone rule: on create only
+    typed = {"full_name": "Ann Lee", "email": "ann@acme.com", "phone": "(415) 555-0101"}
+    created = match.check(crm["mia"], spec("contact"), typed, creating=True)
+    assert [r.key for r, _ in created] == ["contact_name_email", "contact_name_phone"]
+    edited = match.check(crm["mia"], spec("contact"), typed, creating=False, exclude_id=1)
+    assert [r.key for r, _ in edited] == ["contact_name_email"]
