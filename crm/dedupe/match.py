@@ -182,13 +182,16 @@ def score_forms(rule: Rule, fa: list, fb: list) -> tuple[float, tuple[Reason, ..
 # --- blocking keys ----------------------------------------------------------------------------
 
 
+MAX_KEY_WORDS = 6  # a long text keys on its first six distinct words in sorted order
+
+
 def _fuzzy_keys(form: str) -> set[str]:
-    words = form.split()
+    words = sorted(set(form.split()))[:MAX_KEY_WORDS]
     if len(words) == 1:
         w = words[0]
         return {w[:3], w[-3:]} if not normalize.is_cjk(w[0]) else {w[:2], w[-2:]}
     keys = set()
-    for x, y in combinations(sorted(words), 2):
+    for x, y in combinations(words, 2):
         keys.add(f"{min(x[:3], y[:3])}|{max(x[:3], y[:3])}")
         keys.add(f"{min(x[-3:], y[-3:])}~{max(x[-3:], y[-3:])}")
     return keys
