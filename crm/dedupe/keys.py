@@ -152,6 +152,35 @@ def _rebuild_rule(
     return written
 
 
+def rebuild(
+    *,
+    rule_key: str | None = None,
+    entity_key: str | None = None,
+    region: str | None = None,
+    report: Callable[[int, str], None] | None = None,
+    batch: int = BATCH,
+) -> int:
+    """Write again every key of the rule ``rule_key``, or of every enabled rule reading
+    ``entity_key``, in batches of ``batch`` records (``report(records, entity_key)`` after
+    each), all in the caller's transaction (the job goes in steps: ``run_rebuild``);
+    returns the number of keys written. A disabled or deleted rule loses its keys."""
+    region = region or default_region()
+    if rule_key is not None:
+        wanted = [r for r in _all_rules() if r.key == rule_key]
+        if not wanted:
+            db.session.execute(delete(DedupeKey).where(DedupeKey.rule_key == rule_key))
+            return 0
+    else:
+        wanted = rules_mod.enabled_rules(entity_key or "", involving=True)
+    written = 0
+    for rule in wanted:
+        if rule.enabled:
+            written += _rebuild_rule(rule, region, report, batch)
+        else:
+            db.session.execute(delete(DedupeKey).where(DedupeKey.rule_key == rule.key))
+    return written
+
+
 def _all_rules() -> list[Rule]:
     from crm.dedupe.models import DuplicateRule
 

@@ -238,3 +238,14 @@ def test_check_runs_the_rules_that_apply_to_a_create_or_an_edit(crm, people):
     assert [r.key for r, _ in created] == ["contact_name_email", "contact_name_phone"]
     edited = match.check(crm["mia"], spec("contact"), typed, creating=False, exclude_id=1)
     assert [r.key for r, _ in edited] == ["contact_name_email"]
+
+
+def test_rebuild_in_one_go_writes_what_the_jobs_wrote(crm, people):
+    count = select(func.count()).select_from(DedupeKey)
+    before = db.session.scalar(count)
+    with unit_of_work():
+        db.session.execute(DedupeKey.__table__.delete())
+        assert keys.rebuild(entity_key="contact") == before == 6
+    with unit_of_work():
+        assert keys.rebuild(rule_key="no_such_rule") == 0
+    assert db.session.scalar(count) == 6
