@@ -270,8 +270,10 @@ def candidates(
     )
     if rule.target_entity_key != spec.key:
         exclude_id = None  # another entity's ids: the record itself is not among them
-    ids = _with_keys(target.key, rule.key, keys, exclude_id)
     side = "other" if rule.compare_entity_key else "this"
+    if target is None or not all(target.field(f) for f in rule_columns(rule, side)):
+        return Found(())  # a rule on an archived field finds nothing until it is fixed
+    ids = _with_keys(target.key, rule.key, keys, exclude_id)
     mine = forms_of(rule, values, "this", region)
     t = table_of(target)
     cols = [t.c.id, *(t.c[f] for f in rule_columns(rule, side))]

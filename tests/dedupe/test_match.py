@@ -249,3 +249,23 @@ def test_rebuild_in_one_go_writes_what_the_jobs_wrote(crm, people):
     with unit_of_work():
         assert keys.rebuild(rule_key="no_such_rule") == 0
     assert db.session.scalar(count) == 6
+
+
+def test_a_rule_whose_field_was_archived_keys_nothing_and_cannot_be_saved_again(crm, people):
+    from crm.schema import service as schema
+
+    schema.archive_field("contact", "phone")
+    with pytest.raises(ValidationFailed) as e, unit_of_work():
+        rules.save(rules.person_rules("contact")[1], spec("contact"))
+    assert list(e.value.errors) == ["conditions.1.field"]
+    with unit_of_work():
+        keys.refresh(spec("contact"), people.values())
+    n = db.session.scalar(
+        select(func.count())
+        .select_from(DedupeKey)
+        .where(DedupeKey.rule_key == "contact_name_phone")
+    )
+    assert n == 0  # its records carry no keys until the rule is fixed; e-mail keys stay
+    typed = {"full_name": "Ann Lee", "email": "ann@acme.com", "phone": "(415) 555-0101"}
+    found = match.check(crm["mia"], spec("contact"), typed, creating=True)
+    assert [r.key for r, _ in found] == ["contact_name_email"]
