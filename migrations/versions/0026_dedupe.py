@@ -41,7 +41,9 @@ def upgrade() -> None:
         sa.Column("rule_key", sa.String(41), nullable=False),
         sa.Column("key", sa.String(200), nullable=False),
     )
-    op.create_index("ix_dedupe_keys_lookup", "dedupe_keys", ["entity_key", "rule_key", "key", "record_id"])
+    op.create_index(
+        "ix_dedupe_keys_lookup", "dedupe_keys", ["entity_key", "rule_key", "key", "record_id"]
+    )
     op.create_index("ix_dedupe_keys_record", "dedupe_keys", ["entity_key", "record_id"])
 
 
