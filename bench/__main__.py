@@ -6,6 +6,7 @@ import sys
 
 from bench import (
     board_bench,
+    dedupe_bench,
     i18n_bench,
     import_bench,
     import_read_bench,
@@ -26,6 +27,7 @@ BENCHES = {
     "package": package_bench.main,
     "import_read": import_read_bench.main,
     "import": import_bench.main,
+    "dedupe": dedupe_bench.main,
 }
 
 

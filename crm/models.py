@@ -8,6 +8,7 @@ def import_all() -> None:
     import crm.approvals.models
     import crm.auth.models
     import crm.automation.models
+    import crm.dedupe.models
     import crm.golive.models
     import crm.imports.models
     import crm.jobs.models

@@ -40,6 +40,7 @@ MAX_TEXT = 120
 
 ACTIONS = {
     "create_entity": _l("Created entity"),
+    "save_duplicate_rule": _l("Changed duplicate rule"),
     "update_entity": _l("Changed entity"),
     "archive_entity": _l("Archived entity"),
     "restore_entity": _l("Restored entity"),

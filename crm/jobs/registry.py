@@ -28,6 +28,7 @@ HANDLER_MODULES = (
     "crm.golive.plan",
     "crm.webhooks.service",
     "crm.notifications.sending",
+    "crm.dedupe.keys",
 )
 
 # Work the queue does every minute, as "module:function" names: each is called with no
