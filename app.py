@@ -68,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.jobs import queue as job_queue
     from crm.jobs import views as job_views
     from crm.pipelines import views as pipeline_views
+    from crm.pools import views as pool_views
     from crm.records import views as records_views
     from crm.web import register_web, templating
     from crm.web.views import bp as web_bp
@@ -86,5 +87,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import_views.register(app)
     golive.register(app)
     activity_views.register(app)
+    pool_views.register(app)
     register_cli(app)
     return app

@@ -14,4 +14,5 @@ def import_all() -> None:
     import crm.notifications.models
     import crm.packages.models
     import crm.pipelines.models
+    import crm.pools.models
     import crm.records.models  # noqa: F401
