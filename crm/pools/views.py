@@ -77,6 +77,12 @@ def claim(key: str, record_id: int):
     spec = entity_for(key)
     try:
         service.claim(current_user, spec, record_id)
+    except NotFound as exc:
+        # Claimed by someone else meanwhile, or never theirs to see: the same words.
+        exc.message = _("This record is no longer in the pool.")
+        if is_htmx():
+            return _claim_block(spec, record_id, exc.message, False, exc.status)
+        raise
     except (Conflict, Forbidden) as exc:
         if is_htmx():
             return _claim_block(spec, record_id, exc.message, False, exc.status)
