@@ -28,6 +28,7 @@ from tests.authz.probes_lists import (
     probe_save_view,
     probe_validate,
 )
+from tests.authz.probes_pools import probe_claim, probe_pool_list, probe_pool_return
 from tests.authz.probes_records import (
     probe_access_panel,
     probe_binned,
@@ -59,6 +60,8 @@ def admin_sample(world: World, name: str):
         "user_id": world.user_id("spare"),
         # the world has no pipeline: the gate answers before the route looks for one
         "pipeline_key": "sales",
+        # the world has no pool either: the gate answers before the route looks for one
+        "pool_id": 1,
     }
     return real[name]
 
@@ -72,6 +75,7 @@ MISSING = {
     "role_id": 999999,
     "user_id": 999999,
     "pipeline_key": "nosuchpipeline",
+    "pool_id": 999999,
 }
 
 
@@ -186,6 +190,11 @@ RECORD_ROUTES: dict[str, Route] = {
     "activities.task_done": _r("POST", probe_task_state, note="the actor's task on the record"),
     "activities.task_reopen": _r("POST", probe_task_state),
     "activities.task_delete": _r("POST", probe_task_state),
+    # Customer pools (issue 18): the world has none, so every claim, pool list and return
+    # is refused and changes nothing (tests/authz/probes_pools.py; tests/pools for the rest).
+    "pools.claim": _r("POST", probe_claim),
+    "pools.pool_list": _r("GET", probe_pool_list),
+    "pools.return_records": _r("POST", probe_pool_return),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }
@@ -214,7 +223,7 @@ PUBLIC = {
     "web.healthz": "health check (public)",
     "invite.accept": "accepting an invitation with a one-time token (public)",
 }
-ADMIN_BLUEPRINTS = {"designer": "configure", "access": "manage_access"}
+ADMIN_BLUEPRINTS = {"designer": "configure", "access": "manage_access", "pools_admin": "configure"}
 
 
 def route_table(app) -> dict[str, Route]:

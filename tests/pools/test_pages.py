@@ -23,7 +23,7 @@ def test_pool_list_shows_records_claim_buttons_and_quota(people, login_as):
     body = r.get_data(as_text=True)
     assert "Pooled Ltd" in body and "Kept Ltd" not in body
     assert "You can claim 3 more today." in body
-    assert f'/r/account/{rec}/claim' in body
+    assert f"/r/account/{rec}/claim" in body
     # search narrows the pool's list
     r = client.get("/r/account/pools/east/?q=nothing-like-it")
     assert "Pooled Ltd" not in r.get_data(as_text=True)
@@ -60,7 +60,9 @@ def test_claim_refusals_and_plain_form(people, login_as):
     r = client.post(f"/r/account/{b}/claim")
     assert r.status_code == 400 and owner_of(b) is None
     for bad in ("0", "-1", str(2**63), "abc"):
-        assert client.post(f"/r/account/{bad}/claim", data={"csrf_token": client.csrf_token()}).status_code in (400, 404)
+        assert client.post(
+            f"/r/account/{bad}/claim", data={"csrf_token": client.csrf_token()}
+        ).status_code in (400, 404)
 
 
 def test_record_page_shows_pool_and_claim(people, login_as):
@@ -69,7 +71,7 @@ def test_record_page_shows_pool_and_claim(people, login_as):
     rec = account(ann, "Pooled Ltd")
     into_pool(people["max"], [rec], note="Left")
     body = login_as(bob).get(f"/r/account/{rec}").get_data(as_text=True)
-    assert "In pool East since" in body and f'/r/account/{rec}/claim' in body
+    assert "In pool East since" in body and f"/r/account/{rec}/claim" in body
     assert "put this in East: returned by hand — Left" in body
     body = login_as(ann).get(f"/r/account/{rec}").get_data(as_text=True)
     assert "claim it again from" in body  # cool-down
