@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from crm.access import policy
@@ -117,7 +118,9 @@ def return_records(key: str):
             return vary(make_response(body, exc.status))
         flash(exc.message, "error")
         return redirect(url_for("records.record_list", key=spec.key))
-    message = _("%(num)d returned to the pool.", num=n)
+    message = ngettext(
+        "%(num)d record returned to the pool.", "%(num)d records returned to the pool.", n
+    )
     if is_htmx():
         body = render_template("pools/_returned.html", message=message, ok=True)
         return trigger(vary(make_response(body)), "records-changed")

@@ -44,6 +44,7 @@ CHECKED = (
     "templates/imports",
     "templates/golive",
     "templates/activities",
+    "templates/pools",
 )
 
 # Text that is the same in every language, each with the reason.

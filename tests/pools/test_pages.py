@@ -87,7 +87,7 @@ def test_bulk_return_from_the_list(people, login_as):
     r = client.hx_post(
         "/r/account/pools/return", {"pick": [f"{a}:1", f"{b}:1"], "pool": "east", "note": "idle"}
     )
-    assert r.status_code == 200 and "2 returned" in r.get_data(as_text=True)
+    assert r.status_code == 200 and "2 records returned" in r.get_data(as_text=True)
     assert owner_of(a) is None and owner_of(b) is None
     r = client.hx_post("/r/account/pools/return", {"pick": [f"{a}:2"], "pool": "east", "note": "x"})
     assert r.status_code == 404  # in the pool now: no longer Max's to assign
