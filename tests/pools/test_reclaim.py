@@ -101,3 +101,74 @@ def test_sweep_without_rules_does_nothing(people, monkeypatch):
     account(people["ann"])
     freeze(monkeypatch, utcnow() + timedelta(days=400))
     assert reclaim.sweep() == {"returned": 0, "warned": 0}
+
+
+def test_stage_move_and_won_rules(people, monkeypatch):
+    """ "No stage move" runs from the last move; "no won deal" only from a move into a
+    won stage (stage moves written straight to their table: the rule reads only them)."""
+    from crm.pipelines.models import PipelineRow, StageMove, StageRow
+
+    ann = people["ann"]
+    make_pool(people["admin"], key="moves", no_stage_move_days="10")
+    start = utcnow()
+    moved, still = account(ann, "Moved"), account(ann, "Still")
+    pipeline = PipelineRow(entity_key="account", key="sales", name="Sales")
+    db.session.add(pipeline)
+    db.session.flush()
+    db.session.add_all(
+        [
+            StageRow(pipeline_id=pipeline.id, entity_key="account", key="new", name="New"),
+            StageRow(pipeline_id=pipeline.id, entity_key="account", key="won", name="Won",
+                     category="won"),
+            StageMove(entity_key="account", record_id=moved, pipeline="sales", to_stage="new",
+                      at=start + timedelta(days=8)),
+            StageMove(entity_key="account", record_id=still, pipeline="sales", to_stage="won",
+                      at=start + timedelta(days=1)),
+        ]
+    )  # fmt: skip
+    db.session.commit()
+    freeze(monkeypatch, start + timedelta(days=12))
+    assert reclaim.sweep()["returned"] == 1
+    assert owner_of(still) is None and owner_of(moved) == ann.id
+
+
+def test_no_won_rule_ignores_other_moves(people, monkeypatch):
+    from crm.pipelines.models import PipelineRow, StageMove, StageRow
+
+    ann = people["ann"]
+    make_pool(people["admin"], key="wins", no_won_days="10")
+    start = utcnow()
+    won, busy = account(ann, "Won"), account(ann, "Busy")
+    pipeline = PipelineRow(entity_key="account", key="sales", name="Sales")
+    db.session.add(pipeline)
+    db.session.flush()
+    db.session.add_all(
+        [
+            StageRow(pipeline_id=pipeline.id, entity_key="account", key="new", name="New"),
+            StageRow(pipeline_id=pipeline.id, entity_key="account", key="won", name="Won",
+                     category="won"),
+            StageMove(entity_key="account", record_id=won, pipeline="sales", to_stage="won",
+                      at=start + timedelta(days=8)),
+            StageMove(entity_key="account", record_id=busy, pipeline="sales", to_stage="new",
+                      at=start + timedelta(days=9)),
+        ]
+    )  # fmt: skip
+    db.session.commit()
+    freeze(monkeypatch, start + timedelta(days=12))
+    assert reclaim.sweep()["returned"] == 1
+    assert owner_of(busy) is None and owner_of(won) == ann.id
+    entry = db.session.scalar(select(PoolEntry).where(PoolEntry.record_id == busy))
+    assert entry.reason == "no_won"
+
+
+def test_the_reclaim_task_is_periodic(app):
+    from datetime import datetime
+
+    from crm.jobs import queue
+
+    huey = queue.current().huey
+    due = {t.name for t in huey.read_periodic(datetime(2026, 12, 5, 10, 7))}
+    assert "atelier.reclaim_pools" in due  # hourly, at seven past
+    assert "atelier.reclaim_pools" not in {
+        t.name for t in huey.read_periodic(datetime(2026, 12, 5, 10, 8))
+    }
