@@ -313,7 +313,9 @@ def _widening(r: Rights, key: str, action: str, table: Table) -> tuple[ColumnEle
     """What widens ``action``'s level for ``r``: shares and the records of the pools they
     see, as one condition (None: nothing), and a key telling which (for ``_built``)."""
     shared = _share_condition(r, key, action, table)
-    pools = _pools_seen(r, key, action)
+    # Kept with the rights per table object: a pool change bumps the metadata version,
+    # which makes new tables, so no request (or job) reads the pools more than once.
+    pools = _built(r, ("pools_seen", key, action), table, lambda: _pools_seen(r, key, action))
     if not pools:
         return shared, shared is not None
     from crm.pools import scope as pool_scope
