@@ -18,12 +18,12 @@ department under it: a prefix match on the departments' materialized path, resol
 SQL), all. Records shared with me, or with my department or one above it, add to "read"
 (read or edit shares) and "edit" (edit shares) where the role grants that action at all:
 as in the commercial CRMs, the entity-level right gates, sharing widens the record set.
-The records of a customer pool (no owner) add to "read" for whoever sees
-the pool, at the same levels as shares (``crm.pools.scope``). Every action other than read
-also needs the record to be readable, and bulk edit needs
-edit too: no one acts on what they cannot see. The levels and the share rule are stated
-once, in ``crm.access.levels``: the SQL here, the query-free shortcut of ``allowed_on``,
-the "who can see this" panel and the no-escalation rule all derive from those entries.
+The records of a customer pool (no owner) add to "read" for whoever sees the pool, at the
+same levels as shares (``crm.pools.scope``). Every action other than read also needs the
+record to be readable, and bulk edit needs edit too: no one acts on what they cannot see.
+The levels and the share rule are stated once, in ``crm.access.levels``: the SQL here, the
+query-free shortcut of ``allowed_on``, the "who can see this" panel and the no-escalation
+rule all derive from those entries.
 """
 
 from __future__ import annotations
