@@ -65,9 +65,15 @@ def pool_list(key: str, pool_key: str):
 
 
 def _claim_block(spec, record_id: int, message: str, ok: bool, status: int = 200):
+    # From a pool's list: its quota line follows (out of band).
+    pool = pool_specs.by_key(spec.key, request.form.get("pool", "")[:41])
+    quota = None
+    if pool is not None and pool_specs.may_see(pool, policy.rights(current_user)):
+        quota = {"remaining": service.remaining_today(current_user, pool)}
     body = render_template(
-        "pools/_claimed.html", spec=spec, record_id=record_id, message=message, ok=ok
-    )
+        "pools/_claimed.html", spec=spec, record_id=record_id, message=message, ok=ok,
+        quota=quota,
+    )  # fmt: skip
     return vary(make_response(body, status))
 
 

@@ -53,8 +53,9 @@ def test_claim_refusals_and_plain_form(people, login_as):
     client = login_as(bob)
     r = client.submit(f"/r/account/{a}/claim", {})
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/r/account/{a}")
-    r = client.hx_post(f"/r/account/{b}/claim", {})
+    r = client.hx_post(f"/r/account/{b}/claim", {"pool": "east"})
     assert r.status_code == 409 and "the most allowed" in r.get_data(as_text=True)
+    assert 'id="quota" hx-swap-oob="true">You can claim 0 more today.' in r.get_data(as_text=True)
     assert owner_of(b) is None
     # no CSRF token: refused, nothing changed
     r = client.post(f"/r/account/{b}/claim")
