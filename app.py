@@ -70,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.jobs import views as job_views
     from crm.notifications import views as notification_views
     from crm.pipelines import views as pipeline_views
+    from crm.pools import views as pool_views
     from crm.records import views as records_views
     from crm.web import register_web, templating
     from crm.web.views import bp as web_bp
@@ -92,5 +93,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_webhooks(app)
     approval_views.register(app)
     notification_views.register(app)
+    pool_views.register(app)
     register_cli(app)
     return app

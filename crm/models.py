@@ -16,5 +16,6 @@ def import_all() -> None:
     import crm.notifications.models
     import crm.packages.models
     import crm.pipelines.models
+    import crm.pools.models
     import crm.records.models
     import crm.webhooks.models  # noqa: F401

@@ -917,6 +917,7 @@ class TimelineEntry:
     # "note" | "create" | "update" | "delete" | "restore" | "assign" | "share" | "stage"
     # | "task" (a task done, its subject in body) | "activity" (crm.activities)
     # | "approval" (crm.approvals: the words in subject, a comment in body)
+    # | "pool_enter" / "pool_claim" (crm.pools: their words in body)
     kind: str
     user_id: int | None
     body: str = ""
@@ -981,6 +982,13 @@ def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[T
     # Stage moves are told in words by their own entries: an update does not repeat them.
     told = {STAGE_FIELD} if moves else set()
     for h in db.session.execute(history, params):
+        if h.action.startswith("pool_"):  # entered or claimed from a customer pool
+            from crm.pools.history import words
+
+            entries.append(
+                TimelineEntry(h.at, h.action, h.user_id, body=words(h.action, h.changes))
+            )
+            continue
         changes = tuple(
             (k, old, new)
             for k, (old, new) in (h.changes or {}).items()

@@ -29,6 +29,7 @@ from tests.authz.probes_lists import (
     probe_save_view,
     probe_validate,
 )
+from tests.authz.probes_pools import probe_claim, probe_pool_list, probe_pool_return
 from tests.authz.probes_records import (
     probe_access_panel,
     probe_binned,
@@ -62,6 +63,8 @@ def admin_sample(world: World, name: str):
         # the world has no pipeline: the gate answers before the route looks for one
         "pipeline_key": "sales",
         "rule_id": world.rule_id,
+        # the world has no pool either: the gate answers before the route looks for one
+        "pool_id": 1,
     }
     if name in ("delivery_id", "host_id"):
         delivery_id, host_id = webhook_rows()
@@ -81,6 +84,7 @@ MISSING = {
     "delivery_id": 999999,
     "host_id": 999999,
     "rule_id": 999999,
+    "pool_id": 999999,
 }
 
 
@@ -201,6 +205,11 @@ RECORD_ROUTES: dict[str, Route] = {
     "approvals.request_page": _r("GET", probe_approvals, note="approver, asker or admin"),
     "approvals.approve": _r("POST", probe_approvals, note="current step's approver or admin"),
     "approvals.reject": _r("POST", probe_approvals),
+    # Customer pools (issue 18): the world has none, so every claim, pool list and return
+    # is refused and changes nothing (tests/authz/probes_pools.py; tests/pools for the rest).
+    "pools.claim": _r("POST", probe_claim),
+    "pools.pool_list": _r("GET", probe_pool_list),
+    "pools.return_records": _r("POST", probe_pool_return),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }
@@ -247,6 +256,7 @@ ADMIN_BLUEPRINTS = {
     "webhooks": "configure",
     "approvals_admin": "configure",
     "mail_settings": "configure",
+    "pools_admin": "configure",
 }
 
 

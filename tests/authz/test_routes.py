@@ -67,6 +67,8 @@ def _samples(world) -> dict:
         "token": "not-a-real-token-but-well-formed",
         "import_id": 1,
         "pipeline_key": "sales",
+        "pool_key": "nosuchpool",
+        "pool_id": 1,
         "task_id": world.task_id("admin", "account", own.id),
         "delivery_id": delivery_id,
         "host_id": host_id,

@@ -47,6 +47,7 @@ CHECKED = (
     "templates/webhooks",
     "templates/approvals",
     "templates/notifications",
+    "templates/pools",
 )
 
 # Text that is the same in every language, each with the reason.
