@@ -6,7 +6,8 @@ every consumer on every machine share it). Tests run it in immediate mode (a job
 when it is dispatched, in the dispatching process).
 
 Two Huey tasks: ``run_job(job_id)`` runs one row of the ``jobs`` table, and a periodic one
-re-dispatches rows that were left behind (``crm.jobs.runner.sweep``). Both push an app
+re-dispatches rows that were left behind (``crm.jobs.runner.sweep``); plus the periodic
+work of ``crm.jobs.registry.PERIODIC`` (the automation's schedule). Both push an app
 context of their own: Huey's worker threads have none, and a job's session must not be
 the dispatching request's.
 """
@@ -65,10 +66,24 @@ def init_app(app: Flask) -> Queue:
 
     task = huey.task(name="atelier.run_job")(run_job)
     periodic = huey.periodic_task(crontab(minute="*"), name="atelier.sweep_jobs")(sweep_jobs)
+    for name, minute, target in registry.PERIODIC:
+        huey.periodic_task(crontab(minute=minute), name=name)(_periodic(app, target))
     registry.load_all()
     queue = Queue(huey, task, periodic)
     app.extensions[EXTENSION] = queue
     return queue
+
+
+def _periodic(app: Flask, target: str) -> Any:
+    """The body of a periodic task: ``target`` ("module:function") in an app context."""
+    from crm.jobs import registry
+
+    def run() -> None:
+        with app.app_context():
+            registry.periodic_function(target)()
+
+    run.__name__ = target.replace(":", "_").replace(".", "_")
+    return run
 
 
 def current() -> Queue:

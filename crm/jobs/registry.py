@@ -25,7 +25,12 @@ HANDLER_MODULES = (
     "crm.imports.service",
     "crm.imports.org",
     "crm.golive.plan",
+    "crm.automation.engine",
 )
+
+# Periodic work besides the sweep: (task name, crontab minute, "module:function"); the
+# queue registers each as a Huey periodic task run in an app context of its own.
+PERIODIC = (("atelier.automation_schedule", "*/5", "crm.automation.schedule:tick"),)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,12 @@ def forget(kind: str) -> None:
 def get(kind: str) -> Handler | None:
     """The handler of ``kind``, or None when no module registered one."""
     return _HANDLERS.get(kind)
+
+
+def periodic_function(target: str) -> Callable[[], Any]:
+    """The function a ``PERIODIC`` entry names ("module:function")."""
+    module, _sep, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def load_all() -> None:

@@ -1,0 +1,243 @@
+"""Running rules: the "automation.event" job (changes of records) and the
+"automation.batch" job (a scheduled rule's matching records, ``crm.automation.schedule``).
+
+For each change and each rule of its entity, in order: the trigger (from the change's
+keys, before and after), then the conditions in SQL (the rule owner's scoped query of the
+record with the rule's filters: a rule never acts on a record its owner could not read),
+then the actions, in a savepoint of their own: one failing action rolls back that rule's
+actions only and fails its run with the error; the other rules still run. Every rule
+whose trigger and conditions matched gets a ``RuleRun`` (done or failed, and what each
+action did in words). Changes made by the actions carry the next depth; beyond
+``MAX_DEPTH`` the rules are not run and a run with status "loop" says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from crm.access.models import User
+from crm.automation import actions
+from crm.automation import spec as rule_specs
+from crm.automation.events import BATCH_KIND, DEPTH, KIND, MAX_DEPTH
+from crm.automation.models import DONE, FAILED, LOOP, RuleRun
+from crm.automation.spec import RuleSpec
+from crm.errors import DomainError, NotFound
+from crm.extensions import db
+from crm.jobs import registry
+from crm.metadata import specs, types
+from crm.metadata.spec import EntitySpec
+from crm.records import listing
+from crm.records import service as records
+from crm.records.query import scoped, table_of
+from crm.uow import current_unit, unit_of_work
+
+log = logging.getLogger(__name__)
+CHUNK = 500
+
+
+def owner_of(rule: RuleSpec) -> User | None:
+    """The rule's owner if they are an active user (a rule runs with their rights)."""
+    user = db.session.get(User, rule.owner_id) if rule.owner_id else None
+    return user if user is not None and user.is_active else None
+
+
+def conditions_sql(owner: User, spec: EntitySpec, rule: RuleSpec) -> list:
+    """The SQL conditions of the rule's filters, as its owner may use them (list views'
+    filters). ``DomainError`` when a condition uses a field the owner may not read (it
+    cannot be judged with their rights) or no longer fits its field."""
+    table = table_of(spec)
+    visible = listing.readable_fields(owner, spec)
+    dialect = db.session.get_bind().dialect.name
+    conditions = []
+    for f in rule.conditions:
+        if f.field not in visible:
+            raise DomainError(
+                _("A condition uses the field “%(key)s”, which the rule's owner may not read.",
+                  key=f.field)  # fmt: skip
+            )
+        try:
+            conditions.append(
+                types.build_filter(
+                    visible[f.field], table.c[f.field], f.op, f.value,
+                    dialect_name=dialect, user_id=owner.id,
+                )  # fmt: skip
+            )
+        except ValueError as exc:
+            raise DomainError(str(exc)) from None
+    return conditions
+
+
+def matching(owner: User, spec: EntitySpec, rule: RuleSpec, ids: Iterable[int]) -> set[int]:
+    """Those of ``ids`` that ``owner`` may read and that meet every condition of the
+    rule (``conditions_sql``): one query per ``CHUNK`` ids."""
+    table = table_of(spec)
+    conditions = conditions_sql(owner, spec, rule)
+    wanted = sorted({int(i) for i in ids})
+    found: set[int] = set()
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        query = scoped(owner, spec, "read", columns=[table.c.id]).where(
+            table.c.id.in_(chunk), *conditions
+        )
+        found.update(db.session.scalars(query))
+    return found
+
+
+def _log(rule: RuleSpec, record_id: int | None, status: str, did: list, error: str | None):
+    db.session.add(
+        RuleRun(
+            rule_id=rule.id, entity_key=rule.entity_key, record_id=record_id, status=status,
+            did=did, error=error,
+        )  # fmt: skip
+    )
+
+
+def _error_text(exc: DomainError) -> str:
+    details = [m for ms in (exc.errors or {}).values() for m in ms if m != exc.message]
+    return " ".join([exc.message, *details]).strip() or _("The action was refused.")
+
+
+def perform(rule: RuleSpec, owner: User, spec: EntitySpec, record_id: int) -> tuple[str, list, str | None]:
+    """Run the rule's actions on the record in a savepoint; returns ``(status, did,
+    error)``. A failing action rolls back every action of this run."""
+    did: list[dict[str, str]] = []
+    try:
+        with unit_of_work():
+            row = records.get(owner, spec, record_id)
+            ctx = actions.Context(rule, owner, spec, row, did)
+            for action in rule.actions():
+                kind = action.get("type") if isinstance(action, Mapping) else None
+                words = actions.run(ctx, action)
+                did.append({"action": str(kind), "words": words})
+    except DomainError as exc:
+        return FAILED, did, _error_text(exc)
+    except Exception:  # one rule's unexpected failure must not stop the others
+        log.exception("Automation rule %s failed on %s %s", rule.id, spec.key, record_id)
+        return FAILED, did, _("An action failed unexpectedly.")
+    return DONE, did, None
+
+
+def run_rule(rule: RuleSpec, spec: EntitySpec, ids: Iterable[int]) -> int:
+    """Check the conditions of ``rule`` on the records ``ids`` and run its actions on
+    those that meet them, logging a run for each; returns how many runs were logged."""
+    owner = owner_of(rule)
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    if owner is None:
+        for rid in ids:
+            _log(rule, rid, FAILED, [], _("The rule's owner is not an active user."))
+        return len(ids)
+    try:
+        hits = matching(owner, spec, rule, ids)
+    except DomainError as exc:
+        for rid in ids:
+            _log(rule, rid, FAILED, [], _error_text(exc))
+        return len(ids)
+    count = 0
+    for rid in ids:
+        if rid not in hits:
+            continue
+        status, did, error = perform(rule, owner, spec, rid)
+        _log(rule, rid, status, did, error)
+        count += 1
+    return count
+
+
+def process(events: list[Mapping[str, Any]], depth: int) -> dict[str, int]:
+    """Run every rule on the changes ``events`` (``{entity, id, action, changes}``) at
+    ``depth``; returns counts for the job's result."""
+    current_unit().info[DEPTH] = depth + 1  # what the actions change is one step deeper
+    runs = loops = 0
+    by_entity: dict[str, list[Mapping[str, Any]]] = {}
+    for event in events:
+        by_entity.setdefault(str(event.get("entity")), []).append(event)
+    for entity_key, group in by_entity.items():
+        spec = specs.current().entity(entity_key)
+        if spec is None:
+            continue
+        for rule in rule_specs.rules_for(entity_key):
+            ids = [
+                int(e["id"])
+                for e in group
+                if rule.trigger.matches(str(e.get("action")), e.get("changes"))
+            ]
+            if not ids:
+                continue
+            if depth > MAX_DEPTH:
+                for rid in dict.fromkeys(ids):
+                    _log(rule, rid, LOOP, [], _(
+                        "Stopped: rules changed this record %(n)d times in a row, "
+                        "each change setting off the next.", n=depth))  # fmt: skip
+                    loops += 1
+                continue
+            runs += run_rule(rule, spec, ids)
+    return {"runs": runs, "loops": loops}
+
+
+@registry.handler(KIND, describe=lambda payload, result: {"title": _("Automation rules")})
+def run_event(ctx: Any) -> dict[str, int]:
+    """The job of one unit of work's record changes."""
+    payload = ctx.payload or {}
+    with specs.pinned():
+        return process(list(payload.get("events") or ()), int(payload.get("depth") or 0))
+
+
+@registry.handler(BATCH_KIND, describe=lambda payload, result: {"title": _("Automation rules")})
+def run_batch(ctx: Any) -> dict[str, int]:
+    """The job of one batch of a scheduled rule's matching records."""
+    payload = ctx.payload or {}
+    current_unit().info[DEPTH] = 1
+    with specs.pinned():
+        rule = rule_specs.rule(int(payload.get("rule") or 0))
+        if rule is None or not rule.runnable:
+            return {"runs": 0}
+        spec = specs.current().entity(rule.entity_key)
+        if spec is None:
+            return {"runs": 0}
+        return {"runs": run_rule(rule, spec, payload.get("ids") or ())}
+
+
+def dry_run(user: Any, rule_id: int, record_id: int) -> dict[str, Any]:
+    """What rule ``rule_id`` would do to the record ``record_id`` now, writing nothing:
+    ``{"rule", "record", "applies", "reason", "status", "did", "error"}``. ``user`` must
+    be able to read the record (``NotFound`` otherwise); the rule runs with its owner's
+    rights, exactly as it would, inside a unit of work that is then rolled back."""
+    rule = rule_specs.rule(rule_id)
+    if rule is None:
+        raise NotFound(_("There is no such rule."))
+    spec = specs.current().entity(rule.entity_key)
+    if spec is None:
+        raise NotFound(_("There is no such rule."))
+    row = records.get(user, spec, record_id)
+    out: dict[str, Any] = {
+        "rule": rule, "record": row, "applies": False, "reason": "", "status": None,
+        "did": [], "error": None,
+    }  # fmt: skip
+    owner = owner_of(rule)
+    if rule.problem:
+        out["reason"] = _("The rule cannot run: %(problem)s", problem=rule.problem)
+        return out
+    if owner is None:
+        out["reason"] = _("The rule's owner is not an active user: it would not run.")
+        return out
+    with unit_of_work() as unit:
+        unit.discard()  # nothing of the trial stays: no write, no job, no e-mail
+        unit.info[DEPTH] = MAX_DEPTH + 1  # and nothing it changes sets off other rules
+        try:
+            hits = matching(owner, spec, rule, [record_id])
+        except DomainError as exc:
+            out["reason"] = _error_text(exc)
+            return out
+        if record_id not in hits:
+            out["reason"] = _(
+                "The record does not meet the rule's conditions, or the rule's owner may "
+                "not read it: the rule would do nothing."
+            )
+            return out
+        out["applies"] = True
+        out["status"], out["did"], out["error"] = perform(rule, owner, spec, record_id)
+    return out
