@@ -18,7 +18,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from crm.access.models import User
 from crm.automation import actions
@@ -26,7 +25,7 @@ from crm.automation import spec as rule_specs
 from crm.automation.events import BATCH_KIND, DEPTH, KIND, MAX_DEPTH
 from crm.automation.models import DONE, FAILED, LOOP, RuleRun
 from crm.automation.spec import RuleSpec
-from crm.errors import DomainError, NotFound
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.jobs import registry
 from crm.metadata import specs, types
@@ -57,15 +56,21 @@ def conditions_sql(owner: User, spec: EntitySpec, rule: RuleSpec) -> list:
     for f in rule.conditions:
         if f.field not in visible:
             raise DomainError(
-                _("A condition uses the field “%(key)s”, which the rule's owner may not read.",
-                  key=f.field)  # fmt: skip
+                _(
+                    "A condition uses the field “%(key)s”, which the rule's owner may not read.",
+                    key=f.field,
+                )
             )
         try:
             conditions.append(
                 types.build_filter(
-                    visible[f.field], table.c[f.field], f.op, f.value,
-                    dialect_name=dialect, user_id=owner.id,
-                )  # fmt: skip
+                    visible[f.field],
+                    table.c[f.field],
+                    f.op,
+                    f.value,
+                    dialect_name=dialect,
+                    user_id=owner.id,
+                )
             )
         except ValueError as exc:
             raise DomainError(str(exc)) from None
@@ -91,9 +96,13 @@ def matching(owner: User, spec: EntitySpec, rule: RuleSpec, ids: Iterable[int]) 
 def _log(rule: RuleSpec, record_id: int | None, status: str, did: list, error: str | None):
     db.session.add(
         RuleRun(
-            rule_id=rule.id, entity_key=rule.entity_key, record_id=record_id, status=status,
-            did=did, error=error,
-        )  # fmt: skip
+            rule_id=rule.id,
+            entity_key=rule.entity_key,
+            record_id=record_id,
+            status=status,
+            did=did,
+            error=error,
+        )
     )
 
 
@@ -102,7 +111,9 @@ def _error_text(exc: DomainError) -> str:
     return " ".join([exc.message, *details]).strip() or _("The action was refused.")
 
 
-def perform(rule: RuleSpec, owner: User, spec: EntitySpec, record_id: int) -> tuple[str, list, str | None]:
+def perform(
+    rule: RuleSpec, owner: User, spec: EntitySpec, record_id: int
+) -> tuple[str, list, str | None]:
     """Run the rule's actions on the record in a savepoint; returns ``(status, did,
     error)``. A failing action rolls back every action of this run."""
     did: list[dict[str, str]] = []
@@ -199,45 +210,3 @@ def run_batch(ctx: Any) -> dict[str, int]:
         if spec is None:
             return {"runs": 0}
         return {"runs": run_rule(rule, spec, payload.get("ids") or ())}
-
-
-def dry_run(user: Any, rule_id: int, record_id: int) -> dict[str, Any]:
-    """What rule ``rule_id`` would do to the record ``record_id`` now, writing nothing:
-    ``{"rule", "record", "applies", "reason", "status", "did", "error"}``. ``user`` must
-    be able to read the record (``NotFound`` otherwise); the rule runs with its owner's
-    rights, exactly as it would, inside a unit of work that is then rolled back."""
-    rule = rule_specs.rule(rule_id)
-    if rule is None:
-        raise NotFound(_("There is no such rule."))
-    spec = specs.current().entity(rule.entity_key)
-    if spec is None:
-        raise NotFound(_("There is no such rule."))
-    row = records.get(user, spec, record_id)
-    out: dict[str, Any] = {
-        "rule": rule, "record": row, "applies": False, "reason": "", "status": None,
-        "did": [], "error": None,
-    }  # fmt: skip
-    owner = owner_of(rule)
-    if rule.problem:
-        out["reason"] = _("The rule cannot run: %(problem)s", problem=rule.problem)
-        return out
-    if owner is None:
-        out["reason"] = _("The rule's owner is not an active user: it would not run.")
-        return out
-    with unit_of_work() as unit:
-        unit.discard()  # nothing of the trial stays: no write, no job, no e-mail
-        unit.info[DEPTH] = MAX_DEPTH + 1  # and nothing it changes sets off other rules
-        try:
-            hits = matching(owner, spec, rule, [record_id])
-        except DomainError as exc:
-            out["reason"] = _error_text(exc)
-            return out
-        if record_id not in hits:
-            out["reason"] = _(
-                "The record does not meet the rule's conditions, or the rule's owner may "
-                "not read it: the rule would do nothing."
-            )
-            return out
-        out["applies"] = True
-        out["status"], out["did"], out["error"] = perform(rule, owner, spec, record_id)
-    return out

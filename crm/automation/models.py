@@ -133,7 +133,9 @@ class RoundRobinPointer(db.Model):
     __tablename__ = "automation_pointers"
 
     rule_id: Mapped[int] = mapped_column(
-        ForeignKey("automation_rules.id", name="fk_automation_pointers_rule_id", ondelete="CASCADE"),
+        ForeignKey(
+            "automation_rules.id", name="fk_automation_pointers_rule_id", ondelete="CASCADE"
+        ),
         primary_key=True,
     )
     last_user_id: Mapped[int | None] = mapped_column(Integer)

@@ -197,9 +197,7 @@ def rules_for(entity_key: str) -> tuple[RuleSpec, ...]:
     found = compiled.derived.get(key)
     if found is None:
         found = tuple(
-            r
-            for r in all_rules()
-            if r.entity_key == entity_key and r.runnable and not r.scheduled
+            r for r in all_rules() if r.entity_key == entity_key and r.runnable and not r.scheduled
         )
         compiled.derived[key] = found
     return found

@@ -14,7 +14,15 @@ import time
 import pytest
 
 from tests.authz import declare as d
-from tests.authz import harness, probes_golive, probes_lists, probes_tasks, routes, summary
+from tests.authz import (
+    harness,
+    probes_automation,
+    probes_golive,
+    probes_lists,
+    probes_tasks,
+    routes,
+    summary,
+)
 
 # Every probe of the route table once, in table order, with the routes it must exercise.
 PROBES = list(dict.fromkeys(p for r in routes.RECORD_ROUTES.values() for p in r.probes))
@@ -60,6 +68,7 @@ def test_matrix_home_and_administration_gates(world, actor, record_property):
     probes_lists.probe_job_page(run)
     probes_golive.probe_golive(run)
     probes_tasks.probe_my_tasks(run)
+    probes_automation.probe_rule_try(run)
     for rule in world.app.url_map.iter_rules():
         right = routes.ADMIN_BLUEPRINTS.get(rule.endpoint.split(".")[0])
         if right:

@@ -66,6 +66,7 @@ def _samples(world) -> dict:
         "import_id": 1,
         "pipeline_key": "sales",
         "task_id": world.task_id("admin", "account", own.id),
+        "rule_id": 1,
     }
 
 

@@ -43,8 +43,10 @@ def model(app):
 def people(app, model):
     """``admin`` (owns the rules), ``boss`` (manages Sales), ``ann``/``bob`` (Sales
     department, Seller role), ``own`` (reads and edits only their own deals, no margin)."""
-    make_role("Seller", {"read": P.ALL, "edit": P.ALL, "create": P.ALL, "assign": P.ALL,
-                         "bulk_edit": P.ALL})
+    make_role(
+        "Seller",
+        {"read": P.ALL, "edit": P.ALL, "create": P.ALL, "assign": P.ALL, "bulk_edit": P.ALL},
+    )
     make_role(
         "Own",
         {"read": P.OWN, "edit": P.OWN, "create": P.ALL},

@@ -9,9 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crm.automation.models import RuleRun
+from crm.automation.models import AutomationRule, RuleRun
 from crm.extensions import db
-from crm.automation.models import AutomationRule
 from crm.metadata import specs
 from crm.metadata.versioning import bump_version
 

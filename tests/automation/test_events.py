@@ -154,8 +154,11 @@ def test_assign_to_a_user_and_round_robin_and_least_loaded(people):
     assert row(rid)["owner_id"] == people["bob"].id
     assert runs(to_bob)[0].did[0]["words"] == "assigned to Bob"
 
-    robin = make_rule(people["admin"], {"type": "created"}, [
-        {"type": "assign", "to": {"department": people["sales"].id}, "how": "round_robin"}])
+    robin = make_rule(
+        people["admin"],
+        {"type": "created"},
+        [{"type": "assign", "to": {"department": people["sales"].id}, "how": "round_robin"}],
+    )
     owners = [row(deal(people["admin"]))["owner_id"] for _ in range(4)]
     sales = sorted([people["boss"].id, people["ann"].id, people["bob"].id])
     assert owners == [sales[0], sales[1], sales[2], sales[0]]
