@@ -83,7 +83,7 @@ def _rules(owner: User, n: int, trigger: dict, actions: list[dict]) -> None:
                 actions=actions,
                 position=i,
                 owner_id=owner.id,
-            )  # fmt: skip
+            )
         )
     bump_version()
     db.session.commit()
@@ -165,14 +165,14 @@ def _fill(kind: str, user_id: int, rows: int) -> float:
     raw = db.session.connection().connection.dbapi_connection
     mark = "%s" if kind == "postgresql" else "?"
     cur = raw.cursor()
-    deal_sql = (
-        "INSERT INTO x_deal (id, owner_id, created_at, updated_at, title, version) "
-        f"VALUES ({', '.join([mark] * 6)})"
-    )
+    # fixed statements: only the driver's placeholder mark is put in
+    deal_sql = "INSERT INTO x_deal (id, owner_id, created_at, updated_at, title, version) VALUES "
     act_sql = (
         "INSERT INTO activities (entity_key, record_id, kind, subject, outcome, notes, "
-        f"happened_at, user_id, created_at) VALUES ({', '.join([mark] * 9)})"
+        "happened_at, user_id, created_at) VALUES "
     )
+    deal_sql += "(" + ", ".join([mark] * 6) + ")"
+    act_sql += "(" + ", ".join([mark] * 9) + ")"
     for begin in range(0, len(deal_rows), 50_000):
         cur.executemany(deal_sql, deal_rows[begin : begin + 50_000])
     for begin in range(0, len(activity_rows), 50_000):
