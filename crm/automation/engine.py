@@ -126,11 +126,18 @@ def perform(
                 words = actions.run(ctx, action)
                 did.append({"action": str(kind), "words": words})
     except DomainError as exc:
-        return FAILED, did, _error_text(exc)
+        return FAILED, did, _undone(_error_text(exc), did)
     except Exception:  # one rule's unexpected failure must not stop the others
         log.exception("Automation rule %s failed on %s %s", rule.id, spec.key, record_id)
-        return FAILED, did, _("An action failed unexpectedly.")
+        return FAILED, did, _undone(_("An action failed unexpectedly."), did)
     return DONE, did, None
+
+
+def _undone(error: str, did: list) -> str:
+    """The error of a failed run, saying that the actions before it did not stay."""
+    if not did:
+        return error
+    return _("%(error)s The actions before it were undone.", error=error)
 
 
 def run_rule(rule: RuleSpec, spec: EntitySpec, ids: Iterable[int]) -> int:

@@ -133,7 +133,8 @@ def test_one_failing_action_rolls_back_its_rule_only(people):
     assert stored["note"] is None  # the broken rule's first action was rolled back
     assert stored["status"] == "checked"
     (bad,) = runs(broken)
-    assert bad.status == "failed" and bad.error
+    assert bad.status == "failed" and "undone" in bad.error
+    assert bad.did == [{"action": "set", "words": "set Note to “touched”"}]
     assert runs(fine)[0].status == "done"
 
 
