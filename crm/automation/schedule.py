@@ -88,29 +88,39 @@ def _date_trigger(rule: RuleSpec, table: Any, today: date) -> tuple[ColumnElemen
 
 def _held_trigger(
     rule: RuleSpec, spec: EntitySpec, table: Any, now: datetime
-) -> tuple[ColumnElement, ColumnElement]:
-    """(condition, occasion) of a "held" rule: the stretch started at least ``days`` ago."""
+) -> tuple[Any, ColumnElement, ColumnElement]:
+    """(the latest moments, grouped by record, to outer-join; condition; occasion) of a
+    "held" rule: the stretch started at least ``days`` ago. The stretch starts at the
+    record's latest activity (or stage move), never before the record was created.
+
+    The latest moments come from ONE grouped read of the activity (or stage history)
+    index joined to the records, not a correlated subquery per record: the start is used
+    three times (the condition, the occasion, "not fired yet"), and a correlated subquery
+    would be run three times per record."""
     trigger = rule.trigger
     if trigger.what == NO_ACTIVITY:
-        last = (
-            select(func.max(Activity.happened_at))
-            .where(Activity.entity_key == spec.key, Activity.record_id == table.c.id)
-            .correlate(table)
-            .scalar_subquery()
+        latest = (
+            select(
+                Activity.record_id.label("record_id"), func.max(Activity.happened_at).label("at")
+            )
+            .where(Activity.entity_key == spec.key)
+            .group_by(Activity.record_id)
+            .subquery("latest")
         )
-        start = func.coalesce(last, table.c.created_at)
         extra: list = []
     else:
-        entered = (
-            select(func.max(StageMove.at))
-            .where(StageMove.entity_key == spec.key, StageMove.record_id == table.c.id)
-            .correlate(table)
-            .scalar_subquery()
+        latest = (
+            select(StageMove.record_id.label("record_id"), func.max(StageMove.at).label("at"))
+            .where(StageMove.entity_key == spec.key)
+            .group_by(StageMove.record_id)
+            .subquery("latest")
         )
-        start = func.coalesce(entered, table.c.created_at)
         extra = [table.c[trigger.field or "stage"] == trigger.stage]
+    created = table.c.created_at
+    start = case((latest.c.at > created, latest.c.at), else_=created)
     cutoff = now - timedelta(days=trigger.days)
-    return and_(*extra, start <= cutoff), cast(start, String(40))
+    # created_at <= cutoff first: a record younger than the stretch cannot have held it
+    return latest, and_(*extra, created <= cutoff, start <= cutoff), cast(start, String(40))
 
 
 def fire(rule: RuleSpec, now: datetime | None = None) -> list[int]:
@@ -127,6 +137,7 @@ def fire(rule: RuleSpec, now: datetime | None = None) -> list[int]:
         log.warning("Scheduled rule %s skipped: %s", rule.id, exc.message)
         return []
     table = table_of(spec)
+    latest = None
     if rule.trigger.type == DATE:
         if rule.trigger.field not in table.c:
             return []
@@ -135,7 +146,7 @@ def fire(rule: RuleSpec, now: datetime | None = None) -> list[int]:
     elif rule.trigger.what in (NO_ACTIVITY, IN_STAGE):
         if (rule.trigger.field or "stage") not in table.c and rule.trigger.what == IN_STAGE:
             return []
-        when, occasion = _held_trigger(rule, spec, table, now)
+        latest, when, occasion = _held_trigger(rule, spec, table, now)
     else:
         return []
     fired = (
@@ -145,12 +156,14 @@ def fire(rule: RuleSpec, now: datetime | None = None) -> list[int]:
             RuleFiring.record_id == table.c.id,
             RuleFiring.occasion == occasion,
         )
-        .correlate(table)
+        .correlate_except(RuleFiring)  # the record and its latest moment come from outside
     )
     query = scoped(
         owner, spec, "read",
         columns=[literal(rule.id), table.c.id, occasion, literal(now)],
     ).where(when, *conditions, ~exists(fired))  # fmt: skip
+    if latest is not None:
+        query = query.outerjoin_from(table, latest, latest.c.record_id == table.c.id)
     ids = list(
         db.session.scalars(
             insert(RuleFiring)
