@@ -162,3 +162,12 @@ def rule_key(rule_id: int) -> str:
     from crm.automation.models import AutomationRule
 
     return db.session.get(AutomationRule, rule_id).key.removeprefix("rule_")
+
+
+def test_the_schedule_is_a_periodic_task_of_the_queue(app):
+    from crm.jobs import queue, registry
+
+    (entry,) = [p for p in registry.PERIODIC if p[0] == "atelier.automation_schedule"]
+    assert registry.periodic_function(entry[2]) is schedule.tick
+    names = {type(t).__name__ for t in queue.current().huey._registry.periodic_tasks}
+    assert "atelier.automation_schedule" in names
