@@ -151,6 +151,7 @@ def _save_overhead(app) -> dict:
     uid = user.id
     db.session.rollback()  # the outer session holds no transaction while the requests run
     samples: dict[str, list[float]] = {"plain": [], "deal": []}
+    DISPATCH.clear()
     with timing_dispatch():
         for i in range(SAVES + 20):
             for entity in ("plain", "deal"):
