@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crm.access.models import User
 from crm.automation import actions
@@ -196,7 +197,16 @@ def process(events: list[Mapping[str, Any]], depth: int) -> dict[str, int]:
     return {"runs": runs, "loops": loops}
 
 
-@registry.handler(KIND, describe=lambda payload, result: {"title": _("Automation rules")})
+def describe(payload: Mapping[str, Any], result: Any) -> dict[str, Any]:
+    """The job page's wording of an automation job."""
+    runs = int((result or {}).get("runs") or 0) if isinstance(result, Mapping) else 0
+    return {
+        "title": _("Automation rules"),
+        "done": ngettext("%(num)d rule run logged.", "%(num)d rule runs logged.", runs),
+    }
+
+
+@registry.handler(KIND, describe=describe)
 def run_event(ctx: Any) -> dict[str, int]:
     """The job of one unit of work's record changes."""
     payload = ctx.payload or {}
@@ -204,7 +214,7 @@ def run_event(ctx: Any) -> dict[str, int]:
         return process(list(payload.get("events") or ()), int(payload.get("depth") or 0))
 
 
-@registry.handler(BATCH_KIND, describe=lambda payload, result: {"title": _("Automation rules")})
+@registry.handler(BATCH_KIND, describe=describe)
 def run_batch(ctx: Any) -> dict[str, int]:
     """The job of one batch of a scheduled rule's matching records."""
     payload = ctx.payload or {}
