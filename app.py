@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from crm import access, designer, golive
     from crm.activities import views as activity_views
+    from crm.approvals import views as approval_views
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
     from crm.automation import dryrun_views
@@ -68,10 +69,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.imports import views as import_views
     from crm.jobs import queue as job_queue
     from crm.jobs import views as job_views
+    from crm.notifications import views as notification_views
     from crm.pipelines import views as pipeline_views
+    from crm.pools import views as pool_views
     from crm.records import views as records_views
     from crm.web import register_web, templating
     from crm.web.views import bp as web_bp
+    from crm.webhooks import register as register_webhooks
 
     init_login(app)
     register_web(app)
@@ -88,5 +92,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     golive.register(app)
     activity_views.register(app)
     dryrun_views.register(app)
+    register_webhooks(app)
+    approval_views.register(app)
+    notification_views.register(app)
+    pool_views.register(app)
     register_cli(app)
     return app

@@ -7,6 +7,7 @@ import sys
 from bench import (
     bench_automation,
     board_bench,
+    dedupe_bench,
     i18n_bench,
     import_bench,
     import_read_bench,
@@ -28,6 +29,7 @@ BENCHES = {
     "import_read": import_read_bench.main,
     "import": import_bench.main,
     "automation": bench_automation.main,
+    "dedupe": dedupe_bench.main,
 }
 
 

@@ -83,6 +83,18 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
         # An import's file (``crm.web.uploads.large_upload`` routes): the reader's limit.
         "IMPORT_MAX_BYTES": 256 * 1024 * 1024,
+        # E-mail: defaults for the SMTP settings of the configuration area (which override
+        # them); no host: messages are only kept in the outbox (crm/notifications/smtp.py).
+        "MAIL_HOST": os.environ.get("MAIL_HOST", ""),
+        "MAIL_PORT": os.environ.get("MAIL_PORT", ""),
+        "MAIL_SECURITY": os.environ.get("MAIL_SECURITY", ""),
+        "MAIL_USER": os.environ.get("MAIL_USER", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
+        # Tries per message (the pause between two grows: MAIL_RETRY_SECONDS, twice that...).
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "3") or 3),
+        "MAIL_RETRY_SECONDS": float(os.environ.get("MAIL_RETRY_SECONDS", "2") or 2),
+        "MAIL_TIMEOUT_SECONDS": float(os.environ.get("MAIL_TIMEOUT_SECONDS", "20") or 20),
     }
     config.update(overrides)
     if not config.get("SECRET_KEY"):

@@ -150,7 +150,9 @@ def load(
         deals=deal_account, leads=dict(zip(lead_ids, lead_owner, strict=True)),
         n=accounts * 3,
     )  # fmt: skip
+    next_steps = _next_steps(rnd, today, deals=deal_account, owner_of=owner_of)
     return {
+        "next_steps": next_steps,
         "account": len(account_ids),
         "contact": len(contact_ids),
         "lead": len(lead_ids),
@@ -324,3 +326,53 @@ def _activities(user, rnd, today, *, accounts, owner_of, contacts, deals, leads,
         owner_ids.append(owner)
     records.bulk_create(user, specs.current().entity("activity"), rows, owner_ids=owner_ids)
     return len(rows)
+
+
+NEXT_STEPS = [
+    "Send the revised proposal", "Call back about the budget", "Book the on-site demo",
+    "Confirm the decision date", "发送报价单", "Enviar el contrato firmado",
+    "Check references with the buyer",
+]  # fmt: skip
+LOGGED = {
+    "call": ["Discovery call", "Budget call with the buyer", "电话沟通需求"],
+    "meeting": ["Demo at their office", "Reunión de cierre"],
+    "email": ["Sent the proposal", "Answered the security questionnaire"],
+    "visit": ["Site visit", "现场拜访"],
+}  # fmt: skip
+
+
+def _next_steps(rnd: random.Random, today: date, *, deals: dict, owner_of: dict) -> int:
+    """Tasks and logged activities (``crm.activities``) on about a fifth of the deals, by
+    each deal's owner: a few overdue, some due today, most upcoming, so "My tasks" and the
+    record pages' "Next steps" show what a working team's look like. Returns how many
+    tasks and activities were added."""
+    from crm.access.models import User
+    from crm.activities import service as activities
+    from crm.extensions import db
+
+    spec = specs.current().entity("deal")
+    people: dict[int, Any] = {}
+    added = 0
+    now = utcnow().replace(microsecond=0)
+    for deal_id, account_id in deals.items():
+        if rnd.random() > 0.2:
+            continue
+        owner_id = owner_of.get(account_id)
+        owner = people.get(owner_id) or db.session.get(User, owner_id)
+        if owner is None:
+            continue
+        people[owner_id] = owner
+        kind = rnd.choice(list(LOGGED))
+        activities.log_activity(
+            owner, spec, deal_id, kind=kind, subject=rnd.choice(LOGGED[kind]),
+            outcome=rnd.choice(["", "Interested", "Needs a second meeting", "有意向"]),
+            happened_at=now - timedelta(days=rnd.randint(1, 40), hours=rnd.randint(0, 8)),
+        )  # fmt: skip
+        due = today + timedelta(days=rnd.choice([-3, -1, 0, 0, 1, 2, 5, 9, 14]))
+        activities.add_task(
+            owner, spec, deal_id, subject=rnd.choice(NEXT_STEPS), due_date=due,
+            due_time=rnd.choice([None, time(9, 30), time(15, 0)]),
+            priority=rnd.choice(["normal", "normal", "high", "low"]),
+        )  # fmt: skip
+        added += 2
+    return added

@@ -66,3 +66,19 @@ def optional_id(value: Any, *, what: str = "record", field: str = "id") -> int |
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return parse_id(value, what=what, field=field)
+
+
+# System tables' primary keys are 32-bit integers: a larger id names no row, and must not
+# reach PostgreSQL (which refuses it as out of range instead of finding nothing).
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_of(model: Any, value: Any) -> Any:
+    """The row of the system table ``model`` whose id is ``value``, or None when there is
+    none or ``value`` is not an id such a table can hold (not an int, or outside
+    1 .. 2^31-1), without asking the database then."""
+    from crm.extensions import db
+
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ROW_ID:
+        return None
+    return db.session.get(model, value)

@@ -4,9 +4,11 @@
 def import_all() -> None:
     """Register all models on ``db.metadata`` (Alembic and tests call this)."""
     import crm.access.models
-    import crm.automation.models
     import crm.activities.models
+    import crm.approvals.models
     import crm.auth.models
+    import crm.automation.models
+    import crm.dedupe.models
     import crm.golive.models
     import crm.imports.models
     import crm.jobs.models
@@ -14,4 +16,6 @@ def import_all() -> None:
     import crm.notifications.models
     import crm.packages.models
     import crm.pipelines.models
-    import crm.records.models  # noqa: F401
+    import crm.pools.models
+    import crm.records.models
+    import crm.webhooks.models  # noqa: F401

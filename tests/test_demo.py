@@ -173,3 +173,20 @@ def test_demo_records_are_scoped_by_the_starters_roles(app, small_demo):
     assert count(priya, "deal") == total["deal"] and count(priya, "lead") == 0
     assert {"amount", "margin"} <= visible(priya, "deal") and "notes" not in visible(priya, "deal")
     assert policy.can(ingrid, policy.CONFIGURE) and not policy.can(amelie, policy.CONFIGURE)
+
+
+def test_demo_sales_reps_have_next_steps_on_their_deals(app, small_demo, login_as):
+    """The demo's reps open "My tasks" on tasks of their own deals, some overdue, and the
+    deals carry logged calls and meetings by their owners."""
+    from crm.activities.models import Activity, Task
+
+    _build(app)
+    deal = specs.current().table("deal")
+    tasks = db.session.execute(
+        select(Task.assignee_id, deal.c.owner_id).join(deal, deal.c.id == Task.record_id)
+    ).all()
+    assert len(tasks) >= 3 and all(assignee == owner for assignee, owner in tasks)
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == len(tasks)
+    rep = db.session.get(User, tasks[0][0])
+    page = login_as(rep).get("/tasks/").get_data(as_text=True)
+    assert "You have no open tasks." not in page and 'class="card my-tasks"' in page

@@ -22,6 +22,7 @@ from crm.access.models import Department, User
 from crm.access.service import access_change, fail, require_admin, require_manager
 from crm.errors import NotFound
 from crm.extensions import db
+from crm.ids import row_of
 from crm.metadata.keys import clean_label
 
 MAX_NAME = 120
@@ -85,7 +86,7 @@ def get(actor: Any, department_id: int) -> Department:
 
 
 def _department(department_id: Any) -> Department:
-    found = db.session.get(Department, department_id) if isinstance(department_id, int) else None
+    found = row_of(Department, department_id)
     if found is None:
         raise NotFound(_("There is no such department."))
     return found

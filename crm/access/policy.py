@@ -18,10 +18,12 @@ department under it: a prefix match on the departments' materialized path, resol
 SQL), all. Records shared with me, or with my department or one above it, add to "read"
 (read or edit shares) and "edit" (edit shares) where the role grants that action at all:
 as in the commercial CRMs, the entity-level right gates, sharing widens the record set.
-Every action other than read also needs the record to be readable, and bulk edit needs
-edit too: no one acts on what they cannot see. The levels and the share rule are stated
-once, in ``crm.access.levels``: the SQL here, the query-free shortcut of ``allowed_on``,
-the "who can see this" panel and the no-escalation rule all derive from those entries.
+The records of a customer pool (no owner) add to "read" for whoever sees the pool, at the
+same levels as shares (``crm.pools.scope``). Every action other than read also needs the
+record to be readable, and bulk edit needs edit too: no one acts on what they cannot see.
+The levels and the share rule are stated once, in ``crm.access.levels``: the SQL here, the
+query-free shortcut of ``allowed_on``, the "who can see this" panel and the no-escalation
+rule all derive from those entries.
 """
 
 from __future__ import annotations
@@ -296,14 +298,42 @@ def _share_condition(r: Rights, key: str, action: str, table: Table) -> ColumnEl
     )
 
 
-def _action_condition(r: Rights, key: str, action: str, table: Table) -> ColumnElement:
+def _pools_seen(r: Rights, key: str, action: str) -> tuple[int, ...]:
+    """The customer pools whose records widen ``action`` for ``r``'s user: reading only,
+    where the level lets widening count (as shares: not at none, where the entity right
+    gates, nor at all), the enabled pools of ``key`` they see (``crm.pools.spec``)."""
+    if action != "read" or not levels.level(r.level(key, action)).shares_widen:
+        return ()
+    from crm.pools import spec as pools
+
+    return pools.visible_ids(r, key)
+
+
+def _widening(r: Rights, key: str, action: str, table: Table) -> tuple[ColumnElement | None, Any]:
+    """What widens ``action``'s level for ``r``: shares and the records of the pools they
+    see, as one condition (None: nothing), and a key telling which (for ``_built``)."""
     shared = _share_condition(r, key, action, table)
+    # Kept with the rights per table object: a pool change bumps the metadata version,
+    # which makes new tables, so no request (or job) reads the pools more than once.
+    pools = _built(r, ("pools_seen", key, action), table, lambda: _pools_seen(r, key, action))
+    if not pools:
+        return shared, shared is not None
+    from crm.pools import scope as pool_scope
+
+    pooled = _built(
+        r, ("pool_condition", key, pools), table, lambda: pool_scope.condition(key, pools, table)
+    )
+    return (pooled if shared is None else or_(shared, pooled)), (shared is not None, pools)
+
+
+def _action_condition(r: Rights, key: str, action: str, table: Table) -> ColumnElement:
+    widened, seen = _widening(r, key, action, table)
 
     def work_out() -> ColumnElement:
         condition = levels.level(r.level(key, action)).condition(r, table)
-        return condition if shared is None else or_(condition, shared)
+        return condition if widened is None else or_(condition, widened)
 
-    return _built(r, ("action_condition", key, action, shared is not None), table, work_out)
+    return _built(r, ("action_condition", key, action, seen), table, work_out)
 
 
 def scope(user: Any, entity: Any, action: str, table: Table) -> ColumnElement:
@@ -340,7 +370,7 @@ def scope_branches(user: Any, entity: Any, action: str, table: Table) -> tuple[C
     key = _entity_key(entity)
     if r.is_admin:
         return (true(),)
-    shared = _share_condition(r, key, action, table)
+    shared, _seen = _widening(r, key, action, table)
     if shared is None:
         return (rights_scope(r, key, action, table),)
 
@@ -352,7 +382,7 @@ def scope_branches(user: Any, entity: Any, action: str, table: Table) -> tuple[C
         return (and_(own, *rest), and_(shared, not_own, *rest))
 
     # Keyed by what the other actions' share checks found too (``rest`` holds them).
-    seen = tuple(_shares_widen(r, key, a) for a in _needed(action))
+    seen = tuple(_widening(r, key, a, table)[1] for a in _needed(action))
     return _built(r, ("scope_branches", key, action, seen), table, work_out)
 
 

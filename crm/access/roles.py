@@ -23,6 +23,7 @@ from crm.access.rules import covers, field_problems, level_problems, user_proble
 from crm.access.service import access_change, fail, refuse, require_manager
 from crm.errors import NotFound
 from crm.extensions import db
+from crm.ids import row_of
 from crm.metadata import specs
 from crm.metadata.keys import clean_label, new_key
 
@@ -52,7 +53,7 @@ def get(actor: Any, role_id: int) -> Role:
 
 
 def _role(role_id: Any) -> Role:
-    found = db.session.get(Role, role_id) if isinstance(role_id, int) else None
+    found = row_of(Role, role_id)
     if found is None:
         raise NotFound(_("There is no such role."))
     return found

@@ -26,6 +26,7 @@ from crm.access.service import access_change, fail, refuse, require_manager
 from crm.auth.service import email_problem, normalise_email, revoke_sessions
 from crm.errors import NotFound
 from crm.extensions import db
+from crm.ids import row_of
 from crm.metadata.keys import clean_label
 
 PER_PAGE = 50
@@ -142,7 +143,7 @@ def get(actor: Any, user_id: int) -> User:
 
 
 def _user(user_id: Any) -> User:
-    found = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    found = row_of(User, user_id)
     if found is None:
         raise NotFound(_("There is no such user."))
     return found
@@ -174,7 +175,7 @@ def placeable_departments(actor: Any) -> set[int] | None:
 def _department(department_id: int | None, errors: dict[str, list[str]]) -> Department | None:
     if department_id is None:
         return None
-    found = db.session.get(Department, department_id) if isinstance(department_id, int) else None
+    found = row_of(Department, department_id)
     if found is None:
         errors["department"] = [_("There is no such department.")]
     return found

@@ -14,6 +14,9 @@ from crm.timeutil import utcnow
 PRIORITIES = ("low", "normal", "high")
 STATUSES = ("open", "done")
 KINDS = ("call", "meeting", "email", "visit")
+# Reminder choices, in minutes before the due moment (a task without a time is due 09:00).
+REMIND_CHOICES = (0, 15, 60, 1440)
+DEFAULT_DUE_TIME = time(9, 0)
 
 
 class Task(db.Model):
@@ -23,6 +26,8 @@ class Task(db.Model):
     __table_args__ = (
         Index("ix_tasks_record", "entity_key", "record_id", "status"),
         Index("ix_tasks_assignee", "assignee_id", "status", "due_date"),
+        # The reminders' sweep: open, not reminded yet, reminder moment passed.
+        Index("ix_tasks_remind", "status", "reminded_at", "remind_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -36,6 +41,11 @@ class Task(db.Model):
         ForeignKey("users.id", name="fk_tasks_assignee_id_users", ondelete="SET NULL")
     )
     status: Mapped[str] = mapped_column(String(10), default="open")
+    # Minutes before the due moment to remind the assignee (None: no reminder); the moment
+    # itself in naive UTC, worked out in the assignee's time zone when the task is planned.
+    remind_minutes: Mapped[int | None] = mapped_column(Integer)
+    remind_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     done_by: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[int | None] = mapped_column(Integer)

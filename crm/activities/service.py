@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm.access.models import User
-from crm.activities.models import KINDS, PRIORITIES, Activity, Task
+from crm.activities import reminders
+from crm.activities.models import KINDS, PRIORITIES, REMIND_CHOICES, Activity, Task
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs
@@ -43,6 +44,7 @@ class TaskRow:
     due_time: time | None
     priority: str
     assignee_id: int | None
+    remind_minutes: int | None = None
 
 
 def _text(value: Any, key: str, most: int, *, required: bool) -> str:
@@ -77,27 +79,38 @@ def add_task(
     due_time: time | None = None,
     priority: str = "normal",
     assignee_id: int | None = None,
+    remind_minutes: int | None = None,
 ) -> int:
     """Plan a task on the record (edit right on it). ``assignee_id`` defaults to ``user``
-    and must be an active user. Raises ``NotFound`` (record not editable or not there) or
-    ``ValidationFailed`` (keyed by field)."""
+    and must be an active user; someone else assigned the task is notified. With
+    ``remind_minutes`` (one of ``REMIND_CHOICES``) the assignee is reminded that long before
+    the due moment in their time zone (09:00 when the task has no time). Raises
+    ``NotFound`` (record not editable or not there) or ``ValidationFailed`` (keyed by
+    field)."""
     text = _text(subject, "subject", MAX_SUBJECT, required=True)
     if due_date is None:
         message = _("Choose a due date.")
         raise ValidationFailed(message, errors={"due_date": [message]})
     if priority not in PRIORITIES:
         raise ValidationFailed(_("Choose a priority."), errors={"priority": [_("Required.")]})
+    if remind_minutes is not None and remind_minutes not in REMIND_CHOICES:
+        message = _("Choose when to be reminded.")
+        raise ValidationFailed(message, errors={"remind_minutes": [message]})
     with unit_of_work():
-        records.get(user, spec, record_id, action="edit")
+        row = records.get(user, spec, record_id, action="edit")
         assignee = _assignee(user.id if assignee_id is None else assignee_id)
         task = Task(
             entity_key=spec.key, record_id=record_id, subject=text, due_date=due_date,
             due_time=due_time, priority=priority, assignee_id=assignee, status="open",
-            created_by=user.id, created_at=utcnow(),
+            created_by=user.id, created_at=utcnow(), remind_minutes=remind_minutes,
         )  # fmt: skip
+        if remind_minutes is not None:
+            task.remind_at = reminders.remind_at(due_date, due_time, remind_minutes, assignee)
         db.session.add(task)
         db.session.flush()
         task_id = task.id
+        if assignee != user.id:
+            reminders.notify_assigned(task, spec, row, user)
     return task_id
 
 

@@ -51,6 +51,18 @@ def _time(value: str | None, key: str) -> time | None:
         raise ValidationFailed(message, errors={key: [message]}) from None
 
 
+def _minutes(value: str | None) -> int | None:
+    """The reminder choice: empty for none, else a whole number of minutes (the service
+    checks it is one of the choices offered)."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 6:
+        message = _("Choose when to be reminded.")
+        raise ValidationFailed(message, errors={"remind_minutes": [message]})
+    return int(text)
+
+
 def _message(exc: ValidationFailed) -> str:
     return " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
 
@@ -81,6 +93,7 @@ def task_add(key: str, record_id: int):
             due_time=_time(form.get("due_time"), "due_time"),
             priority=form.get("priority") or "normal",
             assignee_id=optional_id(form.get("assignee_id"), what="user", field="assignee_id"),
+            remind_minutes=_minutes(form.get("remind_minutes")),
         )  # fmt: skip
     except ValidationFailed as exc:
         error = _message(exc)

@@ -42,6 +42,7 @@ def register(app) -> None:
         views_package_import,
         views_packages,
         views_pipelines,
+        views_rules,
         views_settings,
         views_starters,
     )

@@ -40,6 +40,7 @@ MAX_TEXT = 120
 
 ACTIONS = {
     "create_entity": _l("Created entity"),
+    "save_duplicate_rule": _l("Changed duplicate rule"),
     "update_entity": _l("Changed entity"),
     "archive_entity": _l("Archived entity"),
     "restore_entity": _l("Restored entity"),
@@ -56,6 +57,12 @@ ACTIONS = {
     "default_list_view": _l("Changed the default list view"),
     "save_pipeline": _l("Changed pipeline"),
     "archive_pipeline": _l("Archived pipeline"),
+    "rule.create": _l("Added automation rule"),
+    "rule.update": _l("Changed automation rule"),
+    "rule.delete": _l("Deleted automation rule"),
+    "rule.enable": _l("Turned an automation rule on"),
+    "rule.disable": _l("Turned an automation rule off"),
+    "rule.reorder": _l("Reordered automation rules"),
 }
 PIPELINE_ACTIONS = frozenset({"save_pipeline", "archive_pipeline"})
 # The settings a change may touch, in words (a key not listed reads as itself).
@@ -79,6 +86,7 @@ KEY_WORDS = {
     "columns": _l("columns"),
     "sort": _l("sort"),
     "filters": _l("filters"),
+    "conditions": _l("conditions"),
     "sections": _l("sections"),
     "fields": _l("fields"),
     "is_default": _l("default view"),
@@ -277,12 +285,14 @@ def diff(
                 lines.append(Line(_words("color"), colour_text(old), colour_text(new)))
             elif key == "name_field" and entity is not None:
                 lines.append(Line(_words(key), field_label(entity, old), field_label(entity, new)))
-            elif key in ("columns", "sort", "filters"):
+            elif key in ("columns", "sort", "filters", "conditions"):
+                # A rule's conditions are list-view filters: hidden fields' values stay hidden.
+                as_view = "filters" if key == "conditions" else key
                 lines.append(
                     Line(
                         _words(key),
-                        _view_value(entity, key, old, hidden),
-                        _view_value(entity, key, new, hidden),
+                        _view_value(entity, as_view, old, hidden),
+                        _view_value(entity, as_view, new, hidden),
                     )
                 )
             else:

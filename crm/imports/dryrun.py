@@ -133,6 +133,10 @@ def _check_batch(
                 out.error += 1
                 _note(out, keep, RowIssue(row.line, match_on, None, key[0],
                                           _("You may not change this record.")))  # fmt: skip
+            elif refused := _gates_refuse(spec, editable.get(key), p.values, fields):
+                for k, message in refused:
+                    _note(out, keep, RowIssue(row.line, k, None, p.values.get(k), message))
+                out.error += 1
             else:
                 out.update += 1
             continue
@@ -159,16 +163,45 @@ def _check_batch(
         out.create += 1
 
 
-def _existing(user: Any, spec: EntitySpec, fields: Sequence[str], keys: set) -> tuple[set, set]:
+def _gates_refuse(
+    spec: EntitySpec, current: Any, values: dict, match: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Why the stage's gates refuse the update of the record ``current`` with the row's
+    ``values``, as the run's ``merge_update`` would (the values it would change: not empty,
+    not the match fields, different from the record's): ``(field, message)`` pairs, none
+    when they let it through (or no record is given)."""
+    if current is None:
+        return []
+    changed = {
+        k: v
+        for k, v in values.items()
+        if v is not None and k not in match and k in current and current[k] != v
+    }
+    if not changed:
+        return []
+    try:
+        stage_rules.prepare(spec, current, changed)
+    except ValidationFailed as exc:
+        return [(k, m) for k, messages in exc.errors.items() for m in messages]
+    return []
+
+
+def _existing(
+    user: Any, spec: EntitySpec, fields: Sequence[str], keys: set
+) -> tuple[set, dict[tuple, Any]]:
     """The keys (values of ``fields``) among ``keys`` of records ``user`` may read, and
-    of those they may edit (two queries per batch)."""
+    the records they may edit by key (two queries per batch)."""
     if not fields or not keys:
-        return set(), set()
+        return set(), {}
     table = table_of(spec)
     columns = [table.c[k] for k in fields]
     first = list({k[0] for k in keys})
-    found = []
-    for action in ("read", "edit"):
-        query = scoped(user, spec, action, columns=columns).where(columns[0].in_(first))
-        found.append({tuple(row) for row in db.session.execute(query)} & keys)
-    return found[0], found[1]
+    query = scoped(user, spec, "read", columns=columns).where(columns[0].in_(first))
+    readable = {tuple(row) for row in db.session.execute(query)} & keys
+    editable: dict[tuple, Any] = {}
+    query = scoped(user, spec, "edit").where(columns[0].in_(first))
+    for row in db.session.execute(query).mappings():
+        key = tuple(row[k] for k in fields)
+        if key in keys:
+            editable[key] = row
+    return readable, editable

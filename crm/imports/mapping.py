@@ -239,10 +239,6 @@ def _owner_issues(
                                  other=columns[seen[OWNER]], field=_("Owner")),
                       c.column, OWNER)]  # fmt: skip
     seen[OWNER] = c.column
-    if mapping_mode == UPDATE:
-        return [Issue("owner", _("The owner column gives its owner to each record the import "
-                                 "creates; an update keeps the record's owner."), c.column,
-                      OWNER)]  # fmt: skip
     if c.values:
         return [Issue("values", _("Only picklist fields take a table of values."), c.column,
                       OWNER)]  # fmt: skip

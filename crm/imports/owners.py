@@ -1,7 +1,7 @@
 """The owner column of an import: people named in a file (``Ana García``, ``ana@acme.com``)
 resolved to users.
 
-A column mapped to ``OWNER`` gives each created record its owner: the active user whose
+A column mapped to ``OWNER`` gives each created or updated record its owner: the active user whose
 e-mail or full name the cell holds, case, accents and spaces ignored (``ANA GARCIA`` is
 Ana García). An unknown person, or a name two people share, fails the row with that name;
 an empty cell leaves the importing user as the owner. Mapping the column needs the
@@ -20,10 +20,12 @@ from crm.access import directory
 from crm.imports.lookups import Resolved
 from crm.metadata.types.importing import fold
 
-__all__ = ["OWNER", "OwnerResolver"]
+__all__ = ["OWNER", "PREVIOUS_OWNER", "OwnerResolver"]
 
 # The mapping's name for the owner column: never a field key (keys cannot be spine columns).
 OWNER = "owner_id"
+# An updated record's previous owner, in its import row's ``previous`` (never a field key).
+PREVIOUS_OWNER = "@owner"
 
 
 @dataclass

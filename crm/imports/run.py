@@ -21,7 +21,8 @@ A mapping made on the screens (``crm.imports.mapping.Plan``) resolves its lookup
 batch; names its lookup rule says to create are created first, once each, in the batch's
 transaction (``create_linked``), so a killed batch leaves none and a resumed run finds
 those of the committed batches. Its owner column (``crm.imports.owners``) gives each
-created record its owner (``bulk_create``'s ``owner_ids``); updates keep theirs.
+created record its owner (``bulk_create``'s ``owner_ids``) and an updated one its new
+owner (``sharing.transfer``, with the "assign" right).
 """
 
 from __future__ import annotations
@@ -55,12 +56,12 @@ from crm.imports.models import (
     ImportRow,
     mode_of,
 )
-from crm.imports.owners import OWNER
+from crm.imports.owners import OWNER, PREVIOUS_OWNER
 from crm.imports.read import BadRow, Row, Settings, UnreadableFile, open_source
 from crm.imports.values import ColumnMap, ImportContext, parse_row, parse_rows
 from crm.metadata import specs
 from crm.metadata.spec import EntitySpec
-from crm.records import many
+from crm.records import many, sharing
 from crm.records import service as records
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
@@ -521,23 +522,32 @@ class _Batch:
                       entity=e.spec.label_singular)] for k in e.match
             })  # fmt: skip
             return
-        # the owner column gives created records their owner; an update keeps the owner
+        # the owner column gives the record its owner (the "assign" right, checked by
+        # ``transfer``); the undo gives the previous owner back (``PREVIOUS_OWNER``)
+        owner = values.get(OWNER)
         wanted = {
             k: v for k, v in values.items() if v is not None and k not in e.match and k != OWNER
         }
         raw = {k: records.jsonable(v) for k, v in wanted.items()}
         try:
-            saved = records.merge_update(
-                e.user, e.spec, record_id, None, raw, expected_version=current["version"]
-            )
+            with unit_of_work():  # a savepoint: the row's fields and owner, or neither
+                saved = records.merge_update(
+                    e.user, e.spec, record_id, None, raw, expected_version=current["version"]
+                )
+                version = saved.version
+                previous = {k: records.jsonable(current[k]) for k in saved.written}
+                if owner is not None and owner != current["owner_id"]:
+                    version = sharing.transfer(
+                        e.user, e.spec, record_id, owner, expected_version=version
+                    )
+                    previous[PREVIOUS_OWNER] = current["owner_id"]
         except (ValidationFailed, Conflict, Forbidden, NotFound) as exc:
             self.problem(line, cells, exc.errors or {"": [exc.message]})
             return
-        if not saved.written:
+        if not previous:
             e.summary.skipped += 1
             return
-        previous = {k: records.jsonable(current[k]) for k in saved.written}
-        self.rows.append(self.row(line, record_id, "updated", saved.version, previous))
+        self.rows.append(self.row(line, record_id, "updated", version, previous))
         e.summary.updated += 1
 
     def row(self, line, record_id, action, version, previous=None) -> dict[str, Any]:

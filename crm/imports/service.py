@@ -35,6 +35,7 @@ from crm.imports.models import (
     ImportRow,
     mode_of,
 )
+from crm.imports.owners import PREVIOUS_OWNER
 from crm.imports.read import Settings, open_source
 from crm.imports.values import ColumnMap
 from crm.jobs import handler
@@ -42,6 +43,7 @@ from crm.jobs.outbox import enqueue
 from crm.metadata import specs, types
 from crm.metadata.spec import EntitySpec
 from crm.records import service as records
+from crm.records import sharing
 from crm.records.export import safe_cell
 from crm.records.query import table_of
 from crm.timeutil import utcnow
@@ -239,8 +241,16 @@ def undo(user: Any, spec: EntitySpec, import_id: int) -> Undone:
                 if current["version"] != version:
                     done.kept.append((record_id, line))
                     continue
-                values = {k: _typed(spec, k, v) for k, v in (previous or {}).items()}
-                records.update_record(user, spec, record_id, values, expected_version=version)
+                before = dict(previous or {})
+                owner = before.pop(PREVIOUS_OWNER, None)
+                with unit_of_work():  # the values and the owner back, or neither
+                    if before:
+                        values = {k: _typed(spec, k, v) for k, v in before.items()}
+                        version = records.update_record(
+                            user, spec, record_id, values, expected_version=version
+                        )
+                    if owner is not None:
+                        sharing.transfer(user, spec, record_id, owner, expected_version=version)
                 done.restored += 1
             except (NotFound, Conflict, ValidationFailed, Forbidden):
                 done.kept.append((record_id, line))

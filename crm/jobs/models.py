@@ -21,7 +21,9 @@ class Job(db.Model):
     Added in the unit of work of the change that causes it (the outbox), so both commit or
     neither; dispatched to the queue after that commit. ``result`` holds what a finished
     job returned, ``error`` what a failed one says (``{"message": ..., "errors": {...}}``).
-    Live progress is not here but in the queue's own storage (``crm.jobs.progress``)."""
+    Live progress is not here but in the queue's own storage (``crm.jobs.progress``).
+    ``run_after``: a job that waits (a retry with back-off) is not dispatched at commit;
+    the periodic sweep dispatches it once that moment has passed."""
 
     __tablename__ = "jobs"
 
@@ -34,6 +36,7 @@ class Job(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    run_after: Mapped[datetime | None] = mapped_column(DateTime)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -7,7 +7,8 @@ when it is dispatched, in the dispatching process).
 
 Two Huey tasks: ``run_job(job_id)`` runs one row of the ``jobs`` table, and a periodic one
 re-dispatches rows that were left behind (``crm.jobs.runner.sweep``); plus the periodic
-work of ``crm.jobs.registry.PERIODIC`` (the automation's schedule). Both push an app
+work of ``crm.jobs.registry.PERIODIC`` (task reminders, the automation's schedule, the
+customer pools' reclaim). Each pushes an app
 context of their own: Huey's worker threads have none, and a job's session must not be
 the dispatching request's.
 """
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Queue:
-    """The app's Huey instance and its two tasks."""
+    """The app's Huey instance and its tasks."""
 
     huey: Huey
     run_job: Any  # huey TaskWrapper: run_job(job_id) enqueues
@@ -80,7 +81,7 @@ def _periodic(app: Flask, target: str) -> Any:
 
     def run() -> None:
         with app.app_context():
-            registry.periodic_function(target)()
+            registry.run_periodic(target)
 
     run.__name__ = target.replace(":", "_").replace(".", "_")
     return run

@@ -15,6 +15,7 @@ it starts, so a worker knows every kind the web process can enqueue.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +27,19 @@ HANDLER_MODULES = (
     "crm.imports.org",
     "crm.golive.plan",
     "crm.automation.engine",
+    "crm.webhooks.service",
+    "crm.notifications.sending",
+    "crm.dedupe.keys",
 )
 
-# Periodic work besides the sweep: (task name, crontab minute, "module:function"); the
-# queue registers each as a Huey periodic task run in an app context of its own.
-PERIODIC = (("atelier.automation_schedule", "*/5", "crm.automation.schedule:tick"),)
+# Periodic work besides the sweep: (Huey task name, crontab minute, "module:function"). The
+# queue registers each as a periodic task run in an app context of its own; the function
+# is called with no arguments, and one that fails is logged (the next run tries again).
+PERIODIC = (
+    ("atelier.task_reminders", "*", "crm.activities.reminders:send_due"),
+    ("atelier.automation_schedule", "*/5", "crm.automation.schedule:tick"),
+    ("atelier.reclaim_pools", "7", "crm.pools.reclaim:sweep"),
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class Handler:
 
 
 _HANDLERS: dict[str, Handler] = {}
+log = logging.getLogger(__name__)
 
 
 def handler(
@@ -83,3 +93,12 @@ def load_all() -> None:
     """Import every module of ``HANDLER_MODULES`` (each registers its handlers)."""
     for name in HANDLER_MODULES:
         importlib.import_module(name)
+
+
+def run_periodic(target: str) -> None:
+    """Call the function a ``PERIODIC`` entry names, in the caller's app context; a failure
+    is logged, not raised (the task runs again at its next time)."""
+    try:
+        periodic_function(target)()
+    except Exception:  # a failed run must not stop the queue's periodic work
+        log.exception("Periodic task %s failed", target)

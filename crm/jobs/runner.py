@@ -30,7 +30,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from crm.errors import DomainError
 from crm.extensions import db
@@ -184,7 +184,8 @@ def _stale(job: Job, now_ts: float, limit: int) -> bool:
 
 def sweep(now: float | None = None) -> list[int]:
     """Queue again, and dispatch, the jobs left behind: ``queued`` rows older than
-    ``JOBS_REDISPATCH_SECONDS`` (committed, never dispatched) and ``running`` rows whose
+    ``JOBS_REDISPATCH_SECONDS`` (committed, never dispatched; a waiting job once its
+    ``run_after`` has passed) and ``running`` rows whose
     worker stopped beating ``JOBS_STALE_SECONDS`` ago (killed mid-way); those that have
     spent ``JOBS_MAX_ATTEMPTS`` attempts fail instead. Returns the ids dispatched."""
     now_ts = time.time() if now is None else now
@@ -194,7 +195,9 @@ def sweep(now: float | None = None) -> list[int]:
     with unit_of_work():
         left = db.session.scalars(
             select(Job.id).where(
-                Job.status == QUEUED, func.coalesce(Job.heartbeat_at, Job.created_at) < cutoff
+                Job.status == QUEUED,
+                func.coalesce(Job.heartbeat_at, Job.created_at) < cutoff,
+                or_(Job.run_after.is_(None), Job.run_after <= _naive_utc(now_ts)),
             )
         ).all()
         for job_id in left:

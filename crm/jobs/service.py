@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from crm.access.policy import may_see_job
 from crm.errors import NotFound
@@ -65,3 +66,60 @@ def job_view(user: Any, job_id: int) -> JobView:
     )
     db.session.rollback()  # a read: leave no transaction open behind the page
     return view
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """One job in the jobs list."""
+
+    id: int
+    status: str
+    title: str
+    created_at: Any
+    finished_at: Any
+    by: str
+
+
+LIST_PAGE = 50
+
+
+def job_list(
+    user: Any, *, status: str | None = None, before: int | None = None
+) -> tuple[list[JobLine], bool]:
+    """The jobs ``user`` may follow (an administrator: every job; anyone else: the jobs they
+    started), newest first, ``LIST_PAGE`` of them older than the id ``before``, of one
+    ``status`` when given; and whether older ones follow. Reads only.
+
+    Raises ``ValueError`` for an unknown ``status``."""
+    from crm.access.directory import user_names
+    from crm.jobs.models import STATUSES
+
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"Unknown job status {status!r}")
+    query = select(Job).order_by(Job.id.desc()).limit(LIST_PAGE + 1)
+    if not getattr(user, "is_admin", False):
+        query = query.where(Job.created_by == user.id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if before is not None:
+        query = query.where(Job.id < min(before, MAX_JOB_ID + 1))
+    jobs = db.session.scalars(query).all()
+    names = user_names({j.created_by for j in jobs if j.created_by is not None})
+    lines = []
+    for job in jobs[:LIST_PAGE]:
+        entry = registry.get(job.kind)
+        words: dict[str, Any] = {}
+        if entry is not None and entry.describe is not None:
+            words = entry.describe(job.payload or {}, job.result)
+        lines.append(
+            JobLine(
+                id=job.id,
+                status=job.status,
+                title=str(words.get("title") or _("Background job")),
+                created_at=job.created_at,
+                finished_at=job.finished_at,
+                by=names.get(job.created_by, "") if job.created_by else "",
+            )
+        )
+    db.session.rollback()
+    return lines, len(jobs) > LIST_PAGE

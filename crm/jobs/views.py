@@ -7,10 +7,11 @@ page refreshes itself (``<meta http-equiv="refresh">``) while the job runs.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, abort, render_template, request
 from flask_login import current_user, login_required
 
-from crm.jobs.service import job_view
+from crm.jobs.models import STATUSES
+from crm.jobs.service import MAX_JOB_ID, job_list, job_view
 from crm.web.htmx import is_htmx, render_page_or_block
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
@@ -23,6 +24,19 @@ def job_page(job_id: int):
     job = job_view(current_user, job_id)
     status = STOP_POLLING if (job.finished and is_htmx()) else 200
     return render_page_or_block("jobs/job.html", "status", status=status, job=job)
+
+
+@bp.get("/")
+@login_required
+def job_list_page():
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUSES:
+        abort(400)
+    before = request.args.get("before", type=int)
+    if before is not None and not 1 <= before <= MAX_JOB_ID:
+        abort(400)
+    jobs, more = job_list(current_user, status=status, before=before)
+    return render_template("jobs/list.html", jobs=jobs, more=more, status=status, statuses=STATUSES)
 
 
 def register(app: Flask) -> None:

@@ -31,7 +31,7 @@ from crm.access.policy import CONFIGURE, can
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.i18n import pick
-from crm.ids import as_id
+from crm.ids import as_id, row_of
 from crm.metadata import labels, specs, types
 from crm.metadata.keys import clean_label, new_key
 from crm.metadata.models import ListViewRow
@@ -482,7 +482,7 @@ def list_views(entity_key: str, user_id: int | None) -> list[ListViewSpec]:
 def get_view(view_id: int, user_id: int | None) -> ListViewSpec:
     """A shared view, or one of ``user_id``'s own; NotFound otherwise (another user's
     private view is not revealed)."""
-    row = db.session.get(ListViewRow, view_id)
+    row = row_of(ListViewRow, view_id)
     if row is None or (row.owner_id is not None and row.owner_id != user_id):
         raise NotFound(_("There is no such list view."))
     return _as_spec(row, _entity(row.entity_key))
@@ -660,7 +660,7 @@ def _require_admin(actor_id: int | None) -> None:
 
 
 def _shared_row(view_id: int, entity_key: str | None = None) -> ListViewRow:
-    row = db.session.get(ListViewRow, view_id)
+    row = row_of(ListViewRow, view_id)
     if row is None or row.owner_id is not None or entity_key not in (None, row.entity_key):
         raise NotFound(_("There is no such shared view."))
     return row
@@ -754,7 +754,7 @@ def set_default_shared_view(view_id: int, *, actor_id: int | None) -> ListViewSp
 
 
 def _private_row(view_id: int, user_id: int) -> ListViewRow:
-    row = db.session.get(ListViewRow, view_id)
+    row = row_of(ListViewRow, view_id)
     if row is None or (row.owner_id is not None and row.owner_id != user_id):
         raise NotFound(_("There is no such list view."))
     if row.owner_id is None:

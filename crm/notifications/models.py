@@ -18,7 +18,9 @@ RULE, TASK_REMINDER, TASK_ASSIGNED, APPROVAL, APPROVAL_OUTCOME = (
     "approval",
     "approval_outcome",
 )
-KINDS = (RULE, TASK_REMINDER, TASK_ASSIGNED, APPROVAL, APPROVAL_OUTCOME)
+# A record returns to its customer pool soon (crm.pools.reclaim).
+POOL_WARNING = "pool_warning"
+KINDS = (RULE, TASK_REMINDER, TASK_ASSIGNED, APPROVAL, APPROVAL_OUTCOME, POOL_WARNING)
 
 # States of an e-mail in the outbox: kept (no mail server configured: shown in the
 # outbox page only), queued (a job will send it), sent, failed (retries spent).

@@ -54,11 +54,14 @@ def notify(
     spec: EntitySpec | None = None,
     row: Mapping[str, Any] | None = None,
     actor_id: int | None = None,
+    literal: bool = False,
 ) -> int:
     """Notify each active user of ``recipients`` (ids; repeats count once) about the record
     ``row`` of ``spec`` (or about nothing). With a record, ``title`` and ``body`` are
     message templates rendered per recipient; a recipient who may not read the record at
-    all sees none of its fields. Returns how many were notified.
+    all sees none of its fields. ``literal``: they are plain text (words with text people
+    typed in them, a task's subject), linked to the record but never read as templates.
+    Returns how many were notified.
 
     Raises ``ValueError`` for an unknown ``kind``."""
     if kind not in KINDS:
@@ -74,7 +77,7 @@ def notify(
     with unit_of_work():
         for user in users:
             shown_title, shown_body = title, body
-            if spec is not None and row is not None:
+            if spec is not None and row is not None and not literal:
                 reader = user if _may_read(user, spec, row["id"]) else None
                 shown_title = _render(title, spec, row, reader)
                 shown_body = _render(body, spec, row, reader)
@@ -165,3 +168,31 @@ def mark_all_read(user: Any, now: datetime | None = None) -> int:
             .values(read_at=now or utcnow())
         )
     return int(result.rowcount or 0)
+
+
+def email_choices(user: Any) -> dict[str, bool]:
+    """For each kind of ``KINDS``: whether ``user`` gets it by e-mail (their choice, else
+    the kind's default)."""
+    chosen = dict(
+        db.session.execute(
+            select(EmailChoice.kind, EmailChoice.email).where(EmailChoice.user_id == user.id)
+        ).all()
+    )
+    return {kind: bool(chosen.get(kind, kind in EMAIL_BY_DEFAULT)) for kind in KINDS}
+
+
+def set_email_choices(user: Any, by_email: Iterable[str]) -> None:
+    """Store ``user``'s choice for every kind: those named in ``by_email`` come by e-mail,
+    the others only in the bell. Unknown names are ignored."""
+    wanted = set(by_email)
+    with unit_of_work():
+        existing = {
+            c.kind: c
+            for c in db.session.scalars(select(EmailChoice).where(EmailChoice.user_id == user.id))
+        }
+        for kind in KINDS:
+            row = existing.get(kind)
+            if row is None:
+                db.session.add(EmailChoice(user_id=user.id, kind=kind, email=kind in wanted))
+            else:
+                row.email = kind in wanted

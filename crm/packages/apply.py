@@ -40,6 +40,7 @@ from crm.metadata import specs as spec_cache
 from crm.metadata.models import ListViewRow
 from crm.metadata.versioning import bump_version
 from crm.packages import provenance, seed
+from crm.packages import rules as rule_package
 from crm.packages.current import current_config
 from crm.packages.plan import (
     ENTITY,
@@ -48,6 +49,7 @@ from crm.packages.plan import (
     LIST_VIEW,
     PIPELINE,
     ROLE,
+    RULE,
     Plan,
     Unresolved,
     items,
@@ -58,7 +60,7 @@ from crm.schema import service as schema
 from crm.uow import unit_of_work
 
 # The kinds of item this module applies.
-APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE)
+APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE, RULE)
 # Fault-injection points of an apply (``SCHEMA_CHECKPOINT``), after the schema
 # service's own ("after_metadata_write", "after_ddl", "at_commit") inside it.
 STEPS = ("package_after_schema", "package_after_pipelines", "package_after_layouts",
@@ -123,9 +125,12 @@ def plan_package(package: Mapping[str, Any]) -> Plan:
     """The plan of applying ``package`` (already loaded and validated) here: against the
     installation now, three-way with what this package said when last applied."""
     name = str((package.get("package") or {}).get("name") or "")
-    return seed.with_seed(
+    p = seed.with_seed(
         plan(current_config(), package, provenance.base_for(name), probe=DatabaseProbe())
     )
+    p.problems = rule_package.problems(package)
+    p.notes = rule_package.notes(package)
+    return p
 
 
 def _checkpoint(step: str) -> None:
@@ -141,7 +146,9 @@ def _ours(config: Mapping[str, Any] | None) -> dict[str, Any]:
 def refusals(p: Plan, choices: Mapping[str, str], allow_destructive: bool) -> dict:
     """What ``apply`` would refuse before any write, by JSON pointer: a conflict without a
     choice, a destructive step without consent (empty: nothing to refuse)."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {k: list(v) for k, v in p.problems.items()}
+    if errors:
+        return errors
     for c in p.conflicts:
         if choices.get(c.path) not in ("mine", "theirs"):
             errors.setdefault(c.path, []).append(
@@ -212,6 +219,7 @@ def apply(
         _checkpoint(STEPS[3])
         steps_done.step(_("Roles"))
         _apply_roles(before, target, actor)
+        rule_package.apply_rules(before, target, actor_id, RULE)
         _checkpoint(STEPS[4])
         steps_done.step(_("Seed records"))
         seed.apply_seed(p, actor_id)

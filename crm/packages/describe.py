@@ -28,7 +28,9 @@ from crm.packages.plan import (
     LAYOUT,
     LIST_VIEW,
     PIPELINE,
+    REMOVE,
     ROLE,
+    RULE,
     Change,
     Conflict,
     Plan,
@@ -42,6 +44,7 @@ _KINDS = {
     LIST_VIEW: _l("list view"),
     PIPELINE: _l("pipeline"),
     ROLE: _l("role"),
+    RULE: _l("automation rule"),
 }
 # What an added item's line shows of its settings, by kind.
 _SUMMARY = {
@@ -50,6 +53,7 @@ _SUMMARY = {
     PIPELINE: ("name", "stages"),
     LIST_VIEW: ("name",),
     ROLE: ("name",),
+    RULE: ("entity", "name"),
     LAYOUT: (),
 }
 _LONGEST = 160
@@ -158,6 +162,9 @@ def line(step: Change | Conflict) -> Line:
     if step.action == ARCHIVE:
         what = _item(step.kind, step.item, step.entity)
         return Line("-", _("archive %(item)s", item=what), step.path, step.why)
+    if step.action == REMOVE:
+        what = _item(step.kind, step.item, step.entity)
+        return Line("-", _("remove %(item)s", item=what), step.path, step.why)
     if step.action == KEEP:
         mine, theirs = _pair(step.new, step.old)
         text = _(
@@ -249,6 +256,13 @@ def lines(p: Plan) -> list[str]:
             out.append(text)
             if s.why:
                 out.append("      " + _("destructive: %(why)s", why=s.why))
+    for text in p.notes:
+        out.append(_("note: %(text)s", text=text))
+    for path, messages in p.problems.items():
+        if not path.endswith("/actions"):
+            out.extend(
+                _("problem at %(path)s: %(message)s", path=path, message=m) for m in messages
+            )
     if p.empty:
         out.append(_("Nothing would change."))
     return out

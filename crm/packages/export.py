@@ -32,6 +32,7 @@ from crm.metadata.keys import clean_label, suggest_key
 from crm.metadata.labels import thaw
 from crm.metadata.models import EntityRow, FieldRow, LayoutRow, ListViewRow
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.packages import rules as rule_package
 from crm.packages import seed
 from crm.pipelines.compile import load_all
 from crm.pipelines.spec import PipelineSpec, StageSpec
@@ -304,9 +305,14 @@ def export_package(*, name: str, version: str, description: str | None = None) -
 
 def configuration() -> dict:
     """The installation's configuration as export writes it, without the header: entities
-    (fields, layouts, shared list views, pipelines) and roles. What a plan compares a
+    (fields, layouts, shared list views, pipelines), roles and automation rules (only
+    when there are any). What a plan compares a
     package with (``crm.packages.current``): one reader for both. Reads only."""
-    return {"entities": _entities(), "roles": _roles()}
+    out = {"entities": _entities(), "roles": _roles()}
+    found = rule_package.exported()
+    if found:
+        out["rules"] = found
+    return out
 
 
 def dumps(package: Mapping[str, Any]) -> str:

@@ -35,6 +35,7 @@ ADD = "add"
 CHANGE = "change"
 ARCHIVE = "archive"
 KEEP = "keep"
+REMOVE = "remove"  # an automation rule the package had last time and no longer has
 
 MINE = "mine"
 THEIRS = "theirs"
@@ -45,6 +46,7 @@ LAYOUT = "layout"
 LIST_VIEW = "list_view"
 PIPELINE = "pipeline"
 ROLE = "role"
+RULE = "rule"  # an automation rule (``/rules/<key>``; its entity is the rule's)
 SEED = "seed"  # a seed record to create or update (``Plan.seed``; no item of ``items``)
 
 # Children of an entity in the package, by item kind.
@@ -55,6 +57,9 @@ _ARCHIVABLE = {ENTITY, FIELD, PIPELINE}
 # Properties a plan does not compare: a pipeline's or a shared view's position follows
 # the order they were made in (save_pipeline and save_shared_view assign it).
 _IGNORED = {PIPELINE: {"position"}, LIST_VIEW: {"position"}}
+# Items a package deletes when it named them last time and names them no more (the
+# company's own, never named by the package, stay).
+_REMOVABLE = {RULE}
 
 
 class Unresolved(ValueError):
@@ -116,6 +121,10 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
     # The seed records' steps (``crm.packages.seed.plan_seed``); None: not planned.
     seed: SeedPlan | None = None
+    # References that do not resolve here, by JSON pointer (applying is refused), and
+    # what the implementer must do by hand afterwards (``crm.packages.apply``).
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -258,6 +267,9 @@ def items(config: Mapping[str, Any] | None) -> dict[str, tuple[str, str | None, 
                 out[path] = (kind, ekey, value if kind == LAYOUT else _canonical(kind, value))
     for rkey, role in (config.get("roles") or {}).items():
         out[f"/roles/{_esc(rkey)}"] = (ROLE, None, _canonical(ROLE, role))
+    for rkey, rule in (config.get("rules") or {}).items():
+        entity = rule.get("entity") if isinstance(rule, Mapping) else None
+        out[f"/rules/{_esc(rkey)}"] = (RULE, entity, clean(rule))
     return out
 
 
@@ -271,6 +283,9 @@ def _put(config: dict, step: Change) -> None:
     for p in parts[:-1]:
         parent = parent.setdefault(p, {})
     key = parts[-1]
+    if step.action == REMOVE:
+        parent.pop(key, None)
+        return
     if step.action == ADD:
         value = copy.deepcopy(step.new)
         if step.kind == ENTITY:
@@ -380,6 +395,10 @@ def plan(
             continue
         if t is _NONE:
             local = b_items is not None and b is _NONE  # the company's own item
+            if kind in _REMOVABLE:
+                if b_items is not None and b is not _NONE:
+                    result.changes.append(Change(path, path, kind, entity, REMOVE, m, None))
+                continue
             archived = kind == LAYOUT or bool(m.get("archived"))
             if kind in _ARCHIVABLE and not local and not archived and not _managed(kind, m):
                 result.changes.append(Change(f"{path}/archived", path, kind, entity, ARCHIVE))

@@ -137,6 +137,11 @@ class Words:
         elif parts[:1] == ["roles"] and len(parts) >= 2:
             where.append(_("Role “%(name)s”", name=self._role(parts[1])))
             rest = parts[2:]
+        elif parts[:1] == ["rules"] and len(parts) >= 2:
+            own = self._find("rules", parts[1])
+            name = _translated(own, "name", "name") or parts[1]
+            where.append(_("Automation rule “%(name)s”", name=name))
+            rest = parts[2:]
         else:
             rest = parts
         where.extend(str(_PROPS.get(p, p)) for p in rest[:1])

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
+from crm.approvals.words import sent_for_approval
 from crm.errors import ValidationFailed
 from crm.ids import as_id, optional_id
 from crm.metadata import list_views
@@ -204,6 +205,11 @@ def move(key: str, record_id: int):
         message = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
         return _refused(spec, pipeline_key, message, 400)
     stage = moves.target_stage(spec, stage_key)
+    if saved.held:  # the card stays where it was until the move is approved
+        if not is_htmx():
+            flash(sent_for_approval(saved), "info")
+            return redirect(_board_url(spec, pipeline_key))
+        return trigger(_notice(sent_for_approval(saved), "info", 200), MOVED)
     row = saved.row  # the record as the move left it: no second read
     message = _(
         "“%(name)s” moved to %(stage)s.",

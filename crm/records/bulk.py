@@ -361,6 +361,9 @@ def bulk_edit(
                 _("%(field)s: %(messages)s", field=f.label, messages=" ".join(messages)),
                 errors={f.key: messages},
             )
+        from crm.approvals.hold import check_bulk  # approval rules: no bulk way around them
+
+        check_bulk(spec, f.key, value, picks)
         return _write_versioned(user, spec, "bulk_edit", picks, f.key, value, "update", merge=True)
 
 

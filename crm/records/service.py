@@ -71,6 +71,8 @@ class Saved:
     merged: bool = False
     by: int | None = None
     row: Mapping[str, Any] | None = None
+    # Keys of the change an approval rule held (``crm.approvals``): not written, waiting.
+    held: tuple[str, ...] = ()
 
 
 def jsonable(value: Any) -> Any:
@@ -626,6 +628,7 @@ def merge_update(
     raw: Mapping[str, Any],
     *,
     expected_version: int,
+    hold: bool = True,
 ) -> Saved:
     """Save the values ``raw`` of a record that was read at ``expected_version``, with
     ``base`` the fingerprints (``fingerprint``) of each value as it was then: a three-way
@@ -644,7 +647,11 @@ def merge_update(
     as for any save. A base that is not a fingerprint of what was saved (forged, or from
     another record) only turns merges into conflicts, never into overwrites. Fields not
     submitted are never touched. When another save lands between this read and this write,
-    the merge is done again on top of it."""
+    the merge is done again on top of it.
+
+    ``hold`` (False only when an approved change is applied): values an approval rule wants
+    approved are not written but held in a request (``Saved.held``), and a value a pending
+    request holds is refused (``ValidationFailed``), as ``crm.approvals.hold.hold`` says."""
     base = base or {}
     with unit_of_work(on_error=UNIQUE_RACE):
         current = get(user, spec, record_id, action="edit")
@@ -653,15 +660,21 @@ def merge_update(
         if errors:
             raise ValidationFailed(_("The record was not saved."), errors=errors)
         table = table_of(spec)
-        for _attempt in range(MERGE_ATTEMPTS):
+        held: tuple[str, ...] = ()
+        for attempt in range(MERGE_ATTEMPTS):
             stale = current["version"] != expected_version
             changed, conflicts = _merge(spec, current, values, base if stale else None)
             if conflicts:
                 raise RecordConflict(current, values, conflicts)
+            if hold and attempt == 0 and changed:  # held once: a retry keeps them out
+                from crm.approvals.hold import hold as approval_hold
+
+                changed, held = approval_hold(user, spec, current, changed)
+            changed = {k: v for k, v in changed.items() if k not in held}
             by = current["updated_by"] if stale else None
             move = stage_rules.prepare(spec, current, changed) if changed else None
             if not changed:
-                return Saved(current["version"], merged=stale, by=by, row=current)
+                return Saved(current["version"], merged=stale, by=by, row=current, held=held)
             version = current["version"] + 1
             spine = {"version": version, "updated_at": utcnow(), "updated_by": user.id}
             result = db.session.execute(
@@ -681,7 +694,7 @@ def merge_update(
                 )  # fmt: skip
                 stage_rules.record(spec, record_id, user, move)
                 row = {**current, **changed, **spine}
-                return Saved(version, tuple(changed), merged=stale, by=by, row=row)
+                return Saved(version, tuple(changed), merged=stale, by=by, row=row, held=held)
             current = get(user, spec, record_id, action="edit")  # another save won: again
         raise RecordConflict(current, values, tuple(values))
 
@@ -905,6 +918,8 @@ class TimelineEntry:
     at: datetime
     # "note" | "create" | "update" | "delete" | "restore" | "assign" | "share" | "stage"
     # | "task" (a task done, its subject in body) | "activity" (crm.activities)
+    # | "approval" (crm.approvals: the words in subject, a comment in body)
+    # | "pool_enter" / "pool_claim" (crm.pools: their words in body)
     kind: str
     user_id: int | None
     body: str = ""
@@ -969,6 +984,13 @@ def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[T
     # Stage moves are told in words by their own entries: an update does not repeat them.
     told = {STAGE_FIELD} if moves else set()
     for h in db.session.execute(history, params):
+        if h.action.startswith("pool_"):  # entered or claimed from a customer pool
+            from crm.pools.history import words
+
+            entries.append(
+                TimelineEntry(h.at, h.action, h.user_id, body=words(h.action, h.changes))
+            )
+            continue
         changes = tuple(
             (k, old, new)
             for k, (old, new) in (h.changes or {}).items()
@@ -983,6 +1005,9 @@ def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[T
     from crm.activities.service import timeline_entries
 
     entries.extend(timeline_entries(spec.key, record_id, limit))
+    from crm.approvals.service import timeline_entries as approval_entries
+
+    entries.extend(approval_entries(spec.key, record_id, limit))
     if moves:
         from crm.pipelines import history as stage_history
 

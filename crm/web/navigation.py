@@ -32,6 +32,19 @@ def runtime_entities(user: Any) -> list[EntitySpec]:
     return sorted(entities, key=lambda e: e.label_plural.lower())
 
 
+def unread_notifications(user: Any) -> int:
+    """How many unread notifications ``user`` has (the bell's badge): one indexed COUNT.
+    0 for someone not signed in, and when it cannot be read (an error page must render)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    from crm.notifications import service
+
+    try:
+        return service.unread_count(user)
+    except Exception:  # noqa: BLE001 - an error page must render even if this fails
+        return 0
+
+
 class OnFirstUse:
     """A list worked out when a template first reads it: the page frame's entities are
     offered to every template, and a fragment (a board's card page, a notice) never

@@ -56,6 +56,8 @@ def register(app: Flask) -> None:
         return {
             "html_lang": i18n.html_lang(str(get_locale() or i18n.DEFAULT_LOCALE)),
             "may": navigation.may,
+            # the bell's unread count: one COUNT, only when a full page's frame reads it
+            "bell_count": lambda: navigation.unread_notifications(current_user),
             "runtime_entities": navigation.OnFirstUse(
                 lambda: navigation.runtime_entities(current_user)
             ),

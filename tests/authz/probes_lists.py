@@ -459,3 +459,9 @@ def probe_job_page(run: Run) -> None:
         job_id = job.id
     r = run.get(f"/admin/jobs/{job_id}")
     run.read_case("jobs.job_page", "-", "-", run.actor in d.ADMINS, r)
+    # The jobs list: every signed-in person has one, listing the administrator's job only
+    # to administrators.
+    r = run.get("/admin/jobs/")
+    if run.read_case("jobs.job_list_page", "-", "-", True, r):
+        listed = f'data-job="{job_id}"' in r.get_data(as_text=True)
+        run.case("jobs.job_list_page[row]", "-", "job", run.actor in d.ADMINS, listed)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tests.authz import oracle
 from tests.authz.harness import Run
+from tests.authz.probes_approvals import probe_approvals
 from tests.authz.probes_boards import probe_board, probe_move
 from tests.authz.probes_imports import probe_imports
 from tests.authz.probes_lists import (
@@ -28,6 +29,7 @@ from tests.authz.probes_lists import (
     probe_save_view,
     probe_validate,
 )
+from tests.authz.probes_pools import probe_claim, probe_pool_list, probe_pool_return
 from tests.authz.probes_records import (
     probe_access_panel,
     probe_binned,
@@ -42,6 +44,7 @@ from tests.authz.probes_records import (
     probe_stage_move,
 )
 from tests.authz.probes_tasks import probe_activity_log, probe_task_add, probe_task_state
+from tests.authz.probes_webhooks import webhook_rows
 from tests.authz.world import World
 
 # --- the administration areas: one right each, checked before anything else ---------------
@@ -59,7 +62,13 @@ def admin_sample(world: World, name: str):
         "user_id": world.user_id("spare"),
         # the world has no pipeline: the gate answers before the route looks for one
         "pipeline_key": "sales",
+        "rule_id": world.rule_id,
+        # the world has no pool either: the gate answers before the route looks for one
+        "pool_id": 1,
     }
+    if name in ("delivery_id", "host_id"):
+        delivery_id, host_id = webhook_rows()
+        return delivery_id if name == "delivery_id" else host_id
     return real[name]
 
 
@@ -72,6 +81,10 @@ MISSING = {
     "role_id": 999999,
     "user_id": 999999,
     "pipeline_key": "nosuchpipeline",
+    "delivery_id": 999999,
+    "host_id": 999999,
+    "rule_id": 999999,
+    "pool_id": 999999,
 }
 
 
@@ -186,6 +199,17 @@ RECORD_ROUTES: dict[str, Route] = {
     "activities.task_done": _r("POST", probe_task_state, note="the actor's task on the record"),
     "activities.task_reopen": _r("POST", probe_task_state),
     "activities.task_delete": _r("POST", probe_task_state),
+    # Approval requests (issue 17): those one takes part in (asked, approves) and, for
+    # administrators, all; an approver decides without reading the record.
+    "approvals.inbox": _r("GET", probe_approvals),
+    "approvals.request_page": _r("GET", probe_approvals, note="approver, asker or admin"),
+    "approvals.approve": _r("POST", probe_approvals, note="current step's approver or admin"),
+    "approvals.reject": _r("POST", probe_approvals),
+    # Customer pools (issue 18): the world has none, so every claim, pool list and return
+    # is refused and changes nothing (tests/authz/probes_pools.py; tests/pools for the rest).
+    "pools.claim": _r("POST", probe_claim),
+    "pools.pool_list": _r("GET", probe_pool_list),
+    "pools.return_records": _r("POST", probe_pool_return),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }
@@ -194,6 +218,7 @@ OTHER_ROUTES: dict[str, Route] = {
     # A background job's page: its creator or an administrator; anyone else a 404
     # (tests/jobs/test_page.py).
     "jobs.job_page": _r("GET", note="creator or administrator, else 404"),
+    "jobs.job_list_page": _r("GET", note="own jobs; an administrator every job"),
     # The go-live checklist and its pack upload: full administrators only
     # (tests/authz/probes_golive.py, tests/golive/test_views.py).
     "golive.checklist": _r("GET POST", note="full administrators only"),
@@ -203,6 +228,16 @@ OTHER_ROUTES: dict[str, Route] = {
     # Trying an automation rule on a record: the configure right, then only records one
     # may read (tests/authz/probes_automation.py).
     "automation_try.try_rule": _r("GET POST", note="configure right; readable records only"),
+    # One's own notifications and e-mail choices; another's notification is a 404
+    # (tests/authz/probes_notifications.py).
+    "notifications.bell_page": _r("GET", note="own notifications only"),
+    "notifications.mark_read": _r("POST", note="own, else 404"),
+    "notifications.mark_all_read": _r("POST", note="own only"),
+    "notifications.open_one": _r("GET", note="own, else 404; marks read, to the record"),
+    "notifications.email_choices": _r("GET POST", note="own e-mail choices"),
+    # The e-mail outbox: full administrators only (bodies were written for their readers).
+    "mail.outbox": _r("GET", note="full administrators only"),
+    "mail.outbox_message": _r("GET", note="full administrators only"),
 }
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.
@@ -216,7 +251,16 @@ PUBLIC = {
     "web.healthz": "health check (public)",
     "invite.accept": "accepting an invitation with a one-time token (public)",
 }
-ADMIN_BLUEPRINTS = {"designer": "configure", "access": "manage_access"}
+# The webhook screens (issue 17) sit in the configuration area: the gate probes them, and
+# tests/authz/probes_webhooks.py writes to real rows with and without the right.
+ADMIN_BLUEPRINTS = {
+    "designer": "configure",
+    "access": "manage_access",
+    "webhooks": "configure",
+    "approvals_admin": "configure",
+    "mail_settings": "configure",
+    "pools_admin": "configure",
+}
 
 
 def route_table(app) -> dict[str, Route]:

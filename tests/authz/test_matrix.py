@@ -19,7 +19,9 @@ from tests.authz import (
     probes_automation,
     probes_golive,
     probes_lists,
+    probes_notifications,
     probes_tasks,
+    probes_webhooks,
     routes,
     summary,
 )
@@ -69,6 +71,9 @@ def test_matrix_home_and_administration_gates(world, actor, record_property):
     probes_golive.probe_golive(run)
     probes_tasks.probe_my_tasks(run)
     probes_automation.probe_rule_try(run)
+    probes_webhooks.probe_webhooks(run)
+    probes_notifications.probe_notifications(run)
+    probes_notifications.probe_outbox(run)
     for rule in world.app.url_map.iter_rules():
         right = routes.ADMIN_BLUEPRINTS.get(rule.endpoint.split(".")[0])
         if right:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.authz import routes
+from tests.authz.probes_webhooks import webhook_rows
 
 
 def _endpoints(app) -> dict[str, set[str]]:
@@ -50,6 +51,7 @@ def test_the_matrix_names_no_route_that_does_not_exist(world):
 def _samples(world) -> dict:
     """A value for every URL argument of the app (real ids, so only CSRF can refuse)."""
     own = world.record("account", ("own", "admin"))
+    delivery_id, host_id = webhook_rows()
     return {
         "key": "account",
         "entity_key": "account",
@@ -65,8 +67,15 @@ def _samples(world) -> dict:
         "token": "not-a-real-token-but-well-formed",
         "import_id": 1,
         "pipeline_key": "sales",
+        "pool_key": "nosuchpool",
+        "pool_id": 1,
         "task_id": world.task_id("admin", "account", own.id),
-        "rule_id": 1,
+        "delivery_id": delivery_id,
+        "host_id": host_id,
+        # CSRF is checked before the view looks for them (the world holds none)
+        "request_id": 1,
+        "rule_id": world.rule_id,
+        "notification_id": 1,  # the token is refused first: whose it is does not matter
     }
 
 

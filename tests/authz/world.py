@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from crm.access import policy
 from crm.access.models import Department, FieldRight, RecordShare, Role, RoleGrant, User
 from crm.auth import service as auth
+from crm.automation import rules as automation_rules
 from crm.extensions import db
 from crm.metadata import list_views, specs
 from crm.pipelines import service as pipelines
@@ -274,6 +275,19 @@ class World:
                 actor_id=None,
             )
             self.views[entity] = view.id
+        # An automation rule (off: it never fires while probes write records), so the
+        # rule screens have a real one to refuse or show.
+        self.rule_id = automation_rules.create_rule(
+            {
+                "entity_key": "account",
+                "key": "authz_probe_rule",
+                "name": "Probe rule",
+                "enabled": False,
+                "trigger": {"type": "created"},
+                "actions": [{"type": "notify", "to": ["owner"], "title": "New"}],
+            },
+            actor_id=None,
+        ).id
 
     def login(self, who: str) -> CRMClient:
         client = self.app.test_client()
@@ -418,7 +432,8 @@ class World:
         )
 
     def admin_state(self) -> tuple:
-        """Users, roles, rights, departments, invitations and the metadata version."""
+        """Users, roles, rights, departments, invitations, the metadata version, webhook
+        deliveries and allowed hosts."""
         db.session.rollback()
         queries = (
             "SELECT id, email, is_active, is_admin, department_id, password_hash FROM users",
@@ -429,6 +444,8 @@ class World:
             "SELECT id, name, parent_id, path, manager_id FROM departments",
             "SELECT COUNT(*) FROM user_invites",
             "SELECT version FROM meta_version",
+            "SELECT id, status, attempts FROM webhook_deliveries",
+            "SELECT id, host FROM webhook_allowed_hosts",
         )
         state = tuple(tuple(sorted(tuple(r) for r in db.session.execute(text(q)))) for q in queries)
         db.session.rollback()

@@ -44,6 +44,10 @@ CHECKED = (
     "templates/imports",
     "templates/golive",
     "templates/activities",
+    "templates/webhooks",
+    "templates/approvals",
+    "templates/notifications",
+    "templates/pools",
 )
 
 # Text that is the same in every language, each with the reason.

@@ -250,12 +250,43 @@ def test_upsert_is_both_on_the_screen_the_cli_and_the_engine(staff, model):
     assert sorted(a["name"] for a in live("account")) == ["Newer", "Other"]
 
 
-def test_an_owner_column_in_an_update_only_import_is_refused(staff, model):
-    chosen = (m.ColumnChoice(0, "Code", "code"), m.ColumnChoice(1, "Owner", OWNER))
+def test_an_owner_column_gives_updated_records_their_new_owner_and_undo_gives_it_back(staff, model):
+    ana = make_user("ana@example.com", display_name="Ana García")
+    make(staff, "account", name="Kept", code="C1")
+    make(staff, "account", name="Moved", code="C2")
+    make(staff, "account", name="Renamed", code="C3")
+    chosen = (m.ColumnChoice(0, "Code", "code"), m.ColumnChoice(1, "Name", "name"),
+              m.ColumnChoice(2, "Owner", OWNER))  # fmt: skip
     mapping = m.Mapping("account", chosen, mode="update", match_on="code")
-    issues = m.check(staff, entity("account"), mapping, ["Code", "Owner"])
-    assert [(i.code, i.field) for i in issues] == [("owner", OWNER)]
-    assert "an update keeps the record's owner" in issues[0].message
+    assert m.check(staff, entity("account"), mapping, ["Code", "Name", "Owner"]) == []
+    text = "Code,Name,Owner\nC1,Kept,\nC2,Moved,ana@example.com\nC3,Renamed now,Ana Garcia\n"
+    import_id = mapped_import(staff, "account", text, mapping)
+    summary = engine.run(import_id)
+    assert (summary.updated, summary.skipped, summary.errors) == (2, 1, 0)
+    owners = {a["name"]: a["owner_id"] for a in live("account")}
+    assert owners == {"Kept": staff.id, "Moved": ana.id, "Renamed now": ana.id}
+    undone = service.undo(staff, entity("account"), import_id)
+    assert undone.restored == 2 and not undone.kept
+    owners = {a["name"]: a["owner_id"] for a in live("account")}
+    assert owners == {"Kept": staff.id, "Moved": staff.id, "Renamed": staff.id}
+
+
+def test_an_owner_change_refused_fails_its_row_and_writes_none_of_it(staff, model):
+    from crm.access import policy as P
+
+    role = make_role("Edits all, assigns own", {"create": P.ALL, "read": P.ALL, "edit": P.ALL,
+                                                "import": P.ALL, "assign": P.OWN})  # fmt: skip
+    rep = make_user("rep@example.com", roles=(role.name,))
+    make(staff, "account", name="Old name", code="C1")  # not the rep's: no "assign" on it
+    make(rep, "account", name="Rep's", code="C2")
+    chosen = (m.ColumnChoice(0, "Code", "code"), m.ColumnChoice(1, "Name", "name"),
+              m.ColumnChoice(2, "Owner", OWNER))  # fmt: skip
+    mapping = m.Mapping("account", chosen, mode="update", match_on="code")
+    text = "Code,Name,Owner\nC1,New name,rep@example.com\nC2,Rep's new,staff@example.com\n"
+    summary = engine.run(mapped_import(rep, "account", text, mapping))
+    assert (summary.updated, summary.errors) == (1, 1)
+    rows = sorted((a["code"], a["name"], a["owner_id"]) for a in live("account"))
+    assert rows == [("C1", "Old name", staff.id), ("C2", "Rep's new", staff.id)]
 
 
 def test_a_linked_record_the_service_refuses_at_run_time_fails_its_rows(staff, model):

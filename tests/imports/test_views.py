@@ -473,3 +473,39 @@ def test_the_dry_run_applies_the_stage_gates_the_run_applies(admin, login_as):
     client.submit(url, {**form, "action": "start"})
     imp = db.session.scalars(select(Import)).one()
     assert (imp.created, imp.errors) == (1, 1)
+
+
+def test_a_column_the_user_skips_says_so_not_why_it_had_matched(staff, model, login_as):
+    client = login_as(staff)
+    url = upload(client, MESSY).headers["Location"]
+    form = form_of(client.get(url).data.decode())
+    assert form["col-2"] == "industry"
+    page = client.submit(url, {**form, "col-2": "", "action": "save"}).data.decode()
+    row = re.search(r"<strong>Industry</strong>.*?</tr>", page, re.S).group(0)
+    assert "skipped by you" in row and "same label" not in row
+    row = re.search(r"<strong>Name</strong>.*?</tr>", page, re.S).group(0)
+    assert "same label" in row or "same key" in row
+
+
+def test_the_dry_run_applies_the_stage_gates_to_updates_as_the_run_does(admin, login_as):
+    from crm.metadata import specs
+    from crm.records import service as records
+    from tests.pipelines.factories import make_deal_entity
+
+    make_deal_entity()
+    spec = specs.current().entity("deal")
+    records.create(admin, spec, {"title": "One", "stage": "proposal", "amount": "500"})
+    records.create(admin, spec, {"title": "Two", "stage": "proposal", "amount": "700",
+                                 "close_date": "2026-11-30"})  # fmt: skip
+    client = login_as(admin)
+    body = "Title;Stage\nOne;won\nTwo;won\n"  # One has no close date, which Won requires
+    r = client.submit("/r/deal/imports/", {"file": (io.BytesIO(body.encode()), "deals.csv")},
+                      content_type="multipart/form-data")  # fmt: skip
+    url = r.headers["Location"]
+    form = {**form_of(client.get(url).data.decode()), "mode": "update", "match_on": "title"}
+    page = client.submit(url, {**form, "action": "preview"}).data.decode()
+    assert "2 rows: 0 to create, 1 to update, 0 to skip, 1 in error." in page  # as the run
+    assert "Close date" in page
+    client.submit(url, {**form, "action": "start"})
+    imp = db.session.scalars(select(Import)).one()
+    assert (imp.updated, imp.errors) == (1, 1)

@@ -74,3 +74,22 @@ def test_a_queue_that_is_down_leaves_the_row_queued_for_the_sweep(app, admin, ec
         enqueue("test.echo", {"say": "later"})
     (row,) = jobs()
     assert row.status == "queued" and echo == [] and notes("change") == 1
+
+
+def test_a_job_with_a_delay_waits_for_the_sweep_after_its_time(app, admin, echo, monkeypatch):
+    """``enqueue(delay=...)``: not dispatched at the commit, nor by a sweep before its
+    ``run_after``; the first sweep after it runs it, once."""
+    from datetime import UTC, datetime, timedelta
+
+    from crm.jobs import outbox, runner
+
+    start = datetime(2026, 3, 1, 12, 0)
+    monkeypatch.setattr(outbox, "utcnow", lambda: start)
+    with unit_of_work():
+        enqueue("test.echo", {"say": "later"}, delay=timedelta(minutes=5))
+    (row,) = jobs()
+    assert (row.status, row.run_after, echo) == ("queued", start + timedelta(minutes=5), [])
+    at = start.replace(tzinfo=UTC).timestamp()
+    assert runner.sweep(now=at + 299) == [] and echo == []
+    assert runner.sweep(now=at + 301) == [row.id] and echo == [{"say": "later"}]
+    assert runner.sweep(now=at + 900) == [] and echo == [{"say": "later"}]

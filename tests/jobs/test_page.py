@@ -42,3 +42,36 @@ def test_a_finished_job_stops_the_polling(app, login_as, admin, echo):
     assert "HX-Request" in done.headers["Vary"]
     page = client.get(f"/admin/jobs/{job_id}")
     assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+
+
+def test_the_jobs_list_shows_ones_own_jobs_and_an_administrator_every_job(
+    app, login_as, admin, staff, echo, failing
+):
+    from crm.jobs import runner
+
+    mine = add_job("test.refuse", user=staff.id)
+    runner.run(mine)
+    theirs = add_job("test.echo", user=admin.id)
+    waiting = add_job("test.echo", user=staff.id)
+    page = login_as(staff).get("/admin/jobs/").get_data(as_text=True)
+    assert f'data-job="{mine}"' in page and f'data-job="{waiting}"' in page
+    assert f'data-job="{theirs}"' not in page
+    assert "Failed" in page and "Waiting" in page
+    failed = login_as(staff).get("/admin/jobs/?status=failed").get_data(as_text=True)
+    assert f'data-job="{mine}"' in failed and f'data-job="{waiting}"' not in failed
+    every = login_as(admin).get("/admin/jobs/").get_data(as_text=True)
+    assert all(f'data-job="{j}"' in every for j in (mine, theirs, waiting))
+    client = login_as(staff)
+    assert client.get("/admin/jobs/?status=nope").status_code == 400
+    assert client.get(f"/admin/jobs/?before={2**40}").status_code == 400
+    assert app.test_client().get("/admin/jobs/").status_code in (302, 303)
+
+
+def test_the_jobs_list_pages_by_fifty(app, login_as, admin, echo):
+    ids = [add_job("test.echo", user=admin.id) for _ in range(51)]
+    client = login_as(admin)
+    first = client.get("/admin/jobs/").get_data(as_text=True)
+    assert f'data-job="{ids[-1]}"' in first and f'data-job="{ids[0]}"' not in first
+    assert f"before={ids[1]}" in first
+    older = client.get(f"/admin/jobs/?before={ids[1]}").get_data(as_text=True)
+    assert f'data-job="{ids[0]}"' in older and "Older jobs" not in older

@@ -19,6 +19,7 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from crm.access import directory, policy
+from crm.approvals.words import oob_notice, sent_for_approval
 from crm.errors import Forbidden, ValidationFailed
 from crm.ids import as_id, optional_id
 from crm.metadata import types
@@ -117,7 +118,7 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
     if types.get(f.type).multi_valued:  # no box ticked sends nothing: that means none
         raw.setdefault(f.key, [])
     try:
-        records.merge_update(
+        saved = records.merge_update(
             current_user, spec, record_id, {f.key: seen}, raw, expected_version=expected
         )
     except GateBlocked as exc:
@@ -140,10 +141,14 @@ def field_save(key: str, record_id: int, field_key: str) -> Response:
         )  # fmt: skip
     except RecordConflict as exc:
         return _conflict(spec, f, exc.current, exc.yours.get(f.key), raw)
+    notice = sent_for_approval(saved) if saved.held else None
     if not is_htmx():
-        flash(_("Saved."), "success")
+        flash(notice or _("Saved."), "info" if notice else "success")
         return redirect(url_for("records.record_page", key=key, record_id=record_id))
-    return _saved(spec, f, records.get(current_user, spec, record_id))
+    response = _saved(spec, f, records.get(current_user, spec, record_id))
+    if notice:  # the value stays as it was: say why, in the page's notice area
+        response.set_data(response.get_data(as_text=True) + oob_notice(notice))
+    return response
 
 
 def _gate_blocked(spec, f, row, exc: GateBlocked, version: int) -> Response:

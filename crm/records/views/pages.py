@@ -21,6 +21,8 @@ from jinja2_fragments.flask import render_block
 
 from crm.access import directory, policy
 from crm.activities import service as activities
+from crm.approvals import service as approvals
+from crm.approvals.words import sent_for_approval
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import select_timezone
 from crm.ids import as_id, optional_id
@@ -264,6 +266,7 @@ def record_page(key: str, record_id: int):
         "records/record.html",
         spec=spec,
         row=row,
+        approvals=approvals.banner(spec, row["id"]),
         name=present.record_name(spec, row, current_user),
         layout=layout,
         visible=visible,
@@ -373,6 +376,8 @@ def record_edit(key: str, record_id: int):
 
 
 def _saved_notice(saved: records.Saved) -> str:
+    if saved.held:
+        return sent_for_approval(saved)
     if not saved.merged:
         return _("Saved.")
     if saved.by == current_user.id:

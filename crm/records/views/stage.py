@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.access import policy
+from crm.approvals.words import sent_for_approval
 from crm.errors import Forbidden, ValidationFailed
 from crm.ids import as_id
 from crm.pipelines import history as stage_history
@@ -49,7 +50,9 @@ def stage_move(key: str, record_id: int) -> Response:
         if request.method == "GET":
             raise_if_gated(spec, row, raw)
             return _page(key, record_id)
-        records.merge_update(current_user, spec, record_id, {}, raw, expected_version=expected)
+        saved = records.merge_update(
+            current_user, spec, record_id, {}, raw, expected_version=expected
+        )
     except GateBlocked as exc:
         return _gate_form(spec, row, exc, editable, expected, posted=bool(gate_keys))
     except RecordConflict:
@@ -65,6 +68,9 @@ def stage_move(key: str, record_id: int) -> Response:
         flash(" ".join(messages), "error")
         return _page(key, record_id)
     stage = found.stage(wanted)
+    if saved.held:
+        flash(sent_for_approval(saved), "info")
+        return _page(key, record_id)
     flash(_("Moved to %(stage)s.", stage=stage_name(stage) if stage else wanted), "success")
     return _page(key, record_id)
 

@@ -1,15 +1,15 @@
 """The round-robin pointer of assignment rules.
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
-down_revision = "0025"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
