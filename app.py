@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.approvals import views as approval_views
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
+    from crm.automation import dryrun_views
     from crm.cli import register_cli
     from crm.imports import views as import_views
     from crm.jobs import queue as job_queue
@@ -90,6 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import_views.register(app)
     golive.register(app)
     activity_views.register(app)
+    dryrun_views.register(app)
     register_webhooks(app)
     approval_views.register(app)
     notification_views.register(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    bench_automation,
     board_bench,
     dedupe_bench,
     i18n_bench,
@@ -27,6 +28,7 @@ BENCHES = {
     "package": package_bench.main,
     "import_read": import_read_bench.main,
     "import": import_bench.main,
+    "automation": bench_automation.main,
     "dedupe": dedupe_bench.main,
 }
 

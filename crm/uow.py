@@ -161,7 +161,11 @@ class Unit:
     def __init__(self, parent: Unit | None):
         self.parent = parent
         self.hooks: list[Hook] = []
+        self.closing: list[Hook] = []
         self.discarded = False
+        # What features keep on the unit while it is open (``lookup`` reads up the chain):
+        # the automation's event depth and the events it gathers for one job.
+        self.info: dict[str, Any] = {}
 
     @property
     def outermost(self) -> bool:
@@ -170,6 +174,22 @@ class Unit:
     def after_commit(self, hook: Hook) -> None:
         """Run ``hook`` after the outermost commit (in the order hooks were added)."""
         self.hooks.append(hook)
+
+    def before_commit(self, hook: Hook) -> None:
+        """Run ``hook`` at the end of this unit's block, inside its transaction, just
+        before it commits (or releases its savepoint): work gathered during the unit and
+        written once (one outbox job for many changes). Not run when the unit fails or
+        is discarded; a hook that raises fails the unit."""
+        self.closing.append(hook)
+
+    def lookup(self, key: str, default: Any = None) -> Any:
+        """``info[key]`` of this unit or of the nearest enclosing unit that has it."""
+        unit: Unit | None = self
+        while unit is not None:
+            if key in unit.info:
+                return unit.info[key]
+            unit = unit.parent
+        return default
 
     def discard(self) -> None:
         """Keep nothing of this unit: it rolls back when the block ends, as on an error,
@@ -249,6 +269,9 @@ def unit_of_work(
     try:
         try:
             yield unit
+            if not unit.discarded:
+                for closing in unit.closing:
+                    closing()
             if unit.discarded:
                 (savepoint or session).rollback()
             elif savepoint is not None:

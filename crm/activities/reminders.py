@@ -3,7 +3,7 @@
 A task planned with a reminder stores the reminder's moment (``remind_at``, naive UTC),
 worked out once from the due day and time in the *assignee's* time zone (their own, else
 the company's: ``crm.i18n``); a task without a time is due at 09:00 local time. Every
-minute the job queue runs ``send_due`` (``crm.jobs.registry.EVERY_MINUTE``): one indexed
+minute the job queue runs ``send_due`` (``crm.jobs.registry.PERIODIC``): one indexed
 query (``ix_tasks_remind``) finds the open tasks whose moment has come and that were not
 reminded yet, in batches; each assignee who may still read the task's record gets a
 notification (kind ``task_reminder``, linked to the record) and the task is marked

@@ -124,3 +124,18 @@ class RuleFiring(db.Model):
     record_id: Mapped[int] = mapped_column(BigInteger)
     occasion: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RoundRobinPointer(db.Model):
+    """Where an "assign round-robin" rule's turn is: the last member it gave a record to
+    (the next is the first active member with a greater id, else the first again)."""
+
+    __tablename__ = "automation_pointers"
+
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey(
+            "automation_rules.id", name="fk_automation_pointers_rule_id", ondelete="CASCADE"
+        ),
+        primary_key=True,
+    )
+    last_user_id: Mapped[int | None] = mapped_column(Integer)

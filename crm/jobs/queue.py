@@ -5,9 +5,10 @@ install), Redis when ``REDIS_URL`` is set (the production set-up: every web work
 every consumer on every machine share it). Tests run it in immediate mode (a job runs
 when it is dispatched, in the dispatching process).
 
-Three Huey tasks: ``run_job(job_id)`` runs one row of the ``jobs`` table, a periodic one
-re-dispatches rows that were left behind (``crm.jobs.runner.sweep``), and a periodic one
-runs the hooks of ``crm.jobs.registry.EVERY_MINUTE`` (task reminders). Both push an app
+Two Huey tasks: ``run_job(job_id)`` runs one row of the ``jobs`` table, and a periodic one
+re-dispatches rows that were left behind (``crm.jobs.runner.sweep``); plus the periodic
+work of ``crm.jobs.registry.PERIODIC`` (task reminders, the automation's schedule, the
+customer pools' reclaim). Each pushes an app
 context of their own: Huey's worker threads have none, and a job's session must not be
 the dispatching request's.
 """
@@ -35,7 +36,6 @@ class Queue:
     huey: Huey
     run_job: Any  # huey TaskWrapper: run_job(job_id) enqueues
     sweep: Any
-    every_minute: Any = None  # the periodic hooks of ``crm.jobs.registry.EVERY_MINUTE``
 
 
 def make_huey(config: dict[str, Any]) -> Huey:
@@ -66,17 +66,25 @@ def init_app(app: Flask) -> Queue:
             runner.sweep()
 
     task = huey.task(name="atelier.run_job")(run_job)
-
-    def every_minute() -> None:
-        with app.app_context():
-            registry.run_every_minute()
-
     periodic = huey.periodic_task(crontab(minute="*"), name="atelier.sweep_jobs")(sweep_jobs)
-    minutely = huey.periodic_task(crontab(minute="*"), name="atelier.every_minute")(every_minute)
+    for name, minute, target in registry.PERIODIC:
+        huey.periodic_task(crontab(minute=minute), name=name)(_periodic(app, target))
     registry.load_all()
-    queue = Queue(huey, task, periodic, minutely)
+    queue = Queue(huey, task, periodic)
     app.extensions[EXTENSION] = queue
     return queue
+
+
+def _periodic(app: Flask, target: str) -> Any:
+    """The body of a periodic task: ``target`` ("module:function") in an app context."""
+    from crm.jobs import registry
+
+    def run() -> None:
+        with app.app_context():
+            registry.run_periodic(target)
+
+    run.__name__ = target.replace(":", "_").replace(".", "_")
+    return run
 
 
 def current() -> Queue:

@@ -26,14 +26,20 @@ HANDLER_MODULES = (
     "crm.imports.service",
     "crm.imports.org",
     "crm.golive.plan",
+    "crm.automation.engine",
     "crm.webhooks.service",
     "crm.notifications.sending",
     "crm.dedupe.keys",
 )
 
-# Work the queue does every minute, as "module:function" names: each is called with no
-# arguments in an app context of its own, and one that fails does not stop the others.
-EVERY_MINUTE = ("crm.activities.reminders:send_due",)
+# Periodic work besides the sweep: (Huey task name, crontab minute, "module:function"). The
+# queue registers each as a periodic task run in an app context of its own; the function
+# is called with no arguments, and one that fails is logged (the next run tries again).
+PERIODIC = (
+    ("atelier.task_reminders", "*", "crm.activities.reminders:send_due"),
+    ("atelier.automation_schedule", "*/5", "crm.automation.schedule:tick"),
+    ("atelier.reclaim_pools", "7", "crm.pools.reclaim:sweep"),
+)
 
 
 @dataclass(frozen=True)
@@ -77,18 +83,22 @@ def get(kind: str) -> Handler | None:
     return _HANDLERS.get(kind)
 
 
+def periodic_function(target: str) -> Callable[[], Any]:
+    """The function a ``PERIODIC`` entry names ("module:function")."""
+    module, _sep, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def load_all() -> None:
     """Import every module of ``HANDLER_MODULES`` (each registers its handlers)."""
     for name in HANDLER_MODULES:
         importlib.import_module(name)
 
 
-def run_every_minute() -> None:
-    """Call every function of ``EVERY_MINUTE`` (in the caller's app context); a failure is
-    logged and the next one still runs."""
-    for name in EVERY_MINUTE:
-        module, _, function = name.partition(":")
-        try:
-            getattr(importlib.import_module(module), function)()
-        except Exception:  # one broken periodic task must not stop the others
-            log.exception("Periodic task %s failed", name)
+def run_periodic(target: str) -> None:
+    """Call the function a ``PERIODIC`` entry names, in the caller's app context; a failure
+    is logged, not raised (the task runs again at its next time)."""
+    try:
+        periodic_function(target)()
+    except Exception:  # a failed run must not stop the queue's periodic work
+        log.exception("Periodic task %s failed", target)

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Table, func, or_, select
 
@@ -209,22 +208,3 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             for k, v in done.items():
                 totals[k] += v
     return totals
-
-
-def register(app: Flask) -> None:
-    """Add the periodic reclaim task to ``app``'s job queue (hourly)."""
-    from huey import crontab
-
-    from crm.jobs import queue
-
-    huey = app.extensions[queue.EXTENSION].huey
-
-    def reclaim_pools() -> None:
-        with app.app_context():
-            try:
-                sweep()
-            except Exception:  # logged; the next hour tries again
-                log.exception("The pool reclaim sweep failed.")
-                raise
-
-    huey.periodic_task(crontab(minute="7"), name="atelier.reclaim_pools")(reclaim_pools)

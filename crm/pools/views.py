@@ -142,14 +142,13 @@ def _picked() -> list[str]:
 
 def register(app: Flask) -> None:
     """Register the pool pages, the administration pages, the record page's pool block
-    (a template global) and the periodic reclaim task."""
-    from crm.pools import reclaim, views_admin
+    (a template global); the reclaim task is in ``crm.jobs.registry.PERIODIC``."""
+    from crm.pools import views_admin
 
     app.register_blueprint(bp)
     app.register_blueprint(views_admin.bp)
     app.add_template_global(_pool_of, "pool_membership")
     app.add_template_global(_pools_seen, "pools_seen")
-    reclaim.register(app)
 
 
 def _pool_of(spec, row):

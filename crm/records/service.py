@@ -26,6 +26,7 @@ from sqlalchemy import Exists, Integer, Select, bindparam, func, insert, select,
 from crm import uow
 from crm.access import policy
 from crm.access.models import User
+from crm.automation import events as automation_events
 from crm.binds import assign
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
@@ -346,6 +347,7 @@ def add_history(
             version=version,
         )
     )
+    automation_events.noticed(spec.key, record_id, action, changes)
 
 
 def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:

@@ -110,10 +110,10 @@ def test_the_sweep_reminds_once_when_the_moment_comes(people, login_as, monkeypa
     (task,) = db.session.scalars(select(Task)).all()
     assert task.remind_at == datetime(2027, 3, 10, 1, 0)
     monkeypatch.setattr(timeutil, "utcnow", lambda: datetime(2027, 3, 10, 0, 59))
-    registry.run_every_minute()  # what the queue runs every minute
+    registry.run_periodic("crm.activities.reminders:send_due")  # what the queue runs
     assert _notes(li) == []
     monkeypatch.setattr(timeutil, "utcnow", lambda: datetime(2027, 3, 10, 1, 0))
-    registry.run_every_minute()
+    registry.run_periodic("crm.activities.reminders:send_due")
     (note,) = _notes(li)
     assert note.title == "Reminder: Send the offer"
     assert note.entity_key == "account" and note.record_id == rid
@@ -122,7 +122,7 @@ def test_the_sweep_reminds_once_when_the_moment_comes(people, login_as, monkeypa
     # reminders come by e-mail by default
     assert db.session.scalars(select(MailMessage.subject)).all() == ["Reminder: Send the offer"]
     monkeypatch.setattr(timeutil, "utcnow", lambda: datetime(2027, 3, 10, 1, 1))
-    registry.run_every_minute()
+    registry.run_periodic("crm.activities.reminders:send_due")
     assert len(_notes(li)) == 1  # once, not every minute after
     # the bell links to the task's record
     page = client.get("/notifications/").get_data(as_text=True)

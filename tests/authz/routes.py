@@ -225,6 +225,9 @@ OTHER_ROUTES: dict[str, Route] = {
     "golive.errors": _r("GET", note="full administrators only"),
     # One's own open tasks on the records one may read (tests/authz/probes_tasks.py).
     "activities.my_tasks": _r("GET", note="own tasks on readable live records"),
+    # Trying an automation rule on a record: the configure right, then only records one
+    # may read (tests/authz/probes_automation.py).
+    "automation_try.try_rule": _r("GET POST", note="configure right; readable records only"),
     # One's own notifications and e-mail choices; another's notification is a 404
     # (tests/authz/probes_notifications.py).
     "notifications.bell_page": _r("GET", note="own notifications only"),

@@ -16,6 +16,7 @@ import pytest
 from tests.authz import declare as d
 from tests.authz import (
     harness,
+    probes_automation,
     probes_golive,
     probes_lists,
     probes_notifications,
@@ -69,6 +70,7 @@ def test_matrix_home_and_administration_gates(world, actor, record_property):
     probes_lists.probe_job_page(run)
     probes_golive.probe_golive(run)
     probes_tasks.probe_my_tasks(run)
+    probes_automation.probe_rule_try(run)
     probes_webhooks.probe_webhooks(run)
     probes_notifications.probe_notifications(run)
     probes_notifications.probe_outbox(run)
