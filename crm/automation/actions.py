@@ -2,8 +2,8 @@
 owner (their rights apply: a rule never widens access), and says what it did in words.
 
 ``ACTIONS`` maps an action's ``type`` to its function ``(ctx, action) -> words``; a type
-with no entry fails the rule's run with "unknown action" (the webhook action is added
-there by ``crm.webhooks``). An action refuses by raising a ``DomainError``.
+with no entry fails the rule's run with "unknown action". An action refuses by raising a
+``DomainError``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from crm.access import policy
 from crm.access.models import User
 from crm.activities import service as activities
 from crm.activities.models import PRIORITIES
@@ -30,6 +31,8 @@ from crm.notifications import service as notifications
 from crm.records import present, sharing
 from crm.records import service as records
 from crm.timeutil import local_today, utcnow
+from crm.webhooks import service as webhooks
+from crm.webhooks.models import REFUSED
 
 MAX_DUE_DAYS = 3650
 
@@ -158,12 +161,36 @@ def email(ctx: Context, action: Mapping[str, Any]) -> str:
     return _("e-mailed %(names)s", names=assign.names(ids))
 
 
+def webhook(ctx: Context, action: Mapping[str, Any]) -> str:
+    """Queue a signed call of the action's URL (``crm.webhooks``) with the record as the
+    rule's owner may read it: the fields hidden from them are not sent."""
+    fields = policy.visible_fields(ctx.owner, ctx.spec)
+    record = {"id": ctx.record_id, "owner_id": ctx.row.get("owner_id")}
+    record.update({f.key: records.jsonable(ctx.row.get(f.key)) for f in fields})
+    payload = {
+        "event": "rule",
+        "rule": ctx.rule.key,
+        "entity": ctx.spec.key,
+        "record": record,
+        "at": utcnow().replace(microsecond=0).isoformat() + "Z",
+    }
+    url = str(action.get("url") or "")
+    delivery = webhooks.queue(
+        url, f"rule.{ctx.rule.key}", payload, str(action.get("secret") or ""),
+        source=webhooks.Source(ctx.rule.id, ctx.spec.key, ctx.record_id),
+    )  # fmt: skip
+    if delivery.status == REFUSED:
+        return _("did not call %(url)s: %(reason)s", url=url, reason=delivery.last_error or "")
+    return _("queued a call of %(url)s", url=url)
+
+
 ACTIONS: dict[str, Callable[[Context, Mapping[str, Any]], str]] = {
     "set": set_fields,
     "assign": assign_owner,
     "task": create_task,
     "notify": notify,
     "email": email,
+    "webhook": webhook,
 }
 
 

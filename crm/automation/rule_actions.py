@@ -31,6 +31,7 @@ from crm.extensions import db
 from crm.metadata import types
 from crm.metadata.spec import EntitySpec
 from crm.notifications import message
+from crm.webhooks import urls as webhook_urls
 
 # -- actions ---------------------------------------------------------------------------------
 
@@ -199,6 +200,11 @@ def _check_action(
             or any(ch.isspace() or ord(ch) < 32 for ch in url)
         ):
             p.add(f"{where}.url", _("Enter a web address starting with http:// or https://."))
+        else:
+            # what can be told without DNS (a private or loopback address written out);
+            # the delivery checks the host's addresses again right before it calls
+            for problem in webhook_urls.vet(url, lookup=False)[1]:
+                p.add(f"{where}.url", problem.message)
         out["url"] = url
         secret = raw.get("secret") if isinstance(raw.get("secret"), str) else ""
         if not secret.strip():

@@ -11,6 +11,7 @@ from crm.pipelines import service as pipelines
 from crm.records import service as records
 from tests.factories import field, make_department, make_entity, make_role, make_user, text
 from tests.pipelines.factories import stages
+from tests.webhooks.conftest import receiver  # noqa: F401 - the local receiver, for webhook rules
 
 PLAIN = (
     ("new", "New", 10, "open", []),

@@ -9,7 +9,6 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from crm.activities.models import Task
-from crm.automation import actions
 from crm.automation.events import KIND
 from crm.extensions import db
 from crm.jobs.models import Job
@@ -138,13 +137,39 @@ def test_one_failing_action_rolls_back_its_rule_only(people):
     assert runs(fine)[0].status == "done"
 
 
-def test_the_webhook_action_is_an_unknown_action_here(people):
+def test_the_webhook_action_sends_the_record_as_the_rules_owner_reads_it(people, receiver):
+    import json
+
+    from crm.webhooks import admin as webhooks_admin
+    from crm.webhooks.signing import verify
+
+    webhooks_admin.add_host(people["admin"], "127.0.0.1")
+    # owned by someone who may not read margins: the call carries none
+    rule = make_rule(people["own"], {"type": "created"}, [
+        {"type": "webhook", "url": receiver.url, "secret": "s3cret"}])  # fmt: skip
+    rid = deal(people["own"], amount=100)
+    (run,) = runs(rule)
+    assert run.status == "done" and "queued a call" in run.did[0]["words"]
+    (got,) = receiver.requests
+    body = json.loads(got["body"])
+    from crm.automation.models import AutomationRule
+
+    key = db.session.get(AutomationRule, rule).key
+    assert body["rule"] == key and body["entity"] == "deal"
+    assert body["record"]["id"] == rid and body["record"]["amount"] == 100
+    assert "margin" not in body["record"]
+    h = got["headers"]
+    assert h["X-Atelier-Event"] == f"rule.{key}"
+    assert verify("s3cret", h["X-Atelier-Timestamp"], got["body"], h["X-Atelier-Signature"])
+
+
+def test_a_webhook_to_a_private_address_is_refused_and_logged(people):
     rule = make_rule(people["admin"], {"type": "created"}, [
-        {"type": "webhook", "url": "https://example.com/h", "secret": "s"}])  # fmt: skip
+        {"type": "webhook", "url": "http://10.1.2.3/hook", "secret": "s"}])  # fmt: skip
     deal(people["ann"])
     (run,) = runs(rule)
-    assert run.status == "failed" and "webhook" in run.error
-    assert "webhook" not in actions.ACTIONS  # the lead wires it from crm.webhooks
+    assert run.status == "done" and "did not call" in run.did[0]["words"]
+    assert "private" in run.did[0]["words"]
 
 
 def test_assign_to_a_user_and_round_robin_and_least_loaded(people):

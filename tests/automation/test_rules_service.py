@@ -271,3 +271,19 @@ def test_people_without_configure_right_are_refused(deal, staff):
     with pytest.raises(Forbidden):
         rules.create_rule(good(), actor_id=staff.id)
     assert state() == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1/hook", "https://10.0.0.7/x", "http://[::1]/", "http://169.254.169.254/"],
+)
+def test_a_webhook_to_a_private_address_is_refused_unless_the_host_is_allowed(deal, admin, url):
+    from urllib.parse import urlsplit
+
+    from crm.webhooks import admin as webhooks_admin
+
+    hook = {"type": "webhook", "url": url, "secret": "s3cret"}
+    errors = refused(good(actions=[hook]), admin)
+    assert "private or local address" in " ".join(errors["actions.0.url"])
+    webhooks_admin.add_host(admin, urlsplit(url).hostname)
+    assert rules.create_rule(good(actions=[hook]), actor_id=admin.id).id
