@@ -27,6 +27,7 @@ from crm import uow
 from crm.access import policy
 from crm.access.models import User
 from crm.automation import events as automation_events
+from crm.dedupe import hook as dedupe_hook
 from crm.binds import assign
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
@@ -348,6 +349,7 @@ def add_history(
         )
     )
     automation_events.noticed(spec.key, record_id, action, changes)
+    dedupe_hook.noticed(spec.key, record_id)
 
 
 def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:

@@ -97,22 +97,38 @@ def test_find_groups_pairs_the_duplicates_and_scopes_by_reader(crm, people):
     assert mine.groups == []  # she sees only one of the two
 
 
-def test_new_and_edited_records_get_keys_by_refresh(crm, people):
+def test_records_are_keyed_as_they_are_saved_edited_deleted_and_restored(crm, people):
     r = rule("contact_name_phone")
+    contact = spec("contact")
     new = make_record(crm["mia"], "contact", {"full_name": "Carl Diaz", "phone": "415 555 0142"})
     typed = {"full_name": "Carl Díaz", "phone": "+14155550142"}
-    assert match.candidates(crm["mia"], spec("contact"), typed, r).matches == ()  # not keyed yet
-    with unit_of_work():
-        assert keys.refresh(spec("contact"), [new]) == 1
-    assert [
-        m.record_id for m in match.candidates(crm["mia"], spec("contact"), typed, r).matches
-    ] == [new]
-    records.delete(crm["mia"], spec("contact"), new)
-    with unit_of_work():
-        keys.refresh(spec("contact"), [new])
-    assert db.session.scalar(
-        select(func.count()).select_from(DedupeKey).where(DedupeKey.record_id == new)
-    ) == 0  # fmt: skip
+
+    def found(values):
+        return [m.record_id for m in match.candidates(crm["mia"], contact, values, r).matches]
+
+    def keyed():
+        return db.session.scalar(
+            select(func.count()).select_from(DedupeKey).where(DedupeKey.record_id == new)
+        )
+
+    assert found(typed) == [new]  # keyed in the save's own transaction
+    row = records.get(crm["mia"], contact, new)
+    records.update_record(crm["mia"], contact, new, {"phone": "+1 212 555 0199"},
+                          expected_version=row["version"])  # fmt: skip
+    assert found(typed) == [] and found({**typed, "phone": "2125550199"}) == [new]
+    records.delete(crm["mia"], contact, new)
+    assert keyed() == 0
+    records.restore(crm["mia"], contact, new)
+    assert keyed() > 0
+    with unit_of_work():  # a refresh rewrites what the saves wrote, no more
+        before = keyed()
+        keys.refresh(contact, [new])
+    assert keyed() == before
+
+
+def test_an_entity_no_rule_reads_gets_no_keys(crm):
+    make_record(crm["olga"], "contact", {"full_name": "Ann Lee", "phone": "415 555 0101"})
+    assert db.session.scalar(select(func.count()).select_from(DedupeKey)) == 0
 
 
 def test_saving_a_rule_queues_the_rebuild_job(crm, people):
