@@ -27,8 +27,8 @@ from crm import uow
 from crm.access import policy
 from crm.access.models import User
 from crm.automation import events as automation_events
-from crm.dedupe import hook as dedupe_hook
 from crm.binds import assign
+from crm.dedupe import hook as dedupe_hook
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.metadata import specs, types
