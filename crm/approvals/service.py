@@ -39,6 +39,9 @@ from crm.uow import unit_of_work
 
 MAX_COMMENT = 2000
 MAX_ID = approval_rules.MAX_ID
+# Where an approval notification leads (the request page, which an approver who may not
+# read the record still opens); the same path as the view's route, checked by the tests.
+REQUEST_PATH = "/approvals/{id}"
 
 
 def _literal(text: str) -> str:
@@ -144,8 +147,9 @@ def _notify_step(req: ApprovalRequest, spec: EntitySpec, row: Mapping, actor_id:
         rule=_literal(req.rule_name), step=req.step, total=len(req.steps),
     )  # fmt: skip
     notifications.notify(
-        who, kind="approval", title=title, body=body, spec=spec, row=row, actor_id=actor_id
-    )
+        who, kind="approval", title=title, body=body, spec=spec, row=row, actor_id=actor_id,
+        link=REQUEST_PATH.format(id=req.id),
+    )  # fmt: skip
 
 
 def open_request(
@@ -288,7 +292,7 @@ def _notify_outcome(req, spec, row, actor_id: int, comment: str) -> None:
         body += "\n" + _literal(comment)
     notifications.notify(
         [req.requested_by], kind="approval_outcome", title=title, body=body, spec=spec,
-        row=row, actor_id=actor_id,
+        row=row, actor_id=actor_id, link=REQUEST_PATH.format(id=req.id),
     )  # fmt: skip
 
 

@@ -55,17 +55,21 @@ def notify(
     row: Mapping[str, Any] | None = None,
     actor_id: int | None = None,
     literal: bool = False,
+    link: str | None = None,
 ) -> int:
     """Notify each active user of ``recipients`` (ids; repeats count once) about the record
     ``row`` of ``spec`` (or about nothing). With a record, ``title`` and ``body`` are
     message templates rendered per recipient; a recipient who may not read the record at
     all sees none of its fields. ``literal``: they are plain text (words with text people
     typed in them, a task's subject), linked to the record but never read as templates.
+    ``link``: where opening it leads instead of the record (a path of this site: "/...").
     Returns how many were notified.
 
     Raises ``ValueError`` for an unknown ``kind``."""
     if kind not in KINDS:
         raise ValueError(f"Unknown notification kind {kind!r}")
+    if link is not None and not is_local_path(link):
+        raise ValueError(f"A notification's link must be a path of this site: {link!r}")
     ids = {int(i) for i in recipients if i is not None}
     if not ids:
         return 0
@@ -90,12 +94,24 @@ def notify(
                     title=shown_title[:200],
                     body=shown_body,
                     actor_id=actor_id,
+                    link=link,
                     created_at=now,
                 )
             )
             if user.id in by_mail:
                 mail.send(user, shown_title[:200], shown_body)
     return len(users)
+
+
+def is_local_path(link: str) -> bool:
+    """Whether ``link`` is a path of this site ("/approvals/7"), not another site's
+    address ("//evil.example", "https://...", "/\\evil")."""
+    return (
+        len(link) <= 300
+        and link.startswith("/")
+        and not link.startswith(("//", "/\\"))
+        and not any(ch.isspace() or ord(ch) < 32 for ch in link)
+    )
 
 
 def _may_read(user: Any, spec: EntitySpec, record_id: int) -> bool:

@@ -72,6 +72,8 @@ def open_one(notification_id: int):
     entry = service.mark_read(current_user, notification_id)
     if entry is None:
         raise _gone()
+    if entry.link and service.is_local_path(entry.link):
+        return redirect(entry.link)
     if entry.entity_key and entry.record_id:
         return redirect(
             url_for("records.record_page", key=entry.entity_key, record_id=entry.record_id)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("link", sa.String(300), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("read_at", sa.DateTime(), nullable=True),
     )

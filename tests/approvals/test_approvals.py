@@ -199,6 +199,10 @@ def test_approver_without_read_rights_sees_no_values_and_decides(world, login_as
     assert "Big deal" not in note.title and "987654" not in note.body
     client = login_as(nell)
     assert client.get(f"/r/deal/{rid}").status_code in (403, 404)
+    # the bell's link leads to the request, which she may open, not to the record
+    opened = client.get(f"/notifications/{note.id}/open")
+    assert opened.status_code in (302, 303)
+    assert opened.headers["Location"].endswith(f"/approvals/{req.id}")
     page = client.get(f"/approvals/{req.id}").get_data(as_text=True)
     assert "987" not in page and "Big deal" not in page and "100" not in page
     assert "You cannot read this record" in page and "Approve" in page

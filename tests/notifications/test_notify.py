@@ -134,3 +134,22 @@ def test_template_check_refuses_unknown_and_hidden_fields(people):
     (unknown,) = message.check("{{ record.nope }}", spec, people["admin"])
     assert "nope" in unknown
     assert message.check("{{ record.margin }}", spec, people["admin"]) == []
+
+
+@pytest.mark.parametrize(
+    "link", ["https://evil.example/x", "//evil.example/x", "/\\evil.example", "/a b", "x/y"]
+)
+def test_a_link_that_is_not_a_path_of_this_site_is_refused(people, link):
+    with pytest.raises(ValueError):
+        notifications.notify([people["sales"].id], kind="rule", title="A", link=link)
+    db.session.rollback()
+    assert _mine(people["sales"]) == []
+
+
+def test_the_approval_requests_path_is_the_views_route(app):
+    from flask import url_for
+
+    from crm.approvals.service import REQUEST_PATH
+
+    with app.test_request_context():
+        assert url_for("approvals.request_page", request_id=7) == REQUEST_PATH.format(id=7)
