@@ -19,6 +19,7 @@ from crm.errors import NotFound, ValidationFailed
 from crm.metadata import list_views as lv
 from crm.metadata import specs, types
 from crm.metadata.spec import EntitySpec
+from crm.records import present
 from crm.web.htmx import is_htmx, redirect, render_page_or_block, vary
 from forms.rules import (
     Editor,
@@ -210,9 +211,13 @@ def rule_runs(rule_id: int):
         abort(400)
     runs, more = rules.runs_page(row.id, int(page))
     entity = specs.current().entity(row.entity_key, include_archived=True)
+    # the records' names as the reader may read them (another's record stays "#12")
+    ids = {r.record_id for r in runs if r.record_id}
+    names = present.names_of(current_user, entity, ids) if entity and ids else {}
     return render_page_or_block(
         "designer/rule_runs.html",
         "runs",
+        names=names,
         rule=row,
         name=words.rule_name(row),
         entity=entity,

@@ -77,4 +77,5 @@ def test_won_deal_notifies_finance_and_creates_a_task(live_server, page):
     page.goto(url + "/admin/automation/")
     page.get_by_role("link", name="Run log").first.click()
     expect(page.get_by_text("notified Finn Finance")).to_be_visible()
+    expect(page.locator("#rule-runs").get_by_role("link", name="Gamma")).to_be_visible()
     screenshot(page, "automation-run-log")
