@@ -141,24 +141,23 @@ def _picked() -> list[str]:
 
 
 def register(app: Flask) -> None:
-    """Register the pool pages, the administration pages, the record page's pool block
-    (a template global); the reclaim task is in ``crm.jobs.registry.PERIODIC``."""
+    """Register the pool pages and the administration pages (the record and list pages'
+    pool globals are given by ``crm.web.templating``; the reclaim task is in
+    ``crm.jobs.registry.PERIODIC``)."""
     from crm.pools import views_admin
 
     app.register_blueprint(bp)
     app.register_blueprint(views_admin.bp)
-    app.add_template_global(_pool_of, "pool_membership")
-    app.add_template_global(_pools_seen, "pools_seen")
 
 
-def _pool_of(spec, row):
+def pool_membership(spec, row):
     """The record page's "In pool X since ..." (None when the record has an owner)."""
     if row.get("owner_id") is not None:
         return None
     return service.membership(current_user, spec, row)
 
 
-def _pools_seen(spec) -> list:
+def pools_seen(spec) -> list:
     """The enabled pools of ``spec`` the user sees (links on the list page)."""
     rights = policy.rights(current_user)
     return [p for p in pool_specs.pools_of(spec.key) if pool_specs.may_see(p, rights)]

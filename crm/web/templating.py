@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     from crm.metadata import types
     from crm.metadata.palette import PALETTE
     from crm.pipelines.views import board_link
+    from crm.pools.views import pool_membership, pools_seen
     from crm.records.present import entity_urls, record_urls
     from crm.records.rows import render_rows
     from crm.records.views import filters as list_page
@@ -48,6 +49,9 @@ def register(app: Flask) -> None:
         list_oob=list_page.oob_fragment,
         label_languages=i18n.label_languages,
         board_link=board_link,  # the list page's "List | Board" switch
+        # customer pools: the record page's "In pool X since ...", the list page's links
+        pool_membership=pool_membership,
+        pools_seen=pools_seen,
     )
 
     @app.context_processor

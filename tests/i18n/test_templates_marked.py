@@ -48,6 +48,7 @@ CHECKED = (
     "templates/approvals",
     "templates/notifications",
     "templates/pools",
+    "templates/automation",
 )
 
 # Text that is the same in every language, each with the reason.
