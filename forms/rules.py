@@ -102,6 +102,9 @@ def _action_from_post(form: Any, i: int) -> ActionRow:
     elif kind == "webhook":
         data["url"] = form.get(p + "url", "")
         data["secret"] = form.get(p + "secret", "")
+    elif kind == "pool":
+        data["pool"] = form.get(p + "pool", "")
+        data["reason"] = form.get(p + "reason", "")
     row.data = data
     return row
 

@@ -184,6 +184,19 @@ def webhook(ctx: Context, action: Mapping[str, Any]) -> str:
     return _("queued a call of %(url)s", url=url)
 
 
+def return_to_pool(ctx: Context, action: Mapping[str, Any]) -> str:
+    """Put the record back in the entity's customer pool, with the rule's reason on its
+    timeline, as the rule's owner (their "assign" right on it applies)."""
+    from crm.pools import service as pools
+
+    reason = str(action.get("reason") or ctx.rule.name)
+    pools.return_to_pool(
+        ctx.owner, ctx.spec, [ctx.record_id], pool_key=action.get("pool"), note=reason
+    )
+    ctx.row = {**ctx.row, "owner_id": None}  # the pool holds it now
+    return _("returned the record to the pool %(pool)s", pool=str(action.get("pool") or ""))
+
+
 ACTIONS: dict[str, Callable[[Context, Mapping[str, Any]], str]] = {
     "set": set_fields,
     "assign": assign_owner,
@@ -191,6 +204,7 @@ ACTIONS: dict[str, Callable[[Context, Mapping[str, Any]], str]] = {
     "notify": notify,
     "email": email,
     "webhook": webhook,
+    "pool": return_to_pool,
 }
 
 

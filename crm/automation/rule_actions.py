@@ -19,6 +19,7 @@ from crm.automation.rule_parts import (
     HOW,
     MAX_ACTIONS,
     MAX_DAYS,
+    MAX_REASON,
     MAX_RECIPIENTS,
     MAX_SECRET,
     MAX_SET,
@@ -31,6 +32,7 @@ from crm.extensions import db
 from crm.metadata import types
 from crm.metadata.spec import EntitySpec
 from crm.notifications import message
+from crm.pools.spec import pools_of
 from crm.webhooks import urls as webhook_urls
 
 # -- actions ---------------------------------------------------------------------------------
@@ -189,6 +191,23 @@ def _check_action(
         out["body"] = _template(
             p, f"{where}.body", raw.get("body"), entity, author, required=kind == "email"
         )
+    elif kind == "pool":
+        key = raw.get("pool") if isinstance(raw.get("pool"), str) else ""
+        pools = pools_of(entity.key)
+        if not key and len(pools) == 1:
+            key = pools[0].key
+        if not any(pool.key == key for pool in pools):
+            p.add(f"{where}.pool", _("Choose one of this entity's customer pools."))
+        out["pool"] = key
+        reason = raw.get("reason") if isinstance(raw.get("reason"), str) else ""
+        reason = reason.strip()
+        if not reason or len(reason) > MAX_REASON:
+            p.add(
+                f"{where}.reason",
+                _("Say why in at most %(num)d characters: the record's timeline shows it.",
+                  num=MAX_REASON),
+            )  # fmt: skip
+        out["reason"] = reason
     elif kind == "webhook":
         url = raw.get("url") if isinstance(raw.get("url"), str) else ""
         url = url.strip()

@@ -9,7 +9,8 @@ from crm.ids import as_id
 
 TRIGGERS = ("created", "updated", "changed", "stage_entered", "stage_left", "date", "held")
 HELD = ("no_activity", "in_stage")
-ACTIONS = ("set", "assign", "task", "notify", "email", "webhook")
+ACTIONS = ("set", "assign", "task", "notify", "email", "webhook", "pool")
+MAX_REASON = 500
 HOW = ("round_robin", "least_loaded")
 MAX_ACTIONS = 20
 MAX_CONDITIONS = 20

@@ -39,6 +39,7 @@ ACTION_WORDS = {
     "notify": _l("Notify"),
     "email": _l("Send an e-mail"),
     "webhook": _l("Call a webhook"),
+    "pool": _l("Return to the customer pool"),
 }
 STATUS_WORDS = {
     "done": _l("Done"),
@@ -186,4 +187,7 @@ def describe_action(entity: EntitySpec, a: Mapping[str, Any], d: Directory) -> s
         return _("E-mail %(who)s: “%(subject)s”", who=who, subject=a.get("subject", ""))
     if kind == "webhook":
         return _("Call %(url)s", url=a.get("url", ""))
+    if kind == "pool":
+        return _("Return to the pool %(pool)s: “%(reason)s”", pool=a.get("pool") or "—",
+                 reason=a.get("reason", ""))  # fmt: skip
     return str(kind)

@@ -19,6 +19,7 @@ from crm.errors import NotFound, ValidationFailed
 from crm.metadata import list_views as lv
 from crm.metadata import specs, types
 from crm.metadata.spec import EntitySpec
+from crm.pools.spec import pools_of
 from crm.records import present
 from crm.web.htmx import is_htmx, redirect, render_page_or_block, vary
 from forms.rules import (
@@ -62,7 +63,11 @@ def _editor_context(ed: Editor, row=None) -> dict:
         "stages": _stages(entity),
         "triggers": [(t, words.TRIGGER_WORDS[t]) for t in TRIGGERS],
         "action_words": words.ACTION_WORDS,
-        "action_kinds": [(a, words.ACTION_WORDS[a]) for a in ACTIONS],
+        # "return to the pool" only for an entity that has a pool
+        "action_kinds": [
+            (a, words.ACTION_WORDS[a]) for a in ACTIONS if a != "pool" or pools_of(entity.key)
+        ],
+        "entity_pools": pools_of(entity.key),
         "how_words": [(h, words.HOW_WORDS[h]) for h in HOW],
         "priorities": [(p, words.PRIORITY_WORDS.get(p, p)) for p in PRIORITIES],
         "dir": words.directory_now(),
