@@ -15,8 +15,10 @@ from crm.activities import service as activities
 from crm.errors import ValidationFailed
 from crm.i18n import select_timezone
 from crm.ids import optional_id
+from crm.metadata import specs
 from crm.records import service as records
 from crm.records.views import entity_for
+from crm.records.views.timeline import timeline_block
 from crm.timeutil import to_utc, utcnow
 from crm.web.htmx import is_htmx, redirect, vary
 
@@ -130,9 +132,15 @@ def activity_log(key: str, record_id: int):
 
 
 def _after_task_change(task, message: str):
-    """htmx: nothing (the row goes away); a plain form: back where the user came from."""
+    """htmx: nothing (the row goes away), and on the record page its timeline swapped out
+    of band (a task done is on it); a plain form: back where the user came from."""
     if is_htmx():
-        return vary(make_response("", 200))
+        body = ""
+        if request.form.get("back") != "mine":
+            spec = specs.current().entity(task.entity_key)
+            if spec is not None:
+                body = timeline_block(spec, task.record_id, oob=True)
+        return vary(make_response(body, 200))
     flash(message, "success")
     if request.form.get("back") == "mine":
         return redirect(url_for("activities.my_tasks"))

@@ -202,9 +202,16 @@ def test_record_page_add_task_done_and_my_tasks(login_as, model, people):
     (tid,) = db.session.scalars(select(Task.id))
     mine = client.get("/tasks/").data.decode()
     assert "Overdue" in mine and f'href="/r/account/{acc}"' in mine and 'href="/tasks/"' in mine
-    done = client.hx_post(f"/tasks/{tid}/done")
-    assert done.status_code == 200 and done.data == b""
+    # Done on the record page: the row goes, and the timeline (which shows it done) comes
+    # back out of band; from "My tasks" nothing comes back
+    done = client.hx_post(f"/tasks/{tid}/done", {"back": "record"})
+    body = done.data.decode()
+    assert done.status_code == 200 and "<html" not in body
+    assert 'id="timeline"' in body and 'hx-swap-oob="true"' in body
+    assert "completed the task" in body and "&lt;b&gt;Send offer&lt;/b&gt;" in body
     assert task_row(tid).status == "done"
+    client.hx_post(f"/tasks/{tid}/reopen", {"back": "mine"})
+    assert client.hx_post(f"/tasks/{tid}/done", {"back": "mine"}).data == b""
     assert "&lt;b&gt;Send offer&lt;/b&gt;" not in client.get("/tasks/").data.decode()
     page = client.get(f"/r/account/{acc}").data.decode()
     assert "completed the task" in page
