@@ -39,6 +39,7 @@ def test_admin_sets_up_access_and_the_invited_user_joins(live_server, page, brow
     sign_in(page, url, "ada@example.com")
 
     # Departments: a root and one below it, through "Add below".
+    page.get_by_title("Administration").click()  # the gear in the bar
     page.get_by_role("link", name="Users & access").click()
     side(page, "Departments").click()
     page.get_by_label("Name").fill("Company")

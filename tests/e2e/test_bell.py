@@ -62,7 +62,10 @@ def test_the_mail_settings_and_the_outbox(live_server, page):
         make_user("ann@example.com", display_name="Ann Admin", is_admin=True)
     url = live_server.url
     sign_in(page, url, "ann@example.com")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Configuration").click()
+    page.get_by_title("Administration").click()  # the gear in the bar
+    page.get_by_role("navigation", name="Administration").get_by_role(
+        "link", name="Configuration"
+    ).click()
     page.get_by_role("link", name="E-mail", exact=True).click()
     page.wait_for_url("**/admin/mail/settings/")
     page.get_by_label("Send a test e-mail to").fill("ops@example.com")

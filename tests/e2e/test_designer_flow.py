@@ -61,6 +61,7 @@ def test_admin_models_member_and_staff_uses_it(live_server, page, browser):
     sign_in(page, url, "ada@example.com")
 
     # The entity, with a key suggested from the label as the administrator types.
+    page.get_by_title("Administration").click()  # the gear in the bar
     page.get_by_role("link", name="Configuration", exact=True).click()
     page.get_by_role("link", name="New entity").click()
     page.wait_for_load_state()

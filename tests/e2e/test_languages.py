@@ -120,6 +120,7 @@ def test_a_staff_member_switches_to_chinese_and_works_a_list_and_a_form(live_ser
     sign_in(page, url, "sam@example.com")
     assert _html_lang(page) == "en"
 
+    page.get_by_title("Your account").click()  # the menu on one's name
     page.get_by_role("link", name="Preferences").click()
     _choose_language(page, "中文（简体）", "Asia/Shanghai", "Save")
     # This very answer is in Chinese: the page, the message and the chrome.
@@ -209,6 +210,7 @@ def test_a_staff_member_switches_to_spanish_and_types_numbers_and_dates_the_span
     _setup(app, staff_locale="zh_Hans")
     sign_in(page, url, "sam@example.com")
     assert _html_lang(page) == "zh-Hans"
+    page.get_by_title("我的账号").click()  # the menu on one's name
     page.get_by_role("link", name="个人设置").click()
     _choose_language(page, "Español", "Europe/Madrid", "保存")
     assert _html_lang(page) == "es"
@@ -302,8 +304,8 @@ def test_an_administrator_adds_a_picklist_field_in_chinese(live_server, page):
         ada.locale = "zh_Hans"
         db.session.commit()
     sign_in(page, url, "ada@example.com")
-    nav = page.get_by_role("navigation", name="主导航")
-    nav.get_by_role("link", name="配置").click()
+    page.get_by_title("管理").click()  # the administration gear
+    page.get_by_role("navigation", name="管理").get_by_role("link", name="配置").click()
     page.wait_for_url("**/admin/**")
     expect(page.get_by_role("link", name="新建对象")).to_be_visible()
     page.goto(url + "/admin/entities/deal")
