@@ -56,6 +56,11 @@ log = logging.getLogger(__name__)
 BATCH = 500
 GRACE_DAYS = 1  # a "date" rule also fires for yesterday's occasion (a job missed at midnight)
 EVERY_MINUTES = "*/5"
+# At most this many records fire per rule and run: a rule switched on over a large backlog
+# (every quiet record of a million) drains it over a few runs instead of one run holding a
+# long transaction; a "held" rule's occasions wait for the next run, and a "date" rule's
+# day stays due for GRACE_DAYS (far more than a day's birthdays at this cap).
+MAX_FIRED_PER_RUN = 100_000
 
 
 def _day_match(col: ColumnElement, target: date, yearly: bool) -> ColumnElement:
@@ -161,7 +166,7 @@ def fire(rule: RuleSpec, now: datetime | None = None) -> list[int]:
     query = scoped(
         owner, spec, "read",
         columns=[literal(rule.id), table.c.id, occasion, literal(now)],
-    ).where(when, *conditions, ~exists(fired))  # fmt: skip
+    ).where(when, *conditions, ~exists(fired)).limit(MAX_FIRED_PER_RUN)  # fmt: skip
     if latest is not None:
         query = query.outerjoin_from(table, latest, latest.c.record_id == table.c.id)
     ids = list(

@@ -269,3 +269,26 @@ def test_disabled_rules_do_nothing(people):
     rule = make_rule(people["admin"], {"type": "created"}, [NOTE], enabled=False)
     rid = deal(people["ann"])
     assert row(rid)["note"] is None and runs(rule) == [] and jobs() == 0
+
+
+def test_territories_are_rules_with_conditions_assigning_within_a_team(people):
+    """Territory assignment: one rule per territory, its condition on the record's region,
+    each handing new records round-robin within that territory's team."""
+    from crm.access.models import User
+    from tests.factories import make_department, make_user
+
+    east = make_department("East team")
+    eva = make_user("eva@example.com", display_name="Eva", roles=("Seller",), department=east)
+    eli = make_user("eli@example.com", display_name="Eli", roles=("Seller",), department=east)
+    for region, team in (("east", east.id), ("west", people["sales"].id)):
+        make_rule(
+            people["admin"], {"type": "created"},
+            [{"type": "assign", "to": {"department": team}, "how": "round_robin"}],
+            conditions=[{"field": "status", "op": "equals", "value": region}],
+        )  # fmt: skip
+    east_owners = {row(deal(people["admin"], status="east"))["owner_id"] for _ in range(2)}
+    assert east_owners == {eva.id, eli.id}
+    west = row(deal(people["admin"], status="west"))["owner_id"]
+    assert db.session.get(User, west).department_id == people["sales"].id
+    nowhere = row(deal(people["admin"], status="north"))["owner_id"]
+    assert nowhere == people["admin"].id  # no territory: the record stays its creator's

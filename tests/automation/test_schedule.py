@@ -158,6 +158,19 @@ def test_many_matches_are_processed_in_batches(people, monkeypatch):
     assert count == 5
 
 
+def test_a_large_backlog_drains_over_several_runs_never_twice(people, monkeypatch):
+    monkeypatch.setattr(schedule, "MAX_FIRED_PER_RUN", 2)
+    rule = make_rule(people["admin"], {"type": "held", "what": "no_activity", "days": 1}, NOTE)
+    now = utcnow()
+    ids = [deal(people["ann"], title=f"D{i}") for i in range(5)]
+    for rid in ids:
+        backdate(rid, now - timedelta(days=3))
+    key = "rule_" + rule_key(rule)
+    counts = [schedule.tick(now + timedelta(minutes=5 * n))[key] for n in range(4)]
+    assert counts == [2, 2, 1, 0]
+    assert fired(rule) == ids
+
+
 def rule_key(rule_id: int) -> str:
     from crm.automation.models import AutomationRule
 
