@@ -129,6 +129,60 @@ def _task_for_edit(user: Any, task_id: int) -> Task:
     return task
 
 
+def update_task(
+    user: Any,
+    task_id: int,
+    *,
+    subject: str,
+    due_date: date | None,
+    due_time: time | None = None,
+    priority: str = "normal",
+    assignee_id: int | None = None,
+    remind_minutes: int | None = None,
+) -> TaskRow:
+    """Change a task (the edit right on its record, as adding it needed), checked as
+    ``add_task`` checks a new one. A task moved or given a new reminder reminds again (its
+    moment worked out anew); a new assignee other than ``user`` is notified. Raises
+    ``NotFound`` or ``ValidationFailed`` (keyed by field); nothing is changed then."""
+    text = _text(subject, "subject", MAX_SUBJECT, required=True)
+    if due_date is None:
+        message = _("Choose a due date.")
+        raise ValidationFailed(message, errors={"due_date": [message]})
+    if priority not in PRIORITIES:
+        raise ValidationFailed(_("Choose a priority."), errors={"priority": [_("Required.")]})
+    if remind_minutes is not None and remind_minutes not in REMIND_CHOICES:
+        message = _("Choose when to be reminded.")
+        raise ValidationFailed(message, errors={"remind_minutes": [message]})
+    with unit_of_work():
+        task = _task_for_edit(user, task_id)
+        assignee = _assignee(task.assignee_id if assignee_id is None else assignee_id)
+        moved = (task.due_date, task.due_time, task.remind_minutes, task.assignee_id) != (
+            due_date, due_time, remind_minutes, assignee,
+        )  # fmt: skip
+        new_assignee = assignee != task.assignee_id
+        task.subject, task.due_date, task.due_time = text, due_date, due_time
+        task.priority, task.assignee_id, task.remind_minutes = priority, assignee, remind_minutes
+        if moved:
+            task.reminded_at = None
+            task.remind_at = (
+                None
+                if remind_minutes is None
+                else reminders.remind_at(due_date, due_time, remind_minutes, assignee)
+            )
+        db.session.flush()
+        if new_assignee and assignee != user.id:
+            spec = specs.current().entity(task.entity_key)
+            row = records.get(user, spec, task.record_id)
+            reminders.notify_assigned(task, spec, row, user)
+        out = _row(task)
+    return out
+
+
+def task_of(user: Any, task_id: int) -> TaskRow:
+    """The task, if ``user`` may edit its record; ``NotFound`` otherwise. Reads only."""
+    return _row(_task_for_edit(user, task_id))
+
+
 def set_done(user: Any, task_id: int, done: bool = True) -> TaskRow:
     """Mark the task done (or open again). Needs the edit right on its record; ``NotFound``
     otherwise. Marking a done task done again changes nothing."""

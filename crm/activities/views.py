@@ -147,6 +147,32 @@ def _after_task_change(task, message: str):
     return redirect(url_for("records.record_page", key=task.entity_key, record_id=task.record_id))
 
 
+@bp.post("/tasks/<id:task_id>/edit")
+def task_edit(task_id: int):
+    """Change a task from the record page's "Next steps": htmx gets the block back (with
+    the problem when the change is refused); a plain form goes back to the record."""
+    form = request.form
+    error = None
+    try:
+        task = activities.update_task(
+            current_user, task_id,
+            subject=form.get("subject", ""),
+            due_date=_date(form.get("due_date"), "due_date", required=True),
+            due_time=_time(form.get("due_time"), "due_time"),
+            priority=form.get("priority") or "normal",
+            assignee_id=optional_id(form.get("assignee_id"), what="user", field="assignee_id"),
+            remind_minutes=_minutes(form.get("remind_minutes")),
+        )  # fmt: skip
+    except ValidationFailed as exc:
+        error = _message(exc)
+        task = activities.task_of(current_user, task_id)
+    spec = entity_for(task.entity_key)
+    if not is_htmx():
+        flash(error, "error") if error else flash(_("Task changed."), "success")
+        return redirect(url_for("records.record_page", key=spec.key, record_id=task.record_id))
+    return _next_steps_block(spec, task.record_id, error, 400 if error else 200)
+
+
 @bp.post("/tasks/<id:task_id>/done")
 def task_done(task_id: int):
     task = activities.set_done(current_user, task_id, True)

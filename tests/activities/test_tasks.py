@@ -306,3 +306,58 @@ def test_my_tasks_offers_done_only_where_the_reader_may_edit(login_as, model, pe
     assert "Read-only task" in page and f"/tasks/{tid}/done" not in page
     page = login_as(staff).get(f"/r/account/{acc}").data.decode()
     assert f"/tasks/{tid}/done" in page
+
+
+def test_a_task_is_changed_its_reminder_worked_out_again_and_a_new_assignee_told(
+    model, people, login_as
+):
+    from crm.notifications.models import Notification
+
+    staff, own = people["staff"], people["reader"]  # Rita reads the account: she is told
+    acc = account(staff)
+    tid = activities.add_task(staff, model, acc, subject="Call", due_date=TOMORROW,
+                              remind_minutes=60)  # fmt: skip
+    first = task_row(tid).remind_at
+    db.session.execute(
+        Task.__table__.update().where(Task.id == tid).values(reminded_at=utcnow())
+    )  # the reminder went out
+    db.session.commit()
+    later = TOMORROW + timedelta(days=3)
+    client = login_as(staff)
+    r = client.hx_post(f"/tasks/{tid}/edit", {
+        "subject": "Call back", "due_date": later.isoformat(), "due_time": "15:30",
+        "priority": "high", "remind_minutes": "15", "assignee_id": str(own.id),
+    })  # fmt: skip
+    assert r.status_code == 200 and 'id="next-steps"' in r.data.decode()
+    t = task_row(tid)
+    assert (t.subject, t.due_date, t.due_time, t.priority) == (
+        "Call back",
+        later,
+        time(15, 30),
+        "high",
+    )
+    assert t.assignee_id == own.id and t.remind_minutes == 15
+    assert t.reminded_at is None and t.remind_at is not None and t.remind_at > first
+    told = db.session.scalars(select(Notification).where(Notification.user_id == own.id)).all()
+    assert [n.kind for n in told] == ["task_assigned"]
+    # refused: the problem in the block, nothing changed
+    bad = client.hx_post(f"/tasks/{tid}/edit", {"subject": "", "due_date": later.isoformat()})
+    assert bad.status_code == 400 and "Call back" in bad.data.decode()
+    assert task_row(tid).subject == "Call back"
+
+
+def test_only_who_may_edit_the_record_changes_its_task(model, people, login_as):
+    staff = people["staff"]
+    acc = account(staff)
+    tid = activities.add_task(staff, model, acc, subject="Call", due_date=TOMORROW)
+    form = {"subject": "Mine now", "due_date": TOMORROW.isoformat()}
+    for who in ("reader", "own"):
+        assert login_as(people[who]).hx_post(f"/tasks/{tid}/edit", form).status_code == 404
+    assert login_as(staff).hx_post(f"/tasks/{2**40}/edit", form).status_code == 404
+    assert task_row(tid).subject == "Call"
+    page = login_as(staff).get(f"/r/account/{acc}").data.decode()
+    assert f'action="/tasks/{tid}/edit"' in page
+    assert (
+        f'action="/tasks/{tid}/edit"'
+        not in login_as(people["reader"]).get(f"/r/account/{acc}").data.decode()
+    )

@@ -37,7 +37,7 @@ def probe_activity_log(run: Run, entity: str) -> None:
 
 
 def probe_task_state(run: Run, entity: str) -> None:
-    """Done, then reopen, then delete the actor's own task on the record."""
+    """Change, done, then reopen, then delete the actor's own task on the record."""
     a, w = run.actor, run.world
     for position, rec in positions(run, entity):
         may = oracle.may(a, "edit", rec.rec)
@@ -50,6 +50,10 @@ def probe_task_state(run: Run, entity: str) -> None:
             ("activities.task_reopen", "reopen", lambda: True),
             ("activities.task_delete", "delete", lambda n=count: run.counters()[7] < n),
         )
+        form = {"subject": f"changed by {a}", "due_date": "2030-02-28"}
+        r = run.post(f"/tasks/{task}/edit", form, hx=True)
+        run.write_case("activities.task_edit", rec, position, may, r, lambda row: True,
+                       ok_status=(200,))  # fmt: skip
         for route, action, effect in steps:
             r = run.post(f"/tasks/{task}/{action}", hx=True)
             run.write_case(

@@ -198,6 +198,7 @@ RECORD_ROUTES: dict[str, Route] = {
     "activities.activity_log": _r("POST", probe_activity_log),
     "activities.task_done": _r("POST", probe_task_state, note="the actor's task on the record"),
     "activities.task_reopen": _r("POST", probe_task_state),
+    "activities.task_edit": _r("POST", probe_task_state),
     "activities.task_delete": _r("POST", probe_task_state),
     # Approval requests (issue 17): those one takes part in (asked, approves) and, for
     # administrators, all; an approver decides without reading the record.
