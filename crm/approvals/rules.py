@@ -25,6 +25,7 @@ from crm.i18n import pick, request_locale
 from crm.metadata import labels, list_views, specs, types
 from crm.metadata.keys import clean_label, key_problems
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.metadata.versioning import bump_version, log_change
 from crm.pipelines.rules import pipelines_for, stage_name
 from crm.pipelines.spec import STAGE_FIELD
 from crm.uow import unit_of_work
@@ -208,6 +209,24 @@ def get_rule(actor: Any, rule_id: int) -> ApprovalRule:
     return rule
 
 
+def snapshot(rule: ApprovalRule) -> dict[str, Any]:
+    """A rule as the change log keeps it (JSON)."""
+    return {
+        "key": rule.key, "name": rule.name, "translations": dict(rule.translations or {}),
+        "enabled": bool(rule.enabled), "trigger": rule.trigger,
+        "conditions": list(rule.conditions or []), "steps": list(rule.steps or []),
+    }  # fmt: skip
+
+
+def _logged(actor: Any, rule: ApprovalRule, action: str, before: Any, after: Any) -> None:
+    """A rule change is a configuration change: the metadata version moves and the change
+    log says who changed what, as for every other rule."""
+    log_change(
+        version=bump_version(), actor_id=getattr(actor, "id", None),
+        entity_key=rule.entity_key, action=action, before=before, after=after,
+    )  # fmt: skip
+
+
 def save(actor: Any, data: RuleInput, rule_id: int | None = None) -> int:
     """Create the rule (``rule_id`` None) or change it; returns its id. ``ValidationFailed``
     with every problem by form key; nothing is written then."""
@@ -219,12 +238,17 @@ def save(actor: Any, data: RuleInput, rule_id: int | None = None) -> int:
         clean, errors = check(data, creating=rule is None)
         if errors:
             raise ValidationFailed(_("The approval rule was not saved."), errors=errors)
+        before = snapshot(rule) if rule is not None else None
         if rule is None:
             rule = ApprovalRule()
             db.session.add(rule)
         for column, value in clean.items():
             setattr(rule, column, value)
         db.session.flush()
+        after = snapshot(rule)
+        if before != after:
+            action = "approval_rule.create" if before is None else "approval_rule.update"
+            _logged(actor, rule, action, before, after)
         return rule.id
 
 
@@ -232,14 +256,19 @@ def set_enabled(actor: Any, rule_id: int, enabled: bool) -> ApprovalRule:
     """Turn a rule on or off (pending requests it made stay pending)."""
     with unit_of_work():
         rule = get_rule(actor, rule_id)
-        rule.enabled = bool(enabled)
+        if rule.enabled != bool(enabled):
+            rule.enabled = bool(enabled)
+            action = "approval_rule.enable" if enabled else "approval_rule.disable"
+            _logged(actor, rule, action, {"enabled": not enabled}, {"enabled": bool(enabled)})
     return rule
 
 
 def delete(actor: Any, rule_id: int) -> None:
     """Delete a rule. Its pending requests keep waiting (they hold a copy of its steps)."""
     with unit_of_work():
-        db.session.delete(get_rule(actor, rule_id))
+        rule = get_rule(actor, rule_id)
+        _logged(actor, rule, "approval_rule.delete", snapshot(rule), None)
+        db.session.delete(rule)
 
 
 def enabled_rules(entity_key: str) -> list[ApprovalRule]:

@@ -63,6 +63,11 @@ ACTIONS = {
     "rule.enable": _l("Turned an automation rule on"),
     "rule.disable": _l("Turned an automation rule off"),
     "rule.reorder": _l("Reordered automation rules"),
+    "approval_rule.create": _l("Added approval rule"),
+    "approval_rule.update": _l("Changed approval rule"),
+    "approval_rule.delete": _l("Deleted approval rule"),
+    "approval_rule.enable": _l("Turned an approval rule on"),
+    "approval_rule.disable": _l("Turned an approval rule off"),
 }
 PIPELINE_ACTIONS = frozenset({"save_pipeline", "archive_pipeline"})
 # The settings a change may touch, in words (a key not listed reads as itself).

@@ -456,3 +456,30 @@ def test_hostile_rule_forms(world, login_as, form):
     )
     assert r.status_code == 400 and "not saved" in r.get_data(as_text=True)
     assert db.session.scalars(select(rules.ApprovalRule)).all() == []
+
+
+def test_approval_rules_are_configuration_changes_in_the_change_log(world, login_as):
+    from crm.metadata.models import ConfigChange, MetaVersion
+
+    def version():
+        db.session.rollback()
+        return db.session.scalar(select(MetaVersion.version))
+
+    before = version()
+    rule_id = rule(["manager"])
+    assert version() == before + 1
+    admin = make_user("boss2@example.com", is_admin=True)
+    rules.set_enabled(admin, rule_id, False)
+    rules.set_enabled(admin, rule_id, False)  # no change: no entry
+    rules.delete(admin, rule_id)
+    db.session.rollback()
+    entries = db.session.scalars(
+        select(ConfigChange).where(ConfigChange.action.like("approval_rule.%"))
+        .order_by(ConfigChange.id)
+    ).all()  # fmt: skip
+    assert [e.action for e in entries] == [
+        "approval_rule.create", "approval_rule.disable", "approval_rule.delete",
+    ]  # fmt: skip
+    assert entries[0].after["steps"] == ["manager"] and entries[-1].before["key"] == "hold_proposal"
+    page = login_as(admin).get("/admin/changes").get_data(as_text=True)
+    assert "Added approval rule" in page and "Deleted approval rule" in page
