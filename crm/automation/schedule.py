@@ -60,7 +60,7 @@ EVERY_MINUTES = "*/5"
 # (every quiet record of a million) drains it over a few runs instead of one run holding a
 # long transaction; a "held" rule's occasions wait for the next run, and a "date" rule's
 # day stays due for GRACE_DAYS (far more than a day's birthdays at this cap).
-MAX_FIRED_PER_RUN = 100_000
+MAX_FIRED_PER_RUN = 50_000
 
 
 def _day_match(col: ColumnElement, target: date, yearly: bool) -> ColumnElement:
