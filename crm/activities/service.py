@@ -69,6 +69,21 @@ def _assignee(assignee_id: int | None) -> int:
     return found
 
 
+def _checked(subject: Any, due_date: date | None, priority: str, remind_minutes: int | None) -> str:
+    """A task's settings checked as adding and changing one need them; the subject, cleaned.
+    ``ValidationFailed`` keyed by field."""
+    text = _text(subject, "subject", MAX_SUBJECT, required=True)
+    if due_date is None:
+        message = _("Choose a due date.")
+        raise ValidationFailed(message, errors={"due_date": [message]})
+    if priority not in PRIORITIES:
+        raise ValidationFailed(_("Choose a priority."), errors={"priority": [_("Required.")]})
+    if remind_minutes is not None and remind_minutes not in REMIND_CHOICES:
+        message = _("Choose when to be reminded.")
+        raise ValidationFailed(message, errors={"remind_minutes": [message]})
+    return text
+
+
 def add_task(
     user: Any,
     spec: EntitySpec,
@@ -87,15 +102,7 @@ def add_task(
     the due moment in their time zone (09:00 when the task has no time). Raises
     ``NotFound`` (record not editable or not there) or ``ValidationFailed`` (keyed by
     field)."""
-    text = _text(subject, "subject", MAX_SUBJECT, required=True)
-    if due_date is None:
-        message = _("Choose a due date.")
-        raise ValidationFailed(message, errors={"due_date": [message]})
-    if priority not in PRIORITIES:
-        raise ValidationFailed(_("Choose a priority."), errors={"priority": [_("Required.")]})
-    if remind_minutes is not None and remind_minutes not in REMIND_CHOICES:
-        message = _("Choose when to be reminded.")
-        raise ValidationFailed(message, errors={"remind_minutes": [message]})
+    text = _checked(subject, due_date, priority, remind_minutes)
     with unit_of_work():
         row = records.get(user, spec, record_id, action="edit")
         assignee = _assignee(user.id if assignee_id is None else assignee_id)
@@ -144,15 +151,7 @@ def update_task(
     ``add_task`` checks a new one. A task moved or given a new reminder reminds again (its
     moment worked out anew); a new assignee other than ``user`` is notified. Raises
     ``NotFound`` or ``ValidationFailed`` (keyed by field); nothing is changed then."""
-    text = _text(subject, "subject", MAX_SUBJECT, required=True)
-    if due_date is None:
-        message = _("Choose a due date.")
-        raise ValidationFailed(message, errors={"due_date": [message]})
-    if priority not in PRIORITIES:
-        raise ValidationFailed(_("Choose a priority."), errors={"priority": [_("Required.")]})
-    if remind_minutes is not None and remind_minutes not in REMIND_CHOICES:
-        message = _("Choose when to be reminded.")
-        raise ValidationFailed(message, errors={"remind_minutes": [message]})
+    text = _checked(subject, due_date, priority, remind_minutes)
     with unit_of_work():
         task = _task_for_edit(user, task_id)
         assignee = _assignee(task.assignee_id if assignee_id is None else assignee_id)
