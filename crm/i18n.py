@@ -11,7 +11,8 @@ Locale names follow Babel (``zh_Hans``); HTML and HTTP use BCP 47 tags (``zh-Han
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -129,6 +130,16 @@ def set_company_defaults(*, locale: str | None, timezone: str | None) -> None:
 
 def company_locale() -> str:
     return known_locale(_company_setting(LOCALE_SETTING)) or DEFAULT_LOCALE
+
+
+@contextmanager
+def language_of(user: Any) -> Iterator[None]:
+    """Words in ``user``'s language (their own, else the company's): for what is written
+    for someone outside a request of theirs (a job, another person's action)."""
+    from flask_babel import force_locale
+
+    with force_locale(known_locale(getattr(user, "locale", None)) or company_locale()):
+        yield
 
 
 def company_timezone() -> str:

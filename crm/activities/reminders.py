@@ -12,12 +12,9 @@ reminded in the same unit of work, so a reminder is sent once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -50,14 +47,6 @@ def remind_at(due_date: date, due_time: time | None, minutes: int, assignee_id: 
     return due - timedelta(minutes=minutes)
 
 
-@contextmanager
-def _language_of(user: Any) -> Iterator[None]:
-    """Words in ``user``'s language (their own, else the company's): a reminder is written
-    by the job queue, not in a request of theirs."""
-    with force_locale(i18n.known_locale(getattr(user, "locale", None)) or i18n.company_locale()):
-        yield
-
-
 def notify_assigned(task: Task, spec: EntitySpec, row: Any, actor: Any) -> None:
     """Tell the task's assignee that ``actor`` gave them ``task`` on the record ``row``
     (in the caller's unit of work), if they may read that record. The subject is quoted
@@ -66,7 +55,7 @@ def notify_assigned(task: Task, spec: EntitySpec, row: Any, actor: Any) -> None:
     names = _readable_names(assignee, spec, {task.record_id}) if assignee is not None else {}
     if task.record_id not in names:
         return  # a record they may not read: no word of it (nor of its tasks)
-    with _language_of(assignee):
+    with i18n.language_of(assignee):
         title = _("%(name)s assigned you a task: %(subject)s", name=actor.display_name,
                   subject=task.subject)  # fmt: skip
         body = _due_words(task, names[task.record_id])
@@ -129,7 +118,7 @@ def _remind(tasks: list[Task], now: datetime) -> int:
             readable[key] = _readable_names(user, spec, wanted)
         if task.record_id not in readable[key]:
             continue  # a record they may no longer read: no word of it
-        with _language_of(user):
+        with i18n.language_of(user):
             title = _("Reminder: %(subject)s", subject=task.subject)
             body = _due_words(task, readable[key][task.record_id])
         notifications.notify(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from crm.access.models import Department, User, user_roles
@@ -141,8 +142,8 @@ def _row_as(user: Any, spec: EntitySpec, record_id: int) -> Mapping[str, Any]:
 
 def _notify_step(req: ApprovalRequest, spec: EntitySpec, row: Mapping, actor_id: int | None):
     who = current_approvers(req) or _admins()
-    title = _("Approval needed: %(record)s", record="{{ record_name }}")
-    body = _(
+    title = _l("Approval needed: %(record)s", record="{{ record_name }}")
+    body = _l(
         "“%(rule)s” holds a change until you approve or reject it (step %(step)d of %(total)d).",
         rule=_literal(req.rule_name), step=req.step, total=len(req.steps),
     )  # fmt: skip
@@ -280,16 +281,21 @@ def decide(user: Any, request_id: int, decision: str, comment: str = "") -> Appr
 
 
 def _notify_outcome(req, spec, row, actor_id: int, comment: str) -> None:
-    if req.status == APPROVED:
-        title = _("Approved: %(record)s", record="{{ record_name }}")
-        body = _("Your change held by “%(rule)s” was approved and saved.",
-                 rule=_literal(req.rule_name))  # fmt: skip
-    else:
-        title = _("Rejected: %(record)s", record="{{ record_name }}")
-        body = _("Your change held by “%(rule)s” was rejected; nothing was changed.",
-                 rule=_literal(req.rule_name))  # fmt: skip
-    if comment:
-        body += "\n" + _literal(comment)
+    rule, note = _literal(req.rule_name), _literal(comment) if comment else ""
+
+    def title() -> str:
+        if req.status == APPROVED:
+            return _("Approved: %(record)s", record="{{ record_name }}")
+        return _("Rejected: %(record)s", record="{{ record_name }}")
+
+    def body() -> str:
+        if req.status == APPROVED:
+            words = _("Your change held by “%(rule)s” was approved and saved.", rule=rule)
+        else:
+            words = _("Your change held by “%(rule)s” was rejected; nothing was changed.",
+                      rule=rule)  # fmt: skip
+        return words + ("\n" + note if note else "")
+
     notifications.notify(
         [req.requested_by], kind="approval_outcome", title=title, body=body, spec=spec,
         row=row, actor_id=actor_id, link=REQUEST_PATH.format(id=req.id),

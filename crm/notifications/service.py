@@ -9,20 +9,26 @@ work: the change and the notifications it causes commit together, or neither doe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import LazyString
 from sqlalchemy import func, select, update
 
 from crm.access.models import User
 from crm.extensions import db
+from crm.i18n import language_of
 from crm.metadata.spec import EntitySpec
 from crm.notifications import mail, message
 from crm.notifications.models import KINDS, EmailChoice, Notification
 from crm.timeutil import utcnow
 from crm.uow import unit_of_work
+
+# A notification's words: text, a lazy string, or a function giving the text (both read
+# in each recipient's language).
+Words = str | LazyString | Callable[[], str]
 
 # Kinds that come by e-mail unless the user turned them off (the others only on request).
 EMAIL_BY_DEFAULT = frozenset({"approval", "task_reminder"})
@@ -49,8 +55,8 @@ def notify(
     recipients: Iterable[int],
     *,
     kind: str,
-    title: str,
-    body: str = "",
+    title: Words,
+    body: Words = "",
     spec: EntitySpec | None = None,
     row: Mapping[str, Any] | None = None,
     actor_id: int | None = None,
@@ -63,6 +69,9 @@ def notify(
     all sees none of its fields. ``literal``: they are plain text (words with text people
     typed in them, a task's subject), linked to the record but never read as templates.
     ``link``: where opening it leads instead of the record (a path of this site: "/...").
+    ``title`` and ``body`` may be written for each recipient in their language: a lazy
+    string (``lazy_gettext``) or a function of no arguments is read in each recipient's
+    language (``crm.i18n.language_of``), not the sender's.
     Returns how many were notified.
 
     Raises ``ValueError`` for an unknown ``kind``."""
@@ -80,11 +89,12 @@ def notify(
     now = utcnow()
     with unit_of_work():
         for user in users:
-            shown_title, shown_body = title, body
+            with language_of(user):
+                shown_title, shown_body = _words(title), _words(body)
             if spec is not None and row is not None and not literal:
                 reader = user if _may_read(user, spec, row["id"]) else None
-                shown_title = _render(title, spec, row, reader)
-                shown_body = _render(body, spec, row, reader)
+                shown_title = _render(shown_title, spec, row, reader)
+                shown_body = _render(shown_body, spec, row, reader)
             db.session.add(
                 Notification(
                     user_id=user.id,
@@ -101,6 +111,10 @@ def notify(
             if user.id in by_mail:
                 mail.send(user, shown_title[:200], shown_body)
     return len(users)
+
+
+def _words(words: Words) -> str:
+    return str(words() if callable(words) else words)
 
 
 def is_local_path(link: str) -> bool:

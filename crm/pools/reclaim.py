@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Table, func, or_, select
 
@@ -24,6 +26,7 @@ from crm import timeutil
 from crm.access.models import Department, User, user_roles
 from crm.activities.models import Activity
 from crm.extensions import db
+from crm.i18n import pick
 from crm.metadata import specs
 from crm.metadata.spec import EntitySpec
 from crm.pipelines.models import StageMove, StageRow
@@ -150,7 +153,6 @@ def _warn(spec: EntitySpec, pool: PoolSpec, rows: list, days: int, now: datetime
     )
     table = table_of(spec)
     warned = 0
-    name = pool.name.replace("{", "(").replace("}", ")")
     with unit_of_work():
         for r in rows:
             due = (_as_naive(r["since"]) + timedelta(days=days)).date()
@@ -165,17 +167,24 @@ def _warn(spec: EntitySpec, pool: PoolSpec, rows: list, days: int, now: datetime
             notify(
                 [r["owner_id"]],
                 kind="pool_warning",
-                title=_("{{ record_name }} returns to the pool soon"),
-                body=_(
-                    "Unless it is worked on, it returns to %(pool)s on %(date)s.",
-                    pool=name,
-                    date=due.isoformat(),
-                ),
+                title=lambda: _("{{ record_name }} returns to the pool soon"),
+                body=partial(_warning_words, pool, due),
                 spec=spec,
                 row=row,
             )
             warned += 1
     return warned
+
+
+def _warning_words(pool: PoolSpec, due: date) -> str:
+    """The warning's body in the language in force (the owner's): the pool's name in it
+    (braces made plain: the body is a message template) and the day, as people write it."""
+    name = pick(pool.name, pool.translations, str(get_locale()))
+    return _(
+        "Unless it is worked on, it returns to %(pool)s on %(date)s.",
+        pool=name.replace("{", "(").replace("}", ")"),
+        date=format_date(due, "medium"),
+    )
 
 
 def sweep_pool(spec: EntitySpec, pool: PoolSpec, now: datetime) -> dict[str, int]:

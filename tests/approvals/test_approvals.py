@@ -483,3 +483,26 @@ def test_approval_rules_are_configuration_changes_in_the_change_log(world, login
     assert entries[0].after["steps"] == ["manager"] and entries[-1].before["key"] == "hold_proposal"
     page = login_as(admin).get("/admin/changes").get_data(as_text=True)
     assert "Added approval rule" in page and "Deleted approval rule" in page
+
+
+def test_each_person_is_told_in_their_own_language(world, login_as):
+    """The approver reads Chinese, the requester Spanish, the one who decides works in
+    English: each notification is in its recipient's language, not its sender's."""
+    sam, mia = world["sam"], world["mia"]
+    mia.locale, sam.locale = "zh_Hans", "es"
+    db.session.commit()
+    rule(["manager"])
+    rid = new_deal(sam)
+    login_as(sam)  # the change is made in a request of Sam's (Spanish)
+    save(sam, rid, {"stage": "proposal"})
+    [note] = notes(mia, "approval")
+    assert note.title.startswith("待审批：") and "Big deal" in note.title
+    assert "审批" in note.body or "批准" in note.body
+    req = pending(rid)
+    mia.locale = "en"
+    db.session.commit()
+    r = login_as(mia).submit(f"/approvals/{req.id}/approve", {"comment": "OK"})
+    assert r.status_code == 303
+    [outcome] = notes(sam, "approval_outcome")
+    assert outcome.title.startswith("Aprobado: ")
+    assert "se aprobó" in outcome.body and outcome.body.endswith("OK")

@@ -172,3 +172,24 @@ def test_the_reclaim_task_is_periodic(app):
     assert "atelier.reclaim_pools" not in {
         t.name for t in huey.read_periodic(datetime(2026, 12, 5, 10, 8))
     }
+
+
+def test_the_warning_is_in_the_owners_language(people, monkeypatch):
+    """An owner who reads Chinese is warned in Chinese, the pool named in Chinese and the
+    day written as Chinese readers write it; the sweep runs outside anyone's request."""
+    ann = people["ann"]
+    ann.locale = "zh_Hans"
+    db.session.commit()
+    make_pool(
+        people["admin"], no_activity_days="30", warn_days="5",
+        claim_departments=[str(people["east"].id)],
+        translations={"zh_Hans": "华东公海"},
+    )  # fmt: skip
+    start = utcnow()
+    account(ann, "Idle")
+    freeze(monkeypatch, start + timedelta(days=26))
+    assert reclaim.sweep()["warned"] == 1
+    [warning] = warnings_of(ann)
+    assert warning.title == "Idle 即将退回公海"
+    due = (start + timedelta(days=30)).date()
+    assert warning.body == f"如不跟进，将于 {due.year}年{due.month}月{due.day}日 退回华东公海。"
