@@ -39,6 +39,7 @@ PERIODIC = (
     ("atelier.task_reminders", "*", "crm.activities.reminders:send_due"),
     ("atelier.automation_schedule", "*/5", "crm.automation.schedule:tick"),
     ("atelier.reclaim_pools", "7", "crm.pools.reclaim:sweep"),
+    ("atelier.housekeeping", "37", "crm.jobs.housekeeping:sweep"),
 )
 
 
