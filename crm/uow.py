@@ -231,6 +231,15 @@ def checkpoint() -> None:
     db.session.commit()
 
 
+def end_reads() -> None:
+    """End the read transaction of the one unit of work open (a job's), so none is open
+    during a network call (a webhook, an e-mail); inside a nested unit (a caller's own),
+    leave it: what it did is not this function's to commit."""
+    stack = db.session.info.get(_INFO_KEY)
+    if stack and len(stack) == 1:
+        checkpoint()
+
+
 @contextmanager
 def unit_of_work(
     *,

@@ -1,17 +1,20 @@
-"""The ``mail.send`` job: send one queued message of the outbox over SMTP.
+"""The ``mail.send`` job: one attempt at sending one queued message of the outbox over SMTP.
 
-The message is tried up to ``MAIL_MAX_ATTEMPTS`` times, pausing ``MAIL_RETRY_SECONDS``,
-then twice that, between tries; its row records every attempt, then ``sent`` or
-``failed`` with the last error. The job itself ends done either way (its outcome is the
-message's status): a failure must not roll back the row that records it.
+A message is tried up to ``MAIL_MAX_ATTEMPTS`` times. A failed try records its error and,
+while tries are left, queues the next one as a job that waits (``MAIL_RETRY_SECONDS``,
+then twice that...: ``crm.jobs.outbox.enqueue(delay=...)``), so no worker sleeps and no
+transaction stays open between tries; the last failure marks the row ``failed``. The
+job itself ends done either way (its outcome is the message's status): a failure must
+not roll back the row that records it. The read transaction is ended before the server is
+called, so none is open during the network call either.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
-import time
 from collections.abc import Mapping
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -20,11 +23,13 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from crm.extensions import db
+from crm.jobs.outbox import enqueue
 from crm.jobs.registry import handler
 from crm.notifications import smtp
 from crm.notifications.mail import SEND_JOB
 from crm.notifications.models import FAILED, KEPT, QUEUED, SENT, MailMessage
 from crm.timeutil import utcnow
+from crm.uow import end_reads
 
 
 def build(settings: smtp.SmtpSettings, entry: MailMessage) -> EmailMessage:
@@ -67,8 +72,9 @@ def _error(exc: BaseException) -> str:
 
 
 def send_now(entry: MailMessage) -> str:
-    """Try to send the queued ``entry`` (in the caller's transaction), retrying; returns
-    its new status. A row that is not queued is left as it is."""
+    """Try once to send the queued ``entry`` (in the caller's unit of work); returns its
+    new status: ``sent``, ``failed`` after its last try, or ``queued`` with the next try
+    queued as a waiting job. A row that is not queued is left as it is."""
     if entry.status != QUEUED:
         return entry.status
     settings = smtp.current()
@@ -76,21 +82,27 @@ def send_now(entry: MailMessage) -> str:
         entry.status = KEPT
         return KEPT
     tries = max(1, int(current_app.config.get("MAIL_MAX_ATTEMPTS", 3)))
-    pause = float(current_app.config.get("MAIL_RETRY_SECONDS", 2))
-    email = build(settings, entry)
-    for attempt in range(1, tries + 1):
-        entry.attempts = (entry.attempts or 0) + 1
-        try:
-            deliver(settings, email)
-        except (smtplib.SMTPException, OSError, ValueError) as exc:
-            entry.error = _error(exc)
-            if attempt < tries and pause > 0:
-                time.sleep(pause * attempt)
-            continue
+    pause = max(0.0, float(current_app.config.get("MAIL_RETRY_SECONDS", 2)))
+    email, message_id, before = build(settings, entry), entry.id, entry.attempts or 0
+    end_reads()
+    try:
+        deliver(settings, email)
+        error = None
+    except (smtplib.SMTPException, OSError, ValueError) as exc:
+        error = _error(exc)
+    entry = db.session.get(MailMessage, message_id)
+    if entry is None or entry.status != QUEUED or (entry.attempts or 0) != before:
+        return "skipped"  # changed while the server was called: that change stands
+    entry.attempts = before + 1
+    if error is None:
         entry.status, entry.sent_at, entry.error = SENT, utcnow(), None
         return SENT
-    entry.status = FAILED
-    return FAILED
+    entry.error = error
+    if entry.attempts >= tries:
+        entry.status = FAILED
+        return FAILED
+    enqueue(SEND_JOB, {"message_id": entry.id}, delay=timedelta(seconds=pause * entry.attempts))
+    return QUEUED
 
 
 def _describe(payload: Mapping[str, Any], result: Any) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -32,7 +31,7 @@ from crm.extensions import db
 from crm.jobs import handler
 from crm.jobs.outbox import enqueue
 from crm.timeutil import utcnow
-from crm.uow import checkpoint, unit_of_work
+from crm.uow import end_reads, unit_of_work
 from crm.webhooks import signing, transport
 from crm.webhooks.models import (
     EXCERPT_CHARS,
@@ -188,13 +187,6 @@ def attempt(delivery_id: int, expected: int | None = None) -> str:
             return "skipped"  # changed while the request ran: that change stands
     delivery.attempts = before + 1
     return _record(delivery, answer, now)
-
-
-def end_reads() -> None:
-    """End the read transaction of the one unit of work open (the job's), so none is open
-    during a network call; inside a nested unit (a caller's own), leave it."""
-    with suppress(RuntimeError):
-        checkpoint()
 
 
 def _record(delivery: WebhookDelivery, answer: transport.Answer, now) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import socket
+import time
 from email import policy as email_policy
 
 import pytest
@@ -15,9 +16,11 @@ from sqlalchemy import select
 
 from crm.auth.models import AppSetting
 from crm.extensions import db
+from crm.jobs import runner
+from crm.jobs.models import Job
 from crm.notifications import mail, smtp
 from crm.notifications import service as notifications
-from crm.notifications.models import FAILED, KEPT, SENT, MailMessage
+from crm.notifications.models import FAILED, KEPT, QUEUED, SENT, MailMessage
 from crm.uow import unit_of_work
 from tests.factories import make_role, make_user
 
@@ -122,17 +125,59 @@ def test_with_a_host_the_message_is_sent_over_smtp(people, login_as, inbox):
     assert handler.envelopes[0].rcpt_tos == ["staff@example.com"]
 
 
-def test_a_refusing_server_marks_the_message_failed_after_retries(people, refusing, app):
+def _waiting_mail_jobs() -> list[Job]:
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            select(Job).where(Job.kind == "mail.send", Job.status == "queued").order_by(Job.id)
+        )
+    )
+
+
+def test_a_refusing_server_is_tried_again_later_then_marked_failed(people, refusing, app):
+    """Each try is a job of its own; a failed one queues the next as a job that waits (a
+    minute, then two): no worker sleeps between tries, no transaction stays open."""
     handler, port = refusing
-    app.config["MAIL_MAX_ATTEMPTS"] = 3
+    app.config.update(MAIL_MAX_ATTEMPTS=3, MAIL_RETRY_SECONDS=60)
     smtp.save(people["admin"], host="127.0.0.1", port=port, security="none", user="",
               password=None, from_address="crm@example.com")  # fmt: skip
+    start = time.time()
     with unit_of_work():
         mail.send(people["staff"], "Hello", "Body")
     (entry,) = _outbox()
-    assert entry.status == FAILED and entry.attempts == 3
+    assert (entry.status, entry.attempts) == (QUEUED, 1) and "451" in entry.error
+    [job] = _waiting_mail_jobs()
+    assert job.run_after is not None
+    runner.sweep(now=start + 30)  # not before its time
+    assert _outbox()[0].attempts == 1
+    runner.sweep(now=start + 61)
+    (entry,) = _outbox()
+    assert (entry.status, entry.attempts) == (QUEUED, 2)
+    assert len(_waiting_mail_jobs()) == 1
+    runner.sweep(now=start + 61 + 30)  # the second pause is twice the first
+    assert _outbox()[0].attempts == 2
+    runner.sweep(now=start + 61 + 121)
+    (entry,) = _outbox()
+    assert (entry.status, entry.attempts) == (FAILED, 3)
     assert "451" in entry.error and entry.sent_at is None
-    assert handler.messages == []
+    assert handler.messages == [] and _waiting_mail_jobs() == []
+
+
+def test_a_server_that_recovers_gets_the_message_on_the_next_try(people, refusing, app):
+    handler, port = refusing
+    app.config.update(MAIL_MAX_ATTEMPTS=3, MAIL_RETRY_SECONDS=60)
+    smtp.save(people["admin"], host="127.0.0.1", port=port, security="none", user="",
+              password=None, from_address="crm@example.com")  # fmt: skip
+    start = time.time()
+    with unit_of_work():
+        mail.send(people["staff"], "Hello", "Body")
+    assert _outbox()[0].status == QUEUED
+    handler.refuse = None
+    runner.sweep(now=start + 61)
+    (entry,) = _outbox()
+    assert (entry.status, entry.attempts, entry.error) == (SENT, 2, None)
+    assert [m["Subject"] for m in handler.messages] == ["Hello"]
+    assert _waiting_mail_jobs() == []
 
 
 def test_an_unreachable_server_fails_too(people, app):
