@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm.approvals import rules as approval_rules
-from crm.approvals.models import PENDING, ApprovalRequest, ApprovalRule
+from crm.approvals.models import PENDING, ApprovalRequest
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.metadata import types
@@ -68,7 +68,9 @@ def hold(
     return remaining, tuple(held)
 
 
-def _conditions_hold(user: Any, spec: EntitySpec, record_id: int, rule: ApprovalRule) -> bool:
+def _conditions_hold(
+    user: Any, spec: EntitySpec, record_id: int, rule: approval_rules.RuleLike
+) -> bool:
     """Whether the record, as saved before this change, matches the rule's conditions."""
     if not rule.conditions:
         return True

@@ -49,7 +49,7 @@ def numeric_fields(spec: EntitySpec) -> list[FieldSpec]:
     return [f for f in spec.active_fields if types.get(f.type).numeric]
 
 
-def held_field(rule: ApprovalRule) -> str:
+def held_field(rule: RuleLike) -> str:
     """The field whose change the rule holds."""
     return STAGE_FIELD if rule.trigger.get("type") == STAGE else str(rule.trigger.get("field"))
 
@@ -271,15 +271,48 @@ def delete(actor: Any, rule_id: int) -> None:
         db.session.delete(rule)
 
 
-def enabled_rules(entity_key: str) -> list[ApprovalRule]:
-    """The enabled rules of an entity, oldest first (the first that holds a field wins)."""
-    query = select(ApprovalRule).where(
-        ApprovalRule.entity_key == entity_key, ApprovalRule.enabled.is_(True)
-    )
-    return list(db.session.scalars(query.order_by(ApprovalRule.id)))
+@dataclass(frozen=True)
+class EnabledRule:
+    """An enabled rule as a save reads it (the columns it needs, no session attached)."""
+
+    id: int
+    key: str
+    entity_key: str
+    name: str
+    translations: Mapping[str, Any]
+    trigger: Mapping[str, Any]
+    conditions: tuple[Mapping[str, Any], ...]
+    steps: tuple[Any, ...]
 
 
-def wants(rule: ApprovalRule, spec: EntitySpec, current: Mapping, changed: Mapping) -> bool:
+_CACHE_KEY = ("approvals", "enabled rules")
+RuleLike = ApprovalRule | EnabledRule  # what reading a rule's trigger, steps... accepts
+
+
+def enabled_rules(entity_key: str) -> tuple[EnabledRule, ...]:
+    """The enabled rules of an entity, oldest first (the first that holds a field wins).
+
+    Read once per metadata version (a rule's every change moves it: ``_changed``), so a
+    save of an entity without rules asks no question of the database."""
+    compiled = specs.raw()
+    found = compiled.derived.get(_CACHE_KEY)
+    if found is None:
+        query = select(ApprovalRule).where(ApprovalRule.enabled.is_(True))
+        by_entity: dict[str, list[EnabledRule]] = {}
+        for row in db.session.scalars(query.order_by(ApprovalRule.id)):
+            by_entity.setdefault(row.entity_key, []).append(
+                EnabledRule(
+                    id=row.id, key=row.key, entity_key=row.entity_key, name=row.name,
+                    translations=dict(row.translations or {}), trigger=dict(row.trigger or {}),
+                    conditions=tuple(row.conditions or ()), steps=tuple(row.steps or ()),
+                )
+            )  # fmt: skip
+        found = {key: tuple(rules) for key, rules in by_entity.items()}
+        compiled.derived[_CACHE_KEY] = found
+    return found.get(entity_key, ())
+
+
+def wants(rule: RuleLike, spec: EntitySpec, current: Mapping, changed: Mapping) -> bool:
     """Whether the change ``changed`` of the record ``current`` is one ``rule`` holds (its
     trigger only; conditions are the caller's): entering the rule's stage, or a numeric
     field set to a new value above the threshold (also when it was above already: a raise
@@ -296,7 +329,7 @@ def wants(rule: ApprovalRule, spec: EntitySpec, current: Mapping, changed: Mappi
     return new is not None and threshold is not None and new > threshold
 
 
-def describe(rule: ApprovalRule) -> str:
+def describe(rule: RuleLike) -> str:
     """What the rule holds, in words: "entering stage Won", "Discount above 20"."""
     spec = specs.current().entity(rule.entity_key)
     if rule.trigger.get("type") == STAGE:

@@ -26,7 +26,6 @@ from crm.approvals.models import (
     REJECTED,
     ApprovalDecision,
     ApprovalRequest,
-    ApprovalRule,
 )
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
@@ -157,7 +156,7 @@ def open_request(
     user: Any,
     spec: EntitySpec,
     current: Mapping[str, Any],
-    rule: ApprovalRule,
+    rule: approval_rules.RuleLike,
     change: Mapping[str, Any],
     saving: Mapping[str, Any] | None = None,
 ) -> ApprovalRequest:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from crm.access.models import Role
 from crm.approvals import rules
@@ -506,3 +506,31 @@ def test_each_person_is_told_in_their_own_language(world, login_as):
     [outcome] = notes(sam, "approval_outcome")
     assert outcome.title.startswith("Aprobado: ")
     assert "se aprobó" in outcome.body and outcome.body.endswith("OK")
+
+
+def _statements_naming(table: str, action) -> list[str]:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if table in statement:
+            seen.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_saves_read_the_rules_once_per_configuration_version(world):
+    """The enabled rules are read once per metadata version, not at every save; a rule
+    saved or switched off moves the version, so the next save sees the change."""
+    sam = world["sam"]
+    rid = new_deal(sam)
+    save(sam, rid, {"title": "Warm-up"})  # the rules of this version are read here
+    assert _statements_naming("approval_rules", lambda: save(sam, rid, {"title": "Again"})) == []
+    rule(["manager"])
+    save(sam, rid, {"stage": "proposal"})
+    assert pending(rid).status == "pending"  # the new rule holds at once
