@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -133,7 +134,7 @@ def create_task(ctx: Context, action: Mapping[str, Any]) -> str:
         "created the task “%(subject)s” for %(name)s, due %(due)s",
         subject=subject,
         name=assignee.display_name,
-        due=due.isoformat(),
+        due=format_date(due, "medium"),
     )
 
 

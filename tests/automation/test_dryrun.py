@@ -3,6 +3,8 @@ for those with the configure right, on records they may read."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -46,6 +48,8 @@ def test_a_dry_run_says_what_it_would_do_and_does_nothing(people):
         "notified Ann",
     ]
     assert trial.did[1]["words"].startswith("created the task “Follow Big deal” for Ann")
+    # the due day as people write it ("due Dec 8, 2030"), not as a machine does
+    assert re.search(r", due [A-Z][a-z]{2} \d{1,2}, \d{4}$", trial.did[1]["words"])
     assert counts() == before and row(rid)["note"] is None
 
 
