@@ -251,3 +251,14 @@ def test_no_rules_no_queries(crm, app):
         event.remove(db.engine, "before_cursor_execute", on_execute)
     # (the metadata version is read once per request in the app; here, per call)
     assert not [q for q in seen if "duplicate_rules" in q or "dedupe_keys" in q], seen
+
+
+def test_quick_create_in_a_dialog_is_refused_with_the_match_named(crm, accounts, login_as):
+    c = login_as(crm["olga"])
+    before = count("account")
+    r = c.hx_post("/r/account/new", {"quick": "1", "name": "Acme Limited"})
+    body = r.data.decode()
+    assert r.status_code == 400 and 'id="quick-form"' in body
+    assert "Duplicate of ACME Ltd. (rule: Same company name)" in body
+    assert 'id="q-duplicates"' in body
+    assert count("account") == before
