@@ -24,6 +24,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from crm.access import policy
 from crm.dedupe import match
 from crm.dedupe.models import DuplicateRule
 from crm.dedupe.rules import Rule, from_row
@@ -180,28 +181,35 @@ def warnings(
     found = _found(user, spec, full, rules, exclude)
     names = _names(user, spec, found, MAX_SHOWN)
     compiled = specs.current()
+    labels_of: dict[str, dict[str, str]] = {}  # per target: the labels of fields they may read
     out = []
     for rule, f in found:
-        target = (
-            spec if rule.target_entity_key == spec.key else compiled.entity(rule.target_entity_key)
-        )
+        key = rule.target_entity_key
+        if key not in labels_of:
+            target = spec if key == spec.key else compiled.entity(key)
+            labels_of[key] = (
+                {x.key: x.label for x in policy.visible_fields(user, target, "read")}
+                if target is not None
+                else {}
+            )
+        readable = labels_of[key]
         shown = []
         for m in f.matches[:MAX_SHOWN]:
             name = names.get(rule.target_entity_key, {}).get(m.record_id)
             if name is None:
                 continue  # no longer readable between the two reads: not named
-            labels = []
+            labels: list[str] = []
             for reason in m.reasons:
-                for key in reason.fields:
-                    fs = target.field(key) if target is not None else None
-                    if fs is not None and fs.label not in labels:
-                        labels.append(fs.label)
+                for field_key in reason.fields:
+                    label = readable.get(field_key)
+                    if label is not None and label not in labels:
+                        labels.append(label)
             shown.append(Shown(m.record_id, rule.target_entity_key, name, m.score, tuple(labels)))
         out.append(DuplicateWarning(rule, rule_name(rule), tuple(shown), len(f.matches), f.hidden))
     return out
 
 
-def _refusal(rule: Rule, names: list[str], hidden: int) -> str:
+def _refusal(rule: Rule, names: list[str]) -> str:
     if names:
         return _(
             "Duplicate of %(records)s (rule: %(rule)s)",
@@ -240,7 +248,7 @@ def refusals(
         known = names.get(rule.target_entity_key, {})
         named = [known[m.record_id] for m in f.matches[:MAX_NAMED] if m.record_id in known]
         where = match.rule_columns(rule, "this")[0]
-        errors.setdefault(where, []).append(_refusal(rule, named, f.hidden if not named else 0))
+        errors.setdefault(where, []).append(_refusal(rule, named))
     return errors
 
 
