@@ -312,11 +312,11 @@ def check(
     """``candidates`` under every enabled rule of ``spec`` that applies to a create
     (``creating``) or an edit, in rule order, for those that found something: what the
     form's live warning, the save's blocking check, import and the API all ask."""
-    from crm.dedupe.rules import enabled_rules
+    from crm.dedupe.entry import rules_of  # cached per metadata version
 
     region = region or default_region()
     out = []
-    for rule in enabled_rules(spec.key):
+    for rule in rules_of(spec.key):
         if not (rule.on_create if creating else rule.on_edit):
             continue
         found = candidates(user, spec, values, rule, exclude_id=exclude_id, region=region)

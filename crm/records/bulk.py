@@ -34,6 +34,7 @@ from sqlalchemy import func, select, tuple_, update
 from crm.access import directory, policy
 from crm.access.models import User
 from crm.binds import assign
+from crm.dedupe import entry as dedupe_entry
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.ids import as_id
@@ -364,7 +365,30 @@ def bulk_edit(
         from crm.approvals.hold import check_bulk  # approval rules: no bulk way around them
 
         check_bulk(spec, f.key, value, picks)
+        _refuse_duplicates(user, spec, picks, f.key, value)
         return _write_versioned(user, spec, "bulk_edit", picks, f.key, value, "update", merge=True)
+
+
+def _refuse_duplicates(
+    user: Any, spec: EntitySpec, picks: Mapping[int, int | None], key: str, value: Any
+) -> None:
+    """``ValidationFailed`` (nothing written) when setting ``key`` to ``value`` would make
+    a picked record a duplicate under a blocking rule reading ``key`` (``crm.dedupe.entry``);
+    no query when no blocking rule reads it."""
+    if key not in dedupe_entry.watched(spec, creating=False, blocking=True):
+        return
+    messages: list[str] = []
+    for record_id, row in sorted(_rows(user, spec, "bulk_edit", picks).items()):
+        if row[key] == value:
+            continue
+        errors = dedupe_entry.refusals(
+            user, spec, {**row, key: value}, creating=False, exclude_id=record_id, changed={key}
+        )
+        for ms in errors.values():
+            name = present.record_name(spec, row, user)
+            messages.extend(f"{name}: {m}" for m in ms)
+    if messages:
+        raise ValidationFailed(" ".join(messages), errors={key: messages})
 
 
 def bulk_assign(

@@ -28,6 +28,7 @@ from crm.access import policy
 from crm.access.models import User
 from crm.automation import events as automation_events
 from crm.binds import assign
+from crm.dedupe import entry as dedupe_entry
 from crm.dedupe import hook as dedupe_hook
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
@@ -361,6 +362,7 @@ def create(user: Any, spec: EntitySpec, raw: Mapping[str, Any]) -> int:
         check_unique(spec, values, errors)
         if errors:
             raise ValidationFailed(_("The record was not saved."), errors=errors)
+        dedupe_entry.guard(user, spec, values, creating=True)  # blocking duplicate rules
         move = stage_rules.prepare(spec, None, values)
         for f in spec.active_fields:
             if types.get(f.type).assigned:
@@ -677,6 +679,10 @@ def merge_update(
             move = stage_rules.prepare(spec, current, changed) if changed else None
             if not changed:
                 return Saved(current["version"], merged=stale, by=by, row=current, held=held)
+            dedupe_entry.guard(
+                user, spec, {**current, **changed}, creating=False,
+                exclude_id=record_id, changed=changed,
+            )  # fmt: skip
             version = current["version"] + 1
             spine = {"version": version, "updated_at": utcnow(), "updated_by": user.id}
             result = db.session.execute(

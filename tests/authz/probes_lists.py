@@ -265,6 +265,22 @@ def probe_validate(run: Run, entity: str) -> None:
     run.finish_group(f"validate {entity}")
 
 
+def probe_duplicates(run: Run, entity: str) -> None:
+    """The form's live duplicate check: the create right for a new record, the edit right
+    on the record being edited (as the form itself)."""
+    a = run.actor
+    r = run.post(f"/r/{entity}/duplicates", {"memo": "x"}, hx=True)
+    run.read_case(
+        "records.duplicates[create]", entity, "entity", oracle.may_entity(a, entity, "create"), r
+    )
+    for position, rec in positions(run, entity):
+        r = run.post(f"/r/{entity}/duplicates?record={rec.id}", {"memo": "x"}, hx=True)
+        run.read_case(
+            "records.duplicates[record]", entity, position, oracle.may(a, "edit", rec.rec), r
+        )
+    run.finish_group(f"duplicates {entity}")
+
+
 def probe_bulk(run: Run, entity: str) -> None:
     """Bulk edit, assign and delete of every live record at once (each judged alone)."""
     a, w = run.actor, run.world

@@ -36,6 +36,7 @@ def register(app) -> None:
     ``crm.web.navigation``)."""
     from crm.records.views import (  # noqa: F401 - routes
         bulk,
+        duplicates,
         filters,
         inline,
         pages,

@@ -23,6 +23,7 @@ from crm.access import directory, policy
 from crm.activities import service as activities
 from crm.approvals import service as approvals
 from crm.approvals.words import sent_for_approval
+from crm.dedupe import entry as dedupe_entry
 from crm.errors import NotFound, ValidationFailed
 from crm.i18n import select_timezone
 from crm.ids import as_id, optional_id
@@ -209,6 +210,7 @@ def _render_form(
         seen=seen or {},
         lookup_names=present.form_lookup_names(current_user, fields, values), is_fragment=is_htmx(),
         quick_targets=_quick_targets(fields),
+        dup_watch=dedupe_entry.watched(spec, creating=record is None),
     )  # fmt: skip
 
 
