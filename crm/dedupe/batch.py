@@ -22,13 +22,14 @@ from sqlalchemy import select
 
 from crm.dedupe.match import (
     CANDIDATE_CAP,
+    _fuzzy_keys,
+    blocking_condition,
     default_region,
     forms_of,
-    keys_for,
     rule_columns,
     score_forms,
 )
-from crm.dedupe.models import DedupeKey
+from crm.dedupe.models import KEY_LENGTH, DedupeKey
 from crm.dedupe.rules import Rule, enabled_rules
 from crm.extensions import db
 from crm.metadata import specs
@@ -67,6 +68,17 @@ class Prepared:
     values: Mapping[str, Any]
     forms: dict[str, list] = field(default_factory=dict)
     keys: dict[str, set[str]] = field(default_factory=dict)
+
+
+def keys_from_forms(rule: Rule, forms: Sequence[Any]) -> set[str]:
+    """``match.keys_for`` from the normal forms already computed (``forms_of``): the same
+    keys, without normalising the blocking value a second time."""
+    i = blocking_condition(rule)
+    form = forms[i]
+    if form is None:
+        return set()
+    found = _fuzzy_keys(form) if rule.conditions[i].method == "fuzzy" else {form}
+    return {f"{i}:{k}"[:KEY_LENGTH] for k in found}
 
 
 def best_of(hits: Sequence[Hit]) -> tuple[Hit | None, bool]:
@@ -120,9 +132,34 @@ class BatchMatcher:
         """The row's forms and keys under every rule (pure Python)."""
         p = Prepared(values)
         for rule in self.rules:
-            p.forms[rule.key] = forms_of(rule, values, "this", self.region)
-            p.keys[rule.key] = keys_for(rule, values, side="this", region=self.region)
+            p.forms[rule.key] = forms = forms_of(rule, values, "this", self.region)
+            p.keys[rule.key] = keys_from_forms(rule, forms)
         return p
+
+    def key_rows(self, pairs: Sequence[tuple[int, Prepared]]) -> list[dict[str, Any]]:
+        """``dedupe_keys`` rows of new records of ``spec`` (record id, its prepared row)
+        under this matcher's rules: what ``keys.refresh`` would write for them when these
+        are all the rules that key ``spec`` and the rows hold every field they read."""
+        out = []
+        for rid, p in pairs:
+            for rule_key, keys in p.keys.items():
+                for key in keys:
+                    out.append(
+                        {"entity_key": self.spec.key, "record_id": rid, "rule_key": rule_key,
+                         "key": key}
+                    )  # fmt: skip
+        return out
+
+    def keys_all(self, rules: Sequence[Rule], mapped: set[str]) -> bool:
+        """Whether this matcher's rules are exactly ``rules`` (those keying ``spec``'s
+        records: ``keys.refresh``'s), all read on the rule's own side, from ``mapped``
+        fields only (then ``key_rows`` writes what ``refresh`` would)."""
+        mine = {r.key for r in self.rules}
+        return (
+            {r.key for r in rules} == mine
+            and all(r.entity_key == self.spec.key for r in rules)
+            and all(set(rule_columns(r, "this")) <= mapped for r in rules)
+        )
 
     def existing(self, rows: Sequence[Prepared]) -> list[list[Hit]]:
         """Per row, its duplicates among the live records, best first: one key query, one

@@ -45,6 +45,7 @@ from crm.access.models import User
 from crm.dedupe import keys as dedupe_keys
 from crm.dedupe.batch import BatchMatcher
 from crm.dedupe.hook import keyed_entities
+from crm.dedupe.models import DedupeKey
 from crm.dedupe.rules import enabled_rules
 from crm.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
@@ -249,6 +250,7 @@ class _Engine:
         self.duplicates = dup.option_of(self.settings.get("duplicates"))
         self.matcher: BatchMatcher | None = None
         self.keyed = False  # whether created records get their duplicate keys at once
+        self.direct_keys = False  # written from the check's keys (``BatchMatcher.key_rows``)
 
     def start_matching(self) -> None:
         """Load the duplicate rules (once, before the first batch)."""
@@ -261,6 +263,12 @@ class _Engine:
                 rules = [r for r in rules if r.blocks]
             matcher = BatchMatcher(self.user, self.spec, rules=rules) if rules else None
             self.matcher = matcher if matcher else None
+        if self.keyed and self.matcher is not None:
+            # the keys the check computed are the keys of the records it creates: written
+            # as they are, not read back and normalised again (``keys.refresh``)
+            keying = enabled_rules(self.spec.key, involving=True)
+            mapped = {c.spec.key for c in self.columns}
+            self.direct_keys = self.matcher.keys_all(keying, mapped)
 
     def source(self, file):
         s = self.settings
@@ -452,6 +460,7 @@ class _Batch:
         self.create_keys: set[tuple] = set()
         self.parsed: list[tuple[int, dict, list]] = []
         self.line_ids: dict[int, int] = {}  # line -> the record it created
+        self.prepared: dict[int, Any] = {}  # line -> its duplicate check (rows to create)
 
     def add(self, item: Row | BadRow, parsed: Any = None) -> None:
         if isinstance(item, BadRow):
@@ -534,6 +543,7 @@ class _Batch:
         )  # fmt: skip
         if decision.action == dup.CREATE:
             e.matcher.remember(line, prepared)
+            self.prepared[line] = prepared
             return True
         if decision.action == dup.UPDATE and decision.hit is not None:
             rid = decision.hit.record_id
@@ -660,12 +670,12 @@ class _Batch:
                 self.line_ids[line] = rid
             e.summary.created += len(ids)
             if e.keyed:  # their duplicate keys now, in the batch's transaction
-                dedupe_keys.refresh(e.spec, ids)
+                self.keys([(line, rid) for (line, _v, _c), rid in zip(todo, ids, strict=True)])
             return
 
     def one_by_one(self, todo: list) -> None:
         e = self.e
-        made: list[int] = []
+        made: list[tuple[int, int]] = []
         for line, values, cells in todo:
             try:
                 if values.get(OWNER):
@@ -682,10 +692,20 @@ class _Batch:
                 continue
             self.rows.append(self.row(line, rid, "created", 1))
             self.line_ids[line] = rid
-            made.append(rid)
+            made.append((line, rid))
             e.summary.created += 1
         if e.keyed and made:
-            dedupe_keys.refresh(e.spec, made)
+            self.keys(made)
+
+    def keys(self, created: list[tuple[int, int]]) -> None:
+        """Write the duplicate keys of records just created ((line, id) pairs)."""
+        e = self.e
+        if e.direct_keys and e.matcher is not None and all(n in self.prepared for n, _ in created):
+            rows = e.matcher.key_rows([(rid, self.prepared[line]) for line, rid in created])
+            if rows:
+                db.session.execute(insert(DedupeKey), rows)
+            return
+        dedupe_keys.refresh(e.spec, [rid for _l, rid in created])
 
 
 def _rows_named(errors: Mapping[str, list[str]], count: int) -> dict[int, dict] | None:

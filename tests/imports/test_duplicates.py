@@ -237,3 +237,21 @@ def test_the_mapping_screen_offers_the_option_and_starts_with_it(crm, login_as):
     assert started.status_code == 303  # the job runs at once in tests
     t = table_of(spec())
     assert db.session.scalar(select(func.count()).select_from(t)) == 2  # updated, not created
+
+
+def test_the_keys_an_import_writes_are_those_the_key_upkeep_writes(crm):
+    from crm.dedupe import keys
+
+    rows = [["Tom Hart", "tom@h.com", "+1 415 555 0105"], ["张 三", "z@s.cn", "13800138000"]]
+    run(crm["olga"], rows)
+
+    def stored():
+        q = select(DedupeKey.record_id, DedupeKey.rule_key, DedupeKey.key)
+        return sorted(tuple(r) for r in db.session.execute(q))
+
+    written = stored()
+    with unit_of_work():
+        t = table_of(spec())
+        keys.refresh(spec(), db.session.scalars(select(t.c.id)).all())
+    assert stored() == written
+    db.session.rollback()
