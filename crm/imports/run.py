@@ -70,6 +70,7 @@ from crm.metadata.spec import EntitySpec
 from crm.records import many, sharing
 from crm.records import service as records
 from crm.records.query import scoped, table_of
+from crm.schema import stats
 from crm.timeutil import utcnow
 from crm.uow import unit_of_work
 
@@ -251,6 +252,11 @@ class _Engine:
         self.matcher: BatchMatcher | None = None
         self.keyed = False  # whether created records get their duplicate keys at once
         self.direct_keys = False  # written from the check's keys (``BatchMatcher.key_rows``)
+        # keys written by this run, and the count at which the key table is analyzed next:
+        # a key table that was empty when its statistics were taken (a go-live import)
+        # would be scanned by each batch's lookup on PostgreSQL (0.7 s a batch at 20,000)
+        self.keys_written = 0
+        self.analyze_at = stats.BULK_ROWS
 
     def start_matching(self) -> None:
         """Load the duplicate rules (once, before the first batch)."""
@@ -337,6 +343,9 @@ class _Engine:
 
     def batch(self, items: list, n: int, hook: Hook | None, commit: bool, last=False) -> None:
         with unit_of_work(), specs.pinned():
+            if self.matcher is not None and self.keys_written >= self.analyze_at:
+                stats.refresh_statistics([DedupeKey.__tablename__])
+                self.analyze_at = self.keys_written * 10
             work = _Batch(self)
             good = [i.values for i in items if not isinstance(i, BadRow)]
             if self.plan is not None:
@@ -704,8 +713,9 @@ class _Batch:
             rows = e.matcher.key_rows([(rid, self.prepared[line]) for line, rid in created])
             if rows:
                 db.session.execute(insert(DedupeKey), rows)
+            e.keys_written += len(rows)
             return
-        dedupe_keys.refresh(e.spec, [rid for _l, rid in created])
+        e.keys_written += dedupe_keys.refresh(e.spec, [rid for _l, rid in created])
 
 
 def _rows_named(errors: Mapping[str, list[str]], count: int) -> dict[int, dict] | None:
