@@ -17,6 +17,14 @@ matched on the values of the chosen fields among the live records. A match the u
 not edit is an error of the row, never a silent skip; several matches are an error too.
 An empty cell never clears a stored value in an update.
 
+Duplicate rules (issue 18, ``crm.imports.duplicates``): a row the import would create is
+checked against the entity's enabled duplicate rules, a batch at a time (one key query per
+batch, ``crm.dedupe.batch``), and skipped (reported in ``import_problems`` under
+``REPORT_KEY``, counted as skipped, not as an error), made to update its one best match, or
+created anyway, as the import's option says. The records a batch creates get their
+duplicate keys in the batch's transaction, so the next batch, a resumed run and the next
+import find them.
+
 A mapping made on the screens (``crm.imports.mapping.Plan``) resolves its lookup columns per
 batch; names its lookup rule says to create are created first, once each, in the batch's
 transaction (``create_linked``), so a killed batch leaves none and a resumed run finds
