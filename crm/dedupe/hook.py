@@ -6,8 +6,9 @@ is gathered on the current unit of work, and just before that unit commits its k
 rewritten once for all the records it changed (``crm.dedupe.keys.refresh``): a change and
 its keys commit together, and a bulk edit of 500 records refreshes them in one pass.
 
-Imports and other ``bulk_create`` writes (history written in one statement) are keyed by
-the ``dedupe.rebuild`` job instead.
+``bulk_create`` writes (history written in one statement) are not gathered: an import
+keys the records of each batch itself (``crm.imports.run``, with ``keys.refresh`` in the
+batch's transaction), and other bulk writes rely on the ``dedupe.rebuild`` job.
 """
 
 from __future__ import annotations

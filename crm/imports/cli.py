@@ -84,6 +84,10 @@ def _report(summary, dry_run: bool, *, keyed: bool) -> bool:
             for message in messages:
                 where = f"{key}: " if keyed and key else ""
                 click.echo(_("Line %(line)s: ", line=line) + where + message, err=True)
+    for line, message in getattr(summary, "duplicate_samples", ()):
+        click.echo(_("Line %(line)s: ", line=line) + message, err=True)
+    if getattr(summary, "duplicates", 0):
+        click.echo(_("Skipped as duplicates: %(num)s.", num=summary.duplicates))
     click.echo(
         _("Created: %(created)s, updated: %(updated)s, skipped: %(skipped)s, errors: %(errors)s.",
           created=summary.created, updated=summary.updated, skipped=summary.skipped,
@@ -143,9 +147,16 @@ def _import_org(target: str, file: str, user, dry_run: bool) -> None:
 @click.option("--as", "email", default=None, help="The importing user (default: an admin).")
 @click.option("--mode", type=click.Choice(MODES), default="create", show_default=True)
 @click.option("--match", "match", default="", help="Field key(s) matching rows, comma-separated.")
+@click.option(
+    "--duplicates",
+    type=click.Choice(("skip", "update", "create")),
+    default="skip",
+    show_default=True,
+    help="Rows duplicating a record under the duplicate rules: skip, update it, create anyway.",
+)
 def import_command(
     file: str, entity_key: str, mapping_path: str | None, dry_run: bool, email: str | None,
-    mode: str, match: str,
+    mode: str, match: str, duplicates: str = "skip",
 ) -> None:  # fmt: skip
     """Import FILE (CSV, TSV or XLSX) into the entity KEY, as --as EMAIL would."""
     import os
@@ -171,7 +182,7 @@ def import_command(
         with open(file, "rb") as handle:
             source = open_source(handle, name)
             columns = _columns(spec, source.columns, mapping_path)
-            args = dict(mode=mode, match=keys, queue=False)
+            args = dict(mode=mode, match=keys, queue=False, duplicates=duplicates)
             if dry_run:
                 with unit_of_work() as outer:
                     imp = service.create(user, spec, handle, name, columns, **args)

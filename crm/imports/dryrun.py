@@ -19,8 +19,11 @@ from typing import Any
 from flask_babel import gettext as _
 
 from crm.access import policy
+from crm.dedupe.batch import BatchMatcher
+from crm.dedupe.rules import enabled_rules
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.imports import duplicates as dup
 from crm.imports.mapping import BOTH, CREATE, UPDATE, Mapping, Plan, new_choices, plan
 from crm.metadata.spec import EntitySpec
 from crm.metadata.types import l10n
@@ -60,6 +63,10 @@ class DryRun:
     by_field: Counter = field(default_factory=Counter)
     lookups_to_create: dict[str, int] = field(default_factory=dict)
     new_choices: dict[str, list[str]] = field(default_factory=dict)
+    # rows that duplicate a record (or an earlier row) under the duplicate rules, by what
+    # the import's option does with them (counted in ``skip`` / ``update`` too)
+    duplicates_skipped: int = 0
+    duplicates_updated: int = 0
 
 
 def dry_run(
@@ -79,13 +86,26 @@ def dry_run(
     out = DryRun(new_choices=new_choices(mapping))
     seen: set[Any] = set()
     rows = source.rows()
+    twins = _matcher(user, spec, mapping)
     while True:
         chunk = list(islice(rows, batch))
         if not chunk:
             break
-        _check_batch(user, the_plan, chunk, out, seen, keep)
+        _check_batch(user, the_plan, chunk, out, seen, keep, twins)
     out.lookups_to_create = {k: len(v) for k, v in the_plan.to_create.items()}
     return out
+
+
+def _matcher(user: Any, spec: EntitySpec, mapping: Mapping) -> BatchMatcher | None:
+    """The duplicate check of the rows the import would create (none in mode update, or
+    without a rule that changes what happens)."""
+    if mapping.mode == UPDATE:
+        return None
+    rules = enabled_rules(spec.key)
+    if dup.option_of(mapping.duplicates) == dup.CREATE:
+        rules = [r for r in rules if r.blocks]
+    matcher = BatchMatcher(user, spec, rules=rules) if rules else None
+    return matcher if matcher else None
 
 
 def _note(out: DryRun, keep: int, issue: RowIssue) -> None:
@@ -95,7 +115,13 @@ def _note(out: DryRun, keep: int, issue: RowIssue) -> None:
 
 
 def _check_batch(
-    user: Any, the_plan: Plan, chunk: Sequence[Any], out: DryRun, seen: set, keep: int
+    user: Any,
+    the_plan: Plan,
+    chunk: Sequence[Any],
+    out: DryRun,
+    seen: set,
+    keep: int,
+    twins: BatchMatcher | None = None,
 ) -> None:
     spec, fields = the_plan.spec, the_plan.mapping.match_fields
     match_on = fields[0] if fields else None
@@ -113,6 +139,12 @@ def _check_batch(
     required = [
         f for f in policy.visible_fields(user, spec, "edit") if f.required and f.default is None
     ]
+    hits: dict[int, tuple[Any, list]] = {}  # id(row) -> its duplicate check, all at once
+    if twins is not None:
+        clean = [r for r in good if not parsed[id(r)].problems]
+        prepared = [twins.prepare(parsed[id(r)].values) for r in clean]
+        for r, p, found in zip(clean, prepared, twins.existing(prepared), strict=True):
+            hits[id(r)] = (p, found)
     for row in chunk:
         out.rows += 1
         if not row.ok:
@@ -158,6 +190,22 @@ def _check_batch(
                 for message in messages:
                     _note(out, keep, RowIssue(row.line, key, None, p.values.get(key), message))
             continue
+        if id(row) in hits and twins is not None:
+            p, found = hits[id(row)]
+            decision = dup.decide(
+                dup.option_of(the_plan.mapping.duplicates),
+                [*found, *twins.earlier(p)],
+                spec.key,
+            )
+            if decision.action == dup.SKIP:
+                out.skip += 1
+                out.duplicates_skipped += 1
+                continue
+            if decision.action == dup.UPDATE:
+                out.update += 1
+                out.duplicates_updated += 1
+                continue
+            twins.remember(row.line, p)
         if key is not None:
             seen.add(key)
         out.create += 1

@@ -27,6 +27,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from crm.access import policy
+from crm.imports.duplicates import OPTIONS as DUPLICATE_OPTIONS
 from crm.imports.lookups import CREATE as CREATE_LINKED
 from crm.imports.lookups import (
     WHEN_NONE,
@@ -85,6 +86,9 @@ class Mapping:
     mode: str = BOTH
     match_on: str | None = None
     match_also: tuple[str, ...] = ()  # more fields a record must match too (a combination)
+    # a row duplicating a record under the duplicate rules: "skip" (also ""), "update",
+    # "create" (``crm.imports.duplicates``)
+    duplicates: str = ""
 
     @property
     def match_fields(self) -> tuple[str, ...]:
@@ -104,6 +108,7 @@ class Mapping:
             "mode": self.mode,
             "match_on": self.match_on,
             "match_also": list(self.match_also),
+            "duplicates": self.duplicates,
             "columns": [
                 {
                     "column": c.column,
@@ -154,6 +159,7 @@ class Mapping:
             match_also=tuple(
                 str(k) for k in (data.get("match_also") or []) if isinstance(k, str) and k
             )[:MATCH_ALSO],
+            duplicates=str(data.get("duplicates") or ""),
         )
 
     @property
@@ -287,6 +293,9 @@ def _mode_issues(spec: EntitySpec, mapping: Mapping, seen: dict, editable: dict)
     out = []
     if mapping.mode not in MODES:
         out.append(Issue("mode", _("Choose whether to create records, update them, or both.")))
+    if mapping.duplicates not in ("", *DUPLICATE_OPTIONS):
+        out.append(Issue("duplicates", _("Choose what to do with rows that duplicate a "
+                                         "record."), field="duplicates"))  # fmt: skip
     if mapping.match_on:
         for key in mapping.match_fields:
             if key not in seen:

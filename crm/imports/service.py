@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from crm.access import policy
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.extensions import db
+from crm.imports import duplicates as dup
 from crm.imports import run as engine
 from crm.imports import store
 from crm.imports.models import (
@@ -63,9 +64,12 @@ def create(
     match: Sequence[str] = (),
     settings: Settings | None = None,
     queue: bool = True,
+    duplicates: str | None = None,
 ) -> Import:
     """Keep the file and the import's settings, and (``queue``) add the job that runs it,
-    all in one transaction; returns the import row.
+    all in one transaction; returns the import row. ``duplicates``: what rows duplicating a
+    record under the entity's duplicate rules become (``crm.imports.duplicates``; skip when
+    not given).
 
     Raises ``Forbidden`` (no import right), ``ValidationFailed`` (a mode, mapping or match
     the user may not use), ``UnreadableFile`` (the file): nothing is written then."""
@@ -77,6 +81,8 @@ def create(
     engine.check_rights(user, spec, mode, [c.spec.key for c in columns], match)
     source = open_source(file, name, settings)
     chosen = source.how_read()
+    if duplicates is not None:  # what rows duplicating a record become (``duplicates``)
+        chosen["duplicates"] = dup.option_of(duplicates)
     with unit_of_work():
         imp = Import(
             entity_key=spec.key, user_id=user.id, filename=name[:255], size=source.size,
@@ -178,6 +184,9 @@ def _split(raw: str, settings: Mapping[str, Any]) -> list[str]:
 def _reason(spec: EntitySpec | None, reasons: Mapping[str, list[str]]) -> str:
     parts = []
     for key, messages in reasons.items():
+        if key == dup.REPORT_KEY:  # a row skipped as a duplicate: its message says it all
+            parts.append(" ".join(messages))
+            continue
         f = spec.field(key) if spec is not None and key else None
         label = f.label if f is not None else key
         text = " ".join(messages)

@@ -29,11 +29,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.access import policy
+from crm.dedupe.rules import enabled_rules
 from crm.errors import DomainError
 from crm.ids import as_id
 from crm.imports import drafts, saved, service
 from crm.imports import mapping as mapping_service
 from crm.imports.choices import may_add_choices
+from crm.imports.duplicates import rule_name
 from crm.imports.errors import UnreadableFile
 from crm.imports.lookups import EMPTY, FAIL, LookupRule, match_fields
 from crm.imports.mapping import MODES, ColumnChoice, Mapping
@@ -161,6 +163,7 @@ def _posted(spec: EntitySpec, columns: tuple[str, ...], form: Any) -> Mapping:
         mode=mode,
         match_on=form.get("match_on") or None,
         match_also=tuple(k for k in form.getlist("match_also") if k)[: mapping_service.MATCH_ALSO],
+        duplicates=str(form.get("duplicates") or ""),
     )
 
 
@@ -238,6 +241,7 @@ def import_mapping(key: str, import_id: int):
         new_choice_fields=_new_choice_fields(spec),
         fits=saved.for_columns(current_user, spec, columns),
         modes=MODES,
+        duplicate_rules=[(rule_name(r), r.blocks) for r in enabled_rules(spec.key) if r.on_create],
         encodings=ENCODINGS,
         delimiters=DELIMITERS,
         when_none=(EMPTY, FAIL),
