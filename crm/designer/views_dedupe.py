@@ -50,6 +50,7 @@ def _context(ed: Editor, row=None) -> dict:
         "entity": entity,
         "rule": row,
         "fields": _fields(entity),
+        "field_keys": {f.key for f in _fields(entity)},
         "other": other,
         "other_fields": _fields(other),
         "others": [e for e in _entities() if e.key != entity.key],

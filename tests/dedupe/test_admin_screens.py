@@ -186,6 +186,7 @@ def test_archived_field_is_refused(client, admin):
     row = rule()
     page = client.get(f"/admin/duplicates/{row.id}/edit").text
     assert "has no field phone (or it is archived)" in page
+    assert '<option value="phone" selected>phone (archived)</option>' in page
     r = client.submit(f"/admin/duplicates/{row.id}/edit", form(name="Again"))
     assert r.status_code == 400 and "(or it is archived)" in r.text
     r = client.submit("/admin/duplicates/new", form(key="other_rule"))
