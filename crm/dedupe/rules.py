@@ -135,7 +135,7 @@ def check(
                         _("%(entity)s has no field %(field)s (or it is archived).",
                           entity=entity.label_singular, field=f),
                     )  # fmt: skip
-        if where + ".field" not in errors and f"{where}.method" not in errors:
+        if not any(f"{where}.{part}" in errors for part in ("field", "method", "threshold")):
             conditions.append(
                 Condition(
                     fields=fields,

@@ -35,6 +35,7 @@ def register(app) -> None:
     """Import the view modules (they attach routes to ``bp``) and register the blueprint."""
     from crm.designer import (  # noqa: F401
         views_changes,
+        views_dedupe,
         views_entities,
         views_fields,
         views_layouts,

@@ -41,6 +41,9 @@ MAX_TEXT = 120
 ACTIONS = {
     "create_entity": _l("Created entity"),
     "save_duplicate_rule": _l("Changed duplicate rule"),
+    "enable_duplicate_rule": _l("Turned a duplicate rule on"),
+    "disable_duplicate_rule": _l("Turned a duplicate rule off"),
+    "delete_duplicate_rule": _l("Deleted duplicate rule"),
     "update_entity": _l("Changed entity"),
     "archive_entity": _l("Archived entity"),
     "restore_entity": _l("Restored entity"),

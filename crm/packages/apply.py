@@ -39,10 +39,12 @@ from crm.metadata import layouts, list_views, types
 from crm.metadata import specs as spec_cache
 from crm.metadata.models import ListViewRow
 from crm.metadata.versioning import bump_version
+from crm.packages import dedupe_rules as dedupe_package
 from crm.packages import provenance, seed
 from crm.packages import rules as rule_package
 from crm.packages.current import current_config
 from crm.packages.plan import (
+    DUPLICATE_RULE,
     ENTITY,
     FIELD,
     LAYOUT,
@@ -60,7 +62,7 @@ from crm.schema import service as schema
 from crm.uow import unit_of_work
 
 # The kinds of item this module applies.
-APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE, RULE)
+APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE, RULE, DUPLICATE_RULE)
 # Fault-injection points of an apply (``SCHEMA_CHECKPOINT``), after the schema
 # service's own ("after_metadata_write", "after_ddl", "at_commit") inside it.
 STEPS = ("package_after_schema", "package_after_pipelines", "package_after_layouts",
@@ -128,7 +130,7 @@ def plan_package(package: Mapping[str, Any]) -> Plan:
     p = seed.with_seed(
         plan(current_config(), package, provenance.base_for(name), probe=DatabaseProbe())
     )
-    p.problems = rule_package.problems(package)
+    p.problems = {**rule_package.problems(package), **dedupe_package.problems(package)}
     p.notes = rule_package.notes(package)
     return p
 
@@ -220,6 +222,7 @@ def apply(
         steps_done.step(_("Roles"))
         _apply_roles(before, target, actor)
         rule_package.apply_rules(before, target, actor_id, RULE)
+        dedupe_package.apply_rules(before, target, actor_id, DUPLICATE_RULE)
         _checkpoint(STEPS[4])
         steps_done.step(_("Seed records"))
         seed.apply_seed(p, actor_id)

@@ -22,6 +22,7 @@ from crm.packages import seed_plan
 from crm.packages.plan import (
     ADD,
     ARCHIVE,
+    DUPLICATE_RULE,
     ENTITY,
     FIELD,
     KEEP,
@@ -45,6 +46,7 @@ _KINDS = {
     PIPELINE: _l("pipeline"),
     ROLE: _l("role"),
     RULE: _l("automation rule"),
+    DUPLICATE_RULE: _l("duplicate rule"),
 }
 # What an added item's line shows of its settings, by kind.
 _SUMMARY = {
@@ -54,6 +56,7 @@ _SUMMARY = {
     LIST_VIEW: ("name",),
     ROLE: ("name",),
     RULE: ("entity", "name"),
+    DUPLICATE_RULE: ("entity", "name"),
     LAYOUT: (),
 }
 _LONGEST = 160
