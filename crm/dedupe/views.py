@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from crm.dedupe import merge as merging
 from crm.dedupe import scan as scanning
+from crm.dedupe.match import rule_columns
 from crm.errors import Conflict, Forbidden, ValidationFailed
 from crm.ids import as_id
 from crm.records import present
@@ -71,7 +72,7 @@ def _shown_fields(spec, limit: int = 4):
     readable = {f.key: f for f in policy.visible_fields(current_user, spec, "read")}
     keys: list[str] = []
     for rule in scanning.own_rules(spec):
-        for key in rule.fields_on("this"):
+        for key in rule_columns(rule, "this"):
             if key in readable and key not in keys and key != spec.name_field:
                 keys.append(key)
     for key in readable:
