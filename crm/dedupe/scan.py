@@ -72,6 +72,13 @@ def request_scan(user: Any, spec: EntitySpec) -> int:
     return job_id
 
 
+def running(spec: EntitySpec) -> bool:
+    """Whether the search last asked for ``spec``'s duplicates has not finished yet."""
+    scan = db.session.scalar(select(DuplicateScan).where(DuplicateScan.entity_key == spec.key))
+    job = db.session.get(Job, scan.job_id) if scan is not None and scan.job_id else None
+    return job is not None and not job.finished
+
+
 def _describe(payload: Mapping[str, Any], result: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"title": _("Finding duplicates")}
     if isinstance(result, dict) and "groups" in result:

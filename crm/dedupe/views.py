@@ -86,7 +86,8 @@ def find_again(key: str):
     """Queue the search for duplicate groups again."""
     spec = _entity(key)
     scanning.request_scan(current_user, spec)
-    flash(_("Looking for duplicates. The list updates when the search is done."), "success")
+    if scanning.running(spec):  # a worker runs it; without one (immediate mode) it is done
+        flash(_("Looking for duplicates. The list updates when the search is done."), "info")
     return redirect(url_for("dedupe.duplicates", key=spec.key))
 
 
