@@ -66,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.auth.views import init_login
     from crm.automation import dryrun_views
     from crm.cli import register_cli
+    from crm.dedupe import views as dedupe_views
     from crm.imports import views as import_views
     from crm.jobs import queue as job_queue
     from crm.jobs import views as job_views
@@ -96,5 +97,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     approval_views.register(app)
     notification_views.register(app)
     pool_views.register(app)
+    dedupe_views.register(app)
     register_cli(app)
     return app

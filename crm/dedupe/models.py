@@ -25,7 +25,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.extensions import db
@@ -75,3 +85,58 @@ class DedupeKey(db.Model):
     record_id: Mapped[int] = mapped_column(BigInteger)
     rule_key: Mapped[str] = mapped_column(String(41))
     key: Mapped[str] = mapped_column(String(KEY_LENGTH))
+
+
+class DuplicateScan(db.Model):
+    """The last search for duplicate groups of one entity (the ``dedupe.groups`` job):
+    ``groups`` is a JSON list of ``{"ids": [record ids], "score": 0.0-1.0}``, best first,
+    over every live record (a page keeps the records its reader may read). ``job_id``: the
+    job last asked for (running while that job is not finished)."""
+
+    __tablename__ = "duplicate_scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_key: Mapped[str] = mapped_column(String(41), unique=True)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    computed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    groups: Mapped[Any] = mapped_column(JSON, default=list)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecordMerge(db.Model):
+    """One merge of records of one entity into ``master_id``: what it changed, so that it
+    can be undone exactly while the merged records are in the recycle bin.
+
+    ``changes``: the master's values it overwrote, ``{key: [before, after]}`` (as the
+    history keeps values); ``moved``: what it re-pointed from a merged record to the
+    master, ``{kind: [[row id, from record id, ...], ...]}`` (``crm.dedupe.merge``)."""
+
+    __tablename__ = "record_merges"
+    __table_args__ = (Index("ix_record_merges_master", "entity_key", "master_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_key: Mapped[str] = mapped_column(String(41))
+    master_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    changes: Mapped[Any] = mapped_column(JSON, default=dict)
+    moved: Mapped[Any] = mapped_column(JSON, default=dict)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+    undone_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class MergedRecord(db.Model):
+    """A record merged into another: the pointer from the record (in the recycle bin) to
+    its master, and the merge that put it there."""
+
+    __tablename__ = "merged_records"
+    __table_args__ = (Index("ix_merged_records_record", "entity_key", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merge_id: Mapped[int] = mapped_column(
+        ForeignKey("record_merges.id", name="fk_merged_records_merge_id", ondelete="CASCADE"),
+        index=True,
+    )
+    entity_key: Mapped[str] = mapped_column(String(41))
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    master_id: Mapped[int] = mapped_column(BigInteger)

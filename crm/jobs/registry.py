@@ -30,6 +30,7 @@ HANDLER_MODULES = (
     "crm.webhooks.service",
     "crm.notifications.sending",
     "crm.dedupe.keys",
+    "crm.dedupe.scan",
 )
 
 # Periodic work besides the sweep: (Huey task name, crontab minute, "module:function"). The

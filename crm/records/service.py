@@ -928,6 +928,7 @@ class TimelineEntry:
     # | "task" (a task done, its subject in body) | "activity" (crm.activities)
     # | "approval" (crm.approvals: the words in subject, a comment in body)
     # | "pool_enter" / "pool_claim" (crm.pools: their words in body)
+    # | "merge" / "unmerge" / "merged" (crm.dedupe.merge: their words in body)
     kind: str
     user_id: int | None
     body: str = ""
@@ -998,6 +999,13 @@ def _timeline(user: Any, spec: EntitySpec, record_id: int, limit: int) -> list[T
             entries.append(
                 TimelineEntry(h.at, h.action, h.user_id, body=words(h.action, h.changes))
             )
+            continue
+        if h.action in ("merge", "unmerge", "merged"):  # crm.dedupe.merge: words and values
+            from crm.dedupe.merge import words as merge_words
+
+            body = merge_words(h.action, h.changes)
+            kept = tuple((k, v[0], v[1]) for k, v in (h.changes or {}).items() if k in visible)
+            entries.append(TimelineEntry(h.at, h.action, h.user_id, body=body, changes=kept))
             continue
         changes = tuple(
             (k, old, new)

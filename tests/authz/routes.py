@@ -14,6 +14,13 @@ from tests.authz import oracle
 from tests.authz.harness import Run
 from tests.authz.probes_approvals import probe_approvals
 from tests.authz.probes_boards import probe_board, probe_move
+from tests.authz.probes_dedupe import (
+    probe_duplicates,
+    probe_find_again,
+    probe_merge,
+    probe_merge_page,
+    probe_merge_undo,
+)
 from tests.authz.probes_imports import probe_imports
 from tests.authz.probes_lists import (
     probe_bin,
@@ -213,6 +220,13 @@ RECORD_ROUTES: dict[str, Route] = {
     "pools.claim": _r("POST", probe_claim),
     "pools.pool_list": _r("GET", probe_pool_list),
     "pools.return_records": _r("POST", probe_pool_return),
+    # Duplicates and merge (issue 18): the edit right on the entity; a merge the edit right
+    # on every record and the delete right on those merged away (tests/dedupe/test_merge*).
+    "dedupe.duplicates": _r("GET", probe_duplicates),
+    "dedupe.find_again": _r("POST", probe_find_again),
+    "dedupe.merge_page": _r("GET", probe_merge_page),
+    "dedupe.merge_submit": _r("POST", probe_merge),
+    "dedupe.merge_undo": _r("POST", probe_merge_undo),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }

@@ -69,6 +69,7 @@ def _samples(world) -> dict:
         "pipeline_key": "sales",
         "pool_key": "nosuchpool",
         "pool_id": 1,
+        "merge_id": 1,  # no merge exists: the token is refused first
         "task_id": world.task_id("admin", "account", own.id),
         "delivery_id": delivery_id,
         "host_id": host_id,

@@ -93,6 +93,7 @@ def record_list(key: str):
         can_create=policy.can(current_user, "create", spec.key),
         can_export=policy.can(current_user, "export", spec.key),
         can_import=policy.can(current_user, "import", spec.key),
+        can_dedupe=policy.can(current_user, "edit", spec.key),
     )
     return vary(response, by_target=True)
 
