@@ -1,6 +1,6 @@
 """Duplicate scans and record merges (with the pointer from a merged record to its master).
 
-Revision ID: 0033
+Revision ID: 0032
 Revises: 0031
 Create Date: 2026-12-05
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0033"
+revision = "0032"
 down_revision = "0031"
 branch_labels = None
 depends_on = None
