@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from crm import access, designer, golive
     from crm.activities import views as activity_views
+    from crm.analytics import views as analytics_views
     from crm.approvals import views as approval_views
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
@@ -96,5 +97,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     approval_views.register(app)
     notification_views.register(app)
     pool_views.register(app)
+    analytics_views.register(app)
     register_cli(app)
     return app
