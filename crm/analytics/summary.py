@@ -84,10 +84,10 @@ def sentences(ev: Evaluation) -> list[str]:
                 Sentence(
                     0.8 * c.rate(c.without_owner),
                     ngettext(
-                        "%(num)s of %(entities)s has no owner.",
-                        "%(num)s of %(entities)s have no owner.",
+                        "%(count)s of %(entities)s has no owner.",
+                        "%(count)s of %(entities)s have no owner.",
                         c.without_owner,
-                        num=format_decimal(c.without_owner),
+                        count=format_decimal(c.without_owner),
                         entities=c.spec.label_plural.lower(),
                     ),
                 )
@@ -108,10 +108,10 @@ def sentences(ev: Evaluation) -> list[str]:
             Sentence(
                 ev.never_signed_in / ev.people,
                 ngettext(
-                    "%(num)s person has never signed in.",
-                    "%(num)s people have never signed in.",
+                    "%(count)s person has never signed in.",
+                    "%(count)s people have never signed in.",
                     ev.never_signed_in,
-                    num=format_decimal(ev.never_signed_in),
+                    count=format_decimal(ev.never_signed_in),
                 ),
             )
         )
