@@ -173,3 +173,20 @@ def test_page_and_csv_for_access_managers_only(month, login_as):
     assert admin.get("/admin/adoption/?golive=99999-99-99").status_code == 400
     assert login_as(month.boss).get("/admin/adoption/").status_code == 403
     assert login_as(month.rep).get("/admin/adoption/export.csv").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("es", "El campo Close date está rellenado en el 0"),
+        ("zh_Hans", "填写了“Close date”字段"),
+    ],
+)
+def test_summary_in_the_readers_language(month, locale, words):
+    from flask_babel import force_locale, gettext
+
+    with force_locale(locale):
+        if gettext("Weakest spots") == "Weakest spots":
+            pytest.skip("catalog not filled yet (crm/translations/pending/home_adoption.json)")
+        said = " ".join(summary.sentences(adoption.evaluate(month.admin, _period())))
+    assert words in said

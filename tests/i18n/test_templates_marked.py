@@ -49,6 +49,7 @@ CHECKED = (
     "templates/notifications",
     "templates/pools",
     "templates/automation",
+    "templates/analytics",
 )
 
 # Text that is the same in every language, each with the reason.
