@@ -34,6 +34,7 @@ from crm.metadata.models import ListViewRow
 from crm.metadata.spec import EntitySpec
 from crm.pipelines.models import StageMove
 from crm.pipelines.rules import pipelines_for
+from crm.pipelines.spec import PROBABILITY_FIELD
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
 
@@ -277,6 +278,14 @@ def _readable(reader: Any) -> list[EntitySpec]:
 # --- data completeness ------------------------------------------------------------------
 
 
+def follows_stage(spec: EntitySpec, f: Any) -> bool:
+    """A probability that only follows the stage (nobody types it): not data to fill."""
+    if f.key != PROBABILITY_FIELD:
+        return False
+    found = pipelines_for(spec)
+    return found is not None and not any(p.probability_override for p in found.active)
+
+
 @dataclass
 class Completeness:
     spec: EntitySpec
@@ -363,10 +372,26 @@ def depth(reader: Any, period: Period) -> list[Used]:
             .group_by(StageMove.entity_key, StageMove.pipeline)
         )
     )
+    boards = {
+        (k, detail): int(n or 0)
+        for k, detail, n in db.session.execute(
+            select(UsageDay.entity_key, UsageDay.detail, func.sum(UsageDay.count))
+            .where(
+                UsageDay.day >= period.start, UsageDay.day < period.end, UsageDay.kind == "board"
+            )
+            .group_by(UsageDay.entity_key, UsageDay.detail)
+        )
+    }
     for spec in _readable(reader):
         found = pipelines_for(spec)
         for p in found.active if found is not None else ():
-            out.append(Used("pipeline", spec.key, p.name, int(moves.get((spec.key, p.key), 0))))
+            # moved through, or its board opened (a board without ``?pipeline=`` is the default's)
+            opened = boards.get((spec.key, f"pipeline:{p.key}"), 0)
+            if found.default is not None and found.default.key == p.key:
+                opened += boards.get((spec.key, ""), 0)
+            out.append(
+                Used("pipeline", spec.key, p.name, int(moves.get((spec.key, p.key), 0)) + opened)
+            )
     runs = dict(
         db.session.execute(
             select(RuleRun.rule_id, func.count())

@@ -267,7 +267,9 @@ class Health:
 
 def _fillable(spec: EntitySpec) -> list[FieldSpec]:
     table = table_of(spec)
-    return [f for f in spec.active_fields if f.key in table.c]
+    from crm.analytics.adoption import follows_stage
+
+    return [f for f in spec.active_fields if f.key in table.c and not follows_stage(spec, f)]
 
 
 def health() -> Health:

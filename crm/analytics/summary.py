@@ -37,8 +37,8 @@ def sentences(ev: Evaluation) -> list[str]:
     found: list[Sentence] = []
     weeks = max(ev.period.weeks, 1)
     for g in ev.departments:
-        if g.hidden or not g.people:
-            continue
+        if g.hidden or not g.people or g.key is None:
+            continue  # "No department" is no team to name
         per_week = g.activities / g.people / weeks
         if per_week < LOW_ACTIVITIES:
             found.append(

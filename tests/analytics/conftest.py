@@ -29,8 +29,8 @@ class World:
     deals: list  # (id, owner id, stage, amount)
 
 
-def _row(owner, stage, amount, n):
-    at = NOW - timedelta(days=n % 20)
+def _row(owner, stage, amount, n, now):
+    at = now - timedelta(days=n % 20)
     return {
         "title": f"Deal {n}",
         "amount": amount,
@@ -47,6 +47,12 @@ def _row(owner, stage, amount, n):
 
 @pytest.fixture
 def world(app) -> World:
+    return make_world()
+
+
+def make_world(now: datetime = NOW, deals: int = 40) -> World:
+    """The world: deals owned round-robin by rep, rep, rep2, carer, boss, created and
+    changed over the 20 days up to ``now``."""
     make_deal_entity()
     make_entity("memo", "Memo", [text("title", "Title")], name_field="title")
     depts = make_departments({"Sales": None, "Care": None})
@@ -67,11 +73,11 @@ def world(app) -> World:
     admin = make_user("admin@example.com", display_name="Ada Admin", is_admin=True)
     rows, spec = [], []
     owners = [rep, rep, rep2, carer, boss]
-    for n in range(40):
+    for n in range(deals):
         owner = owners[n % len(owners)]
         stage = STAGES[(n * 7) % len(STAGES)]
         amount = Decimal(100 + 37 * n)
-        rows.append(_row(owner, stage, amount, n))
+        rows.append(_row(owner, stage, amount, n, now))
         spec.append((owner.id, stage, amount))
     ids = insert_rows("deal", *rows)
     deals = [(i, *s) for i, s in zip(ids, spec, strict=True)]

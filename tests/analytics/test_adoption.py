@@ -137,7 +137,7 @@ def test_small_groups_show_nothing_to_an_access_manager(month):
 def test_depth_completeness_and_effect(month):
     ev = adoption.evaluate(month.admin, _period())
     pipeline = next(u for u in ev.used if u.kind == "pipeline")
-    assert (pipeline.name, pipeline.uses) == ("Sales", 8)
+    assert (pipeline.name, pipeline.uses) == ("Sales", 8 + 4)  # moves and board openings
     (deal,) = [c for c in ev.completeness if c.spec.key == "deal"]
     fill = {f.key: n for f, n in deal.fill}
     assert (
