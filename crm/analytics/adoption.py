@@ -34,7 +34,6 @@ from crm.metadata.models import ListViewRow
 from crm.metadata.spec import EntitySpec
 from crm.pipelines.models import StageMove
 from crm.pipelines.rules import pipelines_for
-from crm.pipelines.spec import PROBABILITY_FIELD
 from crm.records.query import scoped, table_of
 from crm.timeutil import utcnow
 
@@ -276,14 +275,6 @@ def _readable(reader: Any) -> list[EntitySpec]:
 
 
 # --- data completeness ------------------------------------------------------------------
-
-
-def follows_stage(spec: EntitySpec, f: Any) -> bool:
-    """A probability that only follows the stage (nobody types it): not data to fill."""
-    if f.key != PROBABILITY_FIELD:
-        return False
-    found = pipelines_for(spec)
-    return found is not None and not any(p.probability_override for p in found.active)
 
 
 @dataclass

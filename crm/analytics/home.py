@@ -267,9 +267,7 @@ class Health:
 
 def _fillable(spec: EntitySpec) -> list[FieldSpec]:
     table = table_of(spec)
-    from crm.analytics.adoption import follows_stage
-
-    return [f for f in spec.active_fields if f.key in table.c and not follows_stage(spec, f)]
+    return [f for f in spec.active_fields if f.key in table.c]
 
 
 def health() -> Health:

@@ -17,6 +17,7 @@ from tests.pipelines.factories import make_deal_entity
 
 NOW = datetime(2026, 11, 18, 10, 0)  # a Wednesday
 STAGES = ("new", "qualified", "proposal", "won", "lost")
+PROBABILITY = {"new": 10, "qualified": 30, "proposal": 60, "won": 100, "lost": 0}
 
 
 @dataclass
@@ -36,6 +37,7 @@ def _row(owner, stage, amount, n, now):
         "amount": amount,
         "pipeline": "sales",
         "stage": stage,
+        "probability": PROBABILITY[stage],  # as the record service writes it
         "owner_id": owner.id,
         "created_by": owner.id,
         "updated_by": owner.id,
