@@ -10,11 +10,13 @@ not read, and a hidden amount is no sum at all (None), not a zero.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import exists, func, or_, select
 
 from crm.access import levels, policy
@@ -141,15 +143,21 @@ def pipeline_figures(user: Any, *, own: bool = True, entities=None) -> list[Pipe
         columns = [table.c[STAGE_FIELD].label("stage"), func.count().label("n")]
         if money is not None:
             columns.append(func.sum(table.c[money.key]).label("amount"))
-        query = scoped(user, spec, "read", columns=columns).where(
-            table.c[PIPELINE_FIELD] == pipeline.key,
-            table.c[STAGE_FIELD].in_([s.key for s in pipeline.active_stages]),
+        # Grouped by pipeline and stage with no condition on either: a condition on the
+        # stage leads SQLite to read every record through the stage index, where the
+        # scope's owner condition reads only the owners' records (measured: 2.4 s against
+        # 0.2 s for a department of 25,000 of 1,000,000 deals). Other pipelines' and
+        # archived stages' groups are dropped here.
+        query = scoped(user, spec, "read", columns=columns).group_by(
+            table.c[PIPELINE_FIELD], table.c[STAGE_FIELD]
         )
+        query = query.add_columns(table.c[PIPELINE_FIELD].label("pipeline"))
         if own:
             query = query.where(table.c.owner_id == user.id)
         rows = {
             r["stage"]: r
-            for r in db.session.execute(query.group_by(table.c[STAGE_FIELD])).mappings()
+            for r in db.session.execute(query).mappings()
+            if r["pipeline"] == pipeline.key
         }
         figures = PipelineFigures(spec, pipeline, money)
         for stage in pipeline.active_stages:
@@ -231,7 +239,11 @@ def overdue_by_person(user: Any, zone: str, entities: list[EntitySpec], at=None)
     counts: dict[int, int] = {}
     for spec in entities:
         table = table_of(spec)
-        ids = scoped(user, spec, "read", columns=[table.c.id])
+        # Each overdue task's record checked in the reader's scope by its key (one index
+        # lookup per overdue task), not a list of every record in scope.
+        readable = scoped(user, spec, "read", columns=[table.c.id]).where(
+            table.c.id == Task.record_id
+        )
         rows = db.session.execute(
             select(Task.assignee_id, func.count())
             .where(
@@ -239,7 +251,7 @@ def overdue_by_person(user: Any, zone: str, entities: list[EntitySpec], at=None)
                 Task.status == "open",
                 Task.due_date < today,
                 Task.assignee_id.is_not(None),
-                Task.record_id.in_(ids.scalar_subquery()),
+                readable.exists(),
             )
             .group_by(Task.assignee_id)
         ).all()
@@ -270,9 +282,27 @@ def _fillable(spec: EntitySpec) -> list[FieldSpec]:
     return [f for f in spec.active_fields if f.key in table.c]
 
 
-def health() -> Health:
-    """Entities without a live record, fields never filled (one statement per entity:
-    ``EXISTS`` per column), active users who never signed in."""
+HEALTH_SECONDS = 300
+
+
+def health(*, fresh: bool = False) -> Health:
+    """Entities without a live record, fields never filled, active users who never signed
+    in. Worked out at most every HEALTH_SECONDS per process and metadata version (a field
+    never filled is a full scan of its table: 0.35 s at 1,000,000 records), unless
+    ``fresh``."""
+    cache = current_app.extensions.setdefault("atelier_home_health", {})  # per app (worker)
+    key = specs.current().version
+    found = cache.get(key)
+    if not fresh and found is not None and time.monotonic() - found[0] < HEALTH_SECONDS:
+        return found[1]
+    value = _health()
+    cache.clear()
+    cache[key] = (time.monotonic(), value)
+    return value
+
+
+def _health() -> Health:
+    """``health`` worked out: one statement per entity (``EXISTS`` per column)."""
     empty, unfilled = [], []
     for spec in specs.current().active_entities:
         table = table_of(spec)
