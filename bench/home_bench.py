@@ -11,7 +11,10 @@ notifications, and an administrator for the set-up health block.
 - ``block_<name>``: GET /home/block/<name> as htmx asks it, for REP (tasks, pipeline,
   recent, pool, notifications), LEAD (team) and the administrator (health).
 
-Usage recording is on, as in production (one upsert for the page). Targets: first paint
+Usage recording is on, as in production (one upsert for the page). The team block keeps
+its figures a minute and the health block five (``crm.analytics.home.remembered_for``):
+``block_team_uncached`` and ``block_health_uncached`` time them worked out every time.
+``adoption_page``: the adoption evaluation over eight weeks, five times. Targets: first paint
 ≤ 50 ms, every block ≤ 100 ms (medians). BENCH_REQUESTS (default 100) per request;
 BENCH_KEEP_DB=1 reuses the board benchmark's kept database (``board_<rows>``).
 """
@@ -110,6 +113,17 @@ def _getter(client: CRMClient, url: str, hx: bool = False):
     return get
 
 
+def _cold(app, name: str, get):
+    """``get`` with the block's short-lived figures forgotten first (what the first
+    request of a minute, or of five for the health block, costs)."""
+
+    def cold():
+        app.extensions.pop(f"atelier_home_{name}", None)
+        return get()
+
+    return cold
+
+
 def run(kind: str) -> dict:
     out: dict = {"rows": ROWS, "requests": N}
     with database(kind, keep_as=f"board_{ROWS}") as url, app_on(url) as app:
@@ -126,11 +140,20 @@ def run(kind: str) -> dict:
         pages["block_team"] = _getter(lead, "/home/block/team", hx=True)
         pages["block_health"] = _getter(admin, "/home/block/health", hx=True)
         assert "/home/block/team" in _getter(lead, "/")().text, "the lead has no team block"
+        pages["block_team_uncached"] = _cold(app, "team", pages["block_team"])
+        pages["block_health_uncached"] = _cold(app, "health", pages["block_health"])
         for name, get in pages.items():
             get()  # warm: specs, rights, plans
             figures = repeat(get, N)
             out[name] = {k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}
-        slowest = max(v["median_ms"] for k, v in out.items() if k.startswith("block_"))
+        adoption = _getter(admin, "/admin/adoption/?weeks=8")
+        adoption()
+        out["adoption_page"] = {k: round(v, 1) for k, v in repeat(adoption, 5).items()}
+        slowest = max(
+            v["median_ms"]
+            for k, v in out.items()
+            if k.startswith("block_") and not k.endswith("_uncached")
+        )
         out["targets"] = TARGETS
         out["met"] = {
             "first_paint": out["first_paint"]["median_ms"] <= TARGETS["first_paint_ms"],

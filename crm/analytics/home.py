@@ -215,6 +215,26 @@ def returning_soon(user: Any, today: date | None = None) -> list[Returning]:
 
 # --- a manager's department -------------------------------------------------------------
 
+TEAM_SECONDS = 60
+
+
+def remembered_for(name: str, key: tuple, seconds: float, work_out):
+    """``work_out()``, kept in this app (worker) for ``seconds`` under ``key`` with the
+    metadata version and the access and share stamps, so a change of rights or shares is
+    never served from before it. For figures over many records that may be a minute old
+    (a department's pipeline: 0.15–0.3 s at 25,000 of 1,000,000 deals on SQLite)."""
+    cache = current_app.extensions.setdefault(f"atelier_home_{name}", {})
+    full = (*key, specs.current().version, specs.access_stamp(), specs.share_stamp())
+    found = cache.get(full)
+    now = time.monotonic()
+    if found is not None and now - found[0] < seconds:
+        return found[1]
+    value = work_out()
+    if len(cache) > 1000:
+        cache.clear()
+    cache[full] = (now, value)
+    return value
+
 
 def managed_entities(user: Any) -> list[EntitySpec]:
     """The entities ``user`` reads at department or department-and-below scope: what makes
@@ -290,15 +310,9 @@ def health(*, fresh: bool = False) -> Health:
     in. Worked out at most every HEALTH_SECONDS per process and metadata version (a field
     never filled is a full scan of its table: 0.35 s at 1,000,000 records), unless
     ``fresh``."""
-    cache = current_app.extensions.setdefault("atelier_home_health", {})  # per app (worker)
-    key = specs.current().version
-    found = cache.get(key)
-    if not fresh and found is not None and time.monotonic() - found[0] < HEALTH_SECONDS:
-        return found[1]
-    value = _health()
-    cache.clear()
-    cache[key] = (time.monotonic(), value)
-    return value
+    if fresh:
+        return _health()
+    return remembered_for("health", (), HEALTH_SECONDS, _health)
 
 
 def _health() -> Health:

@@ -88,9 +88,9 @@ def home_block(name: str):
     elif name == "notifications":
         context["bell"] = bell(current_user, unread_only=True)
     elif name == "team":
-        managed = blocks.managed_entities(current_user)
-        context["figures"] = blocks.pipeline_figures(current_user, own=False, entities=managed)
-        context["overdue"] = blocks.overdue_by_person(current_user, zone, managed)
+        context["figures"], context["overdue"] = blocks.remembered_for(
+            "team", (current_user.id, zone), blocks.TEAM_SECONDS, lambda: team(current_user, zone)
+        )
     elif name == "health":
         context["health"] = blocks.health()
     return render_page_or_block("home/block.html", "block", **context)
@@ -106,6 +106,17 @@ def home_entity(key: str):
     spec = entity_for(key)  # 404 unknown, 403 without the read right
     found = overview.overview(current_user, spec)
     return render_page_or_block("home/entity.html", "block", spec=spec, found=found)
+
+
+def team(user, zone: str) -> tuple:
+    """A manager's department: its pipeline by stage and overdue tasks per person."""
+    from crm.analytics import home as blocks
+
+    managed = blocks.managed_entities(user)
+    return (
+        blocks.pipeline_figures(user, own=False, entities=managed),
+        blocks.overdue_by_person(user, zone, managed),
+    )
 
 
 @bp.get("/healthz")
