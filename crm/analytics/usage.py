@@ -117,7 +117,7 @@ def record(user_id: int, entity_key: str, kind: str, detail: str = "", *, day=No
 
 
 def _after(response: Response) -> Response:
-    if response.status_code >= 400 or request.headers.get("HX-History-Restore-Request"):
+    if response.status_code >= 400:
         return response
     found = area_of(request.endpoint, request.method, request.view_args or {}, request.args)
     if found is None or not getattr(current_user, "is_authenticated", False):
