@@ -8,6 +8,7 @@ from bench import (
     bench_automation,
     board_bench,
     dedupe_bench,
+    home_bench,
     i18n_bench,
     import_bench,
     import_read_bench,
@@ -30,6 +31,7 @@ BENCHES = {
     "import": import_bench.main,
     "automation": bench_automation.main,
     "dedupe": dedupe_bench.main,
+    "home": home_bench.main,
 }
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, session
+from flask import Blueprint, abort, render_template, session
 from flask_login import current_user, login_required
 
 from crm.access import policy
-from crm.i18n import request_locale
+from crm.i18n import request_locale, select_timezone
 from crm.web.htmx import render_page_or_block
 from crm.web.navigation import runtime_entities
 
@@ -41,9 +41,59 @@ def home():
     return render_template(
         "home/index.html",
         entities=entities,
+        blocks=home_blocks(current_user) if entities else (),
         starter_cards=cards,
         golive_pending=bool(entities) and not cards and pending(current_user),
     )
+
+
+def home_blocks(user) -> tuple[str, ...]:
+    """The person's blocks of the home page, in order (each loads on its own). Reads no
+    records: the manager's block is offered from their rights alone."""
+    names = ["tasks", "pipeline", "recent", "pool", "notifications"]
+    if not user.is_admin:
+        from crm.access import levels
+
+        r = policy.rights(user)
+        if any(
+            r.level(s.key, "read") in (levels.DEPARTMENT, levels.SUBTREE)
+            for s in runtime_entities(user)
+        ):
+            names.append("team")
+    if policy.can(user, policy.CONFIGURE):
+        names.append("health")
+    return tuple(names)
+
+
+@bp.get("/home/block/<name>")
+@login_required
+def home_block(name: str):
+    """One block of the home page (a fragment for htmx, a page without it); a block that
+    is not the person's is a 404."""
+    from crm.analytics import home as blocks
+    from crm.notifications.service import bell
+
+    if name not in home_blocks(current_user):
+        abort(404)
+    zone = select_timezone()
+    context: dict = {"name": name}
+    if name == "tasks":
+        context["mine"] = blocks.tasks(current_user, zone)
+    elif name == "pipeline":
+        context["figures"] = blocks.pipeline_figures(current_user, own=True)
+    elif name == "recent":
+        context["recent"] = blocks.recent(current_user)
+    elif name == "pool":
+        context["returning"] = blocks.returning_soon(current_user)
+    elif name == "notifications":
+        context["bell"] = bell(current_user, unread_only=True)
+    elif name == "team":
+        context["figures"], context["overdue"] = blocks.remembered_for(
+            "team", (current_user.id, zone), blocks.TEAM_SECONDS, lambda: team(current_user, zone)
+        )
+    elif name == "health":
+        context["health"] = blocks.health()
+    return render_page_or_block("home/block.html", "block", **context)
 
 
 @bp.get("/home/entity/<key>")
@@ -56,6 +106,17 @@ def home_entity(key: str):
     spec = entity_for(key)  # 404 unknown, 403 without the read right
     found = overview.overview(current_user, spec)
     return render_page_or_block("home/entity.html", "block", spec=spec, found=found)
+
+
+def team(user, zone: str) -> tuple:
+    """A manager's department: its pipeline by stage and overdue tasks per person."""
+    from crm.analytics import home as blocks
+
+    managed = blocks.managed_entities(user)
+    return (
+        blocks.pipeline_figures(user, own=False, entities=managed),
+        blocks.overdue_by_person(user, zone, managed),
+    )
 
 
 @bp.get("/healthz")

@@ -456,6 +456,29 @@ def probe_home(run: Run) -> None:
             oracle.may_entity(run.actor, entity, "read"),
             f'href="/r/{entity}/"' in links,
         )
+    probe_home_blocks(run)
+
+
+def probe_home_blocks(run: Run) -> None:
+    """The home page's blocks (issue 19): every signed-in person has their own; a manager's
+    department block needs a department-wide read scope (not a full administrator's); the
+    set-up health block the configure right. Others get a 404."""
+    a = run.actor
+    team = not oracle.is_admin(a) and any(
+        oracle.level(a, e, "read") in (d.DEPT, d.SUBTREE) for e in d.ENTITY_ORDER
+    )
+    expected = {
+        "tasks": True,
+        "pipeline": True,
+        "recent": True,
+        "pool": True,
+        "notifications": True,
+        "team": team,
+        "health": oracle.may_configure(a),
+    }
+    for name, allowed in expected.items():
+        r = run.get(f"/home/block/{name}")
+        run.read_case("web.home_block", name, "-", allowed, r)
 
 
 def probe_job_page(run: Run) -> None:

@@ -232,6 +232,10 @@ RECORD_ROUTES: dict[str, Route] = {
 }
 OTHER_ROUTES: dict[str, Route] = {
     "web.home": _r("GET", note="nav shows readable entities"),
+    # The home page's blocks (issue 19): one's own tasks, records, notifications through
+    # the scoped query layer; "team" only with a department scope, "health" only with the
+    # configure right, else 404 (tests/analytics/test_home_blocks.py).
+    "web.home_block": _r("GET", note="own figures in scope; team/health by right, else 404"),
     # A background job's page: its creator or an administrator; anyone else a 404
     # (tests/jobs/test_page.py).
     "jobs.job_page": _r("GET", note="creator or administrator, else 404"),
@@ -277,6 +281,8 @@ ADMIN_BLUEPRINTS = {
     "approvals_admin": "configure",
     "mail_settings": "configure",
     "pools_admin": "configure",
+    # The adoption evaluation (issue 19): about people, so the access managers' right.
+    "adoption": "manage_access",
 }
 
 

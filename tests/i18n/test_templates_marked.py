@@ -50,6 +50,7 @@ CHECKED = (
     "templates/pools",
     "templates/automation",
     "templates/dedupe",
+    "templates/analytics",
 )
 
 # Text that is the same in every language, each with the reason.

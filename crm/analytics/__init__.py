@@ -1,0 +1,1 @@
+"""Home page blocks, usage recording and the adoption evaluation (issue 19)."""

@@ -1,0 +1,164 @@
+"""The adoption evaluation in words (the weakest spots first) and as CSV.
+
+Sentences are built from the figures of ``crm.analytics.adoption`` in the reader's
+language; each has a severity (0..1, higher is weaker) so the worst come first. Groups
+hidden from the reader (too few people) are never described.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from flask_babel import format_decimal, format_percent, ngettext
+from flask_babel import gettext as _
+
+from crm.analytics.adoption import Evaluation
+
+LOW_ACTIVITIES = 1.0  # activities per person per week below which a group "logs almost none"
+LOW_ACTIVE = 0.5  # share of a group's people active below which it is named
+LOW_FILL = 0.3  # fill rate below which a field is named
+MOST = 6  # sentences shown
+
+
+@dataclass(frozen=True)
+class Sentence:
+    severity: float
+    text: str
+
+
+def _pct(value: float) -> str:
+    return format_percent(round(value, 2))
+
+
+def sentences(ev: Evaluation) -> list[str]:
+    """The weakest spots of ``ev`` in plain words, worst first (at most ``MOST``)."""
+    found: list[Sentence] = []
+    weeks = max(ev.period.weeks, 1)
+    for g in ev.departments:
+        if g.hidden or not g.people or g.key is None:
+            continue  # "No department" is no team to name
+        per_week = g.activities / g.people / weeks
+        if per_week < LOW_ACTIVITIES:
+            found.append(
+                Sentence(
+                    1 - per_week / LOW_ACTIVITIES,
+                    _(
+                        "%(department)s logs almost no activities (%(num)s per person per week).",
+                        department=g.name,
+                        num=format_decimal(round(per_week, 1)),
+                    ),
+                )
+            )
+        if g.share is not None and g.share < LOW_ACTIVE:
+            found.append(
+                Sentence(
+                    1 - g.share,
+                    _(
+                        "Only %(pct)s of %(department)s used the CRM in this period.",
+                        pct=_pct(g.share),
+                        department=g.name,
+                    ),
+                )
+            )
+    for c in ev.completeness:
+        if not c.records:
+            continue
+        for f, n in c.fill:
+            rate = c.rate(n)
+            if rate < LOW_FILL:
+                found.append(
+                    Sentence(
+                        0.9 * (1 - rate),
+                        _(
+                            "The %(field)s field is filled in %(pct)s of %(entities)s.",
+                            field=f.label,
+                            pct=_pct(rate),
+                            entities=c.spec.label_plural.lower(),
+                        ),
+                    )
+                )
+        if c.without_owner:
+            found.append(
+                Sentence(
+                    0.8 * c.rate(c.without_owner),
+                    ngettext(
+                        "%(count)s of %(entities)s has no owner.",
+                        "%(count)s of %(entities)s have no owner.",
+                        c.without_owner,
+                        count=format_decimal(c.without_owner),
+                        entities=c.spec.label_plural.lower(),
+                    ),
+                )
+            )
+    for u in ev.used:
+        if u.kind == "pipeline" and not u.uses:
+            found.append(
+                Sentence(
+                    0.6,
+                    _(
+                        "Nobody moved a record through the %(pipeline)s pipeline in this period.",
+                        pipeline=u.name,
+                    ),
+                )
+            )
+    if ev.never_signed_in and ev.people:
+        found.append(
+            Sentence(
+                ev.never_signed_in / ev.people,
+                ngettext(
+                    "%(count)s person has never signed in.",
+                    "%(count)s people have never signed in.",
+                    ev.never_signed_in,
+                    count=format_decimal(ev.never_signed_in),
+                ),
+            )
+        )
+    found.sort(key=lambda s: -s.severity)
+    return [s.text for s in found[:MOST]]
+
+
+def to_csv(ev: Evaluation) -> str:
+    """The evaluation's figures as CSV rows: section, subject, measure, value."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["section", "subject", "measure", "value"])
+    for week in ev.weeks:
+        subject = week.start.isoformat()
+        w.writerow(["week", subject, "weekly_active", week.weekly_active])
+        w.writerow(["week", subject, "daily_active", f"{week.daily_active:.2f}"])
+        w.writerow(["week", subject, "records_created", week.created])
+        w.writerow(["week", subject, "activities", week.activities])
+        w.writerow(["week", subject, "created_per_person", f"{week.created_per_person:.2f}"])
+        w.writerow(["week", subject, "activities_per_person", f"{week.activities_per_person:.2f}"])
+    for section, groups in (("department", ev.departments), ("role", ev.roles)):
+        for g in groups:
+            if g.hidden:
+                continue
+            w.writerow([section, _safe(g.name), "people", g.people])
+            w.writerow([section, _safe(g.name), "active", g.active])
+            w.writerow([section, _safe(g.name), "activities", g.activities])
+    for c in ev.completeness:
+        w.writerow(["records", c.spec.key, "count", c.records])
+        w.writerow(["records", c.spec.key, "without_owner", c.without_owner])
+        w.writerow(["records", c.spec.key, "without_activity", c.without_activity])
+        for f, n in c.fill:
+            w.writerow(["fill", f"{c.spec.key}.{f.key}", "filled", n])
+    for u in ev.used:
+        w.writerow(["use", f"{u.kind}:{u.entity_key}:{_safe(u.name)}", "uses", u.uses])
+    for e in ev.effects:
+        for side in ("before", "after"):
+            subject = f"{e.spec.key}:{_safe(e.pipeline)}:{side}"
+            w.writerow(["effect", subject, "closed", e.closed.get(side, 0)])
+            w.writerow(["effect", subject, "won", e.won.get(side, 0)])
+            days = e.cycle_days.get(side)
+            w.writerow(
+                ["effect", subject, "median_cycle_days", "" if days is None else f"{days:.1f}"]
+            )
+    return out.getvalue()
+
+
+def _safe(text: str) -> str:
+    """A name as a spreadsheet shows it, never as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
