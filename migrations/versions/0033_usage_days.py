@@ -1,15 +1,15 @@
 """Usage recording: one row per person, day and area, with a counter (issue 19).
 
-Revision ID: 0039
-Revises: 0031
+Revision ID: 0033
+Revises: 0032
 Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0039"
-down_revision = "0031"
+revision = "0033"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
