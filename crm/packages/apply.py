@@ -40,6 +40,7 @@ from crm.metadata import specs as spec_cache
 from crm.metadata.models import ListViewRow
 from crm.metadata.versioning import bump_version
 from crm.packages import provenance, seed
+from crm.packages import pools as pool_package
 from crm.packages import rules as rule_package
 from crm.packages.current import current_config
 from crm.packages.plan import (
@@ -49,6 +50,7 @@ from crm.packages.plan import (
     LIST_VIEW,
     PIPELINE,
     ROLE,
+    POOL,
     RULE,
     Plan,
     Unresolved,
@@ -60,7 +62,7 @@ from crm.schema import service as schema
 from crm.uow import unit_of_work
 
 # The kinds of item this module applies.
-APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE, RULE)
+APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE, RULE, POOL)
 # Fault-injection points of an apply (``SCHEMA_CHECKPOINT``), after the schema
 # service's own ("after_metadata_write", "after_ddl", "at_commit") inside it.
 STEPS = ("package_after_schema", "package_after_pipelines", "package_after_layouts",
@@ -128,7 +130,7 @@ def plan_package(package: Mapping[str, Any]) -> Plan:
     p = seed.with_seed(
         plan(current_config(), package, provenance.base_for(name), probe=DatabaseProbe())
     )
-    p.problems = rule_package.problems(package)
+    p.problems = {**rule_package.problems(package), **pool_package.problems(package)}
     p.notes = rule_package.notes(package)
     return p
 
@@ -220,6 +222,7 @@ def apply(
         steps_done.step(_("Roles"))
         _apply_roles(before, target, actor)
         rule_package.apply_rules(before, target, actor_id, RULE)
+        pool_package.apply_pools(before, target, actor_id, POOL)
         _checkpoint(STEPS[4])
         steps_done.step(_("Seed records"))
         seed.apply_seed(p, actor_id)

@@ -30,6 +30,7 @@ from crm.packages.plan import (
     PIPELINE,
     REMOVE,
     ROLE,
+    POOL,
     RULE,
     Change,
     Conflict,
@@ -45,6 +46,7 @@ _KINDS = {
     PIPELINE: _l("pipeline"),
     ROLE: _l("role"),
     RULE: _l("automation rule"),
+    POOL: _l("customer pool"),
 }
 # What an added item's line shows of its settings, by kind.
 _SUMMARY = {
@@ -54,6 +56,7 @@ _SUMMARY = {
     LIST_VIEW: ("name",),
     ROLE: ("name",),
     RULE: ("entity", "name"),
+    POOL: ("entity", "name"),
     LAYOUT: (),
 }
 _LONGEST = 160

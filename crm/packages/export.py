@@ -32,6 +32,7 @@ from crm.metadata.keys import clean_label, suggest_key
 from crm.metadata.labels import thaw
 from crm.metadata.models import EntityRow, FieldRow, LayoutRow, ListViewRow
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.packages import pools as pool_package
 from crm.packages import rules as rule_package
 from crm.packages import seed
 from crm.pipelines.compile import load_all
@@ -312,6 +313,9 @@ def configuration() -> dict:
     found = rule_package.exported()
     if found:
         out["rules"] = found
+    pools = pool_package.exported()
+    if pools:
+        out["pools"] = pools
     return out
 
 

@@ -47,6 +47,7 @@ LIST_VIEW = "list_view"
 PIPELINE = "pipeline"
 ROLE = "role"
 RULE = "rule"  # an automation rule (``/rules/<key>``; its entity is the rule's)
+POOL = "pool"  # a customer pool (``/pools/<key>``; its entity is the pool's)
 SEED = "seed"  # a seed record to create or update (``Plan.seed``; no item of ``items``)
 
 # Children of an entity in the package, by item kind.
@@ -59,7 +60,7 @@ _ARCHIVABLE = {ENTITY, FIELD, PIPELINE}
 _IGNORED = {PIPELINE: {"position"}, LIST_VIEW: {"position"}}
 # Items a package deletes when it named them last time and names them no more (the
 # company's own, never named by the package, stay).
-_REMOVABLE = {RULE}
+_REMOVABLE = {RULE, POOL}
 
 
 class Unresolved(ValueError):
@@ -270,6 +271,9 @@ def items(config: Mapping[str, Any] | None) -> dict[str, tuple[str, str | None, 
     for rkey, rule in (config.get("rules") or {}).items():
         entity = rule.get("entity") if isinstance(rule, Mapping) else None
         out[f"/rules/{_esc(rkey)}"] = (RULE, entity, clean(rule))
+    for pkey, pool in (config.get("pools") or {}).items():
+        entity = pool.get("entity") if isinstance(pool, Mapping) else None
+        out[f"/pools/{_esc(pkey)}"] = (POOL, entity, clean(pool))
     return out
 
 
