@@ -39,8 +39,8 @@ from crm.metadata import layouts, list_views, types
 from crm.metadata import specs as spec_cache
 from crm.metadata.models import ListViewRow
 from crm.metadata.versioning import bump_version
-from crm.packages import provenance, seed
 from crm.packages import pools as pool_package
+from crm.packages import provenance, seed
 from crm.packages import rules as rule_package
 from crm.packages.current import current_config
 from crm.packages.plan import (
@@ -49,8 +49,8 @@ from crm.packages.plan import (
     LAYOUT,
     LIST_VIEW,
     PIPELINE,
-    ROLE,
     POOL,
+    ROLE,
     RULE,
     Plan,
     Unresolved,

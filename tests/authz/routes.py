@@ -29,7 +29,12 @@ from tests.authz.probes_lists import (
     probe_save_view,
     probe_validate,
 )
-from tests.authz.probes_pools import probe_claim, probe_pool_list, probe_pool_return
+from tests.authz.probes_pools import (
+    probe_claim,
+    probe_pool_claim_many,
+    probe_pool_list,
+    probe_pool_return,
+)
 from tests.authz.probes_records import (
     probe_access_panel,
     probe_binned,
@@ -211,6 +216,7 @@ RECORD_ROUTES: dict[str, Route] = {
     "pools.claim": _r("POST", probe_claim),
     "pools.pool_list": _r("GET", probe_pool_list),
     "pools.return_records": _r("POST", probe_pool_return),
+    "pools.claim_many": _r("POST", probe_pool_claim_many),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }
