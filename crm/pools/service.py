@@ -156,6 +156,9 @@ def claim(user: Any, spec: EntitySpec, record_id: Any) -> int:
     entry = entry_of(spec, record_id)
     pool = pool_specs.by_id(entry.pool_id) if entry is not None else None
     if pool is None or not pool.enabled:
+        if entry is None and _owner_now(spec, record_id) is not None:
+            # claimed between our two reads: the race was lost, say so
+            raise Conflict(_("Someone else claimed this record just now."))
         raise Conflict(_("This record is not in a pool."))
     refusal = _refusal(user, spec, pool, row, entry)
     if refusal:
@@ -224,6 +227,13 @@ def claim(user: Any, spec: EntitySpec, record_id: Any) -> int:
             history.changes(None, user_id, pool_id), version=row["version"] + 1,
         )  # fmt: skip
     return row["version"] + 1
+
+
+def _owner_now(spec: EntitySpec, record_id: int) -> int | None:
+    table = table_of(spec)
+    # a fresh transaction: another claim may have committed since our reads began
+    with unit_of_work(fresh=True, clean=True):
+        return db.session.scalar(select(table.c.owner_id).where(table.c.id == record_id))
 
 
 def _count_claim(pool: PoolSpec, user_id: int, day) -> None:
