@@ -15,6 +15,7 @@ from bench import (
     list_bench,
     load_bench,
     package_bench,
+    pool_bench,
     schema_bench,
     search_bench,
 )
@@ -32,6 +33,7 @@ BENCHES = {
     "automation": bench_automation.main,
     "dedupe": dedupe_bench.main,
     "home": home_bench.main,
+    "pool": pool_bench.main,
 }
 
 

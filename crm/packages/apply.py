@@ -40,6 +40,7 @@ from crm.metadata import specs as spec_cache
 from crm.metadata.models import ListViewRow
 from crm.metadata.versioning import bump_version
 from crm.packages import dedupe_rules as dedupe_package
+from crm.packages import pools as pool_package
 from crm.packages import provenance, seed
 from crm.packages import rules as rule_package
 from crm.packages.current import current_config
@@ -50,6 +51,7 @@ from crm.packages.plan import (
     LAYOUT,
     LIST_VIEW,
     PIPELINE,
+    POOL,
     ROLE,
     RULE,
     Plan,
@@ -62,7 +64,7 @@ from crm.schema import service as schema
 from crm.uow import unit_of_work
 
 # The kinds of item this module applies.
-APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE, RULE, DUPLICATE_RULE)
+APPLIED = (ENTITY, FIELD, LAYOUT, LIST_VIEW, PIPELINE, ROLE, RULE, DUPLICATE_RULE, POOL)
 # Fault-injection points of an apply (``SCHEMA_CHECKPOINT``), after the schema
 # service's own ("after_metadata_write", "after_ddl", "at_commit") inside it.
 STEPS = ("package_after_schema", "package_after_pipelines", "package_after_layouts",
@@ -130,7 +132,11 @@ def plan_package(package: Mapping[str, Any]) -> Plan:
     p = seed.with_seed(
         plan(current_config(), package, provenance.base_for(name), probe=DatabaseProbe())
     )
-    p.problems = {**rule_package.problems(package), **dedupe_package.problems(package)}
+    p.problems = {
+        **rule_package.problems(package),
+        **dedupe_package.problems(package),
+        **pool_package.problems(package),
+    }
     p.notes = rule_package.notes(package)
     return p
 
@@ -223,6 +229,7 @@ def apply(
         _apply_roles(before, target, actor)
         rule_package.apply_rules(before, target, actor_id, RULE)
         dedupe_package.apply_rules(before, target, actor_id, DUPLICATE_RULE)
+        pool_package.apply_pools(before, target, actor_id, POOL)
         _checkpoint(STEPS[4])
         steps_done.step(_("Seed records"))
         seed.apply_seed(p, actor_id)

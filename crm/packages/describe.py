@@ -29,6 +29,7 @@ from crm.packages.plan import (
     LAYOUT,
     LIST_VIEW,
     PIPELINE,
+    POOL,
     REMOVE,
     ROLE,
     RULE,
@@ -47,6 +48,7 @@ _KINDS = {
     ROLE: _l("role"),
     RULE: _l("automation rule"),
     DUPLICATE_RULE: _l("duplicate rule"),
+    POOL: _l("customer pool"),
 }
 # What an added item's line shows of its settings, by kind.
 _SUMMARY = {
@@ -57,6 +59,7 @@ _SUMMARY = {
     ROLE: ("name",),
     RULE: ("entity", "name"),
     DUPLICATE_RULE: ("entity", "name"),
+    POOL: ("entity", "name"),
     LAYOUT: (),
 }
 _LONGEST = 160

@@ -33,6 +33,7 @@ from crm.metadata.labels import thaw
 from crm.metadata.models import EntityRow, FieldRow, LayoutRow, ListViewRow
 from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.packages import dedupe_rules as dedupe_package
+from crm.packages import pools as pool_package
 from crm.packages import rules as rule_package
 from crm.packages import seed
 from crm.pipelines.compile import load_all
@@ -316,6 +317,9 @@ def configuration() -> dict:
     duplicates = dedupe_package.exported()
     if duplicates:
         out["duplicate_rules"] = duplicates
+    pools = pool_package.exported()
+    if pools:
+        out["pools"] = pools
     return out
 
 

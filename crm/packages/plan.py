@@ -48,6 +48,7 @@ PIPELINE = "pipeline"
 ROLE = "role"
 RULE = "rule"  # an automation rule (``/rules/<key>``; its entity is the rule's)
 DUPLICATE_RULE = "duplicate_rule"  # ``/duplicate_rules/<key>``; its entity is the rule's
+POOL = "pool"  # a customer pool (``/pools/<key>``; its entity is the pool's)
 SEED = "seed"  # a seed record to create or update (``Plan.seed``; no item of ``items``)
 
 # Children of an entity in the package, by item kind.
@@ -60,7 +61,7 @@ _ARCHIVABLE = {ENTITY, FIELD, PIPELINE}
 _IGNORED = {PIPELINE: {"position"}, LIST_VIEW: {"position"}}
 # Items a package deletes when it named them last time and names them no more (the
 # company's own, never named by the package, stay).
-_REMOVABLE = {RULE, DUPLICATE_RULE}
+_REMOVABLE = {RULE, DUPLICATE_RULE, POOL}
 
 
 class Unresolved(ValueError):
@@ -274,6 +275,9 @@ def items(config: Mapping[str, Any] | None) -> dict[str, tuple[str, str | None, 
     for rkey, rule in (config.get("duplicate_rules") or {}).items():
         entity = rule.get("entity") if isinstance(rule, Mapping) else None
         out[f"/duplicate_rules/{_esc(rkey)}"] = (DUPLICATE_RULE, entity, clean(rule))
+    for pkey, pool in (config.get("pools") or {}).items():
+        entity = pool.get("entity") if isinstance(pool, Mapping) else None
+        out[f"/pools/{_esc(pkey)}"] = (POOL, entity, clean(pool))
     return out
 
 

@@ -90,7 +90,7 @@ def base_for(name: str) -> dict[str, Any] | None:
     out: dict[str, Any] = {"entities": {}, "roles": {}}
     for row in rows:
         parts = [p.replace("~1", "/").replace("~0", "~") for p in row.path.split("/")[1:]]
-        if parts[0] in ("roles", "rules", "duplicate_rules"):
+        if parts[0] in ("roles", "rules", "duplicate_rules", "pools"):
             out.setdefault(parts[0], {})[parts[1]] = row.base
             continue
         entity = out["entities"].setdefault(parts[1], {})

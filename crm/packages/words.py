@@ -147,6 +147,11 @@ class Words:
             name = _translated(own, "name", "name") or parts[1]
             where.append(_("Duplicate rule “%(name)s”", name=name))
             rest = parts[2:]
+        elif parts[:1] == ["pools"] and len(parts) >= 2:
+            own = self._find("pools", parts[1])
+            name = _translated(own, "name", "name") or parts[1]
+            where.append(_("Customer pool “%(name)s”", name=name))
+            rest = parts[2:]
         else:
             rest = parts
         where.extend(str(_PROPS.get(p, p)) for p in rest[:1])

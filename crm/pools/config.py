@@ -152,7 +152,13 @@ def save(actor: Any, data: Mapping[str, Any], pool_id: int | None = None) -> int
     id. ``Forbidden`` without the configure right; ``ValidationFailed`` (nothing saved)."""
     policy.require(actor, policy.CONFIGURE)
     pool = get_pool(pool_id) if pool_id is not None else None
-    values = check(data, pool)
+    return write(check(data, pool), pool, actor_id=actor.id)
+
+
+def write(values: Mapping[str, Any], pool: Pool | None, *, actor_id: int | None) -> int:
+    """Save ``values`` (from ``check``) as a new pool (``pool`` None) or into ``pool``, bump
+    the metadata version and log the change; returns the pool's id. The caller has checked
+    the right to configure (the screen, or a package's apply)."""
     with unit_of_work():
         if pool is None:
             pool = Pool(**values)
@@ -163,7 +169,7 @@ def save(actor: Any, data: Mapping[str, Any], pool_id: int | None = None) -> int
         db.session.flush()
         version = bump_version()
         log_change(
-            version=version, actor_id=actor.id, entity_key=pool.entity_key,
+            version=version, actor_id=actor_id, entity_key=pool.entity_key,
             action="pool_saved", after={"pool": pool.key},
         )  # fmt: skip
         saved = pool.id
@@ -174,7 +180,11 @@ def remove(actor: Any, pool_id: int) -> None:
     """Delete a pool. Its records keep no owner: they go to the entity's first other
     pool, else stay ownerless (readable by who may read every record)."""
     policy.require(actor, policy.CONFIGURE)
-    pool = get_pool(pool_id)
+    delete(get_pool(pool_id), actor_id=actor.id)
+
+
+def delete(pool: Pool, *, actor_id: int | None) -> None:
+    """Delete ``pool`` (see ``remove``); the caller has checked the right to configure."""
     with unit_of_work():
         other = db.session.scalar(
             select(Pool.id)
@@ -190,6 +200,6 @@ def remove(actor: Any, pool_id: int) -> None:
         db.session.flush()
         version = bump_version()
         log_change(
-            version=version, actor_id=actor.id, entity_key=entity_key,
+            version=version, actor_id=actor_id, entity_key=entity_key,
             action="pool_deleted", before={"pool": key},
         )  # fmt: skip

@@ -156,6 +156,9 @@ def claim(user: Any, spec: EntitySpec, record_id: Any) -> int:
     entry = entry_of(spec, record_id)
     pool = pool_specs.by_id(entry.pool_id) if entry is not None else None
     if pool is None or not pool.enabled:
+        if entry is None and _owner_now(spec, record_id) is not None:
+            # claimed between our two reads: the race was lost, say so
+            raise Conflict(_("Someone else claimed this record just now."))
         raise Conflict(_("This record is not in a pool."))
     refusal = _refusal(user, spec, pool, row, entry)
     if refusal:
@@ -224,6 +227,13 @@ def claim(user: Any, spec: EntitySpec, record_id: Any) -> int:
             history.changes(None, user_id, pool_id), version=row["version"] + 1,
         )  # fmt: skip
     return row["version"] + 1
+
+
+def _owner_now(spec: EntitySpec, record_id: int) -> int | None:
+    table = table_of(spec)
+    # a fresh transaction: another claim may have committed since our reads began
+    with unit_of_work(fresh=True, clean=True):
+        return db.session.scalar(select(table.c.owner_id).where(table.c.id == record_id))
 
 
 def _count_claim(pool: PoolSpec, user_id: int, day) -> None:
@@ -374,3 +384,95 @@ def put_in_pool(
         )  # fmt: skip
         moved += 1
     return moved
+
+
+def held(user: Any, spec: EntitySpec) -> int:
+    """How many live records of ``spec`` ``user`` owns (what a pool's holding cap counts)."""
+    table = table_of(spec)
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(table)
+            .where(table.c.owner_id == int(user.id), table.c.deleted_at.is_(None))
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What a person may still take from a pool: claims left today (None: no daily limit),
+    records held and the pool's cap on them (None: no cap)."""
+
+    remaining: int | None
+    held: int
+    cap: int | None
+
+    @property
+    def room(self) -> int | None:
+        """How many more they may claim now (None: unlimited)."""
+        bounds = [] if self.remaining is None else [self.remaining]
+        if self.cap is not None:
+            bounds.append(max(0, self.cap - self.held))
+        return min(bounds) if bounds else None
+
+
+def quota(user: Any, spec: EntitySpec, pool: PoolSpec, now: datetime | None = None) -> Quota:
+    """``user``'s quota in ``pool`` today."""
+    return Quota(
+        remaining_today(user, pool, now),
+        held(user, spec) if pool.holding_cap > 0 else 0,
+        pool.holding_cap or None,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One record of a bulk claim: claimed, or why not."""
+
+    record_id: int
+    claimed: bool
+    message: str = ""
+
+
+def claim_many(user: Any, spec: EntitySpec, pool_key: Any, record_ids: Iterable[Any]) -> list:
+    """Claim the ticked records of one pool, each in its own race-safe claim (``claim``);
+    returns an ``Outcome`` per record. Refuses the whole selection up front
+    (``ValidationFailed``) when it is empty, too large, not numbers, or more than the
+    person's quota allows today: then nothing is claimed. A record someone else takes
+    meanwhile is reported, not fatal."""
+    pool = pool_specs.by_key(spec.key, str(pool_key or "")[:41])
+    if pool is None or not pool_specs.may_see(pool, policy.rights(user)):
+        raise NotFound(_("There is no such pool."))
+    if not pool_specs.may_claim(pool, policy.rights(user)):
+        raise Forbidden(_("You may not claim records from this pool."))
+    raw = list(record_ids)
+    if not raw:
+        raise ValidationFailed(_("Choose the records to claim."), errors={"ids": [_("None.")]})
+    if len(raw) > MAX_BULK:
+        raise ValidationFailed(
+            _("Claim at most %(num)d records at a time.", num=MAX_BULK),
+            errors={"ids": [_("Too many.")]},
+        )
+    ids = sorted({_record_id(v) for v in raw})
+    room = quota(user, spec, pool).room
+    if room is not None and len(ids) > room:
+        raise ValidationFailed(
+            ngettext(
+                "You may claim %(num)d more record now: tick fewer.",
+                "You may claim %(num)d more records now: tick fewer.",
+                room,
+            ),
+            errors={"ids": [_("Too many.")]},
+        )
+    out = []
+    for record_id in ids:
+        try:
+            claim(user, spec, record_id)
+        except NotFound:
+            out.append(Outcome(record_id, False, _("This record is no longer in the pool.")))
+        except (Conflict, Forbidden) as exc:
+            out.append(Outcome(record_id, False, exc.message))
+        else:
+            out.append(Outcome(record_id, True))
+    return out

@@ -10,9 +10,11 @@ from flask import Blueprint, Flask, flash, make_response, render_template, reque
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from crm.access import policy
 from crm.errors import Conflict, DomainError, Forbidden, NotFound
+from crm.ids import optional_id
 from crm.metadata import list_views
 from crm.pools import service
 from crm.pools import spec as pool_specs
@@ -20,7 +22,7 @@ from crm.pools.scope import condition as in_pool
 from crm.records import listing, present
 from crm.records.query import table_of
 from crm.records.views import entity_for
-from crm.web.htmx import is_htmx, redirect, render_page_or_block, trigger, vary
+from crm.web.htmx import hx_target, is_htmx, redirect, render_page_or_block, trigger, vary
 
 bp = Blueprint("pools", __name__)
 
@@ -38,30 +40,78 @@ def _visible_pool(spec, pool_key: str):
     return pool
 
 
+def _view(spec, available):
+    """The list view chosen with ``?view=`` (a shared one or the user's own), else the
+    built-in one: a person's default view often lists their own records, and pool records
+    have no owner."""
+    view_id = optional_id(request.args.get("view"), what="list view", field="view")
+    view = list_views.get_view(view_id, current_user.id) if view_id else None
+    if view is not None and view.entity_key != spec.key:
+        raise NotFound(_("There is no such list view."))
+    return view or list_views.builtin_view(spec)
+
+
 @bp.get("/r/<key>/pools/<pool_key>/")
 def pool_list(key: str, pool_key: str):
-    """The records of one pool the user sees, as a list with search and filters."""
+    """The records of one pool the user sees, as an ordinary list: search, filters, sort,
+    saved views, a Claim button per row, bulk claim, and the person's quota."""
     spec = entity_for(key)
     pool = _visible_pool(spec, pool_key)
-    view = list_views.builtin_view(spec)
+    available = list_views.list_views(spec.key, current_user.id)
+    view = _view(spec, available)
     req = listing.parse_request(current_user, spec, request.args, view)
     table = table_of(spec)
     page = listing.list_page(current_user, spec, req, within=in_pool(spec.key, (pool.id,), table))
     display = present.Display(current_user, spec, page.columns, page.rows)
     rights = policy.rights(current_user)
+    # The filters' and sort links' state carries the pool: they lead back here.
+    args = MultiDict(request.args)
+    args.setlist("pool", [pool.key])
+    block = "rows" if hx_target() in ("rows", "more-row") else "results"
     response = render_page_or_block(
         "pools/list.html",
-        "rows" if is_htmx() and request.args.get("after") else "results",
+        block,
         spec=spec,
         pool=pool,
         page=page,
         display=display,
-        args=request.args,
+        views=available,
+        view=view,
+        args=args,
         may_claim=pool_specs.may_claim(pool, rights),
-        remaining=service.remaining_today(current_user, pool),
+        quota=service.quota(current_user, spec, pool),
         pools=[p for p in pool_specs.pools_of(spec.key) if pool_specs.may_see(p, rights)],
     )
-    return vary(response)
+    return vary(response, by_target=True)
+
+
+@bp.post("/r/<key>/pools/<pool_key>/claim")
+def claim_many(key: str, pool_key: str):
+    """Claim the ticked records (``pick``) of a pool. htmx: the outcome in the bulk bar,
+    the quota out of band, and the list refreshed; otherwise back to the pool's list."""
+    spec = entity_for(key)
+    try:
+        outcomes = service.claim_many(current_user, spec, pool_key, _picked())
+    except DomainError as exc:
+        if is_htmx():
+            body = render_template("pools/_bulk_claimed.html", message=exc.message, ok=False)
+            return vary(make_response(body, exc.status))
+        flash(exc.message, "error")
+        return redirect(url_for("pools.pool_list", key=spec.key, pool_key=pool_key[:41]))
+    won = sum(1 for o in outcomes if o.claimed)
+    message = ngettext("%(num)d record claimed.", "%(num)d records claimed.", won)
+    refused = [o for o in outcomes if not o.claimed]
+    if is_htmx():
+        pool = _visible_pool(spec, pool_key)
+        body = render_template(
+            "pools/_bulk_claimed.html", message=message, ok=bool(won), refused=refused,
+            spec=spec, quota=service.quota(current_user, spec, pool), may_claim=True,
+        )  # fmt: skip
+        return trigger(vary(make_response(body)), "records-changed")
+    flash(message, "success" if won else "error")
+    for o in refused:
+        flash(f"#{o.record_id}: {o.message}", "error")
+    return redirect(url_for("pools.pool_list", key=spec.key, pool_key=pool_key[:41]))
 
 
 def _claim_block(spec, record_id: int, message: str, ok: bool, status: int = 200):
@@ -69,7 +119,7 @@ def _claim_block(spec, record_id: int, message: str, ok: bool, status: int = 200
     pool = pool_specs.by_key(spec.key, request.form.get("pool", "")[:41])
     quota = None
     if pool is not None and pool_specs.may_see(pool, policy.rights(current_user)):
-        quota = {"remaining": service.remaining_today(current_user, pool)}
+        quota = service.quota(current_user, spec, pool)
     body = render_template(
         "pools/_claimed.html", spec=spec, record_id=record_id, message=message, ok=ok,
         quota=quota,

@@ -265,7 +265,7 @@ def probe_validate(run: Run, entity: str) -> None:
     run.finish_group(f"validate {entity}")
 
 
-def probe_duplicates(run: Run, entity: str) -> None:
+def probe_duplicate_warning(run: Run, entity: str) -> None:
     """The form's live duplicate check: the create right for a new record, the edit right
     on the record being edited (as the form itself)."""
     a = run.actor

@@ -46,3 +46,13 @@ def probe_pool_return(run: Run, entity: str) -> None:
             "pools.return_records", entity, position, False, False if refused else None,
             f"(HTTP {r.status_code})",
         )  # fmt: skip
+
+
+def probe_pool_claim_many(run: Run, entity: str) -> None:
+    for position, rec in positions(run, entity):
+        r = run.post(f"/r/{entity}/pools/nosuchpool/claim", {"pick": [str(rec.id)]}, hx=True)
+        refused = r.status_code in (403, 404) and _untouched(run, entity, rec.id)
+        run.case(
+            "pools.claim_many", entity, position, False, False if refused else None,
+            f"(HTTP {r.status_code})",
+        )  # fmt: skip

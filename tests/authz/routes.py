@@ -27,7 +27,7 @@ from tests.authz.probes_lists import (
     probe_bulk,
     probe_bulk_input,
     probe_count,
-    probe_duplicates,
+    probe_duplicate_warning,
     probe_export,
     probe_filters,
     probe_home_entity,
@@ -37,7 +37,12 @@ from tests.authz.probes_lists import (
     probe_save_view,
     probe_validate,
 )
-from tests.authz.probes_pools import probe_claim, probe_pool_list, probe_pool_return
+from tests.authz.probes_pools import (
+    probe_claim,
+    probe_pool_claim_many,
+    probe_pool_list,
+    probe_pool_return,
+)
 from tests.authz.probes_records import (
     probe_access_panel,
     probe_binned,
@@ -171,7 +176,7 @@ RECORD_ROUTES: dict[str, Route] = {
     "records.save_view": _r("POST", probe_save_view),
     "records.record_new": _r("GET POST", probe_new, note="page, quick, lookups per position"),
     "records.validate_field": _r("POST", probe_validate),
-    "records.duplicates": _r("POST", probe_duplicates),
+    "records.duplicates": _r("POST", probe_duplicate_warning),
     "records.record_page": _r("GET", probe_record_page, probe_binned),
     "records.related_list": _r("GET", probe_related),
     "records.field_value": _r("GET", probe_inline),
@@ -227,6 +232,7 @@ RECORD_ROUTES: dict[str, Route] = {
     "dedupe.merge_page": _r("GET", probe_merge_page),
     "dedupe.merge_submit": _r("POST", probe_merge),
     "dedupe.merge_undo": _r("POST", probe_merge_undo),
+    "pools.claim_many": _r("POST", probe_pool_claim_many),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
 }

@@ -13,7 +13,7 @@ from crm.errors import Conflict, NotFound
 from crm.extensions import db
 from crm.metadata import specs
 from crm.pools import service
-from crm.pools.models import PoolClaim
+from crm.pools.models import PoolClaim, PoolClaimCount
 from tests.factories import insert_rows
 from tests.pools.conftest import into_pool, make_pool, owner_of
 
@@ -60,6 +60,35 @@ def test_fifty_parallel_claims_with_a_limit_of_five_give_exactly_five(app, peopl
     t = specs.current().table("account")
     assert db.session.scalar(select(func.count()).where(t.c.owner_id == bob)) == 5
     assert db.session.scalar(select(func.count()).select_from(PoolClaim)) == 5
+    assert db.session.scalar(select(PoolClaimCount.claimed)) == 5
+
+
+def test_parallel_bulk_claims_by_one_person_stay_within_the_limit(app, people):
+    """Four bulk claims of five records each at once, a limit of five: each sees room for
+    five before it starts, yet exactly five are claimed in all, the rest told why."""
+    make_pool(people["admin"], daily_limit="5")
+    ids = _pooled(people, 20)
+    bob = people["bob"].id
+    barrier = threading.Barrier(4)
+
+    def one(chunk: list[int]) -> list:
+        with app.app_context():
+            try:
+                user = db.session.get(User, bob)
+                spec = specs.current().entity("account")
+                db.session.commit()
+                barrier.wait(timeout=30)
+                return service.claim_many(user, spec, "east", chunk)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = [o for batch in pool.map(one, [ids[i::4] for i in range(4)]) for o in batch]
+    assert sum(o.claimed for o in outcomes) == 5, outcomes
+    assert all("today" in o.message for o in outcomes if not o.claimed)
+    db.session.rollback()
+    t = specs.current().table("account")
+    assert db.session.scalar(select(func.count()).where(t.c.owner_id == bob)) == 5
 
 
 def test_fifty_parallel_claims_with_a_cap_of_three_give_exactly_three(app, people):
@@ -99,6 +128,7 @@ def test_two_people_claiming_one_record_at_once_exactly_one_wins(app, people):
         t.join(60)
     assert sorted(results.values()).count("won") == 1, results
     loser = next(v for v in results.values() if v != "won")
-    assert loser  # told why: claimed just now, has an owner, or no longer readable
+    told = ("claimed this record just now", "has an owner", "no longer in the pool", "record")
+    assert any(words in loser for words in told), loser  # told why, in words
     winner = next(u for u, v in results.items() if v == "won")
     assert owner_of(rec) == winner

@@ -193,11 +193,13 @@ def save_view(key: str) -> Response:
     user's own, the sort) as a private view, and open it."""
     spec = entity_for(key)
     view_id = optional_id(request.form.get("view"), what="list view", field="view")
-    base = (
-        list_views.get_view(view_id, current_user.id)
-        if view_id
-        else list_views.default_view(spec.key, current_user.id)
-    )
+    pool = request.form.get("pool", "")[:41]  # saved from a customer pool's list
+    if view_id:
+        base = list_views.get_view(view_id, current_user.id)
+    elif pool:  # a pool's list starts from the built-in view (crm.pools.views._view)
+        base = list_views.builtin_view(spec)
+    else:
+        base = list_views.default_view(spec.key, current_user.id)
     if base.entity_key != spec.key:
         raise NotFound(_("There is no such list view."))
     name = request.form.get("name", "")
@@ -219,11 +221,13 @@ def save_view(key: str) -> Response:
             return redirect(url_for("records.record_list", key=spec.key, view=view_id or None))
         body = render_template(
             "records/_save_view.html", spec=spec, view=base, args=request.form, name=name,
-            errors=messages,
+            errors=messages, pool={"key": pool} if pool else None,
         )  # fmt: skip
         return vary(make_response(body, 400))
     flash(
         _("View “%(name)s” saved; it is listed under your views as “(mine)”.", name=saved.name),
         "success",
     )
+    if pool:  # back to the pool's list, in the new view
+        return redirect(url_for("pools.pool_list", key=spec.key, pool_key=pool, view=saved.id))
     return redirect(url_for("records.record_list", key=spec.key, view=saved.id))

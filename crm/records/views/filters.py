@@ -44,7 +44,9 @@ from crm.records.views import bp, entity_for
 from crm.web.htmx import is_htmx, location, redirect, vary
 
 PARTIAL = "records/_filters.html"
-STATE_KEYS = frozenset({"q", "sort", "view", "size"})
+# "pool": the list is a customer pool's (crm.pools.views.pool_list), whose links lead back
+# to it.
+STATE_KEYS = frozenset({"q", "sort", "view", "size", "pool"})
 
 
 # --- the list's URL -------------------------------------------------------------------------
@@ -62,8 +64,14 @@ def list_state(args: Any, *, drop: frozenset[str] | set[str] = frozenset()) -> l
 
 
 def list_url(key: str, pairs: list[tuple]) -> str:
-    """The list page of entity ``key`` with ``pairs`` as its query string."""
-    base = present.entity_urls(key).list
+    """The list page of entity ``key`` with ``pairs`` as its query string (a customer
+    pool's list when ``pairs`` name one)."""
+    pool = next((v for k, v in pairs if k == "pool"), None)
+    if pool:
+        pairs = [(k, v) for k, v in pairs if k != "pool"]
+        base = url_for("pools.pool_list", key=key, pool_key=pool[:41])
+    else:
+        base = present.entity_urls(key).list
     return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
