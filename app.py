@@ -71,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.jobs import views as job_views
     from crm.notifications import views as notification_views
     from crm.pipelines import views as pipeline_views
+    from crm.analytics import views as analytics_views
     from crm.pools import views as pool_views
     from crm.records import views as records_views
     from crm.web import register_web, templating
@@ -96,5 +97,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     approval_views.register(app)
     notification_views.register(app)
     pool_views.register(app)
+    analytics_views.register(app)
     register_cli(app)
     return app

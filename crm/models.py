@@ -4,6 +4,7 @@
 def import_all() -> None:
     """Register all models on ``db.metadata`` (Alembic and tests call this)."""
     import crm.access.models
+    import crm.analytics.models
     import crm.activities.models
     import crm.approvals.models
     import crm.auth.models

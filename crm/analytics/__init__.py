@@ -1,0 +1,1 @@
+"""Pipeline analytics, the forecast with its targets, and dashboards (issue 19)."""
