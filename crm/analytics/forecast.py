@@ -78,6 +78,39 @@ class Forecast:
     department_names: dict[int | None, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MonthBar:
+    """One month of the forecast chart: its figures and their widths (0..100) on a scale
+    shared by every month (the largest best case or target)."""
+
+    month: date
+    figures: Figures
+    won: float
+    weighted: float
+    best: float
+    target: float | None
+
+
+def month_bars(fc: Forecast) -> list[MonthBar]:
+    """The forecast's months as chart bars (see ``MonthBar``)."""
+    scale = max([Decimal(1)] + [max(f.best, f.target or Decimal(0)) for f in fc.months.values()])
+
+    def width(value: Decimal) -> float:
+        return round(float(value / scale * 100), 2)
+
+    return [
+        MonthBar(
+            m,
+            f,
+            width(f.won),
+            width(f.weighted),
+            width(f.best),
+            max(width(f.target) - 0.8, 0) if f.target else None,
+        )
+        for m, f in fc.months.items()
+    ]
+
+
 def _month_sql(column):
     if db.engine.dialect.name == "postgresql":
         return func.to_char(column, "YYYY-MM")

@@ -22,7 +22,7 @@ from sqlalchemy import func
 
 from crm.analytics import pipeline as analytics
 from crm.analytics.filters import Filters
-from crm.analytics.forecast import forecast
+from crm.analytics.forecast import forecast, month_bars
 from crm.analytics.scope import subject
 from crm.errors import DomainError
 from crm.extensions import db
@@ -109,8 +109,9 @@ def _times(user: Any, config: Mapping[str, Any], filters: Filters) -> dict:
 
 def _forecast(user: Any, config: Mapping[str, Any], filters: Filters) -> dict:
     subj = _subject(user, config)
-    return {"title": _("Forecast: %(pipeline)s", pipeline=subj.name),
-            "forecast": forecast(user, subj, filters)}  # fmt: skip
+    fc = forecast(user, subj, filters)
+    return {"title": _("Forecast: %(pipeline)s", pipeline=subj.name), "forecast": fc,
+            "bars": month_bars(fc)}  # fmt: skip
 
 
 def _win_rate(user: Any, config: Mapping[str, Any], filters: Filters) -> dict:

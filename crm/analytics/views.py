@@ -15,7 +15,7 @@ from crm.access.models import Department, Role
 from crm.analytics import dashboards, targets
 from crm.analytics import pipeline as analytics
 from crm.analytics.filters import PRESETS, parse_filters
-from crm.analytics.forecast import forecast
+from crm.analytics.forecast import forecast, month_bars
 from crm.analytics.scope import people_in_reach, subject
 from crm.analytics.tiles import KINDS
 from crm.errors import DomainError, ValidationFailed
@@ -118,7 +118,8 @@ def forecast_page(key: str):
     filters = _filters()
     return render_template(
         "analytics/forecast.html",
-        fc=forecast(current_user, subj, filters),
+        fc=(fc := forecast(current_user, subj, filters)),
+        bars=month_bars(fc),
         may_set_targets=targets.may_set(current_user, spec.key),
         **_filter_context(spec, subj, filters),
     )
