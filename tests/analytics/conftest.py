@@ -34,11 +34,13 @@ PROBABILITY = {"new": 10, "qualified": 30, "proposal": 60, "won": 100, "lost": 0
 
 # owner, amount, close day, source, path [(stage, days after T0)]
 DEALS = {
-    "r1": ("ann", 1000, date(2026, 11, 15), "web", [("new", 0), ("qualified", 2), ("proposal", 7), ("won", 10)]),
+    "r1": ("ann", 1000, date(2026, 11, 15), "web",
+           [("new", 0), ("qualified", 2), ("proposal", 7), ("won", 10)]),
     "r2": ("ann", 500, date(2026, 11, 20), "web", [("new", 1), ("qualified", 4), ("lost", 6)]),
     "r3": ("bob", 2000, date(2026, 12, 5), "event", [("new", 0), ("proposal", 3)]),
     "r4": ("bob", 800, date(2026, 11, 1), None, [("new", 2), ("qualified", 5)]),
-    "r5": ("wes", 3000, date(2026, 10, 20), "event", [("new", 0), ("qualified", 1), ("proposal", 2), ("won", 4)]),
+    "r5": ("wes", 3000, date(2026, 10, 20), "event",
+           [("new", 0), ("qualified", 1), ("proposal", 2), ("won", 4)]),
     "r6": ("wes", 400, date(2026, 12, 10), "web", [("new", 3)]),
     "r7": ("max", 600, date(2026, 11, 11), "web", [("new", -40), ("qualified", -35)]),
     "r8": ("ann", 900, date(2027, 2, 1), "web", [("new", 5), ("qualified", 6.5)]),

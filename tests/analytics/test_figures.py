@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 
@@ -30,7 +31,7 @@ def _filters(**extra):
 
 
 def expected_conversion(names):
-    steps = ORDER + ["won"]
+    steps = [*ORDER, "won"]
     reached = []
     cohort = [n for n in names if START <= T0 + timedelta(days=DEALS[n][4][0][1]) < END]
     for i, _stage in enumerate(steps):
@@ -47,7 +48,7 @@ def expected_times(names):
     per = {}
     for n in names:
         path = DEALS[n][4]
-        for (stage, day), (_nxt, nday) in zip(path, path[1:], strict=False):
+        for (stage, day), (_nxt, nday) in pairwise(path):
             left = T0 + timedelta(days=nday)
             if START <= left < END:
                 per.setdefault(stage, {}).setdefault(n, 0)
@@ -67,7 +68,7 @@ def expected_times(names):
 def test_conversion(world, who):
     user = world[who]
     steps = analytics.conversion(user, _subj(user), _filters())
-    assert [s.key for s in steps] == ORDER + ["won"]
+    assert [s.key for s in steps] == [*ORDER, "won"]
     want = expected_conversion(visible_deals(who))
     assert [s.reached for s in steps] == want
     for i, s in enumerate(steps[:-1]):
@@ -189,5 +190,5 @@ def test_forecast_by_owner_filter_and_department(world):
     assert fc.total.won == Decimal(3000)
     fc = forecast(admin, _subj(admin), _filters())
     east = fc.departments[world["east"].id]
-    months, owners = expected_forecast([n for n in DEALS if DEALS[n][0] in ("ann", "bob", "max")])
+    _months, owners = expected_forecast([n for n in DEALS if DEALS[n][0] in ("ann", "bob", "max")])
     assert east.best == sum(v[2] for v in owners.values())
