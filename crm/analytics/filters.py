@@ -31,6 +31,7 @@ PRESETS = {
     "last_90": _l("Last 90 days"),
 }
 DEFAULT_PRESET = "this_quarter"
+CUSTOM = "custom"  # the days of ``from`` and ``to``
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,14 @@ def _day(text: str, key: str) -> date:
 
 
 def parse_period(args: Mapping[str, Any], zone: str, *, today: date | None = None) -> Period:
-    """The period of ``args``: ``from`` and ``to`` (both days included), else ``period``
-    (a preset; default this quarter). Raises ``ValidationFailed`` for an unreadable day,
+    """The period of ``args``: ``period`` when it names a preset, else ``from`` and ``to``
+    (both days included), else this quarter. Raises ``ValidationFailed`` for an unreadable day,
     ``to`` before ``from``, a period over ten years or an unknown preset."""
     today = today or timeutil.local_today(zone)
     first, last = (args.get("from") or "").strip(), (args.get("to") or "").strip()
+    name = (args.get("period") or "").strip()
+    if name in PRESETS:  # a preset chosen wins over the days the form still carries
+        return preset_period(name, today, zone)
     if first or last:
         if not (first and last):
             message = _("Give both the first and the last day of the period.")
@@ -123,7 +127,9 @@ def parse_period(args: Mapping[str, Any], zone: str, *, today: date | None = Non
             message = _("Choose a period of at most ten years.")
             raise ValidationFailed(message, errors={"to": [message]})
         return Period(start, last_day + timedelta(days=1), zone)
-    name = (args.get("period") or DEFAULT_PRESET).strip()
+    name = name or DEFAULT_PRESET
+    if name == CUSTOM:
+        name = DEFAULT_PRESET
     if name not in PRESETS:
         message = _("Choose one of the periods offered.")
         raise ValidationFailed(message, errors={"period": [message]})

@@ -49,6 +49,12 @@ DEALS = {
 
 @pytest.fixture
 def world(app):
+    return build_world()
+
+
+def build_world() -> dict:
+    """The departments, people, entity, pipeline, deals and their stage history (inside
+    an app context)."""
     east = make_department("East")
     west = make_department("West")
     rep = {"read": P.OWN, "edit": P.OWN, "create": P.ALL}
