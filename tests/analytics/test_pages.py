@@ -172,3 +172,36 @@ def test_role_dashboard_shows_each_viewer_their_numbers(world, login_as):
     assert ann.get(f"/analytics/dashboards/{board.id}").status_code == 200
     r = ann.hx_post(f"/analytics/dashboards/{board.id}/order", {"tile": [str(tile.id)]})
     assert r.status_code == 403
+
+
+def test_hidden_amount_or_close_date_stops_the_forecast(world, login_as):
+    from tests.factories import make_role, make_user
+
+    make_role("NoAmount", {"read": 4}, fields={("deal", "amount"): "hidden"}, entity="deal")
+    make_role("NoClose", {"read": 4}, fields={("deal", "close_date"): "hidden"}, entity="deal")
+    for role, words in (("NoAmount", "no amount"), ("NoClose", "no expected close")):
+        user = make_user(f"{role.lower()}@example.com", roles=(role,))
+        client = login_as(user)
+        r = client.get("/analytics/deal/forecast" + QS)
+        assert r.status_code == 400 and words in r.text
+        # the pipeline page still works and shows no sums
+        assert client.get("/analytics/deal/pipeline" + QS).status_code == 200
+
+
+def test_close_field_is_a_pipeline_setting(world):
+    from crm.analytics.forecast import close_field
+    from crm.errors import ValidationFailed
+    from crm.metadata import specs
+    from crm.pipelines import service as pipelines
+    from tests.pipelines.factories import stages
+
+    spec = specs.current().entity("deal")
+    assert close_field(spec, pipelines.pipelines_of("deal").default).key == "close_date"
+    try:
+        pipelines.save_pipeline(
+            "deal", "sales", "Sales", stages(), options={"close_field": "title"}
+        )
+    except ValidationFailed as exc:
+        assert "close_field" in exc.errors
+    else:  # pragma: no cover
+        raise AssertionError("a text field was accepted as the close date")
