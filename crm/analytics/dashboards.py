@@ -151,3 +151,11 @@ def reorder(user: Any, dashboard: Dashboard, order: Iterable[Any]) -> None:
     with unit_of_work():
         for position, tile_id in enumerate(wanted):
             current[tile_id].position = position
+
+
+def roles_offered(user: Any) -> list[Role]:
+    """The roles ``user`` may make a dashboard for: every role for who may configure,
+    none for others."""
+    if not policy.can(user, "configure"):
+        return []
+    return list(db.session.scalars(select(Role).order_by(Role.name)))

@@ -132,7 +132,7 @@ def forecast(user: Any, subj: Subject, filters: Filters) -> Forecast:
             _("This pipeline has no expected close date you may read: choose one in its settings.")
         )
     table = table_of(subj.spec)
-    weight = boards._weight(subj.spec, user, subj.pipeline, table)
+    weight = boards.probability_sql(subj.spec, user, subj.pipeline, table)
     if weight is None:
         raise ValidationFailed(_("The probability of these records is hidden from you."))
     stages = subj.pipeline.stages

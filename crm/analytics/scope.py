@@ -86,7 +86,7 @@ def records(user: Any, subj: Subject, filters: Filters, columns: list | None = N
 
 def amount_field(user: Any, subj: Subject) -> FieldSpec | None:
     """The pipeline's amount field when ``user`` may read it (None: no sums)."""
-    return boards._amount_field(user, subj.spec, subj.pipeline)
+    return boards.readable_amount_field(user, subj.spec, subj.pipeline)
 
 
 def people_in_reach(user: Any, entity_key: str) -> list[User]:
@@ -127,3 +127,12 @@ def departments_of(user_ids: Any) -> dict[int, tuple[int | None, str]]:
         .where(User.id.in_(ids))
     ).all()
     return {uid: (did, name or "") for uid, did, name in rows}
+
+
+def departments_among(people: list[User]) -> list[Department]:
+    """The departments of ``people``, by name (the department filter's choices)."""
+    ids = {p.department_id for p in people if p.department_id}
+    if not ids:
+        return []
+    query = select(Department).where(Department.id.in_(ids)).order_by(Department.name)
+    return list(db.session.scalars(query))

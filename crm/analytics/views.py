@@ -8,18 +8,15 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from crm.access import policy
-from crm.access.models import Department, Role
 from crm.analytics import dashboards, targets
 from crm.analytics import pipeline as analytics
 from crm.analytics.filters import PRESETS, parse_filters
 from crm.analytics.forecast import forecast, month_bars
-from crm.analytics.scope import people_in_reach, subject
+from crm.analytics.scope import departments_among, people_in_reach, subject
 from crm.analytics.tiles import KINDS
 from crm.errors import DomainError, ValidationFailed
-from crm.extensions import db
 from crm.i18n import select_timezone
 from crm.metadata import specs
 from crm.pipelines import board as boards
@@ -50,14 +47,7 @@ def _filters():
 
 def _filter_context(spec, subj, filters) -> dict:
     people = people_in_reach(current_user, spec.key)
-    departments = []
-    if people:
-        ids = {p.department_id for p in people if p.department_id}
-        departments = list(
-            db.session.scalars(
-                select(Department).where(Department.id.in_(ids)).order_by(Department.name)
-            )
-        )
+    departments = departments_among(people)
     return {
         "spec": spec,
         "subj": subj,
@@ -182,11 +172,7 @@ def dashboard_list():
             current_user, request.form.get("name", ""), request.form.get("role") or None
         )
         return redirect(url_for("analytics.dashboard_page", dashboard_id=made.id))
-    roles = (
-        list(db.session.scalars(select(Role).order_by(Role.name)))
-        if policy.can(current_user, "configure")
-        else []
-    )
+    roles = dashboards.roles_offered(current_user)
     return render_template(
         "analytics/dashboards.html", boards=dashboards.visible(current_user), roles=roles
     )
@@ -251,7 +237,6 @@ def tile_body(tile_id: int):
     try:
         context.update(kind.compute(current_user, tile.config or {}, filters))
     except DomainError as exc:
-        db.session.rollback()
         context["problem"] = exc.message
         return _fragment("analytics/tiles/problem.html", **context)
     return _fragment(kind.template, **context)
