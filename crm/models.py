@@ -4,8 +4,8 @@
 def import_all() -> None:
     """Register all models on ``db.metadata`` (Alembic and tests call this)."""
     import crm.access.models
-    import crm.analytics.models
     import crm.activities.models
+    import crm.analytics.models
     import crm.approvals.models
     import crm.auth.models
     import crm.automation.models
