@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm import access, designer, golive
     from crm.activities import views as activity_views
     from crm.analytics import views as analytics_views
+    from crm.analytics import views_adoption as adoption_views
     from crm.approvals import views as approval_views
     from crm.auth.views import bp as auth_bp
     from crm.auth.views import init_login
@@ -100,5 +101,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     pool_views.register(app)
     dedupe_views.register(app)
     analytics_views.register(app)
+    adoption_views.register(app)
     register_cli(app)
     return app

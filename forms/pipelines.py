@@ -36,6 +36,9 @@ class PipelineForm(BaseForm):
     )
     is_default = BooleanField(_l("Default pipeline for new records"))
     amount_field = SelectField(_l("Amount summed on the board"), choices=[], validate_choice=False)
+    close_field = SelectField(
+        _l("Expected close date (forecast)"), choices=[], validate_choice=False
+    )
     probability_override = BooleanField(_l("People may type a probability other than the stage's"))
     add_stage = HiddenField()
 

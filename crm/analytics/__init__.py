@@ -1,1 +1,4 @@
-"""Home page blocks, usage recording and the adoption evaluation (issue 19)."""
+"""Issue 19: pipeline analytics, the forecast with its targets, and dashboards
+(``pipeline``, ``forecast``, ``targets``, ``dashboards``, ``tiles``, ``views``); the home
+page blocks, usage recording and the adoption evaluation (``home``, ``usage``,
+``adoption``, ``summary``, ``views_adoption``)."""

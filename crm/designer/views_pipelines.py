@@ -37,7 +37,7 @@ from forms.pipelines import (
     rows_from_form,
 )
 
-PIPELINE_ERRORS = ("key", "name", "amount_field", "card_fields", "stages")
+PIPELINE_ERRORS = ("key", "name", "amount_field", "close_field", "card_fields", "stages")
 
 
 def _token() -> str:
@@ -90,6 +90,11 @@ def _amount_fields(entity) -> list:
     return [
         f for f in entity.active_fields if types.get(f.type).numeric and f.key != PROBABILITY_FIELD
     ]
+
+
+def _date_fields(entity) -> list:
+    """Fields a forecast may read the expected close from (``crm.analytics.forecast``)."""
+    return [f for f in entity.active_fields if types.get(f.type).storage == "date"]
 
 
 def _card_candidates(entity) -> list:
@@ -164,6 +169,7 @@ def _editor(key: str, pipeline_key: str | None):
     pipeline = _pipeline_or_404(key, pipeline_key) if pipeline_key else None
     form = PipelineForm()
     form.amount_field.choices = [("", "—")] + [(f.key, f.label) for f in _amount_fields(entity)]
+    form.close_field.choices = [("", "—")] + [(f.key, f.label) for f in _date_fields(entity)]
     stored = {s.key: s for s in pipeline.active_stages} if pipeline else {}
     counts = service.stage_counts(key, list(stored)) if stored else {}
 
@@ -173,6 +179,7 @@ def _editor(key: str, pipeline_key: str | None):
             form.key.data = pipeline.key
             form.is_default.data = pipeline.is_default
             form.amount_field.data = pipeline.amount_field or ""
+            form.close_field.data = pipeline.options.get("close_field") or ""
             form.probability_override.data = pipeline.probability_override
             rows = [row_from_stage(_token(), s, counts.get(s.key, 0)) for s in stored.values()]
         else:
@@ -228,6 +235,7 @@ def _editor(key: str, pipeline_key: str | None):
             is_default=bool(form.is_default.data),
             options={
                 "amount_field": form.amount_field.data or None,
+                "close_field": form.close_field.data or None,
                 "card_fields": cards,
                 "probability_override": bool(form.probability_override.data),
             },

@@ -237,6 +237,11 @@ def _check_pipelines(c: _Check, entity: str, fields: dict, pipelines: dict, path
             f = _field(c, fields, options["amount_field"], entity, at)
             if f is not None and (not _type(f) or not _type(f).numeric):
                 c.add(at, _("Choose a number or currency field of this entity."))
+        if "close_field" in options:
+            at = (*where, "options", "close_field")
+            f = _field(c, fields, options["close_field"], entity, at)
+            if f is not None and (not _type(f) or _type(f).storage != "date"):
+                c.add(at, _("Choose a date field of this entity."))
         for i, key in enumerate(_list(options.get("card_fields"))):
             _field(c, fields, key, entity, (*where, "options", "card_fields", i))
         stages = _list(pipeline.get("stages"))

@@ -169,6 +169,18 @@ def _weight(spec: EntitySpec, user: Any, pipeline: PipelineSpec, table):
     return func.coalesce(table.c[PROBABILITY_FIELD], by_stage)
 
 
+def readable_amount_field(user: Any, spec: EntitySpec, pipeline: PipelineSpec) -> FieldSpec | None:
+    """The pipeline's amount field when ``user`` may read it (None: no sums): the board's
+    rule, shared with the forecast (``crm.analytics.forecast``)."""
+    return _amount_field(user, spec, pipeline)
+
+
+def probability_sql(spec: EntitySpec, user: Any, pipeline: PipelineSpec, table):
+    """The SQL probability (0..100) of each record as the board weighs it (None when the
+    user may not read an overridable probability); shared with the forecast."""
+    return _weight(spec, user, pipeline, table)
+
+
 def _conditions(user, spec, pipeline, request: ListRequest) -> list:
     """The board's records but for their stage: the pipeline's, with the list's view,
     filters and search (each query adds its stages: all active ones, or one)."""

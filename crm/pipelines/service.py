@@ -262,6 +262,13 @@ def _check_options(c: _Checker, entity: Any, options: Mapping[str, Any]) -> dict
             c.err("amount_field", _("Choose a number or currency field of this entity."))
         else:
             out["amount_field"] = amount
+    close = options.get("close_field") or None
+    if close is not None:
+        f = entity.field(close) if isinstance(close, str) else None
+        if f is None or types.get(f.type).storage != "date":
+            c.err("close_field", _("Choose a date field of this entity."))
+        else:
+            out["close_field"] = close
     cards = options.get("card_fields") or []
     if not isinstance(cards, list | tuple):
         cards = []

@@ -70,3 +70,17 @@ class OnFirstUse:
 
     def __getitem__(self, index):
         return self._get()[index]
+
+
+def analytics_link(user: Any) -> bool:
+    """Whether the top bar offers "Analytics": to anyone signed in who may read an entity
+    with a pipeline (dashboards are everyone's, pipeline figures need one). False when it
+    cannot be worked out (an error page must render)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    try:
+        from crm.analytics.views import pipeline_entities
+
+        return bool(pipeline_entities(user))
+    except Exception:  # noqa: BLE001 - an error page must render even if this fails
+        return False

@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     from flask_babel import get_locale
 
     from crm import i18n
+    from crm.analytics.present import month_label
     from crm.metadata import types
     from crm.metadata.palette import PALETTE
     from crm.pipelines.views import board_link
@@ -34,6 +35,7 @@ def register(app: Flask) -> None:
         date_short=date_short,
         number=number,
         urlencode_without=urlencode_without,
+        date_month=month_label,  # analytics: "Dec 2026" / "2026年12月"
     )
     env.globals.update(
         field_types=types.REGISTRY,
@@ -62,6 +64,7 @@ def register(app: Flask) -> None:
             "may": navigation.may,
             # the bell's unread count: one COUNT, only when a full page's frame reads it
             "bell_count": lambda: navigation.unread_notifications(current_user),
+            "analytics_link": lambda: navigation.analytics_link(current_user),
             "runtime_entities": navigation.OnFirstUse(
                 lambda: navigation.runtime_entities(current_user)
             ),

@@ -265,6 +265,20 @@ OTHER_ROUTES: dict[str, Route] = {
     # The e-mail outbox: full administrators only (bodies were written for their readers).
     "mail.outbox": _r("GET", note="full administrators only"),
     "mail.outbox_message": _r("GET", note="full administrators only"),
+    # Pipeline analytics, forecast, targets and dashboards (issue 19): figures count only
+    # the records the viewer reads (scoped queries); targets only for people in the
+    # manager's reach; a dashboard is its owner's or its role's, else 404
+    # (tests/analytics/test_pages.py, test_figures.py).
+    "analytics.index": _r("GET", note="to the first readable pipeline"),
+    "analytics.pipeline_page": _r("GET", note="entity read right; scoped figures"),
+    "analytics.forecast_page": _r("GET", note="entity read right; scoped figures"),
+    "analytics.targets_page": _r("GET POST", note="managers, for people in their reach"),
+    "analytics.dashboard_list": _r("GET POST", note="own; a role's only with configure"),
+    "analytics.dashboard_page": _r("GET", note="own or one's role's, else 404"),
+    "analytics.tile_add": _r("POST", note="owner; a role's with configure"),
+    "analytics.tile_delete": _r("POST", note="owner; a role's with configure"),
+    "analytics.tile_order": _r("POST", note="owner; a role's with configure"),
+    "analytics.tile_body": _r("GET", note="visible dashboard; viewer's own scope"),
 }
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.

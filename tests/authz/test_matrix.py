@@ -16,6 +16,7 @@ import pytest
 from tests.authz import declare as d
 from tests.authz import (
     harness,
+    probes_analytics,
     probes_automation,
     probes_golive,
     probes_lists,
@@ -74,6 +75,7 @@ def test_matrix_home_and_administration_gates(world, actor, record_property):
     probes_webhooks.probe_webhooks(run)
     probes_notifications.probe_notifications(run)
     probes_notifications.probe_outbox(run)
+    probes_analytics.probe_analytics(run)
     for rule in world.app.url_map.iter_rules():
         right = routes.ADMIN_BLUEPRINTS.get(rule.endpoint.split(".")[0])
         if right:

@@ -77,6 +77,8 @@ def _samples(world) -> dict:
         "request_id": 1,
         "rule_id": world.rule_id,
         "notification_id": 1,  # the token is refused first: whose it is does not matter
+        "dashboard_id": 1,  # analytics dashboards and tiles: the token is refused first
+        "tile_id": 1,
     }
 
 

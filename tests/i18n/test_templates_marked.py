@@ -48,6 +48,7 @@ CHECKED = (
     "templates/approvals",
     "templates/notifications",
     "templates/pools",
+    "templates/analytics",
     "templates/automation",
     "templates/dedupe",
     "templates/analytics",
