@@ -22,10 +22,10 @@ from sqlalchemy import select
 
 from crm.dedupe.match import (
     CANDIDATE_CAP,
-    _fuzzy_keys,
     blocking_condition,
     default_region,
     forms_of,
+    fuzzy_keys,
     rule_columns,
     score_forms,
 )
@@ -77,7 +77,7 @@ def keys_from_forms(rule: Rule, forms: Sequence[Any]) -> set[str]:
     form = forms[i]
     if form is None:
         return set()
-    found = _fuzzy_keys(form) if rule.conditions[i].method == "fuzzy" else {form}
+    found = fuzzy_keys(form) if rule.conditions[i].method == "fuzzy" else {form}
     return {f"{i}:{k}"[:KEY_LENGTH] for k in found}
 
 

@@ -185,7 +185,7 @@ def score_forms(rule: Rule, fa: list, fb: list) -> tuple[float, tuple[Reason, ..
 MAX_KEY_WORDS = 6  # a long text keys on its first six distinct words in sorted order
 
 
-def _fuzzy_keys(form: str) -> set[str]:
+def fuzzy_keys(form: str) -> set[str]:
     words = sorted(set(form.split()))[:MAX_KEY_WORDS]
     if len(words) == 1:
         w = words[0]
@@ -215,7 +215,7 @@ def keys_for(
     form = normal_form(c.method, _joined(values, c.fields_on(side)), region or default_region())
     if form is None:
         return set()
-    found = _fuzzy_keys(form) if c.method == "fuzzy" else {form}
+    found = fuzzy_keys(form) if c.method == "fuzzy" else {form}
     return {f"{i}:{k}"[:KEY_LENGTH] for k in found}
 
 

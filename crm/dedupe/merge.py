@@ -364,7 +364,7 @@ def undo(user: Any, spec: EntitySpec, merge_id: Any) -> int:
         back: dict[str, Any] = {}
         for key, (before, after) in (log.changes or {}).items():
             if spec.field(key) is not None and records.jsonable(master[key]) == after:
-                back[key] = records._typed(spec, key, before)
+                back[key] = records.typed_from_history(spec, key, before)
         if back:
             spine = {"updated_at": now, "updated_by": user.id}
             _write_row(table, master["id"], master["version"], namer(master), {**back, **spine})

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.packages.rules import _names
+from crm.packages.rules import portable_names
 from crm.pools import config
 from crm.pools.models import Pool
 
@@ -60,7 +60,7 @@ def exported() -> dict[str, dict]:
     rows = db.session.scalars(select(Pool).order_by(Pool.key)).all()
     if not rows:
         return {}
-    names = _names()
+    names = portable_names()
     return {row.key: _portable(row, names) for row in rows}
 
 
@@ -120,7 +120,7 @@ def problems(package: Mapping[str, Any]) -> dict[str, list[str]]:
     pools = package.get(POOLS) if isinstance(package.get(POOLS), Mapping) else {}
     if not pools:
         return {}
-    names = _names()
+    names = portable_names()
     package_roles = set((package.get("roles") or {}).keys())
     out: dict[str, list[str]] = {}
     for key, pool in pools.items():
@@ -141,7 +141,7 @@ def problems(package: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def _data(key: str, value: Mapping[str, Any], ids: Mapping[str, list]) -> dict[str, Any]:
     """The pool as ``crm.pools.config.check`` reads a posted form."""
-    role_ids = dict(_names()["role_back"])
+    role_ids = dict(portable_names()["role_back"])
     data: dict[str, Any] = {
         "key": key,
         "entity_key": value.get("entity"),
@@ -177,7 +177,7 @@ def apply_pools(before: Mapping, target: Mapping, actor_id: int | None, pool_kin
         if before.get(path, (None, None, None))[2] == value:
             continue
         if names is None:
-            names = _names()  # after the roles: those this package made resolve too
+            names = portable_names()  # after the roles: those this package made resolve too
         ids, found = resolve(value, names)
         try:
             if found:

@@ -26,7 +26,7 @@ RULES = "rules"
 _RECIPIENT_KINDS = ("user", "role", "department")
 
 
-def _names() -> dict[str, dict]:
+def portable_names() -> dict[str, dict]:
     """Ids -> portable names, and back, for people, roles and departments."""
     users = db.session.execute(select(User.id, User.email, User.is_active)).all()
     roles = db.session.execute(select(Role.id, Role.key)).all()
@@ -78,7 +78,7 @@ def exported() -> dict[str, dict]:
     rows = db.session.scalars(select(AutomationRule).order_by(AutomationRule.key)).all()
     if not rows:
         return {}
-    names = _names()
+    names = portable_names()
     return {
         row.key: _compact(
             {
@@ -129,7 +129,7 @@ def resolve(
 ) -> tuple[list[dict], dict[str, list[str]]]:
     """The actions of a portable rule with this installation's ids, and the problems by
     where they are (``actions/<n>/to``)."""
-    names = names or _names()
+    names = names or portable_names()
     problems: dict[str, list[str]] = {}
     actions: list[dict] = []
     for n, a in enumerate(rule.get("actions") or []):
@@ -155,7 +155,7 @@ def problems(package: Mapping[str, Any]) -> dict[str, list[str]]:
     rules = package.get(RULES) if isinstance(package.get(RULES), Mapping) else {}
     if not rules:
         return {}
-    names = _names()
+    names = portable_names()
     package_roles = set((package.get("roles") or {}).keys())
     out: dict[str, list[str]] = {}
     for key, rule in rules.items():
@@ -208,7 +208,7 @@ def apply_rules(before: Mapping, target: Mapping, actor_id: int | None, rule_kin
         if before.get(path, (None, None, None))[2] == value:
             continue
         if names is None:
-            names = _names()  # after the roles: those this package made resolve too
+            names = portable_names()  # after the roles: those this package made resolve too
         actions, found = resolve(value, names)
         data = {
             "entity_key": value.get("entity"),

@@ -758,7 +758,7 @@ def values_seen(
             continue
         for key in [k for k in wanted if isinstance(changes.get(k), list)]:
             for stored in changes[key][:2]:
-                value = _typed(spec, key, stored)
+                value = typed_from_history(spec, key, stored)
                 if fingerprint(spec, record_id, key, value) == wanted[key]:
                     found[key] = value
                     del wanted[key]
@@ -768,7 +768,7 @@ def values_seen(
     return found
 
 
-def _typed(spec: EntitySpec, key: str, stored: Any) -> Any:
+def typed_from_history(spec: EntitySpec, key: str, stored: Any) -> Any:
     """A value as the history keeps it (JSON), as the record holds it (its type's parse)."""
     f = spec.field(key)
     if f is None or stored is None:
