@@ -9,8 +9,32 @@ are switched on, and WAL lets readers work while a writer writes.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+_local = threading.local()
+
+
+@contextmanager
+def writing_transactions() -> Iterator[None]:
+    """On SQLite, every transaction this thread begins inside the block takes the write lock
+    at its start (``BEGIN IMMEDIATE``), waiting up to the busy timeout for another writer.
+
+    For work that writes (a job of the queue): a transaction that began as a reader cannot
+    become a writer once another connection has committed since its first read (SQLite
+    then fails at once, without waiting: "database is locked"), so two jobs writing at
+    the same moment would fail each other. Taking the lock first makes them wait in turn.
+    PostgreSQL is unaffected (its row locks wait)."""
+    before = getattr(_local, "immediate", False)
+    _local.immediate = True
+    try:
+        yield
+    finally:
+        _local.immediate = before
 
 
 def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
@@ -36,7 +60,8 @@ def configure_engine(engine: Engine, *, busy_timeout_ms: int = 5000) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # pragma: no cover - driver callback
-        connection.exec_driver_sql("BEGIN")
+        immediate = getattr(_local, "immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def discard_session() -> None:

@@ -100,7 +100,10 @@ def load_all() -> None:
 def run_periodic(target: str) -> None:
     """Call the function a ``PERIODIC`` entry names, in the caller's app context; a failure
     is logged, not raised (the task runs again at its next time)."""
+    from crm.db import writing_transactions
+
     try:
-        periodic_function(target)()
+        with writing_transactions():  # it writes, beside the jobs: see crm.db
+            periodic_function(target)()
     except Exception:  # a failed run must not stop the queue's periodic work
         log.exception("Periodic task %s failed", target)

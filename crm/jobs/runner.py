@@ -32,6 +32,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, or_, select, update
 
+from crm.db import writing_transactions
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.jobs import progress, queue, registry
@@ -143,7 +144,14 @@ def _heartbeat(job_id: int) -> Iterator[None]:
 
 def run(job_id: int) -> str | None:
     """Run the job ``job_id`` if it is queued; returns its final status (None when it was
-    not this call's to run). Never raises for a handler's failure: the row records it."""
+    not this call's to run). Never raises for a handler's failure: the row records it.
+    Its transactions take SQLite's write lock when they begin (``writing_transactions``):
+    two jobs writing at once wait in turn instead of failing each other."""
+    with writing_transactions():
+        return _run(job_id)
+
+
+def _run(job_id: int) -> str | None:
     ctx = _claim(job_id)
     if ctx is None:
         return None
