@@ -104,7 +104,7 @@ def key_sql(col: Any, bucket: str, dialect: str, *, moment: bool, zone: str):
         return func.strftime("%Y-%m", local)
     if bucket == "quarter":
         month = cast(func.strftime("%m", local), Integer)
-        return func.strftime("%Y", local) + "-Q" + cast((month + 2) / 3, String)
+        return func.strftime("%Y", local) + "-Q" + cast((month + 2).self_group().op("/")(3), String)
     return func.strftime("%Y", local)
 
 

@@ -71,9 +71,7 @@ def sales(app):
         )
     insert_rows("deal", *rows)
     for r in rows:
-        r["dept"] = next(
-            (dept_of[k] for k, u in people.items() if r["owner_id"] == u.id), None
-        )
+        r["dept"] = next((dept_of[k] for k, u in people.items() if r["owner_id"] == u.id), None)
     return {
         "spec": specs.current().entity("deal"),
         "p": people,

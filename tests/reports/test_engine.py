@@ -124,7 +124,10 @@ def test_bad_input_is_a_message(app, sales):
         ({"limit": "1e9"}, "limit"),
         ({"limit": "99999999999999999999"}, "limit"),
         ({"chart": "radar"}, "chart"),
-        ({"filters": [{"field": "closes", "op": "between", "value": ["0001-01-01", "x"]}]}, "filters"),
+        (
+            {"filters": [{"field": "closes", "op": "between", "value": ["0001-01-01", "x"]}]},
+            "filters",
+        ),
     ]
     for data, key in cases:
         with pytest.raises(ValidationFailed) as e:
