@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from crm.access import policy
-from crm.errors import ValidationFailed
+from crm.errors import DomainError
 from crm.metadata import list_views as lv
 from crm.metadata import specs
 from crm.metadata.spec import EntitySpec, FieldSpec
@@ -131,6 +131,6 @@ def build(user: Any, raw_args: MultiDict) -> Builder:
         b.chips = _chips(b.spec, b.defn)
         b.result = run(user, b.defn)
         b.chart = charts.build(b.result)
-    except ValidationFailed as exc:
+    except DomainError as exc:
         b.errors = dict(exc.errors) or {"report": [str(exc)]}
     return b

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from crm.access import policy
-from crm.errors import ValidationFailed
+from crm.errors import NotFound, ValidationFailed
 from crm.metadata import list_views as lv
 from crm.metadata import specs, types
 from crm.metadata.list_views import FilterSpec
@@ -307,13 +307,14 @@ def _limit(raw: Any, errors) -> int:
 
 def parse(user: Any, data: Mapping[str, Any]) -> ReportDef:
     """A report definition from plain data, checked against the entity's fields that
-    ``user`` may read. Raises ``ValidationFailed`` with every problem, keyed by part."""
+    ``user`` may read. Raises ``ValidationFailed`` with every problem, keyed by part;
+    ``NotFound`` when the entity does not exist or ``user`` may not read it."""
     if not isinstance(data, Mapping):
         raise ValidationFailed(_("This report cannot be read."), errors={"report": []})
     errors: dict[str, list[str]] = {}
     spec = _entity(user, data.get("entity"), errors)
-    if spec is None:
-        raise ValidationFailed(" ".join(errors["entity"]), errors=errors)
+    if spec is None:  # unknown, or not the viewer's to read: the same answer (a 404)
+        raise NotFound(" ".join(errors["entity"]), errors=errors)
     filters = _filters(user, spec, data.get("filters"), errors)
     groups = _groups(user, spec, data.get("groups"), errors)
     measures = _measures(user, spec, data.get("measures"), errors)

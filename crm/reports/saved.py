@@ -100,7 +100,7 @@ def save(
     errors: dict[str, list[str]] = {}
     try:
         defn = d.parse(user, data)
-    except ValidationFailed as exc:
+    except (ValidationFailed, NotFound) as exc:
         errors.update(exc.errors)
         defn = None
     name = " ".join(str(name or "").split())

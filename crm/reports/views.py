@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from crm.access.models import Role
-from crm.errors import ValidationFailed
+from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.ids import parse_id
 from crm.metadata import specs
@@ -44,7 +44,9 @@ def _roles() -> list[tuple[int, str]]:
 def _page(b: builders.Builder, *, report=None, status: int | None = None, form_errors=None):
     if status is None:
         status = 200
-        if b.errors:
+        if "entity" in b.errors:
+            status = 404
+        elif b.errors:
             status = 422 if "too_many" in b.errors.get("groups", []) else 400
     return render_page_or_block(
         "reports/builder.html",
@@ -88,7 +90,7 @@ def builder():
     return _page(b)
 
 
-@bp.get("/<int:report_id>")
+@bp.get("/<id:report_id>")
 def open_report(report_id: int):
     """A saved report, run for the person opening it (their scope, their fields)."""
     row = saved.get(current_user, report_id)
@@ -105,7 +107,7 @@ def _stored(row) -> d.ReportDef:
     data = row.definition
     try:
         return d.parse(current_user, data)
-    except ValidationFailed:
+    except (ValidationFailed, NotFound):
         return d.ReportDef(
             entity=data.get("entity", ""),
             groups=tuple(
@@ -159,14 +161,14 @@ def save_report():
             role_ids=_role_ids(form), report_id=report_id,
         )  # fmt: skip
     except ValidationFailed as exc:
-        b = builders.build(current_user, MultiDict(d.to_args(d.parse(current_user, data))))
+        b = builders.build(current_user, MultiDict(list(form.items(multi=True))))
         row = saved.get(current_user, report_id) if report_id else None
         return _page(b, report=row, status=400, form_errors=exc.errors)
     flash(_("The report is saved."), "success")
     return redirect(url_for("reports.open_report", report_id=row.id))
 
 
-@bp.post("/<int:report_id>/delete")
+@bp.post("/<id:report_id>/delete")
 def delete_report(report_id: int):
     saved.remove(current_user, report_id)
     flash(_("The report is deleted."), "success")

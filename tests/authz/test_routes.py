@@ -76,6 +76,7 @@ def _samples(world) -> dict:
         "request_id": 1,
         "rule_id": world.rule_id,
         "notification_id": 1,  # the token is refused first: whose it is does not matter
+        "report_id": 1,  # likewise
     }
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm.errors import ValidationFailed
+from crm.errors import NotFound, ValidationFailed
 from crm.reports import definition as d
 from crm.reports.engine import run
 from tests.reports.conftest import in_scope
@@ -133,7 +133,7 @@ def test_bad_input_is_a_message(app, sales):
         with pytest.raises(ValidationFailed) as e:
             d.parse(vic, {"entity": "deal", **data})
         assert key in e.value.errors, data
-    with pytest.raises(ValidationFailed) as e:
+    with pytest.raises(NotFound) as e:
         d.parse(vic, {"entity": "nope"})
     assert "entity" in e.value.errors
 
