@@ -14,6 +14,7 @@ from bench import (
     list_bench,
     load_bench,
     package_bench,
+    report_bench,
     schema_bench,
     search_bench,
 )
@@ -30,6 +31,7 @@ BENCHES = {
     "import": import_bench.main,
     "automation": bench_automation.main,
     "dedupe": dedupe_bench.main,
+    "report": report_bench.main,
 }
 
 

@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+from flask import g as request_state
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -191,7 +193,20 @@ def _add_up(defn: d.ReportDef, rows: list[tuple], width: int) -> tuple:
 
 
 def _labeller(user: Any, spec: EntitySpec, f: FieldSpec, g: d.Grouping, keys: set):
-    """A function writing the group keys of ``g`` in the reader's language."""
+    """A function writing the group keys of ``g`` in the reader's language (each key
+    written once: a grid repeats them)."""
+    write = _writer_of_keys(user, spec, f, g, keys)
+    memo: dict = {}
+
+    def label(k: Any) -> str:
+        if k not in memo:
+            memo[k] = write(k)
+        return memo[k]
+
+    return label
+
+
+def _writer_of_keys(user: Any, spec: EntitySpec, f: FieldSpec, g: d.Grouping, keys: set):
     empty = _("No owner") if g.field == "owner_id" else _("(empty)")
     if g.bucket:
         fm = l10n.current()
@@ -257,23 +272,32 @@ def _drill_pairs(user: Any, spec: EntitySpec, f: FieldSpec, g: d.Grouping, key: 
 def drill_url(spec: EntitySpec, defn: d.ReportDef, parts: list) -> str | None:
     """The entity's list (its built-in view: no saved view's filters) with the report's
     filters and ``parts`` (each group's filter; None when a group cannot be listed)."""
-    from crm.records.views.filters import list_url, url_values
-
     if any(p is None for p in parts):
         return None
-    pairs: list[tuple[str, str]] = [("view", "all")]
-    taken: set[str] = set()
-    for f in defn.filters:
-        key = f"f.{f.field}.{f.op}"
-        taken.add(key)
-        pairs += [(key, v) for v in url_values(f)]
+    base, pairs, taken = _drill_base(spec, defn)
+    pairs, taken = list(pairs), set(taken)
     for part in parts:
         names = {k for k, _v in part}
         if names & taken:
             return None  # the same filter twice would merge their values
         taken |= names
         pairs += part
-    return list_url(spec.key, pairs)
+    return f"{base}?{urlencode(pairs)}"
+
+
+def _drill_base(spec: EntitySpec, defn: d.ReportDef) -> tuple[str, tuple, frozenset]:
+    """The list's URL and the report's own filters as its arguments (once per run)."""
+    from crm.records.views.filters import url_values
+
+    memo = getattr(request_state, "_report_drill", None)
+    if memo is not None and memo[0] == (spec.key, defn.filters):
+        return memo[1]
+    pairs: list[tuple[str, str]] = [("view", "all")]
+    for f in defn.filters:
+        pairs += [(f"f.{f.field}.{f.op}", v) for v in url_values(f)]
+    found = (present.entity_urls(spec.key).list, tuple(pairs), frozenset(k for k, _v in pairs))
+    request_state._report_drill = ((spec.key, defn.filters), found)
+    return found
 
 
 # --- the run --------------------------------------------------------------------------------

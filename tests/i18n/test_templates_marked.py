@@ -49,6 +49,7 @@ CHECKED = (
     "templates/notifications",
     "templates/pools",
     "templates/automation",
+    "templates/reports",
 )
 
 # Text that is the same in every language, each with the reason.
