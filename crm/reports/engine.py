@@ -151,7 +151,7 @@ def _conditions(user: Any, spec: EntitySpec, defn: d.ReportDef) -> list:
     return listing.list_conditions(user, spec, request)
 
 
-def _read(query, n_groups: int, n_measures: int, cap: int | None = None) -> list[tuple]:
+def _read(query, cap: int | None = None) -> list[tuple]:
     if cap is not None:
         query = query.limit(cap + 1)
     rows = [tuple(r) for r in db.session.execute(query)]
@@ -334,13 +334,12 @@ def run(user: Any, defn: d.ReportDef) -> Result:
     width = len(groups)
     fields = tuple(_field(user, spec, g.field) for g in groups)
     conditions = _conditions(user, spec, defn)
-    raw = _read(_query(user, spec, defn, groups, conditions), width, len(defn.measures),
-                MAX_CELLS if width else None)  # fmt: skip
+    raw = _read(_query(user, spec, defn, groups, conditions), MAX_CELLS if width else None)
     additive = all(m.agg in ADDITIVE for m in defn.measures)
     if additive or not width:
         totals = _add_up(defn, raw, width) if width else (raw[0] if raw else ())
     else:
-        totals = _read(_query(user, spec, defn, (), conditions), 0, len(defn.measures))[0]
+        totals = _read(_query(user, spec, defn, (), conditions))[0]
     writers = tuple(_writer(spec, m) for m in defn.measures)
     labels = tuple(
         (str(d.AGGREGATE_LABELS["count"]) if m.field is None
@@ -385,7 +384,7 @@ def run(user: Any, defn: d.ReportDef) -> Result:
             sub = {k: _add_up(defn, rs, width) for k, rs in by_first.items()}
         else:
             query = _query(user, spec, defn, groups[:1], conditions)
-            sub = {r[0]: r[1:] for r in _read(query, 1, len(defn.measures))}
+            sub = {r[0]: r[1:] for r in _read(query)}
         for k, values in sub.items():
             result.subtotals[k] = Row(
                 keys=(k,), labels=(label_of[0](k),), values=tuple(values),

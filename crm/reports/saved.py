@@ -17,6 +17,7 @@ from crm.access import names, policy
 from crm.access.models import Role
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
+from crm.ids import MAX_ROW_ID, row_of
 from crm.reports import definition as d
 from crm.reports.models import ReportShare, SavedReport
 from crm.timeutil import utcnow
@@ -69,6 +70,8 @@ def visible_reports(user: Any) -> list[Listed]:
 def get(user: Any, report_id: int) -> SavedReport:
     """The saved report, when ``user`` may open it; ``NotFound`` otherwise (one answer for
     "does not exist" and "not yours": nothing is told)."""
+    if not 1 <= report_id <= MAX_ROW_ID:  # 32-bit keys: a larger id names no report
+        raise NotFound(_("There is no such report."))
     row = db.session.scalar(select(SavedReport).where(SavedReport.id == report_id, _visible(user)))
     if row is None or not policy.can(user, "read", row.entity_key):
         raise NotFound(_("There is no such report."))
@@ -116,7 +119,8 @@ def save(
         errors.setdefault("roles", []).append(
             _("Share with at most %(num)d roles.", num=MAX_SHARES)
         )
-    known = set(db.session.scalars(select(Role.id).where(Role.id.in_(wanted or [0]))))
+    storable = [r for r in wanted if 1 <= r <= MAX_ROW_ID]
+    known = set(db.session.scalars(select(Role.id).where(Role.id.in_(storable or [0]))))
     if set(wanted) - known:
         errors.setdefault("roles", []).append(_("Choose roles from the list."))
     if errors:
@@ -128,7 +132,7 @@ def save(
             row = SavedReport(owner_id=user.id, created_at=utcnow())
             db.session.add(row)
         else:
-            row = db.session.get(SavedReport, report_id)
+            row = row_of(SavedReport, report_id)
             if row is None or row.owner_id != user.id:
                 raise NotFound(_("There is no such report."))
         row.name, row.translations = name, cleaned
@@ -144,7 +148,7 @@ def save(
 def remove(user: Any, report_id: int) -> None:
     """Delete the report (its owner only; ``NotFound`` otherwise)."""
     with unit_of_work():
-        row = db.session.get(SavedReport, report_id)
+        row = row_of(SavedReport, report_id)
         if row is None or row.owner_id != user.id:
             raise NotFound(_("There is no such report."))
         db.session.execute(delete(ReportShare).where(ReportShare.report_id == report_id))

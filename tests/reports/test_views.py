@@ -178,6 +178,18 @@ def test_bad_input_is_a_message_not_a_500(login_as, sales, monkeypatch):
     assert r.status_code == 422
     assert "too many groups" in r.data.decode()
     assert c.get("/reports/99999999999999").status_code == 404
+    assert c.get("/reports/4294967296").status_code == 404
+    r = c.post(
+        "/reports/save",
+        data={
+            "entity": "deal",
+            "name": "x",
+            "role": "99999999999",
+            "report_id": "99999999999",
+            "csrf_token": c.csrf_token(),
+        },
+    )
+    assert r.status_code in (400, 404)
     r = c.post("/reports/save", data={"entity": "deal", "name": "", "csrf_token": c.csrf_token()})
     assert r.status_code == 400 and "Give the report a name." in r.data.decode()
 
@@ -186,3 +198,15 @@ def test_ten_thousand_years_by_day_is_the_right_numbers(login_as, sales):
     c = login_as(sales["p"]["vic"])
     r = c.get(builder_url(g1="met", b1="day", f__met__between=["0001-01-01", "9999-12-31"]))
     assert r.status_code == 200
+
+
+def test_drill_down_by_the_owners_department_and_in_a_funnel(login_as, sales):
+    c = login_as(sales["p"]["vic"])
+    r = c.get(builder_url(g1="@department", chart="funnel"))
+    assert r.status_code == 200
+    body = r.data.decode()
+    assert "<svg" in body and "Sales East" in body
+    urls = re.findall(r'<a href="(/r/deal/\?[^"]+)">([0-9,]+)</a>', body)
+    assert len(urls) >= 3  # three departments and the total (no department: no link)
+    for href, n in urls:
+        assert len(listed(c, html.unescape(href))) == int(n.replace(",", ""))
