@@ -86,15 +86,17 @@ def _offset_sql(column: str, zone: str) -> str:
     return _offset_case(column, changes, 0, len(changes) - 1)
 
 
-def local_sqlite(col: Any, zone: str):
-    """SQLite: ``col`` (naive UTC text) as wall-clock text of ``zone``."""
+def offset_sqlite(col: Any, zone: str) -> list:
+    """SQLite: the date-function modifiers that turn ``col`` (naive UTC text) into the
+    wall-clock time of ``zone`` (none for a zone always at UTC). Given to ``strftime``
+    itself, they cost no second parse of the moment."""
     changes = transitions(zone)
     if len(changes) == 1 and changes[0][1] == 0:
-        return col
+        return []
     if not SAFE_NAME.fullmatch(col.table.name) or not SAFE_NAME.fullmatch(col.name):
         raise ValueError(f"unexpected column {col.table.name}.{col.name}")
     column = f'"{col.table.name}"."{col.name}"'
-    return func.datetime(col, literal_column(_offset_sql(column, zone)))
+    return [literal_column(_offset_sql(column, zone))]
 
 
 def key_sql(col: Any, bucket: str, dialect: str, *, moment: bool, zone: str):
@@ -112,17 +114,21 @@ def key_sql(col: Any, bucket: str, dialect: str, *, moment: bool, zone: str):
         if bucket == "week":
             local = func.date_trunc("week", local)
         return func.to_char(local, fmt)
-    local = local_sqlite(col, zone) if moment else col
+    mods = offset_sqlite(col, zone) if moment else []
     if bucket == "day":
-        return func.strftime("%Y-%m-%d", local)
+        return func.strftime("%Y-%m-%d", col, *mods)
     if bucket == "week":
-        return func.date(local, "-6 days", "weekday 1")
+        return func.date(col, *mods, "-6 days", "weekday 1")
     if bucket == "month":
-        return func.strftime("%Y-%m", local)
+        return func.strftime("%Y-%m", col, *mods)
     if bucket == "quarter":
-        month = cast(func.strftime("%m", local), Integer)
-        return func.strftime("%Y", local) + "-Q" + cast((month + 2).self_group().op("/")(3), String)
-    return func.strftime("%Y", local)
+        month = cast(func.strftime("%m", col, *mods), Integer)
+        return (
+            func.strftime("%Y", col, *mods)
+            + "-Q"
+            + cast((month + 2).self_group().op("/")(3), String)
+        )
+    return func.strftime("%Y", col, *mods)
 
 
 def span(key: str, bucket: str) -> tuple[date, date] | None:

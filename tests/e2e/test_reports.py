@@ -100,6 +100,7 @@ def test_build_save_and_drill_down(live_server, page):
     # drill down from a cell of the grid: its list holds exactly the cell's records
     page.goto(url + "/reports/")
     page.get_by_role("link", name="Amount by status and quarter").click()
+    page.wait_for_url(re.compile(r".*/reports/\d+$"))
     _choose(page, "Measure 1", "Count")
     cell = page.locator("table.pivot tbody td.num a").first
     n = int(cell.inner_text())
