@@ -303,9 +303,16 @@ def _drill_base(spec: EntitySpec, defn: d.ReportDef) -> tuple[str, tuple, frozen
 # --- the run --------------------------------------------------------------------------------
 
 
-def _order(defn: d.ReportDef, keys: list, value_of: Mapping) -> list:
+def _order(defn: d.ReportDef, keys: list, value_of: Mapping, f: FieldSpec | None = None) -> list:
+    """Group keys in the report's order: by the first measure, or by the keys themselves:
+    a field's choices (a picklist, the stages of a pipeline: a funnel) in their own order,
+    other values as they sort; empty last."""
+    rank = {c.key: n for n, c in enumerate(f.choices)} if f is not None and f.choices else {}
+
     def natural(k: Any):
-        return (k is None, k if k is not None else 0)
+        if k is None:
+            return (True, 0, 0)
+        return (False, rank.get(k, len(rank)), k) if rank else (False, 0, k)
 
     if defn.sort == "measure":
 
@@ -393,10 +400,10 @@ def run(user: Any, defn: d.ReportDef) -> Result:
             first[k] = tuple(values)
         seconds = {r[1] for r in raw}
         result.second_keys = _order(
-            d.ReportDef(defn.entity), list(seconds), {}
+            d.ReportDef(defn.entity), list(seconds), {}, fields[1]
         )  # columns in their natural order
         result.second_labels = {k: label_of[1](k) for k in seconds}
-    ordered = _order(defn, list(first), first)
+    ordered = _order(defn, list(first), first, fields[0])
     result.hidden_groups = max(0, len(ordered) - defn.limit)
     result.first_keys = ordered[: defn.limit]
     position = {k: n for n, k in enumerate(result.first_keys)}

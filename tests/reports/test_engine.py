@@ -169,3 +169,10 @@ def test_limit_and_sort_by_measure(app, sales):
     assert result.first_keys == best
     assert [r.keys[0] for r in result.shown_rows] == best
     assert result.hidden_groups == len(sums) - 2
+
+
+def test_choices_keep_their_own_order(app, sales):
+    result = report(sales["p"]["vic"], groups=["status"], sort="group")
+    assert result.first_keys == ["open", "won", "lost", None]
+    result = report(sales["p"]["vic"], groups=["status"], sort="group", direction="desc")
+    assert result.first_keys == ["lost", "won", "open", None]
