@@ -8,6 +8,10 @@ import csv
 import io
 from urllib.parse import urlencode
 
+from sqlalchemy import delete, select
+
+from crm.extensions import db
+from crm.reports.models import ReportShare, SavedReport
 from tests.authz import declare as d
 from tests.authz import oracle
 from tests.authz.harness import Run
@@ -43,3 +47,75 @@ def probe_reports(run: Run, entity: str) -> None:
     if oracle.field_access(run.actor, entity, "secret") == d.HIDDEN:
         f = run.get(f"/reports/new?{counted}&f.secret.contains=a", hx=True)
         run.case("reports.builder[hidden filter]", entity, "secret", False, f.status_code != 400)
+
+
+PROBE_NAME = "authz probe report"
+
+
+def _stored() -> dict[int, int | None]:
+    """{report id: owner id} of every saved report."""
+    db.session.rollback()
+    rows = dict(db.session.execute(select(SavedReport.id, SavedReport.owner_id)).all())
+    db.session.rollback()
+    return rows
+
+
+def _clear() -> None:
+    db.session.rollback()
+    db.session.execute(delete(ReportShare))
+    db.session.execute(delete(SavedReport))
+    db.session.commit()
+
+
+def probe_saved_reports(run: Run) -> None:
+    """Saved reports: the list shows one's own (and those shared with one's roles), another's
+    private report is a 404 to open or delete (nothing changed); one saves and deletes one's
+    own, on an entity one may read (another entity: a 404, nothing stored)."""
+    a, w = run.actor, run.world
+    other = next(x for x in d.ACTORS if x != a)
+    _clear()
+    theirs = SavedReport(name=PROBE_NAME, translations={}, entity_key="account",
+                         definition={"entity": "account"}, owner_id=w.ids[other])  # fmt: skip
+    db.session.add(theirs)
+    db.session.commit()
+    theirs_id = theirs.id
+    r = run.get("/reports/")
+    if run.read_case("reports.report_list", "-", "-", True, r):
+        run.case("reports.report_list[own only]", "-", "another's", False,
+                 PROBE_NAME in r.data.decode())  # fmt: skip
+    status = run.get(f"/reports/{theirs_id}").status_code
+    run.case("reports.open_report", "-", "another's", False,
+             False if status == 404 else None, f"(HTTP {status})")  # fmt: skip
+    before = _stored()
+    status = run.post(f"/reports/{theirs_id}/delete").status_code
+    unchanged = status == 404 and _stored() == before
+    run.case("reports.delete_report", "-", "another's", False,
+             False if unchanged else None, f"(HTTP {status})")  # fmt: skip
+    before = _stored()
+    status = run.post("/reports/save", {"entity": "account", "m": "count:", "name": "Mine",
+                                        "report_id": str(theirs_id)}).status_code  # fmt: skip
+    unchanged = status in (400, 404) and _stored() == before
+    run.case("reports.save_report", "-", "another's", False,
+             False if unchanged else None, f"(HTTP {status})")  # fmt: skip
+    readable = [e for e in d.ENTITY_ORDER if oracle.may_entity(a, e, "read")]
+    entity = readable[0] if readable else "account"
+    before = _stored()
+    status = run.post(
+        "/reports/save", {"entity": entity, "m": "count:", "name": "Mine"}
+    ).status_code
+    after = _stored()
+    mine = [rid for rid, owner in after.items() if owner == w.ids[a]]
+    if not readable:
+        unchanged = status in (400, 404) and after == before
+        run.case("reports.save_report", entity, "own", False,
+                 False if unchanged else None, f"(HTTP {status})")  # fmt: skip
+        _clear()
+        return
+    run.case("reports.save_report", entity, "own", True, status == 303 and len(mine) == 1,
+             f"(HTTP {status})")  # fmt: skip
+    if mine:
+        run.read_case("reports.open_report", entity, "own", True, run.get(f"/reports/{mine[0]}"))
+        status = run.post(f"/reports/{mine[0]}/delete").status_code
+        run.case("reports.delete_report", entity, "own", True,
+                 status == 303 and mine[0] not in _stored(), f"(HTTP {status})")  # fmt: skip
+    _clear()
