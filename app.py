@@ -76,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from crm.pipelines import views as pipeline_views
     from crm.pools import views as pool_views
     from crm.records import views as records_views
+    from crm.reports import views as report_views
     from crm.web import register_web, templating
     from crm.web.views import bp as web_bp
     from crm.webhooks import register as register_webhooks
@@ -102,5 +103,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     dedupe_views.register(app)
     analytics_views.register(app)
     adoption_views.register(app)
+    report_views.register(app)
     register_cli(app)
     return app

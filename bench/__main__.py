@@ -16,6 +16,7 @@ from bench import (
     load_bench,
     package_bench,
     pool_bench,
+    report_bench,
     schema_bench,
     search_bench,
 )
@@ -34,6 +35,7 @@ BENCHES = {
     "dedupe": dedupe_bench.main,
     "home": home_bench.main,
     "pool": pool_bench.main,
+    "report": report_bench.main,
 }
 
 

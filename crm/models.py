@@ -19,4 +19,5 @@ def import_all() -> None:
     import crm.pipelines.models
     import crm.pools.models
     import crm.records.models
+    import crm.reports.models
     import crm.webhooks.models  # noqa: F401

@@ -56,6 +56,7 @@ from tests.authz.probes_records import (
     probe_sharing,
     probe_stage_move,
 )
+from tests.authz.probes_reports import probe_reports
 from tests.authz.probes_tasks import probe_activity_log, probe_task_add, probe_task_state
 from tests.authz.probes_webhooks import webhook_rows
 from tests.authz.world import World
@@ -235,6 +236,11 @@ RECORD_ROUTES: dict[str, Route] = {
     "pools.claim_many": _r("POST", probe_pool_claim_many),
     # The home page's per-entity block (count and recent records): a runtime read route.
     "web.home_entity": _r("GET", probe_home_entity),
+    # Reports (issue 19): counts and sums of the records one may read; an entity one may
+    # not read is a 404, a hidden field a 400 (tests/authz/probes_reports.py).
+    "reports.builder": _r("GET", probe_reports, note="scope and field rights"),
+    "reports.export_csv": _r("GET", probe_reports),
+    "reports.export_xlsx": _r("GET", probe_reports),
 }
 OTHER_ROUTES: dict[str, Route] = {
     "web.home": _r("GET", note="nav shows readable entities"),
@@ -279,6 +285,12 @@ OTHER_ROUTES: dict[str, Route] = {
     "analytics.tile_delete": _r("POST", note="owner; a role's with configure"),
     "analytics.tile_order": _r("POST", note="owner; a role's with configure"),
     "analytics.tile_body": _r("GET", note="visible dashboard; viewer's own scope"),
+    # Saved reports: one's own and those shared with one's roles; anything else a 404;
+    # only the owner saves over or deletes one (tests/reports/test_views.py).
+    "reports.report_list": _r("GET", note="own and shared with one's roles"),
+    "reports.open_report": _r("GET", note="owner or a role it is shared with, else 404"),
+    "reports.save_report": _r("POST", note="own new report, or over one's own, else 404"),
+    "reports.delete_report": _r("POST", note="owner only, else 404"),
 }
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.

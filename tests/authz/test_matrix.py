@@ -21,6 +21,7 @@ from tests.authz import (
     probes_golive,
     probes_lists,
     probes_notifications,
+    probes_reports,
     probes_tasks,
     probes_webhooks,
     routes,
@@ -76,6 +77,7 @@ def test_matrix_home_and_administration_gates(world, actor, record_property):
     probes_notifications.probe_notifications(run)
     probes_notifications.probe_outbox(run)
     probes_analytics.probe_analytics(run)
+    probes_reports.probe_saved_reports(run)
     for rule in world.app.url_map.iter_rules():
         right = routes.ADMIN_BLUEPRINTS.get(rule.endpoint.split(".")[0])
         if right:

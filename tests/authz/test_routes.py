@@ -79,6 +79,7 @@ def _samples(world) -> dict:
         "notification_id": 1,  # the token is refused first: whose it is does not matter
         "dashboard_id": 1,  # analytics dashboards and tiles: the token is refused first
         "tile_id": 1,
+        "report_id": 1,  # likewise
     }
 
 

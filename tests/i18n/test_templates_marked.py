@@ -52,6 +52,7 @@ CHECKED = (
     "templates/automation",
     "templates/dedupe",
     "templates/analytics",
+    "templates/reports",
 )
 
 # Text that is the same in every language, each with the reason.

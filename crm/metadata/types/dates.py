@@ -210,7 +210,7 @@ def _one(value: Any) -> Any:
 
 def _day_span(spec: FieldSpec, value: Any, fm: Formats) -> tuple[Any, Any]:
     d = read_date(spec, _one(value), fm)
-    return d, d + timedelta(days=1)
+    return d, (d + timedelta(days=1) if d < date.max else None)  # None: no end (9999-12-31)
 
 
 def _is_day(value: Any, fm: Formats) -> date | None:
@@ -230,7 +230,17 @@ def _moment_span(spec: FieldSpec, value: Any, fm: Formats) -> tuple[Any, Any]:
     raw = _one(value)
     day = _is_day(raw, fm)
     if day is not None:
-        return timeutil.day_span(day, day + timedelta(days=1), fm.zone)
+        # The first and last days a date can be have no moment before or after them in
+        # some zones: the span is then open at that end (None).
+        try:
+            start = timeutil.day_start(day, fm.zone)
+        except OverflowError:
+            start = None
+        try:
+            end = timeutil.day_start(day + timedelta(days=1), fm.zone)
+        except OverflowError:
+            end = None
+        return start, end
     moment = read_moment(spec, raw, fm)
     return moment, moment + timedelta(microseconds=1)
 
@@ -252,17 +262,20 @@ def _date_filter(span, moments: bool):
         if op == "between":
             low, high = pair(value)
             parts = []
-            if not blank(low):
+            if not blank(low) and span(spec, low, fm)[0] is not None:
                 parts.append(col >= span(spec, low, fm)[0])
-            if not blank(high):
+            if not blank(high) and span(spec, high, fm)[1] is not None:
                 parts.append(col < span(spec, high, fm)[1])
-            return sa.and_(*parts)
+            return sa.and_(sa.true(), *parts)
         start, end = span(spec, value, fm)
         if op == "before":
-            return col < start
+            return col < start if start is not None else sa.false()
         if op == "after":
-            return col >= end
-        return sa.and_(col >= start, col < end)
+            return col >= end if end is not None else sa.false()
+        return sa.and_(
+            col >= start if start is not None else col.is_not(None),
+            col < end if end is not None else sa.true(),
+        )
 
     return build
 

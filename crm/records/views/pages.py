@@ -55,6 +55,8 @@ def _layout_fields(spec, *, quick: bool = False):
 def _list_args(available=None):
     """The list view the user chose (``?view=``), else their default. ``available`` (the
     views already read for the page) saves a query."""
+    if request.args.get("view") == "all":  # the built-in view: no saved filters (a drill-down)
+        return list_views.builtin_view(specs.current().entity(request.view_args["key"]))
     view_id = optional_id(request.args.get("view"), what="list view", field="view")
     if view_id:
         return list_views.get_view(view_id, current_user.id)
