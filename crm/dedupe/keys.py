@@ -29,6 +29,7 @@ from crm.jobs.registry import handler
 from crm.metadata import specs
 from crm.metadata.spec import EntitySpec
 from crm.records.query import table_of
+from crm.schema import stats
 
 BATCH = 2000
 KIND = "dedupe.rebuild"
@@ -178,6 +179,8 @@ def rebuild(
             written += _rebuild_rule(rule, region, report, batch)
         else:
             db.session.execute(delete(DedupeKey).where(DedupeKey.rule_key == rule.key))
+    if written > stats.BULK_ROWS:
+        refresh_statistics()
     return written
 
 
@@ -234,4 +237,14 @@ def run_rebuild(ctx: Any) -> dict[str, Any]:
     )
     if position is not None:
         outbox.enqueue(KIND, {"rule": rule_key, "at": list(position)}, user_id=ctx.user_id)
+    elif done["records"] > stats.BULK_ROWS:
+        refresh_statistics()
     return {"keys": written, "records": done["records"], "more": position is not None}
+
+
+def refresh_statistics() -> None:
+    """Analyze the key table after a rebuild wrote many keys (in the caller's transaction):
+    on PostgreSQL, statistics taken while the table was empty make the planner scan the
+    whole table for a live check instead of using its index (0.4 s a check at 1,000,000
+    records, against ~2 ms)."""
+    stats.refresh_statistics([DedupeKey.__tablename__])
