@@ -15,10 +15,13 @@ from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 
 from crm.analytics.adoption import Evaluation
+from crm.pipelines.rules import stage_name
 
 LOW_ACTIVITIES = 1.0  # activities per person per week below which a group "logs almost none"
 LOW_ACTIVE = 0.5  # share of a group's people active below which it is named
 LOW_FILL = 0.3  # fill rate below which a field is named
+LOW_GATE_FILL = 0.9  # fill rate of a field a stage requires, at or past it, to be named
+NO_ACTIVITY = 0.5  # share of records without any activity above which it is named
 MOST = 6  # sentences shown
 
 
@@ -92,6 +95,20 @@ def sentences(ev: Evaluation) -> list[str]:
                     ),
                 )
             )
+        if c.records and c.rate(c.without_activity) > NO_ACTIVITY:
+            found.append(
+                Sentence(
+                    0.7 * c.rate(c.without_activity),
+                    ngettext(
+                        "%(count)s of %(entities)s has no activity at all.",
+                        "%(count)s of %(entities)s have no activity at all.",
+                        c.without_activity,
+                        count=format_decimal(c.without_activity),
+                        entities=c.spec.label_plural.lower(),
+                    ),
+                )
+            )
+    found += _gates(ev) + _effects(ev)
     for u in ev.used:
         if u.kind == "pipeline" and not u.uses:
             found.append(
@@ -117,6 +134,71 @@ def sentences(ev: Evaluation) -> list[str]:
         )
     found.sort(key=lambda s: -s.severity)
     return [s.text for s in found[:MOST]]
+
+
+def _gates(ev: Evaluation) -> list[Sentence]:
+    """A stage's required field missing on records at or past that stage."""
+    found = []
+    for g in ev.gates:
+        if not g.records:
+            continue
+        for f, n in g.fill:
+            rate = g.rate(n)
+            if rate < LOW_GATE_FILL:
+                found.append(
+                    Sentence(
+                        0.85 * (1 - rate),
+                        _(
+                            "Only %(pct)s of %(entities)s at or past the %(stage)s stage have "
+                            "the %(field)s field it requires.",
+                            pct=_pct(rate),
+                            entities=g.spec.label_plural.lower(),
+                            stage=stage_name(g.stage),
+                            field=f.label,
+                        ),
+                    )
+                )
+    return found
+
+
+def _effects(ev: Evaluation) -> list[Sentence]:
+    """Departments whose win rate fell, or whose deals took longer to win, after go-live."""
+    found = []
+    for e in ev.effects:
+        for d in e.departments:
+            if d.hidden or d.department_id is None:
+                continue
+            before, after = d.win_rate("before"), d.win_rate("after")
+            if before is not None and after is not None and after < before:
+                found.append(
+                    Sentence(
+                        0.4 + 0.6 * (before - after),
+                        _(
+                            "In %(department)s, the win rate of the %(pipeline)s pipeline fell "
+                            "from %(before)s before go-live to %(after)s after.",
+                            department=d.department,
+                            pipeline=e.pipeline,
+                            before=_pct(before),
+                            after=_pct(after),
+                        ),
+                    )
+                )
+            slow, fast = d.cycle_days.get("after"), d.cycle_days.get("before")
+            if slow is not None and fast is not None and slow > fast:
+                found.append(
+                    Sentence(
+                        0.3 + 0.5 * min(1.0, (slow - fast) / max(fast, 1.0)),
+                        _(
+                            "In %(department)s, deals of the %(pipeline)s pipeline took "
+                            "%(after)s days to win after go-live, against %(before)s before.",
+                            department=d.department,
+                            pipeline=e.pipeline,
+                            after=format_decimal(round(slow, 1)),
+                            before=format_decimal(round(fast, 1)),
+                        ),
+                    )
+                )
+    return found
 
 
 def to_csv(ev: Evaluation) -> str:
@@ -156,6 +238,26 @@ def to_csv(ev: Evaluation) -> str:
             w.writerow(
                 ["effect", subject, "median_cycle_days", "" if days is None else f"{days:.1f}"]
             )
+            for d in e.departments:
+                if d.hidden:
+                    continue
+                subject = f"{e.spec.key}:{_safe(e.pipeline)}:{_safe(d.department or '')}:{side}"
+                w.writerow(["department_effect", subject, "closed", d.closed.get(side, 0)])
+                w.writerow(["department_effect", subject, "won", d.won.get(side, 0)])
+                days = d.cycle_days.get(side)
+                w.writerow(
+                    [
+                        "department_effect",
+                        subject,
+                        "median_cycle_days",
+                        "" if days is None else f"{days:.1f}",
+                    ]
+                )
+    for g in ev.gates:
+        subject = f"{g.spec.key}:{_safe(g.pipeline)}:{g.stage.key}"
+        w.writerow(["stage_gate", subject, "records", g.records])
+        for f, n in g.fill:
+            w.writerow(["stage_gate", f"{subject}.{f.key}", "filled", n])
     return out.getvalue()
 
 

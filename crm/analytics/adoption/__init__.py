@@ -17,14 +17,19 @@ module gathers them into one ``Evaluation``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 
 from crm.access.models import User
 from crm.analytics.adoption.breadth import Group, Week, breadth, frequency
-from crm.analytics.adoption.completeness import Completeness, completeness
+from crm.analytics.adoption.completeness import (
+    Completeness,
+    GateFill,
+    completeness,
+    gate_completeness,
+)
 from crm.analytics.adoption.depth import Used, depth
 from crm.analytics.adoption.effect import Effect, effect
 from crm.analytics.adoption.period import (
@@ -44,6 +49,7 @@ __all__ = [
     "Completeness",
     "Effect",
     "Evaluation",
+    "GateFill",
     "Group",
     "Period",
     "Used",
@@ -55,6 +61,7 @@ __all__ = [
     "effect",
     "evaluate",
     "frequency",
+    "gate_completeness",
     "period_from",
 ]
 
@@ -70,6 +77,7 @@ class Evaluation:
     effects: list[Effect]
     never_signed_in: int
     people: int
+    gates: list[GateFill] = field(default_factory=list)
 
 
 def evaluate(reader: Any, period: Period) -> Evaluation:
@@ -93,4 +101,5 @@ def evaluate(reader: Any, period: Period) -> Evaluation:
         effect(reader, period),
         int(never or 0),
         int(people or 0),
+        gate_completeness(reader),
     )
