@@ -189,9 +189,11 @@ def _effects(ev: Evaluation) -> list[Sentence]:
                     Sentence(
                         0.3 + 0.5 * min(1.0, (slow - fast) / max(fast, 1.0)),
                         _(
-                            "In %(department)s, deals of the %(pipeline)s pipeline took "
-                            "%(after)s days to win after go-live, against %(before)s before.",
+                            "In %(department)s, %(entities)s of the %(pipeline)s pipeline "
+                            "took %(after)s days to be won after go-live, against %(before)s "
+                            "before.",
                             department=d.department,
+                            entities=e.spec.label_plural.lower(),
                             pipeline=e.pipeline,
                             after=format_decimal(round(slow, 1)),
                             before=format_decimal(round(fast, 1)),
