@@ -27,6 +27,7 @@ MOST = 6  # sentences shown
 
 @dataclass(frozen=True)
 class Sentence:
+    kind: str  # what it is about: the first of each kind is told before a second of any
     severity: float
     text: str
 
@@ -46,6 +47,7 @@ def sentences(ev: Evaluation) -> list[str]:
         if per_week < LOW_ACTIVITIES:
             found.append(
                 Sentence(
+                    "activities",
                     1 - per_week / LOW_ACTIVITIES,
                     _(
                         "%(department)s logs almost no activities (%(num)s per person per week).",
@@ -57,6 +59,7 @@ def sentences(ev: Evaluation) -> list[str]:
         if g.share is not None and g.share < LOW_ACTIVE:
             found.append(
                 Sentence(
+                    "share",
                     1 - g.share,
                     _(
                         "Only %(pct)s of %(department)s used the CRM in this period.",
@@ -73,6 +76,7 @@ def sentences(ev: Evaluation) -> list[str]:
             if rate < LOW_FILL:
                 found.append(
                     Sentence(
+                        "fill",
                         0.9 * (1 - rate),
                         _(
                             "The %(field)s field is filled in %(pct)s of %(entities)s.",
@@ -85,6 +89,7 @@ def sentences(ev: Evaluation) -> list[str]:
         if c.without_owner:
             found.append(
                 Sentence(
+                    "owner",
                     0.8 * c.rate(c.without_owner),
                     ngettext(
                         "%(count)s of %(entities)s has no owner.",
@@ -98,6 +103,7 @@ def sentences(ev: Evaluation) -> list[str]:
         if c.records and c.rate(c.without_activity) > NO_ACTIVITY:
             found.append(
                 Sentence(
+                    "no_activity",
                     0.7 * c.rate(c.without_activity),
                     ngettext(
                         "%(count)s of %(entities)s has no activity at all.",
@@ -113,6 +119,7 @@ def sentences(ev: Evaluation) -> list[str]:
         if u.kind == "pipeline" and not u.uses:
             found.append(
                 Sentence(
+                    "pipeline",
                     0.6,
                     _(
                         "Nobody moved a record through the %(pipeline)s pipeline in this period.",
@@ -123,6 +130,7 @@ def sentences(ev: Evaluation) -> list[str]:
     if ev.never_signed_in and ev.people:
         found.append(
             Sentence(
+                "never",
                 ev.never_signed_in / ev.people,
                 ngettext(
                     "%(count)s person has never signed in.",
@@ -132,8 +140,20 @@ def sentences(ev: Evaluation) -> list[str]:
                 ),
             )
         )
-    found.sort(key=lambda s: -s.severity)
-    return [s.text for s in found[:MOST]]
+    return [s.text for s in _weakest(found)]
+
+
+def _weakest(found: list[Sentence]) -> list[Sentence]:
+    """The ``MOST`` worst sentences, worst first, the worst of each kind before any
+    second of a kind (three departments logging few activities do not crowd out an
+    empty required field)."""
+    found = sorted(found, key=lambda s: -s.severity)
+    seen: set[str] = set()
+    lead, rest = [], []
+    for s in found:
+        (rest if s.kind in seen else lead).append(s)
+        seen.add(s.kind)
+    return sorted((lead + rest)[:MOST], key=lambda s: -s.severity)
 
 
 def _gates(ev: Evaluation) -> list[Sentence]:
@@ -147,6 +167,7 @@ def _gates(ev: Evaluation) -> list[Sentence]:
             if rate < LOW_GATE_FILL:
                 found.append(
                     Sentence(
+                        "gate",
                         0.85 * (1 - rate),
                         _(
                             "Only %(pct)s of %(entities)s at or past the %(stage)s stage have "
@@ -172,6 +193,7 @@ def _effects(ev: Evaluation) -> list[Sentence]:
             if before is not None and after is not None and after < before:
                 found.append(
                     Sentence(
+                        "win_rate",
                         0.4 + 0.6 * (before - after),
                         _(
                             "In %(department)s, the win rate of the %(pipeline)s pipeline fell "
@@ -187,6 +209,7 @@ def _effects(ev: Evaluation) -> list[Sentence]:
             if slow is not None and fast is not None and slow > fast:
                 found.append(
                     Sentence(
+                        "cycle",
                         0.3 + 0.5 * min(1.0, (slow - fast) / max(fast, 1.0)),
                         _(
                             "In %(department)s, %(entities)s of the %(pipeline)s pipeline "

@@ -228,3 +228,12 @@ def test_new_sentences_in_the_readers_language(scripted, locale, words):
         ev = adoption.evaluate(world.admin, _period())
         said = " ".join(s.text for s in summary._effects(ev))
     assert words in said
+
+
+def test_summary_tells_the_worst_of_each_kind_first(scripted):
+    world, _, _ = scripted
+    said = summary.sentences(adoption.evaluate(world.admin, _period()))
+    # Care's and Sales' few activities and shares would fill the list on severity alone
+    assert any(s.startswith("Only 0% of deals at or past the") for s in said), said
+    assert any(s.startswith("In Sales, ") for s in said), said
+    assert sum(1 for s in said if "logs almost no activities" in s) <= 1
