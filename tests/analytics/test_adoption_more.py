@@ -184,6 +184,8 @@ def test_a_hidden_gate_field_is_not_shown(scripted):
     gates = adoption.gate_completeness(reader)
     assert gates and all(f.key != "close_date" for g in gates for f, _ in g.fill)
     assert "close_date" not in summary.to_csv(adoption.evaluate(reader, _period()))
+    make_role("NoStage", {("*", "read"): P.ALL}, fields={("deal", "stage"): "hidden"})
+    assert adoption.gate_completeness(make_user("nostage@example.com", roles=("NoStage",))) == []
 
 
 def test_summary_names_the_new_weak_spots(scripted):

@@ -109,6 +109,8 @@ def gate_completeness(reader: Any) -> list[GateFill]:
             for f in policy.visible_fields(reader, spec, "read")
             if f.key in table.c and not f.archived
         }
+        if STAGE_FIELD not in visible or PIPELINE_FIELD not in visible:
+            continue  # counts per stage would tell what the reader may not read
         for p in found.active:
             for stage in p.active_stages:
                 fields = [visible[k] for k in gate_of(spec, stage) if k in visible]
