@@ -15,15 +15,19 @@ from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 
 from crm.analytics.adoption import Evaluation
+from crm.pipelines.rules import stage_name
 
 LOW_ACTIVITIES = 1.0  # activities per person per week below which a group "logs almost none"
 LOW_ACTIVE = 0.5  # share of a group's people active below which it is named
 LOW_FILL = 0.3  # fill rate below which a field is named
+LOW_GATE_FILL = 0.9  # fill rate of a field a stage requires, at or past it, to be named
+NO_ACTIVITY = 0.5  # share of records without any activity above which it is named
 MOST = 6  # sentences shown
 
 
 @dataclass(frozen=True)
 class Sentence:
+    kind: str  # what it is about: the first of each kind is told before a second of any
     severity: float
     text: str
 
@@ -43,6 +47,7 @@ def sentences(ev: Evaluation) -> list[str]:
         if per_week < LOW_ACTIVITIES:
             found.append(
                 Sentence(
+                    "activities",
                     1 - per_week / LOW_ACTIVITIES,
                     _(
                         "%(department)s logs almost no activities (%(num)s per person per week).",
@@ -54,6 +59,7 @@ def sentences(ev: Evaluation) -> list[str]:
         if g.share is not None and g.share < LOW_ACTIVE:
             found.append(
                 Sentence(
+                    "share",
                     1 - g.share,
                     _(
                         "Only %(pct)s of %(department)s used the CRM in this period.",
@@ -70,6 +76,7 @@ def sentences(ev: Evaluation) -> list[str]:
             if rate < LOW_FILL:
                 found.append(
                     Sentence(
+                        "fill",
                         0.9 * (1 - rate),
                         _(
                             "The %(field)s field is filled in %(pct)s of %(entities)s.",
@@ -82,6 +89,7 @@ def sentences(ev: Evaluation) -> list[str]:
         if c.without_owner:
             found.append(
                 Sentence(
+                    "owner",
                     0.8 * c.rate(c.without_owner),
                     ngettext(
                         "%(count)s of %(entities)s has no owner.",
@@ -92,10 +100,26 @@ def sentences(ev: Evaluation) -> list[str]:
                     ),
                 )
             )
+        if c.records and c.rate(c.without_activity) > NO_ACTIVITY:
+            found.append(
+                Sentence(
+                    "no_activity",
+                    0.7 * c.rate(c.without_activity),
+                    ngettext(
+                        "%(count)s of %(entities)s has no activity at all.",
+                        "%(count)s of %(entities)s have no activity at all.",
+                        c.without_activity,
+                        count=format_decimal(c.without_activity),
+                        entities=c.spec.label_plural.lower(),
+                    ),
+                )
+            )
+    found += _gates(ev) + _effects(ev)
     for u in ev.used:
         if u.kind == "pipeline" and not u.uses:
             found.append(
                 Sentence(
+                    "pipeline",
                     0.6,
                     _(
                         "Nobody moved a record through the %(pipeline)s pipeline in this period.",
@@ -106,6 +130,7 @@ def sentences(ev: Evaluation) -> list[str]:
     if ev.never_signed_in and ev.people:
         found.append(
             Sentence(
+                "never",
                 ev.never_signed_in / ev.people,
                 ngettext(
                     "%(count)s person has never signed in.",
@@ -115,8 +140,90 @@ def sentences(ev: Evaluation) -> list[str]:
                 ),
             )
         )
-    found.sort(key=lambda s: -s.severity)
-    return [s.text for s in found[:MOST]]
+    return [s.text for s in _weakest(found)]
+
+
+def _weakest(found: list[Sentence]) -> list[Sentence]:
+    """The ``MOST`` worst sentences, worst first, the worst of each kind before any
+    second of a kind (three departments logging few activities do not crowd out an
+    empty required field)."""
+    found = sorted(found, key=lambda s: -s.severity)
+    seen: set[str] = set()
+    lead, rest = [], []
+    for s in found:
+        (rest if s.kind in seen else lead).append(s)
+        seen.add(s.kind)
+    return sorted((lead + rest)[:MOST], key=lambda s: -s.severity)
+
+
+def _gates(ev: Evaluation) -> list[Sentence]:
+    """A stage's required field missing on records at or past that stage."""
+    found = []
+    for g in ev.gates:
+        if not g.records:
+            continue
+        for f, n in g.fill:
+            rate = g.rate(n)
+            if rate < LOW_GATE_FILL:
+                found.append(
+                    Sentence(
+                        "gate",
+                        0.85 * (1 - rate),
+                        _(
+                            "Only %(pct)s of %(entities)s at or past the %(stage)s stage have "
+                            "the %(field)s field it requires.",
+                            pct=_pct(rate),
+                            entities=g.spec.label_plural.lower(),
+                            stage=stage_name(g.stage),
+                            field=f.label,
+                        ),
+                    )
+                )
+    return found
+
+
+def _effects(ev: Evaluation) -> list[Sentence]:
+    """Departments whose win rate fell, or whose deals took longer to win, after go-live."""
+    found = []
+    for e in ev.effects:
+        for d in e.departments:
+            if d.hidden or d.department_id is None:
+                continue
+            before, after = d.win_rate("before"), d.win_rate("after")
+            if before is not None and after is not None and after < before:
+                found.append(
+                    Sentence(
+                        "win_rate",
+                        0.4 + 0.6 * (before - after),
+                        _(
+                            "In %(department)s, the win rate of the %(pipeline)s pipeline fell "
+                            "from %(before)s before go-live to %(after)s after.",
+                            department=d.department,
+                            pipeline=e.pipeline,
+                            before=_pct(before),
+                            after=_pct(after),
+                        ),
+                    )
+                )
+            slow, fast = d.cycle_days.get("after"), d.cycle_days.get("before")
+            if slow is not None and fast is not None and slow > fast:
+                found.append(
+                    Sentence(
+                        "cycle",
+                        0.3 + 0.5 * min(1.0, (slow - fast) / max(fast, 1.0)),
+                        _(
+                            "In %(department)s, %(entities)s of the %(pipeline)s pipeline "
+                            "took %(after)s days to be won after go-live, against %(before)s "
+                            "before.",
+                            department=d.department,
+                            entities=e.spec.label_plural.lower(),
+                            pipeline=e.pipeline,
+                            after=format_decimal(round(slow, 1)),
+                            before=format_decimal(round(fast, 1)),
+                        ),
+                    )
+                )
+    return found
 
 
 def to_csv(ev: Evaluation) -> str:
@@ -156,6 +263,26 @@ def to_csv(ev: Evaluation) -> str:
             w.writerow(
                 ["effect", subject, "median_cycle_days", "" if days is None else f"{days:.1f}"]
             )
+            for d in e.departments:
+                if d.hidden:
+                    continue
+                subject = f"{e.spec.key}:{_safe(e.pipeline)}:{_safe(d.department or '')}:{side}"
+                w.writerow(["department_effect", subject, "closed", d.closed.get(side, 0)])
+                w.writerow(["department_effect", subject, "won", d.won.get(side, 0)])
+                days = d.cycle_days.get(side)
+                w.writerow(
+                    [
+                        "department_effect",
+                        subject,
+                        "median_cycle_days",
+                        "" if days is None else f"{days:.1f}",
+                    ]
+                )
+    for g in ev.gates:
+        subject = f"{g.spec.key}:{_safe(g.pipeline)}:{g.stage.key}"
+        w.writerow(["stage_gate", subject, "records", g.records])
+        for f, n in g.fill:
+            w.writerow(["stage_gate", f"{subject}.{f.key}", "filled", n])
     return out.getvalue()
 
 

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from crm.access import policy
 from crm.analytics import adoption, summary, usage
 from crm.metadata import specs
+from crm.pipelines.rules import stage_name
 
 bp = Blueprint("adoption", __name__, url_prefix="/admin/adoption")
 
@@ -36,6 +37,7 @@ def evaluation():
         sentences=summary.sentences(ev),
         labels={s.key: s.label_plural for s in specs.current().entities.values()},
         most_active=max((w.weekly_active for w in ev.weeks), default=0) or 1,
+        stage_label=stage_name,
     )
 
 
