@@ -159,3 +159,10 @@ def stored_definition(user: Any, row: SavedReport) -> d.ReportDef:
     """The saved definition checked for ``user`` (who may read fewer fields than its
     author: ``ValidationFailed`` names what they cannot use)."""
     return d.parse(user, row.definition)
+
+
+def role_choices() -> list[tuple[int, str]]:
+    """Every role as (id, its name in the reader's language), for sharing a report."""
+    from crm.access.models import Role
+
+    return [(r.id, r.display_name) for r in db.session.scalars(select(Role).order_by(Role.name))]

@@ -15,9 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from crm.access.models import Role
 from crm.errors import NotFound, ValidationFailed
-from crm.extensions import db
 from crm.ids import parse_id
 from crm.metadata import specs
 from crm.records.export import sheet_title
@@ -37,10 +35,6 @@ def _signed_in():
     return None
 
 
-def _roles() -> list[tuple[int, str]]:
-    return [(r.id, r.display_name) for r in db.session.scalars(db.select(Role).order_by(Role.name))]
-
-
 def _page(b: builders.Builder, *, report=None, status: int | None = None, form_errors=None):
     if status is None:
         status = 200
@@ -56,7 +50,7 @@ def _page(b: builders.Builder, *, report=None, status: int | None = None, form_e
         report=report,
         report_name=saved.name_of(report) if report is not None else "",
         shared=saved.shared_roles(report.id) if report is not None else [],
-        roles=_roles(),
+        roles=saved.role_choices(),
         form_errors=form_errors or {},
         buckets=d.BUCKET_LABELS,
         charts=d.CHART_LABELS,

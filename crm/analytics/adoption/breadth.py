@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from crm.access.models import Department, Role, User, user_roles
 from crm.activities.models import Activity
-from crm.analytics.adoption.period import MIN_GROUP, Period, _dt, _monday, _readable, _weekly
+from crm.analytics.adoption.period import (
+    MIN_GROUP,
+    Period,
+    moment,
+    monday_of,
+    readable_entities,
+    weekly_counts,
+)
 from crm.analytics.models import UsageDay
 from crm.extensions import db
 from crm.records.query import scoped, table_of
@@ -60,7 +67,8 @@ def _activities_by_user(period: Period) -> dict[int, int]:
         db.session.execute(
             select(Activity.user_id, func.count())
             .where(
-                Activity.happened_at >= _dt(period.start), Activity.happened_at < _dt(period.end)
+                Activity.happened_at >= moment(period.start),
+                Activity.happened_at < moment(period.end),
             )
             .group_by(Activity.user_id)
         ).all()
@@ -142,23 +150,25 @@ def frequency(reader: Any, period: Period) -> list[Week]:
     weekly: dict[date, set[int]] = defaultdict(set)
     daily: dict[date, int] = defaultdict(int)
     for day, user_id in day_users:
-        weekly[_monday(day)].add(user_id)
-        daily[_monday(day)] += 1
+        weekly[monday_of(day)].add(user_id)
+        daily[monday_of(day)] += 1
     for w, week in weeks.items():
         week.weekly_active = len(weekly.get(w, ()))
         week.daily_active = daily.get(w, 0) / 7
-    for spec in _readable(reader):
+    for spec in readable_entities(reader):
         table = table_of(spec)
         row = db.session.execute(
-            scoped(reader, spec, "read", columns=_weekly(table.c.created_at, period)).where(
-                table.c.created_at >= _dt(period.start), table.c.created_at < _dt(period.end)
+            scoped(reader, spec, "read", columns=weekly_counts(table.c.created_at, period)).where(
+                table.c.created_at >= moment(period.start),
+                table.c.created_at < moment(period.end),
             )
         ).one()
         for w, n in zip(period.week_starts, row, strict=True):
             weeks[w].created += int(n or 0)
     row = db.session.execute(
-        select(*_weekly(Activity.happened_at, period)).where(
-            Activity.happened_at >= _dt(period.start), Activity.happened_at < _dt(period.end)
+        select(*weekly_counts(Activity.happened_at, period)).where(
+            Activity.happened_at >= moment(period.start),
+            Activity.happened_at < moment(period.end),
         )
     ).one()
     for w, n in zip(period.week_starts, row, strict=True):

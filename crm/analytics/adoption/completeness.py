@@ -11,7 +11,7 @@ from sqlalchemy import func, literal, not_, select
 
 from crm.access import policy
 from crm.activities.models import Activity
-from crm.analytics.adoption.period import _readable
+from crm.analytics.adoption.period import readable_entities
 from crm.extensions import db
 from crm.metadata.spec import EntitySpec
 from crm.pipelines.rules import gate_of, pipelines_for
@@ -38,7 +38,7 @@ def completeness(reader: Any) -> list[Completeness]:
     statement: ``COUNT(column)`` each), records without owner; and records without any
     activity (a second statement)."""
     out = []
-    for spec in _readable(reader):
+    for spec in readable_entities(reader):
         table = table_of(spec)
         fields = [
             f
@@ -99,7 +99,7 @@ def gate_completeness(reader: Any) -> list[GateFill]:
     records (in the reader's scope) at or past that stage, how many have a value in each
     gate field the reader may read. One ``COUNT`` statement per gated stage."""
     out = []
-    for spec in _readable(reader):
+    for spec in readable_entities(reader):
         found = pipelines_for(spec)
         if found is None:
             continue

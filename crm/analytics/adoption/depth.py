@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from crm.analytics.adoption.period import Period, _dt, _readable
+from crm.analytics.adoption.period import Period, moment, readable_entities
 from crm.analytics.models import UsageDay
 from crm.automation.models import AutomationRule, RuleRun
 from crm.extensions import db
@@ -30,7 +30,7 @@ def depth(reader: Any, period: Period) -> list[Used]:
     """How often each configured shared list view, pipeline and automation rule was used
     in the period (opened, moved through, run); reports once they are recorded."""
     out: list[Used] = []
-    readable = {s.key for s in _readable(reader)}
+    readable = {s.key for s in readable_entities(reader)}
     view_uses = dict(
         db.session.execute(
             select(UsageDay.detail, func.sum(UsageDay.count))
@@ -49,7 +49,7 @@ def depth(reader: Any, period: Period) -> list[Used]:
         ((k, p), n)
         for k, p, n in db.session.execute(
             select(StageMove.entity_key, StageMove.pipeline, func.count())
-            .where(StageMove.at >= _dt(period.start), StageMove.at < _dt(period.end))
+            .where(StageMove.at >= moment(period.start), StageMove.at < moment(period.end))
             .group_by(StageMove.entity_key, StageMove.pipeline)
         )
     )
@@ -63,7 +63,7 @@ def depth(reader: Any, period: Period) -> list[Used]:
             .group_by(UsageDay.entity_key, UsageDay.detail)
         )
     }
-    for spec in _readable(reader):
+    for spec in readable_entities(reader):
         found = pipelines_for(spec)
         for p in found.active if found is not None else ():
             # moved through, or its board opened (a board without ``?pipeline=`` is the default's)
@@ -76,7 +76,7 @@ def depth(reader: Any, period: Period) -> list[Used]:
     runs = dict(
         db.session.execute(
             select(RuleRun.rule_id, func.count())
-            .where(RuleRun.at >= _dt(period.start), RuleRun.at < _dt(period.end))
+            .where(RuleRun.at >= moment(period.start), RuleRun.at < moment(period.end))
             .group_by(RuleRun.rule_id)
         ).all()
     )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crm.access.models import Department, User
-from crm.analytics.adoption.period import MIN_GROUP, Period, _dt, _readable
+from crm.analytics.adoption.period import MIN_GROUP, Period, moment, readable_entities
 from crm.extensions import db
 from crm.metadata.spec import EntitySpec
 from crm.pipelines.models import StageMove
@@ -86,10 +86,10 @@ def effect(reader: Any, period: Period) -> list[Effect]:
     reader may read only. Empty without a go-live date."""
     if period.golive is None:
         return []
-    cut = _dt(period.golive)
+    cut = moment(period.golive)
     names, hidden = _departments(reader)
     out = []
-    for spec in _readable(reader):
+    for spec in readable_entities(reader):
         found = pipelines_for(spec)
         if found is None:
             continue
@@ -116,8 +116,8 @@ def effect(reader: Any, period: Period) -> list[Effect]:
                     StageMove.entity_key == spec.key,
                     StageMove.pipeline == p.key,
                     StageMove.to_stage.in_(closing),
-                    StageMove.at >= _dt(period.start),
-                    StageMove.at < _dt(period.end),
+                    StageMove.at >= moment(period.start),
+                    StageMove.at < moment(period.end),
                 )
             ).all()
             e = Effect(spec, p.name)

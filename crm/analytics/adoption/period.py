@@ -40,7 +40,7 @@ class Period:
         return [self.start + timedelta(weeks=i) for i in range(self.weeks)]
 
 
-def _monday(d: date) -> date:
+def monday_of(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
 
@@ -71,7 +71,7 @@ def period_from(args: Any, today: date | None = None) -> Period:
             ) from None
         if abs((golive - today).days) > 20 * 366:
             raise ValidationFailed(_golive_message(), errors={"golive": [_golive_message()]})
-    start = _monday(today) - timedelta(weeks=weeks - 1)
+    start = monday_of(today) - timedelta(weeks=weeks - 1)
     return Period(start, weeks, golive)
 
 
@@ -87,18 +87,23 @@ def _golive_message() -> str:
     return _("Give the go-live date as a date (YYYY-MM-DD) within twenty years of today.")
 
 
-def _dt(d: date) -> datetime:
+def moment(d: date) -> datetime:
     return datetime(d.year, d.month, d.day)
 
 
-def _weekly(column, period: Period) -> list:
+def weekly_counts(column, period: Period) -> list:
     """One ``SUM(CASE ...)`` per week of ``period`` over a timestamp column: a weekly series
     in one statement on both databases (no dialect's date functions)."""
     return [
-        func.sum(case((and_(column >= _dt(w), column < _dt(w + timedelta(weeks=1))), 1), else_=0))
+        func.sum(
+            case(
+                (and_(column >= moment(w), column < moment(w + timedelta(weeks=1))), 1),
+                else_=0,
+            )
+        )
         for w in period.week_starts
     ]
 
 
-def _readable(reader: Any) -> list[EntitySpec]:
+def readable_entities(reader: Any) -> list[EntitySpec]:
     return [s for s in specs.current().active_entities if policy.can(reader, "read", s.key)]
