@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from crm.access import policy as P
 from crm.errors import ValidationFailed
-from crm.metadata import specs
 from crm.reports import definition as d
 from crm.reports.engine import run
 from crm.reports.related import NOT_VISIBLE
@@ -44,6 +44,7 @@ def crm(app):
             ),
             field("employees", "integer", "Employees"),
             field("margin", "integer", "Margin"),
+            field("since", "date", "Customer since"),
         ],
         plural="Accounts",
     )
@@ -88,6 +89,7 @@ def crm(app):
                 "industry": rng.choice([*INDUSTRIES, None]),
                 "employees": rng.choice([None, 5, 40, 300]),
                 "margin": rng.randrange(0, 50),
+                "since": rng.choice([None, date(2019, 5, 1), date(2021, 12, 31), date(2022, 1, 1)]),
                 "version": 1,
             }
         )
@@ -147,7 +149,7 @@ def expected_key(crm, who: str, deal: dict, field_key: str):
     account = crm["accounts"][deal["account"]]
     if not may_read(crm, who, account["owner"]):
         return NOT_VISIBLE
-    return account[field_key]
+    return account.get(field_key)
 
 
 @pytest.fixture(autouse=True)
@@ -272,3 +274,53 @@ def test_drill_down_from_a_related_group_lists_the_cells_records(app, crm, login
     assert checked
     # the related filter alone: every deal whose readable account has more than 4 employees
     assert len(listed(c, result.total_url)) == result.totals[0]
+
+
+@pytest.mark.parametrize("who", ["ann", "vic"])
+def test_subtotals_of_a_non_additive_related_measure(app, crm, who):
+    """Averages are queried per first group (not added up): the related flag holds there
+    too, so "(not visible)" stays a group of its own."""
+    user = crm["p"][who]
+    result = report(
+        user,
+        groups=[{"field": "account.industry"}, {"field": "owner_id"}],
+        measures=["avg:account.employees", "count:"],
+    )
+    values: dict = defaultdict(list)
+    counts: dict = defaultdict(int)
+    for deal in crm["deals"]:
+        if not may_read(crm, who, deal["owner"]):
+            continue
+        key = expected_key(crm, who, deal, "industry")
+        counts[key] += 1
+        employees = expected_key(crm, who, deal, "employees")
+        if employees is not None and employees is not NOT_VISIBLE:
+            values[key].append(employees)
+    assert set(result.subtotals) == set(counts)
+    for key, sub in result.subtotals.items():
+        assert sub.values[1] == counts[key]
+        if values[key]:
+            assert abs(float(sub.values[0]) - sum(values[key]) / len(values[key])) < 1e-6
+        else:
+            assert sub.values[0] is None
+
+
+@pytest.mark.parametrize("who", ["mia", "vic"])
+def test_a_related_date_in_periods_and_its_drill_down(app, crm, login_as, who):
+    user = crm["p"][who]
+    result = report(user, groups=[{"field": "account.since", "bucket": "year"}])
+    expected: dict = defaultdict(int)
+    for deal in crm["deals"]:
+        if may_read(crm, who, deal["owner"]):
+            since = expected_key(crm, who, deal, "since")
+            expected[since.year if isinstance(since, date) else since] += 1
+    got = {}
+    c = login_as(user)
+    for row in result.rows:
+        key = row.keys[0]
+        if key in (None, NOT_VISIBLE):
+            got[key] = row.values[0]
+            continue
+        got[int(row.labels[0])] = row.values[0]
+        assert len(listed(c, row.url)) == row.values[0]
+    assert got == dict(expected)
