@@ -6,7 +6,9 @@ drill-down lists holding exactly a cell's records."""
 
 from __future__ import annotations
 
+import html
 import random
+import re
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -251,6 +253,11 @@ def test_builder_offers_related_fields_under_the_lookup(app, crm, login_as):
     assert 'value="account.industry" selected' in body
     assert 'value="sum:account.employees"' in body
     assert "account.margin" not in body  # hidden from Ann
+    r = c.get("/reports/new?entity=deal&f.account.employees.gt=4&nf=account.industry")
+    assert r.status_code == 200
+    chips = re.findall(r'<li class="chip">([^<]+)<a', r.data.decode())
+    assert [html.unescape(t).strip() for t in chips] == ["Account → Employees is more than 4"]
+    assert 'name="nop"' in r.data.decode()  # the related field's conditions are offered
 
 
 @pytest.mark.parametrize("who", ["ann", "mia", "vic"])
@@ -324,3 +331,17 @@ def test_a_related_date_in_periods_and_its_drill_down(app, crm, login_as, who):
         got[int(row.labels[0])] = row.values[0]
         assert len(listed(c, row.url)) == row.values[0]
     assert got == dict(expected)
+
+
+def test_pages_refuse_bad_related_keys_and_export_related_groups(app, crm, login_as):
+    c = login_as(crm["p"]["ann"])
+    for key in ("account.margin", "account.", ".industry", "account.industry.x", "nope.name"):
+        r = c.get(f"/reports/new?entity=deal&g1={key}")
+        assert r.status_code == 400, key
+        assert "is not a field the records can be grouped by" in r.data.decode()
+    r = c.get("/reports/new?entity=deal&f.account.margin.gt=3")
+    assert r.status_code == 400
+    r = c.get("/reports/export.csv?entity=deal&g1=account.industry&m=count:")
+    assert r.status_code == 200
+    text = r.data.decode()
+    assert "(not visible)" in text and "Health" not in text
