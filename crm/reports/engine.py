@@ -12,6 +12,10 @@ dashboards and anyone else who needs grouped figures.
   larger buckets (a pivot of a million cells is never built).
 - Subtotals and totals of counts, sums, minimums and maximums are added up from the
   groups; averages and distinct counts are not additive, so their totals are queried.
+- Fields of related records ("account.industry", one hop through a lookup) are read
+  through the related entity's scoped query too (``crm.reports.related``): a record
+  whose related record the viewer may not read falls under "(not visible)" when grouped
+  by a related field, matches no related filter and adds nothing to a related measure.
 """
 
 from __future__ import annotations
