@@ -20,6 +20,7 @@ from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.records import present
 from crm.reports import chart as charts
 from crm.reports import definition as d
+from crm.reports import related
 from crm.reports.engine import Result, run
 
 NEW_FILTER = ("nf", "nop", "nv", "nv2")
@@ -37,12 +38,17 @@ class Builder:
     groupable: list[FieldSpec] = field(default_factory=list)
     measurable: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
     filterable: list[FieldSpec] = field(default_factory=list)
+    # fields of related records, under each lookup's label: (label, fields or choices)
+    related_groupable: list[tuple[str, list[FieldSpec]]] = field(default_factory=list)
+    related_measurable: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    related_filterable: list[tuple[str, list[FieldSpec]]] = field(default_factory=list)
     chips: list[tuple[str, str]] = field(default_factory=list)  # (words, remove url)
     ops: list[tuple[str, str]] = field(default_factory=list)  # the new filter's conditions
 
     @property
     def bucketed_keys(self) -> set[str]:
-        return {f.key for f in self.groupable if d.bucketed(f)}
+        related = (f for _label, fs in self.related_groupable for f in fs)
+        return {f.key for f in (*self.groupable, *related) if d.bucketed(f)}
 
     def chosen(self, name: str) -> str:
         return self.args.get(name) or ""
@@ -88,15 +94,37 @@ def _measure_choices(user: Any, spec: EntitySpec) -> list[tuple[str, str]]:
     return out
 
 
-def _chips(spec: EntitySpec, defn: d.ReportDef) -> list[tuple[str, str]]:
+def _related_measures(user: Any, spec: EntitySpec) -> list[tuple[str, list[tuple[str, str]]]]:
+    out = []
+    for label, fields in related.by_lookup(user, spec, d.measures_for):
+        choices = [
+            (f"{agg}:{f.key}", f"{d.AGGREGATE_LABELS[agg]}: {f.label}")
+            for f in fields
+            if f.key.partition(related.SEP)[2] not in lv.SPINE_BY_KEY
+            for agg in d.measures_for(f)
+        ]
+        if choices:
+            out.append((label, choices))
+    return out
+
+
+def _describe(user: Any, spec: EntitySpec, f: lv.FilterSpec) -> str:
     from crm.records.views.filters import describe
 
+    r = related.resolve(user, spec, f.field) if related.is_related(f.field) else None
+    if r is None:
+        return describe(spec, f, {})
+    inner = describe(r.target, lv.FilterSpec(r.field.key, f.op, f.value), {})
+    return f"{r.lookup.label} → {inner}"
+
+
+def _chips(user: Any, spec: EntitySpec, defn: d.ReportDef) -> list[tuple[str, str]]:
     out = []
     base = d.to_args(defn)
     for f in defn.filters:
         name = f"f.{f.field}.{f.op}"
         kept = [(k, v) for k, v in base if k != name]
-        out.append((describe(spec, f, {}), url_for("reports.builder") + "?" + urlencode(kept)))
+        out.append((_describe(user, spec, f), url_for("reports.builder") + "?" + urlencode(kept)))
     return out
 
 
@@ -122,13 +150,20 @@ def build(user: Any, raw_args: MultiDict) -> Builder:
     b.groupable = d.group_fields(user, b.spec)
     b.measurable = _measure_choices(user, b.spec)
     b.filterable = [f for f in readable.values() if lv.operators_for(f)]
-    nf = readable.get(raw_args.get("nf") or "")
+    b.related_groupable = related.by_lookup(user, b.spec, d.groupable)
+    b.related_measurable = _related_measures(user, b.spec)
+    b.related_filterable = related.by_lookup(user, b.spec, lv.operators_for)
+    nf_key = raw_args.get("nf") or ""
+    nf = readable.get(nf_key)
+    if related.is_related(nf_key):
+        r = related.resolve(user, b.spec, nf_key)
+        nf = r.field if r is not None else None
     if nf is not None:
         b.ops = [(op, lv.operator_label(nf, op)) for op in lv.operators_for(nf)]
     data = d.from_args(MultiDict([*args.items(multi=True), ("entity", b.spec.key)]))
     try:
         b.defn = d.parse(user, data)
-        b.chips = _chips(b.spec, b.defn)
+        b.chips = _chips(user, b.spec, b.defn)
         b.result = run(user, b.defn)
         b.chart = charts.build(b.result)
     except DomainError as exc:

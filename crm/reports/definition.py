@@ -30,6 +30,7 @@ from crm.metadata import list_views as lv
 from crm.metadata import specs, types
 from crm.metadata.list_views import FilterSpec
 from crm.metadata.spec import EntitySpec, FieldSpec
+from crm.reports import related
 
 DEPARTMENT = "@department"  # the owner's department: a pseudo-field for grouping
 BUCKETS = ("day", "week", "month", "quarter", "year")
@@ -159,6 +160,21 @@ def group_fields(user: Any, spec: EntitySpec) -> list[FieldSpec]:
     return fields
 
 
+def related_group_fields(user: Any, spec: EntitySpec) -> dict[str, FieldSpec]:
+    """Fields of related records (``crm.reports.related``) ``user`` may group by, by
+    report key ("account.industry"), labelled "Account → Industry"."""
+    return {k: r.shown for k, r in related.fields(user, spec).items() if groupable(r.field)}
+
+
+def related_measure_fields(user: Any, spec: EntitySpec) -> dict[str, FieldSpec]:
+    """Fields of related records ``user`` may measure, by report key."""
+    return {
+        k: r.shown
+        for k, r in related.fields(user, spec).items()
+        if measures_for(r.field) and r.field.key not in lv.SPINE_BY_KEY
+    }
+
+
 def measure_fields(user: Any, spec: EntitySpec) -> list[FieldSpec]:
     """The fields ``user`` may measure (a sum, an average ...), in menu order."""
     return [
@@ -185,6 +201,8 @@ def _items(raw: Any) -> list:
 
 def _groups(user, spec, raw, errors) -> tuple[Grouping, ...]:
     offered = {f.key: f for f in group_fields(user, spec)}
+    if related.SEP in str(raw):  # a related field named: offer them (worked out lazily)
+        offered.update(related_group_fields(user, spec))
     out: list[Grouping] = []
     items = [g for g in _items(raw) if g]
     if len(items) > MAX_GROUPS:
@@ -220,7 +238,9 @@ def _groups(user, spec, raw, errors) -> tuple[Grouping, ...]:
 
 
 def _measures(user, spec, raw, errors) -> tuple[Measure, ...]:
-    fields = readable(user, spec)
+    fields = {k: f for k, f in readable(user, spec).items() if k not in lv.SPINE_BY_KEY}
+    if any(related.SEP in str(m) for m in _items(raw)):
+        fields.update(related_measure_fields(user, spec))
     items = [m for m in _items(raw) if m]
     if not items:
         return (Measure("count"),)
@@ -246,7 +266,7 @@ def _measures(user, spec, raw, errors) -> tuple[Measure, ...]:
             m = Measure("count")
         else:
             f = fields.get(key) if isinstance(key, str) else None
-            if f is None or f.key in lv.SPINE_BY_KEY:
+            if f is None:
                 errors.setdefault("measures", []).append(
                     _("There is no field “%(key)s” to measure.", key=str(key or "")[:50])
                 )
@@ -277,6 +297,18 @@ def _filters(user, spec, raw, errors) -> tuple[FilterSpec, ...]:
         items = items[: lv.MAX_FILTERS]
     for item in items:
         key = item.get("field") if isinstance(item, Mapping) else None
+        if related.is_related(key):
+            r = related.resolve(user, spec, key)
+            found, problems = (
+                lv.check_filter(r.target, {**item, "field": r.field.key})
+                if r is not None
+                else (None, [_("There is no field “%(key)s” to filter by.", key=key[:50])])
+            )
+            if problems:
+                errors.setdefault("filters", []).extend(problems)
+            elif found is not None:
+                out.append(FilterSpec(r.key, found.op, found.value))
+            continue
         if not isinstance(key, str) or key not in fields:
             errors.setdefault("filters", []).append(
                 _("There is no field “%(key)s” to filter by.", key=str(key or "")[:50])

@@ -12,6 +12,10 @@ dashboards and anyone else who needs grouped figures.
   larger buckets (a pivot of a million cells is never built).
 - Subtotals and totals of counts, sums, minimums and maximums are added up from the
   groups; averages and distinct counts are not additive, so their totals are queried.
+- Fields of related records ("account.industry", one hop through a lookup) are read
+  through the related entity's scoped query too (``crm.reports.related``): a record
+  whose related record the viewer may not read falls under "(not visible)" when grouped
+  by a related field, matches no related filter and adds nothing to a related measure.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ from crm.metadata.spec import EntitySpec, FieldSpec
 from crm.metadata.types import l10n
 from crm.records import listing, present
 from crm.records.query import scoped, table_of
-from crm.reports import buckets
+from crm.reports import buckets, related
 from crm.reports import definition as d
+from crm.reports.related import NOT_VISIBLE
 
 MAX_CELLS = 10_000
 MAX_PIVOT_COLUMNS = 40
@@ -100,26 +105,47 @@ class Result:
 def _field(user: Any, spec: EntitySpec, key: str) -> FieldSpec:
     if key == d.DEPARTMENT:
         return d.department_field()
+    if related.is_related(key):
+        return _related(user, spec, key).shown
     return d.readable(user, spec)[key]
+
+
+def _related(user: Any, spec: EntitySpec, key: str) -> related.Related:
+    found = related.resolve(user, spec, key)
+    if found is None:  # parse refused it already; a stale definition: the same words
+        raise ValidationFailed(
+            _("There is no field “%(key)s” to measure.", key=key[:50]), errors={"report": []}
+        )
+    return found
+
+
+def _joins(user: Any, spec: EntitySpec, defn: d.ReportDef) -> related.Joins | None:
+    """The related records the report reads (None when it reads none)."""
+    keys = [g.field for g in defn.groups] + [m.field for m in defn.measures]
+    keys += [f.field for f in defn.filters]
+    used = {k: _related(user, spec, k) for k in keys if related.is_related(k)}
+    return related.Joins(user, spec, used) if used else None
 
 
 def _is_moment(f: FieldSpec) -> bool:
     return types.get(f.type).storage == "datetime"
 
 
-def _group_sql(table, f: FieldSpec, g: d.Grouping, dialect: str, zone: str):
+def _group_sql(table, f: FieldSpec, g: d.Grouping, dialect: str, zone: str, joins=None):
     if g.field == d.DEPARTMENT:
         return select(User.department_id).where(User.id == table.c.owner_id).scalar_subquery()
-    col = table.c[g.field]
+    col = joins.column(g.field) if related.is_related(g.field) else table.c[g.field]
     if g.bucket:
         return buckets.key_sql(col, g.bucket, dialect, moment=_is_moment(f), zone=zone)
     return col
 
 
-def _measure_sql(table, m: d.Measure):
+def _measure_sql(table, m: d.Measure, joins=None):
+    if m.agg == "count" and m.field is None:
+        return func.count()
+    col = joins.column(m.field) if related.is_related(m.field) else table.c[m.field]
     if m.agg == "count":
-        return func.count() if m.field is None else func.count(table.c[m.field])
-    col = table.c[m.field]
+        return func.count(col)
     if m.agg == "distinct":
         return func.count(col.distinct())
     return {"sum": func.sum, "avg": func.avg, "min": func.min, "max": func.max}[m.agg](col)
@@ -131,24 +157,59 @@ def _check_readable(user: Any, spec: EntitySpec, defn: d.ReportDef) -> None:
     d.parse(user, defn.to_data())
 
 
-def _query(user, spec, defn, groups, conditions):
+def _query(user, spec, defn, groups, conditions, joins=None):
+    """The grouped query; after the keys and measures, for each grouping by a related
+    field, a flag column (1: the related record is not the viewer's to read)."""
     table = table_of(spec)
     dialect = db.session.get_bind().dialect.name
     zone = l10n.current().zone
     keys = [
-        _group_sql(table, _field(user, spec, g.field), g, dialect, zone).label(f"g{i}")
+        _group_sql(table, _field(user, spec, g.field), g, dialect, zone, joins).label(f"g{i}")
         for i, g in enumerate(groups)
     ]
-    measures = [_measure_sql(table, m).label(f"m{i}") for i, m in enumerate(defn.measures)]
-    query = scoped(user, spec, "read", columns=[*keys, *measures]).where(*conditions)
+    measures = [_measure_sql(table, m, joins).label(f"m{i}") for i, m in enumerate(defn.measures)]
+    flags = [
+        joins.hidden_flag(g.field).label(f"h{i}")
+        for i, g in enumerate(groups)
+        if related.is_related(g.field)
+    ]
+    query = scoped(user, spec, "read", columns=[*keys, *measures, *flags]).where(*conditions)
+    if joins is not None:
+        query = query.select_from(joins.from_clause())
     if keys:
-        query = query.group_by(*keys)
+        query = query.group_by(*keys, *flags)
     return query
 
 
-def _conditions(user: Any, spec: EntitySpec, defn: d.ReportDef) -> list:
-    request = listing.ListRequest(view=lv.builtin_view(spec), filters=defn.filters)
-    return listing.list_conditions(user, spec, request)
+def _conditions(user: Any, spec: EntitySpec, defn: d.ReportDef, joins=None) -> list:
+    own = tuple(f for f in defn.filters if not related.is_related(f.field))
+    request = listing.ListRequest(view=lv.builtin_view(spec), filters=own)
+    conditions = listing.list_conditions(user, spec, request)
+    if joins is not None:
+        dialect = db.session.get_bind().dialect.name
+        conditions += [
+            joins.filter_condition(f.field, f.op, f.value, dialect)
+            for f in defn.filters
+            if related.is_related(f.field)
+        ]
+    return conditions
+
+
+def _fold(rows: list[tuple], groups: tuple, measures: int) -> list[tuple]:
+    """Rows without their flag columns, a related grouping's key NOT_VISIBLE where the
+    flag says the related record is not the viewer's to read."""
+    flagged = [i for i, g in enumerate(groups) if related.is_related(g.field)]
+    if not flagged:
+        return rows
+    width = len(groups)
+    out = []
+    for r in rows:
+        keys = list(r[:width])
+        for j, i in enumerate(flagged):
+            if r[width + measures + j]:
+                keys[i] = NOT_VISIBLE
+        out.append((*keys, *r[width : width + measures]))
+    return out
 
 
 def _read(query, cap: int | None = None) -> list[tuple]:
@@ -207,6 +268,13 @@ def _labeller(user: Any, spec: EntitySpec, f: FieldSpec, g: d.Grouping, keys: se
 
 
 def _writer_of_keys(user: Any, spec: EntitySpec, f: FieldSpec, g: d.Grouping, keys: set):
+    if related.is_related(g.field):
+        r = _related(user, spec, g.field)
+        inner = _writer_of_keys(
+            user, r.target, r.field, d.Grouping(r.field.key, g.bucket),
+            {k for k in keys if k is not NOT_VISIBLE},
+        )  # fmt: skip
+        return lambda k: related.not_visible_label() if k is NOT_VISIBLE else inner(k)
     empty = _("No owner") if g.field == "owner_id" else _("(empty)")
     if g.bucket:
         fm = l10n.current()
@@ -220,11 +288,11 @@ def _writer_of_keys(user: Any, spec: EntitySpec, f: FieldSpec, g: d.Grouping, ke
     return lambda k: empty if k is None else (shown.text(f, k) or empty)
 
 
-def _writer(spec: EntitySpec, m: d.Measure):
+def _writer(spec: EntitySpec, m: d.Measure, fields: Mapping[str, FieldSpec]):
     fm = l10n.current()
     if m.field is None or m.agg in ("count", "distinct"):
         return lambda v: fm.number(int(v))
-    f = spec.field(m.field)
+    f = fields[m.field]
     entry = types.get(f.type)
     write = entry.formatter(f, fm)
     if m.agg == "avg" and entry.storage != "numeric":  # an average of whole numbers
@@ -242,6 +310,8 @@ def _writer(spec: EntitySpec, m: d.Measure):
 def _drill_pairs(user: Any, spec: EntitySpec, f: FieldSpec, g: d.Grouping, key: Any):
     """The list filter that holds exactly the records of group key ``key``, or None."""
     entry = types.get(f.type)
+    if related.is_related(g.field):
+        return None  # drilled by the related records' ids (``_related_parts``)
     if g.field == d.DEPARTMENT:
         if key is None:
             return None
@@ -294,6 +364,8 @@ def _drill_base(spec: EntitySpec, defn: d.ReportDef) -> tuple[str, tuple, frozen
         return memo[1]
     pairs: list[tuple[str, str]] = [("view", "all")]
     for f in defn.filters:
+        if related.is_related(f.field):
+            continue  # in the related records' ids (``_related_parts``)
         pairs += [(f"f.{f.field}.{f.op}", v) for v in url_values(f)]
     found = (present.entity_urls(spec.key).list, tuple(pairs), frozenset(k for k, _v in pairs))
     request_state._report_drill = ((spec.key, defn.filters), found)
@@ -312,6 +384,8 @@ def _order(defn: d.ReportDef, keys: list, value_of: Mapping, f: FieldSpec | None
     def natural(k: Any):
         if k is None:
             return (True, 0, 0)
+        if k is NOT_VISIBLE:
+            return (True, 1, 0)
         return (False, rank.get(k, len(rank)), k) if rank else (False, 0, k)
 
     if defn.sort == "measure":
@@ -324,7 +398,9 @@ def _order(defn: d.ReportDef, keys: list, value_of: Mapping, f: FieldSpec | None
         return sorted(ordered, key=by_measure, reverse=defn.direction == "desc")
     ordered = sorted(keys, key=natural, reverse=defn.direction == "desc")
     # empty values last whichever the direction
-    return [k for k in ordered if k is not None] + [k for k in ordered if k is None]
+    return [k for k in ordered if not related.is_empty_key(k)] + [
+        k for k in ordered if related.is_empty_key(k)
+    ]
 
 
 def run(user: Any, defn: d.ReportDef) -> Result:
@@ -340,22 +416,31 @@ def run(user: Any, defn: d.ReportDef) -> Result:
     groups = defn.groups
     width = len(groups)
     fields = tuple(_field(user, spec, g.field) for g in groups)
-    conditions = _conditions(user, spec, defn)
-    raw = _read(_query(user, spec, defn, groups, conditions), MAX_CELLS if width else None)
+    joins = _joins(user, spec, defn)
+    conditions = _conditions(user, spec, defn, joins)
+    nm = len(defn.measures)
+
+    def read(gs: tuple, cap: int | None = None) -> list[tuple]:
+        return _fold(_read(_query(user, spec, defn, gs, conditions, joins), cap), gs, nm)
+
+    raw = read(groups, MAX_CELLS if width else None)
     additive = all(m.agg in ADDITIVE for m in defn.measures)
     if additive or not width:
         totals = _add_up(defn, raw, width) if width else (raw[0] if raw else ())
     else:
-        totals = _read(_query(user, spec, defn, (), conditions))[0]
-    writers = tuple(_writer(spec, m) for m in defn.measures)
+        totals = read(())[0]
+    measured = {m.field: _field(user, spec, m.field) for m in defn.measures if m.field}
+    writers = tuple(_writer(spec, m, measured) for m in defn.measures)
     labels = tuple(
         (str(d.AGGREGATE_LABELS["count"]) if m.field is None
-         else f"{d.AGGREGATE_LABELS[m.agg]}: {present.field_label(spec.field(m.field))}")
+         else f"{d.AGGREGATE_LABELS[m.agg]}: {present.field_label(measured[m.field])}")
         for m in defn.measures
     )  # fmt: skip
+    related_parts = related.Drill(user, defn, joins, groups)
     result = Result(
         defn=defn, spec=spec, group_fields=fields, measure_labels=labels, rows=[],
-        totals=tuple(totals), total_url=drill_url(spec, defn, []), writers=writers,
+        totals=tuple(totals), total_url=drill_url(spec, defn, related_parts({})),
+        writers=writers,
     )  # fmt: skip
     if not width:
         return result
@@ -372,12 +457,14 @@ def run(user: Any, defn: d.ReportDef) -> Result:
 
     for r in raw:
         keys = r[:width]
+        parts = [drill(i, k) for i, k in enumerate(keys)]
+        parts = [p for i, p in enumerate(parts) if not related.is_related(groups[i].field)]
         result.rows.append(
             Row(
                 keys=keys,
                 labels=tuple(label_of[i](k) for i, k in enumerate(keys)),
                 values=r[width:],
-                url=drill_url(spec, defn, [drill(i, k) for i, k in enumerate(keys)]),
+                url=drill_url(spec, defn, parts + related_parts(dict(enumerate(keys)))),
             )
         )
     first = {}
@@ -390,12 +477,13 @@ def run(user: Any, defn: d.ReportDef) -> Result:
         if additive:
             sub = {k: _add_up(defn, rs, width) for k, rs in by_first.items()}
         else:
-            query = _query(user, spec, defn, groups[:1], conditions)
-            sub = {r[0]: r[1:] for r in _read(query)}
+            sub = {r[0]: r[1:] for r in read(groups[:1])}
+        first_part = [] if related.is_related(groups[0].field) else None
         for k, values in sub.items():
+            own = first_part if first_part is not None else [drill(0, k)]
             result.subtotals[k] = Row(
                 keys=(k,), labels=(label_of[0](k),), values=tuple(values),
-                url=drill_url(spec, defn, [drill(0, k)]),
+                url=drill_url(spec, defn, own + related_parts({0: k})),
             )  # fmt: skip
             first[k] = tuple(values)
         seconds = {r[1] for r in raw}
