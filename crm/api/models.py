@@ -35,6 +35,11 @@ class ApiToken(db.Model):
 
     user = relationship("User")
 
+    @property
+    def hint(self) -> str:
+        """How the token is recognised on a list: its public prefix, the secret elided."""
+        return f"atl_{self.prefix}_…"
+
     def live(self, now: datetime) -> bool:
         """Neither revoked nor expired at ``now``."""
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
