@@ -12,6 +12,7 @@ from crm.api import auth
 limiter = Limiter(key_func=lambda: request.remote_addr or "-", default_limits=[])
 
 DEFAULT_LIMIT = "120 per minute"
+_limited: set[str] = set()
 
 
 def token_key() -> str:
@@ -34,4 +35,8 @@ def init_app(app: Flask, bp: Blueprint) -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "atelier-api")
     limiter.init_app(app)
-    limiter.limit(_limit, key_func=token_key)(bp)
+    # The limiter (and its blueprint limits) lives as long as the process; each app built
+    # (tests build many) only binds its own storage.
+    if bp.name not in _limited:
+        limiter.limit(_limit, key_func=token_key)(bp)
+        _limited.add(bp.name)
