@@ -59,7 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 db.engine.dispose()
                 raise
 
-    from crm import access, designer, golive
+    from crm import access, api, designer, golive
     from crm.activities import views as activity_views
     from crm.analytics import views as analytics_views
     from crm.analytics import views_adoption as adoption_views
@@ -104,5 +104,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     analytics_views.register(app)
     adoption_views.register(app)
     report_views.register(app)
+    api.register(app)
     register_cli(app)
     return app

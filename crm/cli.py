@@ -190,9 +190,11 @@ def register_cli(app: Flask) -> None:
             raise click.exceptions.Exit(1) from None
         running.run()
 
+    from crm.api.cli import token_group
     from crm.imports.cli import import_command
     from crm.packages.cli import package_group
 
     group.add_command(package_group)
+    group.add_command(token_group)
     group.add_command(import_command)
     app.cli.add_command(group)

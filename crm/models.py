@@ -6,6 +6,7 @@ def import_all() -> None:
     import crm.access.models
     import crm.activities.models
     import crm.analytics.models
+    import crm.api.models
     import crm.approvals.models
     import crm.auth.models
     import crm.automation.models

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from crm.api import problems
 from crm.db import discard_session
 from crm.errors import DomainError
 from crm.web.htmx import is_htmx, retarget, vary
@@ -52,6 +53,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
         discard_session()
+        if problems.is_api_request():
+            return problems.from_exception(exc)
         return render_error(exc.status, exc.message)
 
     @app.errorhandler(CSRFError)
@@ -68,6 +71,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException) -> Response:
         if isinstance(exc, InternalServerError):
             return _unexpected(exc)
+        if problems.is_api_request():
+            return problems.from_exception(exc)
         response = render_error(exc.code or 500)
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -80,4 +85,6 @@ def register_error_handlers(app: Flask) -> None:
             discard_session()
         except Exception:
             log.exception("Rollback after an unhandled error failed")
+        if problems.is_api_request():
+            return problems.problem(500)
         return render_error(500)

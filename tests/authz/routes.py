@@ -79,6 +79,8 @@ def admin_sample(world: World, name: str):
         "rule_id": world.rule_id,
         # the world has no pool either: the gate answers before the route looks for one
         "pool_id": 1,
+        # the world has no API token: the gate answers before the route looks for one
+        "token_id": 1,
     }
     if name in ("delivery_id", "host_id"):
         delivery_id, host_id = webhook_rows()
@@ -99,6 +101,7 @@ MISSING = {
     "host_id": 999999,
     "rule_id": 999999,
     "pool_id": 999999,
+    "token_id": 999999,
 }
 
 
@@ -291,6 +294,15 @@ OTHER_ROUTES: dict[str, Route] = {
     "reports.open_report": _r("GET", note="owner or a role it is shared with, else 404"),
     "reports.save_report": _r("POST", note="own new report, or over one's own, else 404"),
     "reports.delete_report": _r("POST", note="owner only, else 404"),
+    # Personal API tokens (issue 20): one's own only; another's token is a 404
+    # (tests/api/test_tokens.py).
+    "api_tokens.token_list": _r("GET POST", note="own tokens; creates for oneself only"),
+    "api_tokens.token_revoke": _r("POST", note="own token, else 404"),
+    # The API authenticates by bearer token only (a session cookie is 401), so the matrix's
+    # signed-in clients cannot drive it: tests/api/test_api.py covers the token acting as
+    # its person (policy, scopes, hidden fields absent), read-only and entity limits.
+    "api.me": _r("GET", note="token only (cookie: 401); tests/api"),
+    "api.entities": _r("GET", note="token only; readable entities, visible fields; tests/api"),
 }
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.
@@ -315,6 +327,8 @@ ADMIN_BLUEPRINTS = {
     "pools_admin": "configure",
     # The adoption evaluation (issue 19): about people, so the access managers' right.
     "adoption": "manage_access",
+    # Every person's API tokens with revoke (issue 20): the access managers' right.
+    "api_tokens_admin": "manage_access",
 }
 
 

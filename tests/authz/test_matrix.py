@@ -17,6 +17,7 @@ from tests.authz import declare as d
 from tests.authz import (
     harness,
     probes_analytics,
+    probes_api,
     probes_automation,
     probes_golive,
     probes_lists,
@@ -78,6 +79,7 @@ def test_matrix_home_and_administration_gates(world, actor, record_property):
     probes_notifications.probe_outbox(run)
     probes_analytics.probe_analytics(run)
     probes_reports.probe_saved_reports(run)
+    probes_api.probe_api_tokens(run)
     for rule in world.app.url_map.iter_rules():
         right = routes.ADMIN_BLUEPRINTS.get(rule.endpoint.split(".")[0])
         if right:

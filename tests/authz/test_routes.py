@@ -80,6 +80,7 @@ def _samples(world) -> dict:
         "dashboard_id": 1,  # analytics dashboards and tiles: the token is refused first
         "tile_id": 1,
         "report_id": 1,  # likewise
+        "token_id": 1,  # API tokens: likewise
     }
 
 

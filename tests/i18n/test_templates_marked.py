@@ -45,6 +45,7 @@ CHECKED = (
     "templates/golive",
     "templates/activities",
     "templates/webhooks",
+    "templates/api_tokens",
     "templates/approvals",
     "templates/notifications",
     "templates/pools",
