@@ -1,6 +1,6 @@
 """Personal API tokens.
 
-Revision ID: 0038
+Revision ID: 0036
 Revises: 0035
 Create Date: 2026-12-05
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0038"
+revision = "0036"
 down_revision = "0035"
 branch_labels = None
 depends_on = None
