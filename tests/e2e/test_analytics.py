@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm.analytics.models import Tile
 from crm.extensions import db
-from tests.analytics.conftest import PERIOD, build_world
+from tests.pipeline_analytics.conftest import PERIOD, build_world
 from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_board import drag
 
@@ -31,7 +31,8 @@ def test_analytics_forecast_and_dashboard(live_server, page):
         build_world()
     url = live_server.url
     sign_in(page, url, "max@example.com")
-    page.get_by_role("link", name="Analytics").click()
+    page.locator(".navmenu-toggle").click()  # the top bar's Reports menu
+    page.get_by_role("link", name="Pipeline analytics").click()
     page.goto(url + "/analytics/deal/pipeline" + QS)
     expect(page.locator("#conversion .chart-row")).to_have_count(4)
     expect(page.locator("#time-in-stage > .an-scroll tbody tr")).to_have_count(3)

@@ -76,6 +76,7 @@ def test_build_save_and_drill_down(live_server, page):
     _setup(live_server.app)
     url = live_server.url
     sign_in(page, url, "sam@example.com")
+    page.locator(".navmenu-toggle").click()  # the top bar's Reports menu
     page.get_by_role("link", name="Reports").first.click()
     page.wait_for_url(url + "/reports/")
     page.get_by_role("link", name="New report").click()
