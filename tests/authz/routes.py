@@ -291,6 +291,9 @@ OTHER_ROUTES: dict[str, Route] = {
     "reports.open_report": _r("GET", note="owner or a role it is shared with, else 404"),
     "reports.save_report": _r("POST", note="own new report, or over one's own, else 404"),
     "reports.delete_report": _r("POST", note="owner only, else 404"),
+    "reports.add_to_dashboard": _r(
+        "POST", note="a report one may open, onto a dashboard one may change; else 404/403"
+    ),
 }
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.
