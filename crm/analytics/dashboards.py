@@ -5,7 +5,7 @@ ordered by ``position``; ``reorder`` takes the whole new order at once (drag and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
@@ -96,17 +96,28 @@ def tiles(dashboard: Dashboard) -> list[Tile]:
     )
 
 
-def add_tile(user: Any, dashboard: Dashboard, kind: str, entity_key: str) -> Tile:
-    """Add a tile of ``kind`` about ``entity_key`` at the end."""
+def add_tile(
+    user: Any,
+    dashboard: Dashboard,
+    kind: str,
+    entity_key: str,
+    form: Mapping[str, Any] | None = None,
+) -> Tile:
+    """Add a tile of ``kind`` about ``entity_key`` at the end (a kind with its own
+    ``configure`` reads its settings from ``form`` instead)."""
     _require_change(user, dashboard)
     entry = KINDS.get(kind or "")
     if entry is None:
         message = _("Choose one of the kinds of tile offered.")
         raise ValidationFailed(message, errors={"kind": [message]})
-    spec = specs.current().entity(entity_key or "")
-    if spec is None or not policy.can(user, "read", spec.key):
-        message = _("Choose one of the entities offered.")
-        raise ValidationFailed(message, errors={"entity": [message]})
+    if entry.configure is not None:
+        config = entry.configure(user, form or {})
+    else:
+        spec = specs.current().entity(entity_key or "")
+        if spec is None or not policy.can(user, "read", spec.key):
+            message = _("Choose one of the entities offered.")
+            raise ValidationFailed(message, errors={"entity": [message]})
+        config = {"entity": spec.key}
     existing = tiles(dashboard)
     if len(existing) >= MAX_TILES:
         message = _("A dashboard holds at most %(max)d tiles.", max=MAX_TILES)
@@ -115,7 +126,7 @@ def add_tile(user: Any, dashboard: Dashboard, kind: str, entity_key: str) -> Til
         tile = Tile(
             dashboard_id=dashboard.id,
             kind=entry.key,
-            config={"entity": spec.key},
+            config=config,
             position=max((t.position for t in existing), default=-1) + 1,
         )
         db.session.add(tile)
@@ -151,6 +162,11 @@ def reorder(user: Any, dashboard: Dashboard, order: Iterable[Any]) -> None:
     with unit_of_work():
         for position, tile_id in enumerate(wanted):
             current[tile_id].position = position
+
+
+def changeable(user: Any) -> list[Dashboard]:
+    """The dashboards ``user`` sees and may change (where they may add a tile)."""
+    return [b for b in visible(user) if may_change(user, b)]
 
 
 def roles_offered(user: Any) -> list[Role]:

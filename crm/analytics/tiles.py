@@ -33,13 +33,16 @@ from crm.records.query import scoped, table_of
 @dataclass(frozen=True)
 class TileKind:
     """``compute(user, config, filters) -> context`` for ``template``; ``needs_pipeline``:
-    the kind is offered only for entities with pipelines."""
+    the kind is offered only for entities with pipelines. ``configure(user, form) ->
+    config``: a kind set up from its own form (a saved report) rather than an entity;
+    it raises ``ValidationFailed`` for a choice the person may not make."""
 
     key: str
     label: Any
     template: str
     compute: Callable[[Any, Mapping[str, Any], Filters], dict]
     needs_pipeline: bool = True
+    configure: Callable[[Any, Mapping[str, Any]], dict] | None = None
 
 
 KINDS: dict[str, TileKind] = {}

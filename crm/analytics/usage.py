@@ -61,6 +61,8 @@ AREAS: dict[str, tuple[str, frozenset[str]]] = {
     "activities.activity_log": (ACTIVITY, frozenset({"POST"})),
     "activities.task_add": (TASK, frozenset({"POST"})),
     "web.home": (HOME, frozenset({"GET"})),
+    # a saved report opened (its page; on a dashboard, its tile counts: crm.reports.tile)
+    "reports.open_report": (REPORT, frozenset({"GET"})),
 }
 _DETAIL = re.compile(r"^[a-z0-9_]{1,41}$")
 
@@ -68,7 +70,8 @@ _DETAIL = re.compile(r"^[a-z0-9_]{1,41}$")
 def area_of(endpoint: str | None, method: str, view_args: dict, args: Any) -> tuple | None:
     """(entity key, kind, detail) a request counts for, or None. ``detail``: the list view
     (``view:<id>``) or pipeline (``pipeline:<key>``) used, when the request names one in a
-    well-formed way (anything else is dropped, never stored)."""
+    well-formed way, or the saved report (``report:<id>``) opened (anything else is
+    dropped, never stored)."""
     found = AREAS.get(endpoint or "")
     if found is None or method not in found[1]:
         return None
@@ -81,6 +84,8 @@ def area_of(endpoint: str | None, method: str, view_args: dict, args: Any) -> tu
         detail = f"view:{args.get('view')}"
     elif kind == BOARD and _DETAIL.match(str(args.get("pipeline") or "")):
         detail = f"pipeline:{args.get('pipeline')}"
+    elif kind == REPORT and isinstance(view_args.get("report_id"), int):
+        detail = f"report:{view_args['report_id']}"
     return entity_key, kind, detail
 
 
@@ -122,6 +127,8 @@ def _after(response: Response) -> Response:
     found = area_of(request.endpoint, request.method, request.view_args or {}, request.args)
     if found is None or not getattr(current_user, "is_authenticated", False):
         return response
+    if found[1] == REPORT and request.headers.get("HX-Request"):
+        return response  # the builder refreshing an open report: already counted
     record(current_user.id, *found)
     return response
 

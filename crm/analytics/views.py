@@ -21,6 +21,7 @@ from crm.i18n import select_timezone
 from crm.metadata import specs
 from crm.pipelines import board as boards
 from crm.records.views import entity_for
+from crm.reports import saved as saved_reports
 from crm.web.htmx import is_htmx, redirect, vary
 
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")
@@ -183,12 +184,16 @@ def dashboard_page(dashboard_id: int):
     """One dashboard: its grid of tiles, each loading itself."""
     dashboard = dashboards.get(current_user, dashboard_id)
     filters = _filters()
+    may_change = dashboards.may_change(current_user, dashboard)
+    reports = saved_reports.visible_reports(current_user) if may_change else []
     return render_template(
         "analytics/dashboard.html",
+        reports=reports,
+        report_names={r.id: r.name for r in reports},
         dashboard=dashboard,
         tiles=dashboards.tiles(dashboard),
         kinds=KINDS,
-        may_change=dashboards.may_change(current_user, dashboard),
+        may_change=may_change,
         entities=[
             e for e in specs.current().active_entities if policy.can(current_user, "read", e.key)
         ],
@@ -202,7 +207,11 @@ def dashboard_page(dashboard_id: int):
 def tile_add(dashboard_id: int):
     dashboard = dashboards.get(current_user, dashboard_id)
     dashboards.add_tile(
-        current_user, dashboard, request.form.get("kind", ""), request.form.get("entity", "")
+        current_user,
+        dashboard,
+        request.form.get("kind", ""),
+        request.form.get("entity", ""),
+        request.form,
     )
     return redirect(url_for("analytics.dashboard_page", dashboard_id=dashboard.id))
 

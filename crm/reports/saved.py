@@ -152,7 +152,22 @@ def remove(user: Any, report_id: int) -> None:
         if row is None or row.owner_id != user.id:
             raise NotFound(_("There is no such report."))
         db.session.execute(delete(ReportShare).where(ReportShare.report_id == report_id))
+        _remove_tiles(report_id)
         db.session.delete(row)
+
+
+def _remove_tiles(report_id: int) -> None:
+    """Dashboard tiles showing the report go with it (a few tiles per dashboard: their
+    settings are read here rather than queried inside JSON on two databases)."""
+    from crm.analytics.models import Tile
+
+    gone = [
+        t.id
+        for t in db.session.scalars(select(Tile).where(Tile.kind == "report"))
+        if (t.config or {}).get("report_id") == report_id
+    ]
+    if gone:
+        db.session.execute(delete(Tile).where(Tile.id.in_(gone)))
 
 
 def stored_definition(user: Any, row: SavedReport) -> d.ReportDef:

@@ -15,13 +15,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
+from crm.analytics import dashboards
 from crm.errors import NotFound, ValidationFailed
-from crm.ids import parse_id
+from crm.ids import as_id, parse_id
 from crm.metadata import specs
 from crm.records.export import sheet_title
 from crm.reports import builder as builders
 from crm.reports import definition as d
 from crm.reports import export, saved
+from crm.reports import tile as report_tile
 from crm.reports.engine import run
 from crm.timeutil import utcnow
 from crm.web.htmx import redirect, render_page_or_block
@@ -52,6 +54,7 @@ def _page(b: builders.Builder, *, report=None, status: int | None = None, form_e
         shared=saved.shared_roles(report.id) if report is not None else [],
         roles=saved.role_choices(),
         form_errors=form_errors or {},
+        dashboards=dashboards.changeable(current_user) if report is not None else [],
         buckets=d.BUCKET_LABELS,
         charts=d.CHART_LABELS,
         save_args=d.to_args,
@@ -167,6 +170,18 @@ def delete_report(report_id: int):
     saved.remove(current_user, report_id)
     flash(_("The report is deleted."), "success")
     return redirect(url_for("reports.report_list"))
+
+
+@bp.post("/<id:report_id>/dashboard")
+def add_to_dashboard(report_id: int):
+    """Put the report on one of the person's dashboards (one they may change)."""
+    row = saved.get(current_user, report_id)
+    board = dashboards.get(current_user, as_id(request.form.get("dashboard")))
+    dashboards.add_tile(
+        current_user, board, report_tile.KIND, row.entity_key, {"report": str(row.id)}
+    )
+    flash(_("The report is on the dashboard %(name)s.", name=board.name), "success")
+    return redirect(url_for("analytics.dashboard_page", dashboard_id=board.id))
 
 
 def _result_for_export():

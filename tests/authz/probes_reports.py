@@ -8,8 +8,9 @@ import csv
 import io
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
+from crm.analytics.models import Dashboard, Tile
 from crm.extensions import db
 from crm.reports.models import ReportShare, SavedReport
 from tests.authz import declare as d
@@ -60,8 +61,30 @@ def _stored() -> dict[int, int | None]:
     return rows
 
 
+BOARD_NAME = "authz probe board"
+
+
+def _boards(owners: dict[str, int]) -> dict[str, int]:
+    """A personal dashboard of each of ``owners`` (name -> user id), by name."""
+    out = {}
+    for who, user_id in owners.items():
+        board = Dashboard(name=BOARD_NAME, user_id=user_id, created_by=user_id)
+        db.session.add(board)
+        db.session.flush()
+        out[who] = board.id
+    db.session.commit()
+    return out
+
+
+def _tiles() -> int:
+    return db.session.scalar(select(func.count()).select_from(Tile).where(Tile.kind == "report"))
+
+
 def _clear() -> None:
     db.session.rollback()
+    boards = select(Dashboard.id).where(Dashboard.name == BOARD_NAME)
+    db.session.execute(delete(Tile).where(Tile.dashboard_id.in_(boards)))
+    db.session.execute(delete(Dashboard).where(Dashboard.name == BOARD_NAME))
     db.session.execute(delete(ReportShare))
     db.session.execute(delete(SavedReport))
     db.session.commit()
@@ -91,6 +114,11 @@ def probe_saved_reports(run: Run) -> None:
     unchanged = status == 404 and _stored() == before
     run.case("reports.delete_report", "-", "another's", False,
              False if unchanged else None, f"(HTTP {status})")  # fmt: skip
+    boards = _boards({"mine": w.ids[a], "theirs": w.ids[other]})
+    status = run.post(f"/reports/{theirs_id}/dashboard", {"dashboard": str(boards["mine"])})
+    unchanged = status.status_code == 404 and _tiles() == 0
+    run.case("reports.add_to_dashboard", "-", "another's", False,
+             False if unchanged else None, f"(HTTP {status.status_code})")  # fmt: skip
     before = _stored()
     status = run.post("/reports/save", {"entity": "account", "m": "count:", "name": "Mine",
                                         "report_id": str(theirs_id)}).status_code  # fmt: skip
@@ -115,6 +143,13 @@ def probe_saved_reports(run: Run) -> None:
              f"(HTTP {status})")  # fmt: skip
     if mine:
         run.read_case("reports.open_report", entity, "own", True, run.get(f"/reports/{mine[0]}"))
+        r = run.post(f"/reports/{mine[0]}/dashboard", {"dashboard": str(boards["theirs"])})
+        unchanged = r.status_code == 404 and _tiles() == 0
+        run.case("reports.add_to_dashboard", entity, "another's board", False,
+                 False if unchanged else None, f"(HTTP {r.status_code})")  # fmt: skip
+        r = run.post(f"/reports/{mine[0]}/dashboard", {"dashboard": str(boards["mine"])})
+        run.case("reports.add_to_dashboard", entity, "own", True,
+                 r.status_code == 303 and _tiles() == 1, f"(HTTP {r.status_code})")  # fmt: skip
         status = run.post(f"/reports/{mine[0]}/delete").status_code
         run.case("reports.delete_report", entity, "own", True,
                  status == 303 and mine[0] not in _stored(), f"(HTTP {status})")  # fmt: skip

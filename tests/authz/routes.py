@@ -303,6 +303,9 @@ OTHER_ROUTES: dict[str, Route] = {
     # its person (policy, scopes, hidden fields absent), read-only and entity limits.
     "api.me": _r("GET", note="token only (cookie: 401); tests/api"),
     "api.entities": _r("GET", note="token only; readable entities, visible fields; tests/api"),
+    "reports.add_to_dashboard": _r(
+        "POST", note="a report one may open, onto a dashboard one may change; else 404/403"
+    ),
 }
 # Routes that need no data right: signing in and out, first-run setup, one's own password,
 # accepting an invitation, the health check, static files.

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from crm.analytics.models import Tile
 from crm.extensions import db
-from tests.pipeline_analytics.conftest import PERIOD, build_world
 from tests.e2e.conftest import screenshot, sign_in
 from tests.e2e.test_board import drag
+from tests.pipeline_analytics.conftest import PERIOD, build_world
 
 pytestmark = pytest.mark.e2e
 

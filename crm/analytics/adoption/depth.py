@@ -83,11 +83,39 @@ def depth(reader: Any, period: Period) -> list[Used]:
     for rule in db.session.scalars(select(AutomationRule).where(AutomationRule.enabled.is_(True))):
         if rule.entity_key in readable:
             out.append(Used("rule", rule.entity_key, rule.name, int(runs.get(rule.id, 0))))
-    reports = db.session.scalar(
-        select(func.sum(UsageDay.count)).where(
-            UsageDay.day >= period.start, UsageDay.day < period.end, UsageDay.kind == "report"
-        )
+    out += _reports_used(readable, period)
+    return out
+
+
+def _reports_used(readable: set[str], period: Period) -> list[Used]:
+    """Each saved report shared with roles (opened, or drawn on a dashboard); private
+    reports together, unnamed (one person's own work)."""
+    from flask_babel import gettext as _
+
+    from crm.access import names
+    from crm.reports.models import ReportShare, SavedReport
+
+    uses = dict(
+        db.session.execute(
+            select(UsageDay.detail, func.sum(UsageDay.count))
+            .where(
+                UsageDay.day >= period.start,
+                UsageDay.day < period.end,
+                UsageDay.kind == "report",
+                UsageDay.detail.like("report:%"),
+            )
+            .group_by(UsageDay.detail)
+        ).all()
     )
-    if reports:
-        out.append(Used("report", "", "", int(reports)))
+    shared = set(db.session.scalars(select(ReportShare.report_id).distinct()))
+    out: list[Used] = []
+    private = 0
+    for r in db.session.scalars(select(SavedReport).order_by(SavedReport.name)):
+        n = int(uses.get(f"report:{r.id}", 0) or 0)
+        if r.id not in shared:
+            private += n
+        elif r.entity_key in readable:
+            out.append(Used("report", r.entity_key, names.shown(r.name, r.translations), n))
+    if private:
+        out.append(Used("report", "", _("Private reports"), private))
     return out
