@@ -25,6 +25,7 @@ from sqlalchemy import insert
 from crm.analytics.models import UsageDay
 from crm.extensions import db
 from crm.timeutil import utcnow
+from crm.web.htmx import is_htmx
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _after(response: Response) -> Response:
     found = area_of(request.endpoint, request.method, request.view_args or {}, request.args)
     if found is None or not getattr(current_user, "is_authenticated", False):
         return response
-    if found[1] == REPORT and request.headers.get("HX-Request"):
+    if found[1] == REPORT and is_htmx():
         return response  # the builder refreshing an open report: already counted
     record(current_user.id, *found)
     return response
