@@ -37,8 +37,6 @@ MAX_CONDITIONS = 5
 MAX_FIELDS = 3  # read together as one text
 NAME_LIMITS = {"name": 200}
 PERSON, COMPANY = "person", "company"
-# What a field of a type is likely to hold, for the default rules (a lookup, not a branch).
-_HOLDS = {"email": "email", "phone": "phone", "url": "website"}
 
 
 def _unit():
@@ -289,7 +287,7 @@ def _first(entity: EntitySpec, *, keys: tuple[str, ...], holds: str | None = Non
             if f.key == k:
                 return f.key
     for f in fields:
-        if holds is not None and _HOLDS.get(f.type) == holds:
+        if holds is not None and types.get(f.type).holds == holds:
             return f.key
     return None
 

@@ -173,6 +173,9 @@ class FieldType:
     takes_default: bool = True
     index_by_default: bool = False
     managed: bool = False
+    # What a value of this type is ("email", "phone", "website"), for what recognises such
+    # values (the default duplicate rules pick their fields by it); None: nothing special.
+    holds: str | None = None
     missing_name: str = ""
     # local formats (see l10n.py): None takes the default
     show: Callable[[FieldSpec, Formats], Callable[[Any], str]] | None = None

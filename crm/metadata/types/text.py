@@ -186,14 +186,14 @@ ENTRIES = (
         key="email", label=_l("Email"), description=_l("An email address."), position=120,
         **_TEXTUAL,
         sa_type=fixed(sa.String, 254), form_field=form_field(ParsedField, widgets.EmailInput()),
-        widget="email", parse=_parse_email, html=_email_html, can_name_records=True,
+        widget="email", parse=_parse_email, html=_email_html, can_name_records=True, holds="email",
         parse_import=importing.text(import_email, one_line=False),
     ),
     FieldType(
         key="phone", label=_l("Phone"), description=_l("A phone number."), position=130,
         **_TEXTUAL,
         sa_type=fixed(sa.String, 40), form_field=form_field(ParsedField, widgets.TelInput()),
-        widget="tel", parse=_parse_phone, can_name_records=True,
+        widget="tel", parse=_parse_phone, can_name_records=True, holds="phone",
         parse_import=importing.text(_parse_phone, one_line=False),
     ),
     FieldType(
@@ -201,7 +201,7 @@ ENTRIES = (
         description=_l("A link to a web page (http or https)."),
         position=140, **_TEXTUAL,
         sa_type=fixed(sa.String, 2048), form_field=form_field(ParsedField, widgets.URLInput()),
-        widget="url", parse=_parse_url, html=_url_html, can_name_records=True,
+        widget="url", parse=_parse_url, html=_url_html, can_name_records=True, holds="website",
         parse_import=importing.text(_parse_url, one_line=False),
     ),
     FieldType(
